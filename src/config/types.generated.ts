@@ -1,0 +1,198 @@
+// Generated from schemas/cluster.config.schema.json by scripts/gen-config-artifacts.mjs. Do not edit.
+
+/**
+ * Options for the Node.js runtime of each worker (its `execArgv`), for example `["--max-old-space-size=512"]`.
+ */
+export type NodeArgs = string[];
+/**
+ * Number of workers. `"max"` is the number of CPUs this process may really use: `os.availableParallelism()`, capped by a cgroup v2 `cpu.max` quota when one is set.
+ */
+export type Instances = number | 'max';
+/**
+ * Milliseconds as an integer, or a string such as `"500ms"`, `"5s"`, `"1m"`, `"2h"`.
+ */
+export type Duration = number | string;
+/**
+ * When a new worker counts as ready: `listening` when its server listens, `message` when it sends `ready` (`process.send('ready')` or `ready()` from `clusterd/worker`).
+ */
+export type Readiness = 'listening' | 'message';
+/**
+ * Reload the app when its files change (development). `true` watches the app's `cwd`; `clusterd start --watch` turns it on for every app.
+ */
+export type Watch = boolean | WatchOptions;
+/**
+ * `round-robin`: the primary accepts connections and hands them to workers (node:cluster default). `kernel`: every worker listens with SO_REUSEPORT and the kernel spreads connections (Linux, FreeBSD).
+ */
+export type Balancing = 'round-robin' | 'kernel';
+/**
+ * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
+ */
+export type Size = number | string;
+
+/**
+ * A clusterd configuration: the apps to run, each as a pool of node:cluster workers.
+ */
+export interface ClusterdConfig {
+  /**
+   * Path or URL of this JSON Schema, for editor completion. Ignored by clusterd.
+   */
+  $schema?: string;
+  /**
+   * The apps to run. Each runs under its own primary process.
+   *
+   * @minItems 1
+   * @maxItems 256
+   */
+  apps: [App, ...App[]];
+  defaults?: Defaults;
+}
+/**
+ * One app: a script run as a pool of workers.
+ */
+export interface App {
+  /**
+   * Unique name of the app, used in logs and commands.
+   */
+  name: string;
+  /**
+   * Entry file of the app, relative to `cwd`. It must exist.
+   */
+  script: string;
+  /**
+   * Arguments passed to the script (`process.argv.slice(2)`).
+   */
+  args?: string[];
+  /**
+   * Working directory of the workers, relative to the config file's directory. Defaults to that directory.
+   */
+  cwd?: string;
+  nodeArgs?: NodeArgs;
+  instances?: Instances;
+  env?: Env;
+  environments?: Environments;
+  restart?: Restart;
+  readiness?: Readiness;
+  readyTimeout?: Duration;
+  shutdown?: Shutdown;
+  watch?: Watch;
+  reload?: Reload;
+  balancing?: Balancing;
+  logs?: Logs;
+}
+/**
+ * Environment variables for the workers, added to the supervisor's own environment. Numbers and booleans become strings; `null` removes an inherited variable.
+ */
+export interface Env {
+  [k: string]: string | number | boolean | null;
+}
+/**
+ * Named overlays of `env`, selected with `--env NAME`; the overlay's variables win over `env`.
+ */
+export interface Environments {
+  [k: string]: Env;
+}
+/**
+ * When and how fast crashed workers are restarted.
+ */
+export interface Restart {
+  /**
+   * `on-failure` restarts workers that exit with a non-zero code or a signal; `always` also restarts clean exits; `never` does not restart.
+   */
+  policy?: 'on-failure' | 'always' | 'never';
+  backoff?: Backoff;
+  /**
+   * Most restarts allowed within `window`; one more and the app goes `errored`.
+   */
+  maxRestarts?: number;
+  window?: Duration;
+  stableAfter?: Duration;
+  /**
+   * Exit codes that mean "do not restart", whatever the policy.
+   */
+  noRestartExitCodes?: number[];
+}
+/**
+ * Exponential delay before each restart: `initial`, multiplied by `factor` after every restart, capped at `max`.
+ */
+export interface Backoff {
+  initial?: Duration;
+  /**
+   * Multiplier applied to the delay after each restart.
+   */
+  factor?: number;
+  max?: Duration;
+}
+/**
+ * How workers are stopped: drain, then `signal`, then SIGKILL after `timeout`.
+ */
+export interface Shutdown {
+  /**
+   * Signal sent to a worker to stop it.
+   */
+  signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+  timeout?: Duration;
+}
+/**
+ * Watch settings. An object turns watching on unless `enabled` is false.
+ */
+export interface WatchOptions {
+  /**
+   * Whether to watch.
+   */
+  enabled?: boolean;
+  /**
+   * Files or directories to watch, relative to the app's `cwd`.
+   *
+   * @minItems 1
+   */
+  paths?: [string, ...string[]];
+  /**
+   * Glob patterns to ignore, relative to the app's `cwd`, in addition to the built-in ones (`node_modules`, `.git`, dotfiles, `*.log`).
+   */
+  ignore?: string[];
+  debounce?: Duration;
+  /**
+   * Poll instead of using native events; only for network or container filesystems.
+   */
+  usePolling?: boolean;
+}
+/**
+ * Rolling reload settings.
+ */
+export interface Reload {
+  /**
+   * Workers replaced at a time during a rolling reload.
+   */
+  parallel?: number;
+}
+/**
+ * Where the workers' output goes besides the supervisor's own log.
+ */
+export interface Logs {
+  /**
+   * File that receives the app's output, relative to the app's `cwd`; `null` for none.
+   */
+  file?: string | null;
+  maxSize?: Size;
+  /**
+   * Rotated files kept besides the current one.
+   */
+  maxFiles?: number;
+}
+/**
+ * Settings every app inherits unless it sets them itself. Objects merge key by key; arrays and scalars replace.
+ */
+export interface Defaults {
+  nodeArgs?: NodeArgs;
+  instances?: Instances;
+  env?: Env;
+  environments?: Environments;
+  restart?: Restart;
+  readiness?: Readiness;
+  readyTimeout?: Duration;
+  shutdown?: Shutdown;
+  watch?: Watch;
+  reload?: Reload;
+  balancing?: Balancing;
+  logs?: Logs;
+}
