@@ -1,4 +1,4 @@
-// Generated from schemas/cluster.config.schema.json by scripts/gen-config-artifacts.mjs. Do not edit.
+// Generated from schemas/cluster.config.schema.json by scripts/gen-config-artifacts.ts. Do not edit.
 
 /**
  * Options for the Node.js runtime of each worker (its `execArgv`), for example `["--max-old-space-size=512"]`.

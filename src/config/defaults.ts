@@ -1,0 +1,40 @@
+// The one place built-in defaults live. The schema's `default` annotations document the same values,
+// and test/config/schema-agreement.test.ts checks the two agree.
+import type { Defaults } from './types.generated.js';
+
+/** What every app gets for a key that neither it nor the config's `defaults` sets. */
+export const BUILTIN_DEFAULTS = {
+  nodeArgs: [],
+  instances: 'max',
+  env: {},
+  environments: {},
+  restart: {
+    policy: 'on-failure',
+    backoff: { initial: '100ms', factor: 2, max: '15s' },
+    maxRestarts: 10,
+    window: '1m',
+    stableAfter: '10s',
+    noRestartExitCodes: [],
+  },
+  readiness: 'listening',
+  readyTimeout: '30s',
+  shutdown: { signal: 'SIGTERM', timeout: '5s' },
+  watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
+  reload: { parallel: 1 },
+  balancing: 'round-robin',
+  logs: { file: null, maxSize: '10MB', maxFiles: 5 },
+} as const satisfies Required<Defaults>;
+
+/** Keys only an app may set (the rest can come from `defaults`). */
+export const APP_ONLY_DEFAULTS = { args: [] } as const;
+
+/** Watch ignores that always apply, whatever the app's `watch.ignore` adds. */
+export const BUILTIN_WATCH_IGNORES: readonly string[] = [
+  '**/node_modules/**',
+  '**/.git/**',
+  '**/.*',
+  '**/*.log',
+];
+
+/** Platforms where `listen({ reusePort: true })` works (Node.js docs for `net.Server.listen`). */
+export const REUSE_PORT_PLATFORMS: readonly NodeJS.Platform[] = ['linux', 'freebsd', 'sunos', 'aix'];

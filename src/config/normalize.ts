@@ -1,0 +1,314 @@
+// Raw (validated) config -> ResolvedConfig: inheritance from `defaults`, units, paths, env for one
+// environment, and the checks a schema cannot express (files exist, names unique, timer limits).
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ErrorCode } from '../errors.js';
+import { availableCpus } from './cpus.js';
+import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, REUSE_PORT_PLATFORMS } from './defaults.js';
+import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
+import type { SchemaIssue } from './schema-issues.js';
+import { suggest } from './schema-issues.js';
+import type {
+  App,
+  Backoff,
+  ClusterdConfig,
+  Defaults,
+  Env,
+  Logs,
+  Reload,
+  Restart,
+  Shutdown,
+  Watch,
+  WatchOptions,
+} from './types.generated.js';
+import { formatDuration, MAX_TIMER_MS, parseDuration, parseSize } from './units.js';
+
+export interface NormalizeOptions {
+  /** Absolute path of the config file; relative paths resolve against its directory. */
+  file: string;
+  /** The `--env` to merge, or null. */
+  environment?: string | null;
+  /** CPUs `"max"` stands for (default: availableCpus()). */
+  cpus?: () => number;
+  platform?: NodeJS.Platform;
+}
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function merge(...layers: unknown[]): unknown {
+  let out: unknown;
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    out = isPlain(out) && isPlain(layer) ? mergeObjects(out, layer) : layer;
+  }
+  return out;
+}
+
+function mergeObjects(a: Plain, b: Plain): Plain {
+  const out: Plain = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  return out;
+}
+
+// `watch: true` and `watch: { ... }` both switch watching on; as layers they are objects.
+const watchLayer = (w: Watch | undefined) =>
+  w === undefined ? undefined : typeof w === 'boolean' ? { enabled: w } : { enabled: true, ...w };
+
+function get(value: unknown, path: readonly string[]): unknown {
+  let v = value;
+  for (const key of path) v = isPlain(v) ? v[key] : undefined;
+  return v;
+}
+
+// An app's settings after inheritance: every key present.
+type Settings = Required<Omit<Defaults, 'restart' | 'shutdown' | 'watch' | 'reload' | 'logs'>> & {
+  restart: Required<Restart> & { backoff: Required<Backoff> };
+  shutdown: Required<Shutdown>;
+  watch: Required<WatchOptions>;
+  reload: Required<Reload>;
+  logs: Required<Logs>;
+};
+
+class AppNormalizer {
+  readonly issues: SchemaIssue[] = [];
+  private readonly settings: Settings;
+
+  constructor(
+    private readonly raw: ClusterdConfig,
+    private readonly index: number,
+    private readonly options: Required<NormalizeOptions>,
+  ) {
+    const app = raw.apps[index] as App;
+    const defaults: Defaults = raw.defaults ?? {};
+    this.settings = merge(
+      BUILTIN_DEFAULTS,
+      { ...defaults, watch: watchLayer(defaults.watch) },
+      { ...app, watch: watchLayer(app.watch) },
+    ) as Settings;
+  }
+
+  private get app(): App {
+    return this.raw.apps[this.index] as App;
+  }
+
+  // The pointer of the layer a setting came from: the app, then `defaults`; built-ins have none.
+  private origin(path: string[]): string {
+    const own = path[0] === 'watch' ? watchLayer(this.app.watch) : this.app;
+    const inherited = path[0] === 'watch' ? watchLayer(this.raw.defaults?.watch) : this.raw.defaults;
+    if (get(own, path) !== undefined) return `/apps/${this.index}/${path.join('/')}`;
+    if (get(inherited, path) !== undefined) return `/defaults/${path.join('/')}`;
+    return `/apps/${this.index}`;
+  }
+
+  private report(code: SchemaIssue['code'], pointer: string, message: string, hint?: string) {
+    this.issues.push({ code, pointer, message, ...(hint ? { hint } : {}) });
+  }
+
+  private duration(path: string[], { positive = false } = {}): number {
+    const ms = parseDuration(get(this.settings, path) as number | string);
+    if (ms > MAX_TIMER_MS) {
+      this.report(
+        ErrorCode.CONFIG_RANGE,
+        this.origin(path),
+        `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest delay a Node.js timer honours`,
+      );
+    } else if (positive && ms === 0) {
+      this.report(ErrorCode.CONFIG_RANGE, this.origin(path), 'must be greater than 0');
+    }
+    return ms;
+  }
+
+  private restart(): ResolvedRestart {
+    const r = this.settings.restart;
+    const backoff = {
+      initial: this.duration(['restart', 'backoff', 'initial']),
+      factor: r.backoff.factor,
+      max: this.duration(['restart', 'backoff', 'max']),
+    };
+    if (backoff.initial > backoff.max) {
+      this.report(
+        ErrorCode.CONFIG_RANGE,
+        this.origin(['restart', 'backoff', 'initial']),
+        `must not exceed restart.backoff.max (${formatDuration(backoff.initial)} > ${formatDuration(backoff.max)})`,
+      );
+    }
+    return {
+      policy: r.policy,
+      backoff,
+      maxRestarts: r.maxRestarts,
+      window: this.duration(['restart', 'window'], { positive: true }),
+      stableAfter: this.duration(['restart', 'stableAfter']),
+      noRestartExitCodes: r.noRestartExitCodes,
+    };
+  }
+
+  private env(): Record<string, string | null> {
+    const { environment } = this.options;
+    const overlay: Env =
+      environment === null ? {} : ((this.settings.environments as Record<string, Env>)[environment] ?? {});
+    const out: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries({ ...(this.settings.env as Env), ...overlay })) {
+      out[key] = value === null ? null : String(value);
+    }
+    return out;
+  }
+
+  resolve(): ResolvedApp {
+    const s = this.settings;
+    const cwd = appCwd(this.options.file, this.app);
+    if (s.balancing === 'kernel' && !REUSE_PORT_PLATFORMS.includes(this.options.platform)) {
+      this.report(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        this.origin(['balancing']),
+        `"kernel" balancing needs SO_REUSEPORT, which Node.js does not support on ${this.options.platform}`,
+        'use "round-robin"',
+      );
+    }
+    return {
+      name: this.app.name,
+      script: resolve(cwd, this.app.script),
+      args: this.app.args ?? [],
+      nodeArgs: s.nodeArgs,
+      cwd,
+      instances: s.instances === 'max' ? this.options.cpus() : s.instances,
+      env: this.env(),
+      restart: this.restart(),
+      readiness: s.readiness,
+      readyTimeout: this.duration(['readyTimeout'], { positive: true }),
+      shutdown: { signal: s.shutdown.signal as StopSignal, timeout: this.duration(['shutdown', 'timeout']) },
+      watch: {
+        enabled: s.watch.enabled,
+        paths: s.watch.paths.map((p) => resolve(cwd, p)),
+        ignore: [...BUILTIN_WATCH_IGNORES, ...s.watch.ignore],
+        debounce: this.duration(['watch', 'debounce']),
+        usePolling: s.watch.usePolling,
+      },
+      reload: { parallel: s.reload.parallel },
+      balancing: s.balancing,
+      logs: {
+        file: s.logs.file === null ? null : resolve(cwd, s.logs.file),
+        maxSize: parseSize(s.logs.maxSize),
+        maxFiles: s.logs.maxFiles,
+      },
+    };
+  }
+}
+
+const appCwd = (file: string, app: { cwd?: unknown }) =>
+  resolve(file, '..', typeof app.cwd === 'string' ? app.cwd : '.');
+
+// Checks that need only names and paths; they run even when the schema failed elsewhere, so one
+// pass reports every problem.
+function pathIssues(apps: unknown[], file: string): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  apps.forEach((app, i) => {
+    if (!isPlain(app)) return;
+    const cwd = appCwd(file, app);
+    const dir = statSync(cwd, { throwIfNoEntry: false });
+    if (typeof app.cwd === 'string' && !dir?.isDirectory()) {
+      issues.push({
+        code: ErrorCode.CONFIG_CWD_NOT_FOUND,
+        pointer: `/apps/${i}/cwd`,
+        message: `${dir ? 'is not a directory' : 'does not exist'}: ${cwd}`,
+      });
+      return;
+    }
+    if (typeof app.script !== 'string' || app.script === '') return;
+    const script = resolve(cwd, app.script);
+    const stats = statSync(script, { throwIfNoEntry: false });
+    if (!stats?.isFile()) {
+      issues.push({
+        code: ErrorCode.CONFIG_SCRIPT_NOT_FOUND,
+        pointer: `/apps/${i}/script`,
+        message: `${stats ? 'is not a file' : 'does not exist'}: ${script}`,
+        hint: `paths are relative to the ${typeof app.cwd === 'string' ? "app's cwd" : "config file's directory"}`,
+      });
+    }
+  });
+  return issues;
+}
+
+function duplicateNames(apps: unknown[]): SchemaIssue[] {
+  const seen = new Map<string, number>();
+  const issues: SchemaIssue[] = [];
+  apps.forEach((app, i) => {
+    if (!isPlain(app) || typeof app.name !== 'string') return;
+    const key = app.name.toLowerCase();
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else {
+      issues.push({
+        code: ErrorCode.CONFIG_DUPLICATE_APP,
+        pointer: `/apps/${i}/name`,
+        message: `app name "${app.name}" is already used by apps[${first}] (names are compared ignoring case)`,
+      });
+    }
+  });
+  return issues;
+}
+
+function unknownEnvironment(layers: Plain[], environment: string): SchemaIssue[] {
+  const known = new Set(layers.flatMap((s) => (isPlain(s.environments) ? Object.keys(s.environments) : [])));
+  if (known.has(environment)) return [];
+  const match = suggest(environment, [...known]);
+  return [
+    {
+      code: ErrorCode.CONFIG_UNKNOWN_ENVIRONMENT,
+      pointer: '',
+      message: `environment "${environment}" is not defined in the config`,
+      unplaced: true,
+      hint: match
+        ? `did you mean "${match}"?`
+        : known.size
+          ? `defined environments: ${[...known].join(', ')}`
+          : 'define it under "environments" in an app or in "defaults"',
+    },
+  ];
+}
+
+/** The checks beyond the schema that are safe on any value, valid or not. */
+export function preflightIssues(
+  data: unknown,
+  options: Pick<NormalizeOptions, 'file' | 'environment'>,
+): SchemaIssue[] {
+  const apps: unknown[] = isPlain(data) && Array.isArray(data.apps) ? data.apps : [];
+  const issues = [...duplicateNames(apps), ...pathIssues(apps, options.file)];
+  if (options.environment != null && isPlain(data)) {
+    const layers = [data.defaults, ...apps].filter(isPlain);
+    issues.push(...unknownEnvironment(layers, options.environment));
+  }
+  return issues;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Resolves a schema-valid config; `config` is set only when there are no issues. */
+export function normalizeConfig(
+  raw: ClusterdConfig,
+  options: NormalizeOptions,
+): { config?: ResolvedConfig; issues: SchemaIssue[] } {
+  const opts: Required<NormalizeOptions> = {
+    environment: null,
+    cpus: availableCpus,
+    platform: process.platform,
+    ...options,
+  };
+  const issues = preflightIssues(raw, opts);
+  const apps = raw.apps.map((_, i) => {
+    const n = new AppNormalizer(raw, i, opts);
+    const app = n.resolve();
+    issues.push(...n.issues);
+    return app;
+  });
+  // A bad value in `defaults` is reported once, not once per app that inherits it.
+  const unique = [...new Map(issues.map((i) => [`${i.code} ${i.pointer}`, i])).values()];
+  if (unique.length) return { issues: unique };
+  return { config: deepFreeze({ file: opts.file, environment: opts.environment, apps }), issues: [] };
+}

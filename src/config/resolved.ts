@@ -1,0 +1,54 @@
+// The normalized, frozen form of a config that the rest of clusterd works with:
+// durations in ms, sizes in bytes, instances as a number, absolute paths, env merged for one environment.
+import type { Balancing, Readiness } from './types.generated.js';
+
+export type RestartPolicy = 'on-failure' | 'always' | 'never';
+export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+
+export interface ResolvedRestart {
+  readonly policy: RestartPolicy;
+  readonly backoff: { readonly initial: number; readonly factor: number; readonly max: number };
+  readonly maxRestarts: number;
+  readonly window: number;
+  readonly stableAfter: number;
+  readonly noRestartExitCodes: readonly number[];
+}
+
+export interface ResolvedWatch {
+  readonly enabled: boolean;
+  /** Absolute paths. */
+  readonly paths: readonly string[];
+  /** Glob patterns relative to the app's cwd: the built-in ones first, then the app's. */
+  readonly ignore: readonly string[];
+  readonly debounce: number;
+  readonly usePolling: boolean;
+}
+
+export interface ResolvedApp {
+  readonly name: string;
+  /** Absolute path of the entry file. */
+  readonly script: string;
+  readonly args: readonly string[];
+  readonly nodeArgs: readonly string[];
+  /** Absolute working directory. */
+  readonly cwd: string;
+  readonly instances: number;
+  /** Variables to set over the supervisor's environment; `null` removes a variable. */
+  readonly env: Readonly<Record<string, string | null>>;
+  readonly restart: ResolvedRestart;
+  readonly readiness: Readiness;
+  readonly readyTimeout: number;
+  readonly shutdown: { readonly signal: StopSignal; readonly timeout: number };
+  readonly watch: ResolvedWatch;
+  readonly reload: { readonly parallel: number };
+  readonly balancing: Balancing;
+  readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
+}
+
+export interface ResolvedConfig {
+  /** Absolute path of the config file. */
+  readonly file: string;
+  /** The `--env` the env was merged for, or null. */
+  readonly environment: string | null;
+  readonly apps: readonly ResolvedApp[];
+}

@@ -1,0 +1,255 @@
+// Turns ajv's raw errors into issues a user can act on: one per problem, in plain words,
+// with "did you mean" for misspelled keys and values.
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import { closest, distance } from 'fastest-levenshtein';
+import { ErrorCode } from '../errors.js';
+import { getSchema, type JsonSchema } from './schema.js';
+
+export interface SchemaIssue {
+  code: ErrorCode;
+  /** JSON pointer into the config value. */
+  pointer: string;
+  message: string;
+  hint?: string;
+  /** Locate the key at `pointer` rather than its value (unknown keys). */
+  atKey?: boolean;
+  /** The problem is not at a place in the file (an unknown `--env`). */
+  unplaced?: boolean;
+}
+
+// Messages keyed by where the failing keyword sits in the schema.
+const ANY_OF_EXPECTED: Record<string, string> = {
+  '$defs/instances': 'a positive integer or "max"',
+  '$defs/watch': 'true, false or a watch object',
+  '$defs/duration': 'a duration: milliseconds, or a string like "500ms", "5s", "1m", "2h"',
+  '$defs/size': 'a size: bytes, or a string like "512KB", "10MB", "1GB"',
+};
+const PATTERN_MESSAGE: Record<string, string> = {
+  '$defs/duration/anyOf/1': 'must be a duration like "500ms", "1.5s", "1m" or "2h" (units: ms, s, m, h)',
+  '$defs/size/anyOf/1': 'must be a size like "512KB", "10MB" or "1GB" (units: B, KB, MB, GB)',
+  '$defs/app/properties/name':
+    'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
+  '$defs/env/propertyNames': 'environment variable names must not contain "=" or NUL characters',
+  '$defs/environments/propertyNames':
+    'environment names must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
+};
+
+let paths: WeakMap<object, string> | undefined;
+
+// Where each schema object sits ("$defs/app/properties/name"); ajv hands errors the objects themselves.
+function schemaPathOf(node: unknown): string | undefined {
+  if (!paths) {
+    const map = new WeakMap<object, string>();
+    const walk = (value: unknown, path: string) => {
+      if (value === null || typeof value !== 'object') return;
+      map.set(value, path);
+      for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}/${k}` : k);
+    };
+    walk(getSchema(), '');
+    paths = map;
+  }
+  return node !== null && typeof node === 'object' ? paths.get(node) : undefined;
+}
+
+function resolveRef(schema: JsonSchema, node: Record<string, unknown>): Record<string, unknown> {
+  const ref = node.$ref;
+  if (typeof ref !== 'string') return node;
+  return schema.$defs[ref.replace('#/$defs/', '')] ?? node;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function admits(types: unknown, actual: string): boolean {
+  if (types === undefined) return true;
+  const list = [types].flat() as string[];
+  return list.includes(actual) || (actual === 'integer' && list.includes('number'));
+}
+
+const ARTICLE: Record<string, string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'a boolean',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+};
+
+function listOr(items: string[]): string {
+  return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+/** A value as it appears in a message: JSON, shortened. */
+export function shown(value: unknown): string {
+  const text = value === undefined ? 'nothing' : JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+function got(value: unknown): string {
+  return `got ${jsonType(value) === 'object' ? 'an object' : jsonType(value) === 'array' ? 'an array' : shown(value)}`;
+}
+
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** A "did you mean" candidate: close enough to be a typo, not just any other word. */
+export function suggest(input: string, candidates: readonly string[]): string | undefined {
+  if (!candidates.length) return undefined;
+  const best = closest(input, [...candidates]);
+  const limit = Math.max(2, Math.floor(best.length / 3));
+  return distance(input.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+}
+
+// Drops the errors of anyOf branches the value was never meant for: `instances: 0` is a bad integer,
+// not a bad "max"; a value no branch accepts gets one "must be ..." error.
+function pruneAnyOf(errors: ErrorObject[]): ErrorObject[] {
+  const schema = getSchema();
+  let kept = [...errors];
+  const anyOfs = errors
+    .filter((e) => e.keyword === 'anyOf')
+    .sort((a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length);
+  for (const a of anyOfs) {
+    const at = a.instancePath;
+    const branches = (a.schema as Record<string, unknown>[]).map((b) => resolveRef(schema, b));
+    const actual = jsonType(a.data);
+    const admitting = branches.filter((b) => admits(b.type, actual));
+    const related = (e: ErrorObject) =>
+      e !== a && (e.instancePath === at || e.instancePath.startsWith(`${at}/`));
+    if (admitting.length) {
+      kept = kept.filter(
+        (e) =>
+          e !== a && !(related(e) && e.instancePath === at && !admitting.includes(e.parentSchema as never)),
+      );
+    } else {
+      kept = kept.filter((e) => !related(e));
+    }
+  }
+  // propertyNames reports each bad name twice: once as the inner pattern error, once as itself.
+  return kept.filter((e) => e.keyword !== 'propertyNames');
+}
+
+function translate(e: ErrorObject): SchemaIssue {
+  const pointer = e.instancePath;
+  const where = schemaPathOf(e.parentSchema) ?? '';
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      const match = suggest(key, allowed);
+      return {
+        code: ErrorCode.CONFIG_UNKNOWN_KEY,
+        pointer: `${pointer}/${escapePointer(key)}`,
+        message: `unknown key "${key}"`,
+        hint: match ? `did you mean "${match}"?` : `allowed keys: ${allowed.join(', ')}`,
+        atKey: true,
+      };
+    }
+    case 'required':
+      return {
+        code: ErrorCode.CONFIG_MISSING_KEY,
+        pointer,
+        message: `missing required key "${String(params.missingProperty)}"`,
+      };
+    case 'type': {
+      const types = String(params.type).split(',');
+      return {
+        code: ErrorCode.CONFIG_TYPE,
+        pointer,
+        message: `must be ${listOr(types.map((t) => ARTICLE[t] ?? t))}, ${got(e.data)}`,
+      };
+    }
+    case 'anyOf':
+      return {
+        code: ErrorCode.CONFIG_TYPE,
+        pointer,
+        message: `must be ${ANY_OF_EXPECTED[where] ?? 'a valid value'}, ${got(e.data)}`,
+      };
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      const match = typeof e.data === 'string' ? suggest(e.data, allowed) : undefined;
+      return {
+        code: ErrorCode.CONFIG_ENUM,
+        pointer,
+        message: `must be ${listOr(allowed.map((v) => JSON.stringify(v)))}, ${got(e.data)}`,
+        ...(match
+          ? { hint: `did you mean "${match}"?` }
+          : typeof e.data === 'string' && /^[0-9]+$/.test(e.data)
+            ? { hint: `write numbers without quotes: ${e.data}` }
+            : {}),
+      };
+    }
+    case 'pattern': {
+      const name = (e as { propertyName?: string }).propertyName;
+      if (name !== undefined) {
+        return {
+          code: ErrorCode.CONFIG_FORMAT,
+          pointer: `${pointer}/${escapePointer(name)}`,
+          message: `invalid name ${JSON.stringify(name)}: ${PATTERN_MESSAGE[where] ?? `must match ${String(params.pattern)}`}`,
+          atKey: true,
+        };
+      }
+      return {
+        code: ErrorCode.CONFIG_FORMAT,
+        pointer,
+        message: `${PATTERN_MESSAGE[where] ?? `must match the pattern ${String(params.pattern)}`}, ${got(e.data)}`,
+      };
+    }
+    case 'minItems':
+      return {
+        code: ErrorCode.CONFIG_RANGE,
+        pointer,
+        message:
+          pointer === '/apps'
+            ? 'must list at least one app'
+            : `must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`,
+      };
+    case 'maxItems':
+      return {
+        code: ErrorCode.CONFIG_RANGE,
+        pointer,
+        message: `must have at most ${String(params.limit)} items`,
+      };
+    case 'minLength':
+      return {
+        code: ErrorCode.CONFIG_RANGE,
+        pointer,
+        message:
+          params.limit === 1
+            ? 'must not be empty'
+            : `must be at least ${String(params.limit)} characters long`,
+      };
+    case 'maxLength':
+      return {
+        code: ErrorCode.CONFIG_RANGE,
+        pointer,
+        message: `must be at most ${String(params.limit)} characters long, got ${(e.data as string).length}`,
+      };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return {
+        code: ErrorCode.CONFIG_RANGE,
+        pointer,
+        message: `must be ${String(params.comparison)} ${String(params.limit)}, ${got(e.data)}`,
+      };
+    case 'uniqueItems':
+      return {
+        code: ErrorCode.CONFIG_DUPLICATE_ITEM,
+        pointer,
+        message: `must not repeat items (items ${Math.min(Number(params.i), Number(params.j))} and ${Math.max(Number(params.i), Number(params.j))} are equal)`,
+      };
+    default:
+      return { code: ErrorCode.CONFIG_FORMAT, pointer, message: e.message ?? `fails "${e.keyword}"` };
+  }
+}
+
+/** Issues for the ajv errors of one validation, in document order. */
+export function schemaIssues(errors: ErrorObject[]): SchemaIssue[] {
+  return pruneAnyOf(errors).map(translate);
+}

@@ -1,0 +1,85 @@
+// Every error clusterd reports to a user has a code from this module and a documented exit code
+// (docs/errors.md; a test checks that each code is documented there).
+
+export const ExitCode = {
+  OK: 0,
+  /** A runtime failure, or an unsupported Node.js version. */
+  FAILURE: 1,
+  /** EX_USAGE: unknown command or option. */
+  USAGE: 64,
+  /** EX_NOINPUT: no config file found, or the given one does not exist. */
+  NO_INPUT: 66,
+  /** EX_SOFTWARE: a bug in clusterd (reported with a stack trace). */
+  INTERNAL: 70,
+  /** EX_CONFIG: the config file is invalid. */
+  CONFIG: 78,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export const ErrorCode = {
+  USAGE: 'CLUSTERD_ERR_USAGE',
+  NODE_VERSION: 'CLUSTERD_ERR_NODE_VERSION',
+  CONFIG_NOT_FOUND: 'CLUSTERD_ERR_CONFIG_NOT_FOUND',
+  CONFIG_PARSE: 'CLUSTERD_ERR_CONFIG_PARSE',
+  CONFIG_DUPLICATE_KEY: 'CLUSTERD_ERR_CONFIG_DUPLICATE_KEY',
+  CONFIG_LOAD: 'CLUSTERD_ERR_CONFIG_LOAD',
+  CONFIG_UNKNOWN_KEY: 'CLUSTERD_ERR_CONFIG_UNKNOWN_KEY',
+  CONFIG_MISSING_KEY: 'CLUSTERD_ERR_CONFIG_MISSING_KEY',
+  CONFIG_TYPE: 'CLUSTERD_ERR_CONFIG_TYPE',
+  CONFIG_ENUM: 'CLUSTERD_ERR_CONFIG_ENUM',
+  CONFIG_RANGE: 'CLUSTERD_ERR_CONFIG_RANGE',
+  CONFIG_FORMAT: 'CLUSTERD_ERR_CONFIG_FORMAT',
+  CONFIG_DUPLICATE_ITEM: 'CLUSTERD_ERR_CONFIG_DUPLICATE_ITEM',
+  CONFIG_DUPLICATE_APP: 'CLUSTERD_ERR_CONFIG_DUPLICATE_APP',
+  CONFIG_SCRIPT_NOT_FOUND: 'CLUSTERD_ERR_CONFIG_SCRIPT_NOT_FOUND',
+  CONFIG_CWD_NOT_FOUND: 'CLUSTERD_ERR_CONFIG_CWD_NOT_FOUND',
+  CONFIG_UNKNOWN_ENVIRONMENT: 'CLUSTERD_ERR_CONFIG_UNKNOWN_ENVIRONMENT',
+  CONFIG_UNSUPPORTED: 'CLUSTERD_ERR_CONFIG_UNSUPPORTED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One problem found in a config file, located as precisely as the format allows. */
+export interface ConfigIssue {
+  code: ErrorCode;
+  /** The config file the problem is in. */
+  file: string;
+  /** RFC 6901 JSON pointer to the offending value ('' is the whole config). */
+  pointer: string;
+  message: string;
+  /** A suggestion, such as "did you mean ...". */
+  hint?: string;
+  /** Name of the app the pointer is inside, when it has one. */
+  app?: string;
+  /** 1-based position in the file, for JSON and YAML configs. */
+  line?: number;
+  column?: number;
+}
+
+/** An error meant for the user: a code, a clear message and the exit code it maps to. */
+export class ClusterdError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+
+  constructor(code: ErrorCode, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ClusterdError';
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The config could not be used; `issues` lists every problem found, not only the first. */
+export class ConfigError extends ClusterdError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
+    const first = issues[0];
+    if (!first) throw new TypeError('ConfigError needs at least one issue');
+    const code = first.code;
+    const exitCode = code === ErrorCode.CONFIG_NOT_FOUND ? ExitCode.NO_INPUT : ExitCode.CONFIG;
+    const summary = issues.length === 1 ? first.message : `${issues.length} problems in ${first.file}`;
+    super(code, summary, exitCode, options);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}

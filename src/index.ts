@@ -1,0 +1,5 @@
+export { defineConfig } from './config/define.js';
+export type { LoadConfigOptions, ResolvedApp, ResolvedConfig } from './config/index.js';
+export { loadConfig } from './config/index.js';
+export type * from './config/types.generated.js';
+export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode } from './errors.js';
