@@ -1,0 +1,26 @@
+import { loadConfig } from '../../config/index.js';
+import { ConfigError } from '../../errors.js';
+import { configSummary, formatConfig } from '../format.js';
+import type { Io } from '../main.js';
+
+export interface ValidateOptions {
+  path: string | undefined;
+  environment: string | undefined;
+  json: boolean;
+}
+
+/** `clusterd validate`: the resolved config, or every problem in it. */
+export async function validateCommand(options: ValidateOptions, io: Io): Promise<number> {
+  try {
+    const config = await loadConfig({
+      ...(options.path === undefined ? {} : { path: options.path }),
+      environment: options.environment ?? null,
+    });
+    io.stdout(options.json ? `${JSON.stringify(configSummary(config), null, 2)}\n` : formatConfig(config));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !options.json) throw error;
+    io.stdout(`${JSON.stringify({ valid: false, errors: error.issues }, null, 2)}\n`);
+    return error.exitCode;
+  }
+}

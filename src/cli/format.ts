@@ -1,0 +1,66 @@
+// How config problems and resolved configs are shown to people.
+import { displayPath } from '../config/display.js';
+import type { ResolvedConfig } from '../config/resolved.js';
+import { formatDuration } from '../config/units.js';
+import type { ConfigIssue } from '../errors.js';
+
+/** One problem on one line, compiler style: `file:line:col pointer (app "x"): message; hint [CODE]`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const position = issue.line === undefined ? '' : `:${issue.line}:${issue.column ?? 1}`;
+  const where = [`${displayPath(issue.file)}${position}`];
+  if (issue.pointer) where.push(issue.pointer);
+  if (issue.app) where.push(`(app "${issue.app}")`);
+  const hint = issue.hint ? `; ${issue.hint}` : '';
+  return `${where.join(' ')}: ${issue.message}${hint} [${issue.code}]`;
+}
+
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  const first = issues[0];
+  if (!first) return '';
+  if (issues.length === 1) return `clusterd: ${formatIssue(first)}\n`;
+  const head = `clusterd: ${displayPath(first.file)} has ${issues.length} problems:`;
+  return `${[head, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n')}\n`;
+}
+
+/** A resolved config for `validate --json`. Env values are left out: they often hold secrets. */
+export function configSummary(config: ResolvedConfig) {
+  return {
+    valid: true,
+    file: config.file,
+    environment: config.environment,
+    apps: config.apps.map(({ env, ...app }) => ({
+      ...app,
+      envKeys: Object.keys(env)
+        .filter((k) => env[k] !== null)
+        .sort(),
+      envUnset: Object.keys(env)
+        .filter((k) => env[k] === null)
+        .sort(),
+    })),
+  };
+}
+
+/** The human summary `validate` prints for a valid config. */
+export function formatConfig(config: ResolvedConfig): string {
+  const lines = [
+    `${displayPath(config.file)} is valid${config.environment ? ` (environment: ${config.environment})` : ''}`,
+  ];
+  for (const app of config.apps) {
+    const r = app.restart;
+    lines.push(
+      '',
+      `app "${app.name}": ${app.instances} worker${app.instances === 1 ? '' : 's'}, ${app.balancing} balancing`,
+      `  script    ${displayPath(app.script)}${app.args.length ? ` ${app.args.join(' ')}` : ''}`,
+      `  cwd       ${displayPath(app.cwd) || '.'}`,
+      `  ready     on ${app.readiness}, within ${formatDuration(app.readyTimeout)}`,
+      `  restart   ${r.policy}, backoff ${formatDuration(r.backoff.initial)} x${r.backoff.factor} up to ${formatDuration(r.backoff.max)}, errored after ${r.maxRestarts} restarts in ${formatDuration(r.window)}`,
+      `  shutdown  ${app.shutdown.signal}, SIGKILL after ${formatDuration(app.shutdown.timeout)}`,
+      `  watch     ${app.watch.enabled ? `${app.watch.paths.map((p) => displayPath(p) || '.').join(', ')} (debounce ${formatDuration(app.watch.debounce)})` : 'off'}`,
+    );
+    const keys = Object.keys(app.env);
+    if (keys.length)
+      lines.push(`  env       ${keys.map((k) => (app.env[k] === null ? `-${k}` : k)).join(', ')}`);
+    if (app.logs.file) lines.push(`  log file  ${displayPath(app.logs.file)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
