@@ -1,0 +1,168 @@
+// Inheritance, units, paths and env resolution of valid configs.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { normalizeConfig } from '../../src/config/normalize.js';
+import type { ClusterdConfig } from '../../src/config/types.generated.js';
+import { ErrorCode } from '../../src/errors.js';
+import { tempDir, writeFiles } from '../helpers/files.js';
+
+async function resolveConfig(config: object, options: { environment?: string; files?: Record<string, string> } = {}) {
+  const dir = writeFiles(tempDir(), {
+    'cluster.config.json': JSON.stringify(config),
+    'server.js': '',
+    ...options.files,
+  });
+  const resolved = await loadConfig({ cwd: dir, environment: options.environment ?? null, cpus: () => 3 });
+  return { dir, config: resolved };
+}
+
+describe('normalization', () => {
+  it('fills every built-in default', async () => {
+    const { config, dir } = await resolveConfig({ apps: [{ name: 'web', script: 'server.js' }] });
+    expect(config.apps[0]).toEqual({
+      name: 'web',
+      script: join(dir, 'server.js'),
+      args: [],
+      nodeArgs: [],
+      cwd: dir,
+      instances: 3,
+      env: {},
+      restart: {
+        policy: 'on-failure',
+        backoff: { initial: 100, factor: 2, max: 15_000 },
+        maxRestarts: 10,
+        window: 60_000,
+        stableAfter: 10_000,
+        noRestartExitCodes: [],
+      },
+      readiness: 'listening',
+      readyTimeout: 30_000,
+      shutdown: { signal: 'SIGTERM', timeout: 5_000 },
+      watch: {
+        enabled: false,
+        paths: [dir],
+        ignore: ['**/node_modules/**', '**/.git/**', '**/.*', '**/*.log'],
+        debounce: 150,
+        usePolling: false,
+      },
+      reload: { parallel: 1 },
+      balancing: 'round-robin',
+      logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
+    });
+  });
+
+  it('inherits defaults key by key; the app wins; arrays replace', async () => {
+    const { config } = await resolveConfig({
+      defaults: {
+        nodeArgs: ['--enable-source-maps'],
+        instances: 2,
+        restart: { maxRestarts: 3, backoff: { max: '2s' } },
+        shutdown: { timeout: '20s' },
+      },
+      apps: [
+        { name: 'a', script: 'server.js', restart: { policy: 'always', backoff: { initial: '50ms' } } },
+        { name: 'b', script: 'server.js', instances: 'max', nodeArgs: ['--max-old-space-size=256'] },
+      ],
+    });
+    const [a, b] = config.apps;
+    expect(a?.restart).toMatchObject({ policy: 'always', maxRestarts: 3, backoff: { initial: 50, factor: 2, max: 2_000 } });
+    expect(a?.instances).toBe(2);
+    expect(a?.nodeArgs).toEqual(['--enable-source-maps']);
+    expect(a?.shutdown).toEqual({ signal: 'SIGTERM', timeout: 20_000 });
+    expect(b?.instances).toBe(3);
+    expect(b?.nodeArgs).toEqual(['--max-old-space-size=256']);
+  });
+
+  it('merges env for the selected environment, overlays last, null unsets', async () => {
+    const raw = {
+      defaults: { env: { A: 'base', B: 'base' }, environments: { production: { A: 'prod' } } },
+      apps: [
+        {
+          name: 'web',
+          script: 'server.js',
+          env: { B: 'app', PORT: 3000, DEBUG: true },
+          environments: { production: { C: 'c', DEBUG: null }, staging: { C: 'stage' } },
+        },
+      ],
+    };
+    const plain = await resolveConfig(raw);
+    expect(plain.config.apps[0]?.env).toEqual({ A: 'base', B: 'app', PORT: '3000', DEBUG: 'true' });
+    const production = await resolveConfig(raw, { environment: 'production' });
+    expect(production.config.environment).toBe('production');
+    expect(production.config.apps[0]?.env).toEqual({ A: 'prod', B: 'app', PORT: '3000', DEBUG: null, C: 'c' });
+  });
+
+  it('resolves cwd against the config directory and the other paths against cwd', async () => {
+    const { config, dir } = await resolveConfig(
+      {
+        apps: [
+          {
+            name: 'api',
+            cwd: 'services/api',
+            script: 'main.js',
+            watch: { paths: ['src', '../shared'] },
+            logs: { file: 'logs/api.log', maxSize: '1.5MB' },
+          },
+        ],
+      },
+      { files: { 'services/api/main.js': '' } },
+    );
+    const api = config.apps[0];
+    expect(api?.cwd).toBe(join(dir, 'services/api'));
+    expect(api?.script).toBe(join(dir, 'services/api/main.js'));
+    expect(api?.watch.paths).toEqual([join(dir, 'services/api/src'), join(dir, 'services/shared')]);
+    expect(api?.logs).toEqual({ file: join(dir, 'services/api/logs/api.log'), maxSize: 1_572_864, maxFiles: 5 });
+  });
+
+  it('turns watch on with true or an object, and off with enabled: false', async () => {
+    const { config } = await resolveConfig({
+      defaults: { watch: { enabled: false, debounce: '300ms', ignore: ['uploads/**'] } },
+      apps: [
+        { name: 'a', script: 'server.js', watch: true },
+        { name: 'b', script: 'server.js', watch: { usePolling: true } },
+        { name: 'c', script: 'server.js' },
+        { name: 'd', script: 'server.js', watch: { enabled: false, paths: ['x'] } },
+      ],
+    });
+    expect(config.apps.map((a) => a.watch.enabled)).toEqual([true, true, false, false]);
+    expect(config.apps[0]?.watch).toMatchObject({ debounce: 300, ignore: expect.arrayContaining(['uploads/**', '**/node_modules/**']) });
+    expect(config.apps[1]?.watch.usePolling).toBe(true);
+  });
+
+  it('freezes the resolved config all the way down', async () => {
+    const { config } = await resolveConfig({ apps: [{ name: 'web', script: 'server.js', env: { A: '1' } }] });
+    const app = config.apps[0];
+    expect(Object.isFrozen(config) && Object.isFrozen(config.apps) && Object.isFrozen(app?.env)).toBe(true);
+    expect(Object.isFrozen(app?.restart.backoff)).toBe(true);
+    expect(() => {
+      (app?.env as Record<string, string>).A = '2';
+    }).toThrow(TypeError);
+  });
+
+  it('rejects kernel balancing where SO_REUSEPORT is missing, accepts it on Linux', () => {
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw: ClusterdConfig = { apps: [{ name: 'web', script: 'server.js', balancing: 'kernel' }] };
+    const file = join(dir, 'cluster.config.json');
+    const darwin = normalizeConfig(raw, { file, platform: 'darwin', cpus: () => 1 });
+    expect(darwin.issues).toEqual([
+      expect.objectContaining({ code: ErrorCode.CONFIG_UNSUPPORTED, pointer: '/apps/0/balancing', hint: 'use "round-robin"' }),
+    ]);
+    const linux = normalizeConfig(raw, { file, platform: 'linux', cpus: () => 1 });
+    expect(linux.issues).toEqual([]);
+    expect(linux.config?.apps[0]?.balancing).toBe('kernel');
+  });
+
+  it('reports a bad value in defaults once, not once per app', () => {
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw: ClusterdConfig = {
+      defaults: { readyTimeout: 0 },
+      apps: [
+        { name: 'a', script: 'server.js' },
+        { name: 'b', script: 'server.js' },
+      ],
+    };
+    const { issues } = normalizeConfig(raw, { file: join(dir, 'c.json'), cpus: () => 1 });
+    expect(issues).toEqual([expect.objectContaining({ code: ErrorCode.CONFIG_RANGE, pointer: '/defaults/readyTimeout' })]);
+  });
+});
