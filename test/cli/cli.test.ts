@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, tempDir, writeFiles } from '../helpers/files.js';
 import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT, tempDir, writeFiles } from '../helpers/files.js';
 
 const STACK_LINE = /^\s+at .+:\d+:\d+\)?$/m;
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
@@ -36,8 +36,16 @@ describe('clusterd validate', () => {
     const r = await runCli(['validate', '--env', 'production', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ valid: true, environment: 'production', file: join(dir, 'cluster.config.yaml') });
-    expect(out.apps[0]).toMatchObject({ name: 'api', instances: 2, envKeys: ['API_TOKEN', 'DATABASE_PASSWORD', 'NODE_ENV'] });
+    expect(out).toMatchObject({
+      valid: true,
+      environment: 'production',
+      file: join(dir, 'cluster.config.yaml'),
+    });
+    expect(out.apps[0]).toMatchObject({
+      name: 'api',
+      instances: 2,
+      envKeys: ['API_TOKEN', 'DATABASE_PASSWORD', 'NODE_ENV'],
+    });
     expect(r.stdout).not.toMatch(/hunter2|s3cr3t/);
     const human = await runCli(['validate', '--env', 'production'], { cwd: dir });
     expect(human.stdout).toContain('API_TOKEN');
@@ -46,7 +54,8 @@ describe('clusterd validate', () => {
 
   it('lists every problem with file:line:column and exits 78, without a stack trace', async () => {
     const dir = writeFiles(tempDir(), {
-      'cluster.config.json': '{\n  "apps": [\n    { "name": "web", "script": "server.js", "instanses": 2, "restart": { "policy": "on_failure" } }\n  ]\n}\n',
+      'cluster.config.json':
+        '{\n  "apps": [\n    { "name": "web", "script": "server.js", "instanses": 2, "restart": { "policy": "on_failure" } }\n  ]\n}\n',
     });
     const r = await runCli(['validate'], { cwd: dir });
     expect(r.code).toBe(78);
@@ -55,9 +64,15 @@ describe('clusterd validate', () => {
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('clusterd: cluster.config.json has 3 problems:');
     expect(lines.slice(1)).toEqual([
-      expect.stringMatching(/^ {2}cluster\.config\.json:3:32 \/apps\/0\/script \(app "web"\): does not exist: .*server\.js.* \[CLUSTERD_ERR_CONFIG_SCRIPT_NOT_FOUND\]$/),
-      expect.stringMatching(/^ {2}cluster\.config\.json:3:45 \/apps\/0\/instanses \(app "web"\): unknown key "instanses"; did you mean "instances"\? \[CLUSTERD_ERR_CONFIG_UNKNOWN_KEY\]$/),
-      expect.stringMatching(/^ {2}cluster\.config\.json:3:84 \/apps\/0\/restart\/policy .* \[CLUSTERD_ERR_CONFIG_ENUM\]$/),
+      expect.stringMatching(
+        /^ {2}cluster\.config\.json:3:32 \/apps\/0\/script \(app "web"\): does not exist: .*server\.js.* \[CLUSTERD_ERR_CONFIG_SCRIPT_NOT_FOUND\]$/,
+      ),
+      expect.stringMatching(
+        /^ {2}cluster\.config\.json:3:45 \/apps\/0\/instanses \(app "web"\): unknown key "instanses"; did you mean "instances"\? \[CLUSTERD_ERR_CONFIG_UNKNOWN_KEY\]$/,
+      ),
+      expect.stringMatching(
+        /^ {2}cluster\.config\.json:3:84 \/apps\/0\/restart\/policy .* \[CLUSTERD_ERR_CONFIG_ENUM\]$/,
+      ),
     ]);
   });
 
@@ -95,7 +110,9 @@ describe('clusterd validate', () => {
     const dir = writeFiles(tempDir(), { 'cluster.config.mjs': 'const x = null;\nexport default x.apps;\n' });
     const r = await runCli(['validate'], { cwd: dir });
     expect(r.code).toBe(78);
-    expect(r.stderr).toMatch(/^clusterd: cluster\.config\.mjs:2:\d+: the config module failed to load: TypeError/);
+    expect(r.stderr).toMatch(
+      /^clusterd: cluster\.config\.mjs:2:\d+: the config module failed to load: TypeError/,
+    );
     expect(r.stderr).not.toMatch(STACK_LINE);
   });
 });
@@ -104,7 +121,9 @@ describe('clusterd command line', () => {
   it('prints the schema it validates with', async () => {
     const r = await runCli(['schema']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(readFileSync(join(REPO_ROOT, 'schemas/cluster.config.schema.json'), 'utf8')));
+    expect(JSON.parse(r.stdout)).toEqual(
+      JSON.parse(readFileSync(join(REPO_ROOT, 'schemas/cluster.config.schema.json'), 'utf8')),
+    );
   });
 
   it('prints its version', async () => {
@@ -156,6 +175,8 @@ describe('on an unsupported Node.js', () => {
     const r = await runCli(['validate', 'cluster.config.example.json'], { node: oldNode as string });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^clusterd: Node\.js 22\.12 or newer is required, this is v\d+\.\d+\.\d+; .* \[CLUSTERD_ERR_NODE_VERSION\]\n$/);
+    expect(r.stderr).toMatch(
+      /^clusterd: Node\.js 22\.12 or newer is required, this is v\d+\.\d+\.\d+; .* \[CLUSTERD_ERR_NODE_VERSION\]\n$/,
+    );
   });
 });

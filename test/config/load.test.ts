@@ -27,7 +27,9 @@ describe('config discovery', () => {
     const dir = writeFiles(tempDir(), { [name]: content, 'server.js': '' });
     const config = await loadConfig({ cwd: dir });
     expect(config.file).toBe(join(dir, name));
-    expect(config.apps.map((a) => [a.name, a.instances, a.script])).toEqual([['web', 2, join(dir, 'server.js')]]);
+    expect(config.apps.map((a) => [a.name, a.instances, a.script])).toEqual([
+      ['web', 2, join(dir, 'server.js')],
+    ]);
   });
 
   it('prefers cluster.config.* over .clusterdrc and package.json', async () => {
@@ -42,12 +44,21 @@ describe('config discovery', () => {
 
   it('skips a package.json without a clusterd key and says nothing was found', async () => {
     const dir = writeFiles(tempDir(), { 'package.json': '{"name":"x"}' });
-    await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({ code: 'CLUSTERD_ERR_CONFIG_NOT_FOUND', exitCode: 66 });
+    await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({
+      code: 'CLUSTERD_ERR_CONFIG_NOT_FOUND',
+      exitCode: 66,
+    });
   });
 
   it('does not look in parent directories', async () => {
-    const dir = writeFiles(tempDir(), { 'cluster.config.json': JSON_CONFIG, 'server.js': '', 'sub/readme.txt': '' });
-    await expect(loadConfig({ cwd: join(dir, 'sub') })).rejects.toMatchObject({ code: 'CLUSTERD_ERR_CONFIG_NOT_FOUND' });
+    const dir = writeFiles(tempDir(), {
+      'cluster.config.json': JSON_CONFIG,
+      'server.js': '',
+      'sub/readme.txt': '',
+    });
+    await expect(loadConfig({ cwd: join(dir, 'sub') })).rejects.toMatchObject({
+      code: 'CLUSTERD_ERR_CONFIG_NOT_FOUND',
+    });
   });
 
   it('loads an explicit file of any name, and searches an explicit directory', async () => {
@@ -92,7 +103,8 @@ describe('config discovery', () => {
 
   it('never runs code from a YAML config', async () => {
     const dir = writeFiles(tempDir(), {
-      'cluster.config.yaml': 'apps:\n  - name: web\n    script: !!js/function "function () { process.exit(9) }"\n',
+      'cluster.config.yaml':
+        'apps:\n  - name: web\n    script: !!js/function "function () { process.exit(9) }"\n',
     });
     await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({ exitCode: 78 });
   });

@@ -7,7 +7,10 @@ import type { ClusterdConfig } from '../../src/config/types.generated.js';
 import { ErrorCode } from '../../src/errors.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
-async function resolveConfig(config: object, options: { environment?: string; files?: Record<string, string> } = {}) {
+async function resolveConfig(
+  config: object,
+  options: { environment?: string; files?: Record<string, string> } = {},
+) {
   const dir = writeFiles(tempDir(), {
     'cluster.config.json': JSON.stringify(config),
     'server.js': '',
@@ -66,7 +69,11 @@ describe('normalization', () => {
       ],
     });
     const [a, b] = config.apps;
-    expect(a?.restart).toMatchObject({ policy: 'always', maxRestarts: 3, backoff: { initial: 50, factor: 2, max: 2_000 } });
+    expect(a?.restart).toMatchObject({
+      policy: 'always',
+      maxRestarts: 3,
+      backoff: { initial: 50, factor: 2, max: 2_000 },
+    });
     expect(a?.instances).toBe(2);
     expect(a?.nodeArgs).toEqual(['--enable-source-maps']);
     expect(a?.shutdown).toEqual({ signal: 'SIGTERM', timeout: 20_000 });
@@ -90,7 +97,13 @@ describe('normalization', () => {
     expect(plain.config.apps[0]?.env).toEqual({ A: 'base', B: 'app', PORT: '3000', DEBUG: 'true' });
     const production = await resolveConfig(raw, { environment: 'production' });
     expect(production.config.environment).toBe('production');
-    expect(production.config.apps[0]?.env).toEqual({ A: 'prod', B: 'app', PORT: '3000', DEBUG: null, C: 'c' });
+    expect(production.config.apps[0]?.env).toEqual({
+      A: 'prod',
+      B: 'app',
+      PORT: '3000',
+      DEBUG: null,
+      C: 'c',
+    });
   });
 
   it('resolves cwd against the config directory and the other paths against cwd', async () => {
@@ -112,7 +125,11 @@ describe('normalization', () => {
     expect(api?.cwd).toBe(join(dir, 'services/api'));
     expect(api?.script).toBe(join(dir, 'services/api/main.js'));
     expect(api?.watch.paths).toEqual([join(dir, 'services/api/src'), join(dir, 'services/shared')]);
-    expect(api?.logs).toEqual({ file: join(dir, 'services/api/logs/api.log'), maxSize: 1_572_864, maxFiles: 5 });
+    expect(api?.logs).toEqual({
+      file: join(dir, 'services/api/logs/api.log'),
+      maxSize: 1_572_864,
+      maxFiles: 5,
+    });
   });
 
   it('turns watch on with true or an object, and off with enabled: false', async () => {
@@ -126,7 +143,10 @@ describe('normalization', () => {
       ],
     });
     expect(config.apps.map((a) => a.watch.enabled)).toEqual([true, true, false, false]);
-    expect(config.apps[0]?.watch).toMatchObject({ debounce: 300, ignore: expect.arrayContaining(['uploads/**', '**/node_modules/**']) });
+    expect(config.apps[0]?.watch).toMatchObject({
+      debounce: 300,
+      ignore: expect.arrayContaining(['uploads/**', '**/node_modules/**']),
+    });
     expect(config.apps[1]?.watch.usePolling).toBe(true);
   });
 
@@ -146,7 +166,11 @@ describe('normalization', () => {
     const file = join(dir, 'cluster.config.json');
     const darwin = normalizeConfig(raw, { file, platform: 'darwin', cpus: () => 1 });
     expect(darwin.issues).toEqual([
-      expect.objectContaining({ code: ErrorCode.CONFIG_UNSUPPORTED, pointer: '/apps/0/balancing', hint: 'use "round-robin"' }),
+      expect.objectContaining({
+        code: ErrorCode.CONFIG_UNSUPPORTED,
+        pointer: '/apps/0/balancing',
+        hint: 'use "round-robin"',
+      }),
     ]);
     const linux = normalizeConfig(raw, { file, platform: 'linux', cpus: () => 1 });
     expect(linux.issues).toEqual([]);
@@ -163,6 +187,8 @@ describe('normalization', () => {
       ],
     };
     const { issues } = normalizeConfig(raw, { file: join(dir, 'c.json'), cpus: () => 1 });
-    expect(issues).toEqual([expect.objectContaining({ code: ErrorCode.CONFIG_RANGE, pointer: '/defaults/readyTimeout' })]);
+    expect(issues).toEqual([
+      expect.objectContaining({ code: ErrorCode.CONFIG_RANGE, pointer: '/defaults/readyTimeout' }),
+    ]);
   });
 });

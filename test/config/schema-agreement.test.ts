@@ -22,14 +22,16 @@ const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
 
 // Every `default` annotation reachable from a schema node, keyed by its dotted path.
 function schemaDefaults(schema: Node, node: Node, path: string, out: Map<string, unknown>) {
-  const ref = typeof node.$ref === 'string' ? (schema.$defs as Record<string, Node>)[node.$ref.slice(8)] : undefined;
+  const ref =
+    typeof node.$ref === 'string' ? (schema.$defs as Record<string, Node>)[node.$ref.slice(8)] : undefined;
   const resolved = ref ? { ...ref, ...node } : node;
   if ('default' in resolved) out.set(path, resolved.default);
   const objectBranch = (resolved.anyOf as Node[] | undefined)
     ?.map((b) => (typeof b.$ref === 'string' ? (schema.$defs as Record<string, Node>)[b.$ref.slice(8)] : b))
     .find((b) => b?.properties);
   const props = (resolved.properties ?? objectBranch?.properties) as Record<string, Node> | undefined;
-  for (const [key, child] of Object.entries(props ?? {})) schemaDefaults(schema, child, `${path}.${key}`, out);
+  for (const [key, child] of Object.entries(props ?? {}))
+    schemaDefaults(schema, child, `${path}.${key}`, out);
   return out;
 }
 
@@ -57,7 +59,9 @@ describe('schema agreement', () => {
         expect(at(source, path), `default of ${path}`).toEqual(value);
       }
     }
-    const inheritable = Object.keys(((schema.$defs as Record<string, Node>).defaults as Node).properties as Node);
+    const inheritable = Object.keys(
+      ((schema.$defs as Record<string, Node>).defaults as Node).properties as Node,
+    );
     expect(Object.keys(BUILTIN_DEFAULTS).sort()).toEqual(inheritable.sort());
   });
 
@@ -82,7 +86,9 @@ describe('supported Node.js versions', () => {
   });
 
   it('pins a development Node that the engines accept', () => {
-    const pinned = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/node/package.json'), 'utf8')).version;
+    const pinned = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'node_modules/node/package.json'), 'utf8'),
+    ).version;
     expect(semver.satisfies(pinned, pkg.engines.node)).toBe(true);
   });
 
@@ -102,7 +108,8 @@ describe('supported Node.js versions', () => {
       seen.add(file);
       const dep = JSON.parse(readFileSync(file, 'utf8'));
       const range = dep.engines?.node;
-      if (range) expect(semver.subset(pkg.engines.node, range), `${name}@${dep.version} engines ${range}`).toBe(true);
+      if (range)
+        expect(semver.subset(pkg.engines.node, range), `${name}@${dep.version} engines ${range}`).toBe(true);
       for (const child of Object.keys(dep.dependencies ?? {})) visit(child, join(file, '..'));
     };
     for (const name of Object.keys(pkg.dependencies)) visit(name, REPO_ROOT);
