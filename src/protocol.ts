@@ -1,0 +1,84 @@
+// Every message between the root supervisor, the app primaries and the workers. One versioned module
+// with discriminated unions: a message that is not declared here is not sent.
+import type { ResolvedApp } from './config/resolved.js';
+import type { AppState, WorkerState } from './lifecycle/states.js';
+
+/** Bumped on any incompatible change; a primary of another version is refused by the root. */
+export const PROTOCOL_VERSION = 1;
+
+export type LogFormat = 'json' | 'pretty';
+
+// Root -> primary.
+export type RootMessage =
+  | {
+      type: 'start';
+      app: ResolvedApp;
+      /** The exact environment the workers get (supervisor env + app env, removals applied). */
+      env: Record<string, string>;
+      logFormat: LogFormat;
+    }
+  /** Graceful: drain every worker, signal, SIGKILL after the shutdown timeout. */
+  | { type: 'stop' }
+  /** Immediate: SIGKILL every worker. */
+  | { type: 'kill' };
+
+export interface WorkerTransition {
+  /** Slot id: NODE_APP_INSTANCE, 0..instances-1, reused across restarts. */
+  worker: number;
+  pid: number | null;
+  from: WorkerState | null;
+  to: WorkerState;
+  reason?: string;
+  code?: number | null;
+  signal?: string | null;
+  /** Where the worker listens, on `ready` with listening readiness. */
+  address?: string;
+}
+
+export interface ExitRecord {
+  worker: number;
+  pid: number | null;
+  at: string;
+  reason: string;
+}
+
+// Primary -> root.
+export type PrimaryMessage =
+  | { type: 'hello'; version: number; pid: number }
+  | { type: 'worker'; transition: WorkerTransition }
+  | {
+      type: 'app';
+      from: AppState;
+      to: AppState;
+      reason?: string;
+      /** With `errored`: the last exits that led there. */
+      lastExits?: ExitRecord[];
+    }
+  /** A restart is scheduled for a slot. */
+  | { type: 'backoff'; worker: number; delay: number; attempt: number }
+  | { type: 'error'; message: string }
+  /** Sent last: the primary exits on purpose (its app is stopped or errored). */
+  | { type: 'bye' };
+
+// Worker -> primary. A bare 'ready' string is what PM2 apps send (`process.send('ready')`).
+export type WorkerMessage = 'ready' | { clusterd: 'ready' };
+
+export function isWorkerReady(message: unknown): boolean {
+  return (
+    message === 'ready' ||
+    (typeof message === 'object' &&
+      message !== null &&
+      (message as { clusterd?: unknown }).clusterd === 'ready')
+  );
+}
+
+const ROOT_TYPES = new Set<RootMessage['type']>(['start', 'stop', 'kill']);
+const PRIMARY_TYPES = new Set<PrimaryMessage['type']>(['hello', 'worker', 'app', 'backoff', 'error', 'bye']);
+
+export function isRootMessage(value: unknown): value is RootMessage {
+  return typeof value === 'object' && value !== null && ROOT_TYPES.has((value as { type: never }).type);
+}
+
+export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
+  return typeof value === 'object' && value !== null && PRIMARY_TYPES.has((value as { type: never }).type);
+}
