@@ -5,6 +5,8 @@ export const ExitCode = {
   OK: 0,
   /** A runtime failure, or an unsupported Node.js version. */
   FAILURE: 1,
+  /** `start` ended on its own because an app hit its crash-loop limit and nothing was left running. */
+  APP_ERRORED: 3,
   /** EX_USAGE: unknown command or option. */
   USAGE: 64,
   /** EX_NOINPUT: no config file found, or the given one does not exist. */

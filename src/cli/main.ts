@@ -17,6 +17,9 @@ const processIo: Io = {
 export const USAGE = `Usage: clusterd <command> [options]
 
 Commands:
+  start [config] [--env NAME] [--log-format json|pretty]
+                                            Run every app in the foreground; SIGINT/SIGTERM stop
+                                            gracefully, a second signal stops immediately
   validate [config] [--env NAME] [--json]   Check a config and print what it resolves to
   schema                                    Print the config's JSON Schema
   help                                      Show this help
@@ -25,7 +28,8 @@ Commands:
 [config] is a config file or a directory to search; by default the working directory is searched for
 cluster.config.{json,yaml,yml,js,mjs,cjs,ts,mts,cts}, .clusterdrc*, or package.json#clusterd.
 
-Exit codes: 0 ok, 1 failure, 64 usage error, 66 no config found, 78 invalid config.
+Exit codes: 0 ok, 1 failure, 3 an app errored and nothing is left running, 64 usage error,
+66 no config found, 78 invalid config, 128+N stopped immediately by a second signal N.
 `;
 
 function version(): string {
@@ -48,6 +52,7 @@ function parse(argv: string[]) {
       options: {
         env: { type: 'string' },
         json: { type: 'boolean' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -69,6 +74,11 @@ async function run(argv: string[], io: Io): Promise<number> {
     return command === undefined && !values.help ? ExitCode.USAGE : ExitCode.OK;
   }
   switch (command) {
+    case 'start': {
+      if (rest.length > 1) throw usageError(`start takes one config path, got ${rest.length}`);
+      const { startCommand } = await import('./commands/start.js');
+      return startCommand({ path: rest[0], environment: values.env, logFormat: values['log-format'] });
+    }
     case 'validate': {
       if (rest.length > 1) throw usageError(`validate takes one config path, got ${rest.length}`);
       // Commands load on demand: `--version` and `help` stay as fast as a bare Node.js start.

@@ -1,0 +1,79 @@
+import { loadConfig } from '../../config/index.js';
+import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import { createLogger, defaultLogFormat } from '../../log/logger.js';
+import type { LogFormat } from '../../protocol.js';
+import { Supervisor } from '../../supervisor/supervisor.js';
+
+export interface StartOptions {
+  path: string | undefined;
+  environment: string | undefined;
+  logFormat: string | undefined;
+}
+
+function logFormat(value: string | undefined): LogFormat {
+  if (value === undefined) return defaultLogFormat();
+  if (value === 'json' || value === 'pretty') return value;
+  throw new ClusterdError(
+    ErrorCode.USAGE,
+    `--log-format must be json or pretty, got "${value}"`,
+    ExitCode.USAGE,
+  );
+}
+
+/** `clusterd start`: runs every app in the foreground until a signal stops it or nothing is left. */
+export async function startCommand(options: StartOptions): Promise<number> {
+  const format = logFormat(options.logFormat);
+  const config = await loadConfig({
+    ...(options.path === undefined ? {} : { path: options.path }),
+    environment: options.environment ?? null,
+  });
+  const kernel = config.apps.filter((a) => a.balancing === 'kernel').map((a) => a.name);
+  if (kernel.length) {
+    throw new ClusterdError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `balancing "kernel" is not available in this version yet (apps: ${kernel.join(', ')}); use "round-robin"`,
+      ExitCode.CONFIG,
+    );
+  }
+  const log = await createLogger(format);
+  const supervisor = new Supervisor(config, log, format);
+
+  let signals = 0;
+  const onStop = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      log.info({ signal }, `${signal}: stopping gracefully (send it again to stop immediately)`);
+      supervisor.stop(signal);
+    } else {
+      log.warn({ signal }, `${signal} again: stopping immediately`);
+      supervisor.kill(signal);
+    }
+  };
+  // Not built yet: config reload (SIGHUP) and rolling reload (SIGUSR2). Their default action would
+  // kill the supervisor without stopping anything gracefully, so they are caught and reported.
+  const notYet = (signal: NodeJS.Signals) =>
+    log.warn({ signal }, `${signal} ignored: not supported by this version`);
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  process.on('SIGHUP', notYet);
+  process.on('SIGUSR2', notYet);
+
+  log.info(
+    { config: config.file, environment: config.environment, apps: config.apps.map((a) => a.name) },
+    `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}`,
+  );
+  try {
+    const code = await supervisor.run();
+    log.info({ exitCode: code }, 'clusterd stopped');
+    return code;
+  } finally {
+    for (const [signal, handler] of [
+      ['SIGINT', onStop],
+      ['SIGTERM', onStop],
+      ['SIGHUP', notYet],
+      ['SIGUSR2', notYet],
+    ] as const) {
+      process.off(signal, handler);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// The supervisor's log: pino, JSON lines by default (systemd, containers, files), pretty on a terminal.
+import { type Logger, pino } from 'pino';
+import type { LogFormat } from '../protocol.js';
+
+export type { Logger };
+
+/** The format to use when none is asked for: pretty on a terminal, JSON otherwise. */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): LogFormat {
+  return stream.isTTY ? 'pretty' : 'json';
+}
+
+export async function createLogger(format: LogFormat): Promise<Logger> {
+  // No base fields: events carry the pid of the process they are about, not the supervisor's.
+  const options = { base: null };
+  if (format === 'json') return pino(options, pino.destination({ fd: 1, sync: true }));
+  // pino-pretty only loads for a terminal; it runs in this process (no worker thread).
+  const { default: pretty } = await import('pino-pretty');
+  const stream = pretty({
+    sync: true,
+    colorize: process.stdout.isTTY ?? false,
+    translateTime: 'HH:MM:ss.l',
+    ignore: 'pid,hostname,app,worker',
+    singleLine: true,
+    messageFormat: (log: Record<string, unknown>, key: string) => {
+      const worker = log.worker === undefined ? '' : `[${String(log.worker)}]`;
+      return log.app === undefined ? String(log[key]) : `${String(log.app)}${worker} ${String(log[key])}`;
+    },
+  });
+  return pino(options, stream);
+}

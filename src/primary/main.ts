@@ -1,0 +1,67 @@
+// Entry of an app's primary process, forked by the root supervisor: one per app, owning node:cluster
+// for that app only. It lives exactly as long as its root: if the IPC channel to the root closes
+// (the root died, even by SIGKILL), every worker is killed and the primary exits.
+import { isRootMessage, PROTOCOL_VERSION, type PrimaryMessage } from '../protocol.js';
+import { Pool } from './pool.js';
+
+let pool: Pool | null = null;
+
+function send(message: PrimaryMessage, then?: () => void): void {
+  if (!process.connected) return then?.();
+  process.send?.(message, undefined, undefined, () => then?.());
+}
+
+async function finish(stopping: Promise<void>): Promise<never> {
+  await stopping;
+  // Exit once the last report has left, so the root sees the final state before the exit.
+  await new Promise<void>((resolve) => send({ type: 'bye' }, resolve));
+  process.exit(0);
+}
+
+function stop(): void {
+  if (!pool) process.exit(0);
+  void finish(pool.stop());
+}
+
+if (!process.send) {
+  process.stderr.write('clusterd: the primary runs under the clusterd supervisor, not on its own\n');
+  process.exit(1);
+}
+
+process.on('message', (message: unknown) => {
+  if (!isRootMessage(message)) {
+    send({
+      type: 'error',
+      message: `unknown message from the root: ${JSON.stringify(message)?.slice(0, 200)}`,
+    });
+    return;
+  }
+  switch (message.type) {
+    case 'start':
+      if (pool) return;
+      pool = new Pool({ app: message.app, env: message.env, logFormat: message.logFormat, send });
+      pool.start();
+      void finish(pool.done);
+      return;
+    case 'stop':
+      stop();
+      return;
+    case 'kill':
+      if (!pool) process.exit(0);
+      void finish(pool.kill());
+      return;
+  }
+});
+
+process.on('disconnect', () => {
+  // The root is gone: nothing may outlive it.
+  if (!pool) process.exit(0);
+  void pool.kill().then(() => process.exit(0));
+});
+
+// The primary runs in its own process group, so a terminal's Ctrl-C does not reach it; a signal sent
+// to it directly stops its workers gracefully.
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+send({ type: 'hello', version: PROTOCOL_VERSION, pid: process.pid });

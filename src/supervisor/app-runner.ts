@@ -1,0 +1,229 @@
+// The root's side of one app: forks its primary, relays and logs what the primary reports, restarts a
+// primary that dies (same backoff and crash-loop rules as workers), and kills a dead primary's
+// leftover workers so none outlives it.
+import { type ChildProcess, fork } from 'node:child_process';
+import type { ResolvedApp } from '../config/resolved.js';
+import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
+import type { AppState, WorkerState } from '../lifecycle/states.js';
+import type { Logger } from '../log/logger.js';
+import {
+  isPrimaryMessage,
+  type LogFormat,
+  PROTOCOL_VERSION,
+  type PrimaryMessage,
+  type RootMessage,
+} from '../protocol.js';
+
+const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
+
+export interface WorkerInfo {
+  pid: number | null;
+  state: WorkerState;
+}
+
+/** The environment a worker gets: the supervisor's own, plus the app's, minus what the app removes. */
+export function workerEnv(base: NodeJS.ProcessEnv, app: ResolvedApp): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(app.env)) {
+    if (value === null) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class AppRunner {
+  state: AppState = 'starting';
+  readonly workers = new Map<number, WorkerInfo>();
+  private primary: ChildProcess | null = null;
+  private primaryStartedAt = 0;
+  private primaryHistory: RestartHistory = EMPTY_HISTORY;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private leaving = false;
+  private settle: (() => void) | null = null;
+  /** Resolves when the app is stopped or errored and its primary has exited. */
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly app: ResolvedApp,
+    private readonly log: Logger,
+    private readonly logFormat: LogFormat,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  start(): void {
+    this.leaving = false;
+    this.primaryStartedAt = Date.now();
+    const child = fork(PRIMARY_ENTRY, [], {
+      // The primary gets the supervisor's plain environment; the workers' one travels in 'start'.
+      env: process.env,
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its own process group: a terminal's Ctrl-C reaches the root only, which then stops gracefully.
+      detached: true,
+      serialization: 'json',
+    });
+    this.primary = child;
+    child.on('message', (message: unknown) => this.onMessage(child, message));
+    child.on('error', (error) =>
+      this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),
+    );
+    child.on('exit', (code, signal) => this.onPrimaryExit(child, code, signal));
+    this.log.info({ app: this.app.name, primary: child.pid ?? null }, `primary started (pid ${child.pid})`);
+  }
+
+  private send(message: RootMessage): void {
+    if (this.primary?.connected) this.primary.send(message);
+  }
+
+  private onMessage(child: ChildProcess, raw: unknown): void {
+    if (child !== this.primary) return;
+    if (!isPrimaryMessage(raw)) {
+      this.log.warn({ app: this.app.name }, 'ignored an unknown message from the primary');
+      return;
+    }
+    const message: PrimaryMessage = raw;
+    const app = this.app.name;
+    switch (message.type) {
+      case 'hello':
+        if (message.version !== PROTOCOL_VERSION) {
+          this.log.error({ app }, `primary speaks protocol ${message.version}, expected ${PROTOCOL_VERSION}`);
+          child.kill('SIGKILL');
+          return;
+        }
+        if (this.stopping) {
+          this.send({ type: 'stop' });
+          return;
+        }
+        this.send({
+          type: 'start',
+          app: this.app,
+          env: workerEnv(process.env, this.app),
+          logFormat: this.logFormat,
+        });
+        return;
+      case 'worker': {
+        const t = message.transition;
+        this.workers.set(t.worker, { pid: t.pid, state: t.to });
+        const level = t.to === 'crashed' ? 'warn' : 'info';
+        const what = t.to === 'ready' && t.address ? `ready on ${t.address}` : t.to;
+        this.log[level]({ app, ...t, pid: t.pid }, `worker ${what}${t.reason ? `: ${t.reason}` : ''}`);
+        return;
+      }
+      case 'backoff':
+        this.log.info(
+          { app, worker: message.worker, delay: message.delay, attempt: message.attempt },
+          `worker restarts in ${message.delay} ms (attempt ${message.attempt})`,
+        );
+        return;
+      case 'app': {
+        this.state = message.to;
+        const level = message.to === 'errored' ? 'error' : 'info';
+        const fields = {
+          app,
+          from: message.from,
+          to: message.to,
+          reason: message.reason,
+          lastExits: message.lastExits,
+        };
+        this.log[level](fields, `app ${message.to}${message.reason ? `: ${message.reason}` : ''}`);
+        return;
+      }
+      case 'error':
+        this.log.error({ app }, message.message);
+        return;
+      case 'bye':
+        this.leaving = true;
+        return;
+    }
+  }
+
+  private onPrimaryExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.primary) return;
+    this.primary = null;
+    // Workers of a dead primary notice its IPC channel close and exit; one that is stuck does not.
+    for (const [slot, info] of this.workers) {
+      if (info.pid !== null && info.state !== 'stopped' && info.state !== 'crashed' && alive(info.pid)) {
+        this.log.warn(
+          { app: this.app.name, worker: slot, pid: info.pid },
+          'killing a worker left by its primary',
+        );
+        try {
+          process.kill(info.pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+    this.workers.clear();
+    if (this.leaving || this.stopping || this.state === 'errored' || this.state === 'stopped') {
+      if (this.stopping && this.state !== 'errored') this.state = 'stopped';
+      this.settle?.();
+      return;
+    }
+    const exit = { code, signal, uptime: Date.now() - this.primaryStartedAt };
+    // A primary never ends on its own unless its app is done: any other exit is a failure.
+    const decision = decideRestart(
+      { ...this.app.restart, policy: 'always', noRestartExitCodes: [] },
+      exit,
+      this.primaryHistory,
+      Date.now(),
+    );
+    if (decision.action === 'restart') {
+      this.primaryHistory = decision.history;
+      this.log.error(
+        { app: this.app.name, code, signal, delay: decision.delay },
+        `primary exited unexpectedly (${describeExit(exit)}), restarting in ${decision.delay} ms`,
+      );
+      this.state = 'backoff';
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        this.start();
+      }, decision.delay);
+      return;
+    }
+    this.log.error(
+      { app: this.app.name, from: this.state, to: 'errored', reason: decision.reason },
+      `app errored: primary ${decision.reason}`,
+    );
+    this.state = 'errored';
+    this.settle?.();
+  }
+
+  /** Graceful stop; resolves when the primary has stopped its workers and exited. */
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      if (this.restartTimer) {
+        clearTimeout(this.restartTimer);
+        this.restartTimer = null;
+        this.settle?.();
+      } else if (!this.primary) {
+        this.settle?.();
+      } else {
+        this.send({ type: 'stop' });
+      }
+    }
+    return this.done;
+  }
+
+  /** Immediate stop: the primary SIGKILLs its workers; a primary that does not answer is killed too. */
+  kill(): Promise<void> {
+    void this.stop();
+    this.send({ type: 'kill' });
+    const primary = this.primary;
+    if (primary) setTimeout(() => primary.kill('SIGKILL'), 1_000).unref();
+    return this.done;
+  }
+}

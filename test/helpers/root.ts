@@ -1,0 +1,173 @@
+// Runs a real `clusterd start` in a temp directory and reads its JSON log as events, so tests can wait
+// for what the supervisor says (a worker ready, an app errored) instead of sleeping.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, expect } from 'vitest';
+import { BIN } from './cli.js';
+import { REPO_ROOT, tempDir, writeFiles } from './files.js';
+import { taggedProcesses, until } from './processes.js';
+
+export const FIXTURES = join(REPO_ROOT, 'test/fixtures');
+
+export type LogEvent = Record<string, unknown> & { msg: string; level: number; time: number };
+type Predicate = (e: LogEvent) => boolean;
+
+const running = new Set<Root>();
+
+afterEach(async () => {
+  const roots = [...running];
+  running.clear();
+  const leaks: string[] = [];
+  for (const root of roots) {
+    if (root.exited === null) root.child.kill('SIGKILL');
+    // Everything the test started must be gone soon after its root is (SIGKILL'd roots: within a second).
+    try {
+      await until(() => taggedProcesses(root.tag).length === 0, 'processes to exit', 3_000);
+    } catch {
+      const left = taggedProcesses(root.tag);
+      leaks.push(...left.map(String));
+      for (const pid of left) process.kill(pid, 'SIGKILL');
+    }
+  }
+  expect(leaks, 'processes left behind').toEqual([]);
+});
+
+export class Root {
+  readonly events: LogEvent[] = [];
+  readonly output: string[] = [];
+  exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly waiters = new Set<() => void>();
+  private readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly tag: string,
+    readonly dir: string,
+  ) {
+    let pending = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) this.take(line);
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) this.take(line);
+    });
+    this.exit = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exited = { code, signal };
+        this.notify();
+        resolve(this.exited);
+      });
+    });
+  }
+
+  private take(line: string): void {
+    this.output.push(line);
+    try {
+      const event = JSON.parse(line) as LogEvent;
+      if (typeof event === 'object' && event !== null && 'msg' in event) this.events.push(event);
+    } catch {
+      // Not JSON: kept in `output` only.
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const waiter of this.waiters) waiter();
+  }
+
+  /** Resolves with the first event (from `from` on) that matches; rejects after `timeoutMs`. */
+  waitFor(predicate: Predicate, what: string, { timeoutMs = 15_000, from = 0 } = {}): Promise<LogEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.slice(from).find(predicate);
+        if (found) return done(() => resolve(found));
+        if (this.exited)
+          return done(() =>
+            reject(new Error(`root exited (${JSON.stringify(this.exited)}) before ${what}\n${this.tail()}`)),
+          );
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`timed out waiting for ${what}\n${this.tail()}`))),
+        timeoutMs,
+      );
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        settle();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Waits until `count` events match. */
+  async waitForCount(
+    predicate: Predicate,
+    count: number,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<LogEvent[]> {
+    await this.waitFor(() => this.events.filter(predicate).length >= count, what, { timeoutMs });
+    return this.events.filter(predicate);
+  }
+
+  /** The address the app's workers listen on, from its first ready event. */
+  async address(app: string): Promise<string> {
+    const ready = await this.waitFor((e) => e.app === app && e.to === 'ready', `${app} ready`);
+    return String(ready.address);
+  }
+
+  /** Resolves when every worker of `app` is ready and the app is running. */
+  running(app: string, from = 0): Promise<LogEvent> {
+    return this.waitFor((e) => e.app === app && e.to === 'running', `${app} running`, { from });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  waitForExit(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return Promise.race([
+      this.exit,
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`root did not exit within ${timeoutMs} ms\n${this.tail()}`)),
+          timeoutMs,
+        ).unref(),
+      ),
+    ]);
+  }
+
+  tail(lines = 30): string {
+    return this.output.slice(-lines).join('\n');
+  }
+}
+
+/** Writes `config` (apps' scripts may name files in test/fixtures) and starts `clusterd start` on it. */
+export function startRoot(
+  config: object,
+  options: { files?: Record<string, string>; args?: string[] } = {},
+): Root {
+  const dir = writeFiles(tempDir(), {
+    'cluster.config.json': JSON.stringify(config, null, 2),
+    ...options.files,
+  });
+  const tag = randomUUID();
+  const child = spawn(process.execPath, [BIN, 'start', '--log-format', 'json', ...(options.args ?? [])], {
+    cwd: dir,
+    env: { ...process.env, CLUSTERD_TEST_TAG: tag },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const root = new Root(child, tag, dir);
+  running.add(root);
+  return root;
+}
+
+/** An app entry running a fixture. */
+export function fixtureApp(name: string, script: string, extra: Record<string, unknown> = {}) {
+  return { name, script: join(FIXTURES, script), ...extra };
+}

@@ -1,0 +1,154 @@
+// `clusterd start` with real processes and real HTTP: workers share a port, get their ids and env,
+// CommonJS and ES module apps both run, and SIGTERM stops everything cleanly.
+import { describe, expect, it } from 'vitest';
+import { get, getJson } from '../helpers/http.js';
+import { fixtureApp, startRoot } from '../helpers/root.js';
+
+describe('clusterd start', () => {
+  it('runs N workers that answer on one port, then stops cleanly on SIGTERM', async () => {
+    const root = startRoot({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 3 })] });
+    await root.running('web');
+    const address = await root.address('web');
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 30 && seen.size < 3; i++) {
+      const body = await getJson<{ worker: number; pid: number }>(address);
+      seen.set(body.worker, body.pid);
+    }
+    expect([...seen.keys()].sort()).toEqual([0, 1, 2]);
+    const ready = root.events.filter((e) => e.app === 'web' && e.to === 'ready');
+    expect(ready.map((e) => e.pid).sort()).toEqual([...seen.values()].sort());
+    expect(new Set(ready.map((e) => e.address))).toEqual(new Set([address]));
+
+    root.signal('SIGTERM');
+    expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
+    const stopped = root.events.filter(
+      (e) => e.app === 'web' && e.to === 'stopped' && e.worker !== undefined,
+    );
+    expect(stopped.map((e) => e.worker).sort()).toEqual([0, 1, 2]);
+    expect(root.events.at(-1)).toMatchObject({ msg: 'clusterd stopped', exitCode: 0 });
+  });
+
+  it('logs every transition as one structured event', async () => {
+    const root = startRoot({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 1 })] });
+    await root.running('web');
+    root.signal('SIGTERM');
+    await root.waitForExit();
+    const transitions = root.events.filter((e) => e.app === 'web' && e.worker === 0 && 'to' in e);
+    expect(transitions.map((e) => [e.from, e.to])).toEqual([
+      [null, 'starting'],
+      ['starting', 'ready'],
+      ['ready', 'draining'],
+      ['draining', 'stopped'],
+    ]);
+    for (const e of transitions)
+      expect(e).toMatchObject({ level: 30, app: 'web', worker: 0, pid: expect.any(Number) });
+    const app = root.events.filter((e) => e.app === 'web' && e.worker === undefined && 'to' in e);
+    expect(app.map((e) => e.to)).toEqual(['running', 'stopping', 'stopped']);
+  });
+
+  it('runs CommonJS and ES module apps side by side, each with its own id and env', async () => {
+    const root = startRoot({
+      defaults: { env: { SHARED: 'yes', REMOVED: 'from-defaults' } },
+      apps: [
+        fixtureApp('cjs', 'http-server.cjs', { instances: 2, env: { ONLY_CJS: '1', REMOVED: null } }),
+        fixtureApp('esm', 'http-server.mjs', { instances: 2 }),
+      ],
+    });
+    await Promise.all([root.running('cjs'), root.running('esm')]);
+    const [cjs, esm] = await Promise.all([root.address('cjs'), root.address('esm')]);
+    expect(cjs).not.toBe(esm);
+    expect(await getJson(cjs)).toMatchObject({ app: 'cjs', module: 'cjs' });
+    expect(await getJson(esm)).toMatchObject({ app: 'esm', module: 'esm' });
+    const env = await getJson<Record<string, string>>(cjs, '/env');
+    expect(env).toMatchObject({
+      CLUSTERD_APP: 'cjs',
+      SHARED: 'yes',
+      ONLY_CJS: '1',
+      CLUSTERD_TEST_TAG: root.tag,
+    });
+    expect(env.NODE_APP_INSTANCE).toBe(env.CLUSTERD_WORKER_ID);
+    expect(['0', '1']).toContain(env.NODE_APP_INSTANCE);
+    expect(env).not.toHaveProperty('REMOVED');
+    root.signal('SIGINT');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('lets a request in flight when SIGTERM arrives complete with 200', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('web', 'http-server.cjs', { instances: 2, shutdown: { timeout: '10s' } })],
+    });
+    await root.running('web');
+    const address = await root.address('web');
+    const inFlight = get(address, '/slow?ms=800');
+    await root.waitFor(
+      (e) => e.app === 'web' && String(e.msg).startsWith('slow request started'),
+      'the request to arrive',
+    );
+    root.signal('SIGTERM');
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ slow: true });
+    expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('ends a worker that ignores its stop signal with SIGKILL after shutdown.timeout, not before', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('stubborn', 'ignores-sigterm.cjs', { instances: 1, shutdown: { timeout: '700ms' } })],
+    });
+    await root.running('stubborn');
+    root.signal('SIGTERM');
+    const draining = await root.waitFor((e) => e.to === 'draining', 'draining');
+    const stopped = await root.waitFor(
+      (e) => e.app === 'stubborn' && e.to === 'stopped' && e.worker === 0,
+      'stopped',
+    );
+    expect(stopped.signal).toBe('SIGKILL');
+    expect(stopped.time - draining.time).toBeGreaterThanOrEqual(700);
+    expect(root.output.some((l) => l.includes('SIGTERM ignored'))).toBe(true);
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('stops immediately on a second signal', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('stubborn', 'ignores-sigterm.cjs', { instances: 2, shutdown: { timeout: '30s' } })],
+    });
+    await root.running('stubborn');
+    root.signal('SIGTERM');
+    await root.waitFor((e) => e.to === 'stopping', 'stopping');
+    const second = Date.now();
+    root.signal('SIGTERM');
+    expect(await root.waitForExit()).toEqual({ code: 143, signal: null });
+    expect(Date.now() - second).toBeLessThan(5_000);
+  });
+
+  it('honours readiness "message": a worker is ready when it says so', async () => {
+    const root = startRoot({
+      apps: [
+        fixtureApp('msg', 'ready-message.cjs', {
+          instances: 1,
+          readiness: 'message',
+          env: { READY_AFTER_MS: 300 },
+        }),
+      ],
+    });
+    const ready = await root.waitFor((e) => e.app === 'msg' && e.to === 'ready', 'ready');
+    const sent = root.events.find((e) => e.msg === 'sending ready');
+    expect(sent, 'the worker announced readiness before it counted as ready').toBeDefined();
+    expect(ready.time).toBeGreaterThanOrEqual(sent?.time ?? Number.POSITIVE_INFINITY);
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('forwards worker output line by line, tagged with app and worker', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('msg', 'ready-message.cjs', { instances: 2, readiness: 'message' })],
+    });
+    await root.running('msg');
+    const lines = root.events.filter((e) => e.msg === 'sending ready');
+    expect(lines.map((e) => e.worker).sort()).toEqual([0, 1]);
+    for (const e of lines)
+      expect(e).toMatchObject({ app: 'msg', stream: 'stdout', level: 30, pid: expect.any(Number) });
+    root.signal('SIGTERM');
+    await root.waitForExit();
+  });
+});
