@@ -7,7 +7,10 @@ import { Pool } from './pool.js';
 let pool: Pool | null = null;
 
 function send(message: PrimaryMessage, then?: () => void): void {
-  if (!process.connected) return then?.();
+  if (!process.connected) {
+    then?.();
+    return;
+  }
   process.send?.(message, undefined, undefined, () => then?.());
 }
 
