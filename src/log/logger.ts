@@ -12,14 +12,16 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): 
 export async function createLogger(format: LogFormat): Promise<Logger> {
   // No base fields: events carry the pid of the process they are about, not the supervisor's.
   const options = { base: null };
-  if (format === 'json') return pino(options, pino.destination({ fd: 1, sync: true }));
+  // Through process.stdout, the one queue all of the root's output shares (see relay.ts).
+  if (format === 'json') return pino(options, process.stdout);
   // pino-pretty only loads for a terminal; it runs in this process (no worker thread).
   const { default: pretty } = await import('pino-pretty');
   const stream = pretty({
-    sync: true,
+    destination: process.stdout,
     colorize: process.stdout.isTTY ?? false,
     translateTime: 'HH:MM:ss.l',
-    ignore: 'pid,hostname,app,worker',
+    // The message already says these; the rest (code, signal, delay, lastExits) follows it.
+    ignore: 'pid,hostname,app,worker,from,to,address,primary,apps,config,environment,reason,exitCode',
     singleLine: true,
     messageFormat: (log: Record<string, unknown>, key: string) => {
       const worker = log.worker === undefined ? '' : `[${String(log.worker)}]`;

@@ -14,8 +14,16 @@ function send(message: PrimaryMessage, then?: () => void): void {
   process.send?.(message, undefined, undefined, () => then?.());
 }
 
+// Writes to a pipe are asynchronous: exiting before they complete would lose workers' last lines.
+function flushStdio(): Promise<unknown> {
+  return Promise.all(
+    [process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))),
+  );
+}
+
 async function finish(stopping: Promise<void>): Promise<never> {
   await stopping;
+  await flushStdio();
   // Exit once the last report has left, so the root sees the final state before the exit.
   await new Promise<void>((resolve) => send({ type: 'bye' }, resolve));
   process.exit(0);
@@ -25,6 +33,11 @@ function stop(): void {
   if (!pool) process.exit(0);
   void finish(pool.stop());
 }
+
+// Output goes to the root through pipes; once the root is gone, writing fails with EPIPE, which
+// must not crash the primary while it is killing its workers.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 
 if (!process.send) {
   process.stderr.write('clusterd: the primary runs under the clusterd supervisor, not on its own\n');
@@ -59,7 +72,10 @@ process.on('message', (message: unknown) => {
 process.on('disconnect', () => {
   // The root is gone: nothing may outlive it.
   if (!pool) process.exit(0);
-  void pool.kill().then(() => process.exit(0));
+  void pool
+    .kill()
+    .then(flushStdio)
+    .then(() => process.exit(0));
 });
 
 // The primary runs in its own process group, so a terminal's Ctrl-C does not reach it; a signal sent

@@ -1,15 +1,16 @@
 // Workers' stdout/stderr to the operator, line by line, tagged with app and worker id. This is the one
 // data path through clusterd for an app that logs, so it works per chunk, not per line, where it can.
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { LogFormat } from '../protocol.js';
 
 /** A line longer than this is cut, so a worker that never writes a newline cannot grow our memory. */
 export const MAX_LINE = 64 * 1024;
-/** Writes to a pipe up to PIPE_BUF bytes are atomic, so lines of different apps never interleave. */
-const PIPE_BUF = 4096;
 /** Lines of stderr kept per worker to explain a crash. */
 const TAIL_LINES = 40;
+
+/** Where forwarded lines go: a writable such as process.stdout, whose backpressure pauses the worker's stream. */
+export type Sink = Pick<Writable, 'write' | 'once'>;
 
 export interface OutputTarget {
   app: string;
@@ -17,41 +18,43 @@ export interface OutputTarget {
   pid: number;
   stream: 'stdout' | 'stderr';
   format: LogFormat;
-  write: (text: string) => void;
+  sink: Sink;
 }
 
-/** Formats one line for the operator: pino-compatible JSON, or `app[worker] line` on a terminal. */
-export function formatLine(t: Omit<OutputTarget, 'write'>, line: string, time: number): string {
-  if (t.format === 'pretty') return `${t.app}[${t.worker}] ${line}\n`;
-  const level = t.stream === 'stderr' ? 50 : 30;
-  return `{"level":${level},"time":${time},"app":${JSON.stringify(t.app)},"worker":${t.worker},"pid":${t.pid},"stream":"${t.stream}","msg":${JSON.stringify(line)}}\n`;
-}
-
-// Joins formatted lines into writes of at most PIPE_BUF bytes, each ending on a line boundary.
-function writeBatched(lines: string[], write: (text: string) => void): void {
-  let batch = '';
-  for (const line of lines) {
-    if (batch && batch.length + line.length > PIPE_BUF) {
-      write(batch);
-      batch = '';
-    }
-    batch += line;
+/** Formats lines for the operator: pino-compatible JSON, or `app[worker] line` on a terminal. */
+export function lineFormatter(t: Omit<OutputTarget, 'sink'>): (lines: string[], time: number) => string[] {
+  if (t.format === 'pretty') {
+    const prefix = `${t.app}[${t.worker}] `;
+    return (lines) => lines.map((line) => `${prefix}${line}\n`);
   }
-  if (batch) write(batch);
+  const level = t.stream === 'stderr' ? 50 : 30;
+  const fields = `"app":${JSON.stringify(t.app)},"worker":${t.worker},"pid":${t.pid},"stream":"${t.stream}","msg":`;
+  return (lines, time) => {
+    const head = `{"level":${level},"time":${time},${fields}`;
+    return lines.map((line) => `${head}${JSON.stringify(line)}}\n`);
+  };
+}
+
+/** One line, formatted as `lineFormatter` does. */
+export function formatLine(t: Omit<OutputTarget, 'sink'>, line: string, time: number): string {
+  return lineFormatter(t)([line], time)[0] as string;
 }
 
 /** Forwards a worker stream; returns the last stderr lines seen, for crash reasons. */
 export function forwardLines(stream: Readable, target: OutputTarget): { tail: () => string[] } {
   const decoder = new StringDecoder('utf8');
   const tail: string[] = [];
+  const format = lineFormatter(target);
   let pending = '';
   const emit = (lines: string[]) => {
     if (!lines.length) return;
     const now = Date.now();
-    writeBatched(
-      lines.map((l) => formatLine(target, l, now)),
-      target.write,
-    );
+    // Backpressure: while the operator's side is slow, stop reading, so the worker's writes wait
+    // instead of this process buffering without bound.
+    if (!target.sink.write(format(lines, now).join('')) && !stream.isPaused()) {
+      stream.pause();
+      target.sink.once('drain', () => stream.resume());
+    }
     if (target.stream === 'stderr') {
       tail.push(...lines.filter((l) => l.trim()).slice(-TAIL_LINES));
       if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);

@@ -12,7 +12,7 @@ import {
 } from '../lifecycle/states.js';
 import type { ExitRecord, LogFormat, PrimaryMessage, WorkerTransition } from '../protocol.js';
 import { isWorkerReady } from '../protocol.js';
-import { crashLine, forwardLines } from './output.js';
+import { crashLine, forwardLines, type Sink } from './output.js';
 import { stopWorker } from './stop.js';
 
 interface Slot {
@@ -38,10 +38,14 @@ export interface PoolOptions {
   logFormat: LogFormat;
   send: (message: PrimaryMessage) => void;
   /** Where worker output goes (default: this process's stdout/stderr). */
-  write?: { stdout: (text: string) => void; stderr: (text: string) => void };
+  write?: { stdout: Sink; stderr: Sink };
 }
 
 const LAST_EXITS = 5;
+/** How long an exited worker's output may take to drain before its exit is handled anyway. */
+const OUTPUT_GRACE_MS = 1_000;
+
+const STDIO: NonNullable<PoolOptions['write']> = { stdout: process.stdout, stderr: process.stderr };
 
 function formatAddress(address: Address): string {
   const host = address.address ?? (address.addressType === 6 ? '::' : '0.0.0.0');
@@ -110,20 +114,17 @@ export class Pool {
     slot.worker = worker;
     slot.startedAt = Date.now();
     this.setWorkerState(slot, 'starting');
-    const { format } = { format: this.options.logFormat };
-    const write = this.options.write ?? {
-      stdout: (t: string) => process.stdout.write(t),
-      stderr: (t: string) => process.stderr.write(t),
+    const write = this.options.write ?? STDIO;
+    const base = {
+      app: this.app.name,
+      worker: slot.id,
+      pid: worker.process.pid ?? 0,
+      format: this.options.logFormat,
     };
-    const base = { app: this.app.name, worker: slot.id, pid: worker.process.pid ?? 0, format };
     if (worker.process.stdout)
-      forwardLines(worker.process.stdout, { ...base, stream: 'stdout', write: write.stdout });
+      forwardLines(worker.process.stdout, { ...base, stream: 'stdout', sink: write.stdout });
     if (worker.process.stderr) {
-      slot.tail = forwardLines(worker.process.stderr, {
-        ...base,
-        stream: 'stderr',
-        write: write.stderr,
-      }).tail;
+      slot.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: write.stderr }).tail;
     }
     if (this.app.readiness === 'listening') {
       worker.on('listening', (address: Address) => this.markReady(slot, worker, formatAddress(address)));
@@ -137,9 +138,16 @@ export class Pool {
       // A worker that never got a pid will not emit 'exit'.
       if (worker.process.pid === undefined) setImmediate(() => this.onExit(slot, worker, null, null));
     });
-    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) =>
-      this.onExit(slot, worker, code, signal),
-    );
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      // Handle the exit once the worker's last output is forwarded (it explains crashes), but do not let
+      // a grandchild holding the pipes open delay the restart for long.
+      const handle = () => this.onExit(slot, worker, code, signal);
+      const late = setTimeout(handle, OUTPUT_GRACE_MS);
+      worker.process.once('close', () => {
+        clearTimeout(late);
+        handle();
+      });
+    });
     slot.readyTimer = setTimeout(() => {
       slot.failure = `not ready within ${formatDuration(this.app.readyTimeout)} (readiness: ${this.app.readiness})`;
       worker.process.kill('SIGKILL');

@@ -6,6 +6,7 @@ import type { ResolvedApp } from '../config/resolved.js';
 import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
+import { relayLines } from '../log/relay.js';
 import {
   isPrimaryMessage,
   type LogFormat,
@@ -71,12 +72,15 @@ export class AppRunner {
       // The primary gets the supervisor's plain environment; the workers' one travels in 'start'.
       env: process.env,
       execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its output comes back through the root, which writes whole lines (see log/relay.ts).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Its own process group: a terminal's Ctrl-C reaches the root only, which then stops gracefully.
       detached: true,
       serialization: 'json',
     });
     this.primary = child;
+    if (child.stdout) relayLines(child.stdout, process.stdout);
+    if (child.stderr) relayLines(child.stderr, process.stderr);
     child.on('message', (message: unknown) => this.onMessage(child, message));
     child.on('error', (error) =>
       this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),

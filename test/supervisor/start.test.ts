@@ -151,4 +151,20 @@ describe('clusterd start', () => {
     root.signal('SIGTERM');
     await root.waitForExit();
   });
+
+  it('forwards every line a worker wrote before it exited', async () => {
+    const root = startRoot({
+      apps: [
+        fixtureApp('burst', 'burst-then-exit.cjs', {
+          instances: 1,
+          env: { LINES: 20_000 },
+          restart: { policy: 'never' },
+        }),
+      ],
+    });
+    expect((await root.waitForExit()).code).toBe(0);
+    const lines = root.events.filter((e) => e.app === 'burst' && e.stream === 'stdout');
+    expect(lines).toHaveLength(20_000);
+    expect(lines.at(-1)?.msg).toBe('burst 19999');
+  });
 });

@@ -1,0 +1,34 @@
+// The root is the only process that writes to the operator's stdout/stderr. Each primary's output
+// arrives on its own pipe and is copied through here whole lines at a time, so lines from different
+// apps (and the root's own events) never interleave mid-line, whatever the pipe sizes.
+import type { Readable, Writable } from 'node:stream';
+
+const NEWLINE = 0x0a;
+/** A primary that writes this much without a newline gets it flushed anyway. */
+const MAX_PENDING = 1024 * 1024;
+
+/** Copies `source` to `target` in whole lines, pausing `source` while `target` is backed up. */
+export function relayLines(source: Readable, target: Writable): void {
+  let pending: Buffer | null = null;
+  const write = (chunk: Buffer) => {
+    if (!target.write(chunk) && !source.isPaused()) {
+      source.pause();
+      target.once('drain', () => source.resume());
+    }
+  };
+  source.on('data', (chunk: Buffer) => {
+    const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+    const end = data.lastIndexOf(NEWLINE);
+    if (end === -1 && data.length < MAX_PENDING) {
+      pending = data;
+      return;
+    }
+    const cut = end === -1 ? data.length : end + 1;
+    pending = cut < data.length ? data.subarray(cut) : null;
+    write(data.subarray(0, cut));
+  });
+  source.on('end', () => {
+    if (pending) write(Buffer.concat([pending, Buffer.from('\n')]));
+    pending = null;
+  });
+}
