@@ -3,7 +3,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cosmiconfig } from 'cosmiconfig';
-import { createJiti } from 'jiti';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../errors.js';
 import { type Position, parseYaml, positionOf, type SourceMap } from './source.js';
 
@@ -137,6 +136,8 @@ async function loadModule(file: string, format: 'js' | 'ts'): Promise<Box> {
   let module: Record<string, unknown>;
   try {
     if (format === 'ts') {
+      // jiti (a TypeScript transpiler) loads only for TS configs: it would weigh on every supervisor.
+      const { createJiti } = await import('jiti');
       const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
       module = { default: await jiti.import(file, { default: true }) };
     } else {
