@@ -1,0 +1,92 @@
+// Shared helpers for the benchmarks: start processes, read their RSS, wait for log lines, medians.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = new URL('..', import.meta.url).pathname;
+export const CLUSTERD = join(ROOT, 'dist/cli/bin.js');
+
+/** Resident set size of a process, in KiB, from /proc. */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function tempConfig(config: object): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'clusterd-bench-'));
+  const file = join(dir, 'cluster.config.json');
+  writeFileSync(file, JSON.stringify(config));
+  return { dir, file };
+}
+
+/** Calls `onLine` for every stdout line of `child`. */
+export function lines(child: ChildProcess, onLine: (line: string) => void): void {
+  let pending = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    let at = pending.indexOf('\n');
+    while (at !== -1) {
+      onLine(pending.slice(0, at));
+      pending = pending.slice(at + 1);
+      at = pending.indexOf('\n');
+    }
+  });
+}
+
+/** Starts `clusterd start` on a config; resolves with the process and its JSON events once `ready` says so. */
+export function startClusterd(
+  file: string,
+  ready: (event: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+): Promise<{ child: ChildProcess; events: Record<string, unknown>[] }> {
+  const child = spawn(process.execPath, [CLUSTERD, 'start', '--log-format', 'json', file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const events: Record<string, unknown>[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('clusterd did not become ready')), timeoutMs);
+    lines(child, (line) => {
+      try {
+        const event = JSON.parse(line);
+        events.push(event);
+        if (ready(event)) {
+          clearTimeout(timer);
+          resolve({ child, events });
+        }
+      } catch {}
+    });
+    child.on('exit', () => reject(new Error('clusterd exited early')));
+  });
+}
+
+export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+export function table(rows: (string | number)[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length))) ?? [];
+  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ')).join('\n');
+}
+
+export function writeResult(name: string, result: object): string {
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(ROOT, 'bench', 'results', `${name}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ ...result, node: process.version, date: new Date().toISOString() }, null, 2)}\n`,
+  );
+  return file;
+}
