@@ -20,7 +20,9 @@ export type RootMessage =
   /** Graceful: drain every worker, signal, SIGKILL after the shutdown timeout. */
   | { type: 'stop' }
   /** Immediate: SIGKILL every worker. */
-  | { type: 'kill' };
+  | { type: 'kill' }
+  /** Rolling reload with these settings and this worker environment. */
+  | { type: 'reload'; app: ResolvedApp; env: Record<string, string> };
 
 export interface WorkerTransition {
   /** Slot id: NODE_APP_INSTANCE, 0..instances-1, reused across restarts. */
@@ -57,6 +59,9 @@ export type PrimaryMessage =
   /** A restart is scheduled for a slot. */
   | { type: 'backoff'; worker: number; delay: number; attempt: number }
   | { type: 'error'; message: string }
+  | { type: 'reload'; phase: 'started' }
+  | { type: 'reload'; phase: 'done'; replaced: number; ms: number }
+  | { type: 'reload'; phase: 'failed'; reason: string }
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
   | { type: 'bye' };
 
@@ -72,8 +77,16 @@ export function isWorkerReady(message: unknown): boolean {
   );
 }
 
-const ROOT_TYPES = new Set<RootMessage['type']>(['start', 'stop', 'kill']);
-const PRIMARY_TYPES = new Set<PrimaryMessage['type']>(['hello', 'worker', 'app', 'backoff', 'error', 'bye']);
+const ROOT_TYPES = new Set<RootMessage['type']>(['start', 'stop', 'kill', 'reload']);
+const PRIMARY_TYPES = new Set<PrimaryMessage['type']>([
+  'hello',
+  'worker',
+  'app',
+  'backoff',
+  'error',
+  'reload',
+  'bye',
+]);
 
 export function isRootMessage(value: unknown): value is RootMessage {
   return typeof value === 'object' && value !== null && ROOT_TYPES.has((value as { type: never }).type);

@@ -23,7 +23,8 @@ const APP_NEXT: Record<AppState, readonly AppState[]> = {
   starting: ['running', 'backoff', 'errored', 'stopping', 'stopped'],
   running: ['backoff', 'errored', 'stopping', 'stopped'],
   backoff: ['running', 'errored', 'stopping', 'stopped'],
-  errored: ['stopping', 'stopped'],
+  // A rolling reload gives an errored app a new start.
+  errored: ['starting', 'stopping', 'stopped'],
   stopping: ['stopped'],
   stopped: [],
 };

@@ -66,6 +66,10 @@ process.on('message', (message: unknown) => {
       if (!pool) process.exit(0);
       void finish(pool.kill());
       return;
+    case 'reload':
+      // The pool reports how it went ('reload' messages); nothing to wait for here.
+      void pool?.reload(message.app, message.env);
+      return;
   }
 });
 

@@ -1,36 +1,32 @@
-// One app's pool of node:cluster workers: forks `instances` workers, tracks each through its states,
-// restarts crashes per the restart policy, and stops them gracefully. Runs inside the app's primary.
-import cluster, { type Address, type Worker } from 'node:cluster';
+// One app's pool of node:cluster workers, inside the app's primary: `instances` slots, each holding a
+// worker; crashes restarted per the restart policy; rolling reloads that replace each worker only once
+// its successor is ready; graceful stop.
 import type { ResolvedApp } from '../config/resolved.js';
-import { formatDuration } from '../config/units.js';
 import { decideRestart, describeExit } from '../lifecycle/policy.js';
-import {
-  type AppState,
-  assertAppTransition,
-  assertWorkerTransition,
-  type WorkerState,
-} from '../lifecycle/states.js';
-import type { ExitRecord, LogFormat, PrimaryMessage, WorkerTransition } from '../protocol.js';
-import { isWorkerReady } from '../protocol.js';
-import { crashLine, forwardLines, type Sink } from './output.js';
-import { stopWorker } from './stop.js';
+import { type AppState, assertAppTransition } from '../lifecycle/states.js';
+import type { ExitRecord, LogFormat, PrimaryMessage } from '../protocol.js';
+import { crashLine, type Sink } from './output.js';
+import { setupCluster, WorkerHandle } from './worker-handle.js';
 
 interface Slot {
   readonly id: number;
-  worker: Worker | null;
-  state: WorkerState | null;
-  startedAt: number;
+  /** The worker serving this slot. */
+  current: WorkerHandle | null;
+  /** Its successor during a rolling reload, until ready. */
+  next: WorkerHandle | null;
   /** Consecutive restarts since this slot was last stable. */
   attempts: number;
-  /** Pending restart (backoff). */
   restartTimer: NodeJS.Timeout | null;
-  readyTimer: NodeJS.Timeout | null;
-  /** Why the current worker is failing, when clusterd decided it (readiness timeout). */
-  failure: string | null;
   /** The policy said not to restart this slot. */
   finished: boolean;
-  tail: () => string[];
 }
+
+interface Replacement {
+  handle: WorkerHandle;
+  settle: (error: string | null) => void;
+}
+
+export type ReloadOutcome = { ok: true; replaced: number; ms: number } | { ok: false; reason: string };
 
 export interface PoolOptions {
   app: ResolvedApp;
@@ -38,19 +34,10 @@ export interface PoolOptions {
   logFormat: LogFormat;
   send: (message: PrimaryMessage) => void;
   /** Where worker output goes (default: this process's stdout/stderr). */
-  write?: { stdout: Sink; stderr: Sink };
+  sinks?: { stdout: Sink; stderr: Sink };
 }
 
 const LAST_EXITS = 5;
-/** How long an exited worker's output may take to drain before its exit is handled anyway. */
-const OUTPUT_GRACE_MS = 1_000;
-
-const STDIO: NonNullable<PoolOptions['write']> = { stdout: process.stdout, stderr: process.stderr };
-
-function formatAddress(address: Address): string {
-  const host = address.address ?? (address.addressType === 6 ? '::' : '0.0.0.0');
-  return address.port === undefined || address.port < 0 ? String(host) : `${host}:${address.port}`;
-}
 
 // cluster.fork() copies process.env; making it exactly the workers' environment drops removed keys.
 function applyEnv(env: Record<string, string>): void {
@@ -59,13 +46,18 @@ function applyEnv(env: Record<string, string>): void {
 }
 
 export class Pool {
-  private readonly app: ResolvedApp;
+  private app: ResolvedApp;
   private readonly slots: Slot[];
+  /** Old workers being drained after their replacement took over. */
+  private readonly retiring = new Set<WorkerHandle>();
+  private readonly replacements = new Map<WorkerHandle, Replacement>();
   private appState: AppState = 'starting';
   private restarts: number[] = [];
   private readonly lastExits: ExitRecord[] = [];
   private stopping = false;
   private erroredReason: string | null = null;
+  private reloading: Promise<ReloadOutcome> | null = null;
+  private queuedReload: Promise<ReloadOutcome> | null = null;
   private settle: (() => void) | null = null;
   /** Resolves once no worker is alive and none will be started again. */
   readonly done: Promise<void>;
@@ -74,15 +66,11 @@ export class Pool {
     this.app = options.app;
     this.slots = Array.from({ length: this.app.instances }, (_, id) => ({
       id,
-      worker: null,
-      state: null,
-      startedAt: 0,
+      current: null,
+      next: null,
       attempts: 0,
       restartTimer: null,
-      readyTimer: null,
-      failure: null,
       finished: false,
-      tail: () => [],
     }));
     this.done = new Promise((resolve) => {
       this.settle = resolve;
@@ -91,163 +79,116 @@ export class Pool {
 
   start(): void {
     applyEnv(this.options.env);
-    cluster.setupPrimary({
-      exec: this.app.script,
-      args: [...this.app.args],
-      execArgv: [...this.app.nodeArgs],
-      cwd: this.app.cwd,
-      silent: true,
-    });
-    for (const slot of this.slots) this.spawn(slot);
+    setupCluster(this.app);
+    for (const slot of this.slots) slot.current = this.fork(slot);
   }
 
-  private spawn(slot: Slot): void {
+  private fork(slot: Slot): WorkerHandle {
     slot.restartTimer = null;
-    slot.failure = null;
-    slot.state = null;
-    const id = String(slot.id);
-    const worker = cluster.fork({
-      NODE_APP_INSTANCE: id,
-      CLUSTERD_WORKER_ID: id,
-      CLUSTERD_APP: this.app.name,
+    return new WorkerHandle(slot.id, {
+      app: this.app,
+      logFormat: this.options.logFormat,
+      sinks: this.options.sinks ?? { stdout: process.stdout, stderr: process.stderr },
+      send: this.options.send,
+      onReady: (h) => this.onReady(h),
+      onExit: (h, code, signal) => this.onExit(h, code, signal),
     });
-    slot.worker = worker;
-    slot.startedAt = Date.now();
-    this.setWorkerState(slot, 'starting');
-    const write = this.options.write ?? STDIO;
-    const base = {
-      app: this.app.name,
-      worker: slot.id,
-      pid: worker.process.pid ?? 0,
-      format: this.options.logFormat,
-    };
-    if (worker.process.stdout)
-      forwardLines(worker.process.stdout, { ...base, stream: 'stdout', sink: write.stdout });
-    if (worker.process.stderr) {
-      slot.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: write.stderr }).tail;
-    }
-    if (this.app.readiness === 'listening') {
-      worker.on('listening', (address: Address) => this.markReady(slot, worker, formatAddress(address)));
-    } else {
-      worker.on('message', (message: unknown) => {
-        if (isWorkerReady(message)) this.markReady(slot, worker);
-      });
-    }
-    worker.on('error', (error: Error) => {
-      slot.failure ??= `could not start: ${error.message}`;
-      // A worker that never got a pid will not emit 'exit'.
-      if (worker.process.pid === undefined) setImmediate(() => this.onExit(slot, worker, null, null));
-    });
-    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-      // Handle the exit once the worker's last output is forwarded (it explains crashes), but do not let
-      // a grandchild holding the pipes open delay the restart for long.
-      const handle = () => this.onExit(slot, worker, code, signal);
-      const late = setTimeout(handle, OUTPUT_GRACE_MS);
-      worker.process.once('close', () => {
-        clearTimeout(late);
-        handle();
-      });
-    });
-    slot.readyTimer = setTimeout(() => {
-      slot.failure = `not ready within ${formatDuration(this.app.readyTimeout)} (readiness: ${this.app.readiness})`;
-      worker.process.kill('SIGKILL');
-    }, this.app.readyTimeout);
   }
 
-  private markReady(slot: Slot, worker: Worker, address?: string): void {
-    if (slot.worker !== worker || slot.state !== 'starting') return;
-    if (slot.readyTimer) clearTimeout(slot.readyTimer);
-    slot.readyTimer = null;
-    this.setWorkerState(slot, 'ready', address ? { address } : {});
-    this.updateAppState();
+  private slotOf(handle: WorkerHandle): Slot {
+    return this.slots[handle.slot] as Slot;
   }
 
-  private onExit(slot: Slot, worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
-    if (slot.worker !== worker) return;
-    slot.worker = null;
-    if (slot.readyTimer) clearTimeout(slot.readyTimer);
-    slot.readyTimer = null;
+  private onReady(handle: WorkerHandle): void {
+    const replacement = this.replacements.get(handle);
+    if (replacement) replacement.settle(null);
+    else this.updateAppState();
+  }
+
+  private onExit(handle: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    const slot = this.slotOf(handle);
     const now = Date.now();
-    if (slot.state === 'draining') {
-      this.setWorkerState(slot, 'stopped', { code, signal, pid: worker.process.pid ?? null });
+    this.retiring.delete(handle);
+    if (handle.state === 'draining') {
+      handle.transition('stopped', { code, signal });
+      if (slot.current === handle) slot.current = null;
+      if (slot.next === handle) slot.next = null;
       this.updateAppState();
       return;
     }
     const exit = {
       code,
       signal,
-      uptime: now - slot.startedAt,
-      ...(slot.failure ? { reason: slot.failure } : {}),
+      uptime: now - handle.startedAt,
+      ...(handle.failure ? { reason: handle.failure } : {}),
     };
-    const detail = exit.reason ? undefined : crashLine(slot.tail());
+    const detail = exit.reason ? undefined : crashLine(handle.tail());
     const reason = detail && (code !== 0 || signal) ? `${describeExit(exit)}: ${detail}` : describeExit(exit);
-    this.setWorkerState(slot, 'crashed', { code, signal, reason, pid: worker.process.pid ?? null });
-    this.lastExits.push({
-      worker: slot.id,
-      pid: worker.process.pid ?? null,
-      at: new Date(now).toISOString(),
-      reason,
-    });
+    handle.transition('crashed', { code, signal, reason });
+    this.lastExits.push({ worker: slot.id, pid: handle.pid, at: new Date(now).toISOString(), reason });
     if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
 
-    if (this.stopping || this.erroredReason) {
-      slot.finished = true;
-    } else {
-      const decision = decideRestart(
-        this.app.restart,
-        exit,
-        { attempts: slot.attempts, restarts: this.restarts },
-        now,
-      );
-      if (decision.action === 'restart') {
-        slot.attempts = decision.history.attempts;
-        this.restarts = [...decision.history.restarts];
-        this.options.send({
-          type: 'backoff',
-          worker: slot.id,
-          delay: decision.delay,
-          attempt: slot.attempts,
-        });
-        slot.restartTimer = setTimeout(() => this.spawn(slot), decision.delay);
-      } else if (decision.action === 'errored') {
-        slot.finished = true;
-        this.erroredReason = decision.reason;
-        // No more restarts for this app; workers still serving keep serving.
-        for (const s of this.slots) {
-          if (s.restartTimer) clearTimeout(s.restartTimer);
-          s.restartTimer = null;
-        }
-      } else {
-        slot.finished = true;
-      }
+    const replacement = this.replacements.get(handle);
+    if (replacement) {
+      // A new version that dies before it is ready fails the reload; it is not a restart of the app.
+      replacement.settle(reason);
+      return;
     }
+    if (slot.current !== handle) return;
+    slot.current = null;
+    // Its successor is on the way (rolling reload): it takes the slot over once ready.
+    if (!slot.next) this.restartOrGiveUp(slot, exit, now);
     this.updateAppState(this.erroredReason ?? reason);
   }
 
-  private setWorkerState(slot: Slot, to: WorkerState, extra: Partial<WorkerTransition> = {}): void {
-    const from = slot.state;
-    if (from) assertWorkerTransition(from, to);
-    slot.state = to;
-    this.options.send({
-      type: 'worker',
-      transition: { worker: slot.id, pid: slot.worker?.process.pid ?? null, from, to, ...extra },
-    });
+  private restartOrGiveUp(slot: Slot, exit: Parameters<typeof decideRestart>[1], now: number): void {
+    if (this.stopping || this.erroredReason) {
+      slot.finished = true;
+      return;
+    }
+    const decision = decideRestart(
+      this.app.restart,
+      exit,
+      { attempts: slot.attempts, restarts: this.restarts },
+      now,
+    );
+    if (decision.action === 'restart') {
+      slot.attempts = decision.history.attempts;
+      this.restarts = [...decision.history.restarts];
+      this.options.send({ type: 'backoff', worker: slot.id, delay: decision.delay, attempt: slot.attempts });
+      slot.restartTimer = setTimeout(() => {
+        slot.current = this.fork(slot);
+      }, decision.delay);
+    } else if (decision.action === 'errored') {
+      slot.finished = true;
+      this.erroredReason = decision.reason;
+      // No more restarts for this app; workers still serving keep serving.
+      for (const s of this.slots) this.cancelRestart(s);
+    } else {
+      slot.finished = true;
+    }
   }
 
-  private live(): Slot[] {
-    return this.slots.filter((s) => s.worker !== null);
+  private cancelRestart(slot: Slot): void {
+    if (slot.restartTimer) clearTimeout(slot.restartTimer);
+    slot.restartTimer = null;
+  }
+
+  private handles(): WorkerHandle[] {
+    const all = this.slots.flatMap((s) => [s.current, s.next]).filter((h): h is WorkerHandle => h !== null);
+    return [...all, ...this.retiring].filter((h) => h.alive);
   }
 
   // The app state follows from the slots; this is the only place it is set.
   private deriveAppState(): AppState {
-    const live = this.live();
+    const alive = this.handles().length > 0;
     const waiting = this.slots.some((s) => s.restartTimer !== null);
-    if (this.stopping) return live.length ? 'stopping' : 'stopped';
+    if (this.stopping) return alive ? 'stopping' : 'stopped';
     if (this.erroredReason) return 'errored';
-    if (!live.length && !waiting) return 'stopped';
+    if (!alive && !waiting) return 'stopped';
     if (waiting) return 'backoff';
     const serving = this.slots.filter((s) => !s.finished);
-    if (serving.every((s) => s.state === 'ready')) return 'running';
+    if (serving.every((s) => s.current?.state === 'ready')) return 'running';
     return this.appState === 'running' ? 'backoff' : this.appState;
   }
 
@@ -265,22 +206,126 @@ export class Pool {
         ...(to === 'errored' ? { lastExits: [...this.lastExits] } : {}),
       });
     }
-    const terminal = to === 'stopped' || (to === 'errored' && this.live().length === 0);
+    const terminal = to === 'stopped' || (to === 'errored' && this.handles().length === 0);
     if (terminal) this.settle?.();
+  }
+
+  /**
+   * Rolling reload: for `reload.parallel` slots at a time, start a successor (new code, the given
+   * settings and env), wait until it is ready, then drain its predecessor. A successor that crashes or is
+   * not ready in time stops the reload; the old workers that are left keep serving.
+   * A reload asked for while one runs is queued, once: every request made meanwhile shares it.
+   */
+  reload(app: ResolvedApp, env: Record<string, string>): Promise<ReloadOutcome> {
+    if (this.stopping) return Promise.resolve({ ok: false, reason: 'the app is stopping' });
+    if (!this.reloading) {
+      this.reloading = this.rollingReload(app, env).finally(() => {
+        this.reloading = null;
+      });
+      return this.reloading;
+    }
+    this.queuedReload ??= this.reloading.then(() => {
+      this.queuedReload = null;
+      return this.reload(app, env);
+    });
+    return this.queuedReload;
+  }
+
+  private async rollingReload(app: ResolvedApp, env: Record<string, string>): Promise<ReloadOutcome> {
+    const started = Date.now();
+    this.options.send({ type: 'reload', phase: 'started' });
+    this.app = { ...app, instances: this.app.instances };
+    applyEnv(env);
+    setupCluster(this.app);
+    if (this.erroredReason) this.recoverFromErrored();
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i += this.app.reload.parallel) {
+      if (this.stopping) return this.reloadFailed('the app is stopping');
+      const group = slots.slice(i, i + this.app.reload.parallel);
+      const results = await Promise.all(group.map((slot) => this.replace(slot)));
+      const failure = results.find((r) => r !== null);
+      if (failure) {
+        for (const slot of group) this.discardSuccessor(slot);
+        return this.reloadFailed(failure);
+      }
+      for (const slot of group) this.promote(slot);
+    }
+    const ms = Date.now() - started;
+    this.options.send({ type: 'reload', phase: 'done', replaced: slots.length, ms });
+    this.updateAppState();
+    return { ok: true, replaced: slots.length, ms };
+  }
+
+  // Resolves with null once the successor is ready, or with why it failed.
+  private replace(slot: Slot): Promise<string | null> {
+    this.cancelRestart(slot);
+    slot.finished = false;
+    const handle = this.fork(slot);
+    slot.next = handle;
+    return new Promise((resolve) => {
+      this.replacements.set(handle, {
+        handle,
+        settle: (error) => {
+          this.replacements.delete(handle);
+          resolve(error);
+        },
+      });
+    });
+  }
+
+  private promote(slot: Slot): void {
+    const old = slot.current;
+    slot.current = slot.next;
+    slot.next = null;
+    slot.attempts = 0;
+    if (old?.alive) {
+      this.retiring.add(old);
+      old.drain('replaced by a rolling reload');
+    }
+  }
+
+  private discardSuccessor(slot: Slot): void {
+    const successor = slot.next;
+    slot.next = null;
+    if (successor?.alive) {
+      this.retiring.add(successor);
+      successor.drain('reload failed');
+    }
+    // A slot whose old worker died meanwhile restarts by the policy, as after any crash.
+    if (!slot.current && !slot.restartTimer)
+      this.restartOrGiveUp(
+        slot,
+        { code: null, signal: null, uptime: 0, reason: 'reload failed' },
+        Date.now(),
+      );
+  }
+
+  private reloadFailed(reason: string): ReloadOutcome {
+    this.options.send({ type: 'reload', phase: 'failed', reason });
+    this.updateAppState();
+    return { ok: false, reason };
+  }
+
+  // A reload is a new attempt: an app errored by a crash loop gets a fresh restart budget.
+  private recoverFromErrored(): void {
+    this.erroredReason = null;
+    this.restarts = [];
+    for (const slot of this.slots) {
+      slot.attempts = 0;
+      slot.finished = false;
+    }
+    assertAppTransition(this.appState, 'starting');
+    this.options.send({ type: 'app', from: this.appState, to: 'starting', reason: 'reload' });
+    this.appState = 'starting';
   }
 
   /** Drains and stops every worker; resolves when all have exited. Idempotent. */
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
-      for (const slot of this.slots) {
-        if (slot.restartTimer) clearTimeout(slot.restartTimer);
-        slot.restartTimer = null;
-        if (slot.worker && slot.state !== 'draining') {
-          this.setWorkerState(slot, 'draining', { reason: 'stop requested' });
-          stopWorker(slot.worker, this.app.shutdown);
-        }
-      }
+      for (const slot of this.slots) this.cancelRestart(slot);
+      for (const r of this.replacements.values()) r.settle('the app is stopping');
+      for (const handle of this.handles()) handle.drain('stop requested');
       this.updateAppState('stop requested');
     }
     return this.done;
@@ -289,7 +334,7 @@ export class Pool {
   /** Kills every worker at once (SIGKILL). */
   kill(): Promise<void> {
     void this.stop();
-    for (const slot of this.live()) slot.worker?.process.kill('SIGKILL');
+    for (const handle of this.handles()) handle.kill();
     return this.done;
   }
 }

@@ -1,5 +1,6 @@
-// Stopping one worker gracefully: it stops accepting and finishes in-flight requests (cluster
-// disconnect closes its servers), then gets the configured signal, and SIGKILL once the timeout is up.
+// Stopping one worker gracefully: it is told to drain (the preload marks responses `Connection: close`
+// and keeps idle keep-alive sockets from being reset), cluster's disconnect closes its servers and waits
+// for requests in flight, then it gets the configured signal, and SIGKILL once the timeout is up.
 import type { Worker } from 'node:cluster';
 
 export function stopWorker(
@@ -9,12 +10,15 @@ export function stopWorker(
   const signal = shutdown.signal as NodeJS.Signals;
   const kill = setTimeout(() => worker.process.kill('SIGKILL'), shutdown.timeout);
   worker.once('exit', () => clearTimeout(kill));
-  if (worker.isConnected()) {
-    worker.once('disconnect', () => {
-      if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill(signal);
-    });
-    worker.disconnect();
-  } else {
+  if (!worker.isConnected()) {
     worker.process.kill(signal);
+    return;
   }
+  worker.once('disconnect', () => {
+    if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill(signal);
+  });
+  // Sent first on the same channel, so the worker knows it is draining before its servers close.
+  worker.send({ clusterd: 'drain' }, () => {
+    if (worker.isConnected()) worker.disconnect();
+  });
 }

@@ -146,6 +146,20 @@ export class AppRunner {
         this.log[level](fields, `app ${message.to}${message.reason ? `: ${message.reason}` : ''}`);
         return;
       }
+      case 'reload':
+        if (message.phase === 'started') this.log.info({ app, reload: 'started' }, 'reload started');
+        else if (message.phase === 'done') {
+          this.log.info(
+            { app, reload: 'done', replaced: message.replaced, ms: message.ms },
+            `reloaded: ${message.replaced} workers replaced in ${message.ms} ms`,
+          );
+        } else {
+          this.log.error(
+            { app, reload: 'failed', reason: message.reason },
+            `reload failed: ${message.reason}`,
+          );
+        }
+        return;
       case 'error':
         this.log.error({ app }, message.message);
         return;
@@ -203,6 +217,16 @@ export class AppRunner {
     );
     this.state = 'errored';
     this.settle?.();
+  }
+
+  /** Rolling reload of the app's workers: new code from disk, the current settings and environment. */
+  reload(): void {
+    if (this.stopping) return;
+    if (!this.primary?.connected) {
+      this.log.warn({ app: this.app.name }, 'reload skipped: the primary is not running');
+      return;
+    }
+    this.send({ type: 'reload', app: this.app, env: workerEnv(process.env, this.app) });
   }
 
   /** Graceful stop; resolves when the primary has stopped its workers and exited. */

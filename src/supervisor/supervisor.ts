@@ -39,6 +39,12 @@ export class Supervisor {
     return ExitCode.OK;
   }
 
+  /** Rolling reload of every app. */
+  reload(): void {
+    if (this.stopRequested) return;
+    for (const app of this.apps) app.reload();
+  }
+
   /** Graceful stop of every app. */
   stop(signal?: NodeJS.Signals): void {
     if (this.stopRequested) return;

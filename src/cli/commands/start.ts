@@ -49,14 +49,18 @@ export async function startCommand(options: StartOptions): Promise<number> {
       supervisor.kill(signal);
     }
   };
-  // Not built yet: config reload (SIGHUP) and rolling reload (SIGUSR2). Their default action would
-  // kill the supervisor without stopping anything gracefully, so they are caught and reported.
+  const onReload = (signal: NodeJS.Signals) => {
+    log.info({ signal }, `${signal}: rolling reload of every app`);
+    supervisor.reload();
+  };
+  // Not built yet: config reload (SIGHUP). Its default action would kill the supervisor without
+  // stopping anything gracefully, so it is caught and reported.
   const notYet = (signal: NodeJS.Signals) =>
     log.warn({ signal }, `${signal} ignored: not supported by this version`);
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
   process.on('SIGHUP', notYet);
-  process.on('SIGUSR2', notYet);
+  process.on('SIGUSR2', onReload);
 
   log.info(
     { config: config.file, environment: config.environment, apps: config.apps.map((a) => a.name) },
@@ -71,7 +75,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
       ['SIGINT', onStop],
       ['SIGTERM', onStop],
       ['SIGHUP', notYet],
-      ['SIGUSR2', notYet],
+      ['SIGUSR2', onReload],
     ] as const) {
       process.off(signal, handler);
     }

@@ -1,0 +1,46 @@
+// `clusterd/worker`: optional helpers for apps run by clusterd. They also work without clusterd (then
+// `ready()` does nothing and `onShutdown` handlers run on SIGTERM).
+
+interface WorkerState {
+  draining: boolean;
+  active: Set<unknown>;
+  shutdownHandlers: (() => unknown)[];
+}
+
+const KEY = Symbol.for('clusterd.worker');
+const holder = globalThis as unknown as Record<symbol, WorkerState | undefined>;
+const state: WorkerState = (holder[KEY] ??= { draining: false, active: new Set(), shutdownHandlers: [] });
+
+/**
+ * Tells clusterd this worker is ready to serve, for apps with `readiness: "message"` (the same as
+ * PM2's `process.send('ready')`).
+ */
+export function ready(): void {
+  process.send?.({ clusterd: 'ready' });
+}
+
+/** True once clusterd has started to stop this worker (it no longer receives new connections). */
+export function isDraining(): boolean {
+  return state.draining;
+}
+
+let installed = false;
+
+/**
+ * Runs `handler` when the worker is told to stop, after its servers have closed (every request in flight
+ * answered): close database pools, flush buffers. The worker exits once every handler has settled, or
+ * is killed at the app's `shutdown.timeout`.
+ */
+export function onShutdown(handler: () => unknown): void {
+  state.shutdownHandlers.push(handler);
+  if (installed) return;
+  installed = true;
+  const signal = (process.env.CLUSTERD_SHUTDOWN_SIGNAL ?? 'SIGTERM') as NodeJS.Signals;
+  process.once(signal, () => {
+    void Promise.allSettled(state.shutdownHandlers.map(async (h) => h())).then((results) => {
+      for (const r of results)
+        if (r.status === 'rejected') console.error('clusterd: an onShutdown handler failed:', r.reason);
+      process.exit(0);
+    });
+  });
+}
