@@ -1,15 +1,7 @@
 // `clusterd/worker`: optional helpers for apps run by clusterd. They also work without clusterd (then
 // `ready()` does nothing and `onShutdown` handlers run on SIGTERM).
 
-interface WorkerState {
-  draining: boolean;
-  active: Set<unknown>;
-  shutdownHandlers: (() => unknown)[];
-}
-
-const KEY = Symbol.for('clusterd.worker');
-const holder = globalThis as unknown as Record<symbol, WorkerState | undefined>;
-const state: WorkerState = (holder[KEY] ??= { draining: false, active: new Set(), shutdownHandlers: [] });
+import state from './state.cjs';
 
 /**
  * Tells clusterd this worker is ready to serve, for apps with `readiness: "message"` (the same as
@@ -25,22 +17,31 @@ export function isDraining(): boolean {
 }
 
 let installed = false;
+let shuttingDown: Promise<void> | null = null;
+
+// Runs every handler once, then exits. Triggered by whichever comes first: the end of clusterd's drain
+// (the IPC channel closes once the servers are closed) or the stop signal.
+function runShutdown(): Promise<void> {
+  shuttingDown ??= Promise.allSettled(state.shutdownHandlers.map(async (h) => h())).then((results) => {
+    for (const r of results)
+      if (r.status === 'rejected') console.error('clusterd: an onShutdown handler failed:', r.reason);
+    process.exit(0);
+  });
+  return shuttingDown;
+}
 
 /**
- * Runs `handler` when the worker is told to stop, after its servers have closed (every request in flight
+ * Runs `handler` when the worker is being stopped, after its servers have closed (every request in flight
  * answered): close database pools, flush buffers. The worker exits once every handler has settled, or
- * is killed at the app's `shutdown.timeout`.
+ * is killed at the app's `shutdown.timeout`. Without clusterd, handlers run on SIGTERM.
  */
 export function onShutdown(handler: () => unknown): void {
   state.shutdownHandlers.push(handler);
   if (installed) return;
   installed = true;
   const signal = (process.env.CLUSTERD_SHUTDOWN_SIGNAL ?? 'SIGTERM') as NodeJS.Signals;
-  process.once(signal, () => {
-    void Promise.allSettled(state.shutdownHandlers.map(async (h) => h())).then((results) => {
-      for (const r of results)
-        if (r.status === 'rejected') console.error('clusterd: an onShutdown handler failed:', r.reason);
-      process.exit(0);
-    });
+  process.once(signal, () => void runShutdown());
+  process.once('disconnect', () => {
+    if (state.draining) void runShutdown();
   });
 }

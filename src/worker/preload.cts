@@ -10,24 +10,16 @@
 import http = require('node:http');
 import https = require('node:https');
 
-interface WorkerState {
-  draining: boolean;
-  active: Set<http.ServerResponse>;
-  shutdownHandlers: (() => unknown)[];
-}
+import workerState = require('./state.cjs');
 
-const KEY = Symbol.for('clusterd.worker');
-const holder = globalThis as unknown as Record<symbol, WorkerState | undefined>;
-const state: WorkerState = (holder[KEY] ??= { draining: false, active: new Set(), shutdownHandlers: [] });
-
-function closeAfter(res: http.ServerResponse): void {
+function closeAfter(res: { headersSent: boolean; setHeader(name: string, value: string): unknown }): void {
   if (!res.headersSent) res.setHeader('connection', 'close');
 }
 
 function track(res: http.ServerResponse): void {
-  if (state.draining) closeAfter(res);
-  state.active.add(res);
-  const done = () => state.active.delete(res);
+  if (workerState.draining) closeAfter(res);
+  workerState.active.add(res);
+  const done = () => workerState.active.delete(res);
   res.once('finish', done);
   res.once('close', done);
 }
@@ -41,12 +33,12 @@ for (const Server of [http.Server, https.Server]) {
   } as typeof proto.emit;
   const closeIdle = proto.closeIdleConnections;
   proto.closeIdleConnections = function (this: http.Server) {
-    if (!state.draining) closeIdle.call(this);
+    if (!workerState.draining) closeIdle.call(this);
   };
 }
 
 process.on('message', (message: unknown) => {
-  if ((message as { clusterd?: unknown } | null)?.clusterd !== 'drain' || state.draining) return;
-  state.draining = true;
-  for (const res of state.active) closeAfter(res);
+  if ((message as { clusterd?: unknown } | null)?.clusterd !== 'drain' || workerState.draining) return;
+  workerState.draining = true;
+  for (const res of workerState.active) closeAfter(res);
 });

@@ -167,4 +167,23 @@ describe('clusterd start', () => {
     expect(lines).toHaveLength(20_000);
     expect(lines.at(-1)?.msg).toBe('burst 19999');
   });
+
+  it('supports the clusterd/worker helpers: ready() and onShutdown()', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('helpers', 'with-helpers.mjs', { instances: 1, readiness: 'message' })],
+    });
+    const ready = await root.waitFor((e) => e.app === 'helpers' && e.to === 'ready', 'ready');
+    const called = root.events.find((e) => e.msg === 'calling ready()');
+    expect(ready.time).toBeGreaterThanOrEqual(called?.time ?? Number.POSITIVE_INFINITY);
+    root.signal('SIGTERM');
+    const stopped = await root.waitFor(
+      (e) => e.app === 'helpers' && e.worker === 0 && e.to === 'stopped',
+      'stopped',
+    );
+    // The handler ran to its end and the worker exited on its own, after draining.
+    expect(stopped).toMatchObject({ code: 0, signal: null });
+    const lines = root.events.filter((e) => e.app === 'helpers' && e.stream === 'stdout').map((e) => e.msg);
+    expect(lines).toEqual(['calling ready()', 'cleanup started (draining: true)', 'cleanup done']);
+    expect((await root.waitForExit()).code).toBe(0);
+  });
 });
