@@ -1,15 +1,17 @@
-// The baseline: a bare node:cluster primary of 15 lines, forking WORKERS workers of SCRIPT.
+// The baseline: a bare node:cluster primary of 15 lines, forking WORKERS workers of SCRIPT. On SIGUSR2
+// it "reloads" the naive way: kill each worker and fork a new one, without waiting for readiness.
 const cluster = require('node:cluster');
 
 const workers = Number(process.env.WORKERS ?? 2);
-if (cluster.isPrimary) {
-  cluster.setupPrimary({ exec: process.env.SCRIPT });
-  let ready = 0;
-  for (let i = 0; i < workers; i++) {
-    cluster.fork({ NODE_APP_INSTANCE: String(i) }).on('listening', (address) => {
-      if (++ready === workers) console.log(JSON.stringify({ ready: true, port: address.port }));
-    });
-  }
-  cluster.on('exit', (_worker, code) => code !== 0 && cluster.fork());
-  process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));
+cluster.setupPrimary({ exec: process.env.SCRIPT });
+let ready = 0;
+for (let i = 0; i < workers; i++) {
+  cluster.fork().on('listening', (address) => {
+    if (++ready === workers) console.log(JSON.stringify({ ready: true, port: address.port }));
+  });
 }
+process.on('SIGUSR2', () => {
+  for (const worker of Object.values(cluster.workers)) worker.kill();
+  for (let i = 0; i < workers; i++) cluster.fork().on('listening', () => console.log('{"reloaded":true}'));
+});
+process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));

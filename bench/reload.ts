@@ -1,0 +1,174 @@
+// Rolling reload under load: a 2-worker HTTP app under a steady keep-alive load (autocannon, 50
+// connections, loopback), reloaded twice, under clusterd, PM2 (cluster mode, `pm2 reload`) and bare
+// node:cluster with a naive kill-and-fork. Counts failed requests (errors, timeouts, non-2xx) and the
+// p99 latency of the window that holds the reloads. Rounds are interleaved; medians are reported.
+// Run: npm run build && node bench/reload.ts [rounds]
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import { lines, median, ROOT, startClusterd, stop, table, tempConfig, writeResult } from './lib.ts';
+import { pm2 } from './pm2.ts';
+
+const ROUNDS = Number(process.argv[2] ?? 3);
+const CONNECTIONS = 50;
+const RELOADS = 2;
+const APPS = {
+  plain: join(ROOT, 'bench/apps/hello.cjs'),
+  graceful: join(ROOT, 'bench/apps/hello-graceful.cjs'),
+  'slow (200 ms)': join(ROOT, 'bench/apps/hello-slow.cjs'),
+};
+type AppKind = keyof typeof APPS;
+
+interface Target {
+  name: string;
+  start(app: string, port: number): Promise<{ reload(): Promise<void>; stop(): Promise<void> }>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const clusterd: Target = {
+  name: 'clusterd',
+  async start(app, port) {
+    const { file } = tempConfig({
+      apps: [{ name: 'hello', script: app, instances: 2, env: { PORT: port } }],
+    });
+    const reloaded: (() => void)[] = [];
+    const { child } = await startClusterd(file, (e) => e.to === 'running');
+    lines(child, (line) => {
+      if (line.includes('"reload":"done"') || line.includes('"reload":"failed"')) reloaded.shift()?.();
+    });
+    return {
+      reload: () =>
+        new Promise<void>((resolve) => {
+          reloaded.push(resolve);
+          child.kill('SIGUSR2');
+        }),
+      stop: () => stop(child),
+    };
+  },
+};
+
+const bare: Target = {
+  name: 'bare node:cluster (kill and fork)',
+  async start(app, port) {
+    const child = spawn(process.execPath, [join(ROOT, 'bench/apps/bare-cluster.cjs')], {
+      env: { ...process.env, SCRIPT: app, WORKERS: '2', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const waiting: (() => void)[] = [];
+    let reloaded = 0;
+    await new Promise<void>((resolve) =>
+      lines(child, (l) => {
+        if (l.includes('"ready":true')) resolve();
+        if (l.includes('"reloaded":true') && ++reloaded % 2 === 0) waiting.shift()?.();
+      }),
+    );
+    return {
+      reload: () =>
+        new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          child.kill('SIGUSR2');
+        }),
+      stop: () => stop(child),
+    };
+  },
+};
+
+const pm2Target = (cli: ReturnType<typeof pm2>): Target => ({
+  name: `PM2 ${cli.version()} (pm2 reload)`,
+  async start(app, port) {
+    cli.run(['start', app, '-i', '2', '--name', 'hello'], { PORT: String(port) });
+    // PM2 returns before the workers listen; wait until the port answers.
+    for (let i = 0; i < 200; i++) {
+      if (
+        await fetch(`http://127.0.0.1:${port}/`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await sleep(25);
+    }
+    return {
+      reload: async () => {
+        cli.run(['reload', 'hello']);
+      },
+      stop: async () => {
+        cli.run(['delete', 'hello']);
+      },
+    };
+  },
+});
+
+async function scenario(target: Target, kind: AppKind) {
+  const port = await freePort();
+  const app = await target.start(APPS[kind], port);
+  const instance = autocannon(
+    { url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: 60, timeout: 5 },
+    () => {},
+  );
+  const done = new Promise<autocannon.Result>((resolve) => instance.on('done', resolve));
+  await sleep(1_000);
+  for (let i = 0; i < RELOADS; i++) {
+    await app.reload();
+    await sleep(1_000);
+  }
+  instance.stop();
+  const r = await done;
+  await app.stop();
+  return { failed: r.errors + r.timeouts + r.non2xx, requests: r.requests.total, p99: r.latency.p99 };
+}
+
+const cli = pm2();
+const targets = [clusterd, pm2Target(cli), bare];
+const results = new Map<string, Awaited<ReturnType<typeof scenario>>[]>();
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of Object.keys(APPS) as AppKind[]) {
+      for (const target of targets) {
+        const key = `${target.name} | ${kind}`;
+        const r = await scenario(target, kind);
+        results.set(key, [...(results.get(key) ?? []), r]);
+        console.error(`round ${round + 1}: ${key}: ${r.failed} failed of ${r.requests}, p99 ${r.p99} ms`);
+      }
+    }
+  }
+} finally {
+  cli.kill();
+}
+
+const rows: (string | number)[][] = [
+  ['target', 'app', 'failed requests (median)', 'failed (each round)', 'p99 ms', 'requests'],
+];
+const summary: Record<string, object> = {};
+for (const [key, runs] of results) {
+  const [name, kind] = key.split(' | ') as [string, string];
+  const failed = median(runs.map((r) => r.failed));
+  rows.push([
+    name,
+    kind,
+    failed,
+    runs.map((r) => r.failed).join(' '),
+    median(runs.map((r) => r.p99)),
+    median(runs.map((r) => r.requests)),
+  ]);
+  summary[key] = {
+    failed,
+    each: runs.map((r) => r.failed),
+    p99: median(runs.map((r) => r.p99)),
+    requests: median(runs.map((r) => r.requests)),
+  };
+}
+console.log(table(rows));
+console.log(
+  `\n${ROUNDS} rounds, ${RELOADS} reloads each, ${CONNECTIONS} keep-alive connections; written to ${writeResult('reload', summary)}`,
+);
