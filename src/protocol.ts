@@ -22,7 +22,9 @@ export type RootMessage =
   /** Immediate: SIGKILL every worker. */
   | { type: 'kill' }
   /** Rolling reload with these settings and this worker environment. */
-  | { type: 'reload'; app: ResolvedApp; env: Record<string, string> };
+  | { type: 'reload'; app: ResolvedApp; env: Record<string, string> }
+  /** Run this many workers: start new ones, or drain the highest slots. */
+  | { type: 'scale'; instances: number };
 
 export interface WorkerTransition {
   /** Slot id: NODE_APP_INSTANCE, 0..instances-1, reused across restarts. */
@@ -62,6 +64,11 @@ export type PrimaryMessage =
   | { type: 'reload'; phase: 'started' }
   | { type: 'reload'; phase: 'done'; replaced: number; ms: number }
   | { type: 'reload'; phase: 'failed'; reason: string }
+  /** The app's file watcher has scanned its paths and is watching. */
+  | { type: 'watching'; paths: string[] }
+  /** Watched files changed: a rolling reload follows. */
+  | { type: 'watch'; files: string[]; count: number }
+  | { type: 'scaled'; from: number; to: number }
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
   | { type: 'bye' };
 
@@ -77,21 +84,36 @@ export function isWorkerReady(message: unknown): boolean {
   );
 }
 
-const ROOT_TYPES = new Set<RootMessage['type']>(['start', 'stop', 'kill', 'reload']);
-const PRIMARY_TYPES = new Set<PrimaryMessage['type']>([
-  'hello',
-  'worker',
-  'app',
-  'backoff',
-  'error',
-  'reload',
-  'bye',
-]);
+// Records with every type as a key: adding a message type without listing it here fails to compile.
+const ROOT_TYPES: Record<RootMessage['type'], true> = {
+  start: true,
+  stop: true,
+  kill: true,
+  reload: true,
+  scale: true,
+};
+const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
+  hello: true,
+  worker: true,
+  app: true,
+  backoff: true,
+  error: true,
+  reload: true,
+  watch: true,
+  watching: true,
+  scaled: true,
+  bye: true,
+};
+
+const typeIn = (types: Record<string, true>, value: unknown) =>
+  typeof value === 'object' &&
+  value !== null &&
+  Object.hasOwn(types, (value as { type?: string }).type ?? '');
 
 export function isRootMessage(value: unknown): value is RootMessage {
-  return typeof value === 'object' && value !== null && ROOT_TYPES.has((value as { type: never }).type);
+  return typeIn(ROOT_TYPES, value);
 }
 
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
-  return typeof value === 'object' && value !== null && PRIMARY_TYPES.has((value as { type: never }).type);
+  return typeIn(PRIMARY_TYPES, value);
 }

@@ -1,10 +1,34 @@
 // Entry of an app's primary process, forked by the root supervisor: one per app, owning node:cluster
 // for that app only. It lives exactly as long as its root: if the IPC channel to the root closes
 // (the root died, even by SIGKILL), every worker is killed and the primary exits.
+import type { ResolvedApp } from '../config/resolved.js';
 import { isRootMessage, PROTOCOL_VERSION, type PrimaryMessage } from '../protocol.js';
 import { Pool } from './pool.js';
+import { type AppWatcher, watchApp } from './watch.js';
 
 let pool: Pool | null = null;
+let env: Record<string, string> = {};
+let watcher: AppWatcher | null = null;
+let watching = '';
+
+// (Re)starts the app's file watcher when its watch settings changed; a change reloads the app.
+function updateWatcher(app: ResolvedApp): void {
+  const wanted = app.watch.enabled ? JSON.stringify([app.watch, app.cwd, app.logs.file]) : '';
+  if (wanted === watching) return;
+  watching = wanted;
+  void watcher?.close();
+  watcher = null;
+  if (!wanted) return;
+  watcher = watchApp(app, {
+    change: (files) => {
+      if (!pool) return;
+      send({ type: 'watch', files: files.slice(0, 10), count: files.length });
+      void pool.reload(pool.settings, env);
+    },
+    ready: () => send({ type: 'watching', paths: [...app.watch.paths] }),
+    error: (error) => send({ type: 'error', message: `watching ${app.name}: ${error.message}` }),
+  });
+}
 
 function send(message: PrimaryMessage, then?: () => void): void {
   if (!process.connected) {
@@ -23,6 +47,7 @@ function flushStdio(): Promise<unknown> {
 
 async function finish(stopping: Promise<void>): Promise<never> {
   await stopping;
+  await watcher?.close();
   await flushStdio();
   // Exit once the last report has left, so the root sees the final state before the exit.
   await new Promise<void>((resolve) => send({ type: 'bye' }, resolve));
@@ -30,6 +55,7 @@ async function finish(stopping: Promise<void>): Promise<never> {
 }
 
 function stop(): void {
+  void watcher?.close();
   if (!pool) process.exit(0);
   void finish(pool.stop());
 }
@@ -55,8 +81,10 @@ process.on('message', (message: unknown) => {
   switch (message.type) {
     case 'start':
       if (pool) return;
-      pool = new Pool({ app: message.app, env: message.env, logFormat: message.logFormat, send });
+      env = message.env;
+      pool = new Pool({ app: message.app, env, logFormat: message.logFormat, send });
       pool.start();
+      updateWatcher(message.app);
       void finish(pool.done);
       return;
     case 'stop':
@@ -68,7 +96,12 @@ process.on('message', (message: unknown) => {
       return;
     case 'reload':
       // The pool reports how it went ('reload' messages); nothing to wait for here.
+      env = message.env;
+      updateWatcher(message.app);
       void pool?.reload(message.app, message.env);
+      return;
+    case 'scale':
+      void pool?.scale(message.instances);
       return;
   }
 });

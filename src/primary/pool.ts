@@ -39,6 +39,15 @@ export interface PoolOptions {
 
 const LAST_EXITS = 5;
 
+const newSlot = (id: number): Slot => ({
+  id,
+  current: null,
+  next: null,
+  attempts: 0,
+  restartTimer: null,
+  finished: false,
+});
+
 // cluster.fork() copies process.env; making it exactly the workers' environment drops removed keys.
 function applyEnv(env: Record<string, string>): void {
   for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
@@ -64,14 +73,7 @@ export class Pool {
 
   constructor(private readonly options: PoolOptions) {
     this.app = options.app;
-    this.slots = Array.from({ length: this.app.instances }, (_, id) => ({
-      id,
-      current: null,
-      next: null,
-      attempts: 0,
-      restartTimer: null,
-      finished: false,
-    }));
+    this.slots = Array.from({ length: this.app.instances }, (_, id) => newSlot(id));
     this.done = new Promise((resolve) => {
       this.settle = resolve;
     });
@@ -95,8 +97,14 @@ export class Pool {
     });
   }
 
+  // A slot removed by scaling down is gone from `slots`; its draining workers still exit through here.
   private slotOf(handle: WorkerHandle): Slot {
-    return this.slots[handle.slot] as Slot;
+    return this.slots[handle.slot] ?? newSlot(handle.slot);
+  }
+
+  /** The settings workers are started with now. */
+  get settings(): ResolvedApp {
+    return this.app;
   }
 
   private onReady(handle: WorkerHandle): void {
@@ -317,6 +325,35 @@ export class Pool {
     assertAppTransition(this.appState, 'starting');
     this.options.send({ type: 'app', from: this.appState, to: 'starting', reason: 'reload' });
     this.appState = 'starting';
+  }
+
+  /**
+   * Runs `instances` workers: new slots start at once; the highest slots are drained. Waits for a rolling
+   * reload in progress to end first, so the two never interleave.
+   */
+  async scale(instances: number): Promise<void> {
+    await this.reloading;
+    if (this.stopping || instances === this.slots.length) return;
+    const from = this.slots.length;
+    if (instances > from) {
+      for (let id = from; id < instances; id++) {
+        const slot = newSlot(id);
+        this.slots.push(slot);
+        slot.current = this.fork(slot);
+      }
+    } else {
+      for (const slot of this.slots.splice(instances)) {
+        this.cancelRestart(slot);
+        for (const handle of [slot.current, slot.next]) {
+          if (!handle?.alive) continue;
+          this.retiring.add(handle);
+          handle.drain('scaled down');
+        }
+      }
+    }
+    this.app = { ...this.app, instances };
+    this.options.send({ type: 'scaled', from, to: instances });
+    this.updateAppState();
   }
 
   /** Drains and stops every worker; resolves when all have exited. Idempotent. */

@@ -1,0 +1,51 @@
+// Development watch mode: one chokidar watcher per app (in the app's primary), trailing debounce, so a
+// `git checkout` touching 500 files yields one reload. Ignored: the built-in patterns, the app's own,
+// and the app's log file, so an app writing into its own directory does not reload itself in a loop.
+import { relative } from 'node:path';
+import { watch } from 'chokidar';
+import picomatch from 'picomatch';
+import type { ResolvedApp } from '../config/resolved.js';
+
+export interface AppWatcher {
+  close(): Promise<void>;
+}
+
+/** Calls `onChange` with the changed paths (relative to the app's cwd) once changes pause for `debounce`. */
+export function watchApp(
+  app: ResolvedApp,
+  handlers: { change: (files: string[]) => void; ready: () => void; error: (error: Error) => void },
+): AppWatcher {
+  const ignoredGlob = picomatch([...app.watch.ignore], { dot: true });
+  const logFile = app.logs.file;
+  const ignored = (path: string) => {
+    if (path === logFile) return true;
+    const rel = relative(app.cwd, path);
+    return rel !== '' && ignoredGlob(rel);
+  };
+  const watcher = watch([...app.watch.paths], {
+    ignored,
+    ignoreInitial: true,
+    usePolling: app.watch.usePolling,
+    persistent: true,
+  });
+  let changed = new Set<string>();
+  let timer: NodeJS.Timeout | null = null;
+  watcher.on('all', (_event, path) => {
+    changed.add(relative(app.cwd, path) || '.');
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      const files = [...changed];
+      changed = new Set();
+      handlers.change(files);
+    }, app.watch.debounce);
+  });
+  watcher.on('ready', handlers.ready);
+  watcher.on('error', (error) => handlers.error(error instanceof Error ? error : new Error(String(error))));
+  return {
+    close: async () => {
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}
