@@ -17,9 +17,11 @@ const processIo: Io = {
 export const USAGE = `Usage: clusterd <command> [options]
 
 Commands:
-  start [config] [--env NAME] [--log-format json|pretty]
+  start [config] [--env NAME] [--log-format json|pretty] [--watch] [--watch-config]
                                             Run every app in the foreground; SIGINT/SIGTERM stop
-                                            gracefully, a second signal stops immediately
+                                            gracefully (twice: at once), SIGUSR2 reloads every app,
+                                            SIGHUP re-reads the config; --watch reloads an app when
+                                            its files change, --watch-config when the config does
   validate [config] [--env NAME] [--json]   Check a config and print what it resolves to
   schema                                    Print the config's JSON Schema
   help                                      Show this help
@@ -53,6 +55,8 @@ function parse(argv: string[]) {
         env: { type: 'string' },
         json: { type: 'boolean' },
         'log-format': { type: 'string' },
+        watch: { type: 'boolean' },
+        'watch-config': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -77,7 +81,13 @@ async function run(argv: string[], io: Io): Promise<number> {
     case 'start': {
       if (rest.length > 1) throw usageError(`start takes one config path, got ${rest.length}`);
       const { startCommand } = await import('./commands/start.js');
-      return startCommand({ path: rest[0], environment: values.env, logFormat: values['log-format'] });
+      return startCommand({
+        path: rest[0],
+        environment: values.env,
+        logFormat: values['log-format'],
+        watch: values.watch ?? false,
+        watchConfig: values['watch-config'] ?? false,
+      });
     }
     case 'validate': {
       if (rest.length > 1) throw usageError(`validate takes one config path, got ${rest.length}`);

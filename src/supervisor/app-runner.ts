@@ -51,17 +51,24 @@ export class AppRunner {
   private restartTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private leaving = false;
+  /** Removed from the config by a reload: stopping, and not to be matched by name again. */
+  leavingConfig = false;
+  /** True once `done` has resolved. */
+  settled = false;
   private settle: (() => void) | null = null;
   /** Resolves when the app is stopped or errored and its primary has exited. */
   readonly done: Promise<void>;
 
   constructor(
-    readonly app: ResolvedApp,
+    public app: ResolvedApp,
     private readonly log: Logger,
     private readonly logFormat: LogFormat,
   ) {
     this.done = new Promise((resolve) => {
-      this.settle = resolve;
+      this.settle = () => {
+        this.settled = true;
+        resolve();
+      };
     });
   }
 
@@ -160,6 +167,24 @@ export class AppRunner {
           );
         }
         return;
+      case 'watch': {
+        const more =
+          message.count > message.files.length ? ` and ${message.count - message.files.length} more` : '';
+        this.log.info(
+          { app, files: message.files, count: message.count },
+          `${message.files.join(', ')}${more} changed: rolling reload`,
+        );
+        return;
+      }
+      case 'watching':
+        this.log.info({ app, watching: message.paths }, `watching ${message.paths.join(', ')} for changes`);
+        return;
+      case 'scaled':
+        this.log.info(
+          { app, from: message.from, to: message.to },
+          `scaled from ${message.from} to ${message.to} workers`,
+        );
+        return;
       case 'error':
         this.log.error({ app }, message.message);
         return;
@@ -227,6 +252,20 @@ export class AppRunner {
       return;
     }
     this.send({ type: 'reload', app: this.app, env: workerEnv(process.env, this.app) });
+  }
+
+  /** New settings from a config reload: only the instance count changed. */
+  scale(instances: number): void {
+    this.app = { ...this.app, instances };
+    this.send({ type: 'scale', instances });
+  }
+
+  /** New settings from a config reload: roll the workers onto them (then scale, if the count changed). */
+  update(app: ResolvedApp): void {
+    const instances = app.instances;
+    this.app = { ...app, instances: this.app.instances };
+    this.reload();
+    if (instances !== this.app.instances) this.scale(instances);
   }
 
   /** Graceful stop; resolves when the primary has stopped its workers and exited. */

@@ -8,6 +8,25 @@ export interface StartOptions {
   path: string | undefined;
   environment: string | undefined;
   logFormat: string | undefined;
+  /** Watch every app's files, whatever the config says. */
+  watch?: boolean;
+  /** Re-read the config file whenever it changes, as on SIGHUP. */
+  watchConfig?: boolean;
+}
+
+// `--watch-config`: the config file's changes trigger what SIGHUP does. chokidar loads only when asked.
+async function watchConfigFile(file: string, onChange: () => void): Promise<() => Promise<void>> {
+  const { watch } = await import('chokidar');
+  const watcher = watch(file, { ignoreInitial: true });
+  let timer: NodeJS.Timeout | null = null;
+  watcher.on('all', () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(onChange, 200);
+  });
+  return async () => {
+    if (timer) clearTimeout(timer);
+    await watcher.close();
+  };
 }
 
 function logFormat(value: string | undefined): LogFormat {
@@ -36,7 +55,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
     );
   }
   const log = await createLogger(format);
-  const supervisor = new Supervisor(config, log, format);
+  const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false });
 
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {
@@ -53,13 +72,17 @@ export async function startCommand(options: StartOptions): Promise<number> {
     log.info({ signal }, `${signal}: rolling reload of every app`);
     supervisor.reload();
   };
-  // Not built yet: config reload (SIGHUP). Its default action would kill the supervisor without
-  // stopping anything gracefully, so it is caught and reported.
-  const notYet = (signal: NodeJS.Signals) =>
-    log.warn({ signal }, `${signal} ignored: not supported by this version`);
+  const onConfig = (signal: NodeJS.Signals | 'change') => {
+    log.info(
+      { signal },
+      signal === 'change' ? 'config file changed: reloading it' : `${signal}: reloading the config`,
+    );
+    void supervisor.reloadConfig();
+  };
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
-  process.on('SIGHUP', notYet);
+  process.on('SIGHUP', onConfig);
+  const unwatch = options.watchConfig ? await watchConfigFile(config.file, () => onConfig('change')) : null;
   process.on('SIGUSR2', onReload);
 
   log.info(
@@ -71,10 +94,11 @@ export async function startCommand(options: StartOptions): Promise<number> {
     log.info({ exitCode: code }, 'clusterd stopped');
     return code;
   } finally {
+    await unwatch?.();
     for (const [signal, handler] of [
       ['SIGINT', onStop],
       ['SIGTERM', onStop],
-      ['SIGHUP', notYet],
+      ['SIGHUP', onConfig],
       ['SIGUSR2', onReload],
     ] as const) {
       process.off(signal, handler);

@@ -1,0 +1,35 @@
+// What a config reload changes, app by app: the smallest set of actions that gets from the running
+// config to the new one. Pure, so it is unit-tested.
+import type { ResolvedApp } from '../config/resolved.js';
+
+export type AppChange =
+  | { action: 'add'; app: ResolvedApp }
+  | { action: 'remove'; name: string }
+  | { action: 'scale'; app: ResolvedApp; from: number; to: number }
+  | { action: 'roll'; app: ResolvedApp; changed: string[] }
+  | { action: 'keep'; name: string };
+
+function changedKeys(a: ResolvedApp, b: ResolvedApp): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ResolvedApp)[]);
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+export function diffApps(current: readonly ResolvedApp[], next: readonly ResolvedApp[]): AppChange[] {
+  const before = new Map(current.map((a) => [a.name, a]));
+  const after = new Map(next.map((a) => [a.name, a]));
+  const changes: AppChange[] = [];
+  for (const app of current) if (!after.has(app.name)) changes.push({ action: 'remove', name: app.name });
+  for (const app of next) {
+    const old = before.get(app.name);
+    if (!old) {
+      changes.push({ action: 'add', app });
+      continue;
+    }
+    const changed = changedKeys(old, app);
+    if (!changed.length) changes.push({ action: 'keep', name: app.name });
+    else if (changed.length === 1 && changed[0] === 'instances') {
+      changes.push({ action: 'scale', app, from: old.instances, to: app.instances });
+    } else changes.push({ action: 'roll', app, changed });
+  }
+  return changes;
+}
