@@ -1,6 +1,8 @@
 // The `clusterd` command line: parses argv, dispatches to a command, maps errors to exit codes.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Command } from '../control/protocol.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../errors.js';
 import { formatIssues } from './format.js';
 
@@ -16,22 +18,31 @@ const processIo: Io = {
 
 export const USAGE = `Usage: clusterd <command> [options]
 
-Commands:
-  start [config] [--env NAME] [--log-format json|pretty] [--watch] [--watch-config]
-                                            Run every app in the foreground; SIGINT/SIGTERM stop
-                                            gracefully (twice: at once), SIGUSR2 reloads every app,
-                                            SIGHUP re-reads the config; --watch reloads an app when
-                                            its files change, --watch-config when the config does
-  validate [config] [--env NAME] [--json]   Check a config and print what it resolves to
-  schema                                    Print the config's JSON Schema
-  help                                      Show this help
-  version                                   Print clusterd's version
+Run:
+  start [config] [--env NAME] [--watch] [--watch-config] [--log-format json|pretty] [--detach]
+                            Run every app, in the foreground (SIGINT/SIGTERM stop gracefully, twice: at
+                            once; SIGUSR2 reloads every app; SIGHUP re-reads the config), or with
+                            --detach in the background, returning once every app is ready
+  validate [config] [--env NAME] [--json]
+                            Check a config and print what it resolves to
+  schema                    Print the config's JSON Schema
+
+Control a running clusterd (the one for the config in this directory, or --config PATH):
+  status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory
+  reload [app]              Rolling reload; waits, and fails if a new worker does not get ready
+  restart [app]             Hard restart: stop all workers, start new ones
+  scale <app> <N|+N|-N>     Run N workers
+  stop [app]                Stop one app (the others keep running), or everything
+  start <app>               Start an app stopped with clusterd stop <app>
+  shutdown                  Stop everything
+  logs [app] [--lines N] [--follow|-f]
+                            Recent output, then (with --follow) live output
 
 [config] is a config file or a directory to search; by default the working directory is searched for
 cluster.config.{json,yaml,yml,js,mjs,cjs,ts,mts,cts}, .clusterdrc*, or package.json#clusterd.
 
-Exit codes: 0 ok, 1 failure, 3 an app errored and nothing is left running, 64 usage error,
-66 no config found, 78 invalid config, 128+N stopped immediately by a second signal N.
+Exit codes: 0 ok, 1 failure (also: no clusterd running), 3 an app errored and nothing is left running,
+64 usage error, 66 no config found, 78 invalid config, 128+N stopped immediately by a second signal N.
 `;
 
 function version(): string {
@@ -46,9 +57,15 @@ function usageError(message: string): ClusterdError {
 }
 
 function parse(argv: string[]) {
+  // `scale web -1`: a negative count is an argument, not an option.
+  const negative = argv.findIndex((a) => /^-\d+$/.test(a));
+  const args =
+    negative === -1 || argv.includes('--')
+      ? argv
+      : [...argv.slice(0, negative), '--', ...argv.slice(negative)];
   try {
     return parseArgs({
-      args: argv,
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -57,6 +74,11 @@ function parse(argv: string[]) {
         'log-format': { type: 'string' },
         watch: { type: 'boolean' },
         'watch-config': { type: 'boolean' },
+        detach: { type: 'boolean' },
+        'log-file': { type: 'string' },
+        config: { type: 'string' },
+        lines: { type: 'string' },
+        follow: { type: 'boolean', short: 'f' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -69,6 +91,10 @@ function parse(argv: string[]) {
 async function run(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv);
   const [command, ...rest] = positionals;
+  const control = async (request: Command) => {
+    const { controlCommand } = await import('./commands/control.js');
+    return controlCommand(request, { config: values.config, json: values.json ?? false }, io);
+  };
   if (values.version || command === 'version') {
     io.stdout(`${version()}\n`);
     return ExitCode.OK;
@@ -79,14 +105,57 @@ async function run(argv: string[], io: Io): Promise<number> {
   }
   switch (command) {
     case 'start': {
-      if (rest.length > 1) throw usageError(`start takes one config path, got ${rest.length}`);
+      if (rest.length > 1) throw usageError(`start takes one config path or app name, got ${rest.length}`);
+      const [target] = rest;
+      // `clusterd start <app>` starts an app of the running clusterd; a path starts a clusterd.
+      if (target !== undefined && !existsSync(resolve(target))) return control({ cmd: 'start', app: target });
+      if (values.detach) {
+        const { detachCommand } = await import('./commands/detach.js');
+        return detachCommand(
+          {
+            path: target,
+            environment: values.env,
+            watch: values.watch ?? false,
+            watchConfig: values['watch-config'] ?? false,
+          },
+          io,
+        );
+      }
       const { startCommand } = await import('./commands/start.js');
       return startCommand({
-        path: rest[0],
+        path: target,
         environment: values.env,
         logFormat: values['log-format'],
         watch: values.watch ?? false,
         watchConfig: values['watch-config'] ?? false,
+        logFile: values['log-file'],
+      });
+    }
+    case 'status':
+    case 'shutdown':
+      if (rest.length) throw usageError(`${command} takes no arguments`);
+      return control({ cmd: command });
+    case 'reload':
+    case 'restart':
+    case 'stop':
+      if (rest.length > 1) throw usageError(`${command} takes at most one app name`);
+      return control(rest[0] === undefined ? { cmd: command } : { cmd: command, app: rest[0] });
+    case 'scale': {
+      const [app, instances] = rest;
+      if (rest.length !== 2 || app === undefined || instances === undefined)
+        throw usageError('usage: clusterd scale <app> <N|+N|-N>');
+      return control({ cmd: 'scale', app, instances });
+    }
+    case 'logs': {
+      if (rest.length > 1) throw usageError('logs takes at most one app name');
+      const lines = values.lines === undefined ? 50 : Number(values.lines);
+      if (!Number.isInteger(lines) || lines < 0)
+        throw usageError(`--lines must be a whole number, got "${values.lines}"`);
+      return control({
+        cmd: 'logs',
+        lines,
+        follow: values.follow ?? false,
+        ...(rest[0] === undefined ? {} : { app: rest[0] }),
       });
     }
     case 'validate': {

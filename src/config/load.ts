@@ -4,6 +4,7 @@ import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cosmiconfig } from 'cosmiconfig';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../errors.js';
+import { NAME, SEARCH_PLACES } from './search-places.js';
 import { type Position, parseYaml, positionOf, type SourceMap } from './source.js';
 
 export type ConfigFormat = 'json' | 'yaml' | 'js' | 'ts';
@@ -20,7 +21,6 @@ export interface LoadedConfigFile {
   map?: SourceMap;
 }
 
-const NAME = 'clusterd';
 const EXTENSIONS: Record<string, ConfigFormat> = {
   '.json': 'json',
   '.yaml': 'yaml',
@@ -34,12 +34,7 @@ const EXTENSIONS: Record<string, ConfigFormat> = {
   '.cts': 'ts',
 };
 
-/** Files looked for in the working directory, first match wins; documented in docs/configuration.md. */
-export const SEARCH_PLACES = [
-  ...['json', 'yaml', 'yml', 'js', 'mjs', 'cjs', 'ts', 'mts', 'cts'].map((ext) => `cluster.config.${ext}`),
-  ...['', '.json', '.yaml', '.yml', '.js', '.mjs', '.cjs', '.ts'].map((ext) => `.${NAME}rc${ext}`),
-  'package.json',
-];
+export { SEARCH_PLACES } from './search-places.js';
 
 // cosmiconfig merges in files named by a top-level `$import` key before we see the config;
 // loaders return the value inside this box so nothing bypasses validation. (package.json is unboxed

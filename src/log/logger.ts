@@ -9,15 +9,19 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): 
   return stream.isTTY ? 'pretty' : 'json';
 }
 
-export async function createLogger(format: LogFormat): Promise<Logger> {
+export async function createLogger(
+  format: LogFormat,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<Logger> {
   // No base fields: events carry the pid of the process they are about, not the supervisor's.
   const options = { base: null };
   // Through process.stdout, the one queue all of the root's output shares (see relay.ts).
-  if (format === 'json') return pino(options, process.stdout);
+  if (format === 'json')
+    return pino(options, out as NodeJS.WritableStream & { write: (s: string) => boolean });
   // pino-pretty only loads for a terminal; it runs in this process (no worker thread).
   const { default: pretty } = await import('pino-pretty');
   const stream = pretty({
-    destination: process.stdout,
+    destination: out,
     colorize: process.stdout.isTTY ?? false,
     translateTime: 'HH:MM:ss.l',
     // The message already says these; the rest (code, signal, delay, lastExits) follows it.

@@ -7,10 +7,14 @@ const NEWLINE = 0x0a;
 /** A primary that writes this much without a newline gets it flushed anyway. */
 const MAX_PENDING = 1024 * 1024;
 
-/** Copies `source` to `target` in whole lines, pausing `source` while `target` is backed up. */
-export function relayLines(source: Readable, target: Writable): void {
+/**
+ * Copies `source` to `target` in whole lines, pausing `source` while `target` is backed up. `tap` sees
+ * every chunk written (whole lines), for `clusterd logs`.
+ */
+export function relayLines(source: Readable, target: Writable, tap?: (chunk: Buffer) => void): void {
   let pending: Buffer | null = null;
   const write = (chunk: Buffer) => {
+    tap?.(chunk);
     if (!target.write(chunk) && !source.isPaused()) {
       source.pause();
       target.once('drain', () => source.resume());

@@ -2,11 +2,20 @@
 // for that app only. It lives exactly as long as its root: if the IPC channel to the root closes
 // (the root died, even by SIGKILL), every worker is killed and the primary exits.
 import type { ResolvedApp } from '../config/resolved.js';
+import { openLogFile } from '../log/file.js';
 import { isRootMessage, PROTOCOL_VERSION, type PrimaryMessage } from '../protocol.js';
+import { type Sink, teeSink } from './output.js';
 import { Pool } from './pool.js';
 import { type AppWatcher, watchApp } from './watch.js';
 
 let pool: Pool | null = null;
+
+// Worker output goes to the root; with `logs.file`, to that file as well.
+function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
+  if (!app.logs.file) return { stdout: process.stdout, stderr: process.stderr };
+  const file = openLogFile(app.logs.file, app.logs.maxSize, app.logs.maxFiles);
+  return { stdout: teeSink(process.stdout, file), stderr: teeSink(process.stderr, file) };
+}
 let env: Record<string, string> = {};
 let watcher: AppWatcher | null = null;
 let watching = '';
@@ -82,7 +91,13 @@ process.on('message', (message: unknown) => {
     case 'start':
       if (pool) return;
       env = message.env;
-      pool = new Pool({ app: message.app, env, logFormat: message.logFormat, send });
+      pool = new Pool({
+        app: message.app,
+        env,
+        logFormat: message.logFormat,
+        send,
+        sinks: sinks(message.app),
+      });
       pool.start();
       updateWatcher(message.app);
       void finish(pool.done);

@@ -90,3 +90,14 @@ export function crashLine(tail: string[]): string | undefined {
   const line = error ?? tail.at(-1);
   return line?.trim().slice(0, 300);
 }
+
+/** A sink that also copies everything to `copy` (an app's log file); backpressure follows `main` only. */
+export function teeSink(main: Sink, copy: Writable): Sink {
+  return {
+    write: ((chunk: string) => {
+      copy.write(chunk);
+      return main.write(chunk);
+    }) as Sink['write'],
+    once: ((event: string, listener: () => void) => main.once(event, listener)) as Sink['once'],
+  };
+}

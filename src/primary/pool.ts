@@ -124,14 +124,11 @@ export class Pool {
       this.updateAppState();
       return;
     }
-    const exit = {
-      code,
-      signal,
-      uptime: now - handle.startedAt,
-      ...(handle.failure ? { reason: handle.failure } : {}),
-    };
-    const detail = exit.reason ? undefined : crashLine(handle.tail());
-    const reason = detail && (code !== 0 || signal) ? `${describeExit(exit)}: ${detail}` : describeExit(exit);
+    // The reason names the error the worker printed last ("exit code 1: Error: listen EADDRINUSE ...").
+    const detail = handle.failure || (code === 0 && !signal) ? undefined : crashLine(handle.tail());
+    const failure = handle.failure ?? (detail ? `${describeExit({ code, signal })}: ${detail}` : undefined);
+    const exit = { code, signal, uptime: now - handle.startedAt, ...(failure ? { reason: failure } : {}) };
+    const reason = describeExit(exit);
     handle.transition('crashed', { code, signal, reason });
     this.lastExits.push({ worker: slot.id, pid: handle.pid, at: new Date(now).toISOString(), reason });
     if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
@@ -197,7 +194,8 @@ export class Pool {
     if (waiting) return 'backoff';
     const serving = this.slots.filter((s) => !s.finished);
     if (serving.every((s) => s.current?.state === 'ready')) return 'running';
-    return this.appState === 'running' ? 'backoff' : this.appState;
+    // Workers on their way up (a scale-up, a restart whose delay is over) do not change the state.
+    return this.appState;
   }
 
   private updateAppState(reason?: string): void {
@@ -333,8 +331,11 @@ export class Pool {
    */
   async scale(instances: number): Promise<void> {
     await this.reloading;
-    if (this.stopping || instances === this.slots.length) return;
     const from = this.slots.length;
+    if (this.stopping || instances === from) {
+      this.options.send({ type: 'scaled', from, to: from });
+      return;
+    }
     if (instances > from) {
       for (let id = from; id < instances; id++) {
         const slot = newSlot(id);

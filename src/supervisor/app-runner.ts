@@ -2,6 +2,7 @@
 // primary that dies (same backoff and crash-loop rules as workers), and kills a dead primary's
 // leftover workers so none outlives it.
 import { type ChildProcess, fork } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { ResolvedApp } from '../config/resolved.js';
 import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
@@ -20,7 +21,16 @@ const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
 export interface WorkerInfo {
   pid: number | null;
   state: WorkerState;
+  /** When this worker process started (ms). */
+  since: number;
+  /** Restarts of this slot so far. */
+  restarts: number;
 }
+
+/** Recent output kept per app for `clusterd logs`. */
+const RECENT_BYTES = 256 * 1024;
+
+type ReloadResult = { ok: true; replaced: number; ms: number } | { ok: false; reason: string };
 
 /** The environment a worker gets: the supervisor's own, plus the app's, minus what the app removes. */
 export function workerEnv(base: NodeJS.ProcessEnv, app: ResolvedApp): Record<string, string> {
@@ -49,6 +59,15 @@ export class AppRunner {
   private primaryStartedAt = 0;
   private primaryHistory: RestartHistory = EMPTY_HISTORY;
   private restartTimer: NodeJS.Timeout | null = null;
+  private readonly restartsBySlot = new Map<number, number>();
+  private recent: Buffer[] = [];
+  private recentBytes = 0;
+  /** `logs --follow` listeners. */
+  readonly followers = new Set<(chunk: Buffer) => void>();
+  // Reload requests not yet picked up by the primary, and those its current reload answers.
+  private reloadWaiting: ((r: ReloadResult) => void)[] = [];
+  private reloadRunning: ((r: ReloadResult) => void)[] = [];
+  private scaleWaiting: (() => void)[] = [];
   private stopping = false;
   private leaving = false;
   /** Removed from the config by a reload: stopping, and not to be matched by name again. */
@@ -59,10 +78,17 @@ export class AppRunner {
   /** Resolves when the app is stopped or errored and its primary has exited. */
   readonly done: Promise<void>;
 
+  /** Stopped by `clusterd stop <app>`: the supervisor keeps running without it. */
+  stoppedByCommand = false;
+
   constructor(
     public app: ResolvedApp,
     private readonly log: Logger,
     private readonly logFormat: LogFormat,
+    private readonly output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = {
+      out: process.stdout,
+      err: process.stderr,
+    },
   ) {
     this.done = new Promise((resolve) => {
       this.settle = () => {
@@ -86,14 +112,34 @@ export class AppRunner {
       serialization: 'json',
     });
     this.primary = child;
-    if (child.stdout) relayLines(child.stdout, process.stdout);
-    if (child.stderr) relayLines(child.stderr, process.stderr);
+    const tap = (chunk: Buffer) => this.keep(chunk);
+    if (child.stdout) relayLines(child.stdout, this.output.out as Writable, tap);
+    if (child.stderr) relayLines(child.stderr, this.output.err as Writable, tap);
     child.on('message', (message: unknown) => this.onMessage(child, message));
     child.on('error', (error) =>
       this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),
     );
     child.on('exit', (code, signal) => this.onPrimaryExit(child, code, signal));
     this.log.info({ app: this.app.name, primary: child.pid ?? null }, `primary started (pid ${child.pid})`);
+  }
+
+  private keep(chunk: Buffer): void {
+    this.recent.push(chunk);
+    this.recentBytes += chunk.length;
+    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1)
+      this.recentBytes -= this.recent.shift()?.length ?? 0;
+    for (const follower of this.followers) follower(chunk);
+  }
+
+  /** The last `count` lines of the app's output. */
+  recentLines(count: number): string[] {
+    const lines = Buffer.concat(this.recent).toString('utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    return count > 0 ? lines.slice(-count) : [];
+  }
+
+  get primaryPid(): number | null {
+    return this.primary?.pid ?? null;
   }
 
   private send(message: RootMessage): void {
@@ -128,13 +174,24 @@ export class AppRunner {
         return;
       case 'worker': {
         const t = message.transition;
-        this.workers.set(t.worker, { pid: t.pid, state: t.to });
+        const known = this.workers.get(t.worker);
+        // A slot's successor and its predecessor overlap during a reload: the status shows the newest.
+        if (!known || known.pid === t.pid || t.to === 'starting') {
+          const since = t.to === 'starting' || !known ? Date.now() : known.since;
+          this.workers.set(t.worker, {
+            pid: t.pid,
+            state: t.to,
+            since,
+            restarts: this.restartsBySlot.get(t.worker) ?? 0,
+          });
+        }
         const level = t.to === 'crashed' ? 'warn' : 'info';
         const what = t.to === 'ready' && t.address ? `ready on ${t.address}` : t.to;
         this.log[level]({ app, ...t, pid: t.pid }, `worker ${what}${t.reason ? `: ${t.reason}` : ''}`);
         return;
       }
       case 'backoff':
+        this.restartsBySlot.set(message.worker, (this.restartsBySlot.get(message.worker) ?? 0) + 1);
         this.log.info(
           { app, worker: message.worker, delay: message.delay, attempt: message.attempt },
           `worker restarts in ${message.delay} ms (attempt ${message.attempt})`,
@@ -154,13 +211,18 @@ export class AppRunner {
         return;
       }
       case 'reload':
-        if (message.phase === 'started') this.log.info({ app, reload: 'started' }, 'reload started');
-        else if (message.phase === 'done') {
+        if (message.phase === 'started') {
+          this.reloadRunning.push(...this.reloadWaiting.splice(0));
+          this.log.info({ app, reload: 'started' }, 'reload started');
+        } else if (message.phase === 'done') {
+          for (const resolve of this.reloadRunning.splice(0))
+            resolve({ ok: true, replaced: message.replaced, ms: message.ms });
           this.log.info(
             { app, reload: 'done', replaced: message.replaced, ms: message.ms },
             `reloaded: ${message.replaced} workers replaced in ${message.ms} ms`,
           );
         } else {
+          for (const resolve of this.reloadRunning.splice(0)) resolve({ ok: false, reason: message.reason });
           this.log.error(
             { app, reload: 'failed', reason: message.reason },
             `reload failed: ${message.reason}`,
@@ -180,10 +242,13 @@ export class AppRunner {
         this.log.info({ app, watching: message.paths }, `watching ${message.paths.join(', ')} for changes`);
         return;
       case 'scaled':
-        this.log.info(
-          { app, from: message.from, to: message.to },
-          `scaled from ${message.from} to ${message.to} workers`,
-        );
+        for (const resolve of this.scaleWaiting.splice(0)) resolve();
+        if (message.from !== message.to) {
+          this.log.info(
+            { app, from: message.from, to: message.to },
+            `scaled from ${message.from} to ${message.to} workers`,
+          );
+        }
         return;
       case 'error':
         this.log.error({ app }, message.message);
@@ -244,28 +309,36 @@ export class AppRunner {
     this.settle?.();
   }
 
-  /** Rolling reload of the app's workers: new code from disk, the current settings and environment. */
-  reload(): void {
-    if (this.stopping) return;
+  /**
+   * Rolling reload of the app's workers: new code from disk, the current settings and environment.
+   * Resolves with how it went (a reload queued behind a running one shares the next one's result).
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.stopping) return Promise.resolve({ ok: false, reason: 'the app is stopping' });
     if (!this.primary?.connected) {
       this.log.warn({ app: this.app.name }, 'reload skipped: the primary is not running');
-      return;
+      return Promise.resolve({ ok: false, reason: 'the app has no running primary' });
     }
+    const result = new Promise<ReloadResult>((resolve) => this.reloadWaiting.push(resolve));
     this.send({ type: 'reload', app: this.app, env: workerEnv(process.env, this.app) });
+    return result;
   }
 
-  /** New settings from a config reload: only the instance count changed. */
-  scale(instances: number): void {
+  /** Runs this many workers; resolves once the primary has applied it. */
+  scale(instances: number): Promise<void> {
     this.app = { ...this.app, instances };
+    if (!this.primary?.connected) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.scaleWaiting.push(resolve));
     this.send({ type: 'scale', instances });
+    return done;
   }
 
   /** New settings from a config reload: roll the workers onto them (then scale, if the count changed). */
   update(app: ResolvedApp): void {
     const instances = app.instances;
     this.app = { ...app, instances: this.app.instances };
-    this.reload();
-    if (instances !== this.app.instances) this.scale(instances);
+    void this.reload();
+    if (instances !== this.app.instances) void this.scale(instances);
   }
 
   /** Graceful stop; resolves when the primary has stopped its workers and exited. */

@@ -35,6 +35,8 @@ afterEach(async () => {
 
 export class Root {
   readonly events: LogEvent[] = [];
+  /** The environment the root runs with (a private runtime dir for its control socket); CLI calls reuse it. */
+  env: NodeJS.ProcessEnv = {};
   readonly output: string[] = [];
   exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly waiters = new Set<() => void>();
@@ -157,14 +159,21 @@ export function startRoot(
     ...options.files,
   });
   const tag = randomUUID();
+  const env = testEnv(tag);
   const child = spawn(process.execPath, [BIN, 'start', '--log-format', 'json', ...(options.args ?? [])], {
     cwd: dir,
-    env: { ...process.env, CLUSTERD_TEST_TAG: tag },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const root = new Root(child, tag, dir);
+  root.env = env;
   running.add(root);
   return root;
+}
+
+/** The environment of a test's clusterd: its tag, and private runtime and state directories. */
+export function testEnv(tag: string = randomUUID()): NodeJS.ProcessEnv {
+  return { ...process.env, CLUSTERD_TEST_TAG: tag, XDG_RUNTIME_DIR: tempDir(), XDG_STATE_HOME: tempDir() };
 }
 
 /** An app entry running a fixture. */

@@ -1,5 +1,9 @@
+import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
+import { socketPath } from '../../control/paths.js';
+import { ControlServer } from '../../control/server.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import { openLogFile } from '../../log/file.js';
 import { createLogger, defaultLogFormat } from '../../log/logger.js';
 import type { LogFormat } from '../../protocol.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
@@ -12,6 +16,8 @@ export interface StartOptions {
   watch?: boolean;
   /** Re-read the config file whenever it changes, as on SIGHUP. */
   watchConfig?: boolean;
+  /** Write all output to this file (rotated at 10 MiB, 5 kept) instead of stdout/stderr. */
+  logFile?: string | undefined;
 }
 
 // `--watch-config`: the config file's changes trigger what SIGHUP does. chokidar loads only when asked.
@@ -54,8 +60,11 @@ export async function startCommand(options: StartOptions): Promise<number> {
       ExitCode.CONFIG,
     );
   }
-  const log = await createLogger(format);
-  const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false });
+  const file = options.logFile ? openLogFile(resolve(options.logFile), 10 * 1024 * 1024, 5) : null;
+  const output = file ? { out: file, err: file } : { out: process.stdout, err: process.stderr };
+  const log = await createLogger(format, output.out);
+  const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false, output });
+  const control = await ControlServer.listen(socketPath(config.file), supervisor, log);
 
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {
@@ -86,7 +95,12 @@ export async function startCommand(options: StartOptions): Promise<number> {
   process.on('SIGUSR2', onReload);
 
   log.info(
-    { config: config.file, environment: config.environment, apps: config.apps.map((a) => a.name) },
+    {
+      config: config.file,
+      environment: config.environment,
+      apps: config.apps.map((a) => a.name),
+      socket: control.path,
+    },
     `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}`,
   );
   try {
@@ -95,6 +109,8 @@ export async function startCommand(options: StartOptions): Promise<number> {
     return code;
   } finally {
     await unwatch?.();
+    await control.close();
+    file?.end();
     for (const [signal, handler] of [
       ['SIGINT', onStop],
       ['SIGTERM', onStop],

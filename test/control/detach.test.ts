@@ -1,0 +1,111 @@
+// `clusterd start --detach`: returns once every app is ready (or one failed), logs to a file, refuses a
+// twin, and `clusterd shutdown` ends it without leaving a process.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir, writeFiles } from '../helpers/files.js';
+import { isAlive, taggedProcesses, until } from '../helpers/processes.js';
+import { FIXTURES, testEnv } from '../helpers/root.js';
+
+function project(apps: object[]) {
+  const dir = writeFiles(tempDir(), { 'cluster.config.json': JSON.stringify({ apps }) });
+  const env = testEnv();
+  return { dir, env, tag: String(env.CLUSTERD_TEST_TAG) };
+}
+
+async function noneLeft(tag: string) {
+  try {
+    await until(() => taggedProcesses(tag).length === 0, 'every process to exit', 5_000);
+  } finally {
+    for (const pid of taggedProcesses(tag)) process.kill(pid, 'SIGKILL');
+  }
+}
+
+describe('start --detach', () => {
+  it('returns once every app is ready, refuses a twin, and shuts down cleanly', async () => {
+    const { dir, env, tag } = project([
+      { name: 'web', script: join(FIXTURES, 'http-server.cjs'), instances: 2 },
+    ]);
+    try {
+      const started = await runCli(['start', '--detach'], { cwd: dir, env });
+      expect(started.code).toBe(0);
+      expect(started.stdout).toMatch(
+        /^clusterd started in the background \(pid (\d+)\): web x2\nlogs: .+\.log\n$/,
+      );
+      const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
+      const status = JSON.parse((await runCli(['status', '--json'], { cwd: dir, env })).stdout);
+      expect(status).toMatchObject({ pid, apps: [{ name: 'web', state: 'running' }] });
+
+      const twin = await runCli(['start', '--detach'], { cwd: dir, env });
+      expect([twin.code, twin.stderr]).toEqual([
+        1,
+        expect.stringMatching(new RegExp(`already running for cluster\\.config\\.json \\(pid ${pid}\\)`)),
+      ]);
+
+      const logs = join(String(env.XDG_STATE_HOME), 'clusterd', 'logs');
+      const [file] = readdirSync(logs);
+      expect(readFileSync(join(logs, String(file)), 'utf8')).toMatch(/"msg":"app running"/);
+
+      expect((await runCli(['shutdown'], { cwd: dir, env })).code).toBe(0);
+      await until(() => !isAlive(pid), 'the supervisor to exit', 10_000);
+      expect(existsSync(join(String(env.XDG_RUNTIME_DIR), 'clusterd', `${file}`))).toBe(false);
+    } finally {
+      await noneLeft(tag);
+    }
+  });
+
+  it('fails with the reason when an app cannot start', async () => {
+    const { dir, env, tag } = project([
+      { name: 'web', script: join(FIXTURES, 'http-server.cjs'), instances: 1 },
+      {
+        name: 'boom',
+        script: join(FIXTURES, 'crash-at-boot.cjs'),
+        instances: 1,
+        restart: { maxRestarts: 1, backoff: { initial: '10ms' } },
+      },
+    ]);
+    try {
+      const started = await runCli(['start', '--detach'], { cwd: dir, env });
+      expect(started.code).toBe(1);
+      expect(started.stderr).toMatch(
+        /^clusterd: boom failed to start: app errored: exit code 1: Error: boom at boot/,
+      );
+      // The app that did start keeps serving, to be inspected; shutdown ends it.
+      expect(started.stderr).toMatch(
+        /the supervisor keeps running \(pid \d+\); logs: .*; stop it with clusterd shutdown/,
+      );
+      expect((await runCli(['shutdown'], { cwd: dir, env })).code).toBe(0);
+    } finally {
+      await noneLeft(tag);
+    }
+  });
+
+  it('says why when the supervisor itself ends because nothing could start', async () => {
+    const { dir, env, tag } = project([
+      {
+        name: 'boom',
+        script: join(FIXTURES, 'crash-at-boot.cjs'),
+        instances: 1,
+        restart: { maxRestarts: 1, backoff: { initial: '10ms' } },
+      },
+    ]);
+    try {
+      const started = await runCli(['start', '--detach'], { cwd: dir, env });
+      // Seen either while the supervisor reports the app errored (1) or once it has ended because of it (3).
+      expect([1, 3]).toContain(started.code);
+      expect(started.stderr).toMatch(
+        /boom.*app errored: exit code 1: Error: boom at boot; 1 restarts within 60000 ms/,
+      );
+    } finally {
+      await noneLeft(tag);
+    }
+  });
+
+  it('reports an invalid config in the terminal, before starting anything', async () => {
+    const { dir, env, tag } = project([{ name: 'web', script: 'missing.js' }]);
+    const r = await runCli(['start', '--detach'], { cwd: dir, env });
+    expect([r.code, r.stderr]).toEqual([78, expect.stringMatching(/CLUSTERD_ERR_CONFIG_SCRIPT_NOT_FOUND/)]);
+    expect(taggedProcesses(tag)).toEqual([]);
+  });
+});
