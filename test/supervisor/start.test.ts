@@ -1,5 +1,7 @@
 // `clusterd start` with real processes and real HTTP: workers share a port, get their ids and env,
 // CommonJS and ES module apps both run, and SIGTERM stops everything cleanly.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { get, getJson } from '../helpers/http.js';
 import { fixtureApp, startRoot } from '../helpers/root.js';
@@ -185,5 +187,22 @@ describe('clusterd start', () => {
     const lines = root.events.filter((e) => e.app === 'helpers' && e.stream === 'stdout').map((e) => e.msg);
     expect(lines).toEqual(['calling ready()', 'cleanup started (draining: true)', 'cleanup done']);
     expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('also writes the output of an app to its logs.file, in the foreground', async () => {
+    const root = startRoot({
+      apps: [
+        fixtureApp('msg', 'ready-message.cjs', {
+          instances: 1,
+          readiness: 'message',
+          logs: { file: 'logs/msg.txt' },
+        }),
+      ],
+    });
+    await root.running('msg');
+    root.signal('SIGTERM');
+    await root.waitForExit();
+    const file = readFileSync(join(root.dir, 'logs/msg.txt'), 'utf8');
+    expect(file).toMatch(/"app":"msg","worker":0,"pid":\d+,"stream":"stdout","msg":"sending ready"/);
   });
 });
