@@ -2,22 +2,22 @@
 // against a running 2-worker app, runs interleaved; medians and the ratio.
 // Run: npm run build && node bench/cli-latency.ts [runs]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CLUSTERD, median, ROOT, startClusterd, stop, table, tempConfig, writeResult } from './lib.ts';
+import {
+  CLUSTERD,
+  freePort,
+  median,
+  ROOT,
+  startClusterd,
+  stop,
+  table,
+  tempConfig,
+  writeResult,
+} from './lib.ts';
 import { pm2 } from './pm2.ts';
 
 const RUNS = Number(process.argv[2] ?? 20);
 const APP = join(ROOT, 'bench/apps/hello.cjs');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function timed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): number {
   const start = performance.now();

@@ -4,11 +4,10 @@
 // p99 latency of the window that holds the reloads. Rounds are interleaved; medians are reported.
 // Run: npm run build && node bench/reload.ts [rounds]
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { lines, median, ROOT, startClusterd, stop, table, tempConfig, writeResult } from './lib.ts';
+import { freePort, lines, median, ROOT, startClusterd, stop, table, tempConfig, writeResult } from './lib.ts';
 import { pm2 } from './pm2.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -24,15 +23,6 @@ type AppKind = keyof typeof APPS;
 interface Target {
   name: string;
   start(app: string, port: number): Promise<{ reload(): Promise<void>; stop(): Promise<void> }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const clusterd: Target = {
