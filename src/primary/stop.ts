@@ -6,6 +6,8 @@ import type { Worker } from 'node:cluster';
 export function stopWorker(
   worker: Worker,
   shutdown: { signal: NodeJS.Signals | string; timeout: number },
+  /** `balancing: "kernel"`: the worker closes its own servers and says `drained` before the disconnect. */
+  ownServers = false,
 ): void {
   const signal = shutdown.signal as NodeJS.Signals;
   const kill = setTimeout(() => worker.process.kill('SIGKILL'), shutdown.timeout);
@@ -17,8 +19,16 @@ export function stopWorker(
   worker.once('disconnect', () => {
     if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill(signal);
   });
-  // Sent first on the same channel, so the worker knows it is draining before its servers close.
-  worker.send({ clusterd: 'drain' }, () => {
+  const disconnect = () => {
     if (worker.isConnected()) worker.disconnect();
-  });
+  };
+  if (ownServers) {
+    worker.on('message', (message: { clusterd?: string } | null) => {
+      if (message?.clusterd === 'drained') disconnect();
+    });
+    worker.send({ clusterd: 'drain' });
+    return;
+  }
+  // Sent first on the same channel, so the worker knows it is draining before its servers close.
+  worker.send({ clusterd: 'drain' }, disconnect);
 }

@@ -63,6 +63,7 @@ export class WorkerHandle {
       CLUSTERD_WORKER_ID: id,
       CLUSTERD_APP: app.name,
       CLUSTERD_SHUTDOWN_SIGNAL: app.shutdown.signal,
+      CLUSTERD_BALANCING: app.balancing,
     });
     const worker = this.worker;
     this.transition('starting');
@@ -76,7 +77,12 @@ export class WorkerHandle {
         sink: ctx.sinks.stderr,
       }).tail;
     }
-    if (app.readiness === 'listening') {
+    if (app.readiness === 'listening' && app.balancing === 'kernel') {
+      // With SO_REUSEPORT node:cluster does not see the listen; the preload reports it.
+      worker.on('message', (message: { clusterd?: string; address?: string } | null) => {
+        if (message?.clusterd === 'listening') this.markReady(message.address);
+      });
+    } else if (app.readiness === 'listening') {
       worker.on('listening', (address: Address) => this.markReady(formatAddress(address)));
     } else {
       worker.on('message', (message: unknown) => {
@@ -142,7 +148,7 @@ export class WorkerHandle {
     if (this.exited || this.state === 'draining') return;
     this.clearReadyTimer();
     this.transition('draining', { reason });
-    stopWorker(this.worker, this.ctx.app.shutdown);
+    stopWorker(this.worker, this.ctx.app.shutdown, this.ctx.app.balancing === 'kernel');
   }
 
   kill(): void {

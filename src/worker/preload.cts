@@ -9,6 +9,7 @@
 // The app's own code is not changed. `clusterd/worker` (ready, onShutdown) shares the state below.
 import http = require('node:http');
 import https = require('node:https');
+import net = require('node:net');
 
 import workerState = require('./state.cjs');
 
@@ -42,3 +43,60 @@ process.on('message', (message: unknown) => {
   workerState.draining = true;
   for (const res of workerState.active) closeAfter(res);
 });
+
+// `balancing: "kernel"`: every TCP listen of the app gets SO_REUSEPORT and its own socket (exclusive),
+// so the kernel spreads connections and the primary is off the data path. node:cluster then neither
+// sees the listen (no `listening` event, so the worker reports readiness itself) nor closes the
+// server on disconnect (so the drain closes it here, then tells the primary).
+if (process.env.CLUSTERD_BALANCING === 'kernel') {
+  const servers = new Set<net.Server>();
+  const listen = net.Server.prototype.listen;
+  const tcp = (args: unknown[]): { options: net.ListenOptions; rest: unknown[] } | null => {
+    const callback = typeof args.at(-1) === 'function' ? [args.at(-1)] : [];
+    const params = callback.length ? args.slice(0, -1) : args;
+    const [first, second, third] = params;
+    if (typeof first === 'object' && first !== null) {
+      const o = first as net.ListenOptions & { fd?: unknown; handle?: unknown; _handle?: unknown };
+      if (o.path !== undefined || o.fd !== undefined || o.handle !== undefined || o._handle !== undefined)
+        return null;
+      return { options: { ...o }, rest: callback };
+    }
+    if (
+      first !== undefined &&
+      typeof first !== 'number' &&
+      !(typeof first === 'string' && /^\d+$/.test(first))
+    )
+      return null;
+    const options: net.ListenOptions = { port: Number(first ?? 0) };
+    if (typeof second === 'string') options.host = second;
+    const backlog = typeof second === 'number' ? second : third;
+    if (typeof backlog === 'number') options.backlog = backlog;
+    return { options, rest: callback };
+  };
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
+    const plan = tcp(args);
+    if (!plan) return listen.apply(this, args as Parameters<typeof listen>);
+    servers.add(this);
+    this.once('listening', () => {
+      const address = this.address();
+      const where =
+        typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
+      process.send?.({ clusterd: 'listening', address: where });
+    });
+    this.once('close', () => servers.delete(this));
+    return listen.call(this, { ...plan.options, exclusive: true, reusePort: true }, ...(plan.rest as []));
+  } as typeof listen;
+
+  process.on('message', (message: unknown) => {
+    if ((message as { clusterd?: unknown } | null)?.clusterd !== 'drain') return;
+    let open = servers.size;
+    const drained = () => process.send?.({ clusterd: 'drained' });
+    if (open === 0) drained();
+    for (const server of servers) {
+      server.close(() => {
+        open -= 1;
+        if (open === 0) drained();
+      });
+    }
+  });
+}

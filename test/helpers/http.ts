@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 
 export interface HttpResult {
   status: number;
@@ -31,4 +32,14 @@ export async function getJson<T = Record<string, unknown>>(address: string, path
   const res = await get(address, path);
   if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body}`);
   return JSON.parse(res.body) as T;
+}
+
+/** A port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

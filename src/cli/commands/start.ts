@@ -52,14 +52,6 @@ export async function startCommand(options: StartOptions): Promise<number> {
     ...(options.path === undefined ? {} : { path: options.path }),
     environment: options.environment ?? null,
   });
-  const kernel = config.apps.filter((a) => a.balancing === 'kernel').map((a) => a.name);
-  if (kernel.length) {
-    throw new ClusterdError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      `balancing "kernel" is not available in this version yet (apps: ${kernel.join(', ')}); use "round-robin"`,
-      ExitCode.CONFIG,
-    );
-  }
   const file = options.logFile ? openLogFile(resolve(options.logFile), 10 * 1024 * 1024, 5) : null;
   const output = file ? { out: file, err: file } : { out: process.stdout, err: process.stderr };
   const log = await createLogger(format, output.out);
