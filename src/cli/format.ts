@@ -1,26 +1,9 @@
-// How config problems and resolved configs are shown to people.
+// How resolved configs are shown to people (problems: config/format-issues.ts).
 import { displayPath } from '../config/display.js';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
-import type { ConfigIssue } from '../errors.js';
 
-/** One problem on one line, compiler style: `file:line:col pointer (app "x"): message; hint [CODE]`. */
-export function formatIssue(issue: ConfigIssue): string {
-  const position = issue.line === undefined ? '' : `:${issue.line}:${issue.column ?? 1}`;
-  const where = [`${displayPath(issue.file)}${position}`];
-  if (issue.pointer) where.push(issue.pointer);
-  if (issue.app) where.push(`(app "${issue.app}")`);
-  const hint = issue.hint ? `; ${issue.hint}` : '';
-  return `${where.join(' ')}: ${issue.message}${hint} [${issue.code}]`;
-}
-
-export function formatIssues(issues: readonly ConfigIssue[]): string {
-  const first = issues[0];
-  if (!first) return '';
-  if (issues.length === 1) return `clusterd: ${formatIssue(first)}\n`;
-  const head = `clusterd: ${displayPath(first.file)} has ${issues.length} problems:`;
-  return `${[head, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n')}\n`;
-}
+export { formatIssue, formatIssues } from '../config/format-issues.js';
 
 /** A resolved config for `validate --json`. Env values are left out: they often hold secrets. */
 export function configSummary(config: ResolvedConfig) {

@@ -1,7 +1,7 @@
 // The root supervisor: one per config. It runs one primary per app, never forks workers and never
 // accepts connections, applies config changes app by app, and decides how the whole thing ends.
 import { constants } from 'node:os';
-import { formatIssue } from '../cli/format.js';
+import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { AppStatus, Status } from '../control/protocol.js';
