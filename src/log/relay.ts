@@ -15,9 +15,17 @@ export function relayLines(source: Readable, target: Writable, tap?: (chunk: Buf
   let pending: Buffer | null = null;
   const write = (chunk: Buffer) => {
     tap?.(chunk);
+    // Nobody reads our output any more (a closed pipe): drop it rather than stall the apps behind it.
+    if (target.destroyed) return;
     if (!target.write(chunk) && !source.isPaused()) {
       source.pause();
-      target.once('drain', () => source.resume());
+      const resume = () => {
+        target.off('drain', resume);
+        target.off('close', resume);
+        source.resume();
+      };
+      target.once('drain', resume);
+      target.once('close', resume);
     }
   };
   source.on('data', (chunk: Buffer) => {

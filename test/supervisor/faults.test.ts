@@ -3,6 +3,7 @@
 // process the test started is left behind.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { get, getJson } from '../helpers/http.js';
 import { isAlive, until } from '../helpers/processes.js';
 import { fixtureApp, type LogEvent, startRoot } from '../helpers/root.js';
@@ -227,5 +228,31 @@ describe('faults', () => {
         .sort(),
     ).toEqual(['clean', 'final']);
     expect(root.events.some((e) => e.msg === 'nothing left running: every app exited cleanly')).toBe(true);
+  });
+
+  it('keeps running, and keeps restarting workers, when the reader of its output goes away', async () => {
+    const root = startRoot({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 2 })] });
+    await root.running('web');
+    const address = await root.address('web');
+    const victim = workerEvents(root.events, 'web', 'ready')[0]?.pid as number;
+    // Close our end of its stdout and stderr: its next writes fail with EPIPE.
+    root.child.stdout?.destroy();
+    root.child.stderr?.destroy();
+    process.kill(victim, 'SIGKILL');
+    const status = async () =>
+      JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    await until(() => root.exited !== null, 'nothing', 300).catch(() => undefined);
+    expect(root.exited).toBeNull();
+    let workers: { pid: number; state: string }[] = [];
+    for (let i = 0; i < 100; i++) {
+      workers = (await status()).apps[0].workers;
+      if (workers.length === 2 && workers.every((w) => w.state === 'ready' && w.pid !== victim)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(workers.map((w) => w.state)).toEqual(['ready', 'ready']);
+    expect(workers.map((w) => w.pid)).not.toContain(victim);
+    expect((await get(address)).status).toBe(200);
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
   });
 });

@@ -52,6 +52,9 @@ export async function startCommand(options: StartOptions): Promise<number> {
     ...(options.path === undefined ? {} : { path: options.path }),
     environment: options.environment ?? null,
   });
+  // A reader of our output that goes away (a closed pipe, EPIPE) must not take the supervisor down: the
+  // apps keep running and their output is dropped (log/relay.ts).
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const file = options.logFile ? openLogFile(resolve(options.logFile), 10 * 1024 * 1024, 5) : null;
   const output = file ? { out: file, err: file } : { out: process.stdout, err: process.stderr };
   const log = await createLogger(format, output.out);
