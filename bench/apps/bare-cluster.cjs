@@ -1,5 +1,5 @@
-// The baseline: a bare node:cluster primary of 15 lines, forking WORKERS workers of SCRIPT. On SIGUSR2
-// it "reloads" the naive way: kill each worker and fork a new one, without waiting for readiness.
+// The baseline: a bare node:cluster primary of about 15 lines, forking WORKERS workers of SCRIPT and
+// replacing any that dies. On SIGUSR2 it "reloads" the naive way: kill each worker, fork a new one.
 const cluster = require('node:cluster');
 
 const workers = Number(process.env.WORKERS ?? 2);
@@ -10,6 +10,9 @@ for (let i = 0; i < workers; i++) {
     if (++ready === workers) console.log(JSON.stringify({ ready: true, port: address.port }));
   });
 }
+cluster.on('exit', (worker) => {
+  if (!worker.exitedAfterDisconnect) cluster.fork();
+});
 process.on('SIGUSR2', () => {
   for (const worker of Object.values(cluster.workers)) worker.kill();
   for (let i = 0; i < workers; i++) cluster.fork().on('listening', () => console.log('{"reloaded":true}'));

@@ -1,0 +1,74 @@
+// The process managers compared by the benchmarks, each able to run an app with N workers on a port.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lines, ROOT, startClusterd, stop, tempConfig } from './lib.ts';
+import { pm2 } from './pm2.ts';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  name: string;
+  /** Starts `app` with `workers` workers on `port`; resolves once the command has returned or logged its start. */
+  start(app: string, port: number, workers: number): Promise<Running>;
+}
+
+export const clusterd = (balancing: 'round-robin' | 'kernel' = 'round-robin'): Target => ({
+  name: balancing === 'kernel' ? 'clusterd (kernel)' : 'clusterd',
+  async start(app, port, workers) {
+    const { file } = tempConfig({
+      apps: [{ name: 'app', script: app, instances: workers, balancing, env: { PORT: port } }],
+    });
+    const { child } = await startClusterd(file, (e) => e.to === 'running');
+    return { stop: () => stop(child) };
+  },
+});
+
+export const bare: Target = {
+  name: 'bare node:cluster',
+  async start(app, port, workers) {
+    const child = spawn(process.execPath, [join(ROOT, 'bench/apps/bare-cluster.cjs')], {
+      env: { ...process.env, SCRIPT: app, WORKERS: String(workers), PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => lines(child, (l) => l.includes('"ready":true') && resolve()));
+    return { stop: () => stop(child) };
+  },
+};
+
+/** PM2 in cluster mode, with a private PM2_HOME; `pm2 kill` when stopped (its daemon included). */
+export function pm2Target(): Target {
+  return {
+    name: 'PM2',
+    async start(app, port, workers) {
+      const cli = pm2();
+      cli.run(['start', app, '-i', String(workers), '--name', 'app'], { PORT: String(port) });
+      return {
+        stop: async () => {
+          cli.kill();
+        },
+      };
+    },
+  };
+}
+
+/** Resolves once `count` different worker pids have answered on `port` (the apps answer with their pid). */
+export async function answering(port: number, count: number, timeoutMs = 30_000): Promise<Set<string>> {
+  const pids = new Set<string>();
+  const deadline = Date.now() + timeoutMs;
+  while (pids.size < count) {
+    if (Date.now() > deadline) throw new Error(`only ${pids.size} of ${count} workers answered on ${port}`);
+    const pid = await fetch(`http://127.0.0.1:${port}/pid`, {
+      headers: { connection: 'close' },
+      signal: AbortSignal.timeout(500),
+    }).then(
+      (r) => r.text(),
+      () => null,
+    );
+    if (pid) pids.add(pid.trim());
+    else await sleep(5);
+  }
+  return pids;
+}
