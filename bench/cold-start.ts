@@ -3,8 +3,8 @@
 // Rounds interleaved; medians; ratios clusterd / other.
 // Run: npm run build && node bench/cold-start.ts [rounds]
 import { join } from 'node:path';
-import { freePort, median, ROOT, table, writeResult } from './lib.ts';
-import { answering, bare, clusterd, pm2Target, type Target } from './targets.ts';
+import { freePort, ROOT } from './lib.ts';
+import { answering, bare, clusterd, compareTimings, pm2Target, type Target } from './targets.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const APP = join(ROOT, 'bench/apps/hello.cjs');
@@ -20,17 +20,4 @@ async function coldStart(target: Target): Promise<number> {
   return ms;
 }
 
-const samples = new Map<string, number[]>();
-for (let round = 0; round < ROUNDS; round++) {
-  for (const target of targets)
-    samples.set(target.name, [...(samples.get(target.name) ?? []), await coldStart(target)]);
-}
-const summary = Object.fromEntries([...samples].map(([name, ms]) => [name, Math.round(median(ms))]));
-const ours = summary.clusterd ?? 0;
-console.log(
-  table([
-    ['target', 'command to all workers answering (ms)', 'clusterd / this'],
-    ...Object.entries(summary).map(([name, ms]) => [name, ms, (ours / ms).toFixed(2)]),
-  ]),
-);
-console.log(`\n${ROUNDS} rounds; written to ${writeResult('cold-start', summary)}`);
+await compareTimings('cold-start', 'command to all workers answering (ms)', targets, ROUNDS, coldStart);

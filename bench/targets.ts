@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lines, ROOT, startClusterd, stop, tempConfig } from './lib.ts';
+import { lines, median, ROOT, startClusterd, stop, table, tempConfig, writeResult } from './lib.ts';
 import { pm2 } from './pm2.ts';
 
 export interface Running {
@@ -54,20 +54,49 @@ export function pm2Target(): Target {
   };
 }
 
+/** The pid of the worker that answers a new connection on `port`, or null after `timeoutMs`. */
+export function pidAt(port: number, timeoutMs: number): Promise<string | null> {
+  return fetch(`http://127.0.0.1:${port}/pid`, {
+    headers: { connection: 'close' },
+    signal: AbortSignal.timeout(timeoutMs),
+  }).then(
+    async (r) => (await r.text()).trim(),
+    () => null,
+  );
+}
+
+/** Runs `measure` for every target, `rounds` times interleaved; prints medians and ratios, writes JSON. */
+export async function compareTimings(
+  name: string,
+  heading: string,
+  targets: Target[],
+  rounds: number,
+  measure: (target: Target) => Promise<number>,
+): Promise<void> {
+  const samples = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets)
+      samples.set(target.name, [...(samples.get(target.name) ?? []), await measure(target)]);
+  }
+  const summary = Object.fromEntries([...samples].map(([target, ms]) => [target, Math.round(median(ms))]));
+  const ours = summary.clusterd ?? 0;
+  console.log(
+    table([
+      ['target', heading, 'clusterd / this'],
+      ...Object.entries(summary).map(([target, ms]) => [target, ms, (ours / ms).toFixed(2)]),
+    ]),
+  );
+  console.log(`\n${rounds} rounds; written to ${writeResult(name, summary)}`);
+}
+
 /** Resolves once `count` different worker pids have answered on `port` (the apps answer with their pid). */
 export async function answering(port: number, count: number, timeoutMs = 30_000): Promise<Set<string>> {
   const pids = new Set<string>();
   const deadline = Date.now() + timeoutMs;
   while (pids.size < count) {
     if (Date.now() > deadline) throw new Error(`only ${pids.size} of ${count} workers answered on ${port}`);
-    const pid = await fetch(`http://127.0.0.1:${port}/pid`, {
-      headers: { connection: 'close' },
-      signal: AbortSignal.timeout(500),
-    }).then(
-      (r) => r.text(),
-      () => null,
-    );
-    if (pid) pids.add(pid.trim());
+    const pid = await pidAt(port, 500);
+    if (pid) pids.add(pid);
     else await sleep(5);
   }
   return pids;

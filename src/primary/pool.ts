@@ -22,7 +22,6 @@ interface Slot {
 }
 
 interface Replacement {
-  handle: WorkerHandle;
   settle: (error: string | null) => void;
 }
 
@@ -270,7 +269,6 @@ export class Pool {
     slot.next = handle;
     return new Promise((resolve) => {
       this.replacements.set(handle, {
-        handle,
         settle: (error) => {
           this.replacements.delete(handle);
           resolve(error);

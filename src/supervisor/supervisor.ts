@@ -26,6 +26,9 @@ export class Supervisor {
   private finished: (() => void) | null = null;
   private reloadingConfig: Promise<void> | null = null;
   private configAgain = false;
+  /** Restarts in progress: their old runner has settled, the new one is not added yet. */
+  private busy = 0;
+  private readonly startedAt = Date.now();
 
   constructor(
     public config: ResolvedConfig,
@@ -53,9 +56,6 @@ export class Supervisor {
     if (!this.stopRequested && this.apps.some((a) => a.stoppedByCommand)) return;
     this.finished?.();
   }
-
-  private busy = 0;
-  private readonly startedAt = Date.now();
 
   /** The running app called `name` (not one on its way out). */
   runner(name: string): AppRunner | undefined {
