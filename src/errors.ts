@@ -41,6 +41,7 @@ export const ErrorCode = {
   ALREADY_RUNNING: 'CLUSTERD_ERR_ALREADY_RUNNING',
   CONTROL: 'CLUSTERD_ERR_CONTROL',
   COMMAND_FAILED: 'CLUSTERD_ERR_COMMAND_FAILED',
+  LOG_FILE: 'CLUSTERD_ERR_LOG_FILE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

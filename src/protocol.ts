@@ -2,6 +2,7 @@
 // with discriminated unions: a message that is not declared here is not sent.
 import type { ResolvedApp } from './config/resolved.js';
 import type { AppState, WorkerState } from './lifecycle/states.js';
+import type { LogFileReport } from './log/file.js';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
 export const PROTOCOL_VERSION = 1;
@@ -69,6 +70,8 @@ export type PrimaryMessage =
   /** Watched files changed: a rolling reload follows. */
   | { type: 'watch'; files: string[]; count: number }
   | { type: 'scaled'; from: number; to: number }
+  /** The app's `logs.file` started failing, or is written again. */
+  | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
   | { type: 'bye' };
 
@@ -102,6 +105,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   watch: true,
   watching: true,
   scaled: true,
+  logfile: true,
   bye: true,
 };
 

@@ -1,8 +1,8 @@
 // Where a running clusterd can be found: one private directory per user, one socket per config.
 import { createHash } from 'node:crypto';
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
 
 /** The per-user runtime directory: $XDG_RUNTIME_DIR/clusterd, else <tmpdir>/clusterd-<uid>. Mode 0700. */
@@ -27,15 +27,41 @@ export function socketPath(configFile: string, env: NodeJS.ProcessEnv = process.
 }
 
 /** Creates `dir` (mode 0700) or checks that an existing one is ours and private. */
-export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stats = statSync(dir);
+export function ensurePrivateDir(dir: string, code: ErrorCode = ErrorCode.CONTROL): void {
+  let stats: Stats;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    stats = statSync(dir);
+  } catch (error) {
+    // ENOTDIR, EACCES, EROFS, ENOSPC: one line that says which directory, not a stack trace.
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ClusterdError(
+      code,
+      `cannot create ${dir} (${reason}: ${notDirectory(dir) ?? (error as Error).message}); fix it, or point ${code === ErrorCode.CONTROL ? 'XDG_RUNTIME_DIR' : 'XDG_STATE_HOME'} elsewhere`,
+      ExitCode.FAILURE,
+      { cause: error },
+    );
+  }
   const uid = process.getuid?.();
   if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o077) !== 0) {
     throw new ClusterdError(
-      ErrorCode.CONTROL,
+      code,
       `${dir} must be a directory owned by you with mode 0700 (it is ${(stats.mode & 0o777).toString(8)}, owner ${stats.uid}); fix or remove it`,
       ExitCode.FAILURE,
     );
   }
+}
+
+/** Says which ancestor of `dir` is in the way ("/x/state is not a directory"), if one is. */
+export function notDirectory(dir: string): string | undefined {
+  for (let path = dir; path !== dirname(path); path = dirname(path)) {
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      continue;
+    }
+    if (stats) return stats.isDirectory() ? undefined : `${path} is not a directory`;
+  }
+  return undefined;
 }

@@ -3,8 +3,20 @@
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 
 export const CONTROL_VERSION = 1;
+
+// Limits that keep one misbehaving client from costing the root more than a bounded amount of memory,
+// file descriptors or time (docs/control.md, "Limits").
 /** A request line longer than this is refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Connections open at once; more are answered with an error line and closed. */
+export const MAX_CONNECTIONS = 256;
+/** A connection that has not sent a complete request for this long (none running) is closed. */
+export const IDLE_TIMEOUT_MS = 10_000;
+/**
+ * Unsent output a connection may hold: beyond it, no further request of that client is read, and a
+ * `logs --follow` client is disconnected.
+ */
+export const MAX_PENDING_OUTPUT = 1024 * 1024;
 
 export type Command =
   | { cmd: 'status' }
@@ -37,12 +49,26 @@ export interface AppStatus {
   workers: WorkerStatus[];
 }
 
+/** A log file that cannot be written right now (its lines are being dropped). */
+export interface LogFileFault {
+  file: string;
+  /** The app whose `logs.file` it is; none for the supervisor's own log (`start --detach`). */
+  app?: string;
+  /** The error code (ENOSPC, ENOTDIR, ...). */
+  error: string;
+  message: string;
+  /** When it started failing (ms since the epoch). */
+  since: number;
+}
+
 export interface Status {
   pid: number;
   config: string;
   environment: string | null;
   uptime: number;
   apps: AppStatus[];
+  /** Log files that cannot be written at the moment. */
+  logFaults?: LogFileFault[];
 }
 
 export type Reply =

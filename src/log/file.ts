@@ -1,13 +1,171 @@
 // Log files with size-based rotation (`logs.file` per app, and `start --detach`): FILE, FILE.1 ... FILE.N.
-import { mkdirSync } from 'node:fs';
+// A file that cannot be written (a full disk, a parent that is not a directory) must neither take its
+// process down nor hold up the output it copies: its lines are dropped, the problem is reported once,
+// the file is tried again every RETRY_MS, and its recovery is reported with the count of lines lost.
+import { closeSync, createWriteStream, mkdirSync, openSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { createStream } from 'rotating-file-stream';
+import { notDirectory } from '../control/paths.js';
+import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
 
-export function openLogFile(file: string, maxSize: number, maxFiles: number): Writable {
-  mkdirSync(dirname(file), { recursive: true });
-  const stream = createStream(basename(file), { path: dirname(file), size: `${maxSize}B`, rotate: maxFiles });
-  // A log file that cannot be written must not take the process down; the console still has the lines.
-  stream.on('error', (error) => process.stderr.write(`clusterd: cannot write ${file}: ${error.message}\n`));
-  return stream;
+/** A failed log file is opened again at most this often. */
+export const RETRY_MS = 10_000;
+/** Output waiting for a slow disk beyond this is dropped (and reported) rather than kept in memory. */
+export const MAX_BUFFERED = 8 * 1024 * 1024;
+
+export type LogFileReport =
+  | { state: 'failing'; file: string; error: string; message: string }
+  | { state: 'writing'; file: string; dropped: number };
+
+export interface LogFileOptions {
+  maxSize: number;
+  maxFiles: number;
+  /** Called once when the file starts failing (again once per new error code), and once it recovers. */
+  report: (report: LogFileReport) => void;
+  retryMs?: number;
+}
+
+function countLines(chunk: string | Buffer): number {
+  let count = 0;
+  for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) count += 1;
+  return count || 1;
+}
+
+// The stream under a LogFile: rotated for a regular file, as it is for a device or a FIFO
+// (/dev/stdout, /dev/full), which rotating-file-stream refuses and which there is nothing to rotate in.
+function openTarget(file: string, { maxSize, maxFiles }: LogFileOptions): Writable {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  if (stats?.isDirectory())
+    throw Object.assign(new Error(`EISDIR: ${file} is a directory`), { code: 'EISDIR' });
+  if (stats && !stats.isFile()) return createWriteStream(file, { flags: 'a' });
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (error) {
+    // mkdir says EEXIST or ENOTDIR for a file in the way, and names the wrong path: name the file.
+    const code = (error as NodeJS.ErrnoException).code;
+    const inTheWay = code === 'EEXIST' || code === 'ENOTDIR' ? notDirectory(dirname(file)) : undefined;
+    if (!inTheWay) throw error;
+    throw Object.assign(new Error(`ENOTDIR: ${inTheWay}`), { code: 'ENOTDIR', cause: error });
+  }
+  return createStream(basename(file), { path: dirname(file), size: `${maxSize}B`, rotate: maxFiles });
+}
+
+/** A log file that never errors, never throws and never applies backpressure: see the top of this file. */
+export class LogFile extends Writable {
+  private target: Writable | null = null;
+  /** The error code while failing. */
+  private fault: string | null = null;
+  private retryAt = 0;
+  private dropped = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly options: LogFileOptions,
+  ) {
+    super({ decodeStrings: false });
+    this.open();
+  }
+
+  override _write(chunk: string | Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.forward(chunk);
+    done();
+  }
+
+  override _final(done: () => void): void {
+    const target = this.target;
+    this.target = null;
+    if (!target) {
+      done();
+      return;
+    }
+    // Called once the file is flushed, or with the error that stopped it (already reported, if any).
+    target.end(() => done());
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.target?.destroy();
+    this.target = null;
+    done(error);
+  }
+
+  private forward(chunk: string | Buffer): void {
+    if (!this.target && Date.now() >= this.retryAt) this.open();
+    const target = this.target;
+    if (!target) {
+      this.dropped += countLines(chunk);
+      return;
+    }
+    if (target.writableLength > MAX_BUFFERED) {
+      this.dropped += countLines(chunk);
+      if (!this.fault)
+        this.failing('BACKLOG', `more than ${MAX_BUFFERED} bytes wait to be written (the disk is too slow)`);
+      return;
+    }
+    target.write(chunk, (error) => {
+      if (error) this.dropped += countLines(chunk);
+      else if (this.fault && target === this.target && target.writableLength <= MAX_BUFFERED / 2)
+        this.recovered();
+    });
+  }
+
+  private open(): void {
+    this.retryAt = Date.now() + (this.options.retryMs ?? RETRY_MS);
+    let target: Writable;
+    try {
+      target = openTarget(this.file, this.options);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    target.on('error', (error) => {
+      if (target === this.target) this.fail(error);
+    });
+    this.target = target;
+  }
+
+  private fail(error: unknown): void {
+    const target = this.target;
+    this.target = null;
+    target?.destroy();
+    this.retryAt = Date.now() + (this.options.retryMs ?? RETRY_MS);
+    const code = (error as NodeJS.ErrnoException)?.code ?? 'EIO';
+    // The same problem found again by a retry is not news.
+    if (this.fault !== code) this.failing(code, error instanceof Error ? error.message : String(error));
+  }
+
+  private failing(code: string, message: string): void {
+    this.fault = code;
+    this.options.report({ state: 'failing', file: this.file, error: code, message });
+  }
+
+  private recovered(): void {
+    const dropped = this.dropped;
+    this.fault = null;
+    this.dropped = 0;
+    this.options.report({ state: 'writing', file: this.file, dropped });
+  }
+}
+
+export function openLogFile(
+  file: string,
+  maxSize: number,
+  maxFiles: number,
+  report: LogFileOptions['report'],
+): LogFile {
+  return new LogFile(file, { maxSize, maxFiles, report });
+}
+
+/** Throws a one-line error unless `file` can be opened for appending (its directory must exist). */
+export function checkLogFile(file: string): void {
+  try {
+    closeSync(openSync(file, 'a'));
+  } catch (error) {
+    throw new ClusterdError(
+      ErrorCode.LOG_FILE,
+      `cannot open log file ${file}: ${(error as Error).message}`,
+      ExitCode.FAILURE,
+      { cause: error },
+    );
+  }
 }

@@ -9,6 +9,11 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): 
   return stream.isTTY ? 'pretty' : 'json';
 }
 
+/** JSON lines on stderr, for what cannot go to the main log (a problem with the log file itself). */
+export function stderrLogger(): Logger {
+  return pino({ base: null }, process.stderr);
+}
+
 export async function createLogger(
   format: LogFormat,
   out: NodeJS.WritableStream = process.stdout,

@@ -13,7 +13,10 @@ let pool: Pool | null = null;
 // Worker output goes to the root; with `logs.file`, to that file as well.
 function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
   if (!app.logs.file) return { stdout: process.stdout, stderr: process.stderr };
-  const file = openLogFile(app.logs.file, app.logs.maxSize, app.logs.maxFiles);
+  // One that cannot be written is reported to the root (once), and its lines dropped: see log/file.ts.
+  const file = openLogFile(app.logs.file, app.logs.maxSize, app.logs.maxFiles, (report) =>
+    send({ type: 'logfile', ...report }),
+  );
   return { stdout: teeSink(process.stdout, file), stderr: teeSink(process.stderr, file) };
 }
 let env: Record<string, string> = {};

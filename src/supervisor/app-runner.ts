@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type { ResolvedApp } from '../config/resolved.js';
 import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
+import { reportLogFile } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import { relayLines } from '../log/relay.js';
 import {
@@ -252,6 +253,9 @@ export class AppRunner {
         return;
       case 'error':
         this.log.error({ app }, message.message);
+        return;
+      case 'logfile':
+        reportLogFile(this.log, message, app);
         return;
       case 'bye':
         this.leaving = true;

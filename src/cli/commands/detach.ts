@@ -12,6 +12,7 @@ import { sendCommand } from '../../control/client.js';
 import { configId, ensurePrivateDir, logsDir, socketPath } from '../../control/paths.js';
 import type { Status } from '../../control/protocol.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import { checkLogFile } from '../../log/file.js';
 import type { Io } from '../main.js';
 
 const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
@@ -53,8 +54,10 @@ export async function detachCommand(options: DetachOptions, io: Io): Promise<num
       ExitCode.FAILURE,
     );
   }
-  ensurePrivateDir(logsDir());
+  // A log we could not write would hide why the supervisor fails: refuse before starting anything.
+  ensurePrivateDir(logsDir(), ErrorCode.LOG_FILE);
   const logFile = join(logsDir(), `${basename(dirname(config.file))}-${configId(config.file)}.log`);
+  checkLogFile(logFile);
   const args = [BIN, 'start', config.file, '--log-format', 'json', '--log-file', logFile];
   if (config.environment) args.push('--env', config.environment);
   if (options.watch) args.push('--watch');

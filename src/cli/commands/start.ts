@@ -3,8 +3,9 @@ import { loadConfig } from '../../config/index.js';
 import { socketPath } from '../../control/paths.js';
 import { ControlServer } from '../../control/server.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import { reportLogFile } from '../../log/faults.js';
 import { openLogFile } from '../../log/file.js';
-import { createLogger, defaultLogFormat } from '../../log/logger.js';
+import { createLogger, defaultLogFormat, stderrLogger } from '../../log/logger.js';
 import type { LogFormat } from '../../protocol.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 
@@ -55,7 +56,12 @@ export async function startCommand(options: StartOptions): Promise<number> {
   // A reader of our output that goes away (a closed pipe, EPIPE) must not take the supervisor down: the
   // apps keep running and their output is dropped (log/relay.ts).
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
-  const file = options.logFile ? openLogFile(resolve(options.logFile), 10 * 1024 * 1024, 5) : null;
+  // Problems with our own log file cannot be logged into it: they go to stderr, and to `status`.
+  const file = options.logFile
+    ? openLogFile(resolve(options.logFile), 10 * 1024 * 1024, 5, (report) =>
+        reportLogFile(stderrLogger(), report),
+      )
+    : null;
   const output = file ? { out: file, err: file } : { out: process.stdout, err: process.stderr };
   const log = await createLogger(format, output.out);
   const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false, output });
