@@ -60,9 +60,33 @@ export function sendCommand(
       buffer += chunk;
       let newline = buffer.indexOf('\n');
       while (newline !== -1) {
-        const reply = JSON.parse(buffer.slice(0, newline)) as Reply;
+        let reply: Reply;
+        try {
+          reply = JSON.parse(buffer.slice(0, newline)) as Reply;
+        } catch {
+          reply = {
+            v: CONTROL_VERSION,
+            id: null,
+            ok: false,
+            error: { code: '', message: 'unreadable answer' },
+          };
+        }
         buffer = buffer.slice(newline + 1);
         newline = buffer.indexOf('\n');
+        // An error for no request in particular is about the connection: too many clients, say.
+        if (reply.id === null && 'ok' in reply && !reply.ok) {
+          socket.destroy();
+          settle(() =>
+            reject(
+              new ClusterdError(
+                ErrorCode.CONTROL,
+                `control socket: ${reply.error.message}`,
+                ExitCode.FAILURE,
+              ),
+            ),
+          );
+          return;
+        }
         if (reply.id !== id) continue;
         if ('output' in reply) {
           onOutput?.(reply.output);
@@ -76,6 +100,19 @@ export function sendCommand(
           );
       }
     });
-    socket.on('close', () => settle(() => resolve(undefined)));
+    // The end of a `logs --follow` (the clusterd stopped); anything else ends with its answer.
+    socket.on('close', () =>
+      settle(() =>
+        command.cmd === 'logs' && command.follow
+          ? resolve(undefined)
+          : reject(
+              new ClusterdError(
+                ErrorCode.CONTROL,
+                `clusterd closed the control connection without answering (${command.cmd})`,
+                ExitCode.FAILURE,
+              ),
+            ),
+      ),
+    );
   });
 }
