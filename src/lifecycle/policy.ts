@@ -9,6 +9,8 @@ export interface Exit {
   uptime: number;
   /** Why it ended, when clusterd knows better than the exit code ("not ready within 5s"). */
   reason?: string;
+  /** Whether it had become ready (was serving) when it ended. */
+  ready?: boolean;
 }
 
 export interface RestartHistory {
@@ -54,6 +56,16 @@ export function decideRestart(
     return { action: 'stop', reason: `${why}, a clean exit (restart policy is on-failure)` };
   }
   const recent = history.restarts.filter((t) => t > now - settings.window);
+  // SIGKILL of a process that was serving comes from outside (the OOM killer, an operator, a chaos
+  // test): it is restarted, without growing the backoff, and it is not a crash loop.
+  if (exit.ready && exit.signal === 'SIGKILL') {
+    return {
+      action: 'restart',
+      delay: backoffDelay(settings, history.attempts),
+      history: { attempts: history.attempts, restarts: recent },
+      reason: `${why} while serving`,
+    };
+  }
   if (recent.length >= settings.maxRestarts) {
     return {
       action: 'errored',

@@ -126,7 +126,13 @@ export class Pool {
     // The reason names the error the worker printed last ("exit code 1: Error: listen EADDRINUSE ...").
     const detail = handle.failure || (code === 0 && !signal) ? undefined : crashLine(handle.tail());
     const failure = handle.failure ?? (detail ? `${describeExit({ code, signal })}: ${detail}` : undefined);
-    const exit = { code, signal, uptime: now - handle.startedAt, ...(failure ? { reason: failure } : {}) };
+    const exit = {
+      code,
+      signal,
+      uptime: now - handle.startedAt,
+      ready: handle.state === 'ready',
+      ...(failure ? { reason: failure } : {}),
+    };
     const reason = describeExit(exit);
     handle.transition('crashed', { code, signal, reason });
     this.lastExits.push({ worker: slot.id, pid: handle.pid, at: new Date(now).toISOString(), reason });

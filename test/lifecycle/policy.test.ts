@@ -126,6 +126,41 @@ describe('restart policy', () => {
     expect(late).toMatchObject({ action: 'restart', reason: 'not ready within 1s' });
   });
 
+  it('restarts a serving worker killed from outside (SIGKILL) without counting it as a crash loop', () => {
+    const killed = { code: null, signal: 'SIGKILL' as const, uptime: 300, ready: true };
+    let history: RestartHistory = { attempts: 1, restarts: [Date.now()] };
+    for (let i = 0; i < 50; i++) {
+      vi.advanceTimersByTime(300);
+      const d = decideRestart(settings, killed, history, Date.now());
+      expect(d).toMatchObject({ action: 'restart', delay: 200, reason: 'killed by SIGKILL while serving' });
+      if (d.action === 'restart') history = d.history;
+    }
+    expect(history.attempts).toBe(1);
+    // The same kill before the worker was ready, or a crash of its own while serving, counts.
+    const atBoot = crashLoop({ ...settings, maxRestarts: 2 });
+    expect(atBoot.at(-1)?.action).toBe('errored');
+    let own: RestartHistory = EMPTY_HISTORY;
+    const actions: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const d = decideRestart(
+        { ...settings, maxRestarts: 2 },
+        { code: null, signal: 'SIGKILL', uptime: 300, ready: false },
+        own,
+        Date.now(),
+      );
+      actions.push(d.action);
+      if (d.action === 'restart') own = d.history;
+    }
+    expect(actions).toEqual(['restart', 'restart', 'errored']);
+    const selfCrash = decideRestart(
+      { ...settings, maxRestarts: 0 },
+      { ...crash, ready: true },
+      EMPTY_HISTORY,
+      Date.now(),
+    );
+    expect(selfCrash.action).toBe('errored');
+  });
+
   it('with maxRestarts 0, errors at the first crash', () => {
     expect(decideRestart({ ...settings, maxRestarts: 0 }, crash, EMPTY_HISTORY, Date.now()).action).toBe(
       'errored',
