@@ -105,7 +105,10 @@ export class AppRunner {
     const child = fork(PRIMARY_ENTRY, [], {
       // The primary gets the supervisor's plain environment; the workers' one travels in 'start'.
       env: process.env,
-      execArgv: [],
+      // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow
+      // its young generation to 16 MiB per semi-space and keep it; 1 MiB keeps its RSS flat (measured
+      // in test/reliability/crash-loop.test.ts and bench/supervisor-memory.ts).
+      execArgv: ['--max-semi-space-size=1'],
       // Its output comes back through the root, which writes whole lines (see log/relay.ts).
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Its own process group: a terminal's Ctrl-C reaches the root only, which then stops gracefully.
