@@ -81,12 +81,18 @@ export class Root {
     for (const waiter of this.waiters) waiter();
   }
 
-  /** Resolves with the first event (from `from` on) that matches; rejects after `timeoutMs`. */
+  /**
+   * Resolves with the first event (from `from` on) that matches; rejects after `timeoutMs`. Each event
+   * is tested once, as it arrives, so waiting stays cheap over thousands of events.
+   */
   waitFor(predicate: Predicate, what: string, { timeoutMs = 15_000, from = 0 } = {}): Promise<LogEvent> {
     return new Promise((resolve, reject) => {
+      let next = from;
       const check = () => {
-        const found = this.events.slice(from).find(predicate);
-        if (found) return done(() => resolve(found));
+        for (; next < this.events.length; next++) {
+          const event = this.events[next] as LogEvent;
+          if (predicate(event)) return done(() => resolve(event));
+        }
         if (this.exited)
           return done(() =>
             reject(new Error(`root exited (${JSON.stringify(this.exited)}) before ${what}\n${this.tail()}`)),
@@ -106,15 +112,23 @@ export class Root {
     });
   }
 
-  /** Waits until `count` events match. */
+  /** Waits until `count` events match; resolves with all of them. */
   async waitForCount(
     predicate: Predicate,
     count: number,
     what: string,
     timeoutMs = 15_000,
   ): Promise<LogEvent[]> {
-    await this.waitFor(() => this.events.filter(predicate).length >= count, what, { timeoutMs });
-    return this.events.filter(predicate);
+    const matched: LogEvent[] = [];
+    await this.waitFor(
+      (e) => {
+        if (predicate(e)) matched.push(e);
+        return matched.length >= count;
+      },
+      what,
+      { timeoutMs },
+    );
+    return matched;
   }
 
   /** The address the app's workers listen on, from its first ready event. */
