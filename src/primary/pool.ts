@@ -330,11 +330,11 @@ export class Pool {
   }
 
   /**
-   * Runs `instances` workers: new slots start at once; the highest slots are drained. Waits for a rolling
-   * reload in progress to end first, so the two never interleave.
+   * Runs `instances` workers: new slots start at once; the highest slots are drained. Waits for the
+   * rolling reloads in progress or queued before it to end first, so the two never interleave.
    */
   async scale(instances: number): Promise<void> {
-    await this.reloading;
+    while (this.reloading) await this.reloading;
     const from = this.slots.length;
     if (this.stopping || instances === from) {
       this.options.send({ type: 'scaled', from, to: from });
