@@ -1,11 +1,13 @@
-// Finds and reads a config file: cosmiconfig for discovery, our own loaders for positions and clear errors.
-import { readFileSync, statSync } from 'node:fs';
+// Finds and reads a config file: the search places in order, then our own guarded reading and parsers, for
+// positions and clear errors. (Not cosmiconfig: its "meta config" runs .config/config.js from the working
+// directory whatever the config's format, it reads a file before any check, and it merges `$import`s.)
+import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cosmiconfig } from 'cosmiconfig';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../errors.js';
-import { NAME, SEARCH_PLACES } from './search-places.js';
-import { type Position, parseYaml, positionOf, type SourceMap } from './source.js';
+import { describeFsError, FileProblem, readConfigBytes } from './read.js';
+import { NAME, searchConfigDir } from './search-places.js';
+import { jsonTooDeep, MAX_DEPTH, type Position, parseYaml, positionOf, type SourceMap } from './source.js';
 
 export type ConfigFormat = 'json' | 'yaml' | 'js' | 'ts';
 
@@ -36,13 +38,6 @@ const EXTENSIONS: Record<string, ConfigFormat> = {
 
 export { SEARCH_PLACES } from './search-places.js';
 
-// cosmiconfig merges in files named by a top-level `$import` key before we see the config;
-// loaders return the value inside this box so nothing bypasses validation. (package.json is unboxed
-// by cosmiconfig's `packageProp`; its `clusterd` key is read here, after loading.)
-interface Box {
-  value: unknown;
-}
-
 function issue(
   file: string,
   code: ErrorCode,
@@ -53,20 +48,70 @@ function issue(
   return { code, file, pointer: '', message, ...position, ...(hint ? { hint } : {}) };
 }
 
-function readUtf8(file: string): string {
-  const bytes = readFileSync(file);
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new ConfigError([issue(file, ErrorCode.CONFIG_PARSE, 'the file is not valid UTF-8 text')]);
-  }
+const fail = (...args: Parameters<typeof issue>) => new ConfigError([issue(...args)]);
+
+function fileProblem(file: string, problem: FileProblem): ConfigError {
+  const code = {
+    missing: ErrorCode.CONFIG_NOT_FOUND,
+    kind: ErrorCode.CONFIG_LOAD,
+    size: ErrorCode.CONFIG_TOO_LARGE,
+    io: ErrorCode.CONFIG_LOAD,
+  }[problem.kind];
+  return fail(file, code, `the config file ${problem.message}`);
 }
 
-function loadJson(file: string, maps: Map<string, SourceMap>): Box {
-  const text = readUtf8(file);
-  let value: unknown;
+function readText(file: string): string {
+  let bytes: Buffer;
   try {
-    value = JSON.parse(text);
+    bytes = readConfigBytes(file);
+  } catch (error) {
+    throw error instanceof FileProblem ? fileProblem(file, error) : error;
+  }
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw fail(file, ErrorCode.CONFIG_PARSE, 'the file is UTF-16 text', undefined, 'save it as UTF-8');
+  }
+  let text: string;
+  try {
+    // A UTF-8 byte order mark is dropped.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw fail(
+      file,
+      ErrorCode.CONFIG_PARSE,
+      'the file is not valid UTF-8 text',
+      undefined,
+      'save it as UTF-8',
+    );
+  }
+  // YAML forbids NUL, JSON allows it only escaped, and V8's JSON.parse stops at a trailing one.
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    throw fail(
+      file,
+      ErrorCode.CONFIG_PARSE,
+      'the file contains a NUL character: a config is text',
+      positionOf(text, nul),
+      'is it UTF-16 or a binary file? save it as UTF-8 text',
+    );
+  }
+  if (text.trim() === '') throw fail(file, ErrorCode.CONFIG_PARSE, 'the config file is empty');
+  return text;
+}
+
+interface Parsed {
+  data: unknown;
+  map?: SourceMap;
+}
+
+function loadJson(file: string, text: string): Parsed {
+  const deep = jsonTooDeep(text);
+  if (deep !== undefined) {
+    const message = `invalid JSON: collections are nested more than ${MAX_DEPTH} levels deep`;
+    throw fail(file, ErrorCode.CONFIG_PARSE, message, positionOf(text, deep));
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
   } catch (error) {
     const message = (error as Error).message;
     const offset = /at position (\d+)/.exec(message)?.[1];
@@ -74,10 +119,11 @@ function loadJson(file: string, maps: Map<string, SourceMap>): Box {
     const reason = message
       .replace(/ in JSON at position \d+.*$/s, '')
       .replace(/, ".*" is not valid JSON$/s, '');
-    throw new ConfigError([issue(file, ErrorCode.CONFIG_PARSE, `invalid JSON: ${reason}`, position)]);
+    throw fail(file, ErrorCode.CONFIG_PARSE, `invalid JSON: ${reason.slice(0, 200)}`, position);
   }
-  // JSON.parse keeps the last of duplicate keys silently; the YAML parser finds them, with positions.
-  const parsed = parseYaml(text);
+  // JSON is YAML: the YAML parser finds duplicate keys (JSON.parse keeps the last one silently) and
+  // records positions. Its other complaints are about YAML, not JSON.
+  const parsed = parseYaml(text, { toJS: false });
   const duplicates = parsed.errors.filter((e) => e.duplicateKey);
   if (duplicates.length) {
     throw new ConfigError(
@@ -91,12 +137,11 @@ function loadJson(file: string, maps: Map<string, SourceMap>): Box {
       ),
     );
   }
-  maps.set(file, parsed.map);
-  return { value };
+  return { data, map: parsed.map };
 }
 
-function loadYaml(file: string, maps: Map<string, SourceMap>): Box {
-  const parsed = parseYaml(readUtf8(file));
+function loadYaml(file: string, text: string): Parsed {
+  const parsed = parseYaml(text);
   if (parsed.errors.length) {
     throw new ConfigError(
       parsed.errors.map((e) =>
@@ -111,8 +156,7 @@ function loadYaml(file: string, maps: Map<string, SourceMap>): Box {
       ),
     );
   }
-  maps.set(file, parsed.map);
-  return { value: parsed.value };
+  return { data: parsed.value, map: parsed.map };
 }
 
 // The position in the config file where a module failed, read off the error's stack.
@@ -127,7 +171,7 @@ function stackPosition(error: unknown, file: string): Position | undefined {
   return undefined;
 }
 
-async function loadModule(file: string, format: 'js' | 'ts'): Promise<Box> {
+async function loadModule(file: string, format: 'js' | 'ts'): Promise<Parsed> {
   let module: Record<string, unknown>;
   try {
     if (format === 'ts') {
@@ -153,21 +197,40 @@ async function loadModule(file: string, format: 'js' | 'ts'): Promise<Box> {
     );
   }
   if (module.default === undefined) {
-    throw new ConfigError([
-      issue(
-        file,
-        ErrorCode.CONFIG_LOAD,
-        'the config module has no default export',
-        undefined,
-        'write `export default defineConfig({ apps: [...] })`',
-      ),
-    ]);
+    throw fail(
+      file,
+      ErrorCode.CONFIG_LOAD,
+      'the config module has no default export',
+      undefined,
+      'write `export default defineConfig({ apps: [...] })`',
+    );
   }
-  return { value: module.default };
+  return { data: module.default };
 }
 
 function notFound(file: string, message: string, hint?: string): ConfigError {
-  return new ConfigError([issue(file, ErrorCode.CONFIG_NOT_FOUND, message, undefined, hint)]);
+  return fail(file, ErrorCode.CONFIG_NOT_FOUND, message, undefined, hint);
+}
+
+// The file `path` names, or the one found in the directory it names (default: the working directory).
+function locate(options: { path?: string; cwd: string }): { file: string; explicit: boolean } {
+  const target = resolve(options.cwd, options.path ?? '.');
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(target).isDirectory();
+  } catch (error) {
+    const problem = describeFsError(error);
+    if (problem.kind === 'missing') throw notFound(target, 'no such file or directory');
+    throw fileProblem(target, problem);
+  }
+  if (!isDirectory) return { file: target, explicit: true };
+  const file = searchConfigDir(target);
+  if (file) return { file, explicit: false };
+  throw notFound(
+    target,
+    'no config file in this directory',
+    'create cluster.config.json (or .yaml, .js, .ts), or pass the path: clusterd validate path/to/config.json',
+  );
 }
 
 /**
@@ -175,78 +238,32 @@ function notFound(file: string, message: string, hint?: string): ConfigError {
  * Throws a ConfigError for a missing, unreadable or unparsable file.
  */
 export async function loadConfigFile(options: { path?: string; cwd: string }): Promise<LoadedConfigFile> {
-  const maps = new Map<string, SourceMap>();
-  const explorer = cosmiconfig(NAME, {
-    searchPlaces: SEARCH_PLACES,
-    searchStrategy: 'none',
-    ignoreEmptySearchPlaces: false,
-    cache: false,
-    packageProp: ['value'],
-    loaders: {
-      '.json': (file) => loadJson(file, maps),
-      '.yaml': (file) => loadYaml(file, maps),
-      '.yml': (file) => loadYaml(file, maps),
-      noExt: (file) => loadYaml(file, maps),
-      '.js': (file) => loadModule(file, 'js'),
-      '.mjs': (file) => loadModule(file, 'js'),
-      '.cjs': (file) => loadModule(file, 'js'),
-      '.ts': (file) => loadModule(file, 'ts'),
-      '.mts': (file) => loadModule(file, 'ts'),
-      '.cts': (file) => loadModule(file, 'ts'),
-    },
-  });
-
-  let searchDir = options.cwd;
-  let explicit: string | undefined;
-  if (options.path !== undefined) {
-    const target = resolve(options.cwd, options.path);
-    const stats = statSync(target, { throwIfNoEntry: false });
-    if (!stats) throw notFound(target, 'no such file or directory');
-    if (stats.isDirectory()) searchDir = target;
-    else explicit = target;
-  }
-  if (explicit && !(extname(explicit) in EXTENSIONS) && basename(explicit) !== 'package.json') {
-    throw new ConfigError([
-      issue(
-        explicit,
-        ErrorCode.CONFIG_LOAD,
-        `unsupported config file type "${extname(explicit)}"`,
-        undefined,
-        `use one of ${Object.keys(EXTENSIONS).filter(Boolean).join(', ')}`,
-      ),
-    ]);
-  }
-
-  let result: Awaited<ReturnType<typeof explorer.load>>;
-  try {
-    result = explicit ? await explorer.load(explicit) : await explorer.search(searchDir);
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    const file = (error as { filepath?: string }).filepath ?? explicit ?? searchDir;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError([issue(file, ErrorCode.CONFIG_LOAD, `cannot read the config: ${message}`)], {
-      cause: error,
-    });
-  }
-
-  const where = explicit ?? searchDir;
-  const isPackage = !!result && basename(result.filepath) === 'package.json';
-  const pkg = isPackage ? (result?.config as Record<string, unknown> | null) : undefined;
-  if (!result || (isPackage && !(typeof pkg === 'object' && pkg !== null && Object.hasOwn(pkg, NAME)))) {
-    if (explicit) {
-      throw notFound(explicit, `has no "${NAME}" key`, `add "${NAME}": { "apps": [...] }`);
-    }
-    throw notFound(
-      where,
-      'no config file in this directory',
-      'create cluster.config.json (or .yaml, .js, .ts), or pass the path: clusterd validate path/to/config.json',
+  const { file, explicit } = locate(options);
+  const isPackage = basename(file) === 'package.json';
+  const format = isPackage ? 'json' : EXTENSIONS[extname(file)];
+  if (format === undefined) {
+    throw fail(
+      file,
+      ErrorCode.CONFIG_LOAD,
+      `unsupported config file type "${extname(file)}"`,
+      undefined,
+      `use one of ${Object.keys(EXTENSIONS).filter(Boolean).join(', ')}`,
     );
   }
-  const file = result.filepath;
-  if (result.isEmpty)
-    throw new ConfigError([issue(file, ErrorCode.CONFIG_PARSE, 'the config file is empty')]);
-  const format = EXTENSIONS[extname(file)] ?? 'json';
-  const data = isPackage ? pkg?.[NAME] : (result.config as Box).value;
-  const map = maps.get(file);
-  return { file, format, data, prefix: isPackage ? [NAME] : [], ...(map ? { map } : {}) };
+  // Every format is read first: the checks (regular file, size, text) hold for JS and TS configs too.
+  const text = readText(file);
+  const { data, map } =
+    format === 'json'
+      ? loadJson(file, text)
+      : format === 'yaml'
+        ? loadYaml(file, text)
+        : await loadModule(file, format);
+  if (!isPackage) return { file, format, data, prefix: [], ...(map ? { map } : {}) };
+  const pkg = data as Record<string, unknown> | null;
+  if (!(typeof pkg === 'object' && pkg !== null && Object.hasOwn(pkg, NAME))) {
+    throw explicit
+      ? notFound(file, `has no "${NAME}" key`, `add "${NAME}": { "apps": [...] }`)
+      : notFound(file, 'no config file in this directory');
+  }
+  return { file, format, data: pkg[NAME], prefix: [NAME], ...(map ? { map } : {}) };
 }
