@@ -1,5 +1,6 @@
 // The config pipeline: find and read the file, validate it against the schema, resolve it.
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { oversizeIssues } from './limits.js';
 import { type LoadedConfigFile, loadConfigFile } from './load.js';
 import { normalizeConfig, preflightIssues } from './normalize.js';
 import type { ResolvedConfig } from './resolved.js';
@@ -27,7 +28,8 @@ function appName(data: unknown, pointer: string): string | undefined {
     index !== undefined && Array.isArray(apps)
       ? (apps[Number(index)] as { name?: unknown })?.name
       : undefined;
-  return typeof name === 'string' ? name : undefined;
+  // Only a name that could be valid labels an issue: a 1 MB name must not be printed on every line.
+  return typeof name === 'string' && name.length <= 64 ? name : undefined;
 }
 
 function located(loaded: LoadedConfigFile, issues: SchemaIssue[]): ConfigIssue[] {
@@ -47,6 +49,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   const cwd = options.cwd ?? process.cwd();
   const loaded = await loadConfigFile({ cwd, ...(options.path === undefined ? {} : { path: options.path }) });
   const environment = options.environment ?? null;
+  const oversize = oversizeIssues(loaded.data);
+  if (oversize.length) throw new ConfigError(located(loaded, oversize));
   const errors = schemaErrors(loaded.data);
   if (errors.length) {
     const issues = [

@@ -29,9 +29,15 @@ const PATTERN_MESSAGE: Record<string, string> = {
   '$defs/size/anyOf/1': 'must be a size like "512KB", "10MB" or "1GB" (units: B, KB, MB, GB)',
   '$defs/app/properties/name':
     'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
-  '$defs/env/propertyNames': 'environment variable names must not contain "=" or NUL characters',
+  '$defs/env/propertyNames':
+    'environment variable names must not contain "=" or NUL characters, nor be "__proto__"',
   '$defs/environments/propertyNames':
     'environment names must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
+};
+
+// Messages keyed by the pattern itself, for patterns used in several places.
+const PATTERN_BY_REGEX: Record<string, string> = {
+  '^[^\\u0000]*$': 'must not contain NUL characters (the operating system cannot pass them on)',
 };
 
 let paths: WeakMap<object, string> | undefined;
@@ -84,9 +90,14 @@ function listOr(items: string[]): string {
   return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
-/** A value as it appears in a message: JSON, shortened. */
+/** A value as it appears in a message: JSON, shortened (a 1 MB value must not make a 1 MB message). */
 export function shown(value: unknown): string {
-  const text = value === undefined ? 'nothing' : JSON.stringify(value);
+  const text =
+    value === undefined
+      ? 'nothing'
+      : typeof value === 'number' && !Number.isFinite(value)
+        ? String(value) // JSON would say null
+        : JSON.stringify(typeof value === 'string' && value.length > 40 ? value.slice(0, 40) : value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -105,31 +116,52 @@ export function suggest(input: string, candidates: readonly string[]): string | 
 }
 
 // Drops the errors of anyOf branches the value was never meant for: `instances: 0` is a bad integer,
-// not a bad "max"; a value no branch accepts gets one "must be ..." error.
+// not a bad "max"; a value no branch accepts gets one "must be ..." error. Errors are indexed by path,
+// so thousands of anyOf errors cost no more than a sort.
 function pruneAnyOf(errors: ErrorObject[]): ErrorObject[] {
   const schema = getSchema();
-  let kept = [...errors];
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath);
+    if (list) list.push(e);
+    else byPath.set(e.instancePath, [e]);
+  }
+  const paths = [...byPath.keys()].sort();
+  // The errors at `at` and below it: paths sharing a prefix are contiguous once sorted.
+  const below = (at: string): ErrorObject[] => {
+    const prefix = `${at}/`;
+    let lo = 0;
+    let hi = paths.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((paths[mid] as string) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out = [...(byPath.get(at) ?? [])];
+    for (let i = lo; i < paths.length && (paths[i] as string).startsWith(prefix); i++) {
+      out.push(...(byPath.get(paths[i] as string) ?? []));
+    }
+    return out;
+  };
+  const dropped = new Set<ErrorObject>();
   const anyOfs = errors
     .filter((e) => e.keyword === 'anyOf')
     .sort((a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length);
   for (const a of anyOfs) {
     const at = a.instancePath;
     const branches = (a.schema as Record<string, unknown>[]).map((b) => resolveRef(schema, b));
-    const actual = jsonType(a.data);
-    const admitting = branches.filter((b) => admits(b.type, actual));
-    const related = (e: ErrorObject) =>
-      e !== a && (e.instancePath === at || e.instancePath.startsWith(`${at}/`));
+    const admitting = branches.filter((b) => admits(b.type, jsonType(a.data)));
     if (admitting.length) {
-      kept = kept.filter(
-        (e) =>
-          e !== a && !(related(e) && e.instancePath === at && !admitting.includes(e.parentSchema as never)),
-      );
+      dropped.add(a);
+      for (const e of byPath.get(at) ?? []) {
+        if (e !== a && !admitting.includes(e.parentSchema as never)) dropped.add(e);
+      }
     } else {
-      kept = kept.filter((e) => !related(e));
+      for (const e of below(at)) if (e !== a) dropped.add(e);
     }
   }
   // propertyNames reports each bad name twice: once as the inner pattern error, once as itself.
-  return kept.filter((e) => e.keyword !== 'propertyNames');
+  return errors.filter((e) => !dropped.has(e) && e.keyword !== 'propertyNames');
 }
 
 function translate(e: ErrorObject): SchemaIssue {
@@ -144,7 +176,7 @@ function translate(e: ErrorObject): SchemaIssue {
       return {
         code: ErrorCode.CONFIG_UNKNOWN_KEY,
         pointer: `${pointer}/${escapePointer(key)}`,
-        message: `unknown key "${key}"`,
+        message: `unknown key ${shown(key)}`,
         hint: match ? `did you mean "${match}"?` : `allowed keys: ${allowed.join(', ')}`,
         atKey: true,
       };
@@ -178,7 +210,7 @@ function translate(e: ErrorObject): SchemaIssue {
         message: `must be ${listOr(allowed.map((v) => JSON.stringify(v)))}, ${got(e.data)}`,
         ...(match
           ? { hint: `did you mean "${match}"?` }
-          : typeof e.data === 'string' && /^[0-9]+$/.test(e.data)
+          : typeof e.data === 'string' && /^[0-9]{1,15}$/.test(e.data)
             ? { hint: `write numbers without quotes: ${e.data}` }
             : {}),
       };
@@ -189,14 +221,14 @@ function translate(e: ErrorObject): SchemaIssue {
         return {
           code: ErrorCode.CONFIG_FORMAT,
           pointer: `${pointer}/${escapePointer(name)}`,
-          message: `invalid name ${JSON.stringify(name)}: ${PATTERN_MESSAGE[where] ?? `must match ${String(params.pattern)}`}`,
+          message: `invalid name ${shown(name)}: ${PATTERN_MESSAGE[where] ?? `must match ${String(params.pattern)}`}`,
           atKey: true,
         };
       }
       return {
         code: ErrorCode.CONFIG_FORMAT,
         pointer,
-        message: `${PATTERN_MESSAGE[where] ?? `must match the pattern ${String(params.pattern)}`}, ${got(e.data)}`,
+        message: `${PATTERN_MESSAGE[where] ?? PATTERN_BY_REGEX[String(params.pattern)] ?? `must match the pattern ${String(params.pattern)}`}, ${got(e.data)}`,
       };
     }
     case 'minItems':
@@ -212,7 +244,13 @@ function translate(e: ErrorObject): SchemaIssue {
       return {
         code: ErrorCode.CONFIG_RANGE,
         pointer,
-        message: `must have at most ${String(params.limit)} items`,
+        message: `must have at most ${String(params.limit)} items${Array.isArray(e.data) ? `, got ${e.data.length}` : ''}`,
+      };
+    case 'maxProperties':
+      return {
+        code: ErrorCode.CONFIG_RANGE,
+        pointer,
+        message: `must have at most ${String(params.limit)} keys`,
       };
     case 'minLength':
       return {

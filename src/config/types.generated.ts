@@ -1,9 +1,15 @@
 // Generated from schemas/cluster.config.schema.json by scripts/gen-config-artifacts.ts. Do not edit.
 
 /**
- * Options for the Node.js runtime of each worker (its `execArgv`), for example `["--max-old-space-size=512"]`.
+ * One command-line argument: passed verbatim, never through a shell. At most 32768 characters (Linux refuses a single argument over 128 KiB), no NUL character.
  */
-export type NodeArgs = string[];
+export type Argument = string;
+/**
+ * Options for the Node.js runtime of each worker (its `execArgv`), for example `["--max-old-space-size=512"]`.
+ *
+ * @maxItems 256
+ */
+export type NodeArgs = Argument[];
 /**
  * Number of workers. `"max"` is the number of CPUs this process may really use: `os.availableParallelism()`, capped by a cgroup v2 `cpu.max` quota when one is set.
  */
@@ -55,13 +61,15 @@ export interface App {
    */
   name: string;
   /**
-   * Entry file of the app, relative to `cwd`. It must exist.
+   * Entry file of the app, relative to `cwd`. It must be an existing regular file; it may lie outside the config's directory (monorepos).
    */
   script: string;
   /**
-   * Arguments passed to the script (`process.argv.slice(2)`).
+   * Arguments passed to the script (`process.argv.slice(2)`), verbatim: no shell interprets them.
+   *
+   * @maxItems 1024
    */
-  args?: string[];
+  args?: Argument[];
   /**
    * Working directory of the workers, relative to the config file's directory. Defaults to that directory.
    */
@@ -108,6 +116,8 @@ export interface Restart {
   stableAfter?: Duration;
   /**
    * Exit codes that mean "do not restart", whatever the policy.
+   *
+   * @maxItems 256
    */
   noRestartExitCodes?: number[];
 }
@@ -144,10 +154,13 @@ export interface WatchOptions {
    * Files or directories to watch, relative to the app's `cwd`.
    *
    * @minItems 1
+   * @maxItems 256
    */
   paths?: [string, ...string[]];
   /**
    * Glob patterns to ignore, relative to the app's `cwd`, in addition to the built-in ones (`node_modules`, `.git`, dotfiles, `*.log`).
+   *
+   * @maxItems 256
    */
   ignore?: string[];
   debounce?: Duration;
