@@ -1,13 +1,15 @@
 // Raw (validated) config -> ResolvedConfig: inheritance from `defaults`, units, paths, env for one
 // environment, and the checks a schema cannot express (files exist, names unique, timer limits).
-import { statSync } from 'node:fs';
+import { realpathSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { availableCpus } from './cpus.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, REUSE_PORT_PLATFORMS } from './defaults.js';
+import { clip } from './display.js';
+import { FileProblem, fileKind, statPath } from './read.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
 import type { SchemaIssue } from './schema-issues.js';
-import { suggest } from './schema-issues.js';
+import { shown, suggest } from './schema-issues.js';
 import type {
   App,
   Backoff,
@@ -45,9 +47,14 @@ function merge(...layers: unknown[]): unknown {
   return out;
 }
 
+// Own keys only, and defined rather than assigned: a "__proto__" key stays plain data and an inherited
+// `constructor` is never taken for a setting.
 function mergeObjects(a: Plain, b: Plain): Plain {
   const out: Plain = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  for (const [k, v] of Object.entries(b)) {
+    const value = merge(Object.hasOwn(a, k) ? a[k] : undefined, v);
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
@@ -136,7 +143,7 @@ class AppNormalizer {
     return {
       policy: r.policy,
       backoff,
-      maxRestarts: r.maxRestarts,
+      maxRestarts: r.maxRestarts + 0, // -0 is 0
       window: this.duration(['restart', 'window'], { positive: true }),
       stableAfter: this.duration(['restart', 'stableAfter']),
       noRestartExitCodes: r.noRestartExitCodes,
@@ -145,13 +152,25 @@ class AppNormalizer {
 
   private env(): Record<string, string | null> {
     const { environment } = this.options;
+    const environments = this.settings.environments as Record<string, Env>;
     const overlay: Env =
-      environment === null ? {} : ((this.settings.environments as Record<string, Env>)[environment] ?? {});
-    const out: Record<string, string | null> = {};
-    for (const [key, value] of Object.entries({ ...(this.settings.env as Env), ...overlay })) {
-      out[key] = value === null ? null : String(value);
+      environment !== null && Object.hasOwn(environments, environment)
+        ? (environments[environment] ?? {})
+        : {};
+    const merged = Object.entries({ ...(this.settings.env as Env), ...overlay });
+    return Object.fromEntries(merged.map(([key, value]) => [key, value === null ? null : String(value)]));
+  }
+
+  private size(path: string[]): number {
+    const bytes = parseSize(get(this.settings, path) as number | string);
+    if (bytes > Number.MAX_SAFE_INTEGER) {
+      this.report(
+        ErrorCode.CONFIG_RANGE,
+        this.origin(path),
+        `must be at most ${Number.MAX_SAFE_INTEGER} bytes (8 PiB)`,
+      );
     }
-    return out;
+    return bytes;
   }
 
   resolve(): ResolvedApp {
@@ -167,7 +186,7 @@ class AppNormalizer {
     }
     return {
       name: this.app.name,
-      script: resolve(cwd, this.app.script),
+      script: realPath(resolve(cwd, this.app.script)),
       args: this.app.args ?? [],
       nodeArgs: s.nodeArgs,
       cwd,
@@ -188,7 +207,7 @@ class AppNormalizer {
       balancing: s.balancing,
       logs: {
         file: s.logs.file === null ? null : resolve(cwd, s.logs.file),
-        maxSize: parseSize(s.logs.maxSize),
+        maxSize: this.size(['logs', 'maxSize']),
         maxFiles: s.logs.maxFiles,
       },
     };
@@ -198,30 +217,60 @@ class AppNormalizer {
 const appCwd = (file: string, app: { cwd?: unknown }) =>
   resolve(file, '..', typeof app.cwd === 'string' ? app.cwd : '.');
 
+// Symbolic links resolved: the script may live anywhere (a monorepo's sibling package), and is named by
+// what it really is.
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path; // changed since it was checked; the worker will say what is wrong
+  }
+}
+
+// A path the file system can be asked about; the schema reports the others (NUL characters).
+const usablePath = (value: unknown): value is string =>
+  typeof value === 'string' && value !== '' && !value.includes('\0');
+
+// What is at `path`, or why it cannot be known (a symlink loop, a name too long, no permission).
+function inspect(path: string): Stats | FileProblem {
+  try {
+    return statPath(path);
+  } catch (error) {
+    if (error instanceof FileProblem) return error;
+    throw error;
+  }
+}
+
 // Checks that need only names and paths; they run even when the schema failed elsewhere, so one
 // pass reports every problem.
 function pathIssues(apps: unknown[], file: string): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   apps.forEach((app, i) => {
     if (!isPlain(app)) return;
+    if (app.cwd !== undefined && !usablePath(app.cwd)) return;
     const cwd = appCwd(file, app);
-    const dir = statSync(cwd, { throwIfNoEntry: false });
-    if (typeof app.cwd === 'string' && !dir?.isDirectory()) {
-      issues.push({
-        code: ErrorCode.CONFIG_CWD_NOT_FOUND,
-        pointer: `/apps/${i}/cwd`,
-        message: `${dir ? 'is not a directory' : 'does not exist'}: ${cwd}`,
-      });
-      return;
+    if (typeof app.cwd === 'string') {
+      const dir = inspect(cwd);
+      if (dir instanceof FileProblem || !dir.isDirectory()) {
+        const problem = dir instanceof FileProblem ? dir.message : `is not a directory but ${fileKind(dir)}`;
+        issues.push({
+          code: ErrorCode.CONFIG_CWD_NOT_FOUND,
+          pointer: `/apps/${i}/cwd`,
+          message: `${problem}: ${clip(cwd)}`,
+        });
+        return;
+      }
     }
-    if (typeof app.script !== 'string' || app.script === '') return;
+    if (!usablePath(app.script)) return;
     const script = resolve(cwd, app.script);
-    const stats = statSync(script, { throwIfNoEntry: false });
-    if (!stats?.isFile()) {
+    const stats = inspect(script);
+    if (stats instanceof FileProblem || !stats.isFile()) {
+      // A directory, a FIFO (it would block the worker's loader) or a device is not a script.
+      const problem = stats instanceof FileProblem ? stats.message : `is not a file but ${fileKind(stats)}`;
       issues.push({
         code: ErrorCode.CONFIG_SCRIPT_NOT_FOUND,
         pointer: `/apps/${i}/script`,
-        message: `${stats ? 'is not a file' : 'does not exist'}: ${script}`,
+        message: `${problem}: ${clip(script)}`,
         hint: `paths are relative to the ${typeof app.cwd === 'string' ? "app's cwd" : "config file's directory"}`,
       });
     }
@@ -241,7 +290,7 @@ function duplicateNames(apps: unknown[]): SchemaIssue[] {
       issues.push({
         code: ErrorCode.CONFIG_DUPLICATE_APP,
         pointer: `/apps/${i}/name`,
-        message: `app name "${app.name}" is already used by apps[${first}] (names are compared ignoring case)`,
+        message: `app name ${shown(app.name)} is already used by apps[${first}] (names are compared ignoring case)`,
       });
     }
   });
@@ -256,12 +305,12 @@ function unknownEnvironment(layers: Plain[], environment: string): SchemaIssue[]
     {
       code: ErrorCode.CONFIG_UNKNOWN_ENVIRONMENT,
       pointer: '',
-      message: `environment "${environment}" is not defined in the config`,
+      message: `environment ${shown(environment)} is not defined in the config`,
       unplaced: true,
       hint: match
         ? `did you mean "${match}"?`
         : known.size
-          ? `defined environments: ${[...known].join(', ')}`
+          ? `defined environments: ${clip([...known].join(', '))}`
           : 'define it under "environments" in an app or in "defaults"',
     },
   ];

@@ -11,7 +11,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Milliseconds for a number (already ms) or a string such as "500ms", "1.5s", "1m", "2h". */
 export function parseDuration(value: number | string): number {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') return value + 0; // -0 is 0
   const match = DURATION.exec(value);
   if (!match) throw new RangeError(`not a duration: ${JSON.stringify(value)}`);
   const [, amount, unit] = match as unknown as [string, string, keyof typeof DURATION_MS];
@@ -20,7 +20,7 @@ export function parseDuration(value: number | string): number {
 
 /** Bytes for a number (already bytes) or a string such as "512KB", "10MB", "1GB" (binary units). */
 export function parseSize(value: number | string): number {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') return value + 0; // -0 is 0
   const match = SIZE.exec(value.toLowerCase());
   if (!match) throw new RangeError(`not a size: ${JSON.stringify(value)}`);
   const [, amount, unit] = match as unknown as [string, string, keyof typeof SIZE_BYTES];
