@@ -1,5 +1,5 @@
 // How resolved configs are shown to people (problems: config/format-issues.ts).
-import { displayPath } from '../config/display.js';
+import { clip, displayPath } from '../config/display.js';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
 
@@ -23,6 +23,12 @@ export function configSummary(config: ResolvedConfig) {
   };
 }
 
+// An argument as the user would type it in a shell, so spaces and metacharacters show as one argument
+// passed verbatim; long lists are shortened.
+const shellWord = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg));
+const argList = (args: readonly string[]) =>
+  clip(args.map((a) => ` ${shellWord(clip(a, 100))}`).join(''), 300);
+
 /** The human summary `validate` prints for a valid config. */
 export function formatConfig(config: ResolvedConfig): string {
   const lines = [
@@ -33,7 +39,7 @@ export function formatConfig(config: ResolvedConfig): string {
     lines.push(
       '',
       `app "${app.name}": ${app.instances} worker${app.instances === 1 ? '' : 's'}, ${app.balancing} balancing`,
-      `  script    ${displayPath(app.script)}${app.args.length ? ` ${app.args.join(' ')}` : ''}`,
+      `  script    ${shellWord(displayPath(app.script))}${argList(app.args)}`,
       `  cwd       ${displayPath(app.cwd) || '.'}`,
       `  ready     on ${app.readiness}, within ${formatDuration(app.readyTimeout)}`,
       `  restart   ${r.policy}, backoff ${formatDuration(r.backoff.initial)} x${r.backoff.factor} up to ${formatDuration(r.backoff.max)}, errored after ${r.maxRestarts} restarts in ${formatDuration(r.window)}`,
@@ -42,7 +48,9 @@ export function formatConfig(config: ResolvedConfig): string {
     );
     const keys = Object.keys(app.env);
     if (keys.length)
-      lines.push(`  env       ${keys.map((k) => (app.env[k] === null ? `-${k}` : k)).join(', ')}`);
+      lines.push(
+        `  env       ${clip(keys.map((k) => `${app.env[k] === null ? '-' : ''}${shellWord(clip(k, 100))}`).join(', '), 300)}`,
+      );
     if (app.logs.file) lines.push(`  log file  ${displayPath(app.logs.file)}`);
   }
   return `${lines.join('\n')}\n`;

@@ -3,6 +3,9 @@ import { ConfigError } from '../../errors.js';
 import { configSummary, formatConfig } from '../format.js';
 import type { Io } from '../main.js';
 
+/** Issues `validate --json` lists; `omitted` counts the rest. */
+export const MAX_JSON_ISSUES = 1000;
+
 export interface ValidateOptions {
   path: string | undefined;
   environment: string | undefined;
@@ -20,7 +23,10 @@ export async function validateCommand(options: ValidateOptions, io: Io): Promise
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError) || !options.json) throw error;
-    io.stdout(`${JSON.stringify({ valid: false, errors: error.issues }, null, 2)}\n`);
+    // Bounded like the human output, but generous: tools may place each issue in an editor.
+    const errors = error.issues.slice(0, MAX_JSON_ISSUES);
+    const omitted = error.issues.length - errors.length;
+    io.stdout(`${JSON.stringify({ valid: false, errors, ...(omitted ? { omitted } : {}) }, null, 2)}\n`);
     return error.exitCode;
   }
 }
