@@ -14,6 +14,15 @@ export function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
 }
 
+/**
+ * Proportional set size, in KiB: RSS with each shared page divided among the processes sharing it, so
+ * a sum over processes (a root and its primaries, PM2's daemon) counts shared memory once.
+ */
+export function pssKiB(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? Number.NaN);
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

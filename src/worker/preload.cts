@@ -8,7 +8,6 @@
 //   `Connection: close`, or by the server's keep-alive timeout, as they always do.
 // The app's own code is not changed. `clusterd/worker` (ready, onShutdown) shares the state below.
 import http = require('node:http');
-import https = require('node:https');
 import net = require('node:net');
 
 import workerState = require('./state.cjs');
@@ -25,18 +24,19 @@ function track(res: http.ServerResponse): void {
   res.once('close', done);
 }
 
-for (const Server of [http.Server, https.Server]) {
-  const proto = Server.prototype as http.Server & { emit: (...args: unknown[]) => boolean };
-  const emit = proto.emit;
-  proto.emit = function (this: http.Server, event: unknown, ...args: unknown[]) {
-    if (event === 'request') track(args[1] as http.ServerResponse);
-    return emit.call(this, event, ...args);
-  } as typeof proto.emit;
-  const closeIdle = proto.closeIdleConnections;
-  proto.closeIdleConnections = function (this: http.Server) {
-    if (!workerState.draining) closeIdle.call(this);
-  };
-}
+// Every HTTP/1 response is tracked, plain or TLS. The hook sits on net.Server, which both servers
+// inherit, so that https (and with it tls and OpenSSL, 5.5 MiB of RSS) is not loaded into apps that
+// do not use it. HTTP/2 compatibility responses are not http.ServerResponse and are left alone.
+const netEmit = net.Server.prototype.emit as (this: net.Server, ...args: unknown[]) => boolean;
+net.Server.prototype.emit = function (this: net.Server, event: string | symbol, ...args: unknown[]) {
+  if (event === 'request' && args[1] instanceof http.ServerResponse) track(args[1]);
+  return netEmit.call(this, event, ...args);
+} as typeof net.Server.prototype.emit;
+// https copies this method from http when it loads, which is after this preload.
+const closeIdle = http.Server.prototype.closeIdleConnections;
+http.Server.prototype.closeIdleConnections = function (this: http.Server) {
+  if (!workerState.draining) closeIdle.call(this);
+};
 
 process.on('message', (message: unknown) => {
   if ((message as { clusterd?: unknown } | null)?.clusterd !== 'drain' || workerState.draining) return;
