@@ -247,7 +247,7 @@ function pathIssues(apps: unknown[], file: string): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   apps.forEach((app, i) => {
     if (!isPlain(app)) return;
-    if (app.cwd !== undefined && !usablePath(app.cwd)) return;
+    if (typeof app.cwd === 'string' && app.cwd.includes('\0')) return;
     const cwd = appCwd(file, app);
     if (typeof app.cwd === 'string') {
       const dir = inspect(cwd);

@@ -139,7 +139,7 @@ function pruneAnyOf(errors: ErrorObject[]): ErrorObject[] {
     }
     const out = [...(byPath.get(at) ?? [])];
     for (let i = lo; i < paths.length && (paths[i] as string).startsWith(prefix); i++) {
-      out.push(...(byPath.get(paths[i] as string) ?? []));
+      for (const e of byPath.get(paths[i] as string) ?? []) out.push(e);
     }
     return out;
   };

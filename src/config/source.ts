@@ -143,17 +143,23 @@ export function parseYaml(text: string, { toJS = true } = {}): ParsedYaml {
     prettyErrors: false,
     logLevel: 'silent',
   });
-  const docs = [...composer.compose(tokens, true, text.length)];
-  const doc = docs[0] as Document;
+  // A second document is an error; the composing stops there (250,000 "---" lines make as many documents).
+  const docs: Document.Parsed[] = [];
+  for (const composed of composer.compose(tokens, true, text.length)) {
+    docs.push(composed);
+    if (docs.length > 1) break;
+  }
+  const doc = docs[0] as Document.Parsed;
   const problems = [...doc.errors, ...doc.warnings].map((e) => ({
     message: describe(e),
     offset: e.pos[0],
     duplicateKey: false,
   }));
-  problems.push(...keyProblems(doc));
-  if (docs[1]) {
+  for (const problem of keyProblems(doc)) problems.push(problem); // maybe 200,000: no spread
+  const second = docs[1];
+  if (second) {
     const message = 'the file holds more than one YAML document';
-    problems.push({ message, offset: docs[1].range[0], duplicateKey: false });
+    problems.push({ message, offset: second.range[0], duplicateKey: false });
   }
   let value: unknown;
   if (toJS && !problems.length) {

@@ -72,6 +72,26 @@ const cases: Case[] = [
     message: /^must have at most 64 keys, got 100$/,
   },
   {
+    name: '100,000 distinct keys in one YAML mapping (the parser checked them in quadratic time)',
+    files: { 'cluster.config.yaml': Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`).join('\n') },
+    code: ErrorCode.CONFIG_UNKNOWN_KEY,
+    pointer: '/k99999',
+    maxMs: 15_000,
+  },
+  {
+    name: '200,000 duplicate keys',
+    files: { 'cluster.config.yaml': 'a: 1\n'.repeat(200_000) },
+    code: ErrorCode.CONFIG_DUPLICATE_KEY,
+    maxMs: 15_000,
+  },
+  {
+    name: '250,000 YAML documents',
+    files: { 'cluster.config.yaml': '---\n'.repeat(250_000) },
+    code: ErrorCode.CONFIG_PARSE,
+    message: /more than one YAML document/,
+    maxMs: 15_000,
+  },
+  {
     name: '256 apps with 20 problems each, all reported',
     files: {
       'cluster.config.json': json({
