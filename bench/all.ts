@@ -1,0 +1,116 @@
+// `npm run bench`: every scenario in one run, one after another (each interleaves clusterd, bare
+// node:cluster and PM2 itself), then one table of the ratios against the targets of the benchmark
+// issue, written with the machine and Node version to bench/results/summary.json.
+// Run: npm run bench   (the whole run takes about 10 minutes on 2 cores)
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, table, writeResult } from './lib.ts';
+
+const SCENARIOS = [
+  'throughput',
+  'cold-start',
+  'supervisor-memory',
+  'crash-recovery',
+  'reload',
+  'cli-latency',
+  'log-throughput',
+  'watch-idle',
+];
+
+const started = Date.now();
+for (const scenario of SCENARIOS) {
+  console.log(`\n== ${scenario}`);
+  execFileSync(process.execPath, [join(ROOT, 'bench', `${scenario}.ts`)], { stdio: 'inherit' });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
+const read = (name: string): any => {
+  const file = join(ROOT, 'bench', 'results', `${name}.json`);
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+};
+const throughput = read('throughput');
+const coldStart = read('cold-start');
+const memory = read('supervisor-memory');
+const crash = read('crash-recovery');
+const reload = read('reload');
+const cli = read('cli-latency');
+const logs = read('log-throughput');
+
+const r = (x: number, y: number) => +(x / y).toFixed(2);
+const rows: [string, number, string, string][] = [
+  [
+    'keep-alive req/s, clusterd / bare',
+    r(throughput['keep-alive | clusterd']?.rps, throughput['keep-alive | bare node:cluster']?.rps),
+    '>= 1 (noise)',
+    'npm run bench:throughput',
+  ],
+  [
+    'keep-alive req/s, clusterd / PM2',
+    r(throughput['keep-alive | clusterd']?.rps, throughput['keep-alive | PM2']?.rps),
+    '>= 1',
+    'npm run bench:throughput',
+  ],
+  [
+    'Connection: close req/s, kernel / bare',
+    r(
+      throughput['connection: close | clusterd (kernel)']?.rps,
+      throughput['connection: close | bare node:cluster']?.rps,
+    ),
+    '>= 1',
+    'npm run bench:throughput',
+  ],
+  ['cold start, clusterd / PM2', r(coldStart.clusterd, coldStart.PM2), '<= 0.5', 'npm run bench:cold-start'],
+  [
+    'supervisor RSS, clusterd / PM2 daemon',
+    r(memory.rss?.clusterd.supervisorMiB, memory.rss?.pm2.supervisorMiB),
+    '<= 0.5',
+    'npm run bench:memory',
+  ],
+  [
+    'supervisor PSS, clusterd / PM2 daemon',
+    r(memory.pss?.clusterd.supervisorMiB, memory.pss?.pm2.supervisorMiB),
+    '(PSS view)',
+    'npm run bench:memory',
+  ],
+  [
+    'per-worker RSS, clusterd / bare',
+    r(memory.rss?.clusterd.workerMiB, memory.rss?.bare.workerMiB),
+    '<= 1.05',
+    'npm run bench:memory',
+  ],
+  [
+    'crash recovery, clusterd / PM2',
+    r(crash.clusterd, crash.PM2),
+    '(lower is better)',
+    'npm run bench:crash',
+  ],
+  [
+    'reload failed requests, clusterd (all cases)',
+    Object.entries(reload)
+      .filter(([k]) => k.startsWith('clusterd'))
+      .reduce((sum, [, v]) => sum + ((v as { failed?: number }).failed ?? 0), 0),
+    '0',
+    'npm run bench:reload',
+  ],
+  [
+    'CLI latency, clusterd status / pm2 list',
+    r(cli.clusterdStatusMs, cli.pm2ListMs),
+    '(lower is better)',
+    'npm run bench:cli',
+  ],
+  [
+    'log lines/s, clusterd JSON / PM2',
+    r(logs.linesPerSecond?.json, logs.linesPerSecond?.pm2),
+    '(higher is better)',
+    'npm run bench:logs',
+  ],
+];
+console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
+console.log(table([['ratio', 'measured', 'target', 'reproduce'], ...rows]));
+const file = writeResult('summary', {
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  ratios: Object.fromEntries(rows.map(([name, value, target]) => [name, { value, target }])),
+});
+console.log(`\nwritten to ${file}`);
