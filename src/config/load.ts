@@ -5,9 +5,10 @@ import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../errors.js';
+import { indexJson, jsonTooDeep } from './json-source.js';
 import { describeFsError, FileProblem, readConfigBytes } from './read.js';
 import { NAME, searchConfigDir } from './search-places.js';
-import { jsonTooDeep, MAX_DEPTH, type Position, parseYaml, positionOf, type SourceMap } from './source.js';
+import { MAX_DEPTH, type Position, parseYaml, positionOf, type SourceMap } from './source.js';
 
 export type ConfigFormat = 'json' | 'yaml' | 'js' | 'ts';
 
@@ -121,23 +122,20 @@ function loadJson(file: string, text: string): Parsed {
       .replace(/, ".*" is not valid JSON$/s, '');
     throw fail(file, ErrorCode.CONFIG_PARSE, `invalid JSON: ${reason.slice(0, 200)}`, position);
   }
-  // JSON is YAML: the YAML parser finds duplicate keys (JSON.parse keeps the last one silently) and
-  // records positions. Its other complaints are about YAML, not JSON.
-  const parsed = parseYaml(text, { toJS: false });
-  const duplicates = parsed.errors.filter((e) => e.duplicateKey);
+  const { map, duplicates } = indexJson(text);
   if (duplicates.length) {
     throw new ConfigError(
-      duplicates.map((d) =>
+      duplicates.map((position) =>
         issue(
           file,
           ErrorCode.CONFIG_DUPLICATE_KEY,
           'duplicate key: a key may appear once per object',
-          d.position,
+          position,
         ),
       ),
     );
   }
-  return { data, map: parsed.map };
+  return { data, map };
 }
 
 function loadYaml(file: string, text: string): Parsed {

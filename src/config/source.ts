@@ -1,5 +1,5 @@
-// Parses YAML (and JSON, a subset) with positions, so errors can say "file:line:column", and with bounds a
-// hostile document cannot get past: nesting depth, alias expansion, keys checked in linear time.
+// Parses YAML with positions, so errors can say "file:line:column", and with bounds a hostile document
+// cannot get past: nesting depth, alias expansion, keys checked in linear time. (JSON: json-source.ts.)
 import {
   Composer,
   type CST,
@@ -56,29 +56,6 @@ function tooDeep(tokens: readonly CST.Token[]): number | undefined {
   return undefined;
 }
 
-/** For JSON, the same bound in one pass over the text, before any parser: the offset of the first `[`
- * or `{` nested deeper than MAX_DEPTH. (The YAML parser takes seconds on a megabyte of brackets.) */
-export function jsonTooDeep(text: string): number | undefined {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      // A backslash escapes the next character, a quote ends the string.
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-    } else if (c === '[' || c === '{') {
-      depth += 1;
-      if (depth > MAX_DEPTH) return i;
-    } else if (c === ']' || c === '}') {
-      depth -= 1;
-    }
-  }
-  return undefined;
-}
-
 // Duplicate keys, compared as the JS object keys they become (`1` and `"1"` collide), and keys that are
 // collections or aliases. The composer's own uniqueKeys check is quadratic per mapping: 100,000 keys
 // took minutes.
@@ -118,8 +95,8 @@ function describe(error: YAMLError): string {
   return `unsupported tag ${tag}: a config holds plain data (strings, numbers, booleans, null, mappings, sequences)`;
 }
 
-/** Parses YAML (and so JSON) keeping node ranges for `locate`; `toJS: false` skips building the value. */
-export function parseYaml(text: string, { toJS = true } = {}): ParsedYaml {
+/** Parses YAML keeping node ranges for `locate`. */
+export function parseYaml(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
@@ -162,7 +139,7 @@ export function parseYaml(text: string, { toJS = true } = {}): ParsedYaml {
     problems.push({ message, offset: second.range[0], duplicateKey: false });
   }
   let value: unknown;
-  if (toJS && !problems.length) {
+  if (!problems.length) {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (error) {

@@ -282,6 +282,21 @@ const cases: Case[] = [
     message: /more than one YAML document/,
   },
   {
+    name: 'JSON keys "a" and "\\u0061", the same key once unescaped',
+    files: { 'cluster.config.json': '{"apps": [],\n "a": 1,\n "\\u0061": 2}' },
+    code: ErrorCode.CONFIG_DUPLICATE_KEY,
+    at: [3, 2],
+  },
+  {
+    name: 'a duplicate key after strings full of brackets and escaped quotes',
+    files: {
+      'cluster.config.json':
+        '{"apps": [{"name": "web", "script": "x.js", "args": ["]}\\"{[", "\\\\"],\n  "name": "again"}]}',
+    },
+    code: ErrorCode.CONFIG_DUPLICATE_KEY,
+    at: [2, 3],
+  },
+  {
     name: 'keys 1 and "1" that become the same JS key',
     files: { 'cluster.config.yaml': 'apps:\n  - name: web\n    script: x.js\n    env: {1: a, "1": b}\n' },
     code: ErrorCode.CONFIG_DUPLICATE_KEY,
