@@ -8,9 +8,11 @@ import {
   DOCS_FILE,
   generateReference,
   generateTypes,
+  generateValidator,
   loadSchema,
   spliceReference,
   TYPES_FILE,
+  VALIDATOR_FILE,
 } from '../../scripts/gen-config-artifacts.js';
 import { MIN_NODE } from '../../src/cli/node-support.js';
 import { APP_ONLY_DEFAULTS, BUILTIN_DEFAULTS } from '../../src/config/defaults.js';
@@ -67,6 +69,10 @@ describe('schema agreement', () => {
 
   it('has generated types that match the schema', async () => {
     expect(readFileSync(TYPES_FILE, 'utf8')).toBe(await generateTypes(await loadSchema()));
+  });
+
+  it('has a precompiled validator that matches the schema', async () => {
+    expect(readFileSync(VALIDATOR_FILE, 'utf8')).toBe(generateValidator(await loadSchema()));
   });
 
   it('has a configuration reference in the docs that matches the schema', async () => {
