@@ -6,7 +6,7 @@ import { openLogFile } from '../log/file.js';
 import { isRootMessage, PROTOCOL_VERSION, type PrimaryMessage } from '../protocol.js';
 import { type Sink, teeSink } from './output.js';
 import { Pool } from './pool.js';
-import { type AppWatcher, watchApp } from './watch.js';
+import type { AppWatcher } from './watch.js';
 
 let pool: Pool | null = null;
 
@@ -31,14 +31,18 @@ function updateWatcher(app: ResolvedApp): void {
   void watcher?.close();
   watcher = null;
   if (!wanted) return;
-  watcher = watchApp(app, {
-    change: (files) => {
-      if (!pool) return;
-      send({ type: 'watch', files: files.slice(0, 10), count: files.length });
-      void pool.reload(pool.settings, env);
-    },
-    ready: () => send({ type: 'watching', paths: [...app.watch.paths] }),
-    error: (error) => send({ type: 'error', message: `watching ${app.name}: ${error.message}` }),
+  // Loaded on demand: chokidar and picomatch cost every primary ~20 ms of start-up otherwise.
+  void import('./watch.js').then(({ watchApp }) => {
+    if (watching !== wanted) return;
+    watcher = watchApp(app, {
+      change: (files) => {
+        if (!pool) return;
+        send({ type: 'watch', files: files.slice(0, 10), count: files.length });
+        void pool.reload(pool.settings, env);
+      },
+      ready: () => send({ type: 'watching', paths: [...app.watch.paths] }),
+      error: (error) => send({ type: 'error', message: `watching ${app.name}: ${error.message}` }),
+    });
   });
 }
 
