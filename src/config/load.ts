@@ -6,9 +6,9 @@ import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../errors.js';
 import { indexJson, jsonTooDeep } from './json-source.js';
+import { MAX_DEPTH, type Position, positionOf, type SourceMap } from './positions.js';
 import { describeFsError, FileProblem, readConfigBytes } from './read.js';
 import { NAME, searchConfigDir } from './search-places.js';
-import { MAX_DEPTH, type Position, parseYaml, positionOf, type SourceMap } from './source.js';
 
 export type ConfigFormat = 'json' | 'yaml' | 'js' | 'ts';
 
@@ -138,7 +138,8 @@ function loadJson(file: string, text: string): Parsed {
   return { data, map };
 }
 
-function loadYaml(file: string, text: string): Parsed {
+async function loadYaml(file: string, text: string): Promise<Parsed> {
+  const { parseYaml } = await import('./source.js');
   const parsed = parseYaml(text);
   if (parsed.errors.length) {
     throw new ConfigError(
@@ -254,7 +255,7 @@ export async function loadConfigFile(options: { path?: string; cwd: string }): P
     format === 'json'
       ? loadJson(file, text)
       : format === 'yaml'
-        ? loadYaml(file, text)
+        ? await loadYaml(file, text)
         : await loadModule(file, format);
   if (!isPackage) return { file, format, data, prefix: [], ...(map ? { map } : {}) };
   const pkg = data as Record<string, unknown> | null;

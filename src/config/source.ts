@@ -1,5 +1,6 @@
 // Parses YAML with positions, so errors can say "file:line:column", and with bounds a hostile document
 // cannot get past: nesting depth, alias expansion, keys checked in linear time. (JSON: json-source.ts.)
+// Loaded only for YAML configs: the yaml library costs ~40 ms of start-up.
 import {
   Composer,
   type CST,
@@ -14,16 +15,7 @@ import {
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
-
-export interface Position {
-  line: number;
-  column: number;
-}
-
-export interface SourceMap {
-  /** Position of the value at `path`, or of its key with `key: true`; the nearest ancestor if absent. */
-  locate(path: readonly string[], key?: boolean): Position | undefined;
-}
+import { MAX_DEPTH, type Position, type SourceMap } from './positions.js';
 
 export interface ParsedYaml {
   value: unknown;
@@ -34,9 +26,6 @@ export interface ParsedYaml {
 
 /** Aliases a document may expand; bounds "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
-
-/** Collections nested deeper than this are refused; a config needs 5 levels. */
-export const MAX_DEPTH = 64;
 
 // The composer recurses once per level, so a document 100,000 levels deep would overflow the stack; the
 // parser's tokens are walked first, without recursion. The offset of the first collection too deep.
@@ -192,11 +181,4 @@ export function parseYaml(text: string): ParsedYaml {
     return found ? at(found[0]) : undefined;
   };
   return { value, map: { locate }, errors };
-}
-
-/** 1-based line and column of a character offset. */
-export function positionOf(text: string, offset: number): Position {
-  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
-  const lines = before.split('\n');
-  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
 }
