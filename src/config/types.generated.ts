@@ -109,7 +109,7 @@ export interface Restart {
   policy?: 'on-failure' | 'always' | 'never';
   backoff?: Backoff;
   /**
-   * Most restarts allowed within `window`; one more and the app goes `errored`.
+   * Most restarts allowed within `window`; one more and the app goes `errored`. A serving worker ended by SIGKILL (the OOM killer, an operator) is restarted at once and does not count: see docs/reliability.md.
    */
   maxRestarts?: number;
   window?: Duration;

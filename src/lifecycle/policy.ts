@@ -57,11 +57,12 @@ export function decideRestart(
   }
   const recent = history.restarts.filter((t) => t > now - settings.window);
   // SIGKILL of a process that was serving comes from outside (the OOM killer, an operator, a chaos
-  // test): it is restarted, without growing the backoff, and it is not a crash loop.
+  // test): it is not a crash loop. It is restarted without growing the backoff: at once when its slot
+  // was stable (capacity is what matters then), else after the slot's current delay.
   if (exit.ready && exit.signal === 'SIGKILL') {
     return {
       action: 'restart',
-      delay: backoffDelay(settings, history.attempts),
+      delay: history.attempts === 0 ? 0 : backoffDelay(settings, history.attempts),
       history: { attempts: history.attempts, restarts: recent },
       reason: `${why} while serving`,
     };

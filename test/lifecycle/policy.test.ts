@@ -136,6 +136,8 @@ describe('restart policy', () => {
       if (d.action === 'restart') history = d.history;
     }
     expect(history.attempts).toBe(1);
+    // A stable slot gets its capacity back at once.
+    expect(decideRestart(settings, killed, EMPTY_HISTORY, Date.now())).toMatchObject({ delay: 0 });
     // The same kill before the worker was ready, or a crash of its own while serving, counts.
     const atBoot = crashLoop({ ...settings, maxRestarts: 2 });
     expect(atBoot.at(-1)?.action).toBe('errored');
