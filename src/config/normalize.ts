@@ -173,9 +173,30 @@ class AppNormalizer {
     return bytes;
   }
 
+  // The kernel refuses to start a process whose arguments and environment together pass ARG_MAX (2 MiB
+  // on Linux, counting the supervisor's own environment too): each value is bounded by the schema, their
+  // total is checked here, with room left for what the workers inherit.
+  private argumentSpace(args: readonly string[], env: Record<string, string | null>): void {
+    let bytes = 0;
+    for (const arg of [...args, ...this.settings.nodeArgs]) bytes += Buffer.byteLength(arg) + 1;
+    for (const [key, value] of Object.entries(env)) {
+      if (value !== null) bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 2;
+    }
+    if (bytes > MAX_ARGUMENT_BYTES) {
+      this.report(
+        ErrorCode.CONFIG_RANGE,
+        `/apps/${this.index}`,
+        `args, nodeArgs and env take ${bytes} bytes together; a process can be started with at most ${MAX_ARGUMENT_BYTES}`,
+        'pass large data in a file instead',
+      );
+    }
+  }
+
   resolve(): ResolvedApp {
     const s = this.settings;
     const cwd = appCwd(this.options.file, this.app);
+    const env = this.env();
+    this.argumentSpace(this.app.args ?? [], env);
     if (s.balancing === 'kernel' && !REUSE_PORT_PLATFORMS.includes(this.options.platform)) {
       this.report(
         ErrorCode.CONFIG_UNSUPPORTED,
@@ -191,7 +212,7 @@ class AppNormalizer {
       nodeArgs: s.nodeArgs,
       cwd,
       instances: s.instances === 'max' ? this.options.cpus() : s.instances,
-      env: this.env(),
+      env,
       restart: this.restart(),
       readiness: s.readiness,
       readyTimeout: this.duration(['readyTimeout'], { positive: true }),
@@ -213,6 +234,9 @@ class AppNormalizer {
     };
   }
 }
+
+/** Bytes of args, nodeArgs and env an app may use: half of Linux's ARG_MAX. */
+export const MAX_ARGUMENT_BYTES = 1024 * 1024;
 
 const appCwd = (file: string, app: { cwd?: unknown }) =>
   resolve(file, '..', typeof app.cwd === 'string' ? app.cwd : '.');

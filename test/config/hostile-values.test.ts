@@ -256,6 +256,22 @@ const cases: Case[] = [
     pointer: '/apps/0/args/1',
     message: /at most 32768 characters/,
   },
+  {
+    // Only a JS config can hold this much: JSON and YAML files stop at 1 MiB.
+    name: 'args and env of 2.4 MB together from a JS config, each value within bounds (Linux refuses 2 MiB)',
+    files: {
+      'cluster.config.mjs': `const big = (c) => c.repeat(30000);
+export default { apps: [{ name: 'web', script: 'x.js',
+  args: Array.from({ length: 40 }, () => big('a')),
+  env: Object.fromEntries(Array.from({ length: 40 }, (_, i) => ['V' + i, big('v')])) }] };
+`,
+      'x.js': '',
+    },
+    code: ErrorCode.CONFIG_RANGE,
+    pointer: '/apps/0',
+    message:
+      /args, nodeArgs and env take 24\d{5} bytes together; a process can be started with at most 1048576/,
+  },
 
   // NUL characters cannot reach the operating system: refused, not a crash in stat() or fork().
   {
