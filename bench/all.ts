@@ -1,7 +1,8 @@
 // `npm run bench`: every scenario in one run, one after another (each interleaves clusterd, bare
 // node:cluster and PM2 itself), then one table of the ratios against the targets of the benchmark
 // issue, written with the machine and Node version to bench/results/summary.json.
-// Run: npm run bench   (the whole run takes about 10 minutes on 2 cores)
+// Run: npm run bench   (the whole run takes about 12 minutes on 2 cores)
+//      node bench/all.ts --summary   (the table alone, from bench/results/)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -20,7 +21,8 @@ const SCENARIOS = [
 ];
 
 const started = Date.now();
-for (const scenario of SCENARIOS) {
+// `--summary`: only the table, from the results already on disk (after re-running one scenario).
+for (const scenario of process.argv.includes('--summary') ? [] : SCENARIOS) {
   console.log(`\n== ${scenario}`);
   execFileSync(process.execPath, [join(ROOT, 'bench', `${scenario}.ts`)], { stdio: 'inherit' });
 }

@@ -78,10 +78,22 @@ export function startClusterd(
   });
 }
 
-export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/** Stops `child` with `signal`, and with SIGKILL if it is still there after `graceMs`: a run must end. */
+export function stop(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 10_000,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    child.once('exit', () => resolve());
+    const timer = setTimeout(() => {
+      console.error(`pid ${child.pid} did not exit ${graceMs} ms after ${signal}: SIGKILL`);
+      child.kill('SIGKILL');
+    }, graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill(signal);
   });
 }

@@ -47,6 +47,8 @@ const clusterd: Target = {
   },
 };
 
+const RELOAD_WAIT_MS = 10_000;
+
 const bare: Target = {
   name: 'bare node:cluster (kill and fork)',
   async start(app, port) {
@@ -54,20 +56,33 @@ const bare: Target = {
       env: { ...process.env, SCRIPT: app, WORKERS: '2', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const waiting: (() => void)[] = [];
-    let reloaded = 0;
+    // Each reload's new workers say which reload they belong to; one that dies before it listens is
+    // replaced by a plain fork that says nothing, so a reload is also over after RELOAD_WAIT_MS.
+    const listening = new Map<number, number>();
+    let wake = () => {};
     await new Promise<void>((resolve) =>
       lines(child, (l) => {
         if (l.includes('"ready":true')) resolve();
-        if (l.includes('"reloaded":true') && ++reloaded % 2 === 0) waiting.shift()?.();
+        const reload = /"reload":(\d+)/.exec(l)?.[1];
+        if (reload) listening.set(Number(reload), (listening.get(Number(reload)) ?? 0) + 1);
+        wake();
       }),
     );
+    let generation = 0;
     return {
-      reload: () =>
-        new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          child.kill('SIGUSR2');
-        }),
+      reload: async () => {
+        const reload = ++generation;
+        child.kill('SIGUSR2');
+        const deadline = Date.now() + RELOAD_WAIT_MS;
+        while ((listening.get(reload) ?? 0) < 2 && Date.now() < deadline) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 100);
+          });
+        }
+        if ((listening.get(reload) ?? 0) < 2)
+          console.error(`bare: reload ${reload} incomplete after ${RELOAD_WAIT_MS} ms`);
+      },
       stop: () => stop(child),
     };
   },

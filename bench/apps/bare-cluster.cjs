@@ -13,8 +13,11 @@ for (let i = 0; i < workers; i++) {
 cluster.on('exit', (worker) => {
   if (!worker.exitedAfterDisconnect) cluster.fork();
 });
+let generation = 0;
 process.on('SIGUSR2', () => {
+  const reload = ++generation;
   for (const worker of Object.values(cluster.workers)) worker.kill();
-  for (let i = 0; i < workers; i++) cluster.fork().on('listening', () => console.log('{"reloaded":true}'));
+  for (let i = 0; i < workers; i++)
+    cluster.fork().on('listening', () => console.log(JSON.stringify({ reload })));
 });
 process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));
