@@ -50,7 +50,9 @@ function openTarget(file: string, { maxSize, maxFiles }: LogFileOptions): Writab
     throw Object.assign(new Error(`ENOTDIR: ${inTheWay}`), { code: 'ENOTDIR', cause: error });
   }
   // Loaded when a log file is first opened: most processes have none, and it costs ~20 ms of start-up.
-  const { createStream } = createRequire(import.meta.url)('rotating-file-stream') as typeof RotatingFileStream;
+  const { createStream } = createRequire(import.meta.url)(
+    'rotating-file-stream',
+  ) as typeof RotatingFileStream;
   return createStream(basename(file), { path: dirname(file), size: `${maxSize}B`, rotate: maxFiles });
 }
 
