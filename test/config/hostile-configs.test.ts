@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { type Case, check } from '../fixtures/hostile/check.js';
+import { type Case, check } from '../helpers/hostile.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const one = (extra: Record<string, unknown> = {}, rest: Record<string, unknown> = {}) =>

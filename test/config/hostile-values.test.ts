@@ -1,12 +1,12 @@
 // Hostile config values, part 2 (part 1: hostile-configs): prototype keys, numbers, strings that are too
-// long or hold NUL characters. Each is a real file loaded by the real loader; see check.ts for what every
+// long or hold NUL characters. Each is a real file loaded by the real loader; see test/helpers/hostile.ts for what every
 // case must satisfy (one-line bounded messages, bounded time, no polluted prototype).
 import { describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/config/normalize.js';
 import type { ClusterdConfig } from '../../src/config/types.generated.js';
 import { ErrorCode } from '../../src/errors.js';
-import { type Case, check } from '../fixtures/hostile/check.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
+import { type Case, check } from '../helpers/hostile.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const one = (extra: Record<string, unknown> = {}, rest: Record<string, unknown> = {}) =>
