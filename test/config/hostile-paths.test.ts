@@ -6,8 +6,8 @@ import { realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { type Case, check } from '../helpers/hostile.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
+import { type Case, check } from '../helpers/hostile.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const one = (extra: Record<string, unknown> = {}) =>
