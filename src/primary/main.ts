@@ -1,6 +1,7 @@
 // Entry of an app's primary process, forked by the root supervisor: one per app, owning node:cluster
 // for that app only. It lives exactly as long as its root: if the IPC channel to the root closes
 // (the root died, even by SIGKILL), every worker is killed and the primary exits.
+import type { Writable } from 'node:stream';
 import type { ResolvedApp } from '../config/resolved.js';
 import { openLogFile } from '../log/file.js';
 import { isRootMessage, PROTOCOL_VERSION, type PrimaryMessage } from '../protocol.js';
@@ -9,6 +10,7 @@ import { Pool } from './pool.js';
 import type { AppWatcher } from './watch.js';
 
 let pool: Pool | null = null;
+const logFiles: Writable[] = [];
 
 // Worker output goes to the root; with `logs.file`, to that file as well.
 function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
@@ -17,6 +19,7 @@ function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
   const file = openLogFile(app.logs.file, app.logs.maxSize, app.logs.maxFiles, (report) =>
     send({ type: 'logfile', ...report }),
   );
+  logFiles.push(file);
   return { stdout: teeSink(process.stdout, file), stderr: teeSink(process.stderr, file) };
 }
 let env: Record<string, string> = {};
@@ -61,10 +64,19 @@ function flushStdio(): Promise<unknown> {
   );
 }
 
+// A log file's last lines are written before the exit; one stuck on a slow disk gets a second, no more.
+function closeLogFiles(): Promise<unknown> {
+  return Promise.race([
+    Promise.all(logFiles.map((f) => new Promise((resolve) => f.end(resolve)))),
+    new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+  ]);
+}
+
 async function finish(stopping: Promise<void>): Promise<never> {
   await stopping;
   await watcher?.close();
   await flushStdio();
+  await closeLogFiles();
   // Exit once the last report has left, so the root sees the final state before the exit.
   await new Promise<void>((resolve) => send({ type: 'bye' }, resolve));
   process.exit(0);

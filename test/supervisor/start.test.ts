@@ -205,4 +205,21 @@ describe('clusterd start', () => {
     const file = readFileSync(join(root.dir, 'logs/msg.txt'), 'utf8');
     expect(file).toMatch(/"app":"msg","worker":0,"pid":\d+,"stream":"stdout","msg":"sending ready"/);
   });
+
+  it('writes every line to logs.file before the primary exits, even a burst right before the end', async () => {
+    const root = startRoot({
+      apps: [
+        fixtureApp('burst', 'burst-then-exit.cjs', {
+          instances: 1,
+          env: { LINES: 20_000 },
+          restart: { policy: 'never' },
+          logs: { file: 'logs/burst.txt' },
+        }),
+      ],
+    });
+    expect((await root.waitForExit()).code).toBe(0);
+    const lines = readFileSync(join(root.dir, 'logs/burst.txt'), 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(20_000);
+    expect(lines.at(-1)).toMatch(/"msg":"burst 19999"/);
+  });
 });
