@@ -1,6 +1,7 @@
 // Chaos under load: a 4-worker app serves steady traffic while random serving workers are SIGKILLed
 // every few hundred ms for 20 s. Capacity must come back after every kill, the only failed requests
 // are those in flight on a worker at the moment it was killed, and the app never goes errored.
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../helpers/processes.js';
 import { fixtureApp, type LogEvent, startRoot } from '../helpers/root.js';
@@ -31,7 +32,8 @@ describe('chaos under load', () => {
     const kills: { pid: number; at: number }[] = [];
     const end = Date.now() + CHAOS_MS;
     while (Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 350));
+      // The chaos cadence itself (a kill every 150-500 ms), not a wait for something to happen.
+      await delay(150 + Math.random() * 350);
       const serving = servingPids(root.events).filter(isAlive);
       const victim = serving[Math.floor(Math.random() * serving.length)];
       if (victim === undefined) continue;

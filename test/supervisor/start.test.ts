@@ -6,6 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { get, getJson } from '../helpers/http.js';
 import { fixtureApp, startRoot } from '../helpers/root.js';
 
+// One worker that writes 20,000 lines at once and exits as soon as they are flushed.
+const burstApp = (extra: Record<string, unknown> = {}) =>
+  fixtureApp('burst', 'burst-then-exit.cjs', {
+    instances: 1,
+    env: { LINES: 20_000 },
+    restart: { policy: 'never' },
+    ...extra,
+  });
+
 describe('clusterd start', () => {
   it('runs N workers that answer on one port, then stops cleanly on SIGTERM', async () => {
     const root = startRoot({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 3 })] });
@@ -155,15 +164,7 @@ describe('clusterd start', () => {
   });
 
   it('forwards every line a worker wrote before it exited', async () => {
-    const root = startRoot({
-      apps: [
-        fixtureApp('burst', 'burst-then-exit.cjs', {
-          instances: 1,
-          env: { LINES: 20_000 },
-          restart: { policy: 'never' },
-        }),
-      ],
-    });
+    const root = startRoot({ apps: [burstApp()] });
     expect((await root.waitForExit()).code).toBe(0);
     const lines = root.events.filter((e) => e.app === 'burst' && e.stream === 'stdout');
     expect(lines).toHaveLength(20_000);
@@ -207,16 +208,7 @@ describe('clusterd start', () => {
   });
 
   it('writes every line to logs.file before the primary exits, even a burst right before the end', async () => {
-    const root = startRoot({
-      apps: [
-        fixtureApp('burst', 'burst-then-exit.cjs', {
-          instances: 1,
-          env: { LINES: 20_000 },
-          restart: { policy: 'never' },
-          logs: { file: 'logs/burst.txt' },
-        }),
-      ],
-    });
+    const root = startRoot({ apps: [burstApp({ logs: { file: 'logs/burst.txt' } })] });
     expect((await root.waitForExit()).code).toBe(0);
     const lines = readFileSync(join(root.dir, 'logs/burst.txt'), 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(20_000);
