@@ -147,6 +147,12 @@ describe('a log file that cannot be written', () => {
       ['full', 'ENOSPC'],
       ['notdir', 'ENOTDIR'],
     ]);
+    // The table says it too, under the workers.
+    const table = await runCli(['status'], { cwd: root.dir, env: root.env });
+    expect(table.stdout).toMatch(
+      /^log file not written \(full\): .*: ENOSPC since .*, its lines are dropped$/m,
+    );
+    expect(table.stdout).toMatch(/^log file not written \(notdir\): .*: ENOTDIR since /m);
     root.signal('SIGTERM');
     expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
   });

@@ -52,7 +52,12 @@ export function formatStatus(status: Status): string {
       : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-']];
   for (const app of status.apps) rows.push(...appRows(app));
   const head = `clusterd ${status.pid}, ${displayPath(status.config)}${status.environment ? ` (--env ${status.environment})` : ''}, up ${ago(status.uptime)}`;
-  return `${head}\n${table(rows)}\n`;
+  // Lines being dropped are news an operator must not have to ask for with --json.
+  const faults = (status.logFaults ?? []).map(
+    (f) =>
+      `log file not written${f.app ? ` (${f.app})` : ''}: ${displayPath(f.file)}: ${f.error} since ${ago(Date.now() - f.since)}, its lines are dropped`,
+  );
+  return `${head}\n${table(rows)}\n${faults.map((line) => `${line}\n`).join('')}`;
 }
 
 /** Runs one control command and prints its result; the exit code says whether it worked. */
