@@ -42,8 +42,11 @@ describe.runIf(process.platform === 'linux')('kernel balancing', () => {
     }
     const stats = await load.stop();
     expect(stats.non2xx).toBe(0);
-    // The kernel may reset a connection still queued on a listener that closes (docs/reload.md).
-    expect(stats.errors + stats.timeouts).toBeLessThanOrEqual(Math.ceil(stats.requests / 1000));
+    // The kernel resets the connections still queued on a listener that closes (docs/reload.md): 0-2 a
+    // reload on a quiet machine, 5 over two reloads seen in CI with the other tests running. Never more
+    // than one per client connection and reload, and never a broken reload.
+    expect(stats.errors + stats.timeouts).toBeLessThanOrEqual(2 * 20);
+    expect(stats.ok).toBeGreaterThanOrEqual(stats.requests - 2 * 20);
     const now = root.events
       .filter((e) => e.app === 'web' && e.to === 'ready')
       .slice(-2)
