@@ -1,10 +1,21 @@
 // Development watch mode: one chokidar watcher per app (in the app's primary), trailing debounce, so a
 // `git checkout` touching 500 files yields one reload. Ignored: the built-in patterns, the app's own,
 // and the app's log file, so an app writing into its own directory does not reload itself in a loop.
-import { relative } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { watch } from 'chokidar';
 import picomatch from 'picomatch';
 import type { ResolvedApp } from '../config/resolved.js';
+
+// Through a symbolic link loop (src/loop -> src) chokidar reports one change under each alias it followed
+// (src/a.txt, src/loop/a.txt, src/loop/loop/a.txt ...): by its directory's real path it is one file.
+function realName(path: string): string {
+  try {
+    return join(realpathSync(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
+}
 
 export interface AppWatcher {
   close(): Promise<void>;
@@ -31,7 +42,7 @@ export function watchApp(
   let changed = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
   watcher.on('all', (_event, path) => {
-    changed.add(relative(app.cwd, path) || '.');
+    changed.add(relative(app.cwd, realName(path)) || '.');
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
