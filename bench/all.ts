@@ -2,7 +2,7 @@
 // node:cluster and PM2 itself), then one table of the ratios against the targets of the benchmark
 // issue, written with the machine and Node version to bench/results/summary.json.
 // Run: npm run bench   (the whole run takes about 12 minutes on 2 cores)
-//      node bench/all.ts --summary   (the table alone, from bench/results/)
+//      npm run bench:summary   (the table alone, from bench/results/)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
