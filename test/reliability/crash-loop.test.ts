@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fixtureApp, type LogEvent, startRoot } from '../helpers/root.js';
 
 const RESTARTS = 1_000;
+const INSTANCES = 2;
 
 function usage(pid: number): { rssMiB: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -18,7 +19,7 @@ describe('crash loop at scale', () => {
     const root = startRoot({
       apps: [
         fixtureApp('boom', 'crash-at-boot.cjs', {
-          instances: 2,
+          instances: INSTANCES,
           restart: {
             backoff: { initial: '1ms', factor: 1, max: '1ms' },
             maxRestarts: RESTARTS,
@@ -49,7 +50,9 @@ describe('crash loop at scale', () => {
       JSON.stringify({ before, after }),
     );
     for (const who of ['root', 'primary'] as const) {
-      expect(after[who].fds, `${who} open fds`).toBeLessThanOrEqual(before[who].fds + 2);
+      // A sample catches 0, 1 or 2 workers alive, and the primary holds ~4 fds for each (stdio pipes,
+      // IPC); a leak of one fd per restart would add 680.
+      expect(after[who].fds, `${who} open fds`).toBeLessThanOrEqual(before[who].fds + 4 * INSTANCES);
       expect(after[who].rssMiB, `${who} RSS (MiB)`).toBeLessThan(before[who].rssMiB + 10);
     }
     // Nothing is left running: the root ends on its own with "an app errored".
