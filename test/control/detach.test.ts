@@ -22,6 +22,14 @@ async function noneLeft(tag: string) {
   }
 }
 
+// An app that throws at boot and goes errored after one restart.
+const boomApp = {
+  name: 'boom',
+  script: join(FIXTURES, 'crash-at-boot.cjs'),
+  instances: 1,
+  restart: { maxRestarts: 1, backoff: { initial: '10ms' } },
+};
+
 describe('start --detach', () => {
   it('returns once every app is ready, refuses a twin, and shuts down cleanly', async () => {
     const { dir, env, tag } = project([
@@ -58,12 +66,7 @@ describe('start --detach', () => {
   it('fails with the reason when an app cannot start', async () => {
     const { dir, env, tag } = project([
       { name: 'web', script: join(FIXTURES, 'http-server.cjs'), instances: 1 },
-      {
-        name: 'boom',
-        script: join(FIXTURES, 'crash-at-boot.cjs'),
-        instances: 1,
-        restart: { maxRestarts: 1, backoff: { initial: '10ms' } },
-      },
+      boomApp,
     ]);
     try {
       const started = await runCli(['start', '--detach'], { cwd: dir, env });
@@ -82,14 +85,7 @@ describe('start --detach', () => {
   });
 
   it('says why when the supervisor itself ends because nothing could start', async () => {
-    const { dir, env, tag } = project([
-      {
-        name: 'boom',
-        script: join(FIXTURES, 'crash-at-boot.cjs'),
-        instances: 1,
-        restart: { maxRestarts: 1, backoff: { initial: '10ms' } },
-      },
-    ]);
+    const { dir, env, tag } = project([boomApp]);
     try {
       const started = await runCli(['start', '--detach'], { cwd: dir, env });
       // Seen either while the supervisor reports the app errored (1) or once it has ended because of it (3).
