@@ -41,8 +41,7 @@ export function watchApp(
   });
   let changed = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
-  watcher.on('all', (_event, path) => {
-    changed.add(relative(app.cwd, realName(path)) || '.');
+  const wait = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
@@ -50,6 +49,20 @@ export function watchApp(
       changed = new Set();
       handlers.change(files);
     }, app.watch.debounce);
+  };
+  watcher.on('all', (_event, path) => {
+    changed.add(relative(app.cwd, realName(path)) || '.');
+    wait();
+  });
+  // chokidar reports a path's `change` at most once per 50 ms and drops the ones in between, so the last
+  // writes of a burst may never be reported: the debounce would end up to 50 ms early (before the last
+  // write, with a short debounce). Its raw events come for every write: they keep a debounce that a
+  // reported change started going, so it ends `debounce` after the last write. They never start one.
+  watcher.on('raw', (_event, path, details) => {
+    const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+    if (!timer || typeof watched !== 'string') return;
+    const full = !path || basename(watched) === path ? watched : join(watched, String(path));
+    if (!ignored(full)) wait();
   });
   watcher.on('ready', handlers.ready);
   watcher.on('error', (error) => handlers.error(error instanceof Error ? error : new Error(String(error))));
