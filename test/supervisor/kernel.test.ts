@@ -4,7 +4,22 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, getJson } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
-import { FIXTURES, startRoot } from '../helpers/root.js';
+import { FIXTURES, type LogEvent, startRoot } from '../helpers/root.js';
+import { startTraffic } from '../helpers/traffic.js';
+
+// The known loss (docs/reload.md): when a worker's listener closes, Linux resets the connections still
+// queued on it, unless net.ipv4.tcp_migrate_req=1 (it was 0 where measured). A run of this test closes
+// 4 listeners (2 reloads x 2 workers). Measured on a 2-core machine: alone, next to chaos/kill-under-load/
+// reload/crash-loop, and in the whole suite (`npx vitest run`):
+// - keep-alive load (autocannon, 20 connections): 0 in 77 of 82 runs, 2 or 3 in the others (3 of the 6
+//   whole-suite runs), 5 once in CI; the worst case is one per connection and close (80). A drain that
+//   cuts idle keep-alive sockets gives 45-56.
+// - fresh connections (4 loops): 0-6 in 38 runs (mean 1.5); the worst case is one per loop and close
+//   (16). With round-robin balancing the same test loses none (8 runs).
+const MAX_KEEPALIVE_ERRORS = 8;
+const MAX_FRESH_ERRORS = 12;
+// Date.now() in two processes (the test, clusterd's log) for the same instant: millisecond granularity.
+const CLOCK_MS = 3;
 
 describe.runIf(process.platform === 'linux')('kernel balancing', () => {
   it('runs every worker on the port, ready without a cluster listening event, and reloads under load', async () => {
@@ -29,24 +44,56 @@ describe.runIf(process.platform === 'linux')('kernel balancing', () => {
     for (let i = 0; i < 200 && pids.size < 2; i++) pids.add((await getJson<{ pid: number }>(address)).pid);
     expect([...pids].sort()).toEqual(ready.map((e) => e.pid as number).sort());
 
+    // Keep-alive connections, and fresh ones: every fresh request tells when and how it failed.
     const load = startLoad(address, { connections: 20 });
+    const traffic = startTraffic(address, { concurrency: 4 });
     await load.after(100);
+    await traffic.answered(20);
+    const reloads: { started: LogEvent; drained: number[] }[] = [];
     for (let i = 0; i < 2; i++) {
       const from = root.events.length;
       root.signal('SIGUSR2');
+      const started = await root.waitFor((e) => e.reload === 'started', 'the reload to start', { from });
       const done = await root.waitFor((e) => e.reload === 'done' || e.reload === 'failed', 'the reload', {
         from,
       });
       expect(done.reload).toBe('done');
+      const drained = root.events
+        .slice(from)
+        .filter((e) => e.app === 'web' && e.to === 'draining')
+        .map((e) => e.pid as number);
+      expect(drained).toHaveLength(2);
+      reloads.push({ started, drained });
       await load.after(100);
+      await traffic.answered(20);
     }
+    // A reload ends, for this purpose, when the last worker it replaced has exited.
+    const stopped = await Promise.all(
+      reloads.flatMap((r) =>
+        r.drained.map((pid) =>
+          root.waitFor((e) => e.pid === pid && e.to === 'stopped', `worker ${pid} to stop`),
+        ),
+      ),
+    );
     const stats = await load.stop();
-    expect(stats.non2xx).toBe(0);
-    // The kernel resets the connections still queued on a listener that closes (docs/reload.md): 0-2 a
-    // reload on a quiet machine, 5 over two reloads seen in CI with the other tests running. Never more
-    // than one per client connection and reload, and never a broken reload.
-    expect(stats.errors + stats.timeouts).toBeLessThanOrEqual(2 * 20);
-    expect(stats.ok).toBeGreaterThanOrEqual(stats.requests - 2 * 20);
+    const outcomes = await traffic.stop();
+    expect(stats).toMatchObject({ non2xx: 0, timeouts: 0 });
+    // autocannon counts a timeout as an error too; there are none (above), so these are all socket errors.
+    expect(stats.errors).toBeLessThanOrEqual(MAX_KEEPALIVE_ERRORS);
+    const failed = outcomes.filter((o) => o.error !== undefined);
+    expect(failed.length).toBeLessThanOrEqual(MAX_FRESH_ERRORS);
+    // Each failure is a reset (not a refusal, a timeout or a bad answer) while a reload ran.
+    const windows = reloads.map((r, i) => ({
+      from: r.started.time,
+      to: Math.max(...stopped.slice(2 * i, 2 * i + 2).map((e) => e.time)),
+    }));
+    for (const o of failed) {
+      expect(o.error).toMatch(/ECONNRESET/);
+      expect(
+        windows.some((w) => o.end >= w.from && o.start <= w.to + CLOCK_MS),
+        JSON.stringify(o),
+      ).toBe(true);
+    }
     const now = root.events
       .filter((e) => e.app === 'web' && e.to === 'ready')
       .slice(-2)
