@@ -3,9 +3,9 @@
 // directory whatever the config's format, it reads a file before any check, and it merges `$import`s.)
 import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../errors.js';
 import { indexJson, jsonTooDeep } from './json-source.js';
+import { loadModule } from './load-module.js';
 import { MAX_DEPTH, type Position, positionOf, type SourceMap } from './positions.js';
 import { describeFsError, FileProblem, readConfigBytes } from './read.js';
 import { NAME, searchConfigDir } from './search-places.js';
@@ -158,55 +158,6 @@ async function loadYaml(file: string, text: string): Promise<Parsed> {
   return { data: parsed.value, map: parsed.map };
 }
 
-// The position in the config file where a module failed, read off the error's stack.
-function stackPosition(error: unknown, file: string): Position | undefined {
-  const stack = error instanceof Error ? (error.stack ?? '') : '';
-  for (const name of [pathToFileURL(file).href, file]) {
-    const at = stack.indexOf(name);
-    if (at < 0) continue;
-    const m = /^(?:\?[^:\s]*)?:(\d+)(?::(\d+))?/.exec(stack.slice(at + name.length));
-    if (m) return { line: Number(m[1]), column: Number(m[2] ?? 1) };
-  }
-  return undefined;
-}
-
-async function loadModule(file: string, format: 'js' | 'ts'): Promise<Parsed> {
-  let module: Record<string, unknown>;
-  try {
-    if (format === 'ts') {
-      // jiti (a TypeScript transpiler) loads only for TS configs: it would weigh on every supervisor.
-      const { createJiti } = await import('jiti');
-      const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
-      module = { default: await jiti.import(file, { default: true }) };
-    } else {
-      // The mtime in the URL makes a changed file load anew (live config reload); an unchanged one is reused.
-      const url = `${pathToFileURL(file).href}?mtime=${statSync(file).mtimeMs}`;
-      module = (await import(url)) as Record<string, unknown>;
-    }
-  } catch (error) {
-    const reason = (
-      error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)
-    ).trim();
-    const position = stackPosition(error, file);
-    throw new ConfigError(
-      [issue(file, ErrorCode.CONFIG_LOAD, `the config module failed to load: ${reason}`, position)],
-      {
-        cause: error,
-      },
-    );
-  }
-  if (module.default === undefined) {
-    throw fail(
-      file,
-      ErrorCode.CONFIG_LOAD,
-      'the config module has no default export',
-      undefined,
-      'write `export default defineConfig({ apps: [...] })`',
-    );
-  }
-  return { data: module.default };
-}
-
 function notFound(file: string, message: string, hint?: string): ConfigError {
   return fail(file, ErrorCode.CONFIG_NOT_FOUND, message, undefined, hint);
 }
@@ -236,7 +187,12 @@ function locate(options: { path?: string; cwd: string }): { file: string; explic
  * Loads the config at `path` (a file, or a directory to search), or searches the working directory.
  * Throws a ConfigError for a missing, unreadable or unparsable file.
  */
-export async function loadConfigFile(options: { path?: string; cwd: string }): Promise<LoadedConfigFile> {
+export async function loadConfigFile(options: {
+  path?: string;
+  cwd: string;
+  /** Bound on a JS or TS config module's load (default: MODULE_LOAD_TIMEOUT_MS). */
+  moduleTimeoutMs?: number;
+}): Promise<LoadedConfigFile> {
   const { file, explicit } = locate(options);
   const isPackage = basename(file) === 'package.json';
   const format = isPackage ? 'json' : EXTENSIONS[extname(file)];
@@ -256,7 +212,7 @@ export async function loadConfigFile(options: { path?: string; cwd: string }): P
       ? loadJson(file, text)
       : format === 'yaml'
         ? await loadYaml(file, text)
-        : await loadModule(file, format);
+        : { data: await loadModule(file, format, options.moduleTimeoutMs) };
   if (!isPackage) return { file, format, data, prefix: [], ...(map ? { map } : {}) };
   const pkg = data as Record<string, unknown> | null;
   if (!(typeof pkg === 'object' && pkg !== null && Object.hasOwn(pkg, NAME))) {
