@@ -43,6 +43,8 @@ export const ErrorCode = {
   CONTROL: 'CLUSTERD_ERR_CONTROL',
   COMMAND_FAILED: 'CLUSTERD_ERR_COMMAND_FAILED',
   LOG_FILE: 'CLUSTERD_ERR_LOG_FILE',
+  TIMEOUT: 'CLUSTERD_ERR_TIMEOUT',
+  INTERNAL: 'CLUSTERD_ERR_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,31 +1,47 @@
 // Every message between the root supervisor, the app primaries and the workers. One versioned module
 // with discriminated unions: a message that is not declared here is not sent.
+//
+// Root -> primary messages are requests with ids. The primary answers each id exactly once (`reply`),
+// also for a request folded into another (coalesced reloads) and for one that changes nothing; whatever
+// is pending on a primary when it exits is rejected by the root with the reason. Primary -> root
+// messages other than `reply` are reports of what happened (transitions, reload phases, watch events).
 import type { ResolvedApp } from './config/resolved.js';
-import type { AppState, WorkerState } from './lifecycle/states.js';
+import type { AppState, SlotState, WorkerState } from './lifecycle/states.js';
 import type { LogFileReport } from './log/file.js';
+import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type LogFormat = 'json' | 'pretty';
 
-// Root -> primary.
-export type RootMessage =
-  | {
-      type: 'start';
-      app: ResolvedApp;
-      /** The exact environment the workers get (supervisor env + app env, removals applied). */
-      env: Record<string, string>;
-      logFormat: LogFormat;
-    }
-  /** Graceful: drain every worker, signal, SIGKILL after the shutdown timeout. */
-  | { type: 'stop' }
-  /** Immediate: SIGKILL every worker. */
-  | { type: 'kill' }
-  /** Rolling reload with these settings and this worker environment. */
-  | { type: 'reload'; app: ResolvedApp; env: Record<string, string> }
+/** What the root asks of a primary. */
+export type PrimaryRequest =
+  /** Run the app: the first request, once per primary. Answered once every slot served (or failed). */
+  | { op: 'start'; app: ResolvedApp; logFormat: LogFormat }
+  /** Rolling reload onto these settings (new code from disk). */
+  | { op: 'reload'; app: ResolvedApp }
   /** Run this many workers: start new ones, or drain the highest slots. */
-  | { type: 'scale'; instances: number };
+  | { op: 'scale'; instances: number }
+  /** Graceful: drain every worker, signal, SIGKILL after the shutdown timeout; then the primary exits. */
+  | { op: 'stop' }
+  /** Immediate: SIGKILL every worker; then the primary exits. */
+  | { op: 'kill' };
+
+export type Op = PrimaryRequest['op'];
+
+/** What each request's success carries. */
+export interface OpResults {
+  start: { instances: number };
+  reload: { replaced: number; ms: number };
+  scale: { from: number; to: number };
+  stop: Record<string, never>;
+  kill: Record<string, never>;
+}
+
+export type Outcome<T = unknown> = { ok: true; result: T } | { ok: false; reason: string };
+
+export type RootMessage = { type: 'request'; id: number; request: PrimaryRequest };
 
 export interface WorkerTransition {
   /** Slot id: NODE_APP_INSTANCE, 0..instances-1, reused across restarts. */
@@ -50,7 +66,9 @@ export interface ExitRecord {
 // Primary -> root.
 export type PrimaryMessage =
   | { type: 'hello'; version: number; pid: number }
+  | { type: 'reply'; id: number; outcome: Outcome }
   | { type: 'worker'; transition: WorkerTransition }
+  | { type: 'slot'; slot: number; from: SlotState; to: SlotState; reason?: string }
   | {
       type: 'app';
       from: AppState;
@@ -61,7 +79,8 @@ export type PrimaryMessage =
     }
   /** A restart is scheduled for a slot. */
   | { type: 'backoff'; worker: number; delay: number; attempt: number }
-  | { type: 'error'; message: string }
+  /** Something went wrong that is not a worker's exit; `code` names clusterd's own faults. */
+  | { type: 'error'; message: string; code?: string }
   | { type: 'reload'; phase: 'started' }
   | { type: 'reload'; phase: 'done'; replaced: number; ms: number }
   | { type: 'reload'; phase: 'failed'; reason: string }
@@ -75,29 +94,29 @@ export type PrimaryMessage =
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
   | { type: 'bye' };
 
-// Worker -> primary. A bare 'ready' string is what PM2 apps send (`process.send('ready')`).
-export type WorkerMessage = 'ready' | { clusterd: 'ready' };
+// Primary <-> worker, on node:cluster's channel (runtime in worker/messages.cts, shared with the preload).
+export type PrimaryToWorker = typeof workerMessages.drain;
+export type WorkerToPrimary =
+  | 'ready'
+  | typeof workerMessages.ready
+  | ReturnType<typeof workerMessages.listening>
+  | typeof workerMessages.drained;
 
-export function isWorkerReady(message: unknown): boolean {
-  return (
-    message === 'ready' ||
-    (typeof message === 'object' &&
-      message !== null &&
-      (message as { clusterd?: unknown }).clusterd === 'ready')
-  );
-}
+export const DRAIN: PrimaryToWorker = workerMessages.drain;
+export const isWorkerReady = workerMessages.isReady as (m: unknown) => m is 'ready' | { clusterd: 'ready' };
+export const isWorkerListening = workerMessages.isListening as (
+  m: unknown,
+) => m is ReturnType<typeof workerMessages.listening>;
+export const isWorkerDrained = workerMessages.isDrained as (m: unknown) => m is { clusterd: 'drained' };
 
 // Records with every type as a key: adding a message type without listing it here fails to compile.
-const ROOT_TYPES: Record<RootMessage['type'], true> = {
-  start: true,
-  stop: true,
-  kill: true,
-  reload: true,
-  scale: true,
-};
+const ROOT_TYPES: Record<RootMessage['type'], true> = { request: true };
+const OPS: Record<Op, true> = { start: true, reload: true, scale: true, stop: true, kill: true };
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   hello: true,
+  reply: true,
   worker: true,
+  slot: true,
   app: true,
   backoff: true,
   error: true,
@@ -115,7 +134,14 @@ const typeIn = (types: Record<string, true>, value: unknown) =>
   Object.hasOwn(types, (value as { type?: string }).type ?? '');
 
 export function isRootMessage(value: unknown): value is RootMessage {
-  return typeIn(ROOT_TYPES, value);
+  if (!typeIn(ROOT_TYPES, value)) return false;
+  const { id, request } = value as { id?: unknown; request?: { op?: unknown } };
+  return (
+    Number.isSafeInteger(id) &&
+    typeof request === 'object' &&
+    request !== null &&
+    Object.hasOwn(OPS, String(request.op))
+  );
 }
 
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAX_TIMER_MS, parseDuration } from '../config/units.js';
 import type { Command } from '../control/protocol.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../errors.js';
 import { formatIssues } from './format.js';
@@ -30,10 +31,12 @@ Run:
 Control a running clusterd (the one for the config in this directory, or --config PATH):
   status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory
   reload [app]              Rolling reload; waits, and fails if a new worker does not get ready
-  restart [app]             Hard restart: stop all workers, start new ones
-  scale <app> <N|+N|-N>     Run N workers
+  restart [app]             Hard restart: stop all workers, start new ones; waits until they serve
+  scale <app> <N|+N|-N>     Run N workers; waits until new ones serve or old ones have stopped
   stop [app]                Stop one app (the others keep running), or everything
-  start <app>               Start an app stopped with clusterd stop <app>
+  start <app>               Start an app stopped with clusterd stop <app>; waits until it serves
+                            These five wait at most --timeout DURATION (30s, 2m; by default a bound
+                            derived from the app's readyTimeout, reload.parallel and shutdown.timeout)
   shutdown                  Stop everything
   logs [app] [--lines N] [--follow|-f]
                             Recent output, then (with --follow) live output
@@ -54,6 +57,19 @@ function version(): string {
 
 function usageError(message: string): ClusterdError {
   return new ClusterdError(ErrorCode.USAGE, `${message}\nRun "clusterd help" for usage.`, ExitCode.USAGE);
+}
+
+// `--timeout 30s`: a duration with its unit (a bare number would be ambiguous between s and ms).
+function parseTimeout(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw usageError(`--timeout must be a duration such as 30s, 2m or 500ms, got "${value}"`);
+  }
+  if (ms < 1 || ms > MAX_TIMER_MS)
+    throw usageError(`--timeout must be between 1ms and 24 days, got "${value}"`);
+  return ms;
 }
 
 function parse(argv: string[]) {
@@ -78,6 +94,7 @@ function parse(argv: string[]) {
         'log-file': { type: 'string' },
         config: { type: 'string' },
         lines: { type: 'string' },
+        timeout: { type: 'string' },
         follow: { type: 'boolean', short: 'f' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -91,7 +108,18 @@ function parse(argv: string[]) {
 async function run(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv);
   const [command, ...rest] = positionals;
+  const timeout = values.timeout === undefined ? undefined : parseTimeout(values.timeout);
+  const waits = ['reload', 'restart', 'scale', 'stop', 'start'];
+  if (timeout !== undefined && !waits.includes(command ?? ''))
+    throw usageError(`--timeout applies to ${waits.join(', ')}, not to ${command ?? 'no command'}`);
   const control = async (request: Command) => {
+    if (
+      timeout !== undefined &&
+      request.cmd !== 'shutdown' &&
+      request.cmd !== 'status' &&
+      request.cmd !== 'logs'
+    )
+      request.timeout = timeout;
     const { controlCommand } = await import('./commands/control.js');
     return controlCommand(request, { config: values.config, json: values.json ?? false }, io);
   };
@@ -109,6 +137,8 @@ async function run(argv: string[], io: Io): Promise<number> {
       const [target] = rest;
       // `clusterd start <app>` starts an app of the running clusterd; a path starts a clusterd.
       if (target !== undefined && !existsSync(resolve(target))) return control({ cmd: 'start', app: target });
+      if (timeout !== undefined)
+        throw usageError('--timeout applies to start <app>, not to starting clusterd');
       if (values.detach) {
         const { detachCommand } = await import('./commands/detach.js');
         return detachCommand(
@@ -139,6 +169,8 @@ async function run(argv: string[], io: Io): Promise<number> {
     case 'restart':
     case 'stop':
       if (rest.length > 1) throw usageError(`${command} takes at most one app name`);
+      if (command === 'stop' && rest[0] === undefined && timeout !== undefined)
+        throw usageError('--timeout applies to stop <app>; stopping everything answers at once');
       return control(rest[0] === undefined ? { cmd: command } : { cmd: command, app: rest[0] });
     case 'scale': {
       const [app, instances] = rest;

@@ -4,9 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { displayPath } from '../config/display.js';
 import { findConfigFile } from '../config/search-places.js';
+import { formatDuration } from '../config/units.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
 import { socketPath } from './paths.js';
-import { CONTROL_VERSION, type Command, type Reply } from './protocol.js';
+import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply } from './protocol.js';
+
+/** Past the bound a command was accepted with, how long the CLI still waits for its answer. */
+const GRACE_MS = 5_000;
 
 /** The control socket of the clusterd running the config in `cwd` (or at `config`). */
 export function locateSocket(cwd: string, config?: string): { config: string; socket: string } {
@@ -21,21 +25,43 @@ export function locateSocket(cwd: string, config?: string): { config: string; so
   return { config: file, socket: socketPath(file) };
 }
 
+/**
+ * Sends one command and resolves with its result. Never waits forever: an answer must start within
+ * ANSWER_TIMEOUT_MS, and a command that waits (`accepted` with its bound) must end within that bound
+ * and a grace.
+ */
 export function sendCommand(
   target: { config: string; socket: string },
   command: Command,
   onOutput?: (line: string) => void,
+  bounds: { answerMs?: number; graceMs?: number } = {},
 ): Promise<unknown> {
+  const answerMs = bounds.answerMs ?? ANSWER_TIMEOUT_MS;
+  const graceMs = bounds.graceMs ?? GRACE_MS;
   const id = randomUUID();
   return new Promise((resolve, reject) => {
     const socket = connect(target.socket);
     let buffer = '';
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       fn();
     };
+    // Until the first line, and again with each bound the supervisor gives.
+    const expect = (ms: number, what: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        socket.destroy();
+        settle(() => reject(new ClusterdError(ErrorCode.TIMEOUT, what, ExitCode.FAILURE)));
+      }, ms);
+    };
+    expect(
+      answerMs,
+      `clusterd did not answer ${command.cmd} within ${formatDuration(answerMs)} (control socket ${target.socket}): it may be stopped or overloaded`,
+    );
     socket.setEncoding('utf8');
     socket.on('connect', () => socket.write(`${JSON.stringify({ v: CONTROL_VERSION, id, ...command })}\n`));
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -88,7 +114,17 @@ export function sendCommand(
           return;
         }
         if (reply.id !== id) continue;
+        if ('accepted' in reply) {
+          const bound = reply.accepted.timeout;
+          expect(
+            bound + graceMs,
+            `clusterd accepted ${command.cmd} with a bound of ${formatDuration(bound)} but did not answer within it`,
+          );
+          continue;
+        }
         if ('output' in reply) {
+          // Live output has no end to wait for.
+          clearTimeout(timer);
           onOutput?.(reply.output);
           continue;
         }
@@ -96,7 +132,13 @@ export function sendCommand(
         if (reply.ok) settle(() => resolve(reply.result));
         else
           settle(() =>
-            reject(new ClusterdError(ErrorCode.COMMAND_FAILED, reply.error.message, ExitCode.FAILURE)),
+            reject(
+              new ClusterdError(
+                reply.error.code === ErrorCode.TIMEOUT ? ErrorCode.TIMEOUT : ErrorCode.COMMAND_FAILED,
+                reply.error.message,
+                ExitCode.FAILURE,
+              ),
+            ),
           );
       }
     });

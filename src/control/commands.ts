@@ -1,10 +1,12 @@
 // What the control commands do, and the checks a request line passes before anything runs: a request of
 // the wrong shape is answered with an error and changes nothing.
+import { formatDuration, MAX_TIMER_MS } from '../config/units.js';
 import { ErrorCode } from '../errors.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import { defaultTimeout, isWaitingCommand } from './timeouts.js';
 
 type Id = string | number | null;
 
@@ -30,6 +32,11 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
   if ((r.cmd === 'scale' || r.cmd === 'start') && r.app === undefined) return `${r.cmd} needs an "app"`;
   if (r.cmd === 'scale' && typeof r.instances !== 'string' && !Number.isInteger(r.instances))
     return 'scale needs "instances": N, "+N" or "-N"';
+  if (r.timeout !== undefined) {
+    if (!isWaitingCommand(String(r.cmd))) return `${r.cmd} takes no "timeout"`;
+    if (!(Number.isInteger(r.timeout) && (r.timeout as number) > 0 && (r.timeout as number) <= MAX_TIMER_MS))
+      return `"timeout" must be a whole number of ms between 1 and ${MAX_TIMER_MS}`;
+  }
   if (r.cmd === 'logs') {
     if (r.lines !== undefined && !(Number.isInteger(r.lines) && (r.lines as number) >= 0))
       return '"lines" must be a whole number';
@@ -62,48 +69,138 @@ export function parseRequest(line: string): Request | { error: string; id: Id } 
   return r as unknown as Request;
 }
 
-/** Parses and runs one request line; never rejects. */
-export async function answer(line: string, supervisor: Supervisor, log: Logger): Promise<Answer> {
+type Outcomes = { app: string; ok: boolean; reason?: string }[];
+
+// Every app's outcome: the result when all went well, else one failure naming each app and why.
+function summarize(id: Request['id'], outcomes: Outcomes, result: unknown, what: string): Reply {
+  const failed = outcomes.filter((o) => !o.ok);
+  if (!failed.length) return { v: CONTROL_VERSION, id, ok: true, result };
+  const reasons = failed.map((o) => `${o.app}: ${what} failed: ${o.reason}`);
+  return failure(id, ErrorCode.COMMAND_FAILED, reasons.join('; '));
+}
+
+// The work of a command that waits for what it asked for. What can be refused at once (an unknown app,
+// a bad count) throws here, before the command is accepted; the work starts when the result is called.
+function prepare(request: Request, supervisor: Supervisor): () => Promise<Reply> {
+  const id = request.id;
+  const ok = (result: unknown): Reply => ({ v: CONTROL_VERSION, id, ok: true, result });
+  switch (request.cmd) {
+    case 'reload': {
+      supervisor.select(request.app);
+      return async () => {
+        const outcomes = await supervisor.reloadApps(request.app);
+        const results = outcomes.map((o) => (o.ok ? { app: o.app, ...o.result } : o));
+        return summarize(id, outcomes, results, 'reload');
+      };
+    }
+    case 'restart':
+      supervisor.select(request.app);
+      return async () => {
+        const outcomes = await supervisor.restartApps(request.app);
+        return summarize(
+          id,
+          outcomes,
+          outcomes.map((o) => o.app),
+          'restart',
+        );
+      };
+    case 'scale': {
+      const to = supervisor.scaleTarget(request.app, String(request.instances));
+      return async () => {
+        const outcome = await supervisor.scaleApp(request.app, to);
+        return outcome.ok
+          ? ok({ app: outcome.app, ...outcome.result })
+          : failure(id, ErrorCode.COMMAND_FAILED, `${outcome.app}: scale failed: ${outcome.reason}`);
+      };
+    }
+    case 'stop':
+      supervisor.select(request.app);
+      return async () => ok(await supervisor.stopApps(request.app));
+    case 'start': {
+      const start = supervisor.startApp(request.app);
+      return async () => {
+        const outcome = await start();
+        return summarize(id, [outcome], outcome.app, 'start');
+      };
+    }
+    default:
+      throw new Error(`${request.cmd} does not wait`);
+  }
+}
+
+// Runs `work`, or answers with a timeout failure once `ms` have passed (the work goes on).
+async function withDeadline(request: Request, ms: number, work: Promise<Reply>): Promise<Reply> {
+  let timer: NodeJS.Timeout | undefined;
+  const what = `${request.cmd}${'app' in request && request.app !== undefined ? ` ${request.app}` : ''}`;
+  const expired = new Promise<Reply>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve(
+          failure(
+            request.id,
+            ErrorCode.TIMEOUT,
+            `${what} did not finish within ${formatDuration(ms)}; it goes on in the background (see clusterd status), or pass a longer --timeout`,
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Parses and runs one request line; never rejects. A command that waits first sends, through
+ * `progress`, an `accepted` line with its bound, then its answer.
+ */
+export async function answer(
+  line: string,
+  supervisor: Supervisor,
+  log: Logger,
+  progress: (reply: Reply) => void = () => {},
+): Promise<Answer> {
   const request = parseRequest(line);
   if ('error' in request) return { reply: failure(request.id, ErrorCode.CONTROL, request.error) };
   const ok = (result: unknown): Answer => ({
     reply: { v: CONTROL_VERSION, id: request.id, ok: true, result },
   });
   try {
+    // Stopping everything answers at once, as shutdown does.
+    if (isWaitingCommand(request.cmd) && !(request.cmd === 'stop' && request.app === undefined)) {
+      const app = 'app' in request ? request.app : undefined;
+      const apps = supervisor.select(app).map((r) => r.app);
+      const timeout =
+        ('timeout' in request ? request.timeout : undefined) ?? defaultTimeout(request.cmd, apps);
+      const work = prepare(request, supervisor);
+      progress({ v: CONTROL_VERSION, id: request.id, accepted: { timeout } });
+      return { reply: await withDeadline(request, timeout, work()) };
+    }
     switch (request.cmd) {
       case 'status':
         return ok({ ...(await supervisor.status()), logFaults: logFileFaults() });
-      case 'reload': {
-        const results = await supervisor.reloadApps(request.app);
-        const failed = results.filter((r) => !r.ok);
-        if (!failed.length) return ok(results);
-        const reasons = failed.map((r) => `${r.app}: reload failed: ${'reason' in r ? r.reason : ''}`);
-        return { reply: failure(request.id, ErrorCode.COMMAND_FAILED, reasons.join('; ')) };
-      }
-      case 'restart':
-        return ok(await supervisor.restartApps(request.app));
-      case 'scale':
-        return ok(await supervisor.scaleApp(request.app, String(request.instances)));
       case 'stop':
-        return ok(await supervisor.stopApps(request.app));
-      case 'start':
-        return ok(supervisor.startApp(request.app));
+        return ok(await supervisor.stopApps());
       case 'shutdown':
         return { ...ok({ pid: process.pid }), after: () => supervisor.stop() };
       case 'logs': {
         const runners = request.app === undefined ? supervisor.apps : [supervisor.runner(request.app)];
         if (runners.some((r) => r === undefined)) throw new Error(`no app named "${request.app}"`);
         const count = Math.min(request.lines ?? 50, 10_000);
-        const lines = runners.flatMap((r) => r?.recentLines(count) ?? []);
+        const lines = runners.flatMap((r) => r?.output.lines(count) ?? []);
         if (!request.follow) return ok({ lines });
         const subscribe = (listener: (chunk: Buffer) => void) => {
-          for (const r of runners) r?.followers.add(listener);
+          for (const r of runners) r?.output.followers.add(listener);
           return () => {
-            for (const r of runners) r?.followers.delete(listener);
+            for (const r of runners) r?.output.followers.delete(listener);
           };
         };
         return { follow: { id: request.id, lines, subscribe } };
       }
+      default:
+        throw new Error(`unhandled command ${request.cmd}`);
     }
   } catch (error) {
     log.debug({ err: error }, 'control command failed');

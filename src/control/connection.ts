@@ -21,7 +21,7 @@ const NEWLINE = 0x0a;
 /** How long a closed connection may take to read its last line. */
 export const LINGER_MS = 2_000;
 
-type Handler = (line: string) => Promise<Answer>;
+type Handler = (line: string, progress: (reply: Reply) => void) => Promise<Answer>;
 
 export class Connection {
   private state: 'reading' | 'following' | 'closing' = 'reading';
@@ -127,7 +127,7 @@ export class Connection {
   private run(line: string): void {
     this.busy = true;
     this.disarm();
-    void this.handle(line).then((answer) => {
+    void this.handle(line, (reply) => this.send(reply)).then((answer) => {
       this.busy = false;
       if ('follow' in answer) {
         if (this.state === 'reading') this.follow(answer.follow);

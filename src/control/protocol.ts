@@ -18,13 +18,17 @@ export const IDLE_TIMEOUT_MS = 10_000;
  */
 export const MAX_PENDING_OUTPUT = 1024 * 1024;
 
+/** How long a command waits before any answer: a supervisor that takes longer is stopped or overloaded. */
+export const ANSWER_TIMEOUT_MS = 10_000;
+
+/** Commands that wait for what they ask carry `timeout` (ms); without it the supervisor derives one. */
 export type Command =
   | { cmd: 'status' }
-  | { cmd: 'reload'; app?: string }
-  | { cmd: 'restart'; app?: string }
-  | { cmd: 'scale'; app: string; instances: string }
-  | { cmd: 'stop'; app?: string }
-  | { cmd: 'start'; app: string }
+  | { cmd: 'reload'; app?: string; timeout?: number }
+  | { cmd: 'restart'; app?: string; timeout?: number }
+  | { cmd: 'scale'; app: string; instances: string; timeout?: number }
+  | { cmd: 'stop'; app?: string; timeout?: number }
+  | { cmd: 'start'; app: string; timeout?: number }
   | { cmd: 'shutdown' }
   | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean };
 
@@ -72,6 +76,8 @@ export interface Status {
 }
 
 export type Reply =
+  /** First line for a command that waits: it is under way, and how long it may take at most. */
+  | { v: number; id: string | number; accepted: { timeout: number } }
   | { v: number; id: string | number | null; ok: true; result: unknown }
   | { v: number; id: string | number | null; ok: false; error: { code: string; message: string } }
   | { v: number; id: string | number; output: string };

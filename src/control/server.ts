@@ -48,7 +48,11 @@ export class ControlServer {
       this.refuse(socket);
       return;
     }
-    const connection = new Connection(socket, (line) => answer(line, supervisor, this.log), this.log);
+    const connection = new Connection(
+      socket,
+      (line, progress) => answer(line, supervisor, this.log, progress),
+      this.log,
+    );
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));
   }

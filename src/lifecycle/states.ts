@@ -1,25 +1,65 @@
-// The lifecycle states of workers and apps, and the transitions allowed between them. Every state
-// change goes through `assertTransition`, so an impossible change is a bug caught where it happens.
+// Every lifecycle of clusterd, as a table of the transitions it allows (drawn in docs/architecture.md):
+// a worker process, a worker slot and an app (both inside the app's primary), and the app's primary as
+// the root sees it. `Lifecycle` (machine.ts) asserts each transition against these tables.
+import type { Transitions } from './machine.js';
 
 export const WORKER_STATES = ['starting', 'ready', 'draining', 'stopped', 'crashed'] as const;
+/** One worker process, from fork to exit. */
 export type WorkerState = (typeof WORKER_STATES)[number];
 
-const WORKER_NEXT: Record<WorkerState, readonly WorkerState[]> = {
+export const WORKER_TRANSITIONS: Transitions<WorkerState> = {
   starting: ['ready', 'draining', 'crashed'],
   ready: ['draining', 'crashed'],
-  draining: ['stopped', 'crashed'],
+  // Any exit of a worker being drained is its stop (a SIGKILL at shutdown.timeout included).
+  draining: ['stopped'],
   stopped: [],
   crashed: [],
 };
 
+export const SLOT_STATES = [
+  'starting',
+  'serving',
+  'replacing',
+  'backoff',
+  'restarting',
+  'finished',
+  'removed',
+] as const;
 /**
- * `starting` until every worker was ready once; `running` while all are up; `backoff` while some worker
- * waits to be restarted; `errored` once the crash-loop limit is hit (no more restarts); `stopping`, `stopped`.
+ * One worker slot (NODE_APP_INSTANCE), which sees many worker processes over time:
+ * - `starting`: its first worker (app start, scale-up) is on its way up;
+ * - `serving`: its worker is ready;
+ * - `replacing`: serving, while a successor (rolling reload) gets ready beside it;
+ * - `backoff`: its worker is gone and a restart is scheduled;
+ * - `restarting`: a new worker for a slot that lost its worker is on its way up;
+ * - `finished`: its worker is gone and no other will start (restart policy, crash-loop limit), until a
+ *   reload starts it again (`starting`);
+ * - `removed`: scaled away or stopping: its workers drain and it never starts another.
  */
+export type SlotState = (typeof SLOT_STATES)[number];
+
+export const SLOT_TRANSITIONS: Transitions<SlotState> = {
+  starting: ['serving', 'backoff', 'finished', 'removed'],
+  serving: ['replacing', 'backoff', 'finished', 'removed'],
+  // serving: promoted, or the reload was rolled back; restarting: its worker died and the successor
+  // takes the slot over.
+  replacing: ['serving', 'restarting', 'removed'],
+  backoff: ['restarting', 'finished', 'removed'],
+  restarting: ['serving', 'backoff', 'finished', 'removed'],
+  // A reload starts it again, as if new.
+  finished: ['starting', 'removed'],
+  removed: [],
+};
+
 export const APP_STATES = ['starting', 'running', 'backoff', 'errored', 'stopping', 'stopped'] as const;
+/**
+ * `starting` until every slot served once; `running` while every slot serves; `backoff` while a slot
+ * that served lost its worker and waits for (or runs) a restart; `errored` once the crash-loop limit is
+ * hit (no more restarts; workers still serving keep serving); `stopping`, `stopped`.
+ */
 export type AppState = (typeof APP_STATES)[number];
 
-const APP_NEXT: Record<AppState, readonly AppState[]> = {
+export const APP_TRANSITIONS: Transitions<AppState> = {
   starting: ['running', 'backoff', 'errored', 'stopping', 'stopped'],
   running: ['backoff', 'errored', 'stopping', 'stopped'],
   backoff: ['running', 'errored', 'stopping', 'stopped'],
@@ -29,20 +69,54 @@ const APP_NEXT: Record<AppState, readonly AppState[]> = {
   stopped: [],
 };
 
-export function canTransition<S extends WorkerState | AppState>(
-  table: Record<S, readonly S[]>,
-  from: S,
-  to: S,
-): boolean {
-  return table[from].includes(to);
-}
+export const PRIMARY_STATES = [
+  'spawning',
+  'running',
+  'exiting',
+  'backoff',
+  'stopping',
+  'stopped',
+  'errored',
+] as const;
+/**
+ * An app's primary process as the root sees it: `spawning` (forked, no hello yet), `running` (it has
+ * the app), `exiting` (it said bye: its app ended and it exits on purpose), `backoff` (it died and is
+ * restarted after a delay), `stopping` (asked to stop), and the ends: `stopped`, `errored` (it died too
+ * often, or its app errored and it exited).
+ */
+export type PrimaryState = (typeof PRIMARY_STATES)[number];
 
-export function assertWorkerTransition(from: WorkerState, to: WorkerState): void {
-  if (!canTransition(WORKER_NEXT, from, to)) throw new Error(`invalid worker transition ${from} -> ${to}`);
-}
-
-export function assertAppTransition(from: AppState, to: AppState): void {
-  if (!canTransition(APP_NEXT, from, to)) throw new Error(`invalid app transition ${from} -> ${to}`);
-}
+export const PRIMARY_TRANSITIONS: Transitions<PrimaryState> = {
+  spawning: ['running', 'stopping', 'backoff', 'errored'],
+  running: ['exiting', 'stopping', 'backoff', 'errored'],
+  exiting: ['stopped', 'errored'],
+  // errored: a fault in the root's handling of it, with no primary left (given up, not looped on).
+  backoff: ['spawning', 'stopped', 'errored'],
+  stopping: ['stopped'],
+  stopped: [],
+  errored: [],
+};
 
 export const isWorkerDone = (state: WorkerState) => state === 'stopped' || state === 'crashed';
+
+/**
+ * The app state that follows from its slots. `errored` and `stopping` are decided (by the restart
+ * policy, by a stop), not derived: they hold until a reload or the last worker's exit ends them.
+ */
+export function deriveAppState(
+  current: AppState,
+  slots: readonly SlotState[],
+  workersAlive: number,
+): AppState {
+  if (current === 'stopping') return workersAlive > 0 ? 'stopping' : 'stopped';
+  if (current === 'errored' || current === 'stopped') return current;
+  const live = slots.filter((s) => s !== 'finished' && s !== 'removed');
+  if (live.length === 0) return workersAlive > 0 ? current : 'stopped';
+  if (live.some((s) => s === 'backoff')) return 'backoff';
+  if (live.every((s) => s === 'serving' || s === 'replacing')) return 'running';
+  // Slots on their way up. A starting app (a first start, or a new one after errored) starts until
+  // every slot served; a slot that lost its worker keeps a running app in backoff until it serves
+  // again; new capacity (a scale-up) does not make a running app any less running.
+  if (current === 'starting') return 'starting';
+  return live.some((s) => s === 'restarting') ? 'backoff' : 'running';
+}

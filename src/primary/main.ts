@@ -1,13 +1,27 @@
 // Entry of an app's primary process, forked by the root supervisor: one per app, owning node:cluster
-// for that app only. It lives exactly as long as its root: if the IPC channel to the root closes
-// (the root died, even by SIGKILL), every worker is killed and the primary exits.
+// for that app only. It answers each of the root's requests exactly once, and lives exactly as long as
+// its root: if the IPC channel to the root closes (the root died, even by SIGKILL), every worker is
+// killed and the primary exits. A fault of its own (an uncaught exception) is reported to the root,
+// which restarts this primary: other apps are not touched.
+import cluster from 'node:cluster';
 import type { Writable } from 'node:stream';
 import type { ResolvedApp } from '../config/resolved.js';
+import { ErrorCode, ExitCode } from '../errors.js';
 import { openLogFile } from '../log/file.js';
-import { isRootMessage, PROTOCOL_VERSION, type PrimaryMessage } from '../protocol.js';
+import {
+  isRootMessage,
+  type Outcome,
+  PROTOCOL_VERSION,
+  type PrimaryMessage,
+  type PrimaryRequest,
+} from '../protocol.js';
 import { type Sink, teeSink } from './output.js';
 import { Pool } from './pool.js';
 import type { AppWatcher } from './watch.js';
+import { clusterEffects } from './worker-handle.js';
+
+// The supervisor's environment, as the root gave it: each worker's is built from it, per fork.
+const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
 
 let pool: Pool | null = null;
 const logFiles: Writable[] = [];
@@ -22,7 +36,6 @@ function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
   logFiles.push(file);
   return { stdout: teeSink(process.stdout, file), stderr: teeSink(process.stderr, file) };
 }
-let env: Record<string, string> = {};
 let watcher: AppWatcher | null = null;
 let watching = '';
 
@@ -41,7 +54,8 @@ function updateWatcher(app: ResolvedApp): void {
       change: (files) => {
         if (!pool) return;
         send({ type: 'watch', files: files.slice(0, 10), count: files.length });
-        void pool.reload(pool.settings, env);
+        // The reload reports how it went ('reload' messages); no one waits for this one.
+        pool.reload(null, () => {});
       },
       ready: () => send({ type: 'watching', paths: [...app.watch.paths] }),
       error: (error) => send({ type: 'error', message: `watching ${app.name}: ${error.message}` }),
@@ -82,11 +96,66 @@ async function finish(stopping: Promise<void>): Promise<never> {
   process.exit(0);
 }
 
-function stop(): void {
-  void watcher?.close();
-  if (!pool) process.exit(0);
-  void finish(pool.stop());
+function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () => void) => void): void {
+  const notStarted = () => answer({ ok: false, reason: 'the primary has not started its app' });
+  switch (request.op) {
+    case 'start': {
+      if (pool) {
+        answer({ ok: false, reason: 'the app is already started' });
+        return;
+      }
+      const app = request.app;
+      pool = new Pool(
+        app,
+        clusterEffects({ baseEnv, logFormat: request.logFormat, sinks: sinks(app), send }),
+      );
+      pool.start(answer);
+      updateWatcher(app);
+      void finish(pool.done);
+      return;
+    }
+    case 'reload':
+      if (!pool) {
+        notStarted();
+        return;
+      }
+      updateWatcher(request.app);
+      pool.reload(request.app, answer);
+      return;
+    case 'scale':
+      if (!pool) {
+        notStarted();
+        return;
+      }
+      pool.scale(request.instances, answer);
+      return;
+    case 'stop':
+    case 'kill':
+      if (!pool) {
+        // Nothing to stop: the answer goes out, then the primary exits.
+        answer({ ok: true, result: {} }, () => process.exit(0));
+        return;
+      }
+      if (request.op === 'stop') pool.stop(answer);
+      else pool.kill(answer);
+      return;
+  }
 }
+
+// The last resort: a fault of clusterd's own code in this primary. Its workers cannot be trusted to a
+// pool in an unknown state: they are killed, the root is told why, and it restarts this primary.
+let failing = false;
+function fatal(error: unknown): void {
+  if (failing) return;
+  failing = true;
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+  const exit = () => process.exit(ExitCode.INTERNAL);
+  setTimeout(exit, 1_000).unref();
+  send({ type: 'error', code: ErrorCode.INTERNAL, message: `internal error in the primary: ${text}` }, exit);
+}
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
 
 // Output goes to the root through pipes; once the root is gone, writing fails with EPIPE, which
 // must not crash the primary while it is killing its workers.
@@ -100,58 +169,33 @@ if (!process.send) {
 
 process.on('message', (message: unknown) => {
   if (!isRootMessage(message)) {
-    send({
-      type: 'error',
-      message: `unknown message from the root: ${JSON.stringify(message)?.slice(0, 200)}`,
-    });
+    const id = (message as { id?: unknown } | null)?.id;
+    const text = `unknown message from the root: ${JSON.stringify(message)?.slice(0, 200)}`;
+    if (Number.isSafeInteger(id))
+      send({ type: 'reply', id: id as number, outcome: { ok: false, reason: text } });
+    else send({ type: 'error', message: text });
     return;
   }
-  switch (message.type) {
-    case 'start':
-      if (pool) return;
-      env = message.env;
-      pool = new Pool({
-        app: message.app,
-        env,
-        logFormat: message.logFormat,
-        send,
-        sinks: sinks(message.app),
-      });
-      pool.start();
-      updateWatcher(message.app);
-      void finish(pool.done);
-      return;
-    case 'stop':
-      stop();
-      return;
-    case 'kill':
-      if (!pool) process.exit(0);
-      void finish(pool.kill());
-      return;
-    case 'reload':
-      // The pool reports how it went ('reload' messages); nothing to wait for here.
-      env = message.env;
-      updateWatcher(message.app);
-      void pool?.reload(message.app, message.env);
-      return;
-    case 'scale':
-      void pool?.scale(message.instances);
-      return;
-  }
+  const { id } = message;
+  let answered = false;
+  handle(message.request, (outcome, then) => {
+    if (answered) return;
+    answered = true;
+    send({ type: 'reply', id, outcome }, then);
+  });
 });
 
 process.on('disconnect', () => {
   // The root is gone: nothing may outlive it.
   if (!pool) process.exit(0);
-  void pool
-    .kill()
-    .then(flushStdio)
-    .then(() => process.exit(0));
+  pool.kill();
+  void pool.done.then(flushStdio).then(() => process.exit(0));
 });
 
 // The primary runs in its own process group, so a terminal's Ctrl-C does not reach it; a signal sent
 // to it directly stops its workers gracefully.
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+const stopOnSignal = () => (pool ? pool.stop() : process.exit(0));
+process.on('SIGTERM', stopOnSignal);
+process.on('SIGINT', stopOnSignal);
 
 send({ type: 'hello', version: PROTOCOL_VERSION, pid: process.pid });

@@ -1,382 +1,381 @@
-// One app's pool of node:cluster workers, inside the app's primary: `instances` slots, each holding a
-// worker; crashes restarted per the restart policy; rolling reloads that replace each worker only once
-// its successor is ready; graceful stop.
+// One app's pool of workers, inside the app's primary: `instances` slots, each served by one worker at a
+// time; crashes restarted by the restart policy; rolling reloads that replace each worker only once its
+// successor is ready; scaling; graceful stop. Every decision is made here and every effect goes through
+// `PoolEffects`, so the whole lifecycle runs the same against fake workers and fake time
+// (test/primary/pool.test.ts); worker-handle.ts carries the effects out with node:cluster.
 import type { ResolvedApp } from '../config/resolved.js';
-import { decideRestart, describeExit } from '../lifecycle/policy.js';
-import { type AppState, assertAppTransition } from '../lifecycle/states.js';
-import type { ExitRecord, LogFormat, PrimaryMessage } from '../protocol.js';
-import { crashLine, type Sink } from './output.js';
-import { setupCluster, WorkerHandle } from './worker-handle.js';
-
-interface Slot {
-  readonly id: number;
-  /** The worker serving this slot. */
-  current: WorkerHandle | null;
-  /** Its successor during a rolling reload, until ready. */
-  next: WorkerHandle | null;
-  /** Consecutive restarts since this slot was last stable. */
-  attempts: number;
-  restartTimer: NodeJS.Timeout | null;
-  /** The policy said not to restart this slot. */
-  finished: boolean;
-}
-
-interface Replacement {
-  settle: (error: string | null) => void;
-}
-
-export type ReloadOutcome = { ok: true; replaced: number; ms: number } | { ok: false; reason: string };
-
-export interface PoolOptions {
-  app: ResolvedApp;
-  env: Record<string, string>;
-  logFormat: LogFormat;
-  send: (message: PrimaryMessage) => void;
-  /** Where worker output goes (default: this process's stdout/stderr). */
-  sinks?: { stdout: Sink; stderr: Sink };
-}
+import { Coalescer } from '../lifecycle/coalescer.js';
+import { Lifecycle } from '../lifecycle/machine.js';
+import { decideRestart, describeExit, type Exit } from '../lifecycle/policy.js';
+import { APP_TRANSITIONS, type AppState, deriveAppState } from '../lifecycle/states.js';
+import type { ExitRecord, OpResults, Outcome } from '../protocol.js';
+import { RollingReload } from './rolling-reload.js';
+import { cancelRestart, createSlot, type Slot } from './slot.js';
+import { type PoolEffects, Worker, type WorkerExit } from './worker.js';
 
 const LAST_EXITS = 5;
 
-const newSlot = (id: number): Slot => ({
-  id,
-  current: null,
-  next: null,
-  attempts: 0,
-  restartTimer: null,
-  finished: false,
-});
+export type Reply<T> = (outcome: Outcome<T>) => void;
+const fail = (reason: string) => ({ ok: false as const, reason });
+const STOPPING = 'the app is stopping';
 
-// cluster.fork() copies process.env; making it exactly the workers' environment drops removed keys.
-function applyEnv(env: Record<string, string>): void {
-  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
-  Object.assign(process.env, env);
-}
+/** New settings to reload onto, or none (a watched file changed): those of the latest request. */
+type ReloadRequest = { app: ResolvedApp | null };
 
 export class Pool {
   private app: ResolvedApp;
-  private readonly slots: Slot[];
-  /** Old workers being drained after their replacement took over. */
-  private readonly retiring = new Set<WorkerHandle>();
-  private readonly replacements = new Map<WorkerHandle, Replacement>();
-  private appState: AppState = 'starting';
+  private readonly slots: Slot[] = [];
+  /** Every worker process alive: slots' workers and successors, and those draining. */
+  private readonly workers = new Set<Worker>();
+  private readonly state: Lifecycle<AppState>;
+  /** Why the app is in its state, for the answers that refuse or fail because of it. */
+  private reason: string | undefined;
   private restarts: number[] = [];
   private readonly lastExits: ExitRecord[] = [];
-  private stopping = false;
-  private erroredReason: string | null = null;
-  private reloading: Promise<ReloadOutcome> | null = null;
-  private queuedReload: Promise<ReloadOutcome> | null = null;
-  private settle: (() => void) | null = null;
+  private readonly reloads: Coalescer<ReloadRequest, Outcome<OpResults['reload']>>;
+  private run: RollingReload | null = null;
+  /** Requests waiting for a condition: each answers and returns true once it holds. */
+  private readonly waiting = new Set<() => boolean>();
+  private settleDone: () => void = () => {};
   /** Resolves once no worker is alive and none will be started again. */
   readonly done: Promise<void>;
 
-  constructor(private readonly options: PoolOptions) {
-    this.app = options.app;
-    this.slots = Array.from({ length: this.app.instances }, (_, id) => newSlot(id));
-    this.done = new Promise((resolve) => {
-      this.settle = resolve;
-    });
-  }
-
-  start(): void {
-    applyEnv(this.options.env);
-    setupCluster(this.app);
-    for (const slot of this.slots) slot.current = this.fork(slot);
-  }
-
-  private fork(slot: Slot): WorkerHandle {
-    slot.restartTimer = null;
-    return new WorkerHandle(slot.id, {
-      app: this.app,
-      logFormat: this.options.logFormat,
-      sinks: this.options.sinks ?? { stdout: process.stdout, stderr: process.stderr },
-      send: this.options.send,
-      onReady: (h) => this.onReady(h),
-      onExit: (h, code, signal) => this.onExit(h, code, signal),
-    });
-  }
-
-  // A slot removed by scaling down is gone from `slots`; its draining workers still exit through here.
-  private slotOf(handle: WorkerHandle): Slot {
-    return this.slots[handle.slot] ?? newSlot(handle.slot);
-  }
-
-  /** The settings workers are started with now. */
-  get settings(): ResolvedApp {
-    return this.app;
-  }
-
-  private onReady(handle: WorkerHandle): void {
-    const replacement = this.replacements.get(handle);
-    if (replacement) replacement.settle(null);
-    else this.updateAppState();
-  }
-
-  private onExit(handle: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
-    const slot = this.slotOf(handle);
-    const now = Date.now();
-    this.retiring.delete(handle);
-    if (handle.state === 'draining') {
-      handle.transition('stopped', { code, signal });
-      if (slot.current === handle) slot.current = null;
-      if (slot.next === handle) slot.next = null;
-      this.updateAppState();
-      return;
-    }
-    // The reason names the error the worker printed last ("exit code 1: Error: listen EADDRINUSE ...").
-    const detail = handle.failure || (code === 0 && !signal) ? undefined : crashLine(handle.tail());
-    const failure = handle.failure ?? (detail ? `${describeExit({ code, signal })}: ${detail}` : undefined);
-    const exit = {
-      code,
-      signal,
-      uptime: now - handle.startedAt,
-      ready: handle.state === 'ready',
-      ...(failure ? { reason: failure } : {}),
-    };
-    const reason = describeExit(exit);
-    handle.transition('crashed', { code, signal, reason });
-    this.lastExits.push({ worker: slot.id, pid: handle.pid, at: new Date(now).toISOString(), reason });
-    if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
-
-    const replacement = this.replacements.get(handle);
-    if (replacement) {
-      // A new version that dies before it is ready fails the reload; it is not a restart of the app.
-      replacement.settle(reason);
-      return;
-    }
-    if (slot.current !== handle) return;
-    slot.current = null;
-    // Its successor is on the way (rolling reload): it takes the slot over once ready.
-    if (!slot.next) this.restartOrGiveUp(slot, exit, now);
-    this.updateAppState(this.erroredReason ?? reason);
-  }
-
-  private restartOrGiveUp(slot: Slot, exit: Parameters<typeof decideRestart>[1], now: number): void {
-    if (this.stopping || this.erroredReason) {
-      slot.finished = true;
-      return;
-    }
-    const decision = decideRestart(
-      this.app.restart,
-      exit,
-      { attempts: slot.attempts, restarts: this.restarts },
-      now,
-    );
-    if (decision.action === 'restart') {
-      slot.attempts = decision.history.attempts;
-      this.restarts = [...decision.history.restarts];
-      this.options.send({ type: 'backoff', worker: slot.id, delay: decision.delay, attempt: slot.attempts });
-      slot.restartTimer = setTimeout(() => {
-        slot.current = this.fork(slot);
-      }, decision.delay);
-    } else if (decision.action === 'errored') {
-      slot.finished = true;
-      this.erroredReason = decision.reason;
-      // No more restarts for this app; workers still serving keep serving.
-      for (const s of this.slots) this.cancelRestart(s);
-    } else {
-      slot.finished = true;
-    }
-  }
-
-  private cancelRestart(slot: Slot): void {
-    if (slot.restartTimer) clearTimeout(slot.restartTimer);
-    slot.restartTimer = null;
-  }
-
-  private handles(): WorkerHandle[] {
-    const all = this.slots.flatMap((s) => [s.current, s.next]).filter((h): h is WorkerHandle => h !== null);
-    return [...all, ...this.retiring].filter((h) => h.alive);
-  }
-
-  // The app state follows from the slots; this is the only place it is set.
-  private deriveAppState(): AppState {
-    const alive = this.handles().length > 0;
-    const waiting = this.slots.some((s) => s.restartTimer !== null);
-    if (this.stopping) return alive ? 'stopping' : 'stopped';
-    if (this.erroredReason) return 'errored';
-    if (!alive && !waiting) return 'stopped';
-    if (waiting) return 'backoff';
-    const serving = this.slots.filter((s) => !s.finished);
-    if (serving.every((s) => s.current?.state === 'ready')) return 'running';
-    // Workers on their way up (a scale-up, a restart whose delay is over) do not change the state.
-    return this.appState;
-  }
-
-  private updateAppState(reason?: string): void {
-    const to = this.deriveAppState();
-    const from = this.appState;
-    if (to !== from) {
-      assertAppTransition(from, to);
-      this.appState = to;
-      this.options.send({
+  constructor(
+    app: ResolvedApp,
+    private readonly fx: PoolEffects,
+  ) {
+    this.app = app;
+    this.state = new Lifecycle('app', APP_TRANSITIONS, 'starting', (from, to, { reason }) =>
+      this.fx.send({
         type: 'app',
         from,
         to,
         ...(reason && to !== 'running' ? { reason } : {}),
         ...(to === 'errored' ? { lastExits: [...this.lastExits] } : {}),
-      });
-    }
-    const terminal = to === 'stopped' || (to === 'errored' && this.handles().length === 0);
-    if (terminal) this.settle?.();
-  }
-
-  /**
-   * Rolling reload: for `reload.parallel` slots at a time, start a successor (new code, the given
-   * settings and env), wait until it is ready, then drain its predecessor. A successor that crashes or is
-   * not ready in time stops the reload; the old workers that are left keep serving.
-   * A reload asked for while one runs is queued, once: every request made meanwhile shares it.
-   */
-  reload(app: ResolvedApp, env: Record<string, string>): Promise<ReloadOutcome> {
-    if (this.stopping) return Promise.resolve({ ok: false, reason: 'the app is stopping' });
-    if (!this.reloading) {
-      this.reloading = this.rollingReload(app, env).finally(() => {
-        this.reloading = null;
-      });
-      return this.reloading;
-    }
-    this.queuedReload ??= this.reloading.then(() => {
-      this.queuedReload = null;
-      return this.reload(app, env);
-    });
-    return this.queuedReload;
-  }
-
-  private async rollingReload(app: ResolvedApp, env: Record<string, string>): Promise<ReloadOutcome> {
-    const started = Date.now();
-    this.options.send({ type: 'reload', phase: 'started' });
-    this.app = { ...app, instances: this.app.instances };
-    applyEnv(env);
-    setupCluster(this.app);
-    if (this.erroredReason) this.recoverFromErrored();
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i += this.app.reload.parallel) {
-      if (this.stopping) return this.reloadFailed('the app is stopping');
-      const group = slots.slice(i, i + this.app.reload.parallel);
-      const results = await Promise.all(group.map((slot) => this.replace(slot)));
-      const failure = results.find((r) => r !== null);
-      if (failure) {
-        for (const slot of group) this.discardSuccessor(slot);
-        return this.reloadFailed(failure);
-      }
-      for (const slot of group) this.promote(slot);
-    }
-    const ms = Date.now() - started;
-    this.options.send({ type: 'reload', phase: 'done', replaced: slots.length, ms });
-    this.updateAppState();
-    return { ok: true, replaced: slots.length, ms };
-  }
-
-  // Resolves with null once the successor is ready, or with why it failed.
-  private replace(slot: Slot): Promise<string | null> {
-    this.cancelRestart(slot);
-    slot.finished = false;
-    const handle = this.fork(slot);
-    slot.next = handle;
-    return new Promise((resolve) => {
-      this.replacements.set(handle, {
-        settle: (error) => {
-          this.replacements.delete(handle);
-          resolve(error);
-        },
-      });
+      }),
+    );
+    // Latest wins: a watched file's reload (no settings) keeps the settings a queued request brought.
+    this.reloads = new Coalescer(
+      (request, finish) => this.startReload(request, finish),
+      (queued, next) => ({ app: next.app ?? queued.app }),
+    );
+    this.done = new Promise((resolve) => {
+      this.settleDone = resolve;
     });
   }
 
-  private promote(slot: Slot): void {
-    const old = slot.current;
-    slot.current = slot.next;
-    slot.next = null;
-    slot.attempts = 0;
-    if (old?.alive) {
-      this.retiring.add(old);
-      old.drain('replaced by a rolling reload');
-    }
+  get appState(): AppState {
+    return this.state.state;
   }
 
-  private discardSuccessor(slot: Slot): void {
-    const successor = slot.next;
-    slot.next = null;
-    if (successor?.alive) {
-      this.retiring.add(successor);
-      successor.drain('reload failed');
-    }
-    // A slot whose old worker died meanwhile restarts by the policy, as after any crash.
-    if (!slot.current && !slot.restartTimer)
-      this.restartOrGiveUp(
-        slot,
-        { code: null, signal: null, uptime: 0, reason: 'reload failed' },
-        Date.now(),
-      );
+  // Nothing alive and nothing to come: stopped, or errored with its last worker gone. A reload running
+  // or queued may still give an errored app a new start, so the pool is not finished while one is.
+  private get finished(): boolean {
+    const over = this.state.is('stopped') || (this.state.is('errored') && this.workers.size === 0);
+    return over && !this.reloads.busy;
   }
 
-  private reloadFailed(reason: string): ReloadOutcome {
-    this.options.send({ type: 'reload', phase: 'failed', reason });
-    this.updateAppState();
-    return { ok: false, reason };
+  // Why a request can no longer be taken, if it cannot.
+  private refusal(): string | null {
+    if (this.state.is('stopping', 'stopped')) return STOPPING;
+    if (this.finished)
+      return `the app has ended (${this.state.state}${this.reason ? `: ${this.reason}` : ''})`;
+    return null;
   }
 
-  // A reload is a new attempt: an app errored by a crash loop gets a fresh restart budget.
-  private recoverFromErrored(): void {
-    this.erroredReason = null;
-    this.restarts = [];
-    for (const slot of this.slots) {
-      slot.attempts = 0;
-      slot.finished = false;
-    }
-    assertAppTransition(this.appState, 'starting');
-    this.options.send({ type: 'app', from: this.appState, to: 'starting', reason: 'reload' });
-    this.appState = 'starting';
+  /** Starts every slot; answers once the app runs, or with why it did not. */
+  start(reply: Reply<OpResults['start']>): void {
+    for (let id = 0; id < this.app.instances; id++) this.addSlot(id);
+    this.when(() => {
+      if (this.state.is('starting', 'backoff')) return false;
+      if (this.state.is('running')) reply({ ok: true, result: { instances: this.slots.length } });
+      else reply(fail(`the app is ${this.state.state}${this.reason ? `: ${this.reason}` : ''}`));
+      return true;
+    });
+    this.settle();
   }
 
   /**
-   * Runs `instances` workers: new slots start at once; the highest slots are drained. Waits for the
-   * rolling reloads in progress or queued before it to end first, so the two never interleave.
+   * Rolling reload: for `reload.parallel` slots at a time, start a successor (new code from disk, these
+   * settings), wait until it is ready, then drain its predecessor. A successor that dies before the
+   * reload is done with it stops the reload; the old workers keep serving. Asked for while one runs, it
+   * is queued behind it, and every request made meanwhile is served by that one next reload.
    */
-  async scale(instances: number): Promise<void> {
-    while (this.reloading) await this.reloading;
-    const from = this.slots.length;
-    if (this.stopping || instances === from) {
-      this.options.send({ type: 'scaled', from, to: from });
+  reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>): void {
+    const refusal = this.refusal();
+    if (refusal) {
+      reply(fail(refusal));
       return;
     }
-    if (instances > from) {
-      for (let id = from; id < instances; id++) {
-        const slot = newSlot(id);
-        this.slots.push(slot);
-        slot.current = this.fork(slot);
-      }
-    } else {
-      for (const slot of this.slots.splice(instances)) {
-        this.cancelRestart(slot);
-        for (const handle of [slot.current, slot.next]) {
-          if (!handle?.alive) continue;
-          this.retiring.add(handle);
-          handle.drain('scaled down');
-        }
-      }
-    }
-    this.app = { ...this.app, instances };
-    this.options.send({ type: 'scaled', from, to: instances });
-    this.updateAppState();
+    this.reloads.request({ app }, reply);
   }
 
-  /** Drains and stops every worker; resolves when all have exited. Idempotent. */
-  stop(): Promise<void> {
-    if (!this.stopping) {
-      this.stopping = true;
-      for (const slot of this.slots) this.cancelRestart(slot);
-      for (const r of this.replacements.values()) r.settle('the app is stopping');
-      for (const handle of this.handles()) handle.drain('stop requested');
-      this.updateAppState('stop requested');
+  /** Runs `instances` workers, once the reloads in progress and queued are over (they never interleave). */
+  scale(instances: number, reply: Reply<OpResults['scale']>): void {
+    const refusal = this.refusal();
+    if (refusal) {
+      reply(fail(refusal));
+      return;
     }
-    return this.done;
+    this.reloads.whenIdle(() => this.applyScale(instances, reply));
+  }
+
+  /** Drains and stops every worker; answers once all have exited. Idempotent. */
+  stop(reply?: Reply<OpResults['stop']>): void {
+    if (reply)
+      this.when(() => {
+        if (this.finished) reply({ ok: true, result: {} });
+        return this.finished;
+      });
+    if (this.state.is('stopping', 'stopped')) {
+      this.settle();
+      return;
+    }
+    this.setApp('stopping', 'stop requested');
+    for (const slot of this.slots) {
+      cancelRestart(slot);
+      slot.lifecycle.to('removed', { reason: 'stop requested' });
+    }
+    this.reloads.dropQueued(fail(STOPPING));
+    this.run?.abort(STOPPING);
+    for (const worker of [...this.workers]) worker.drain('stop requested');
+    this.settle('stop requested');
   }
 
   /** Kills every worker at once (SIGKILL). */
-  kill(): Promise<void> {
-    void this.stop();
-    for (const handle of this.handles()) handle.kill();
-    return this.done;
+  kill(reply?: Reply<OpResults['kill']>): void {
+    this.stop(reply);
+    for (const worker of [...this.workers]) worker.kill();
+  }
+
+  private addSlot(id: number): Slot {
+    const slot = createSlot(id, this.fx.send);
+    this.slots.push(slot);
+    slot.worker = this.spawn(slot);
+    return slot;
+  }
+
+  private spawn(slot: Slot): Worker {
+    const worker = new Worker(slot.id, this.fx);
+    this.workers.add(worker);
+    worker.start(this.app, {
+      ready: (address) => this.onReady(worker, address),
+      exit: (exit) => this.onExit(worker, exit),
+    });
+    return worker;
+  }
+
+  private slotHolding(worker: Worker): Slot | undefined {
+    return this.slots.find((s) => s.worker === worker || s.successor === worker);
+  }
+
+  private onReady(worker: Worker, address: string | undefined): void {
+    if (worker.exited || !worker.lifecycle.is('starting')) return;
+    worker.ready(address);
+    const slot = this.slotHolding(worker);
+    if (slot?.worker === worker) {
+      slot.lifecycle.to('serving');
+      slot.lastExit = null;
+    }
+    this.run?.ready(worker);
+    this.settle();
+  }
+
+  private onExit(worker: Worker, exit: WorkerExit): void {
+    if (worker.exited) return;
+    worker.exit();
+    this.workers.delete(worker);
+    const slot = this.slotHolding(worker);
+    if (worker.lifecycle.is('draining')) {
+      worker.lifecycle.to('stopped', { code: exit.code, signal: exit.signal });
+      if (slot?.worker === worker) slot.worker = null;
+      if (slot?.successor === worker) slot.successor = null;
+      this.settle();
+      return;
+    }
+    const now = this.fx.now();
+    const failure =
+      worker.failure ?? exit.failure ?? (exit.detail ? `${describeExit(exit)}: ${exit.detail}` : undefined);
+    const ended: Exit = {
+      code: exit.code,
+      signal: exit.signal,
+      uptime: now - worker.startedAt,
+      ready: worker.lifecycle.is('ready'),
+      ...(failure ? { reason: failure } : {}),
+    };
+    const reason = describeExit(ended);
+    worker.lifecycle.to('crashed', { code: exit.code, signal: exit.signal, reason });
+    this.lastExits.push({ worker: worker.slot, pid: worker.pid, at: new Date(now).toISOString(), reason });
+    if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
+
+    if (slot && slot.successor === worker) {
+      // A new version that dies, before or after it was ready, fails the reload; the slot's own worker
+      // still serves. It is not a restart of the app.
+      slot.successor = null;
+      slot.lifecycle.to('serving', { reason: 'reload failed' });
+      this.run?.failed(worker, reason);
+    } else if (slot && slot.worker === worker) {
+      slot.worker = null;
+      slot.lastExit = reason;
+      const successor = slot.successor;
+      if (successor) {
+        // Its successor (rolling reload) is on the way: it takes the slot over.
+        slot.worker = successor;
+        slot.successor = null;
+        slot.lifecycle.to(successor.lifecycle.is('ready') ? 'serving' : 'restarting', { reason });
+        this.run?.tookOver(successor);
+      } else {
+        this.restartOrGiveUp(slot, ended, now, reason);
+        // A slot the reload restarted (it was not serving) fails the reload too.
+        this.run?.failed(worker, reason);
+      }
+    }
+    this.settle(reason);
+  }
+
+  private restartOrGiveUp(slot: Slot, ended: Exit, now: number, reason: string): void {
+    if (this.state.is('stopping', 'stopped')) return;
+    if (this.state.is('errored')) {
+      slot.lifecycle.to('finished', { reason });
+      return;
+    }
+    const history = { attempts: slot.attempts, restarts: this.restarts };
+    const decision = decideRestart(this.app.restart, ended, history, now);
+    if (decision.action === 'restart') {
+      slot.attempts = decision.history.attempts;
+      this.restarts = [...decision.history.restarts];
+      slot.lifecycle.to('backoff', { reason });
+      this.fx.send({ type: 'backoff', worker: slot.id, delay: decision.delay, attempt: slot.attempts });
+      slot.cancelRestart = this.fx.timer(decision.delay, () => {
+        slot.cancelRestart = null;
+        slot.lifecycle.to('restarting', { reason: 'backoff over' });
+        slot.worker = this.spawn(slot);
+        this.settle();
+      });
+      return;
+    }
+    slot.lifecycle.to('finished', { reason: decision.reason });
+    if (decision.action === 'errored') {
+      // Past the crash-loop limit nothing of the app restarts any more; workers still serving keep
+      // serving: stopping them would turn one bad slot into an outage.
+      this.setApp('errored', decision.reason);
+      for (const s of this.slots) {
+        if (!s.lifecycle.is('backoff')) continue;
+        cancelRestart(s);
+        s.lifecycle.to('finished', { reason: 'the app errored' });
+      }
+    }
+  }
+
+  private setApp(to: AppState, reason?: string): void {
+    if (to === this.state.state) return;
+    this.reason = reason;
+    this.state.to(to, reason === undefined ? {} : { reason });
+  }
+
+  // After every event: the app state that follows, the requests it answers, and the end.
+  private settle(reason?: string): void {
+    const slots = this.slots.map((s) => s.lifecycle.state);
+    this.setApp(deriveAppState(this.state.state, slots, this.workers.size), reason);
+    for (const answered of [...this.waiting]) if (answered()) this.waiting.delete(answered);
+    if (this.finished) this.settleDone();
+  }
+
+  private when(answered: () => boolean): void {
+    if (!answered()) this.waiting.add(answered);
+  }
+
+  private startReload(request: ReloadRequest, finish: Reply<OpResults['reload']>): void {
+    const refusal = this.refusal();
+    if (refusal) {
+      finish(fail(refusal));
+      return;
+    }
+    if (request.app) this.app = { ...request.app, instances: this.slots.length };
+    this.fx.send({ type: 'reload', phase: 'started' });
+    if (this.state.is('errored')) this.recover();
+    // Slots that finished (crash-loop limit, a clean exit) serve nothing: they start again at once, as the
+    // reload's first group, instead of waiting for their turn.
+    const revived = this.slots.filter((s) => s.lifecycle.is('finished'));
+    for (const slot of revived) {
+      slot.lifecycle.to('starting', { reason: 'rolling reload' });
+      slot.worker = this.spawn(slot);
+    }
+    const host = { spawn: (slot: Slot) => this.spawn(slot), now: this.fx.now };
+    const order = this.slots.filter((s) => !revived.includes(s));
+    this.run = new RollingReload(host, order, this.app.reload.parallel, (outcome) =>
+      this.endReload(outcome, finish),
+    );
+    this.run.start(revived);
+    this.settle();
+  }
+
+  // A reload is a new attempt: an app errored by a crash loop gets a fresh restart budget (at its start,
+  // and again at its end if the app errored meanwhile: every slot now runs the new version).
+  private recover(): void {
+    this.restarts = [];
+    for (const slot of this.slots) slot.attempts = 0;
+    this.setApp('starting', 'reload');
+  }
+
+  private endReload(outcome: Outcome<OpResults['reload']>, finish: Reply<OpResults['reload']>): void {
+    this.run = null;
+    this.fx.send(
+      outcome.ok
+        ? { type: 'reload', phase: 'done', ...outcome.result }
+        : { type: 'reload', phase: 'failed', reason: outcome.reason },
+    );
+    if (outcome.ok && this.state.is('errored')) this.recover();
+    // Answered before the app settles: a reload queued behind this one starts here, and the pool is not
+    // finished while it runs.
+    finish(outcome);
+    this.settle();
+  }
+
+  private applyScale(instances: number, reply: Reply<OpResults['scale']>): void {
+    if (this.state.is('stopping', 'stopped')) {
+      reply(fail(STOPPING));
+      return;
+    }
+    const from = this.slots.length;
+    const result = { ok: true as const, result: { from, to: instances } };
+    this.app = { ...this.app, instances };
+    if (instances > from) {
+      const added: Slot[] = [];
+      for (let id = from; id < instances; id++) added.push(this.addSlot(id));
+      this.when(() => {
+        const failed = added.find((s) => !s.lifecycle.is('starting', 'serving', 'replacing'));
+        if (this.state.is('stopping', 'stopped')) reply(fail(STOPPING));
+        else if (failed?.lifecycle.is('removed'))
+          reply(fail(`worker ${failed.id} was scaled away before it served`));
+        else if (failed)
+          reply(fail(`worker ${failed.id} did not start: ${failed.lastExit ?? failed.lifecycle.state}`));
+        else if (added.every((s) => s.lifecycle.is('serving', 'replacing'))) reply(result);
+        else return false;
+        return true;
+      });
+    } else if (instances < from) {
+      const leaving: Worker[] = [];
+      for (const slot of this.slots.splice(instances)) {
+        cancelRestart(slot);
+        for (const worker of [slot.worker, slot.successor]) {
+          if (!worker?.alive) continue;
+          leaving.push(worker);
+          worker.drain('scaled down');
+        }
+        slot.worker = null;
+        slot.successor = null;
+        slot.lifecycle.to('removed', { reason: 'scaled down' });
+      }
+      this.when(() => {
+        if (leaving.some((w) => w.alive)) return false;
+        reply(result);
+        return true;
+      });
+    } else {
+      reply(result);
+    }
+    this.fx.send({ type: 'scaled', from, to: instances });
+    this.settle();
   }
 }

@@ -2,6 +2,7 @@
 // and keeps idle keep-alive sockets from being reset), cluster's disconnect closes its servers and waits
 // for requests in flight, then it gets the configured signal, and SIGKILL once the timeout is up.
 import type { Worker } from 'node:cluster';
+import { DRAIN, isWorkerDrained } from '../protocol.js';
 
 export function stopWorker(
   worker: Worker,
@@ -23,12 +24,12 @@ export function stopWorker(
     if (worker.isConnected()) worker.disconnect();
   };
   if (ownServers) {
-    worker.on('message', (message: { clusterd?: string } | null) => {
-      if (message?.clusterd === 'drained') disconnect();
+    worker.on('message', (message: unknown) => {
+      if (isWorkerDrained(message)) disconnect();
     });
-    worker.send({ clusterd: 'drain' });
+    worker.send(DRAIN);
     return;
   }
   // Sent first on the same channel, so the worker knows it is draining before its servers close.
-  worker.send({ clusterd: 'drain' }, disconnect);
+  worker.send(DRAIN, disconnect);
 }

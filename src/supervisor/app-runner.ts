@@ -1,376 +1,422 @@
-// The root's side of one app: forks its primary, relays and logs what the primary reports, restarts a
-// primary that dies (same backoff and crash-loop rules as workers), and kills a dead primary's
-// leftover workers so none outlives it.
-import { type ChildProcess, fork } from 'node:child_process';
-import type { Writable } from 'node:stream';
+// The root's side of one app: its primary's lifecycle (spawning -> running -> ..., see lifecycle/states.ts),
+// the requests sent to it, each with an id and answered exactly once (whatever is pending when the
+// primary exits is answered with the reason), restarts of a primary that dies (the app's backoff and
+// crash-loop rules), and what the primary reports, logged. The process itself is behind
+// `RunnerEffects`, so all of this runs against a fake primary in the tests; primary-process.ts forks the
+// real one. A fault in any handler here is contained: it is logged and restarts this app's primary only.
 import type { ResolvedApp } from '../config/resolved.js';
+import { ErrorCode } from '../errors.js';
+import { canTransition, Lifecycle } from '../lifecycle/machine.js';
 import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
-import type { AppState, WorkerState } from '../lifecycle/states.js';
-import { reportLogFile } from '../log/faults.js';
+import { type AppState, PRIMARY_TRANSITIONS, type PrimaryState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
-import { relayLines } from '../log/relay.js';
 import {
   isPrimaryMessage,
   type LogFormat,
+  type Op,
+  type OpResults,
+  type Outcome,
   PROTOCOL_VERSION,
   type PrimaryMessage,
-  type RootMessage,
+  type PrimaryRequest,
 } from '../protocol.js';
+import type { PrimaryChild, RunnerEffects } from './primary-process.js';
+import { RecentOutput } from './recent-output.js';
+import { logReport } from './reports.js';
+import { Requests } from './requests.js';
+import { WorkersView } from './workers-view.js';
 
-const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
+/** A primary told to kill its workers that has not exited after this long is SIGKILLed itself. */
+const KILL_GRACE_MS = 1_000;
 
-export interface WorkerInfo {
-  pid: number | null;
-  state: WorkerState;
-  /** When this worker process started (ms). */
-  since: number;
-  /** Restarts of this slot so far. */
-  restarts: number;
-}
+type Request = Exclude<PrimaryRequest, { op: 'start' }>;
 
-/** Recent output kept per app for `clusterd logs`. */
-const RECENT_BYTES = 256 * 1024;
-
-type ReloadResult = { ok: true; replaced: number; ms: number } | { ok: false; reason: string };
-
-/** The environment a worker gets: the supervisor's own, plus the app's, minus what the app removes. */
-export function workerEnv(base: NodeJS.ProcessEnv, app: ResolvedApp): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
-  for (const [key, value] of Object.entries(app.env)) {
-    if (value === null) delete env[key];
-    else env[key] = value;
-  }
-  return env;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const OP_NAMES: Record<Op, string> = {
+  start: 'start',
+  reload: 'reload',
+  scale: 'scale',
+  stop: 'stop',
+  kill: 'stop',
+};
 
 export class AppRunner {
-  state: AppState = 'starting';
-  readonly workers = new Map<number, WorkerInfo>();
-  private primary: ChildProcess | null = null;
-  private primaryStartedAt = 0;
-  private primaryHistory: RestartHistory = EMPTY_HISTORY;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private readonly restartsBySlot = new Map<number, number>();
-  private recent: Buffer[] = [];
-  private recentBytes = 0;
-  /** `logs --follow` listeners. */
-  readonly followers = new Set<(chunk: Buffer) => void>();
-  // Reload requests not yet picked up by the primary, and those its current reload answers.
-  private reloadWaiting: ((r: ReloadResult) => void)[] = [];
-  private reloadRunning: ((r: ReloadResult) => void)[] = [];
-  private scaleWaiting: (() => void)[] = [];
-  private stopping = false;
-  private leaving = false;
-  /** Removed from the config by a reload: stopping, and not to be matched by name again. */
-  leavingConfig = false;
-  /** True once `done` has resolved. */
-  settled = false;
-  private settle: (() => void) | null = null;
-  /** Resolves when the app is stopped or errored and its primary has exited. */
+  readonly primary: Lifecycle<PrimaryState>;
+  readonly workers: WorkersView;
+  /** The app's recent output, and its `logs --follow` listeners. */
+  readonly output = new RecentOutput();
+  /** The answer to the app's first start: every slot served, or why not. */
+  readonly started: Promise<Outcome<OpResults['start']>>;
+  /** Resolves once the primary has ended for good (stopped, or errored). */
   readonly done: Promise<void>;
-
-  /** Stopped by `clusterd stop <app>`: the supervisor keeps running without it. */
-  stoppedByCommand = false;
+  /** The app state its primary reported last (or what the root knows better: the primary died). */
+  private reported: AppState = 'starting';
+  private reason: string | undefined;
+  private child: PrimaryChild | null = null;
+  /** Which spawn the events belong to: those of an older primary are ignored. */
+  private generation = 0;
+  private startedAt = 0;
+  private history: RestartHistory = EMPTY_HISTORY;
+  private cancelRestart: (() => void) | null = null;
+  private cancelKill: (() => void) | null = null;
+  private readonly requests = new Requests();
+  private answerStart: (outcome: Outcome<OpResults['start']>) => void = () => {};
+  private settleDone: () => void = () => {};
 
   constructor(
     public app: ResolvedApp,
     private readonly log: Logger,
     private readonly logFormat: LogFormat,
-    private readonly output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = {
-      out: process.stdout,
-      err: process.stderr,
-    },
+    private readonly fx: RunnerEffects,
   ) {
-    this.done = new Promise((resolve) => {
-      this.settle = () => {
-        this.settled = true;
-        resolve();
-      };
-    });
-  }
-
-  start(): void {
-    this.leaving = false;
-    this.primaryStartedAt = Date.now();
-    const child = fork(PRIMARY_ENTRY, [], {
-      // The primary gets the supervisor's plain environment; the workers' one travels in 'start'.
-      env: process.env,
-      // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow
-      // its young generation to 16 MiB per semi-space and keep it; 1 MiB keeps its RSS flat (measured
-      // in test/reliability/crash-loop.test.ts and bench/supervisor-memory.ts).
-      execArgv: ['--max-semi-space-size=1'],
-      // Its output comes back through the root, which writes whole lines (see log/relay.ts).
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // Its own process group: a terminal's Ctrl-C reaches the root only, which then stops gracefully.
-      detached: true,
-      serialization: 'json',
-    });
-    this.primary = child;
-    const tap = (chunk: Buffer) => this.keep(chunk);
-    if (child.stdout) relayLines(child.stdout, this.output.out as Writable, tap);
-    if (child.stderr) relayLines(child.stderr, this.output.err as Writable, tap);
-    child.on('message', (message: unknown) => this.onMessage(child, message));
-    child.on('error', (error) =>
-      this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),
+    this.workers = new WorkersView(fx.now);
+    this.primary = new Lifecycle('primary', PRIMARY_TRANSITIONS, 'spawning', (from, to, { reason }) =>
+      this.log.debug({ app: app.name, primaryFrom: from, primaryTo: to, reason }, `primary ${to}`),
     );
-    child.on('exit', (code, signal) => this.onPrimaryExit(child, code, signal));
-    this.log.info({ app: this.app.name, primary: child.pid ?? null }, `primary started (pid ${child.pid})`);
+    this.started = new Promise((resolve) => {
+      this.answerStart = resolve;
+    });
+    this.done = new Promise((resolve) => {
+      this.settleDone = resolve;
+    });
   }
 
-  private keep(chunk: Buffer): void {
-    this.recent.push(chunk);
-    this.recentBytes += chunk.length;
-    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1)
-      this.recentBytes -= this.recent.shift()?.length ?? 0;
-    for (const follower of this.followers) follower(chunk);
+  /** The app's state, as `status` shows it. */
+  get state(): AppState {
+    switch (this.primary.state) {
+      case 'backoff':
+        return 'backoff';
+      case 'errored':
+        return 'errored';
+      case 'stopped':
+        return this.reported === 'errored' ? 'errored' : 'stopped';
+      case 'stopping':
+        return this.reported === 'stopped' || this.reported === 'errored' ? this.reported : 'stopping';
+      default:
+        return this.reported;
+    }
   }
 
-  /** The last `count` lines of the app's output. */
-  recentLines(count: number): string[] {
-    const lines = Buffer.concat(this.recent).toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    return count > 0 ? lines.slice(-count) : [];
+  /** True once the primary has ended for good. */
+  get settled(): boolean {
+    return this.primary.is('stopped', 'errored');
   }
 
   get primaryPid(): number | null {
-    return this.primary?.pid ?? null;
+    return this.child?.pid ?? null;
   }
 
-  private send(message: RootMessage): void {
-    if (this.primary?.connected) this.primary.send(message);
+  /** Forks the primary; its hello is answered with the app's settings. */
+  start(): void {
+    this.contain('start', () => this.spawn());
   }
 
-  private onMessage(child: ChildProcess, raw: unknown): void {
-    if (child !== this.primary) return;
+  /**
+   * Sends a request; resolves with its outcome, never rejects: refused at once when the primary cannot
+   * take it, and failed with the reason if the primary exits before it answers.
+   */
+  request<O extends Request['op']>(request: Extract<Request, { op: O }>): Promise<Outcome<OpResults[O]>> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.resolve({ ok: false, reason: refusal });
+    return new Promise((resolve) => {
+      const message = this.requests.track(request, resolve as (outcome: Outcome) => void);
+      if (this.primary.is('spawning')) this.requests.hold(message);
+      else this.child?.send(message);
+    });
+  }
+
+  /** Rolling reload onto the current settings. */
+  reload(): Promise<Outcome<OpResults['reload']>> {
+    return this.request({ op: 'reload', app: this.app });
+  }
+
+  /**
+   * Runs this many workers; resolves once they serve (scaling up) or have stopped (down). The count
+   * holds for later starts of the app too (a restarted primary, `clusterd restart`); with `record`, it
+   * is kept even when the primary cannot take the request now (a config reload during a backoff).
+   */
+  scale(instances: number, record = false): Promise<Outcome<OpResults['scale']>> {
+    if (record || this.refusal() === null) this.app = { ...this.app, instances };
+    return this.request({ op: 'scale', instances });
+  }
+
+  /**
+   * New settings from a config reload: roll the workers onto them, then scale if the config file changed
+   * `instances` (a runtime `clusterd scale` otherwise holds: see docs/watch.md). When the primary cannot
+   * take them now (restarting, stopped), they are kept for its next start.
+   */
+  update(app: ResolvedApp, instancesChanged: boolean): Promise<Outcome[]> {
+    const runtime = this.app.instances;
+    const target = instancesChanged ? app.instances : runtime;
+    if (this.refusal() !== null) {
+      this.app = { ...app, instances: target };
+      return Promise.resolve([]);
+    }
+    this.app = { ...app, instances: runtime };
+    const outcomes: Promise<Outcome>[] = [this.reload()];
+    if (target !== runtime) outcomes.push(this.scale(target));
+    return Promise.all(outcomes);
+  }
+
+  /** Graceful stop; resolves when the primary has stopped its workers and exited. */
+  stop(): Promise<void> {
+    this.contain('stop', () => {
+      switch (this.primary.state) {
+        case 'backoff':
+          this.cancelRestart?.();
+          this.cancelRestart = null;
+          this.primary.to('stopped', { reason: 'stop requested' });
+          this.reported = 'stopped';
+          this.settleDone();
+          return;
+        case 'spawning':
+          // Told to stop once it says hello: before that, it may not be listening yet.
+          this.primary.to('stopping', { reason: 'stop requested' });
+          this.requests.refuseHeld('the app is stopping');
+          return;
+        case 'running':
+          this.primary.to('stopping', { reason: 'stop requested' });
+          this.child?.send(this.requests.track({ op: 'stop' }, () => {}));
+          return;
+        default:
+          return;
+      }
+    });
+    return this.done;
+  }
+
+  /** Immediate stop: the primary SIGKILLs its workers; a primary that does not exit is killed too. */
+  kill(): Promise<void> {
+    void this.stop();
+    const child = this.child;
+    if (child && this.primary.is('stopping')) {
+      child.send(this.requests.track({ op: 'kill' }, () => {}));
+      this.cancelKill ??= this.fx.timer(KILL_GRACE_MS, () => child.kill('SIGKILL'));
+    }
+    return this.done;
+  }
+
+  private refusal(): string | null {
+    switch (this.primary.state) {
+      case 'spawning':
+      case 'running':
+        return null;
+      case 'backoff':
+        return `the app's primary is restarting (it exited: ${this.reason}); try again once the app runs`;
+      case 'stopping':
+        return 'the app is stopping';
+      case 'exiting':
+        return `the app has ended (${this.reported}${this.reason ? `: ${this.reason}` : ''})`;
+      case 'stopped':
+        return 'the app is stopped';
+      case 'errored':
+        return `the app is errored${this.reason ? `: ${this.reason}` : ''}`;
+    }
+  }
+
+  /** Runs a handler for this app; a throw is clusterd's own fault, contained to this app. */
+  contain(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.fault(where, error);
+    }
+  }
+
+  private fault(where: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const child = this.child;
+    this.log.error(
+      { app: this.app.name, code: ErrorCode.INTERNAL, err: error },
+      `internal error in ${where} for app ${this.app.name}: ${message}; ${child ? 'restarting its primary' : 'giving up on it'}`,
+    );
+    // Its exit restarts it, by the primary's restart policy (so a fault on every start ends in errored).
+    if (child) {
+      child.kill('SIGKILL');
+      return;
+    }
+    // The fault was in handling an exit or a restart, with no primary left: the app is given up rather
+    // than looped on; the other apps are not touched.
+    this.cancelRestart?.();
+    this.cancelRestart = null;
+    const end = canTransition(PRIMARY_TRANSITIONS, this.primary.state, 'errored') ? 'errored' : 'stopped';
+    if (!this.settled) this.primary.to(end, { reason: `internal error: ${message}` });
+    this.reason = `internal error: ${message}`;
+    this.requests.refuseAll(() => this.reason as string);
+    this.answerStart({ ok: false, reason: this.reason });
+    this.settleDone();
+  }
+
+  private spawn(): void {
+    const generation = ++this.generation;
+    const mine = (where: string, fn: () => void) => {
+      if (generation === this.generation) this.contain(where, fn);
+    };
+    this.startedAt = this.fx.now();
+    try {
+      this.child = this.fx.spawn({
+        message: (message) => mine('a message from its primary', () => this.onMessage(message)),
+        exit: (code, signal, failure) =>
+          mine('the exit of its primary', () => this.onExit(code, signal, failure)),
+        output: (chunk) => this.output.add(chunk),
+        error: (error) =>
+          mine('its primary', () =>
+            this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),
+          ),
+      });
+    } catch (error) {
+      const failure = `could not start: ${error instanceof Error ? error.message : String(error)}`;
+      this.child = null;
+      this.onExit(null, null, failure);
+      return;
+    }
+    this.log.info({ app: this.app.name, primary: this.child.pid }, `primary started (pid ${this.child.pid})`);
+  }
+
+  private onHello(version: number): void {
+    const child = this.child;
+    if (!child) return;
+    if (version !== PROTOCOL_VERSION) {
+      this.log.error(
+        { app: this.app.name },
+        `primary speaks protocol ${version}, expected ${PROTOCOL_VERSION}`,
+      );
+      child.kill('SIGKILL');
+      return;
+    }
+    if (this.primary.is('stopping')) {
+      child.send(this.requests.track({ op: 'stop' }, () => {}));
+      return;
+    }
+    if (!this.primary.is('spawning')) return;
+    this.primary.to('running');
+    const start = { op: 'start' as const, app: this.app, logFormat: this.logFormat };
+    // A primary that dies before its app runs is restarted: the next one's start answers, unless the
+    // app ends (the restart policy gave up).
+    const answer = (outcome: Outcome) => {
+      if (!this.primary.is('backoff')) this.answerStart(outcome as Outcome<OpResults['start']>);
+    };
+    child.send(this.requests.track(start, answer));
+    for (const message of this.requests.release()) child.send(message);
+  }
+
+  private onMessage(raw: unknown): void {
     if (!isPrimaryMessage(raw)) {
       this.log.warn({ app: this.app.name }, 'ignored an unknown message from the primary');
       return;
     }
     const message: PrimaryMessage = raw;
-    const app = this.app.name;
     switch (message.type) {
       case 'hello':
-        if (message.version !== PROTOCOL_VERSION) {
-          this.log.error({ app }, `primary speaks protocol ${message.version}, expected ${PROTOCOL_VERSION}`);
-          child.kill('SIGKILL');
-          return;
-        }
-        if (this.stopping) {
-          this.send({ type: 'stop' });
-          return;
-        }
-        this.send({
-          type: 'start',
-          app: this.app,
-          env: workerEnv(process.env, this.app),
-          logFormat: this.logFormat,
-        });
+        this.onHello(message.version);
         return;
-      case 'worker': {
-        const t = message.transition;
-        const known = this.workers.get(t.worker);
-        // A slot's successor and its predecessor overlap during a reload: the status shows the newest.
-        if (!known || known.pid === t.pid || t.to === 'starting') {
-          const since = t.to === 'starting' || !known ? Date.now() : known.since;
-          this.workers.set(t.worker, {
-            pid: t.pid,
-            state: t.to,
-            since,
-            restarts: this.restartsBySlot.get(t.worker) ?? 0,
-          });
-        }
-        const level = t.to === 'crashed' ? 'warn' : 'info';
-        const what = t.to === 'ready' && t.address ? `ready on ${t.address}` : t.to;
-        this.log[level]({ app, ...t, pid: t.pid }, `worker ${what}${t.reason ? `: ${t.reason}` : ''}`);
+      case 'reply':
+        if (!this.requests.answer(message.id, message.outcome))
+          this.log.warn({ app: this.app.name, id: message.id }, 'a reply to no pending request');
         return;
-      }
+      case 'app':
+        this.reported = message.to;
+        this.reason = message.reason;
+        break;
+      case 'worker':
+        this.workers.transition(message.transition);
+        break;
       case 'backoff':
-        this.restartsBySlot.set(message.worker, (this.restartsBySlot.get(message.worker) ?? 0) + 1);
-        this.log.info(
-          { app, worker: message.worker, delay: message.delay, attempt: message.attempt },
-          `worker restarts in ${message.delay} ms (attempt ${message.attempt})`,
-        );
-        return;
-      case 'app': {
-        this.state = message.to;
-        const level = message.to === 'errored' ? 'error' : 'info';
-        const fields = {
-          app,
-          from: message.from,
-          to: message.to,
-          reason: message.reason,
-          lastExits: message.lastExits,
-        };
-        this.log[level](fields, `app ${message.to}${message.reason ? `: ${message.reason}` : ''}`);
-        return;
-      }
-      case 'reload':
-        if (message.phase === 'started') {
-          this.reloadRunning.push(...this.reloadWaiting.splice(0));
-          this.log.info({ app, reload: 'started' }, 'reload started');
-        } else if (message.phase === 'done') {
-          for (const resolve of this.reloadRunning.splice(0))
-            resolve({ ok: true, replaced: message.replaced, ms: message.ms });
-          this.log.info(
-            { app, reload: 'done', replaced: message.replaced, ms: message.ms },
-            `reloaded: ${message.replaced} workers replaced in ${message.ms} ms`,
-          );
-        } else {
-          for (const resolve of this.reloadRunning.splice(0)) resolve({ ok: false, reason: message.reason });
-          this.log.error(
-            { app, reload: 'failed', reason: message.reason },
-            `reload failed: ${message.reason}`,
-          );
-        }
-        return;
-      case 'watch': {
-        const more =
-          message.count > message.files.length ? ` and ${message.count - message.files.length} more` : '';
-        this.log.info(
-          { app, files: message.files, count: message.count },
-          `${message.files.join(', ')}${more} changed: rolling reload`,
-        );
-        return;
-      }
-      case 'watching':
-        this.log.info({ app, watching: message.paths }, `watching ${message.paths.join(', ')} for changes`);
-        return;
-      case 'scaled':
-        for (const resolve of this.scaleWaiting.splice(0)) resolve();
-        if (message.from !== message.to) {
-          this.log.info(
-            { app, from: message.from, to: message.to },
-            `scaled from ${message.from} to ${message.to} workers`,
-          );
-        }
-        return;
-      case 'error':
-        this.log.error({ app }, message.message);
-        return;
-      case 'logfile':
-        reportLogFile(this.log, message, app);
-        return;
+        this.workers.restarted(message.worker);
+        break;
       case 'bye':
-        this.leaving = true;
+        if (this.primary.is('running')) this.primary.to('exiting');
+        return;
+      default:
+        break;
+    }
+    logReport(this.log, this.app.name, message);
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
+    this.child = null;
+    this.cancelKill?.();
+    this.cancelKill = null;
+    // Workers of a dead primary notice its IPC channel close and exit; one that is stuck does not.
+    for (const info of this.workers.list()) {
+      if (info.pid === null || !this.fx.killLeftover(info.pid)) continue;
+      this.log.warn(
+        { app: this.app.name, worker: info.slot, pid: info.pid },
+        'killed a worker left by its primary',
+      );
+    }
+    this.workers.clear();
+    const exit = {
+      code,
+      signal,
+      uptime: this.fx.now() - this.startedAt,
+      ...(failure ? { reason: failure } : {}),
+    };
+    const how = describeExit(exit);
+    switch (this.primary.state) {
+      case 'stopping':
+        this.primary.to('stopped');
+        if (this.reported !== 'errored') this.reported = 'stopped';
+        this.end('the app stopped');
+        return;
+      case 'exiting':
+        this.primary.to(this.reported === 'errored' ? 'errored' : 'stopped');
+        this.end(`the app ended (${this.reported})`);
+        return;
+      case 'spawning':
+      case 'running':
+        this.died(exit, how);
+        return;
+      default:
         return;
     }
   }
 
-  private onPrimaryExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (child !== this.primary) return;
-    this.primary = null;
-    // Workers of a dead primary notice its IPC channel close and exit; one that is stuck does not.
-    for (const [slot, info] of this.workers) {
-      if (info.pid !== null && info.state !== 'stopped' && info.state !== 'crashed' && alive(info.pid)) {
-        this.log.warn(
-          { app: this.app.name, worker: slot, pid: info.pid },
-          'killing a worker left by its primary',
-        );
-        try {
-          process.kill(info.pid, 'SIGKILL');
-        } catch {}
-      }
-    }
-    this.workers.clear();
-    if (this.leaving || this.stopping || this.state === 'errored' || this.state === 'stopped') {
-      if (this.stopping && this.state !== 'errored') this.state = 'stopped';
-      this.settle?.();
-      return;
-    }
-    const exit = { code, signal, uptime: Date.now() - this.primaryStartedAt };
-    // A primary never ends on its own unless its app is done: any other exit is a failure.
+  private end(reason: string): void {
+    this.requests.refuseAll(() => reason);
+    this.answerStart({ ok: false, reason });
+    this.settleDone();
+  }
+
+  // A primary never ends on its own unless its app is done: any other exit is a failure.
+  private died(exit: Parameters<typeof decideRestart>[1], how: string): void {
     const decision = decideRestart(
       { ...this.app.restart, policy: 'always', noRestartExitCodes: [] },
       exit,
-      this.primaryHistory,
-      Date.now(),
+      this.history,
+      this.fx.now(),
     );
-    if (decision.action === 'restart') {
-      this.primaryHistory = decision.history;
-      this.log.error(
-        { app: this.app.name, code, signal, delay: decision.delay },
-        `primary exited unexpectedly (${describeExit(exit)}), restarting in ${decision.delay} ms`,
+    const app = this.app.name;
+    const from = this.reported;
+    if (decision.action !== 'restart') {
+      this.reason = `primary ${decision.reason}`;
+      this.reported = 'errored';
+      this.primary.to('errored', { reason: this.reason });
+      this.log.error({ app, from, to: 'errored', reason: decision.reason }, `app errored: ${this.reason}`);
+      this.requests.refuseAll(
+        (op) => `the primary exited (${how}) before the ${OP_NAMES[op]} was done; the app is errored`,
       );
-      this.state = 'backoff';
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = null;
-        this.start();
-      }, decision.delay);
+      this.answerStart({ ok: false, reason: this.reason });
+      this.settleDone();
       return;
     }
+    this.history = decision.history;
+    this.reason = how;
+    this.reported = 'backoff';
+    this.primary.to('backoff', { reason: how });
     this.log.error(
-      { app: this.app.name, from: this.state, to: 'errored', reason: decision.reason },
-      `app errored: primary ${decision.reason}`,
+      { app, code: exit.code, signal: exit.signal, delay: decision.delay },
+      `primary exited unexpectedly (${how}), restarting in ${decision.delay} ms`,
     );
-    this.state = 'errored';
-    this.settle?.();
-  }
-
-  /**
-   * Rolling reload of the app's workers: new code from disk, the current settings and environment.
-   * Resolves with how it went (a reload queued behind a running one shares the next one's result).
-   */
-  reload(): Promise<ReloadResult> {
-    if (this.stopping) return Promise.resolve({ ok: false, reason: 'the app is stopping' });
-    if (!this.primary?.connected) {
-      this.log.warn({ app: this.app.name }, 'reload skipped: the primary is not running');
-      return Promise.resolve({ ok: false, reason: 'the app has no running primary' });
-    }
-    const result = new Promise<ReloadResult>((resolve) => this.reloadWaiting.push(resolve));
-    this.send({ type: 'reload', app: this.app, env: workerEnv(process.env, this.app) });
-    return result;
-  }
-
-  /** Runs this many workers; resolves once the primary has applied it. */
-  scale(instances: number): Promise<void> {
-    this.app = { ...this.app, instances };
-    if (!this.primary?.connected) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.scaleWaiting.push(resolve));
-    this.send({ type: 'scale', instances });
-    return done;
-  }
-
-  /** New settings from a config reload: roll the workers onto them (then scale, if the count changed). */
-  update(app: ResolvedApp): void {
-    const instances = app.instances;
-    this.app = { ...app, instances: this.app.instances };
-    void this.reload();
-    if (instances !== this.app.instances) void this.scale(instances);
-  }
-
-  /** Graceful stop; resolves when the primary has stopped its workers and exited. */
-  stop(): Promise<void> {
-    if (!this.stopping) {
-      this.stopping = true;
-      if (this.restartTimer) {
-        clearTimeout(this.restartTimer);
-        this.restartTimer = null;
-        this.settle?.();
-      } else if (!this.primary) {
-        this.settle?.();
-      } else {
-        this.send({ type: 'stop' });
-      }
-    }
-    return this.done;
-  }
-
-  /** Immediate stop: the primary SIGKILLs its workers; a primary that does not answer is killed too. */
-  kill(): Promise<void> {
-    void this.stop();
-    this.send({ type: 'kill' });
-    const primary = this.primary;
-    if (primary) setTimeout(() => primary.kill('SIGKILL'), 1_000).unref();
-    return this.done;
+    this.requests.refuseAll(
+      (op) =>
+        `the primary exited (${how}) before the ${OP_NAMES[op]} was done; it restarts in ${decision.delay} ms with the code on disk`,
+    );
+    this.cancelRestart = this.fx.timer(decision.delay, () =>
+      this.contain('a restart of its primary', () => {
+        this.cancelRestart = null;
+        this.primary.to('spawning');
+        this.spawn();
+      }),
+    );
   }
 }

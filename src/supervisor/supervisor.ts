@@ -1,15 +1,19 @@
 // The root supervisor: one per config. It runs one primary per app, never forks workers and never
-// accepts connections, applies config changes app by app, and decides how the whole thing ends.
+// accepts connections, applies config changes app by app, and decides how the whole thing ends. A fault
+// in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
+// any reason changes nothing and never takes the root down.
 import { constants } from 'node:os';
 import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { AppStatus, Status } from '../control/protocol.js';
-import { ConfigError, ExitCode } from '../errors.js';
+import { ConfigError, ErrorCode, ExitCode } from '../errors.js';
+import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
-import type { LogFormat } from '../protocol.js';
+import type { LogFormat, OpResults, Outcome } from '../protocol.js';
 import { AppRunner } from './app-runner.js';
 import { diffApps } from './config-diff.js';
+import { primaryEffects, type RunnerEffects } from './primary-process.js';
 
 export type StopKind = 'graceful' | 'immediate';
 
@@ -18,57 +22,97 @@ export interface SupervisorOptions {
   watchAll?: boolean;
   /** Where the apps' output goes (default: this process's stdout/stderr). */
   output?: { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
+  /** The primaries' effects (default: real processes). */
+  effects?: RunnerEffects;
 }
 
+/** One app's answer to a command. */
+export type AppOutcome<T> = { app: string } & Outcome<T>;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 export class Supervisor {
-  readonly apps: AppRunner[] = [];
+  /** The runner of each app of the config, by name. */
+  private readonly current = new Map<string, AppRunner>();
+  /** Every runner whose primary may still run: the current ones, and those removed or replaced. */
+  private readonly runners = new Set<AppRunner>();
+  /** Stopped by `clusterd stop <app>`: the supervisor keeps running without them. */
+  private readonly stoppedByCommand = new Set<AppRunner>();
   private stopRequested: { kind: StopKind; signal?: NodeJS.Signals } | null = null;
   private finished: (() => void) | null = null;
-  private reloadingConfig: Promise<void> | null = null;
-  private configAgain = false;
+  private readonly configReloads: Coalescer<null, void>;
   /** Restarts in progress: their old runner has settled, the new one is not added yet. */
   private busy = 0;
   private readonly startedAt = Date.now();
+  private readonly effects: RunnerEffects;
 
   constructor(
     public config: ResolvedConfig,
     private readonly log: Logger,
     private readonly logFormat: LogFormat,
     private readonly options: SupervisorOptions = {},
-  ) {}
+  ) {
+    this.effects = options.effects ?? primaryEffects(options.output);
+    this.configReloads = new Coalescer((_request, finish) => {
+      this.applyConfig().then(finish, (error: unknown) => {
+        this.log.error(
+          { config: this.config.file, code: ErrorCode.INTERNAL, err: error },
+          `internal error in a config reload: ${message(error)}; still running the previous config`,
+        );
+        finish();
+      });
+    });
+  }
 
   private settings(app: ResolvedApp): ResolvedApp {
     return this.options.watchAll ? { ...app, watch: { ...app.watch, enabled: true } } : app;
   }
 
   private add(app: ResolvedApp): AppRunner {
-    const runner = new AppRunner(this.settings(app), this.log, this.logFormat, this.options.output);
-    this.apps.push(runner);
-    void runner.done.then(() => this.checkFinished());
+    const runner = new AppRunner(this.settings(app), this.log, this.logFormat, this.effects);
+    this.current.set(app.name, runner);
+    this.runners.add(runner);
+    void runner.done.then(() => {
+      if (this.current.get(runner.app.name) !== runner) this.runners.delete(runner);
+      this.checkFinished();
+    });
     runner.start();
     return runner;
+  }
+
+  // Retires a runner (removed from the config, or replaced by a restart): it stops, and is forgotten
+  // once its primary is gone.
+  private retire(runner: AppRunner): Promise<void> {
+    if (this.current.get(runner.app.name) === runner) this.current.delete(runner.app.name);
+    this.stoppedByCommand.delete(runner);
+    void runner.done.then(() => this.runners.delete(runner));
+    return runner.stop();
   }
 
   // Ends `run` once nothing is left running, except that apps stopped by command keep the supervisor up
   // (so `clusterd start <app>` can bring them back) until it is told to stop.
   private checkFinished(): void {
-    if (this.busy > 0 || !this.apps.every((a) => a.settled)) return;
-    if (!this.stopRequested && this.apps.some((a) => a.stoppedByCommand)) return;
-    this.finished?.();
+    if (this.busy > 0 || ![...this.runners].every((r) => r.settled)) return;
+    if (!this.stopRequested && this.stoppedByCommand.size > 0) return;
+    // After the answers already on their way (a `clusterd restart` of the last app, which errored).
+    setImmediate(() => this.finished?.());
   }
 
-  /** The running app called `name` (not one on its way out). */
+  /** The runners of the config's apps. */
+  get apps(): AppRunner[] {
+    return [...this.current.values()];
+  }
+
+  /** The running app called `name`. */
   runner(name: string): AppRunner | undefined {
-    return this.apps.find((a) => a.app.name === name && !a.leavingConfig);
+    return this.current.get(name);
   }
 
-  private select(name: string | undefined): AppRunner[] {
-    if (name === undefined) return this.apps.filter((a) => !a.leavingConfig);
+  /** The runners a command is about: one app, or all. */
+  select(name: string | undefined): AppRunner[] {
+    if (name === undefined) return this.apps;
     const runner = this.runner(name);
-    if (!runner) {
-      const known = this.apps.filter((a) => !a.leavingConfig).map((a) => a.app.name);
-      throw new Error(`no app named "${name}" (apps: ${known.join(', ')})`);
-    }
+    if (!runner) throw new Error(`no app named "${name}" (apps: ${[...this.current.keys()].join(', ')})`);
     return [runner];
   }
 
@@ -84,31 +128,26 @@ export class Supervisor {
       }
     };
     const apps: AppStatus[] = await Promise.all(
-      this.apps
-        .filter((a) => !a.leavingConfig)
-        .map(async (a) => ({
-          name: a.app.name,
-          state: a.state,
-          instances: a.app.instances,
-          primary: a.primaryPid,
-          workers: await Promise.all(
-            [...a.workers.entries()]
-              .filter(([, w]) => w.state !== 'stopped' && w.state !== 'crashed')
-              .sort(([x], [y]) => x - y)
-              .map(async ([id, w]) => {
-                const u = await usage(w.pid);
-                return {
-                  id,
-                  pid: w.pid,
-                  state: w.state,
-                  restarts: w.restarts,
-                  uptime: Date.now() - w.since,
-                  cpu: u ? Math.round(u.cpu * 10) / 10 : null,
-                  memory: u ? u.memory : null,
-                };
-              }),
-          ),
-        })),
+      this.apps.map(async (a) => ({
+        name: a.app.name,
+        state: a.state,
+        instances: a.app.instances,
+        primary: a.primaryPid,
+        workers: await Promise.all(
+          a.workers.list().map(async (w) => {
+            const u = await usage(w.pid);
+            return {
+              id: w.slot,
+              pid: w.pid,
+              state: w.state,
+              restarts: w.restarts,
+              uptime: Date.now() - w.since,
+              cpu: u ? Math.round(u.cpu * 10) / 10 : null,
+              memory: u ? u.memory : null,
+            };
+          }),
+        ),
+      })),
     );
     return {
       pid: process.pid,
@@ -119,33 +158,46 @@ export class Supervisor {
     };
   }
 
-  /** Rolling reload of one app or all; resolves with each app's outcome. */
-  async reloadApps(name?: string) {
+  // One app, or all of them but those stopped by `clusterd stop <app>`: a reload or restart of "all"
+  // does not bring back an app an operator stopped.
+  private targets(name: string | undefined): AppRunner[] {
     const runners = this.select(name);
-    return Promise.all(runners.map(async (r) => ({ app: r.app.name, ...(await r.reload()) })));
+    return name === undefined ? runners.filter((r) => !this.stoppedByCommand.has(r)) : runners;
   }
 
-  /** Hard restart: stop the app's primary and all its workers, then start it anew. */
-  async restartApps(name?: string): Promise<string[]> {
-    const runners = this.select(name);
+  /** Rolling reload of one app or all; resolves with each app's outcome. */
+  reloadApps(name?: string): Promise<AppOutcome<OpResults['reload']>[]> {
+    return Promise.all(this.targets(name).map(async (r) => ({ app: r.app.name, ...(await r.reload()) })));
+  }
+
+  /** Hard restart: stop the app's primary and all its workers, then start it anew; resolves once it runs. */
+  async restartApps(name?: string): Promise<AppOutcome<OpResults['start']>[]> {
+    const runners = this.targets(name);
     this.busy += 1;
     try {
-      await Promise.all(
-        runners.map(async (old) => {
-          old.leavingConfig = true;
-          await old.stop();
-          this.apps.splice(this.apps.indexOf(old), 1);
-          this.add(old.app);
-        }),
-      );
+      return await Promise.all(runners.map((old) => this.restart(old)));
     } finally {
       this.busy -= 1;
+      this.checkFinished();
     }
-    return runners.map((r) => r.app.name);
   }
 
-  /** `N`, `+N` or `-N` workers for one app. */
-  async scaleApp(name: string, spec: string): Promise<{ app: string; from: number; to: number }> {
+  private async restart(old: AppRunner): Promise<AppOutcome<OpResults['start']>> {
+    const name = old.app.name;
+    this.stoppedByCommand.delete(old);
+    // The old runner stays the app's until the new one replaces it: a config reload meanwhile updates
+    // its settings (kept for the new start), and one that removes the app cancels the restart.
+    await old.stop();
+    if (this.stopRequested) return { app: name, ok: false, reason: 'the supervisor is stopping' };
+    if (this.current.get(name) !== old)
+      return { app: name, ok: false, reason: 'the app left the config meanwhile' };
+    this.runners.delete(old);
+    const runner = this.add(old.app);
+    return { app: name, ...(await runner.started) };
+  }
+
+  /** The worker count `N`, `+N` or `-N` asks of one app; throws if it is not a count clusterd runs. */
+  scaleTarget(name: string, spec: string): number {
     const [runner] = this.select(name);
     if (!runner) throw new Error(`no app named "${name}"`);
     const match = /^([+-]?)(\d+)$/.exec(spec);
@@ -154,31 +206,46 @@ export class Supervisor {
     const n = Number(match[2]);
     const to = match[1] === '+' ? from + n : match[1] === '-' ? from - n : n;
     if (to < 1 || to > 1024) throw new Error(`instances must stay between 1 and 1024, got ${to}`);
-    await runner.scale(to);
-    return { app: name, from, to };
+    return to;
+  }
+
+  /** Runs `to` workers of one app; resolves once the new ones serve (or the removed ones have stopped). */
+  async scaleApp(name: string, to: number): Promise<AppOutcome<OpResults['scale']>> {
+    const [runner] = this.select(name);
+    if (!runner) throw new Error(`no app named "${name}"`);
+    return { app: name, ...(await runner.scale(to)) };
   }
 
   /** Graceful stop of one app (the supervisor keeps running), or of all (same as shutdown). */
   async stopApps(name?: string): Promise<string[]> {
     if (name === undefined) {
+      const names = this.apps.map((a) => a.app.name);
       this.stop();
-      return this.apps.map((a) => a.app.name);
+      return names;
     }
     const [runner] = this.select(name);
     if (runner) {
-      runner.stoppedByCommand = true;
+      this.stoppedByCommand.add(runner);
       await runner.stop();
     }
     return [name];
   }
 
-  /** Starts an app that `clusterd stop <app>` stopped, with its current settings. */
-  startApp(name: string): string {
+  /**
+   * Starts an app that `clusterd stop <app>` stopped (or that errored), with its current settings. Throws
+   * at once if it is not stopped; the returned function starts it and resolves once it runs.
+   */
+  startApp(name: string): () => Promise<AppOutcome<OpResults['start']>> {
     const [runner] = this.select(name);
     if (!runner?.settled) throw new Error(`app "${name}" is ${runner?.state ?? 'unknown'}, not stopped`);
-    this.apps.splice(this.apps.indexOf(runner), 1);
-    this.add(runner.app);
-    return name;
+    return async () => {
+      if (!runner.settled || this.current.get(name) !== runner)
+        return { app: name, ok: false, reason: 'the app was started meanwhile' };
+      this.stoppedByCommand.delete(runner);
+      this.runners.delete(runner);
+      const started = this.add(runner.app);
+      return { app: name, ...(await started.started) };
+    };
   }
 
   /** Starts every app; resolves with the exit code once nothing is left running. */
@@ -205,22 +272,12 @@ export class Supervisor {
   /**
    * Re-reads the config file and applies the difference: new apps start, removed ones stop gracefully,
    * a changed `instances` scales, any other change rolls the app's workers, the rest is not touched.
-   * An invalid config is logged and changes nothing. Calls made during one are queued, once.
+   * An invalid config is logged and changes nothing. Asked for during one, it runs once more after it
+   * (with the file as it is then). Never rejects.
    */
   reloadConfig(): Promise<void> {
     if (this.stopRequested) return Promise.resolve();
-    if (this.reloadingConfig) {
-      this.configAgain = true;
-      return this.reloadingConfig;
-    }
-    this.reloadingConfig = this.applyConfig().finally(() => {
-      this.reloadingConfig = null;
-      if (this.configAgain) {
-        this.configAgain = false;
-        void this.reloadConfig();
-      }
-    });
-    return this.reloadingConfig;
+    return new Promise((resolve) => this.configReloads.request(null, resolve));
   }
 
   private async applyConfig(): Promise<void> {
@@ -235,39 +292,48 @@ export class Supervisor {
       );
       return;
     }
+    if (this.stopRequested) return;
     const summary: string[] = [];
-    for (const change of diffApps(
+    const changes = diffApps(
       this.config.apps.map((a) => this.settings(a)),
       next.apps.map((a) => this.settings(a)),
-    )) {
-      const runner = this.apps.find(
-        (a) =>
-          a.app.name ===
-            (change.action === 'remove' || change.action === 'keep' ? change.name : change.app.name) &&
-          !a.leavingConfig,
-      );
-      switch (change.action) {
-        case 'add':
-          this.add(change.app);
-          summary.push(`+${change.app.name}`);
-          break;
-        case 'remove':
-          if (runner) {
-            runner.leavingConfig = true;
-            void runner.stop();
-          }
-          summary.push(`-${change.name}`);
-          break;
-        case 'scale':
-          void runner?.scale(change.to);
-          summary.push(`${change.app.name} ${change.from}->${change.to} workers`);
-          break;
-        case 'roll':
-          runner?.update(change.app);
-          summary.push(`${change.app.name} rolled (${change.changed.join(', ')})`);
-          break;
-        case 'keep':
-          break;
+    );
+    for (const change of changes) {
+      const name = change.action === 'remove' || change.action === 'keep' ? change.name : change.app.name;
+      const runner = this.current.get(name);
+      const apply = () => {
+        switch (change.action) {
+          case 'add':
+            this.add(change.app);
+            summary.push(`+${name}`);
+            return;
+          case 'remove':
+            if (runner) void this.retire(runner);
+            summary.push(`-${name}`);
+            return;
+          case 'scale':
+            void runner?.scale(change.to, true);
+            summary.push(`${name} ${change.from}->${change.to} workers`);
+            return;
+          case 'roll':
+            void runner?.update(this.settings(change.app), change.changed.includes('instances'));
+            summary.push(`${name} rolled (${change.changed.join(', ')})`);
+            return;
+          case 'keep':
+            return;
+        }
+      };
+      // A fault in applying one app's change is that app's alone: the others are applied all the same.
+      if (runner) runner.contain('a config reload', apply);
+      else {
+        try {
+          apply();
+        } catch (error) {
+          this.log.error(
+            { app: name, code: ErrorCode.INTERNAL, err: error },
+            `internal error adding app ${name} in a config reload: ${message(error)}`,
+          );
+        }
       }
     }
     this.config = next;
@@ -287,12 +353,14 @@ export class Supervisor {
   stop(signal?: NodeJS.Signals): void {
     if (this.stopRequested) return;
     this.stopRequested = { kind: 'graceful', ...(signal ? { signal } : {}) };
-    for (const app of this.apps) void app.stop();
+    for (const runner of this.runners) void runner.stop();
+    this.checkFinished();
   }
 
   /** Immediate stop: every worker is SIGKILLed. */
   kill(signal?: NodeJS.Signals): void {
     this.stopRequested = { kind: 'immediate', ...(signal ? { signal } : {}) };
-    for (const app of this.apps) void app.kill();
+    for (const runner of this.runners) void runner.kill();
+    this.checkFinished();
   }
 }

@@ -1,6 +1,7 @@
 // `clusterd/worker`: optional helpers for apps run by clusterd. They also work without clusterd (then
 // `ready()` does nothing and `onShutdown` handlers run on SIGTERM).
 
+import messages from './messages.cjs';
 import state from './state.cjs';
 
 /**
@@ -8,7 +9,7 @@ import state from './state.cjs';
  * PM2's `process.send('ready')`).
  */
 export function ready(): void {
-  process.send?.({ clusterd: 'ready' });
+  process.send?.(messages.ready);
 }
 
 /** True once clusterd has started to stop this worker (it no longer receives new connections). */

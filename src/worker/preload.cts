@@ -10,6 +10,7 @@
 import http = require('node:http');
 import net = require('node:net');
 
+import messages = require('./messages.cjs');
 import workerState = require('./state.cjs');
 
 function closeAfter(res: { headersSent: boolean; setHeader(name: string, value: string): unknown }): void {
@@ -39,7 +40,7 @@ http.Server.prototype.closeIdleConnections = function (this: http.Server) {
 };
 
 process.on('message', (message: unknown) => {
-  if ((message as { clusterd?: unknown } | null)?.clusterd !== 'drain' || workerState.draining) return;
+  if (!messages.isDrain(message) || workerState.draining) return;
   workerState.draining = true;
   for (const res of workerState.active) closeAfter(res);
 });
@@ -81,16 +82,16 @@ if (process.env.CLUSTERD_BALANCING === 'kernel') {
       const address = this.address();
       const where =
         typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
-      process.send?.({ clusterd: 'listening', address: where });
+      process.send?.(messages.listening(where));
     });
     this.once('close', () => servers.delete(this));
     return listen.call(this, { ...plan.options, exclusive: true, reusePort: true }, ...(plan.rest as []));
   } as typeof listen;
 
   process.on('message', (message: unknown) => {
-    if ((message as { clusterd?: unknown } | null)?.clusterd !== 'drain') return;
+    if (!messages.isDrain(message)) return;
     let open = servers.size;
-    const drained = () => process.send?.({ clusterd: 'drained' });
+    const drained = () => process.send?.(messages.drained);
     if (open === 0) drained();
     for (const server of servers) {
       server.close(() => {

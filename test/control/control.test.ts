@@ -136,7 +136,9 @@ describe('control commands', () => {
     copyFileSync(join(FIXTURES, 'crash-at-boot.cjs'), join(root.dir, 'app.cjs'));
     const r = await cli(root, ['reload']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^clusterd: web: reload failed: exit code 1: Error: boom at boot/);
+    expect(r.stderr).toMatch(
+      /^clusterd: web: reload failed: worker 0 did not get ready: exit code 1: Error: boom at boot/,
+    );
     expect((await get(await root.address('web'))).status).toBe(200);
     root.signal('SIGTERM');
     await root.waitForExit();

@@ -64,6 +64,15 @@ export async function startCommand(options: StartOptions): Promise<number> {
     : null;
   const output = file ? { out: file, err: file } : { out: process.stdout, err: process.stderr };
   const log = await createLogger(format, output.out);
+  // The last resort for a fault outside every app's containment (docs/architecture.md, "Decisions"): what
+  // is left there holds no app's state, so the apps keep serving rather than all going down with it.
+  const lastResort = (error: unknown) =>
+    log.error(
+      { code: ErrorCode.INTERNAL, err: error },
+      `internal error: ${error instanceof Error ? error.message : String(error)}; the apps keep running`,
+    );
+  process.on('uncaughtException', lastResort);
+  process.on('unhandledRejection', lastResort);
   const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false, output });
   const control = await ControlServer.listen(socketPath(config.file), supervisor, log);
 
@@ -112,6 +121,8 @@ export async function startCommand(options: StartOptions): Promise<number> {
     await unwatch?.();
     await control.close();
     file?.end();
+    process.off('uncaughtException', lastResort);
+    process.off('unhandledRejection', lastResort);
     for (const [signal, handler] of [
       ['SIGINT', onStop],
       ['SIGTERM', onStop],

@@ -1,0 +1,51 @@
+// How long a control command that waits may take, by default: derived from the settings of the apps it
+// is about, so a command never waits forever and never gives up on an app doing what it was told to do.
+import type { ResolvedApp } from '../config/resolved.js';
+
+/** What starting a worker process costs besides the app's own readiness (fork, preload, module load). */
+const FORK_MS = 1_000;
+/** Output drain after an exit, and the SIGKILL grace of a primary told to stop at once. */
+const EXIT_MS = 2_000;
+/** For the round trips between CLI, root and primary. */
+const MARGIN_MS = 5_000;
+
+export type WaitingCommand = 'reload' | 'restart' | 'scale' | 'stop' | 'start';
+
+export const WAITING_COMMANDS: Record<WaitingCommand, true> = {
+  reload: true,
+  restart: true,
+  scale: true,
+  stop: true,
+  start: true,
+};
+
+export function isWaitingCommand(cmd: string): cmd is WaitingCommand {
+  return Object.hasOwn(WAITING_COMMANDS, cmd);
+}
+
+function bound(cmd: WaitingCommand, app: ResolvedApp): number {
+  const start = app.readyTimeout + FORK_MS;
+  // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout.
+  const reload = Math.ceil(app.instances / app.reload.parallel) * start;
+  const stop = app.shutdown.timeout + EXIT_MS;
+  switch (cmd) {
+    // A reload asked for during another one runs after it.
+    case 'reload':
+      return 2 * reload;
+    // Scaling waits for the reloads in progress and queued, then new workers start or old ones drain.
+    case 'scale':
+      return 2 * reload + Math.max(start, stop);
+    case 'stop':
+      return stop;
+    // A new primary (it loads clusterd itself), then every worker up; a first failure may be retried.
+    case 'start':
+      return FORK_MS + 2 * start;
+    case 'restart':
+      return stop + FORK_MS + 2 * start;
+  }
+}
+
+/** The default bound of `cmd` over `apps`, in ms. */
+export function defaultTimeout(cmd: WaitingCommand, apps: readonly ResolvedApp[]): number {
+  return Math.max(0, ...apps.map((app) => bound(cmd, app))) + MARGIN_MS;
+}

@@ -1,0 +1,24 @@
+// The environment of one worker, built in one place, once per fork: the supervisor's environment (the
+// primary's own, which it never changes), the app's `env` over it (`null` removes a variable), and the
+// variables clusterd sets for the worker.
+import type { ResolvedApp } from '../config/resolved.js';
+
+export function workerEnv(
+  base: Readonly<NodeJS.ProcessEnv>,
+  app: ResolvedApp,
+  slot: number,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(app.env)) {
+    if (value === null) delete env[key];
+    else env[key] = value;
+  }
+  const id = String(slot);
+  env.NODE_APP_INSTANCE = id;
+  env.CLUSTERD_WORKER_ID = id;
+  env.CLUSTERD_APP = app.name;
+  env.CLUSTERD_SHUTDOWN_SIGNAL = app.shutdown.signal;
+  env.CLUSTERD_BALANCING = app.balancing;
+  return env;
+}

@@ -1,0 +1,122 @@
+// One worker process as the pool sees it: its lifecycle (starting -> ready -> draining -> stopped, or
+// crashed), its readiness deadline, and the effects the pool may ask of its process. The process itself
+// (node:cluster) is behind `WorkerProcess`, so the pool runs the same with fake workers in the tests.
+import type { ResolvedApp } from '../config/resolved.js';
+import { formatDuration } from '../config/units.js';
+import { Lifecycle } from '../lifecycle/machine.js';
+import { WORKER_TRANSITIONS, type WorkerState } from '../lifecycle/states.js';
+import type { PrimaryMessage, WorkerTransition } from '../protocol.js';
+
+/** How a worker process ended, as its process reports it. */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The error line the worker printed last, which explains a crash ("Error: listen EADDRINUSE ..."). */
+  detail?: string;
+  /** Why it never ran ("could not start: spawn E2BIG"). */
+  failure?: string;
+}
+
+/** What a worker process tells the pool. */
+export interface WorkerEvents {
+  ready(address?: string): void;
+  exit(exit: WorkerExit): void;
+}
+
+/** What the pool asks of a worker process. */
+export interface WorkerProcess {
+  readonly pid: number | null;
+  /** Graceful stop: stop accepting, finish in flight, the stop signal, SIGKILL at shutdown.timeout. */
+  drain(): void;
+  /** SIGKILL. */
+  kill(): void;
+}
+
+/** Every effect of the pool, injected: real processes and timers in a primary, fakes in the tests. */
+export interface PoolEffects {
+  /** Forks a worker for `slot` with these settings. May throw: that is a failed start of the slot. */
+  fork(slot: number, app: ResolvedApp, events: WorkerEvents): WorkerProcess;
+  send(message: PrimaryMessage): void;
+  /** Calls `fn` after `ms`; returns how to cancel it. */
+  timer(ms: number, fn: () => void): () => void;
+  now(): number;
+}
+
+type TransitionDetail = Omit<WorkerTransition, 'worker' | 'pid' | 'from' | 'to'>;
+
+export class Worker {
+  readonly lifecycle: Lifecycle<WorkerState, TransitionDetail>;
+  readonly startedAt: number;
+  process: WorkerProcess | null = null;
+  /** Why clusterd failed this worker (not ready in time, could not start): the reason of its exit. */
+  failure: string | null = null;
+  exited = false;
+  private cancelReady: (() => void) | null = null;
+
+  constructor(
+    readonly slot: number,
+    private readonly fx: PoolEffects,
+  ) {
+    this.startedAt = fx.now();
+    this.lifecycle = new Lifecycle('worker', WORKER_TRANSITIONS, 'starting', (from, to, detail) =>
+      this.report(from, to, detail),
+    );
+  }
+
+  get pid(): number | null {
+    return this.process?.pid ?? null;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  private report(from: WorkerState | null, to: WorkerState, detail: TransitionDetail): void {
+    this.fx.send({ type: 'worker', transition: { worker: this.slot, pid: this.pid, from, to, ...detail } });
+  }
+
+  /** Forks the process; a fork that throws is reported as an exit right after, like any failed start. */
+  start(app: ResolvedApp, events: WorkerEvents): void {
+    try {
+      this.process = this.fx.fork(this.slot, app, events);
+    } catch (error) {
+      this.report(null, 'starting', {});
+      const failure = `could not start: ${error instanceof Error ? error.message : String(error)}`;
+      this.fx.timer(0, () => events.exit({ code: null, signal: null, failure }));
+      return;
+    }
+    this.report(null, 'starting', {});
+    this.cancelReady = this.fx.timer(app.readyTimeout, () => {
+      this.cancelReady = null;
+      this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness})`;
+      this.process?.kill();
+    });
+  }
+
+  ready(address: string | undefined): void {
+    this.clearReady();
+    this.lifecycle.to('ready', address ? { address } : {});
+  }
+
+  drain(reason: string): void {
+    if (this.exited || this.lifecycle.is('draining')) return;
+    this.clearReady();
+    this.lifecycle.to('draining', { reason });
+    this.process?.drain();
+  }
+
+  kill(): void {
+    if (!this.exited) this.process?.kill();
+  }
+
+  /** Records that the process has exited. */
+  exit(): void {
+    this.exited = true;
+    this.clearReady();
+  }
+
+  private clearReady(): void {
+    this.cancelReady?.();
+    this.cancelReady = null;
+  }
+}

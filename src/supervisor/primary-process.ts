@@ -1,0 +1,102 @@
+// The runner's effects: what it asks of a primary process, and the real one in the root (child_process.fork of primary/main.js),
+// its output relayed whole lines at a time, real timers.
+import { fork } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { relayLines } from '../log/relay.js';
+import type { RootMessage } from '../protocol.js';
+
+/** What the runner asks of a primary process. */
+export interface PrimaryChild {
+  readonly pid: number | null;
+  send(message: RootMessage): void;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** What a primary process tells the runner. */
+export interface PrimaryHandlers {
+  message(message: unknown): void;
+  /** `failure`: why it never ran (the fork failed). */
+  exit(code: number | null, signal: NodeJS.Signals | null, failure?: string): void;
+  output(chunk: Buffer): void;
+  error(error: Error): void;
+}
+
+export interface RunnerEffects {
+  /** Forks a primary. May throw: that is a failed start of the primary. */
+  spawn(handlers: PrimaryHandlers): PrimaryChild;
+  timer(ms: number, fn: () => void): () => void;
+  now(): number;
+  /** SIGKILLs a worker its dead primary left behind, if it still runs. */
+  killLeftover(pid: number): boolean;
+}
+
+const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function primaryEffects(
+  output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = {
+    out: process.stdout,
+    err: process.stderr,
+  },
+): RunnerEffects {
+  return {
+    spawn: (handlers) => {
+      const child = fork(PRIMARY_ENTRY, [], {
+        // The primary gets the supervisor's plain environment; each worker's is built from it, per fork.
+        env: process.env,
+        // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow
+        // its young generation to 16 MiB per semi-space and keep it; 1 MiB keeps its RSS flat (measured
+        // in test/reliability/crash-loop.test.ts and bench/supervisor-memory.ts).
+        execArgv: ['--max-semi-space-size=1'],
+        // Its output comes back through the root, which writes whole lines (see log/relay.ts).
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // Its own process group: a terminal's Ctrl-C reaches the root only, which then stops gracefully.
+        detached: true,
+        serialization: 'json',
+      });
+      if (child.stdout) relayLines(child.stdout, output.out as Writable, handlers.output);
+      if (child.stderr) relayLines(child.stderr, output.err as Writable, handlers.output);
+      child.on('message', handlers.message);
+      child.on('exit', (code, signal) => handlers.exit(code, signal));
+      child.on('error', (error) => {
+        // A spawn that failed (EAGAIN, ...) emits this and never an exit.
+        if (child.pid === undefined) handlers.exit(null, null, `could not start: ${error.message}`);
+        else handlers.error(error);
+      });
+      return {
+        get pid() {
+          return child.pid ?? null;
+        },
+        // A message to a primary that is gone is dropped: its exit answers what is pending on it.
+        send: (message) => {
+          if (child.connected) child.send(message);
+        },
+        kill: (signal) => {
+          child.kill(signal);
+        },
+      };
+    },
+    timer: (ms, fn) => {
+      const timer = setTimeout(fn, ms);
+      return () => clearTimeout(timer);
+    },
+    now: Date.now,
+    killLeftover: (pid) => {
+      if (!alive(pid)) return false;
+      try {
+        process.kill(pid, 'SIGKILL');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

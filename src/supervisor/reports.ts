@@ -1,0 +1,77 @@
+// What a primary reports (transitions, reload phases, watch events), as the root's log events: fields
+// to assert on and query, and a message to read.
+import { reportLogFile } from '../log/faults.js';
+import type { Logger } from '../log/logger.js';
+import type { PrimaryMessage } from '../protocol.js';
+
+export function logReport(log: Logger, app: string, message: PrimaryMessage): void {
+  switch (message.type) {
+    case 'worker': {
+      const t = message.transition;
+      const level = t.to === 'crashed' ? 'warn' : 'info';
+      const what = t.to === 'ready' && t.address ? `ready on ${t.address}` : t.to;
+      log[level]({ app, ...t, pid: t.pid }, `worker ${what}${t.reason ? `: ${t.reason}` : ''}`);
+      return;
+    }
+    case 'slot':
+      log.debug(
+        { app, slot: message.slot, slotFrom: message.from, slotTo: message.to, reason: message.reason },
+        `slot ${message.to}`,
+      );
+      return;
+    case 'backoff':
+      log.info(
+        { app, worker: message.worker, delay: message.delay, attempt: message.attempt },
+        `worker restarts in ${message.delay} ms (attempt ${message.attempt})`,
+      );
+      return;
+    case 'app': {
+      const level = message.to === 'errored' ? 'error' : 'info';
+      const fields = {
+        app,
+        from: message.from,
+        to: message.to,
+        reason: message.reason,
+        lastExits: message.lastExits,
+      };
+      log[level](fields, `app ${message.to}${message.reason ? `: ${message.reason}` : ''}`);
+      return;
+    }
+    case 'reload':
+      if (message.phase === 'started') log.info({ app, reload: 'started' }, 'reload started');
+      else if (message.phase === 'done')
+        log.info(
+          { app, reload: 'done', replaced: message.replaced, ms: message.ms },
+          `reloaded: ${message.replaced} workers replaced in ${message.ms} ms`,
+        );
+      else log.error({ app, reload: 'failed', reason: message.reason }, `reload failed: ${message.reason}`);
+      return;
+    case 'watch': {
+      const more =
+        message.count > message.files.length ? ` and ${message.count - message.files.length} more` : '';
+      log.info(
+        { app, files: message.files, count: message.count },
+        `${message.files.join(', ')}${more} changed: rolling reload`,
+      );
+      return;
+    }
+    case 'watching':
+      log.info({ app, watching: message.paths }, `watching ${message.paths.join(', ')} for changes`);
+      return;
+    case 'scaled':
+      if (message.from !== message.to)
+        log.info(
+          { app, from: message.from, to: message.to },
+          `scaled from ${message.from} to ${message.to} workers`,
+        );
+      return;
+    case 'error':
+      log.error({ app, ...(message.code ? { code: message.code } : {}) }, message.message);
+      return;
+    case 'logfile':
+      reportLogFile(log, message, app);
+      return;
+    default:
+      return;
+  }
+}

@@ -1,0 +1,29 @@
+// The messages between a worker and its primary on node:cluster's IPC channel. CommonJS, because the
+// preload that sends most of them loads with --require into every worker; src/protocol.ts re-exports
+// them with their types, beside every other message of clusterd.
+//
+// Primary -> worker: `{ clusterd: 'drain' }`: stop taking new connections, finish what is in flight.
+// Worker -> primary:
+// - `'ready'` (PM2's `process.send('ready')`) or `{ clusterd: 'ready' }` (clusterd/worker's `ready()`);
+// - `{ clusterd: 'listening', address }`: with kernel balancing, its server listens (no cluster event);
+// - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed.
+
+type Tagged = { clusterd?: unknown; address?: unknown } | null | undefined;
+
+const tag = (message: unknown): unknown =>
+  typeof message === 'object' && message !== null ? (message as Tagged)?.clusterd : undefined;
+
+const messages = {
+  drain: { clusterd: 'drain' } as const,
+  ready: { clusterd: 'ready' } as const,
+  drained: { clusterd: 'drained' } as const,
+  listening: (address: string) => ({ clusterd: 'listening' as const, address }),
+
+  isDrain: (message: unknown): boolean => tag(message) === 'drain',
+  isReady: (message: unknown): boolean => message === 'ready' || tag(message) === 'ready',
+  isDrained: (message: unknown): boolean => tag(message) === 'drained',
+  isListening: (message: unknown): boolean =>
+    tag(message) === 'listening' && typeof (message as Tagged)?.address === 'string',
+};
+
+export = messages;

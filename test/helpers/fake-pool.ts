@@ -1,0 +1,130 @@
+// Fake workers and fake time for the pool's unit tests: every effect the pool asks for is recorded, and
+// the test plays the processes' part (ready, exit) itself.
+import { vi } from 'vitest';
+import type { ResolvedApp } from '../../src/config/resolved.js';
+import type { AppState, SlotState, WorkerState } from '../../src/lifecycle/states.js';
+import { Pool } from '../../src/primary/pool.js';
+import type { PoolEffects, WorkerEvents, WorkerProcess } from '../../src/primary/worker.js';
+import type { Outcome, PrimaryMessage } from '../../src/protocol.js';
+
+export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
+  return {
+    name: 'web',
+    script: '/srv/web/server.js',
+    args: [],
+    nodeArgs: [],
+    cwd: '/srv/web',
+    instances: 2,
+    env: {},
+    restart: {
+      policy: 'on-failure',
+      backoff: { initial: 100, factor: 2, max: 1_000 },
+      maxRestarts: 5,
+      window: 60_000,
+      stableAfter: 10_000,
+      noRestartExitCodes: [],
+    },
+    readiness: 'listening',
+    readyTimeout: 5_000,
+    shutdown: { signal: 'SIGTERM', timeout: 1_000 },
+    watch: { enabled: false, paths: [], ignore: [], debounce: 100, usePolling: false },
+    reload: { parallel: 1 },
+    balancing: 'round-robin',
+    logs: { file: null, maxSize: 1024, maxFiles: 1 },
+    ...overrides,
+  };
+}
+
+let nextPid = 1000;
+
+export class FakeWorker implements WorkerProcess {
+  readonly pid = nextPid++;
+  drained = false;
+  killed = false;
+
+  constructor(
+    readonly slot: number,
+    readonly app: ResolvedApp,
+    private readonly events: WorkerEvents,
+  ) {}
+
+  drain(): void {
+    this.drained = true;
+  }
+
+  kill(): void {
+    this.killed = true;
+  }
+
+  ready(address = '127.0.0.1:3000'): void {
+    this.events.ready(address);
+  }
+
+  exit(code: number | null = 1, signal: NodeJS.Signals | null = null, detail?: string): void {
+    this.events.exit({ code, signal, ...(detail ? { detail } : {}) });
+  }
+}
+
+/** A pool on fake workers; call inside `vi.useFakeTimers()`. */
+export function fakePool(app: ResolvedApp = resolvedApp()) {
+  const forks: FakeWorker[] = [];
+  const sent: PrimaryMessage[] = [];
+  const forkErrors: Error[] = [];
+  const fx: PoolEffects = {
+    fork: (slot, settings, events) => {
+      const error = forkErrors.shift();
+      if (error) throw error;
+      const worker = new FakeWorker(slot, settings, events);
+      forks.push(worker);
+      return worker;
+    },
+    send: (message) => sent.push(message),
+    timer: (ms, fn) => {
+      const timer = setTimeout(fn, ms);
+      return () => clearTimeout(timer);
+    },
+    now: () => Date.now(),
+  };
+  const pool = new Pool(app, fx);
+  const replies: Outcome[] = [];
+  const reply =
+    (into: Outcome[] = replies) =>
+    (outcome: Outcome) =>
+      into.push(outcome);
+  return {
+    pool,
+    forks,
+    sent,
+    reply,
+    replies,
+    /** The next fork throws this (as cluster.fork does with E2BIG). */
+    failNextFork: (error: Error) => forkErrors.push(error),
+    /** The live fake workers of a slot, oldest first. */
+    workersOf: (slot: number) => forks.filter((w) => w.slot === slot && !exited(sent, w.pid)),
+    appStates: () => appStates(sent),
+    slotStates: (slot: number) => slotStates(sent, slot),
+    workerStates: (pid: number) => workerStates(sent, pid),
+    reloads: () => sent.filter((m) => m.type === 'reload'),
+  };
+}
+
+function exited(sent: PrimaryMessage[], pid: number): boolean {
+  return workerStates(sent, pid).some((s) => s === 'stopped' || s === 'crashed');
+}
+
+export function appStates(sent: PrimaryMessage[]): AppState[] {
+  return sent.flatMap((m) => (m.type === 'app' ? [m.to] : []));
+}
+
+export function slotStates(sent: PrimaryMessage[], slot: number): SlotState[] {
+  return sent.flatMap((m) => (m.type === 'slot' && m.slot === slot ? [m.to] : []));
+}
+
+export function workerStates(sent: PrimaryMessage[], pid: number): WorkerState[] {
+  return sent.flatMap((m) => (m.type === 'worker' && m.transition.pid === pid ? [m.transition.to] : []));
+}
+
+/** Lets pending timers of `ms` fire. */
+export function advance(ms: number): void {
+  vi.advanceTimersByTime(ms);
+}

@@ -1,0 +1,60 @@
+// The node:cluster adapter with real worker processes: a worker gets exactly the environment built for
+// it (variables the app removes are gone), and the forking process's own environment is left as it was.
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+// The built module: its preload is the compiled dist/worker/preload.cjs (npm test builds first).
+import { WorkerHandle } from '../../dist/primary/worker-handle.js';
+import type { WorkerExit } from '../../src/primary/worker.js';
+import { resolvedApp } from '../helpers/fake-pool.js';
+import { FIXTURES } from '../helpers/root.js';
+
+// Output goes nowhere: only the environment is under test.
+const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+describe('WorkerHandle', () => {
+  it('forks with exactly the worker environment and leaves its own untouched', async () => {
+    const before = { ...process.env };
+    const base = { PATH: process.env.PATH, KEPT: 'k', REMOVED: 'r', TZ: 'UTC' };
+    const app = resolvedApp({
+      script: join(FIXTURES, 'report-env.cjs'),
+      cwd: FIXTURES,
+      readiness: 'message',
+      env: { REMOVED: null, TZ: 'Asia/Tokyo', ADDED: 'a' },
+    });
+    let exited: (exit: WorkerExit) => void = () => {};
+    const exit = new Promise<WorkerExit>((resolve) => {
+      exited = resolve;
+    });
+    const handle = new WorkerHandle(
+      3,
+      app,
+      { baseEnv: base, logFormat: 'json', sinks: { stdout: quiet, stderr: quiet } },
+      { ready: () => {}, exit: exited },
+    );
+    const env = await Promise.race([
+      new Promise<Record<string, string>>((resolve) =>
+        handle.worker.once('message', (m: { env: Record<string, string> }) => resolve(m.env)),
+      ),
+      exit.then((e) => Promise.reject(new Error(`the worker exited first: ${JSON.stringify(e)}`))),
+    ]);
+    handle.kill();
+    expect(await exit).toMatchObject({ signal: 'SIGKILL' });
+    expect(env).toMatchObject({
+      KEPT: 'k',
+      TZ: 'Asia/Tokyo',
+      ADDED: 'a',
+      NODE_APP_INSTANCE: '3',
+      CLUSTERD_APP: 'web',
+    });
+    expect(env).not.toHaveProperty('REMOVED');
+    // Nothing of the test process's own environment reached the worker but what the base holds...
+    expect(
+      Object.keys(env).filter(
+        (k) => !(k in base) && !k.startsWith('CLUSTERD_') && k !== 'NODE_APP_INSTANCE' && k !== 'ADDED',
+      ),
+    ).toEqual([]);
+    // ... and the forking process's environment did not change.
+    expect(process.env).toEqual(before);
+  });
+});

@@ -1,0 +1,391 @@
+// The root's side of an app, against fake primaries and fake time: requests by id, every pending request
+// answered when a primary dies, restarts with backoff, and faults contained to the app they happen in.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ResolvedConfig } from '../../src/config/resolved.js';
+import type { WorkerState } from '../../src/lifecycle/states.js';
+import type { Logger } from '../../src/log/logger.js';
+import { type Outcome, PROTOCOL_VERSION, type PrimaryMessage, type RootMessage } from '../../src/protocol.js';
+import { AppRunner } from '../../src/supervisor/app-runner.js';
+import type { PrimaryChild, PrimaryHandlers, RunnerEffects } from '../../src/supervisor/primary-process.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { resolvedApp } from '../helpers/fake-pool.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+let nextPid = 5000;
+
+class FakePrimary implements PrimaryChild {
+  readonly pid = nextPid++;
+  readonly sent: RootMessage[] = [];
+  readonly signals: NodeJS.Signals[] = [];
+
+  constructor(private readonly handlers: PrimaryHandlers) {}
+
+  send(message: RootMessage): void {
+    this.sent.push(message);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.signals.push(signal);
+  }
+
+  hello(version = PROTOCOL_VERSION): void {
+    this.handlers.message({ type: 'hello', version, pid: this.pid });
+  }
+
+  report(message: PrimaryMessage): void {
+    this.handlers.message(message);
+  }
+
+  reply(id: number, outcome: Outcome): void {
+    this.report({ type: 'reply', id, outcome });
+  }
+
+  /** The requests sent so far, as [id, op]. */
+  requests(): [number, string][] {
+    return this.sent.map((m) => [m.id, m.request.op]);
+  }
+
+  exit(code: number | null, signal: NodeJS.Signals | null = null): void {
+    this.handlers.exit(code, signal);
+  }
+}
+
+// A logger whose events the test reads; `failOn` makes logging a matching message throw, as a bug in a
+// handler would.
+function memoryLog(failOn?: RegExp) {
+  const events: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      events.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const real = pino({ base: null, level: 'debug' }, stream);
+  const log = failOn
+    ? (new Proxy(real, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver);
+          if (typeof value !== 'function' || !['info', 'warn', 'error'].includes(String(key))) return value;
+          return (fields: unknown, msg?: string) => {
+            if (msg && failOn.test(msg)) throw new TypeError(`cannot log ${msg}`);
+            return value.call(target, fields, msg);
+          };
+        },
+      }) as Logger)
+    : real;
+  return { log, events };
+}
+
+function fakeEffects(options: { spawnErrors?: Error[] } = {}) {
+  const primaries: FakePrimary[] = [];
+  const killed: number[] = [];
+  const fx: RunnerEffects = {
+    spawn: (handlers) => {
+      const error = options.spawnErrors?.shift();
+      if (error) throw error;
+      const primary = new FakePrimary(handlers);
+      primaries.push(primary);
+      return primary;
+    },
+    timer: (ms, fn) => {
+      const timer = setTimeout(fn, ms);
+      return () => clearTimeout(timer);
+    },
+    now: () => Date.now(),
+    killLeftover: (pid) => {
+      killed.push(pid);
+      return true;
+    },
+  };
+  return { fx, primaries, killed };
+}
+
+function runner(
+  options: { failOn?: RegExp; spawnErrors?: Error[]; app?: ReturnType<typeof resolvedApp> } = {},
+) {
+  const { fx, primaries, killed } = fakeEffects(options);
+  const { log, events } = memoryLog(options.failOn);
+  const app = options.app ?? resolvedApp();
+  const r = new AppRunner(app, log, 'json', fx);
+  r.start();
+  return { r, primaries, killed, events, last: () => primaries.at(-1) as FakePrimary };
+}
+
+// A runner whose primary said hello and got its start request.
+function up(options: Parameters<typeof runner>[0] = {}) {
+  const t = runner(options);
+  t.last().hello();
+  expect(t.last().requests()).toEqual([[1, 'start']]);
+  return t;
+}
+
+describe('AppRunner: requests with ids', () => {
+  it('holds a request made before the hello, and sends it right after the start', async () => {
+    const t = runner();
+    const reload = t.r.reload();
+    expect(t.last().sent).toEqual([]);
+    t.last().hello();
+    expect(t.last().requests()).toEqual([
+      [2, 'start'],
+      [1, 'reload'],
+    ]);
+    t.last().reply(1, { ok: true, result: { replaced: 2, ms: 5 } });
+    expect(await reload).toEqual({ ok: true, result: { replaced: 2, ms: 5 } });
+  });
+
+  it('answers two reloads made within one round trip each with its own reply', async () => {
+    const t = up();
+    const first = t.r.reload();
+    const second = t.r.reload();
+    t.last().reply(3, { ok: true, result: { replaced: 2, ms: 900 } });
+    t.last().reply(2, { ok: true, result: { replaced: 2, ms: 400 } });
+    expect(await first).toEqual({ ok: true, result: { replaced: 2, ms: 400 } });
+    expect(await second).toEqual({ ok: true, result: { replaced: 2, ms: 900 } });
+  });
+
+  it('answers every pending request when the primary dies mid-reload and mid-scale, then restarts it', async () => {
+    const t = up();
+    const reload = t.r.reload();
+    const scale = t.r.scale(4);
+    const first = t.last();
+    first.exit(null, 'SIGKILL');
+    expect(await reload).toEqual({
+      ok: false,
+      reason:
+        'the primary exited (killed by SIGKILL) before the reload was done; it restarts in 100 ms with the code on disk',
+    });
+    expect((await scale).ok).toBe(false);
+    expect(t.r.state).toBe('backoff');
+    expect(t.r.primary.state).toBe('backoff');
+    // Meanwhile a request is refused at once, with the reason.
+    expect(await t.r.reload()).toEqual({
+      ok: false,
+      reason: "the app's primary is restarting (it exited: killed by SIGKILL); try again once the app runs",
+    });
+    vi.advanceTimersByTime(100);
+    expect(t.primaries).toHaveLength(2);
+    t.last().hello();
+    const [start] = t.last().sent;
+    // The new primary runs the app with the count asked for.
+    expect(start?.request).toMatchObject({ op: 'start', app: { instances: 4 } });
+    expect(
+      t.events.some((e) => String(e.msg).startsWith('primary exited unexpectedly (killed by SIGKILL)')),
+    ).toBe(true);
+  });
+
+  it('kills the workers a dead primary left behind', () => {
+    const t = up();
+    t.last().report({ type: 'worker', transition: { worker: 0, pid: 777, from: null, to: 'starting' } });
+    t.last().report({ type: 'worker', transition: { worker: 1, pid: 778, from: null, to: 'starting' } });
+    t.last().report({ type: 'worker', transition: { worker: 1, pid: 778, from: 'starting', to: 'crashed' } });
+    t.last().exit(1);
+    expect(t.killed).toEqual([777]);
+  });
+
+  it('ends in errored after the crash-loop limit: pending requests and the start are answered', async () => {
+    const t = up({ app: resolvedApp({ restart: { ...resolvedApp().restart, maxRestarts: 1 } }) });
+    t.last().exit(1);
+    vi.advanceTimersByTime(100);
+    t.last().hello();
+    const reload = t.r.reload();
+    t.last().exit(1);
+    expect((await reload).ok).toBe(false);
+    expect(t.r.state).toBe('errored');
+    expect(t.r.settled).toBe(true);
+    await t.r.done;
+    // The start answered is the first one: its primary died before it ran the app.
+    expect(await t.r.started).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^the primary exited \(exit code 1\) before the start was done/),
+    });
+  });
+
+  it('stops at once while the primary waits for its restart', async () => {
+    const t = up();
+    t.last().exit(1);
+    await t.r.stop();
+    expect(t.r.state).toBe('stopped');
+    vi.advanceTimersByTime(60_000);
+    expect(t.primaries).toHaveLength(1);
+  });
+
+  it('tells a primary to stop once it says hello, and refuses what was held for it', async () => {
+    const t = runner();
+    const reload = t.r.reload();
+    const stopped = t.r.stop();
+    expect(await reload).toEqual({ ok: false, reason: 'the app is stopping' });
+    t.last().hello();
+    expect(t.last().requests()).toEqual([[2, 'stop']]);
+    t.last().report({ type: 'bye' });
+    t.last().exit(0);
+    await stopped;
+    expect(t.r.state).toBe('stopped');
+  });
+
+  it('keeps settings a config reload brings while the primary restarts, for its next start', async () => {
+    const t = up();
+    t.last().exit(1);
+    expect(t.r.primary.state).toBe('backoff');
+    expect(await t.r.update(resolvedApp({ instances: 5, env: { A: '1' } }), true)).toEqual([]);
+    vi.advanceTimersByTime(100);
+    t.last().hello();
+    expect(t.last().sent[0]?.request).toMatchObject({ op: 'start', app: { instances: 5, env: { A: '1' } } });
+  });
+
+  it('answers the start once the app runs, even when its first primary died on the way', async () => {
+    const t = up();
+    t.last().exit(null, 'SIGKILL');
+    vi.advanceTimersByTime(100);
+    t.last().hello();
+    const [start] = t.last().sent;
+    t.last().reply(start?.id ?? 0, { ok: true, result: { instances: 2 } });
+    expect(await t.r.started).toEqual({ ok: true, result: { instances: 2 } });
+  });
+
+  it('keeps the old worker of a slot in view when its successor failed (a rolled-back reload)', () => {
+    const t = up();
+    const report = (pid: number, from: WorkerState | null, to: WorkerState) =>
+      t.last().report({ type: 'worker', transition: { worker: 0, pid, from, to } });
+    report(21, null, 'starting');
+    report(21, 'starting', 'ready');
+    report(22, null, 'starting');
+    expect(t.r.workers.list().map((w) => [w.pid, w.state])).toEqual([
+      [21, 'ready'],
+      [22, 'starting'],
+    ]);
+    report(22, 'starting', 'crashed');
+    expect(t.r.workers.list().map((w) => [w.slot, w.pid, w.state])).toEqual([[0, 21, 'ready']]);
+    // And a primary that dies takes it down with it: it is still known to be alive.
+    t.last().exit(1);
+    expect(t.killed).toEqual([21]);
+  });
+
+  it('takes a primary that cannot be forked for a failed start, restarted by the policy', () => {
+    const t = runner({ spawnErrors: [new Error('spawn EAGAIN')] });
+    expect(t.primaries).toHaveLength(0);
+    expect(t.r.state).toBe('backoff');
+    vi.advanceTimersByTime(100);
+    expect(t.primaries).toHaveLength(1);
+  });
+});
+
+describe('fault isolation', () => {
+  it('contains a throw in a handler: an internal error with its code, and that primary restarted', () => {
+    const t = up({ failOn: /^worker ready/ });
+    t.last().report({ type: 'worker', transition: { worker: 0, pid: 9, from: 'starting', to: 'ready' } });
+    const fault = t.events.find((e) => e.code === 'CLUSTERD_ERR_INTERNAL');
+    expect(fault).toMatchObject({
+      app: 'web',
+      level: 50,
+      msg: expect.stringMatching(
+        /^internal error in a message from its primary for app web: cannot log worker ready/,
+      ),
+    });
+    expect(t.last().signals).toEqual(['SIGKILL']);
+    t.last().exit(null, 'SIGKILL');
+    vi.advanceTimersByTime(100);
+    expect(t.primaries).toHaveLength(2);
+  });
+
+  it("gives up on the app (errored) when the fault is in handling its primary's exit", async () => {
+    const t = up({ failOn: /^primary exited unexpectedly/ });
+    const reload = t.r.reload();
+    t.last().exit(1);
+    expect(t.r.state).toBe('errored');
+    expect(t.r.settled).toBe(true);
+    expect((await reload).ok).toBe(false);
+    await t.r.done;
+    vi.advanceTimersByTime(60_000);
+    expect(t.primaries).toHaveLength(1);
+    expect(t.events.find((e) => e.code === 'CLUSTERD_ERR_INTERNAL')?.msg).toMatch(
+      /^internal error in the exit of its primary for app web: cannot log primary exited unexpectedly .*; giving up on it$/,
+    );
+  });
+
+  it('restarts only the faulty app: the other app keeps its primary and its answers', async () => {
+    const { fx, primaries } = fakeEffects();
+    const { log, events } = memoryLog(/^worker ready$/);
+    const config: ResolvedConfig = {
+      file: '/srv/cluster.config.json',
+      environment: null,
+      apps: [resolvedApp({ name: 'bad' }), resolvedApp({ name: 'good' })],
+    };
+    const supervisor = new Supervisor(config, log, 'json', { effects: fx });
+    const finished = supervisor.run();
+    const [bad, good] = primaries as [FakePrimary, FakePrimary];
+    bad.hello();
+    good.hello();
+    // A report only `bad` makes trips the faulty handler (the good one reports its address).
+    bad.report({ type: 'worker', transition: { worker: 0, pid: 11, from: 'starting', to: 'ready' } });
+    good.report({
+      type: 'worker',
+      transition: { worker: 0, pid: 12, from: 'starting', to: 'ready', address: '127.0.0.1:80' },
+    });
+    expect(bad.signals).toEqual(['SIGKILL']);
+    expect(good.signals).toEqual([]);
+    expect(events.filter((e) => e.code === 'CLUSTERD_ERR_INTERNAL').map((e) => e.app)).toEqual(['bad']);
+    const reload = supervisor.reloadApps('good');
+    good.reply(2, { ok: true, result: { replaced: 2, ms: 1 } });
+    expect(await reload).toEqual([{ app: 'good', ok: true, result: { replaced: 2, ms: 1 } }]);
+    // Shut down: both primaries stop.
+    supervisor.stop();
+    bad.exit(null, 'SIGKILL');
+    good.report({ type: 'bye' });
+    good.exit(0);
+    // The supervisor ends on the next turn of the loop, after the answers under way.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await finished).toBe(0);
+  });
+});
+
+describe('supervisor commands over fake primaries', () => {
+  const config = (names: string[]): ResolvedConfig => ({
+    file: '/srv/cluster.config.json',
+    environment: null,
+    apps: names.map((name) => resolvedApp({ name })),
+  });
+
+  it('does not start an app again when the supervisor stops during its restart', async () => {
+    const { fx, primaries } = fakeEffects();
+    const supervisor = new Supervisor(config(['web']), memoryLog().log, 'json', { effects: fx });
+    const finished = supervisor.run();
+    const [old] = primaries as [FakePrimary];
+    old.hello();
+    const restart = supervisor.restartApps('web');
+    supervisor.stop();
+    old.report({ type: 'bye' });
+    old.exit(0);
+    expect(await restart).toEqual([{ app: 'web', ok: false, reason: 'the supervisor is stopping' }]);
+    expect(primaries).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await finished).toBe(0);
+  });
+
+  it('leaves an app stopped by command out of a reload of every app', async () => {
+    const { fx, primaries } = fakeEffects();
+    const supervisor = new Supervisor(config(['web', 'jobs']), memoryLog().log, 'json', { effects: fx });
+    void supervisor.run();
+    const [web, jobs] = primaries as [FakePrimary, FakePrimary];
+    web.hello();
+    jobs.hello();
+    const stopped = supervisor.stopApps('jobs');
+    jobs.report({ type: 'bye' });
+    jobs.exit(0);
+    await stopped;
+    const reload = supervisor.reloadApps();
+    web.reply(2, { ok: true, result: { replaced: 2, ms: 3 } });
+    expect(await reload).toEqual([{ app: 'web', ok: true, result: { replaced: 2, ms: 3 } }]);
+    // Named, it says why it cannot.
+    expect(await supervisor.reloadApps('jobs')).toEqual([
+      { app: 'jobs', ok: false, reason: 'the app is stopped' },
+    ]);
+  });
+});
