@@ -166,14 +166,14 @@ export class Root {
 /** Writes `config` (apps' scripts may name files in test/fixtures) and starts `clusterd start` on it. */
 export function startRoot(
   config: object,
-  options: { files?: Record<string, string>; args?: string[] } = {},
+  options: { files?: Record<string, string>; args?: string[]; env?: Record<string, string> } = {},
 ): Root {
   const dir = writeFiles(tempDir(), {
     'cluster.config.json': JSON.stringify(config, null, 2),
     ...options.files,
   });
   const tag = randomUUID();
-  const env = testEnv(tag);
+  const env = { ...testEnv(tag), ...options.env };
   const child = spawn(process.execPath, [BIN, 'start', '--log-format', 'json', ...(options.args ?? [])], {
     cwd: dir,
     env,

@@ -3,8 +3,10 @@
 // reload: the events show the order, the workers show the outcome.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { ask, socketOf } from '../helpers/control.js';
 import { freePort, getJson } from '../helpers/http.js';
 import { fixtureApp, type LogEvent, type Root, startRoot } from '../helpers/root.js';
 
@@ -15,6 +17,9 @@ const slowApp = (extra: Record<string, unknown> = {}) =>
     env: { READY_AFTER_MS: '400' },
     ...extra,
   });
+
+// Proves that nothing more happens: the only kind of wait these tests make without an event.
+const QUIET_MS = 500;
 
 const at = (root: Root, predicate: (e: LogEvent) => boolean, from = 0) =>
   root.events.findIndex((e, i) => i >= from && predicate(e));
@@ -55,29 +60,55 @@ describe('overlapping operations', () => {
     );
   });
 
-  it('queues a reload asked for during a reload, once: two reloads in a row, never overlapping', async () => {
-    const root = startRoot({ apps: [slowApp()] });
+  it('queues every request made during a reload into one next reload, where the latest settings win, and answers each', async () => {
+    const port = String(await freePort());
+    // The first generation of successors takes 1.5 s to get ready: every request below arrives during it.
+    const app = (version: string) =>
+      slowApp({ instances: 1, cwd: '.', env: { READY_AFTER_FILE: 'delay', VERSION: version, PORT: port } });
+    const root = startRoot({ apps: [app('1')] }, { files: { delay: '0' } });
     await root.running('web');
     const first = livePids(root);
+    writeFileSync(join(root.dir, 'delay'), '1500');
     root.signal('SIGUSR2');
-    await root.waitFor(reloadPhase('started'), 'the first reload');
-    root.signal('SIGUSR2');
-    root.signal('SIGUSR2');
-    await root.waitForCount(reloadPhase('done'), 2, 'two reloads', 30_000);
-    const starts = root.events.filter(reloadPhase('started'));
-    const dones = root.events.filter(reloadPhase('done'));
-    expect(starts).toHaveLength(2);
-    expect(at(root, reloadPhase('started'), root.events.indexOf(dones[0] as LogEvent))).toBe(
-      root.events.indexOf(starts[1] as LogEvent),
+    await root.waitFor((e) => e.app === 'web' && e.msg === 'ready in 1500 ms', 'the first successor');
+    writeFileSync(join(root.dir, 'delay'), '0');
+    // Four more requests of four kinds: a control command, new settings twice (SIGHUP), SIGUSR2 again,
+    // and another control command.
+    const socket = socketOf(root);
+    const a = ask(socket, { id: 'a', cmd: 'reload' });
+    await a.accepted;
+    writeFileSync(join(root.dir, 'cluster.config.json'), JSON.stringify({ apps: [app('2')] }));
+    root.signal('SIGHUP');
+    await root.waitFor((e) => String(e.msg).startsWith('config reloaded: web rolled (env)'), 'config 2');
+    writeFileSync(join(root.dir, 'cluster.config.json'), JSON.stringify({ apps: [app('3')] }));
+    root.signal('SIGHUP');
+    await root.waitForCount(
+      (e) => String(e.msg).startsWith('config reloaded: web rolled (env)'),
+      2,
+      'config 3',
     );
-    expect(dones.map((d) => d.replaced)).toEqual([2, 2]);
-    // Two generations replaced: no worker of the first or second generation is left.
-    const third = livePids(root);
-    expect(third).toHaveLength(2);
-    expect(third.some((pid) => first.includes(pid))).toBe(false);
-    expect(
-      root.events.filter((e) => e.app === 'web' && e.to === 'ready' && e.worker !== undefined),
-    ).toHaveLength(6);
+    root.signal('SIGUSR2');
+    const b = ask(socket, { id: 'b', cmd: 'reload' });
+    await b.accepted;
+    // All of them were made while the first reload ran...
+    expect(root.events.filter(reloadPhase('done'))).toHaveLength(0);
+    const [answerA, answerB] = await Promise.all([a.answer, b.answer]);
+    const dones = await root.waitForCount(reloadPhase('done'), 2, 'two reloads', 30_000);
+    // ... and were served by exactly one more, which replaced the first one's workers.
+    expect(root.events.filter(reloadPhase('started'))).toHaveLength(2);
+    expect(at(root, reloadPhase('started'), root.events.indexOf(dones[0] as LogEvent))).toBe(
+      root.events.findLastIndex(reloadPhase('started')),
+    );
+    for (const answer of [answerA, answerB])
+      expect(answer).toMatchObject({ ok: true, result: [{ app: 'web', replaced: 1 }] });
+    // The latest settings won: the worker now serving has VERSION 3, and it is the third generation.
+    const now = livePids(root);
+    expect(now).toHaveLength(1);
+    expect(first).not.toContain(now[0]);
+    const served = await getJson<{ pid: number; env: Record<string, string> }>(`127.0.0.1:${port}`);
+    expect(served).toMatchObject({ pid: now[0], env: { VERSION: '3' } });
+    await sleep(QUIET_MS);
+    expect(root.events.filter(reloadPhase('started'))).toHaveLength(2);
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });

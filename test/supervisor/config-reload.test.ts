@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { get, getJson } from '../helpers/http.js';
 import { FIXTURES, type Root, startRoot } from '../helpers/root.js';
 
@@ -114,6 +115,31 @@ describe('live config reload', () => {
     writeConfig(root, { apps: [app('web', { instances: 3 })] });
     root.signal('SIGHUP');
     await root.waitFor((e) => e.app === 'web' && e.to === 3, 'scaled to 3', { from: mark });
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it("keeps a runtime `clusterd scale` through config reloads, until the file changes that app's instances", async () => {
+    const root = startRoot({ apps: [app('web', { instances: 1, env: { V: '1' } })] });
+    await root.running('web');
+    const scaled = await runCli(['scale', 'web', '3'], { cwd: root.dir, env: root.env });
+    expect(scaled.stdout).toBe('web: 1 -> 3 workers\n');
+    await root.waitFor(() => livePids(root, 'web').length === 3, 'three workers');
+    // Another key of the app changes: its workers roll, and there are still three of them.
+    writeConfig(root, { apps: [app('web', { instances: 1, env: { V: '2' } })] });
+    root.signal('SIGHUP');
+    const rolled = await root.waitFor((e) => e.app === 'web' && e.reload === 'done', 'the roll');
+    expect(rolled.replaced).toBe(3);
+    const status = async () =>
+      JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout).apps[0];
+    expect(await status()).toMatchObject({ instances: 3 });
+    expect(livePids(root, 'web')).toHaveLength(3);
+    // The file changes instances: it wins.
+    writeConfig(root, { apps: [app('web', { instances: 2, env: { V: '2' } })] });
+    root.signal('SIGHUP');
+    await root.waitFor((e) => e.app === 'web' && e.from === 3 && e.to === 2, 'scaled to 2');
+    await root.waitFor(() => livePids(root, 'web').length === 2, 'two workers');
+    expect(await status()).toMatchObject({ instances: 2 });
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });
