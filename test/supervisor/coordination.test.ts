@@ -24,6 +24,16 @@ const slowApp = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
+// Environments that are each allowed, and together pass the kernel's 2 MiB for one exec: the
+// supervisor's own (1.5 MB, as in some CI systems) and an app's (720 KB, within its 1 MiB bound).
+function tooBigTogether() {
+  const supervisor: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) supervisor[`CLUSTERD_TEST_BIG_${i}`] = 'x'.repeat(125_000);
+  const app: Record<string, string> = {};
+  for (let i = 0; i < 24; i++) app[`APP_BIG_${i}`] = 'y'.repeat(30_000);
+  return { supervisor, app };
+}
+
 describe('coordination under faults', () => {
   it('answers `clusterd reload` with the reason, at once, when the primary is killed during it; the app serves again', async () => {
     const port = await freePort();
@@ -82,24 +92,20 @@ describe('coordination under faults', () => {
   });
 
   it('takes a worker fork the kernel refuses (E2BIG) for a failed start of that slot; the primary and the other app live on', async () => {
-    // The supervisor's environment is large (1.5 MB, as in some CI systems) and an app adds 720 KB of its
-    // own: each is allowed, together they pass the kernel's 2 MiB for one exec, so cluster.fork throws.
-    const big: Record<string, string> = {};
-    for (let i = 0; i < 12; i++) big[`CLUSTERD_TEST_BIG_${i}`] = 'x'.repeat(125_000);
-    const appEnv: Record<string, string> = {};
-    for (let i = 0; i < 24; i++) appEnv[`APP_BIG_${i}`] = 'y'.repeat(30_000);
+    // Together they pass the kernel's limit, so cluster.fork throws.
+    const big = tooBigTogether();
     const root = startRoot(
       {
         apps: [
           fixtureApp('big', 'http-server.cjs', {
             instances: 1,
-            env: appEnv,
+            env: big.app,
             restart: { backoff: { initial: '20ms', factor: 1, max: '20ms' }, maxRestarts: 2 },
           }),
           fixtureApp('small', 'http-server.cjs', { instances: 1 }),
         ],
       },
-      { env: big },
+      { env: big.supervisor },
     );
     await root.running('small');
     const errored = await root.waitFor((e) => e.app === 'big' && e.to === 'errored', 'big errored');
@@ -116,17 +122,17 @@ describe('coordination under faults', () => {
   });
 
   it('fails a reload whose new workers the kernel refuses to start, and keeps the old ones serving', async () => {
-    const big: Record<string, string> = {};
-    for (let i = 0; i < 12; i++) big[`CLUSTERD_TEST_BIG_${i}`] = 'x'.repeat(125_000);
-    const root = startRoot({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 1 })] }, { env: big });
+    const big = tooBigTogether();
+    const root = startRoot(
+      { apps: [fixtureApp('web', 'http-server.cjs', { instances: 1 })] },
+      { env: big.supervisor },
+    );
     await root.running('web');
     const address = await root.address('web');
     const before = (await getJson<{ pid: number }>(address)).pid;
-    const appEnv: Record<string, string> = {};
-    for (let i = 0; i < 24; i++) appEnv[`APP_BIG_${i}`] = 'y'.repeat(30_000);
     writeFileSync(
       join(root.dir, 'cluster.config.json'),
-      JSON.stringify({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 1, env: appEnv })] }),
+      JSON.stringify({ apps: [fixtureApp('web', 'http-server.cjs', { instances: 1, env: big.app })] }),
     );
     root.signal('SIGHUP');
     const failed = await root.waitFor(reloadEvent('failed'), 'the reload to fail');
