@@ -48,6 +48,11 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The message of anything thrown: an Error's message, or the value itself in words. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** One problem found in a config file, located as precisely as the format allows. */
 export interface ConfigIssue {
   code: ErrorCode;

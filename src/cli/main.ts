@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_TIMER_MS, parseDuration } from '../config/units.js';
 import type { Command } from '../control/protocol.js';
+import { isWaitingCommand, WAITING_COMMANDS } from '../control/timeouts.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../errors.js';
 import { formatIssues } from './format.js';
 
@@ -109,17 +110,12 @@ async function run(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv);
   const [command, ...rest] = positionals;
   const timeout = values.timeout === undefined ? undefined : parseTimeout(values.timeout);
-  const waits = ['reload', 'restart', 'scale', 'stop', 'start'];
-  if (timeout !== undefined && !waits.includes(command ?? ''))
-    throw usageError(`--timeout applies to ${waits.join(', ')}, not to ${command ?? 'no command'}`);
+  if (timeout !== undefined && !isWaitingCommand(command ?? ''))
+    throw usageError(
+      `--timeout applies to ${Object.keys(WAITING_COMMANDS).join(', ')}, not to ${command ?? 'no command'}`,
+    );
   const control = async (request: Command) => {
-    if (
-      timeout !== undefined &&
-      request.cmd !== 'shutdown' &&
-      request.cmd !== 'status' &&
-      request.cmd !== 'logs'
-    )
-      request.timeout = timeout;
+    if (timeout !== undefined && isWaitingCommand(request.cmd)) Object.assign(request, { timeout });
     const { controlCommand } = await import('./commands/control.js');
     return controlCommand(request, { config: values.config, json: values.json ?? false }, io);
   };

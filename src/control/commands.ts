@@ -1,7 +1,7 @@
 // What the control commands do, and the checks a request line passes before anything runs: a request of
 // the wrong shape is answered with an error and changes nothing.
 import { formatDuration, MAX_TIMER_MS } from '../config/units.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, errorMessage } from '../errors.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -204,7 +204,6 @@ export async function answer(
     }
   } catch (error) {
     log.debug({ err: error }, 'control command failed');
-    const message = error instanceof Error ? error.message : String(error);
-    return { reply: failure(request.id, ErrorCode.COMMAND_FAILED, message) };
+    return { reply: failure(request.id, ErrorCode.COMMAND_FAILED, errorMessage(error)) };
   }
 }

@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type * as RotatingFileStream from 'rotating-file-stream';
 import { notDirectory } from '../control/paths.js';
-import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
+import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 
 /** A failed log file is opened again at most this often. */
 export const RETRY_MS = 10_000;
@@ -136,7 +136,7 @@ export class LogFile extends Writable {
     this.retryAt = Date.now() + (this.options.retryMs ?? RETRY_MS);
     const code = (error as NodeJS.ErrnoException)?.code ?? 'EIO';
     // The same problem found again by a retry is not news.
-    if (this.fault !== code) this.failing(code, error instanceof Error ? error.message : String(error));
+    if (this.fault !== code) this.failing(code, errorMessage(error));
   }
 
   private failing(code: string, message: string): void {

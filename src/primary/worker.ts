@@ -3,6 +3,7 @@
 // (node:cluster) is behind `WorkerProcess`, so the pool runs the same with fake workers in the tests.
 import type { ResolvedApp } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
+import { errorMessage } from '../errors.js';
 import { Lifecycle } from '../lifecycle/machine.js';
 import { WORKER_TRANSITIONS, type WorkerState } from '../lifecycle/states.js';
 import type { PrimaryMessage, WorkerTransition } from '../protocol.js';
@@ -81,7 +82,7 @@ export class Worker {
       this.process = this.fx.fork(this.slot, app, events);
     } catch (error) {
       this.report(null, 'starting', {});
-      const failure = `could not start: ${error instanceof Error ? error.message : String(error)}`;
+      const failure = `could not start: ${errorMessage(error)}`;
       this.fx.timer(0, () => events.exit({ code: null, signal: null, failure }));
       return;
     }

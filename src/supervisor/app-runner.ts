@@ -3,9 +3,10 @@
 // primary exits is answered with the reason), restarts of a primary that dies (the app's backoff and
 // crash-loop rules), and what the primary reports, logged. The process itself is behind
 // `RunnerEffects`, so all of this runs against a fake primary in the tests; primary-process.ts forks the
-// real one. A fault in any handler here is contained: it is logged and restarts this app's primary only.
+// real one (app-view.ts says what it all looks like from outside). A fault in any handler here is
+// contained: it is logged and restarts this app's primary only.
 import type { ResolvedApp } from '../config/resolved.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, errorMessage } from '../errors.js';
 import { canTransition, Lifecycle } from '../lifecycle/machine.js';
 import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
 import { type AppState, PRIMARY_TRANSITIONS, type PrimaryState } from '../lifecycle/states.js';
@@ -20,6 +21,7 @@ import {
   type PrimaryMessage,
   type PrimaryRequest,
 } from '../protocol.js';
+import { appStateOf, refusalOf } from './app-view.js';
 import type { PrimaryChild, RunnerEffects } from './primary-process.js';
 import { RecentOutput } from './recent-output.js';
 import { logReport } from './reports.js';
@@ -82,18 +84,7 @@ export class AppRunner {
 
   /** The app's state, as `status` shows it. */
   get state(): AppState {
-    switch (this.primary.state) {
-      case 'backoff':
-        return 'backoff';
-      case 'errored':
-        return 'errored';
-      case 'stopped':
-        return this.reported === 'errored' ? 'errored' : 'stopped';
-      case 'stopping':
-        return this.reported === 'stopped' || this.reported === 'errored' ? this.reported : 'stopping';
-      default:
-        return this.reported;
-    }
+    return appStateOf(this.primary.state, this.reported);
   }
 
   /** True once the primary has ended for good. */
@@ -196,21 +187,7 @@ export class AppRunner {
   }
 
   private refusal(): string | null {
-    switch (this.primary.state) {
-      case 'spawning':
-      case 'running':
-        return null;
-      case 'backoff':
-        return `the app's primary is restarting (it exited: ${this.reason}); try again once the app runs`;
-      case 'stopping':
-        return 'the app is stopping';
-      case 'exiting':
-        return `the app has ended (${this.reported}${this.reason ? `: ${this.reason}` : ''})`;
-      case 'stopped':
-        return 'the app is stopped';
-      case 'errored':
-        return `the app is errored${this.reason ? `: ${this.reason}` : ''}`;
-    }
+    return refusalOf(this.primary.state, this.reported, this.reason);
   }
 
   /** Runs a handler for this app; a throw is clusterd's own fault, contained to this app. */
@@ -223,7 +200,7 @@ export class AppRunner {
   }
 
   private fault(where: string, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const child = this.child;
     this.log.error(
       { app: this.app.name, code: ErrorCode.INTERNAL, err: error },
@@ -239,11 +216,9 @@ export class AppRunner {
     this.cancelRestart?.();
     this.cancelRestart = null;
     const end = canTransition(PRIMARY_TRANSITIONS, this.primary.state, 'errored') ? 'errored' : 'stopped';
-    if (!this.settled) this.primary.to(end, { reason: `internal error: ${message}` });
     this.reason = `internal error: ${message}`;
-    this.requests.refuseAll(() => this.reason as string);
-    this.answerStart({ ok: false, reason: this.reason });
-    this.settleDone();
+    if (!this.settled) this.primary.to(end, { reason: this.reason });
+    this.end(this.reason);
   }
 
   private spawn(): void {
@@ -264,7 +239,7 @@ export class AppRunner {
           ),
       });
     } catch (error) {
-      const failure = `could not start: ${error instanceof Error ? error.message : String(error)}`;
+      const failure = `could not start: ${errorMessage(error)}`;
       this.child = null;
       this.onExit(null, null, failure);
       return;
@@ -371,8 +346,9 @@ export class AppRunner {
     }
   }
 
-  private end(reason: string): void {
-    this.requests.refuseAll(() => reason);
+  // The primary has ended for good: what is pending, the start too, is answered with why.
+  private end(reason: string, why: (op: Op) => string = () => reason): void {
+    this.requests.refuseAll(why);
     this.answerStart({ ok: false, reason });
     this.settleDone();
   }
@@ -392,11 +368,10 @@ export class AppRunner {
       this.reported = 'errored';
       this.primary.to('errored', { reason: this.reason });
       this.log.error({ app, from, to: 'errored', reason: decision.reason }, `app errored: ${this.reason}`);
-      this.requests.refuseAll(
+      this.end(
+        this.reason,
         (op) => `the primary exited (${how}) before the ${OP_NAMES[op]} was done; the app is errored`,
       );
-      this.answerStart({ ok: false, reason: this.reason });
-      this.settleDone();
       return;
     }
     this.history = decision.history;

@@ -7,7 +7,7 @@ import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { AppStatus, Status } from '../control/protocol.js';
-import { ConfigError, ErrorCode, ExitCode } from '../errors.js';
+import { ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import type { LogFormat, OpResults, Outcome } from '../protocol.js';
@@ -28,8 +28,6 @@ export interface SupervisorOptions {
 
 /** One app's answer to a command. */
 export type AppOutcome<T> = { app: string } & Outcome<T>;
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class Supervisor {
   /** The runner of each app of the config, by name. */
@@ -57,7 +55,7 @@ export class Supervisor {
       this.applyConfig().then(finish, (error: unknown) => {
         this.log.error(
           { config: this.config.file, code: ErrorCode.INTERNAL, err: error },
-          `internal error in a config reload: ${message(error)}; still running the previous config`,
+          `internal error in a config reload: ${errorMessage(error)}; still running the previous config`,
         );
         finish();
       });
@@ -331,7 +329,7 @@ export class Supervisor {
         } catch (error) {
           this.log.error(
             { app: name, code: ErrorCode.INTERNAL, err: error },
-            `internal error adding app ${name} in a config reload: ${message(error)}`,
+            `internal error adding app ${name} in a config reload: ${errorMessage(error)}`,
           );
         }
       }

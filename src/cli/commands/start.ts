@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
 import { socketPath } from '../../control/paths.js';
 import { ControlServer } from '../../control/server.js';
-import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
 import { reportLogFile } from '../../log/faults.js';
 import { openLogFile } from '../../log/file.js';
 import { createLogger, defaultLogFormat, stderrLogger } from '../../log/logger.js';
@@ -69,7 +69,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
   const lastResort = (error: unknown) =>
     log.error(
       { code: ErrorCode.INTERNAL, err: error },
-      `internal error: ${error instanceof Error ? error.message : String(error)}; the apps keep running`,
+      `internal error: ${errorMessage(error)}; the apps keep running`,
     );
   process.on('uncaughtException', lastResort);
   process.on('unhandledRejection', lastResort);
