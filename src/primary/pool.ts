@@ -333,8 +333,10 @@ export class Pool {
   }
 
   private applyScale(instances: number, reply: Reply<OpResults['scale']>): void {
-    if (this.state.is('stopping', 'stopped')) {
-      reply(fail(STOPPING));
+    // Asked again: the reloads it waited for may have ended the app (stopped, or errored with no worker).
+    const refusal = this.refusal();
+    if (refusal) {
+      reply(fail(refusal));
       return;
     }
     const from = this.slots.length;

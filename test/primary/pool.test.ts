@@ -370,6 +370,19 @@ describe('pool: scaling and stopping', () => {
     expect(t.pool.appState).toBe('running');
   });
 
+  it('refuses a scale that waited behind a reload at whose end the pool finished', async () => {
+    const t = running(resolvedApp({ instances: 1, restart: { ...resolvedApp().restart, maxRestarts: 0 } }));
+    const scaled: Outcome[] = [];
+    t.pool.reload(null, t.reply());
+    t.pool.scale(2, t.reply(scaled));
+    // The old worker dies, its successor takes over and dies too: errored, no worker left, reload over.
+    t.forks[0]?.exit(1);
+    t.forks[1]?.exit(1);
+    await t.pool.done;
+    expect(failed(scaled[0])).toMatch(/^the app has ended \(errored/);
+    expect(t.forks).toHaveLength(2);
+  });
+
   it('fails a scale-up whose new slot a later scale removed before it served, and says so', () => {
     const t = running();
     const first: Outcome[] = [];
