@@ -2,6 +2,7 @@
 import { clip, displayPath } from '../config/display.js';
 import type { ResolvedConfig } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
+import { resolveRelease } from '../primary/release.js';
 
 export { formatIssue, formatIssues } from '../config/format-issues.js';
 
@@ -36,11 +37,14 @@ export function formatConfig(config: ResolvedConfig): string {
   ];
   for (const app of config.apps) {
     const r = app.restart;
+    // Through a symbolic link (`current -> releases/N`): what a worker started now would run.
+    const release = resolveRelease(app);
+    const via = (path: string, real: string) => (real === path ? '' : ` (now ${displayPath(real)})`);
     lines.push(
       '',
       `app "${app.name}": ${app.instances} worker${app.instances === 1 ? '' : 's'}, ${app.balancing} balancing`,
-      `  script    ${shellWord(displayPath(app.script))}${argList(app.args)}`,
-      `  cwd       ${displayPath(app.cwd) || '.'}`,
+      `  script    ${shellWord(displayPath(app.script))}${argList(app.args)}${via(app.script, release.script)}`,
+      `  cwd       ${displayPath(app.cwd) || '.'}${via(app.cwd, release.cwd)}`,
       `  ready     on ${app.readiness}, within ${formatDuration(app.readyTimeout)}`,
       `  restart   ${r.policy}, backoff ${formatDuration(r.backoff.initial)} x${r.backoff.factor} up to ${formatDuration(r.backoff.max)}, errored after ${r.maxRestarts} restarts in ${formatDuration(r.window)}`,
       `  shutdown  ${app.shutdown.signal}, SIGKILL after ${formatDuration(app.shutdown.timeout)}`,

@@ -30,7 +30,7 @@ Run:
   schema                    Print the config's JSON Schema
 
 Control a running clusterd (the one for the config in this directory, or --config PATH):
-  status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory
+  status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory, script
   reload [app]              Rolling reload; waits, and fails if a new worker does not get ready
   restart [app]             Hard restart: stop all workers, start new ones; waits until they serve
   scale <app> <N|+N|-N>     Run N workers; waits until new ones serve or old ones have stopped

@@ -1,6 +1,6 @@
 // Raw (validated) config -> ResolvedConfig: inheritance from `defaults`, units, paths, env for one
 // environment, and the checks a schema cannot express (files exist, names unique, timer limits).
-import { realpathSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { availableCpus } from './cpus.js';
@@ -207,7 +207,7 @@ class AppNormalizer {
     }
     return {
       name: this.app.name,
-      script: realPath(resolve(cwd, this.app.script)),
+      script: resolve(cwd, this.app.script),
       args: this.app.args ?? [],
       nodeArgs: s.nodeArgs,
       cwd,
@@ -240,16 +240,6 @@ export const MAX_ARGUMENT_BYTES = 1024 * 1024;
 
 const appCwd = (file: string, app: { cwd?: unknown }) =>
   resolve(file, '..', typeof app.cwd === 'string' ? app.cwd : '.');
-
-// Symbolic links resolved: the script may live anywhere (a monorepo's sibling package), and is named by
-// what it really is.
-function realPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path; // changed since it was checked; the worker will say what is wrong
-  }
-}
 
 // A path the file system can be asked about; the schema reports the others (NUL characters).
 const usablePath = (value: unknown): value is string =>

@@ -26,11 +26,14 @@ export interface ResolvedWatch {
 
 export interface ResolvedApp {
   readonly name: string;
-  /** Absolute path of the entry file. */
+  /**
+   * Absolute path of the entry file, symbolic links kept: each fork resolves it anew (primary/release.ts),
+   * so a `current -> releases/N` switch is what the next reload runs.
+   */
   readonly script: string;
   readonly args: readonly string[];
   readonly nodeArgs: readonly string[];
-  /** Absolute working directory. */
+  /** Absolute working directory, symbolic links kept (resolved per fork, as `script`). */
   readonly cwd: string;
   readonly instances: number;
   /** Variables to set over the supervisor's environment; `null` removes a variable. */

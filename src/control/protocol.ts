@@ -39,6 +39,8 @@ export interface WorkerStatus {
   pid: number | null;
   state: WorkerState;
   restarts: number;
+  /** Real path of the entry file it runs: with a `current -> releases/N` script, which release. */
+  script: string | null;
   /** ms since this worker started. */
   uptime: number;
   cpu: number | null;

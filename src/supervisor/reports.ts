@@ -9,7 +9,12 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
     case 'worker': {
       const t = message.transition;
       const level = t.to === 'crashed' ? 'warn' : 'info';
-      const what = t.to === 'ready' && t.address ? `ready on ${t.address}` : t.to;
+      const what =
+        t.to === 'ready' && t.address
+          ? `ready on ${t.address}`
+          : t.to === 'starting' && t.script
+            ? `starting: ${t.script}`
+            : t.to;
       log[level]({ app, ...t, pid: t.pid }, `worker ${what}${t.reason ? `: ${t.reason}` : ''}`);
       return;
     }

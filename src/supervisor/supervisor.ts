@@ -139,6 +139,7 @@ export class Supervisor {
               pid: w.pid,
               state: w.state,
               restarts: w.restarts,
+              script: w.script,
               uptime: Date.now() - w.since,
               cpu: u ? Math.round(u.cpu * 10) / 10 : null,
               memory: u ? u.memory : null,

@@ -13,6 +13,8 @@ export interface WorkerInfo {
   since: number;
   /** Restarts of its slot so far. */
   restarts: number;
+  /** Real path of the entry file it runs, as reported when it started. */
+  script: string | null;
 }
 
 export class WorkersView {
@@ -35,6 +37,7 @@ export class WorkersView {
       state: t.to,
       since: known?.since ?? this.now(),
       restarts: this.restarts.get(t.worker) ?? 0,
+      script: t.script ?? known?.script ?? null,
     });
   }
 

@@ -48,6 +48,10 @@ export class FakeWorker implements WorkerProcess {
     private readonly events: WorkerEvents,
   ) {}
 
+  get script(): string {
+    return this.app.script;
+  }
+
   drain(): void {
     this.drained = true;
   }

@@ -34,7 +34,7 @@ function table(rows: string[][]): string {
 
 export function formatStatus(status: Status): string {
   const rows: string[][] = [
-    ['APP', 'APP STATE', 'WORKER', 'PID', 'STATE', 'RESTARTS', 'UPTIME', 'CPU', 'MEMORY'],
+    ['APP', 'APP STATE', 'WORKER', 'PID', 'STATE', 'RESTARTS', 'UPTIME', 'CPU', 'MEMORY', 'SCRIPT'],
   ];
   const appRows = (app: AppStatus) =>
     app.workers.length
@@ -48,8 +48,9 @@ export function formatStatus(status: Status): string {
           ago(w.uptime),
           w.cpu === null ? '-' : `${w.cpu}%`,
           mib(w.memory),
+          w.script === null ? '-' : displayPath(w.script),
         ])
-      : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-']];
+      : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-', '-']];
   for (const app of status.apps) rows.push(...appRows(app));
   const head = `clusterd ${status.pid}, ${displayPath(status.config)}${status.environment ? ` (--env ${status.environment})` : ''}, up ${ago(status.uptime)}`;
   // Lines being dropped are news an operator must not have to ask for with --json.

@@ -1,0 +1,94 @@
+// The zero-downtime deploy layout: `current -> releases/N`, switched with `ln -sfn`, then `clusterd reload`.
+// Each fork resolves `script` and `cwd` anew, so the reload runs the new release while the old workers
+// keep the files they started with; status and the worker's `starting` event say which release runs.
+import { mkdirSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/files.js';
+import { getJson } from '../helpers/http.js';
+import { startRoot } from '../helpers/root.js';
+
+// A release: answers with its own name (from the file next to it) and its working directory.
+const server = `
+const { readFileSync } = require('node:fs');
+const release = readFileSync('RELEASE', 'utf8');
+require('node:http')
+  .createServer((_req, res) => res.end(JSON.stringify({ release, cwd: process.cwd(), pid: process.pid })))
+  .listen(0, '127.0.0.1');
+`;
+
+function release(base: string, name: string): string {
+  const dir = join(base, 'releases', name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'server.js'), server);
+  writeFileSync(join(dir, 'RELEASE'), name);
+  return dir;
+}
+
+// `ln -sfn releases/<name> current`: a new link renamed over the old one, atomically.
+function switchTo(base: string, name: string): void {
+  symlinkSync(join('releases', name), join(base, 'current.new'));
+  renameSync(join(base, 'current.new'), join(base, 'current'));
+}
+
+describe('release directories', () => {
+  it('reloads onto the release `current` points at, and shows which release each worker runs', async () => {
+    const base = tempDir();
+    release(base, 'one');
+    const two = release(base, 'two');
+    switchTo(base, 'one');
+    const root = startRoot({
+      apps: [{ name: 'web', script: 'server.js', cwd: join(base, 'current'), instances: 2 }],
+    });
+    await root.running('web');
+    const address = await root.address('web');
+    expect(await getJson(address)).toMatchObject({
+      release: 'one',
+      cwd: realpathSync(join(base, 'releases/one')),
+    });
+    const started = root.events.filter((e) => e.app === 'web' && e.to === 'starting');
+    expect(started.map((e) => e.script)).toEqual([
+      realpathSync(join(base, 'releases/one/server.js')),
+      realpathSync(join(base, 'releases/one/server.js')),
+    ]);
+
+    switchTo(base, 'two');
+    const reload = await runCli(['reload', 'web'], { cwd: root.dir, env: root.env });
+    expect(reload.code, reload.stderr).toBe(0);
+    for (let i = 0; i < 10; i++)
+      expect(await getJson(address)).toMatchObject({ release: 'two', cwd: realpathSync(two) });
+
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    const workers = status.apps[0].workers as { script: string; state: string }[];
+    expect(workers.map((w) => [w.state, w.script])).toEqual([
+      ['ready', join(realpathSync(two), 'server.js')],
+      ['ready', join(realpathSync(two), 'server.js')],
+    ]);
+    const table = await runCli(['status'], { cwd: root.dir, env: root.env });
+    expect(table.stdout).toMatch(/SCRIPT/);
+    expect(table.stdout.match(/releases\/two\/server\.js/g)).toHaveLength(2);
+
+    // validate shows where the link points now.
+    const validate = await runCli(['validate', 'cluster.config.json'], { cwd: root.dir, env: root.env });
+    expect(validate.stdout).toMatch(/script {4}\S*current\/server\.js \(now \S*releases\/two\/server\.js\)/);
+    expect(validate.stdout).toMatch(/cwd {7}\S*current \(now \S*releases\/two\)/);
+  });
+
+  it('keeps serving the old release when the new one fails to start', async () => {
+    const base = tempDir();
+    release(base, 'one');
+    const broken = release(base, 'broken');
+    writeFileSync(join(broken, 'server.js'), 'throw new Error("broken release");');
+    switchTo(base, 'one');
+    const root = startRoot({
+      apps: [{ name: 'web', script: 'server.js', cwd: join(base, 'current'), instances: 2 }],
+    });
+    const address = await root.address('web');
+    switchTo(base, 'broken');
+    const reload = await runCli(['reload', 'web'], { cwd: root.dir, env: root.env });
+    expect(reload.code).not.toBe(0);
+    expect(reload.stderr).toMatch(/broken release/);
+    expect(await getJson(address)).toMatchObject({ release: 'one' });
+  });
+});
