@@ -52,6 +52,8 @@ export interface WorkerTransition {
   reason?: string;
   code?: number | null;
   signal?: string | null;
+  /** On `starting`: the real path of the entry file it runs (the release, when `script` is a symlink). */
+  script?: string;
   /** Where the worker listens, on `ready` with listening readiness. */
   address?: string;
 }
@@ -107,6 +109,7 @@ export const isWorkerReady = workerMessages.isReady as (m: unknown) => m is 'rea
 export const isWorkerListening = workerMessages.isListening as (
   m: unknown,
 ) => m is ReturnType<typeof workerMessages.listening>;
+export const isWorkerLoaded = workerMessages.isLoaded as (m: unknown) => m is { clusterd: 'loaded' };
 export const isWorkerDrained = workerMessages.isDrained as (m: unknown) => m is { clusterd: 'drained' };
 
 // Records with every type as a key: adding a message type without listing it here fails to compile.

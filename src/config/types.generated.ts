@@ -19,9 +19,9 @@ export type Instances = number | 'max';
  */
 export type Duration = number | string;
 /**
- * When a new worker counts as ready: `listening` when its server listens, `message` when it sends `ready` (`process.send('ready')` or `ready()` from `clusterd/worker`).
+ * When a new worker counts as ready: `listening` when its server listens, `message` when it sends `ready` (`process.send('ready')` or `ready()` from `clusterd/worker`), `loaded` once its entry module has run (workers that serve no port: queue consumers, schedulers, bots; an ES module's top-level await included).
  */
-export type Readiness = 'listening' | 'message';
+export type Readiness = 'listening' | 'message' | 'loaded';
 /**
  * Reload the app when its files change (development). `true` watches the app's `cwd`; `clusterd start --watch` turns it on for every app.
  */

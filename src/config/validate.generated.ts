@@ -1857,7 +1857,7 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(!((data11 === "listening") || (data11 === "message"))){
+if(!(((data11 === "listening") || (data11 === "message")) || (data11 === "loaded"))){
 const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema45.enum},message:"must be equal to one of the allowed values",schema:schema45.enum,parentSchema:schema45,data:data11};
 if(vErrors === null){
 vErrors = [err31];
@@ -2278,7 +2278,7 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!((data6 === "listening") || (data6 === "message"))){
+if(!(((data6 === "listening") || (data6 === "message")) || (data6 === "loaded"))){
 const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema45.enum},message:"must be equal to one of the allowed values",schema:schema45.enum,parentSchema:schema45,data:data6};
 if(vErrors === null){
 vErrors = [err14];

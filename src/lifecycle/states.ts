@@ -3,16 +3,20 @@
 // the root sees it. `Lifecycle` (machine.ts) asserts each transition against these tables.
 import type { Transitions } from './machine.js';
 
-export const WORKER_STATES = ['starting', 'ready', 'draining', 'stopped', 'crashed'] as const;
-/** One worker process, from fork to exit. */
+export const WORKER_STATES = ['starting', 'ready', 'draining', 'stopped', 'exited', 'crashed'] as const;
+/**
+ * One worker process, from fork to exit: `stopped` when clusterd stopped it, `exited` when it ended by
+ * itself with exit code 0 (its work was done), `crashed` for any other end.
+ */
 export type WorkerState = (typeof WORKER_STATES)[number];
 
 export const WORKER_TRANSITIONS: Transitions<WorkerState> = {
-  starting: ['ready', 'draining', 'crashed'],
-  ready: ['draining', 'crashed'],
+  starting: ['ready', 'draining', 'exited', 'crashed'],
+  ready: ['draining', 'exited', 'crashed'],
   // Any exit of a worker being drained is its stop (a SIGKILL at shutdown.timeout included).
   draining: ['stopped'],
   stopped: [],
+  exited: [],
   crashed: [],
 };
 
@@ -97,7 +101,8 @@ export const PRIMARY_TRANSITIONS: Transitions<PrimaryState> = {
   errored: [],
 };
 
-export const isWorkerDone = (state: WorkerState) => state === 'stopped' || state === 'crashed';
+export const isWorkerDone = (state: WorkerState) =>
+  state === 'stopped' || state === 'exited' || state === 'crashed';
 
 /**
  * The app state that follows from its slots. `errored` and `stopping` are decided (by the restart

@@ -20,5 +20,6 @@ export function workerEnv(
   env.CLUSTERD_APP = app.name;
   env.CLUSTERD_SHUTDOWN_SIGNAL = app.shutdown.signal;
   env.CLUSTERD_BALANCING = app.balancing;
+  env.CLUSTERD_READINESS = app.readiness;
   return env;
 }

@@ -204,7 +204,9 @@ export class Pool {
       ...(failure ? { reason: failure } : {}),
     };
     const reason = describeExit(ended);
-    worker.lifecycle.to('crashed', { code: exit.code, signal: exit.signal, reason });
+    // Exit code 0 of its own accord: its work is done (a job, a consumer whose queue closed), not a crash.
+    const clean = exit.code === 0 && exit.signal === null && !failure;
+    worker.lifecycle.to(clean ? 'exited' : 'crashed', { code: exit.code, signal: exit.signal, reason });
     this.lastExits.push({ worker: worker.slot, pid: worker.pid, at: new Date(now).toISOString(), reason });
     if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
 

@@ -5,9 +5,10 @@ import cluster, { type Address, type Worker as ClusterWorker } from 'node:cluste
 import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
 import type { LogFormat } from '../protocol.js';
-import { isWorkerListening, isWorkerReady } from '../protocol.js';
+import { isWorkerListening, isWorkerLoaded, isWorkerReady } from '../protocol.js';
 import { workerEnv } from './env.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
+import { resolveRelease } from './release.js';
 import { stopWorker } from './stop.js';
 import type { PoolEffects, WorkerEvents, WorkerProcess } from './worker.js';
 
@@ -37,6 +38,7 @@ function forkWith(env: Record<string, string>): ClusterWorker {
 
 export class WorkerHandle implements WorkerProcess {
   readonly worker: ClusterWorker;
+  readonly script: string;
   private tail: () => string[] = () => [];
   private exited = false;
 
@@ -50,11 +52,13 @@ export class WorkerHandle implements WorkerProcess {
     },
     private readonly events: WorkerEvents,
   ) {
+    const release = resolveRelease(app);
+    this.script = release.script;
     cluster.setupPrimary({
-      exec: app.script,
+      exec: release.script,
       args: [...app.args],
       execArgv: ['--require', PRELOAD, ...app.nodeArgs],
-      cwd: app.cwd,
+      cwd: release.cwd,
       silent: true,
     });
     const worker = forkWith(workerEnv(options.baseEnv, app, slot));
@@ -72,6 +76,10 @@ export class WorkerHandle implements WorkerProcess {
       });
     } else if (app.readiness === 'listening') {
       worker.on('listening', (address: Address) => events.ready(formatAddress(address)));
+    } else if (app.readiness === 'loaded') {
+      worker.on('message', (message: unknown) => {
+        if (isWorkerLoaded(message)) events.ready();
+      });
     } else {
       worker.on('message', (message: unknown) => {
         if (isWorkerReady(message)) events.ready();

@@ -27,6 +27,8 @@ export interface WorkerEvents {
 /** What the pool asks of a worker process. */
 export interface WorkerProcess {
   readonly pid: number | null;
+  /** Real path of the entry file it runs (symbolic links resolved when it was forked). */
+  readonly script: string;
   /** Graceful stop: stop accepting, finish in flight, the stop signal, SIGKILL at shutdown.timeout. */
   drain(): void;
   /** SIGKILL. */
@@ -42,6 +44,15 @@ export interface PoolEffects {
   timer(ms: number, fn: () => void): () => void;
   now(): number;
 }
+
+// What a worker that was never ready did not do, and how to fix it when that is what the app is like.
+const NOT_READY: Record<ResolvedApp['readiness'], string> = {
+  listening:
+    'it never listened on a port; a worker that serves no port (a queue consumer, a scheduler) needs readiness "loaded"',
+  message: 'it never sent "ready" (process.send("ready") or ready() from clusterd/worker)',
+  loaded:
+    'its entry module did not finish loading; an ES module whose top-level await lasts the whole run never does: start that work without awaiting it at the top level',
+};
 
 type TransitionDetail = Omit<WorkerTransition, 'worker' | 'pid' | 'from' | 'to'>;
 
@@ -86,10 +97,10 @@ export class Worker {
       this.fx.timer(0, () => events.exit({ code: null, signal: null, failure }));
       return;
     }
-    this.report(null, 'starting', {});
+    this.report(null, 'starting', { script: this.process.script });
     this.cancelReady = this.fx.timer(app.readyTimeout, () => {
       this.cancelReady = null;
-      this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness})`;
+      this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${NOT_READY[app.readiness]}`;
       this.process?.kill();
     });
   }

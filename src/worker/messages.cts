@@ -5,6 +5,7 @@
 // Primary -> worker: `{ clusterd: 'drain' }`: stop taking new connections, finish what is in flight.
 // Worker -> primary:
 // - `'ready'` (PM2's `process.send('ready')`) or `{ clusterd: 'ready' }` (clusterd/worker's `ready()`);
+// - `{ clusterd: 'loaded' }`: with `readiness: "loaded"`, its entry module has run;
 // - `{ clusterd: 'listening', address }`: with kernel balancing, its server listens (no cluster event);
 // - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed.
 
@@ -17,11 +18,13 @@ const messages = {
   drain: { clusterd: 'drain' } as const,
   ready: { clusterd: 'ready' } as const,
   drained: { clusterd: 'drained' } as const,
+  loaded: { clusterd: 'loaded' } as const,
   listening: (address: string) => ({ clusterd: 'listening' as const, address }),
 
   isDrain: (message: unknown): boolean => tag(message) === 'drain',
   isReady: (message: unknown): boolean => message === 'ready' || tag(message) === 'ready',
   isDrained: (message: unknown): boolean => tag(message) === 'drained',
+  isLoaded: (message: unknown): boolean => tag(message) === 'loaded',
   isListening: (message: unknown): boolean =>
     tag(message) === 'listening' && typeof (message as Tagged)?.address === 'string',
 };

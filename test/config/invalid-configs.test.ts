@@ -470,7 +470,7 @@ const cases: Case[] = [
     code: ErrorCode.CONFIG_ENUM,
     pointer: '/apps/0/readiness',
     at: '"readiness": |"ready"',
-    message: /"listening" or "message"/,
+    message: /"listening", "message" or "loaded"/,
   },
   {
     name: 'SIGKILL as the stop signal',

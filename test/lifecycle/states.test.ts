@@ -42,12 +42,14 @@ describe('lifecycle tables', () => {
     checkTable('worker', WORKER_STATES, WORKER_TRANSITIONS, [
       ['starting', 'ready'],
       ['starting', 'draining'],
+      ['starting', 'exited'],
       ['starting', 'crashed'],
       ['ready', 'draining'],
+      ['ready', 'exited'],
       ['ready', 'crashed'],
       ['draining', 'stopped'],
     ]);
-    expect(terminalStates(WORKER_TRANSITIONS).sort()).toEqual(['crashed', 'stopped']);
+    expect(terminalStates(WORKER_TRANSITIONS).sort()).toEqual(['crashed', 'exited', 'stopped']);
   });
 
   it('slot: replacing only from serving; removed is the only end', () => {

@@ -16,6 +16,7 @@ describe('workerEnv', () => {
       CLUSTERD_APP: 'api',
       CLUSTERD_SHUTDOWN_SIGNAL: 'SIGTERM',
       CLUSTERD_BALANCING: 'round-robin',
+      CLUSTERD_READINESS: 'listening',
     });
     // The base is never changed: the next fork starts from the same environment.
     expect(base).toEqual({ PATH: '/bin', TZ: 'UTC', SECRET: 's', NODE_APP_INSTANCE: '9' });

@@ -159,7 +159,7 @@ describe('faults', () => {
       'never listens',
       'never-listens.cjs',
       { readyTimeout: '300ms' },
-      /^not ready within 300ms \(readiness: listening\)$/,
+      /^not ready within 300ms \(readiness: listening\): it never listened on a port; .*readiness "loaded"$/,
     ],
   ])(
     'backs off, then errors an app that %s, with the reason in the log',

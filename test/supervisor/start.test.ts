@@ -155,6 +155,8 @@ describe('clusterd start', () => {
       apps: [fixtureApp('msg', 'ready-message.cjs', { instances: 2, readiness: 'message' })],
     });
     await root.running('msg');
+    // A line comes through the worker's stdout pipe, its `ready` through the IPC channel: either may be first.
+    await root.waitForCount((e) => e.msg === 'sending ready', 2, 'both lines');
     const lines = root.events.filter((e) => e.msg === 'sending ready');
     expect(lines.map((e) => e.worker).sort()).toEqual([0, 1]);
     for (const e of lines)
