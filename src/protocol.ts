@@ -79,8 +79,8 @@ export type PrimaryMessage =
       /** With `errored`: the last exits that led there. */
       lastExits?: ExitRecord[];
     }
-  /** A restart is scheduled for a slot. */
-  | { type: 'backoff'; worker: number; delay: number; attempt: number }
+  /** A restart is scheduled for a slot, which has had `failedStarts` failed starts in a row. */
+  | { type: 'backoff'; worker: number; delay: number; failedStarts: number }
   /** Something went wrong that is not a worker's exit; `code` names clusterd's own faults. */
   | { type: 'error'; message: string; code?: string }
   | { type: 'reload'; phase: 'started' }

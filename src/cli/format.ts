@@ -1,7 +1,8 @@
 // How resolved configs are shown to people (problems: config/format-issues.ts).
 import { clip, displayPath } from '../config/display.js';
-import type { ResolvedConfig } from '../config/resolved.js';
+import type { ResolvedConfig, ResolvedRestart } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
+import { crashLoopLimit } from '../lifecycle/policy.js';
 import { resolveRelease } from '../primary/release.js';
 
 export { formatIssue, formatIssues } from '../config/format-issues.js';
@@ -14,6 +15,7 @@ export function configSummary(config: ResolvedConfig) {
     environment: config.environment,
     apps: config.apps.map(({ env, ...app }) => ({
       ...app,
+      crashLoopLimit: crashLoopLimit(app.restart),
       envKeys: Object.keys(env)
         .filter((k) => env[k] !== null)
         .sort(),
@@ -29,6 +31,15 @@ export function configSummary(config: ResolvedConfig) {
 const shellWord = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg));
 const argList = (args: readonly string[]) =>
   clip(args.map((a) => ` ${shellWord(clip(a, 100))}`).join(''), 300);
+
+/** When the crash-loop limit is reached with these settings (lifecycle/policy.ts). */
+export function givesUp(restart: ResolvedRestart): string {
+  if (restart.policy === 'never') return 'never restarts (restart.policy never)';
+  const { failedStarts, backoffMs } = crashLoopLimit(restart);
+  const limit = `(restart.maxRestarts ${restart.maxRestarts})`;
+  if (failedStarts === 1) return `at the first failed start, with no restart ${limit}`;
+  return `after ${failedStarts} failed starts in a row ${limit}, about ${formatDuration(backoffMs)} plus the time each start runs`;
+}
 
 /** The human summary `validate` prints for a valid config. */
 export function formatConfig(config: ResolvedConfig): string {
@@ -46,7 +57,8 @@ export function formatConfig(config: ResolvedConfig): string {
       `  script    ${shellWord(displayPath(app.script))}${argList(app.args)}${via(app.script, release.script)}`,
       `  cwd       ${displayPath(app.cwd) || '.'}${via(app.cwd, release.cwd)}`,
       `  ready     on ${app.readiness}, within ${formatDuration(app.readyTimeout)}`,
-      `  restart   ${r.policy}, backoff ${formatDuration(r.backoff.initial)} x${r.backoff.factor} up to ${formatDuration(r.backoff.max)}, errored after ${r.maxRestarts} restarts in ${formatDuration(r.window)}`,
+      `  restart   ${r.policy}, backoff ${formatDuration(r.backoff.initial)} x${r.backoff.factor} up to ${formatDuration(r.backoff.max)}, stable after ${formatDuration(r.stableAfter)}`,
+      `  gives up  ${givesUp(r)}`,
       `  shutdown  ${app.shutdown.signal}, SIGKILL after ${formatDuration(app.shutdown.timeout)}`,
       `  watch     ${app.watch.enabled ? `${app.watch.paths.map((p) => displayPath(p) || '.').join(', ')} (debounce ${formatDuration(app.watch.debounce)})` : 'off'}`,
     );

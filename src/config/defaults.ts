@@ -12,7 +12,6 @@ export const BUILTIN_DEFAULTS = {
     policy: 'on-failure',
     backoff: { initial: '100ms', factor: 2, max: '15s' },
     maxRestarts: 10,
-    window: '1m',
     stableAfter: '10s',
     noRestartExitCodes: [],
   },

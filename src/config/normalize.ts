@@ -144,7 +144,6 @@ class AppNormalizer {
       policy: r.policy,
       backoff,
       maxRestarts: r.maxRestarts + 0, // -0 is 0
-      window: this.duration(['restart', 'window'], { positive: true }),
       stableAfter: this.duration(['restart', 'stableAfter']),
       noRestartExitCodes: r.noRestartExitCodes,
     };

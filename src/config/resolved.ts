@@ -9,7 +9,6 @@ export interface ResolvedRestart {
   readonly policy: RestartPolicy;
   readonly backoff: { readonly initial: number; readonly factor: number; readonly max: number };
   readonly maxRestarts: number;
-  readonly window: number;
   readonly stableAfter: number;
   readonly noRestartExitCodes: readonly number[];
 }

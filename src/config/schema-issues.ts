@@ -3,6 +3,7 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { closest, distance } from 'fastest-levenshtein';
 import { ErrorCode } from '../errors.js';
+import { removedKey } from './removed-keys.js';
 import { getSchema, type JsonSchema } from './schema.js';
 
 export interface SchemaIssue {
@@ -171,6 +172,15 @@ function translate(e: ErrorObject): SchemaIssue {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
+      const removed = removedKey(where, key);
+      if (removed) {
+        return {
+          code: ErrorCode.CONFIG_REMOVED_KEY,
+          pointer: `${pointer}/${escapePointer(key)}`,
+          ...removed,
+          atKey: true,
+        };
+      }
       const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
       const match = suggest(key, allowed);
       return {

@@ -109,10 +109,9 @@ export interface Restart {
   policy?: 'on-failure' | 'always' | 'never';
   backoff?: Backoff;
   /**
-   * Most restarts allowed within `window`; one more and the app goes `errored`. A serving worker ended by SIGKILL (the OOM killer, an operator) is restarted at once and does not count: see docs/reliability.md.
+   * Restarts that may fail in a row; the failure of the last one puts the app in `errored` (so 10 gives up after 11 failed starts: the first start and 10 restarts). Counted per worker slot; a start fails when its worker exits before `stableAfter` or never got ready. A serving worker ended by SIGKILL (the OOM killer, an operator) is restarted at once and does not count. `clusterd validate` says when the limit is reached; see docs/reliability.md.
    */
   maxRestarts?: number;
-  window?: Duration;
   stableAfter?: Duration;
   /**
    * Exit codes that mean "do not restart", whatever the policy.
@@ -122,12 +121,12 @@ export interface Restart {
   noRestartExitCodes?: number[];
 }
 /**
- * Exponential delay before each restart: `initial`, multiplied by `factor` after every restart, capped at `max`.
+ * Exponential delay before each restart: `initial` after a first failed start (or the crash of a worker that was stable), multiplied by `factor` for each further failed start in a row, capped at `max`.
  */
 export interface Backoff {
   initial?: Duration;
   /**
-   * Multiplier applied to the delay after each restart.
+   * Multiplier applied to the delay for each further failed start in a row.
    */
   factor?: number;
   max?: Duration;

@@ -13,10 +13,10 @@ const schema32 = SCHEMA.$defs["app"];
 const schema33 = SCHEMA.$defs["argument"];
 const schema36 = SCHEMA.$defs["instances"];
 const schema37 = SCHEMA.$defs["env"];
-const schema45 = SCHEMA.$defs["readiness"];
+const schema44 = SCHEMA.$defs["readiness"];
 const schema41 = SCHEMA.$defs["duration"];
-const schema52 = SCHEMA.$defs["reload"];
-const schema53 = SCHEMA.$defs["balancing"];
+const schema51 = SCHEMA.$defs["reload"];
+const schema52 = SCHEMA.$defs["balancing"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
@@ -253,7 +253,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((((key0 === "policy") || (key0 === "backoff")) || (key0 === "maxRestarts")) || (key0 === "window")) || (key0 === "stableAfter")) || (key0 === "noRestartExitCodes"))){
+if(!(((((key0 === "policy") || (key0 === "backoff")) || (key0 === "maxRestarts")) || (key0 === "stableAfter")) || (key0 === "noRestartExitCodes"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -536,13 +536,13 @@ errors++;
 }
 }
 }
-if(data.window !== undefined){
-let data6 = data.window;
+if(data.stableAfter !== undefined){
+let data6 = data.stableAfter;
 const _errs27 = errors;
 let valid7 = false;
 const _errs28 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err21 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data6};
+const err21 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -553,7 +553,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 0 || isNaN(data6)){
-const err22 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data6};
+const err22 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -568,7 +568,7 @@ valid7 = valid7 || _valid2;
 const _errs30 = errors;
 if(typeof data6 === "string"){
 if(!pattern14.test(data6)){
-const err23 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data6};
+const err23 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -579,7 +579,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data6};
+const err24 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -591,7 +591,7 @@ errors++;
 var _valid2 = _errs30 === errors;
 valid7 = valid7 || _valid2;
 if(!valid7){
-const err25 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data6};
+const err25 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -612,13 +612,11 @@ vErrors = null;
 }
 }
 }
-if(data.stableAfter !== undefined){
-let data7 = data.stableAfter;
-const _errs34 = errors;
-let valid9 = false;
-const _errs35 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err26 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data7};
+if(data.noRestartExitCodes !== undefined){
+let data7 = data.noRestartExitCodes;
+if(Array.isArray(data7)){
+if(data7.length > 256){
+const err26 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -627,9 +625,11 @@ vErrors.push(err26);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 < 0 || isNaN(data7)){
-const err27 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data7};
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+let data8 = data7[i0];
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err27 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.noRestartExitCodes.items.type,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -638,13 +638,9 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-var _valid3 = _errs35 === errors;
-valid9 = valid9 || _valid3;
-const _errs37 = errors;
-if(typeof data7 === "string"){
-if(!pattern14.test(data7)){
-const err28 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data7};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 255 || isNaN(data8)){
+const err28 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -653,9 +649,8 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-else {
-const err29 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data7};
+if(data8 < 0 || isNaN(data8)){
+const err29 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -664,96 +659,25 @@ vErrors.push(err29);
 }
 errors++;
 }
-var _valid3 = _errs37 === errors;
-valid9 = valid9 || _valid3;
-if(!valid9){
-const err30 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data7};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-else {
-errors = _errs34;
-if(vErrors !== null){
-if(_errs34){
-vErrors.length = _errs34;
-}
-else {
-vErrors = null;
 }
 }
-}
-}
-if(data.noRestartExitCodes !== undefined){
-let data8 = data.noRestartExitCodes;
-if(Array.isArray(data8)){
-if(data8.length > 256){
-const err31 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema40.properties.noRestartExitCodes,data:data8};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-const len0 = data8.length;
-for(let i0=0; i0<len0; i0++){
-let data9 = data8[i0];
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err32 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.noRestartExitCodes.items.type,parentSchema:schema40.properties.noRestartExitCodes.items,data:data9};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 255 || isNaN(data9)){
-const err33 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema40.properties.noRestartExitCodes.items,data:data9};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-if(data9 < 0 || isNaN(data9)){
-const err34 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema40.properties.noRestartExitCodes.items,data:data9};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-}
-let i1 = data8.length;
+let i1 = data7.length;
 let j0;
 if(i1 > 1){
 const indices0 = {};
 for(;i1--;){
-let item0 = data8[i1];
+let item0 = data7[i1];
 if(!(((typeof item0 == "number") && (!(item0 % 1) && !isNaN(item0))) && (isFinite(item0)))){
 continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err35 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema40.properties.noRestartExitCodes,data:data8};
+const err30 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err30];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err30);
 }
 errors++;
 break;
@@ -763,24 +687,24 @@ indices0[item0] = i1;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.noRestartExitCodes.type,parentSchema:schema40.properties.noRestartExitCodes,data:data8};
+const err31 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.noRestartExitCodes.type,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err31];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err31);
 }
 errors++;
 }
 }
 }
 else {
-const err37 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
 if(vErrors === null){
-vErrors = [err37];
+vErrors = [err32];
 }
 else {
-vErrors.push(err37);
+vErrors.push(err32);
 }
 errors++;
 }
@@ -789,7 +713,7 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema47 = SCHEMA.$defs["shutdown"];
+const schema46 = SCHEMA.$defs["shutdown"];
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -804,7 +728,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "signal") || (key0 === "timeout"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -817,7 +741,7 @@ errors++;
 if(data.signal !== undefined){
 let data0 = data.signal;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.signal.type,parentSchema:schema47.properties.signal,data:data0};
+const err1 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.signal.type,parentSchema:schema46.properties.signal,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -827,7 +751,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((((((data0 === "SIGTERM") || (data0 === "SIGINT")) || (data0 === "SIGQUIT")) || (data0 === "SIGHUP")) || (data0 === "SIGUSR1")) || (data0 === "SIGUSR2"))){
-const err2 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/enum",keyword:"enum",params:{allowedValues: schema47.properties.signal.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.signal.enum,parentSchema:schema47.properties.signal,data:data0};
+const err2 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/enum",keyword:"enum",params:{allowedValues: schema46.properties.signal.enum},message:"must be equal to one of the allowed values",schema:schema46.properties.signal.enum,parentSchema:schema46.properties.signal,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -915,7 +839,7 @@ vErrors = null;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -929,8 +853,8 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = SCHEMA.$defs["watch"];
-const schema50 = SCHEMA.$defs["watchOptions"];
+const schema48 = SCHEMA.$defs["watch"];
+const schema49 = SCHEMA.$defs["watchOptions"];
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -945,7 +869,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((((key0 === "enabled") || (key0 === "paths")) || (key0 === "ignore")) || (key0 === "debounce")) || (key0 === "usePolling"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -958,7 +882,7 @@ errors++;
 if(data.enabled !== undefined){
 let data0 = data.enabled;
 if(typeof data0 !== "boolean"){
-const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema50.properties.enabled.type,parentSchema:schema50.properties.enabled,data:data0};
+const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.enabled.type,parentSchema:schema49.properties.enabled,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -972,7 +896,7 @@ if(data.paths !== undefined){
 let data1 = data.paths;
 if(Array.isArray(data1)){
 if(data1.length > 256){
-const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema50.properties.paths,data:data1};
+const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema49.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -982,7 +906,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data1.length < 1){
-const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema50.properties.paths,data:data1};
+const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema49.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -996,7 +920,7 @@ for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.paths.items,data:data2};
+const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema49.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1006,7 +930,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!pattern5.test(data2)){
-const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema50.properties.paths.items,data:data2};
+const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema49.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1017,7 +941,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.paths.items.type,parentSchema:schema50.properties.paths.items,data:data2};
+const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.paths.items.type,parentSchema:schema49.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1029,7 +953,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.paths.type,parentSchema:schema50.properties.paths,data:data1};
+const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.paths.type,parentSchema:schema49.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1043,7 +967,7 @@ if(data.ignore !== undefined){
 let data3 = data.ignore;
 if(Array.isArray(data3)){
 if(data3.length > 256){
-const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema50.properties.ignore,data:data3};
+const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema49.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1057,7 +981,7 @@ for(let i1=0; i1<len1; i1++){
 let data4 = data3[i1];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.ignore.items,data:data4};
+const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema49.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1068,7 +992,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.ignore.items.type,parentSchema:schema50.properties.ignore.items,data:data4};
+const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.ignore.items.type,parentSchema:schema49.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1080,7 +1004,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.ignore.type,parentSchema:schema50.properties.ignore,data:data3};
+const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.ignore.type,parentSchema:schema49.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1169,7 +1093,7 @@ vErrors = null;
 if(data.usePolling !== undefined){
 let data6 = data.usePolling;
 if(typeof data6 !== "boolean"){
-const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema50.properties.usePolling.type,parentSchema:schema50.properties.usePolling,data:data6};
+const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.usePolling.type,parentSchema:schema49.properties.usePolling,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1181,7 +1105,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1210,7 +1134,7 @@ const _errs0 = errors;
 let valid0 = false;
 const _errs1 = errors;
 if(typeof data !== "boolean"){
-const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.anyOf[0].type,parentSchema:schema49.anyOf[0],data};
+const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema48.anyOf[0].type,parentSchema:schema48.anyOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1232,7 +1156,7 @@ if(_valid0){
 var props0 = true;
 }
 if(!valid0){
-const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema49.anyOf,parentSchema:schema49,data};
+const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema48.anyOf,parentSchema:schema48,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1258,9 +1182,9 @@ return errors === 0;
 }
 validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema54 = SCHEMA.$defs["logs"];
-const schema55 = SCHEMA.$defs["size"];
-const pattern23 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const schema53 = SCHEMA.$defs["logs"];
+const schema54 = SCHEMA.$defs["size"];
+const pattern22 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1275,7 +1199,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1288,7 +1212,7 @@ errors++;
 if(data.file !== undefined){
 let data0 = data.file;
 if((typeof data0 !== "string") && (data0 !== null)){
-const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema54.properties.file.type},message:"must be string,null",schema:schema54.properties.file.type,parentSchema:schema54.properties.file,data:data0};
+const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema53.properties.file.type},message:"must be string,null",schema:schema53.properties.file.type,parentSchema:schema53.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1299,7 +1223,7 @@ errors++;
 }
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.file,data:data0};
+const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema53.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1309,7 +1233,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!pattern5.test(data0)){
-const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema54.properties.file,data:data0};
+const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema53.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1326,7 +1250,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1337,7 +1261,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.anyOf[0],data:data1};
+const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema54.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1351,8 +1275,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern23.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema55.anyOf[1],data:data1};
+if(!pattern22.test(data1)){
+const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema54.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1363,7 +1287,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data1};
+const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1375,7 +1299,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data1};
+const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1399,7 +1323,7 @@ vErrors = null;
 if(data.maxFiles !== undefined){
 let data2 = data.maxFiles;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.maxFiles.type,parentSchema:schema54.properties.maxFiles,data:data2};
+const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.maxFiles.type,parentSchema:schema53.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1410,7 +1334,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema54.properties.maxFiles,data:data2};
+const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema53.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1420,7 +1344,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema54.properties.maxFiles,data:data2};
+const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema53.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1433,7 +1357,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1848,7 +1772,7 @@ errors = vErrors.length;
 if(data.readiness !== undefined){
 let data11 = data.readiness;
 if(typeof data11 !== "string"){
-const err30 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data11};
+const err30 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.type,parentSchema:schema44,data:data11};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1858,7 +1782,7 @@ vErrors.push(err30);
 errors++;
 }
 if(!(((data11 === "listening") || (data11 === "message")) || (data11 === "loaded"))){
-const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema45.enum},message:"must be equal to one of the allowed values",schema:schema45.enum,parentSchema:schema45,data:data11};
+const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data11};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1961,7 +1885,7 @@ let data15 = data.reload;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!(key3 === "parallel")){
-const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data15};
+const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1974,7 +1898,7 @@ errors++;
 if(data15.parallel !== undefined){
 let data16 = data15.parallel;
 if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.parallel.type,parentSchema:schema52.properties.parallel,data:data16};
+const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.parallel.type,parentSchema:schema51.properties.parallel,data:data16};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1985,7 +1909,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 > 1024 || isNaN(data16)){
-const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema52.properties.parallel,data:data16};
+const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema51.properties.parallel,data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1995,7 +1919,7 @@ vErrors.push(err39);
 errors++;
 }
 if(data16 < 1 || isNaN(data16)){
-const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.parallel,data:data16};
+const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.properties.parallel,data:data16};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2008,7 +1932,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data15};
+const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2021,7 +1945,7 @@ errors++;
 if(data.balancing !== undefined){
 let data17 = data.balancing;
 if(typeof data17 !== "string"){
-const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.type,parentSchema:schema53,data:data17};
+const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data17};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2031,7 +1955,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!((data17 === "round-robin") || (data17 === "kernel"))){
-const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema53.enum},message:"must be equal to one of the allowed values",schema:schema53.enum,parentSchema:schema53,data:data17};
+const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values",schema:schema52.enum,parentSchema:schema52,data:data17};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2063,7 +1987,7 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema56 = SCHEMA.$defs["defaults"];
+const schema55 = SCHEMA.$defs["defaults"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2077,8 +2001,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema56.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
+if(!(func1.call(schema55.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2269,7 +2193,7 @@ errors = vErrors.length;
 if(data.readiness !== undefined){
 let data6 = data.readiness;
 if(typeof data6 !== "string"){
-const err13 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data6};
+const err13 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.type,parentSchema:schema44,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2279,7 +2203,7 @@ vErrors.push(err13);
 errors++;
 }
 if(!(((data6 === "listening") || (data6 === "message")) || (data6 === "loaded"))){
-const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema45.enum},message:"must be equal to one of the allowed values",schema:schema45.enum,parentSchema:schema45,data:data6};
+const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2382,7 +2306,7 @@ let data10 = data.reload;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key3 in data10){
 if(!(key3 === "parallel")){
-const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data10};
+const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2395,7 +2319,7 @@ errors++;
 if(data10.parallel !== undefined){
 let data11 = data10.parallel;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.parallel.type,parentSchema:schema52.properties.parallel,data:data11};
+const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.parallel.type,parentSchema:schema51.properties.parallel,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2406,7 +2330,7 @@ errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 > 1024 || isNaN(data11)){
-const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema52.properties.parallel,data:data11};
+const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema51.properties.parallel,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2416,7 +2340,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data11 < 1 || isNaN(data11)){
-const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.parallel,data:data11};
+const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.properties.parallel,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2429,7 +2353,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data10};
+const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data10};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2442,7 +2366,7 @@ errors++;
 if(data.balancing !== undefined){
 let data12 = data.balancing;
 if(typeof data12 !== "string"){
-const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.type,parentSchema:schema53,data:data12};
+const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2452,7 +2376,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!((data12 === "round-robin") || (data12 === "kernel"))){
-const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema53.enum},message:"must be equal to one of the allowed values",schema:schema53.enum,parentSchema:schema53,data:data12};
+const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values",schema:schema52.enum,parentSchema:schema52,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2470,7 +2394,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err27];
 }

@@ -30,7 +30,6 @@ export class Pool {
   private readonly state: Lifecycle<AppState>;
   /** Why the app is in its state, for the answers that refuse or fail because of it. */
   private reason: string | undefined;
-  private restarts: number[] = [];
   private readonly lastExits: ExitRecord[] = [];
   private readonly reloads: Coalescer<ReloadRequest, Outcome<OpResults['reload']>>;
   private run: RollingReload | null = null;
@@ -227,7 +226,7 @@ export class Pool {
         slot.lifecycle.to(successor.lifecycle.is('ready') ? 'serving' : 'restarting', { reason });
         this.run?.tookOver(successor);
       } else {
-        this.restartOrGiveUp(slot, ended, now, reason);
+        this.restartOrGiveUp(slot, ended, reason);
         // A slot the reload restarted (it was not serving) fails the reload too.
         this.run?.failed(worker, reason);
       }
@@ -235,19 +234,23 @@ export class Pool {
     this.settle(reason);
   }
 
-  private restartOrGiveUp(slot: Slot, ended: Exit, now: number, reason: string): void {
+  private restartOrGiveUp(slot: Slot, ended: Exit, reason: string): void {
     if (this.state.is('stopping', 'stopped')) return;
     if (this.state.is('errored')) {
       slot.lifecycle.to('finished', { reason });
       return;
     }
-    const history = { attempts: slot.attempts, restarts: this.restarts };
-    const decision = decideRestart(this.app.restart, ended, history, now);
+    // The crash-loop limit is per slot: its failed starts in a row, as its backoff (lifecycle/policy.ts).
+    const decision = decideRestart(this.app.restart, ended, slot.failedStarts);
     if (decision.action === 'restart') {
-      slot.attempts = decision.history.attempts;
-      this.restarts = [...decision.history.restarts];
+      slot.failedStarts = decision.failedStarts;
       slot.lifecycle.to('backoff', { reason });
-      this.fx.send({ type: 'backoff', worker: slot.id, delay: decision.delay, attempt: slot.attempts });
+      this.fx.send({
+        type: 'backoff',
+        worker: slot.id,
+        delay: decision.delay,
+        failedStarts: slot.failedStarts,
+      });
       slot.cancelRestart = this.fx.timer(decision.delay, () => {
         slot.cancelRestart = null;
         slot.lifecycle.to('restarting', { reason: 'backoff over' });
@@ -315,8 +318,7 @@ export class Pool {
   // A reload is a new attempt: an app errored by a crash loop gets a fresh restart budget (at its start,
   // and again at its end if the app errored meanwhile: every slot now runs the new version).
   private recover(): void {
-    this.restarts = [];
-    for (const slot of this.slots) slot.attempts = 0;
+    for (const slot of this.slots) slot.failedStarts = 0;
     this.setApp('starting', 'reload');
   }
 

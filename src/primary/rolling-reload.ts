@@ -64,7 +64,7 @@ export class RollingReload {
       const old = slot.worker;
       slot.worker = successor;
       slot.successor = null;
-      slot.attempts = 0;
+      slot.failedStarts = 0;
       slot.lifecycle.to('serving', { reason: 'promoted' });
       old?.drain('replaced by a rolling reload');
     }

@@ -12,8 +12,8 @@ export interface Slot {
   worker: Worker | null;
   /** Its successor during a rolling reload, until promoted. */
   successor: Worker | null;
-  /** Consecutive restarts since the slot was last stable: sets the backoff. */
-  attempts: number;
+  /** Failed starts in a row since its worker was last stable: the backoff and the crash-loop limit. */
+  failedStarts: number;
   cancelRestart: (() => void) | null;
   /** Why its last worker ended. */
   lastExit: string | null;
@@ -27,7 +27,7 @@ export function createSlot(id: number, send: (message: PrimaryMessage) => void):
     ),
     worker: null,
     successor: null,
-    attempts: 0,
+    failedStarts: 0,
     cancelRestart: null,
     lastExit: null,
   };

@@ -8,7 +8,7 @@
 import type { ResolvedApp } from '../config/resolved.js';
 import { ErrorCode, errorMessage } from '../errors.js';
 import { canTransition, Lifecycle } from '../lifecycle/machine.js';
-import { decideRestart, describeExit, EMPTY_HISTORY, type RestartHistory } from '../lifecycle/policy.js';
+import { decideRestart, describeExit, type Exit } from '../lifecycle/policy.js';
 import { type AppState, PRIMARY_TRANSITIONS, type PrimaryState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
 import {
@@ -57,7 +57,8 @@ export class AppRunner {
   /** Which spawn the events belong to: those of an older primary are ignored. */
   private generation = 0;
   private startedAt = 0;
-  private history: RestartHistory = EMPTY_HISTORY;
+  /** The primary's failed starts in a row (lifecycle/policy.ts): its backoff and crash-loop limit. */
+  private failedStarts = 0;
   private cancelRestart: (() => void) | null = null;
   private cancelKill: (() => void) | null = null;
   private readonly requests = new Requests();
@@ -354,12 +355,13 @@ export class AppRunner {
   }
 
   // A primary never ends on its own unless its app is done: any other exit is a failure.
-  private died(exit: Parameters<typeof decideRestart>[1], how: string): void {
+  // A primary has no readiness of its own: its start failed when it exited before stableAfter. A SIGKILL
+  // of it counts too (not an outside kill of a worker): a fault of ours that repeats must end.
+  private died(exit: Exit, how: string): void {
     const decision = decideRestart(
       { ...this.app.restart, policy: 'always', noRestartExitCodes: [] },
       exit,
-      this.history,
-      this.fx.now(),
+      this.failedStarts,
     );
     const app = this.app.name;
     const from = this.reported;
@@ -374,7 +376,7 @@ export class AppRunner {
       );
       return;
     }
-    this.history = decision.history;
+    this.failedStarts = decision.failedStarts;
     this.reason = how;
     this.reported = 'backoff';
     this.primary.to('backoff', { reason: how });

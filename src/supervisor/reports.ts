@@ -26,8 +26,8 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
       return;
     case 'backoff':
       log.info(
-        { app, worker: message.worker, delay: message.delay, attempt: message.attempt },
-        `worker restarts in ${message.delay} ms (attempt ${message.attempt})`,
+        { app, worker: message.worker, delay: message.delay, failedStarts: message.failedStarts },
+        `worker restarts in ${message.delay} ms${message.failedStarts ? ` (${message.failedStarts} failed start${message.failedStarts === 1 ? '' : 's'} in a row)` : ''}`,
       );
       return;
     case 'app': {

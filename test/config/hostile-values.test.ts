@@ -185,7 +185,7 @@ const cases: Case[] = [
   },
   {
     name: 'a negative duration string',
-    files: { 'cluster.config.json': one({ restart: { window: '-5s' } }), 'x.js': '' },
+    files: { 'cluster.config.json': one({ restart: { stableAfter: '-5s' } }), 'x.js': '' },
     code: ErrorCode.CONFIG_FORMAT,
   },
   {

@@ -425,12 +425,31 @@ const cases: Case[] = [
     message: /must not exceed restart.backoff.max \(20s > 10s\)/,
   },
   {
-    name: 'a zero restart window',
-    files: { 'cluster.config.json': one({ restart: { window: 0 } }), 'x.js': '' },
-    code: ErrorCode.CONFIG_RANGE,
+    // Removed by the crash-loop limit of failed starts in a row: a config that still sets it must not
+    // start with a limit that means something else than its author wrote.
+    name: 'the removed restart.window',
+    files: { 'cluster.config.json': one({ restart: { maxRestarts: 5, window: '1m' } }), 'x.js': '' },
+    code: ErrorCode.CONFIG_REMOVED_KEY,
     pointer: '/apps/0/restart/window',
-    at: '"window": |0',
-    message: /greater than 0/,
+    at: '|"window"',
+    message:
+      /^restart\.window was removed: restart\.maxRestarts now counts failed starts in a row, however long they take$/,
+    hint: /^remove "window"; see docs\/reliability\.md \("What counts as a crash loop"\)$/,
+  },
+  {
+    name: 'the removed restart.window in defaults',
+    files: { 'cluster.config.json': one({}, { defaults: { restart: { window: 60_000 } } }), 'x.js': '' },
+    code: ErrorCode.CONFIG_REMOVED_KEY,
+    pointer: '/defaults/restart/window',
+    at: '|"window"',
+  },
+  {
+    name: 'a key named like a removed one elsewhere is only unknown',
+    files: { 'cluster.config.json': one({ shutdown: { window: '1m' } }), 'x.js': '' },
+    code: ErrorCode.CONFIG_UNKNOWN_KEY,
+    pointer: '/apps/0/shutdown/window',
+    at: '|"window"',
+    message: /^unknown key "window"$/,
   },
   {
     name: 'a zero readyTimeout inherited from defaults',

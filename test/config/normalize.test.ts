@@ -35,7 +35,6 @@ describe('normalization', () => {
         policy: 'on-failure',
         backoff: { initial: 100, factor: 2, max: 15_000 },
         maxRestarts: 10,
-        window: 60_000,
         stableAfter: 10_000,
         noRestartExitCodes: [],
       },

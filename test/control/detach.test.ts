@@ -91,7 +91,7 @@ describe('start --detach', () => {
       // Seen either while the supervisor reports the app errored (1) or once it has ended because of it (3).
       expect([1, 3]).toContain(started.code);
       expect(started.stderr).toMatch(
-        /boom.*app errored: exit code 1: Error: boom at boot; 1 restarts within 60000 ms/,
+        /boom.*app errored: exit code 1: Error: boom at boot; 2 failed starts in a row \(restart.maxRestarts 1\)/,
       );
     } finally {
       await noneLeft(tag);

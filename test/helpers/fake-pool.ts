@@ -20,7 +20,6 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
       policy: 'on-failure',
       backoff: { initial: 100, factor: 2, max: 1_000 },
       maxRestarts: 5,
-      window: 60_000,
       stableAfter: 10_000,
       noRestartExitCodes: [],
     },

@@ -74,7 +74,9 @@ describe('pool: start and restarts', () => {
     }
     expect(t.pool.appState).toBe('errored');
     const errored = t.sent.find((m) => m.type === 'app' && m.to === 'errored');
-    expect(errored).toMatchObject({ reason: expect.stringMatching(/reached restart.maxRestarts \(2\)/) });
+    expect(errored).toMatchObject({
+      reason: 'exit code 1; 3 failed starts in a row (restart.maxRestarts 2)',
+    });
     expect(errored && 'lastExits' in errored ? errored.lastExits : []).toHaveLength(3);
     expect(t.slotStates(0).at(-1)).toBe('finished');
     // Slot 1 still serves; nothing is restarted any more.
@@ -90,7 +92,102 @@ describe('pool: start and restarts', () => {
     t.forks[0]?.exit(1, null, 'Error: boom at boot');
     advance(100);
     t.forks[1]?.exit(1, null, 'Error: boom at boot');
-    expect(failed(t.replies[0])).toMatch(/^the app is errored: exit code 1: Error: boom at boot; 1 restarts/);
+    expect(failed(t.replies[0])).toBe(
+      'the app is errored: exit code 1: Error: boom at boot; 2 failed starts in a row (restart.maxRestarts 1)',
+    );
+  });
+
+  it('counts failed starts per slot, in a row: failures of different slots do not add up', () => {
+    const t = running(resolvedApp({ restart: { ...resolvedApp().restart, maxRestarts: 2 } }));
+    // Two failures in each slot, interleaved: six crashes within a second, none past its slot's limit.
+    for (let i = 0; i < 2; i++) {
+      for (const slot of [0, 1]) {
+        t.workersOf(slot).at(-1)?.exit(1);
+        advance(1_000);
+      }
+    }
+    expect(t.pool.appState).toBe('backoff');
+    const backoffs = t.sent.flatMap((m) => (m.type === 'backoff' ? [[m.worker, m.failedStarts]] : []));
+    expect(backoffs).toEqual([
+      [0, 1],
+      [1, 1],
+      [0, 2],
+      [1, 2],
+    ]);
+    // The third in a row of slot 0 is one too many.
+    t.workersOf(0).at(-1)?.exit(1);
+    expect(t.pool.appState).toBe('errored');
+  });
+
+  it("starts a slot's count over once its worker stayed up stableAfter", () => {
+    const t = running(resolvedApp({ instances: 1, restart: { ...resolvedApp().restart, maxRestarts: 2 } }));
+    const fail = (times: number) => {
+      for (let i = 0; i < times; i++) {
+        t.workersOf(0).at(-1)?.exit(1);
+        advance(1_000);
+      }
+    };
+    fail(2);
+    // The third start serves 10 s (stableAfter), then crashes: a good start, not a third failure.
+    t.workersOf(0).at(-1)?.ready();
+    advance(10_000);
+    fail(1);
+    expect(t.pool.appState).toBe('backoff');
+    fail(2);
+    expect(t.pool.appState).toBe('backoff');
+    fail(1);
+    expect(t.pool.appState).toBe('errored');
+    // 9.999 s would not have been enough: the same story, one ms short, errors one crash earlier.
+    const u = running(resolvedApp({ instances: 1, restart: { ...resolvedApp().restart, maxRestarts: 2 } }));
+    u.workersOf(0).at(-1)?.exit(1);
+    advance(100);
+    u.workersOf(0).at(-1)?.exit(1);
+    advance(200);
+    u.workersOf(0).at(-1)?.ready();
+    advance(9_999);
+    u.workersOf(0).at(-1)?.exit(1);
+    expect(u.pool.appState).toBe('errored');
+  });
+
+  it('counts a readiness timeout as a failed start', () => {
+    const t = fakePool(
+      resolvedApp({
+        instances: 1,
+        readyTimeout: 5_000,
+        restart: { ...resolvedApp().restart, maxRestarts: 1 },
+      }),
+    );
+    t.pool.start(t.reply());
+    for (let i = 0; i < 2; i++) {
+      const worker = t.workersOf(0).at(-1);
+      advance(5_000);
+      expect(worker?.killed).toBe(true);
+      worker?.exit(null, 'SIGKILL');
+      advance(100);
+    }
+    expect(t.pool.appState).toBe('errored');
+    expect(failed(t.replies[0])).toMatch(
+      /^the app is errored: not ready within 5s \(readiness: listening\): it never listened on a port; .*; 2 failed starts in a row \(restart\.maxRestarts 1\)$/,
+    );
+  });
+
+  it('restarts a serving worker SIGKILLed from outside at once, however often, without counting it', () => {
+    const t = running(resolvedApp({ instances: 1, restart: { ...resolvedApp().restart, maxRestarts: 1 } }));
+    for (let i = 0; i < 15; i++) {
+      t.workersOf(0).at(-1)?.exit(null, 'SIGKILL');
+      expect(t.slotStates(0).at(-1)).toBe('backoff');
+      advance(0);
+      t.workersOf(0).at(-1)?.ready();
+      expect(t.pool.appState).toBe('running');
+    }
+    const backoffs = t.sent.filter((m) => m.type === 'backoff');
+    expect(backoffs).toHaveLength(15);
+    for (const b of backoffs) expect(b).toMatchObject({ delay: 0, failedStarts: 0 });
+    // Its own crashes still count: two in a row are past maxRestarts 1.
+    t.workersOf(0).at(-1)?.exit(1);
+    advance(100);
+    t.workersOf(0).at(-1)?.exit(1);
+    expect(t.pool.appState).toBe('errored');
   });
 
   it('kills a worker not ready within readyTimeout, and says why', () => {
@@ -329,7 +426,7 @@ describe('pool: rolling reloads', () => {
     t.pool.reload(null, t.reply());
     t.pool.scale(2, t.reply());
     expect(t.replies.slice(-2).map(failed)).toEqual([
-      expect.stringMatching(/^the app has ended \(errored: exit code 1; 0 restarts within/),
+      'the app has ended (errored: exit code 1; 1 failed start in a row (restart.maxRestarts 0))',
       expect.stringMatching(/^the app has ended \(errored/),
     ]);
     expect(t.forks).toHaveLength(1);

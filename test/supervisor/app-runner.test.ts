@@ -208,6 +208,36 @@ describe('AppRunner: requests with ids', () => {
     });
   });
 
+  it("counts a primary's failed starts in a row, and starts over once one ran stableAfter", async () => {
+    const t = up({ app: resolvedApp({ restart: { ...resolvedApp().restart, maxRestarts: 2 } }) });
+    const crash = (runFor: number) => {
+      vi.advanceTimersByTime(runFor);
+      t.last().exit(1);
+      vi.runOnlyPendingTimers();
+      t.last().hello();
+    };
+    // Two failed starts, then a primary that runs 10 s (stableAfter): its exit starts the count over, so
+    // two more failures are allowed; the third in a row errors. A SIGKILL of a primary counts too.
+    crash(50);
+    crash(50);
+    crash(10_000);
+    crash(9_999);
+    vi.advanceTimersByTime(50);
+    t.last().exit(null, 'SIGKILL');
+    expect(t.r.state).toBe('backoff');
+    vi.runOnlyPendingTimers();
+    t.last().hello();
+    vi.advanceTimersByTime(50);
+    t.last().exit(1);
+    expect(t.r.state).toBe('errored');
+    expect(t.primaries).toHaveLength(6);
+    await t.r.done;
+    expect(await t.r.started).toMatchObject({ ok: false });
+    expect(t.events.find((e) => e.to === 'errored')).toMatchObject({
+      reason: 'exit code 1; 3 failed starts in a row (restart.maxRestarts 2)',
+    });
+  });
+
   it('stops at once while the primary waits for its restart', async () => {
     const t = up();
     t.last().exit(1);

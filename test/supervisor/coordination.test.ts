@@ -109,7 +109,9 @@ describe('coordination under faults', () => {
     );
     await root.running('small');
     const errored = await root.waitFor((e) => e.app === 'big' && e.to === 'errored', 'big errored');
-    expect(errored.reason).toMatch(/^could not start: spawn E2BIG; 2 restarts within/);
+    expect(errored.reason).toBe(
+      'could not start: spawn E2BIG; 3 failed starts in a row (restart.maxRestarts 2)',
+    );
     const crashes = root.events.filter((e) => e.app === 'big' && e.to === 'crashed');
     expect(crashes).toHaveLength(3);
     for (const crash of crashes)
