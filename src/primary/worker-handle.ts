@@ -4,9 +4,11 @@
 import cluster, { type Address, type Worker as ClusterWorker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
-import type { LogFormat } from '../protocol.js';
-import { isWorkerListening, isWorkerReady } from '../protocol.js';
+import type { LogFormat, PrimaryMessage } from '../protocol.js';
+import { isWorkerKeepAlive, isWorkerListening, isWorkerReady } from '../protocol.js';
+import drain from '../worker/drain.cjs';
 import { workerEnv } from './env.js';
+import { keepAliveWarning } from './keep-alive-warning.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
 import { stopWorker } from './stop.js';
 import type { PoolEffects, WorkerEvents, WorkerProcess } from './worker.js';
@@ -47,6 +49,8 @@ export class WorkerHandle implements WorkerProcess {
       baseEnv: Readonly<NodeJS.ProcessEnv>;
       logFormat: LogFormat;
       sinks: { stdout: Sink; stderr: Sink };
+      /** Logs a warning through the primary, once per key. */
+      warnOnce?: (key: string, message: Extract<PrimaryMessage, { type: 'warning' }>) => void;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -57,7 +61,8 @@ export class WorkerHandle implements WorkerProcess {
       cwd: app.cwd,
       silent: true,
     });
-    const worker = forkWith(workerEnv(options.baseEnv, app, slot));
+    const env = workerEnv(options.baseEnv, app, slot);
+    const worker = forkWith(env);
     this.worker = worker;
     const base = { app: app.name, worker: slot, pid: this.pid ?? 0, format: options.logFormat };
     const { sinks } = options;
@@ -77,6 +82,12 @@ export class WorkerHandle implements WorkerProcess {
         if (isWorkerReady(message)) events.ready();
       });
     }
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerKeepAlive(message)) return;
+      const { timeout } = app.shutdown;
+      const warning = keepAliveWarning(message.timeout, timeout, drain.graceMs(timeout));
+      options.warnOnce?.('keep-alive', { type: 'warning', ...warning });
+    });
     worker.on('error', (error: Error) => {
       // A worker that never got a pid will not emit 'exit'.
       if (worker.process.pid === undefined)
@@ -130,8 +141,15 @@ export function clusterEffects(options: {
   sinks: { stdout: Sink; stderr: Sink };
   send: PoolEffects['send'];
 }): PoolEffects {
+  // A warning about the app's settings is logged once per primary (once per app), not per worker.
+  const warned = new Set<string>();
+  const warnOnce = (key: string, message: PrimaryMessage) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    options.send(message);
+  };
   return {
-    fork: (slot, app, events) => new WorkerHandle(slot, app, options, events),
+    fork: (slot, app, events) => new WorkerHandle(slot, app, { ...options, warnOnce }, events),
     send: options.send,
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);

@@ -15,6 +15,7 @@ describe('workerEnv', () => {
       CLUSTERD_WORKER_ID: '2',
       CLUSTERD_APP: 'api',
       CLUSTERD_SHUTDOWN_SIGNAL: 'SIGTERM',
+      CLUSTERD_SHUTDOWN_TIMEOUT: '1000',
       CLUSTERD_BALANCING: 'round-robin',
     });
     // The base is never changed: the next fork starts from the same environment.
