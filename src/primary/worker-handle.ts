@@ -9,6 +9,7 @@ import { isWorkerKeepAlive, isWorkerListening, isWorkerReady } from '../protocol
 import drain from '../worker/drain.cjs';
 import { workerEnv } from './env.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
+import { readinessListen } from './listen-readiness.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
 import { stopWorker } from './stop.js';
 import type { PoolEffects, WorkerEvents, WorkerProcess } from './worker.js';
@@ -71,9 +72,15 @@ export class WorkerHandle implements WorkerProcess {
     if (worker.process.stderr)
       this.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: sinks.stderr }).tail;
     if (app.readiness === 'listening' && app.balancing === 'kernel') {
-      // With SO_REUSEPORT node:cluster does not see the listen; the preload reports it.
+      // With SO_REUSEPORT node:cluster does not see a TCP listen, and the preload reports it; a Unix
+      // socket or an fd is node:cluster's as usual. The listen on PORT decides (listen-readiness.ts).
+      const decides = readinessListen(env.PORT);
+      const listened = (address: string) => {
+        if (decides(address)) events.ready(address);
+      };
+      worker.on('listening', (address: Address) => listened(formatAddress(address)));
       worker.on('message', (message: unknown) => {
-        if (isWorkerListening(message)) events.ready(message.address);
+        if (isWorkerListening(message)) listened(message.address);
       });
     } else if (app.readiness === 'listening') {
       worker.on('listening', (address: Address) => events.ready(formatAddress(address)));
