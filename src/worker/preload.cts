@@ -11,7 +11,6 @@
 // The app's own code is not changed. `clusterd/worker` (ready, onShutdown) shares the state below.
 import diagnostics = require('node:diagnostics_channel');
 import type http = require('node:http');
-import type net = require('node:net');
 
 import drain = require('./drain.cjs');
 import installKernelBalancing = require('./kernel.cjs');
@@ -34,10 +33,13 @@ function untrack(this: http.ServerResponse): void {
   if (workerState.draining) sweep.responseEnded();
 }
 
-// Every HTTP/1 request, plain or TLS. HTTP/2 compatibility responses are not published here and are left
-// alone.
+// Every HTTP/1 request, plain or TLS, and the server it came to. HTTP/2 compatibility responses are not
+// published here and are left alone. (A server is learnt at its first request, not at its first
+// connection with `net.server.socket`: that would cost every connection, and a server that never had
+// a request holds no keep-alive socket.)
 diagnostics.subscribe('http.server.request.start', (message) => {
-  const res = (message as { response: http.ServerResponse }).response;
+  const { response: res, server } = message as { response: http.ServerResponse; server: http.Server };
+  if (!sweep.has(server)) learn(server);
   if (workerState.draining) closeAfter(res);
   workerState.active.add(res);
   res.on('close', untrack);
@@ -54,14 +56,11 @@ function checkKeepAlive(server: { keepAliveTimeout?: unknown }): void {
   process.send?.(messages.keepAlive(timeout));
 }
 
-// Every server that accepts a connection (the socket knows its server: http, https, or another).
-diagnostics.subscribe('net.server.socket', (message) => {
-  const server = (message as { socket: net.Socket & { server?: net.Server } }).socket.server;
-  if (!server || sweep.has(server)) return;
+function learn(server: http.Server): void {
   sweep.add(server);
   server.once('close', () => sweep.delete(server));
-  checkKeepAlive(server as { keepAliveTimeout?: unknown });
-});
+  checkKeepAlive(server);
+}
 
 const kernel = process.env.CLUSTERD_BALANCING === 'kernel' ? installKernelBalancing() : null;
 
