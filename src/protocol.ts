@@ -83,6 +83,8 @@ export type PrimaryMessage =
   | { type: 'backoff'; worker: number; delay: number; failedStarts: number }
   /** Something went wrong that is not a worker's exit; `code` names clusterd's own faults. */
   | { type: 'error'; message: string; code?: string }
+  /** Something the operator should know about the app's settings; sent once per primary. */
+  | { type: 'warning'; message: string; fields?: Record<string, number | string> }
   | { type: 'reload'; phase: 'started' }
   | { type: 'reload'; phase: 'done'; replaced: number; ms: number }
   | { type: 'reload'; phase: 'failed'; reason: string }
@@ -102,7 +104,8 @@ export type WorkerToPrimary =
   | 'ready'
   | typeof workerMessages.ready
   | ReturnType<typeof workerMessages.listening>
-  | typeof workerMessages.drained;
+  | typeof workerMessages.drained
+  | ReturnType<typeof workerMessages.keepAlive>;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
 export const isWorkerReady = workerMessages.isReady as (m: unknown) => m is 'ready' | { clusterd: 'ready' };
@@ -111,6 +114,9 @@ export const isWorkerListening = workerMessages.isListening as (
 ) => m is ReturnType<typeof workerMessages.listening>;
 export const isWorkerLoaded = workerMessages.isLoaded as (m: unknown) => m is { clusterd: 'loaded' };
 export const isWorkerDrained = workerMessages.isDrained as (m: unknown) => m is { clusterd: 'drained' };
+export const isWorkerKeepAlive = workerMessages.isKeepAlive as (
+  m: unknown,
+) => m is ReturnType<typeof workerMessages.keepAlive>;
 
 // Records with every type as a key: adding a message type without listing it here fails to compile.
 const ROOT_TYPES: Record<RootMessage['type'], true> = { request: true };
@@ -123,6 +129,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   app: true,
   backoff: true,
   error: true,
+  warning: true,
   reload: true,
   watch: true,
   watching: true,

@@ -19,6 +19,7 @@ export function workerEnv(
   env.CLUSTERD_WORKER_ID = id;
   env.CLUSTERD_APP = app.name;
   env.CLUSTERD_SHUTDOWN_SIGNAL = app.shutdown.signal;
+  env.CLUSTERD_SHUTDOWN_TIMEOUT = String(app.shutdown.timeout);
   env.CLUSTERD_BALANCING = app.balancing;
   env.CLUSTERD_READINESS = app.readiness;
   return env;

@@ -4,9 +4,12 @@
 import cluster, { type Address, type Worker as ClusterWorker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
-import type { LogFormat } from '../protocol.js';
-import { isWorkerListening, isWorkerLoaded, isWorkerReady } from '../protocol.js';
+import type { LogFormat, PrimaryMessage } from '../protocol.js';
+import { isWorkerKeepAlive, isWorkerListening, isWorkerLoaded, isWorkerReady } from '../protocol.js';
+import drain from '../worker/drain.cjs';
 import { workerEnv } from './env.js';
+import { keepAliveWarning } from './keep-alive-warning.js';
+import { readinessListen } from './listen-readiness.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
 import { resolveRelease } from './release.js';
 import { stopWorker } from './stop.js';
@@ -49,6 +52,8 @@ export class WorkerHandle implements WorkerProcess {
       baseEnv: Readonly<NodeJS.ProcessEnv>;
       logFormat: LogFormat;
       sinks: { stdout: Sink; stderr: Sink };
+      /** Logs a warning through the primary, once per key. */
+      warnOnce?: (key: string, message: Extract<PrimaryMessage, { type: 'warning' }>) => void;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -61,7 +66,8 @@ export class WorkerHandle implements WorkerProcess {
       cwd: release.cwd,
       silent: true,
     });
-    const worker = forkWith(workerEnv(options.baseEnv, app, slot));
+    const env = workerEnv(options.baseEnv, app, slot);
+    const worker = forkWith(env);
     this.worker = worker;
     const base = { app: app.name, worker: slot, pid: this.pid ?? 0, format: options.logFormat };
     const { sinks } = options;
@@ -70,9 +76,15 @@ export class WorkerHandle implements WorkerProcess {
     if (worker.process.stderr)
       this.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: sinks.stderr }).tail;
     if (app.readiness === 'listening' && app.balancing === 'kernel') {
-      // With SO_REUSEPORT node:cluster does not see the listen; the preload reports it.
+      // With SO_REUSEPORT node:cluster does not see a TCP listen, and the preload reports it; a Unix
+      // socket or an fd is node:cluster's as usual. The listen on PORT decides (listen-readiness.ts).
+      const decides = readinessListen(env.PORT);
+      const listened = (address: string) => {
+        if (decides(address)) events.ready(address);
+      };
+      worker.on('listening', (address: Address) => listened(formatAddress(address)));
       worker.on('message', (message: unknown) => {
-        if (isWorkerListening(message)) events.ready(message.address);
+        if (isWorkerListening(message)) listened(message.address);
       });
     } else if (app.readiness === 'listening') {
       worker.on('listening', (address: Address) => events.ready(formatAddress(address)));
@@ -85,6 +97,12 @@ export class WorkerHandle implements WorkerProcess {
         if (isWorkerReady(message)) events.ready();
       });
     }
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerKeepAlive(message)) return;
+      const { timeout } = app.shutdown;
+      const warning = keepAliveWarning(message.timeout, timeout, drain.graceMs(timeout));
+      options.warnOnce?.('keep-alive', { type: 'warning', ...warning });
+    });
     worker.on('error', (error: Error) => {
       // A worker that never got a pid will not emit 'exit'.
       if (worker.process.pid === undefined)
@@ -138,8 +156,15 @@ export function clusterEffects(options: {
   sinks: { stdout: Sink; stderr: Sink };
   send: PoolEffects['send'];
 }): PoolEffects {
+  // A warning about the app's settings is logged once per primary (once per app), not per worker.
+  const warned = new Set<string>();
+  const warnOnce = (key: string, message: PrimaryMessage) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    options.send(message);
+  };
   return {
-    fork: (slot, app, events) => new WorkerHandle(slot, app, options, events),
+    fork: (slot, app, events) => new WorkerHandle(slot, app, { ...options, warnOnce }, events),
     send: options.send,
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);

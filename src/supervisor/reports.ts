@@ -73,6 +73,9 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
     case 'error':
       log.error({ app, ...(message.code ? { code: message.code } : {}) }, message.message);
       return;
+    case 'warning':
+      log.warn({ app, ...message.fields }, message.message);
+      return;
     case 'logfile':
       reportLogFile(log, message, app);
       return;

@@ -7,9 +7,10 @@
 // - `'ready'` (PM2's `process.send('ready')`) or `{ clusterd: 'ready' }` (clusterd/worker's `ready()`);
 // - `{ clusterd: 'loaded' }`: with `readiness: "loaded"`, its entry module has run;
 // - `{ clusterd: 'listening', address }`: with kernel balancing, its server listens (no cluster event);
-// - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed.
+// - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
+// - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once).
 
-type Tagged = { clusterd?: unknown; address?: unknown } | null | undefined;
+type Tagged = { clusterd?: unknown; address?: unknown; timeout?: unknown } | null | undefined;
 
 const tag = (message: unknown): unknown =>
   typeof message === 'object' && message !== null ? (message as Tagged)?.clusterd : undefined;
@@ -20,6 +21,7 @@ const messages = {
   drained: { clusterd: 'drained' } as const,
   loaded: { clusterd: 'loaded' } as const,
   listening: (address: string) => ({ clusterd: 'listening' as const, address }),
+  keepAlive: (timeout: number) => ({ clusterd: 'keep-alive' as const, timeout }),
 
   isDrain: (message: unknown): boolean => tag(message) === 'drain',
   isReady: (message: unknown): boolean => message === 'ready' || tag(message) === 'ready',
@@ -27,6 +29,8 @@ const messages = {
   isLoaded: (message: unknown): boolean => tag(message) === 'loaded',
   isListening: (message: unknown): boolean =>
     tag(message) === 'listening' && typeof (message as Tagged)?.address === 'string',
+  isKeepAlive: (message: unknown): boolean =>
+    tag(message) === 'keep-alive' && typeof (message as Tagged)?.timeout === 'number',
 };
 
 export = messages;

@@ -1,116 +1,88 @@
 // Loaded into every worker with `--require` (before the app, CommonJS or ESM), so that an app with no
-// shutdown code of its own still drains without errors:
+// shutdown code of its own drains without errors and without waiting for its clients:
 // - once draining, every response that has not sent its headers yet says `Connection: close`, and so does
 //   any request that arrives later on a kept-alive connection: the client closes it after the response;
-// - server.close() (node:cluster calls it to stop accepting) does not destroy idle keep-alive sockets
-//   while draining (Node >= 19 does by default): a client may be sending its next request on one at that
-//   very moment, and would get a reset. Idle sockets end by the client, by the next response's
-//   `Connection: close`, or by the server's keep-alive timeout, as they always do.
+// - idle keep-alive sockets are closed a short grace after the drain begins, and after the last response
+//   ended (drain.cts), not at once (a client sending on one would get a reset), nor at the server's
+//   keepAliveTimeout (72 s in Fastify: SIGKILL at shutdown.timeout, and onShutdown never ran).
+// Everything is learnt from node:diagnostics_channel (which both http and https publish to, whatever
+// loaded first, an APM through NODE_OPTIONS included) and changed per server instance at drain time:
+// no prototype of http, https or net is patched, except net's listen() with `balancing: "kernel"`.
 // The app's own code is not changed. `clusterd/worker` (ready, onShutdown) shares the state below.
-import http = require('node:http');
-import net = require('node:net');
+// A worker whose work is done ends by itself (lifetime.cts); with `readiness: "loaded"` the end of its
+// entry module makes it ready (loaded.cts).
+import diagnostics = require('node:diagnostics_channel');
+import type http = require('node:http');
 
+import drain = require('./drain.cjs');
+import installKernelBalancing = require('./kernel.cjs');
 import messages = require('./messages.cjs');
 import workerState = require('./state.cjs');
 
 // The app's own node children (child_process.fork) inherit the worker's execArgv, and with it this
 // preload: it is for the cluster worker only. The worker loop below would otherwise end the IPC channel
-// of a child that lives by it, patch its servers and send it messages it does not expect.
+// of a child that lives by it, watch its servers and send it messages it does not expect.
 const cluster = require('node:cluster') as typeof import('node:cluster').default;
 if (cluster.isWorker) setUpWorker();
 
 function setUpWorker(): void {
-  // A worker whose work is done ends by itself (see lifetime.cts).
   const lifetime = require('./lifetime.cjs') as typeof import('./lifetime.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
+
+  const shutdownTimeout = Number(process.env.CLUSTERD_SHUTDOWN_TIMEOUT);
+  const sweep = new drain.IdleSweep(drain.graceMs(shutdownTimeout), {
+    now: Date.now,
+    timer: (ms, fn) => setTimeout(fn, ms).unref(),
+  });
 
   function closeAfter(res: { headersSent: boolean; setHeader(name: string, value: string): unknown }): void {
     if (!res.headersSent) res.setHeader('connection', 'close');
   }
 
-  function track(res: http.ServerResponse): void {
-    if (workerState.draining) closeAfter(res);
-    workerState.active.add(res);
-    const done = () => workerState.active.delete(res);
-    res.once('finish', done);
-    res.once('close', done);
+  // One listener shared by every response (no closure per request); 'close' follows 'finish' too.
+  function untrack(this: http.ServerResponse): void {
+    workerState.active.delete(this);
+    if (workerState.draining) sweep.responseEnded();
   }
 
-  // Every HTTP/1 response is tracked, plain or TLS. The hook sits on net.Server, which both servers
-  // inherit, so that https (and with it tls and OpenSSL, 5.5 MiB of RSS) is not loaded into apps that
-  // do not use it. HTTP/2 compatibility responses are not http.ServerResponse and are left alone.
-  const netEmit = net.Server.prototype.emit as (this: net.Server, ...args: unknown[]) => boolean;
-  net.Server.prototype.emit = function (this: net.Server, event: string | symbol, ...args: unknown[]) {
-    if (event === 'request' && args[1] instanceof http.ServerResponse) track(args[1]);
-    return netEmit.call(this, event, ...args);
-  } as typeof net.Server.prototype.emit;
-  // https copies this method from http when it loads, which is after this preload.
-  const closeIdle = http.Server.prototype.closeIdleConnections;
-  http.Server.prototype.closeIdleConnections = function (this: http.Server) {
-    if (!workerState.draining) closeIdle.call(this);
-  };
+  // Every HTTP/1 request, plain or TLS, and the server it came to. HTTP/2 compatibility responses are not
+  // published here and are left alone. (A server is learnt at its first request, not at its first
+  // connection with `net.server.socket`: that would cost every connection, and a server that never had
+  // a request holds no keep-alive socket.)
+  diagnostics.subscribe('http.server.request.start', (message) => {
+    const { response: res, server } = message as { response: http.ServerResponse; server: http.Server };
+    if (!sweep.has(server)) learn(server);
+    if (workerState.draining) closeAfter(res);
+    workerState.active.add(res);
+    res.on('close', untrack);
+  });
+
+  let warned = false;
+  // The warning goes to the primary, which logs it once for the app (not once per worker and reload).
+  function checkKeepAlive(server: { keepAliveTimeout?: unknown }): void {
+    const timeout = server.keepAliveTimeout;
+    if (warned || typeof timeout !== 'number' || !(shutdownTimeout > 0)) return;
+    // 0 disables the timeout: idle sockets would stay open for ever.
+    if (timeout !== 0 && timeout <= shutdownTimeout) return;
+    warned = true;
+    process.send?.(messages.keepAlive(timeout));
+  }
+
+  function learn(server: http.Server): void {
+    sweep.add(server);
+    server.once('close', () => sweep.delete(server));
+    checkKeepAlive(server);
+  }
+
+  const kernel = process.env.CLUSTERD_BALANCING === 'kernel' ? installKernelBalancing() : null;
 
   process.on('message', (message: unknown) => {
     if (!messages.isDrain(message) || workerState.draining) return;
     workerState.draining = true;
     lifetime.drain();
     for (const res of workerState.active) closeAfter(res);
+    // Before any server closes (node:cluster's disconnect comes after this message, on the same channel).
+    sweep.begin();
+    kernel?.drain();
   });
-
-  // `balancing: "kernel"`: every TCP listen of the app gets SO_REUSEPORT and its own socket (exclusive),
-  // so the kernel spreads connections and the primary is off the data path. node:cluster then neither
-  // sees the listen (no `listening` event, so the worker reports readiness itself) nor closes the
-  // server on disconnect (so the drain closes it here, then tells the primary).
-  if (process.env.CLUSTERD_BALANCING === 'kernel') {
-    const servers = new Set<net.Server>();
-    const listen = net.Server.prototype.listen;
-    const tcp = (args: unknown[]): { options: net.ListenOptions; rest: unknown[] } | null => {
-      const callback = typeof args.at(-1) === 'function' ? [args.at(-1)] : [];
-      const params = callback.length ? args.slice(0, -1) : args;
-      const [first, second, third] = params;
-      if (typeof first === 'object' && first !== null) {
-        const o = first as net.ListenOptions & { fd?: unknown; handle?: unknown; _handle?: unknown };
-        if (o.path !== undefined || o.fd !== undefined || o.handle !== undefined || o._handle !== undefined)
-          return null;
-        return { options: { ...o }, rest: callback };
-      }
-      if (
-        first !== undefined &&
-        typeof first !== 'number' &&
-        !(typeof first === 'string' && /^\d+$/.test(first))
-      )
-        return null;
-      const options: net.ListenOptions = { port: Number(first ?? 0) };
-      if (typeof second === 'string') options.host = second;
-      const backlog = typeof second === 'number' ? second : third;
-      if (typeof backlog === 'number') options.backlog = backlog;
-      return { options, rest: callback };
-    };
-    net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
-      const plan = tcp(args);
-      if (!plan) return listen.apply(this, args as Parameters<typeof listen>);
-      servers.add(this);
-      this.once('listening', () => {
-        const address = this.address();
-        const where =
-          typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
-        process.send?.(messages.listening(where));
-      });
-      this.once('close', () => servers.delete(this));
-      return listen.call(this, { ...plan.options, exclusive: true, reusePort: true }, ...(plan.rest as []));
-    } as typeof listen;
-
-    process.on('message', (message: unknown) => {
-      if (!messages.isDrain(message)) return;
-      let open = servers.size;
-      const drained = () => process.send?.(messages.drained);
-      if (open === 0) drained();
-      for (const server of servers) {
-        server.close(() => {
-          open -= 1;
-          if (open === 0) drained();
-        });
-      }
-    });
-  }
 }

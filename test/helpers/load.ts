@@ -14,7 +14,7 @@ export interface LoadResult {
 
 export function startLoad(
   address: string,
-  options: { connections?: number; path?: string; maxSeconds?: number } = {},
+  options: { connections?: number; path?: string; maxSeconds?: number; tls?: boolean } = {},
 ) {
   let finish: (result: autocannon.Result) => void = () => {};
   const done = new Promise<autocannon.Result>((resolve) => {
@@ -22,7 +22,8 @@ export function startLoad(
   });
   const instance = autocannon(
     {
-      url: `http://${address}${options.path ?? '/'}`,
+      // With tls, autocannon accepts any certificate (the tests' own is self-signed).
+      url: `${options.tls ? 'https' : 'http'}://${address}${options.path ?? '/'}`,
       connections: options.connections ?? 20,
       pipelining: 1,
       duration: options.maxSeconds ?? 60,

@@ -15,6 +15,7 @@ describe('workerEnv', () => {
       CLUSTERD_WORKER_ID: '2',
       CLUSTERD_APP: 'api',
       CLUSTERD_SHUTDOWN_SIGNAL: 'SIGTERM',
+      CLUSTERD_SHUTDOWN_TIMEOUT: '1000',
       CLUSTERD_BALANCING: 'round-robin',
       CLUSTERD_READINESS: 'listening',
     });

@@ -1,7 +1,9 @@
 // balancing: "kernel": every worker listens with SO_REUSEPORT on the app's port and the kernel spreads
 // connections; readiness, stop and rolling reload still work.
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/files.js';
 import { freePort, getJson } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
 import { FIXTURES, type LogEvent, startRoot } from '../helpers/root.js';
@@ -91,7 +93,7 @@ describe.runIf(process.platform === 'linux')('kernel balancing', () => {
       expect(o.error).toMatch(/ECONNRESET/);
       expect(
         windows.some((w) => o.end >= w.from && o.start <= w.to + CLOCK_MS),
-        JSON.stringify(o),
+        JSON.stringify({ o, windows }),
       ).toBe(true);
     }
     const now = root.events
@@ -99,6 +101,62 @@ describe.runIf(process.platform === 'linux')('kernel balancing', () => {
       .slice(-2)
       .map((e) => e.pid);
     for (const pid of now) expect(pids.has(pid as number)).toBe(false);
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('makes a worker that listens on a Unix socket ready (node:cluster reports that listen)', async () => {
+    const socketPath = join(tempDir(), 'app.sock');
+    const app = startRoot({
+      apps: [
+        {
+          name: 'web',
+          script: join(FIXTURES, 'unix-socket.cjs'),
+          instances: 2,
+          balancing: 'kernel',
+          readyTimeout: '5s',
+          env: { SOCKET_PATH: socketPath },
+        },
+      ],
+    });
+    await app.running('web');
+    const ready = app.events.filter((e) => e.app === 'web' && e.to === 'ready');
+    expect(ready.map((e) => e.address)).toEqual([socketPath, socketPath]);
+    const body = await new Promise<string>((resolve, reject) => {
+      request({ socketPath, path: '/', headers: { connection: 'close' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(ready.map((e) => e.pid)).toContain(JSON.parse(body).pid);
+    app.signal('SIGTERM');
+    expect((await app.waitForExit()).code).toBe(0);
+  });
+
+  it('makes a worker with a metrics server ready on its PORT, not on the metrics server that listened first', async () => {
+    const [port, metrics] = [await freePort(), await freePort()];
+    const root = startRoot({
+      apps: [
+        {
+          name: 'web',
+          script: join(FIXTURES, 'with-metrics.cjs'),
+          instances: 2,
+          balancing: 'kernel',
+          env: { PORT: port, METRICS_PORT: metrics },
+        },
+      ],
+    });
+    await root.running('web');
+    const ready = root.events.filter((e) => e.app === 'web' && e.to === 'ready');
+    expect(ready.map((e) => e.address)).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+    // Ready means its own server answers.
+    const answer = await getJson<{ pid: number }>(`127.0.0.1:${port}`);
+    expect(ready.map((e) => e.pid)).toContain(answer.pid);
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });

@@ -1,0 +1,102 @@
+// The drain's idle-socket sweep with fake servers and fake time: nothing idle is destroyed when the
+// drain begins, everything idle is after the grace, and again a grace after the last response.
+import { describe, expect, it } from 'vitest';
+import drain from '../../src/worker/drain.cjs';
+
+function fakeTime() {
+  let now = 0;
+  const timers: { at: number; fn: () => void }[] = [];
+  return {
+    fx: { now: () => now, timer: (ms: number, fn: () => void) => void timers.push({ at: now + ms, fn }) },
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers[0];
+        if (!next || next.at > end) break;
+        timers.shift();
+        now = next.at;
+        next.fn();
+      }
+      now = end;
+    },
+    pending: () => timers.length,
+  };
+}
+
+function fakeServer() {
+  const server = { swept: [] as number[], closeIdleConnections: undefined as (() => void) | undefined };
+  return server;
+}
+
+describe('IdleSweep', () => {
+  it('holds Node closing idle sockets when the drain begins, and sweeps them after the grace', () => {
+    const time = fakeTime();
+    const sweep = new drain.IdleSweep(1_000, time.fx);
+    const server = fakeServer();
+    let sweeps = 0;
+    const original = function (this: unknown) {
+      expect(this).toBe(server);
+      sweeps += 1;
+    };
+    server.closeIdleConnections = original;
+    sweep.add(server);
+    // Not draining: the server's own method is untouched.
+    expect(server.closeIdleConnections).toBe(original);
+    sweep.begin();
+    // node:cluster's close() calls it now: held.
+    server.closeIdleConnections?.();
+    expect(sweeps).toBe(0);
+    time.advance(999);
+    expect(sweeps).toBe(0);
+    time.advance(1);
+    expect(sweeps).toBe(1);
+    expect(time.pending()).toBe(0);
+  });
+
+  it('sweeps again a grace after the last response that ended during the drain', () => {
+    const time = fakeTime();
+    const sweep = new drain.IdleSweep(1_000, time.fx);
+    let sweeps = 0;
+    sweep.add({
+      closeIdleConnections: () => {
+        sweeps += 1;
+      },
+    });
+    sweep.responseEnded(); // before the drain: nothing scheduled
+    expect(time.pending()).toBe(0);
+    sweep.begin();
+    time.advance(600);
+    sweep.responseEnded(); // a streaming response kept its connection alive: idle from now
+    time.advance(600);
+    sweep.responseEnded();
+    time.advance(999);
+    expect(sweeps).toBe(0);
+    time.advance(1);
+    expect(sweeps).toBe(1);
+  });
+
+  it('holds servers first seen during the drain, forgets closed ones, skips servers without the method', () => {
+    const time = fakeTime();
+    const sweep = new drain.IdleSweep(500, time.fx);
+    const calls: string[] = [];
+    const closed = { closeIdleConnections: () => void calls.push('closed') };
+    sweep.add(closed);
+    sweep.add({}); // a raw TCP server
+    sweep.begin();
+    const late = { closeIdleConnections: () => void calls.push('late') };
+    sweep.add(late);
+    late.closeIdleConnections();
+    expect(calls).toEqual([]);
+    sweep.delete(closed);
+    time.advance(500);
+    expect(calls).toEqual(['late']);
+  });
+
+  it('gives a grace of at most a second and a quarter of shutdown.timeout', () => {
+    expect(drain.graceMs(5_000)).toBe(1_000);
+    expect(drain.graceMs(60_000)).toBe(1_000);
+    expect(drain.graceMs(2_000)).toBe(500);
+    expect(drain.graceMs(Number.NaN)).toBe(1_000);
+  });
+});
