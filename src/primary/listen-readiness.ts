@@ -1,4 +1,4 @@
-// Which listen makes a worker ready, with `readiness: "listening"` and `balancing: "kernel"`. A worker
+// Which listen makes a worker ready, with `readiness: "listening"` (either balancing). A worker
 // may run more than one server (metrics, admin); the first one to listen is not always the app's.
 // - When the worker's PORT is set, the listen on that port decides (PORT as a path: the listen on
 //   that Unix socket); other servers' listens are ignored.

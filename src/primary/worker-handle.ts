@@ -75,19 +75,19 @@ export class WorkerHandle implements WorkerProcess {
       forwardLines(worker.process.stdout, { ...base, stream: 'stdout', sink: sinks.stdout });
     if (worker.process.stderr)
       this.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: sinks.stderr }).tail;
-    if (app.readiness === 'listening' && app.balancing === 'kernel') {
-      // With SO_REUSEPORT node:cluster does not see a TCP listen, and the preload reports it; a Unix
-      // socket or an fd is node:cluster's as usual. The listen on PORT decides (listen-readiness.ts).
+    if (app.readiness === 'listening') {
+      // A worker may run more servers than the app's (metrics, admin): the listen on PORT decides
+      // (listen-readiness.ts). With kernel balancing node:cluster does not see a TCP listen (SO_REUSEPORT),
+      // and the preload reports it; a Unix socket or an fd is node:cluster's as usual.
       const decides = readinessListen(env.PORT);
       const listened = (address: string) => {
         if (decides(address)) events.ready(address);
       };
       worker.on('listening', (address: Address) => listened(formatAddress(address)));
-      worker.on('message', (message: unknown) => {
-        if (isWorkerListening(message)) listened(message.address);
-      });
-    } else if (app.readiness === 'listening') {
-      worker.on('listening', (address: Address) => events.ready(formatAddress(address)));
+      if (app.balancing === 'kernel')
+        worker.on('message', (message: unknown) => {
+          if (isWorkerListening(message)) listened(message.address);
+        });
     } else if (app.readiness === 'loaded') {
       worker.on('message', (message: unknown) => {
         if (isWorkerLoaded(message)) events.ready();

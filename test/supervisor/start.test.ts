@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { get, getJson } from '../helpers/http.js';
+import { freePort, get, getJson } from '../helpers/http.js';
 import { fixtureApp, startRoot } from '../helpers/root.js';
 
 // One worker that writes 20,000 lines at once and exits as soon as they are flushed.
@@ -146,6 +146,21 @@ describe('clusterd start', () => {
     const sent = root.events.find((e) => e.msg === 'sending ready');
     expect(sent, 'the worker announced readiness before it counted as ready').toBeDefined();
     expect(ready.time).toBeGreaterThanOrEqual(sent?.time ?? Number.POSITIVE_INFINITY);
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('makes a worker with a metrics server ready on its PORT, not on the metrics server that listened first', async () => {
+    const [port, metrics] = [await freePort(), await freePort()];
+    const root = startRoot({
+      apps: [
+        fixtureApp('web', 'with-metrics.cjs', { instances: 2, env: { PORT: port, METRICS_PORT: metrics } }),
+      ],
+    });
+    await root.running('web');
+    const ready = root.events.filter((e) => e.app === 'web' && e.to === 'ready');
+    expect(ready.map((e) => e.address)).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+    expect(await getJson<{ pid: number }>(`127.0.0.1:${port}`)).toMatchObject({ pid: expect.any(Number) });
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });
