@@ -1,7 +1,8 @@
 // Which listen makes a worker ready, with `readiness: "listening"` (either balancing). A worker
 // may run more than one server (metrics, admin); the first one to listen is not always the app's.
-// - When the worker's PORT is set, the listen on that port decides (PORT as a path: the listen on
-//   that Unix socket); other servers' listens are ignored.
+// - When the app's env (its config) sets PORT, the listen on that port decides (PORT as a path: the
+//   listen on that Unix socket); other servers' listens are ignored. A PORT inherited from clusterd's own
+//   environment does not count: it may be meant for anything, and would leave such an app never ready.
 // - Otherwise the first listen decides, TCP, Unix socket or fd.
 // Addresses are as clusterd reports them: `host:port`, or a path.
 

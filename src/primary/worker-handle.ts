@@ -79,7 +79,7 @@ export class WorkerHandle implements WorkerProcess {
       // A worker may run more servers than the app's (metrics, admin): the listen on PORT decides
       // (listen-readiness.ts). With kernel balancing node:cluster does not see a TCP listen (SO_REUSEPORT),
       // and the preload reports it; a Unix socket or an fd is node:cluster's as usual.
-      const decides = readinessListen(env.PORT);
+      const decides = readinessListen(app.env.PORT ?? undefined);
       const listened = (address: string) => {
         if (decides(address)) events.ready(address);
       };

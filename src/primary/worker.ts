@@ -54,6 +54,14 @@ const NOT_READY: Record<ResolvedApp['readiness'], string> = {
     'its entry module did not finish loading; an ES module whose top-level await lasts the whole run never does: start that work without awaiting it at the top level',
 };
 
+function notReady(app: ResolvedApp): string {
+  const port = app.env.PORT;
+  // With PORT in the app's env, only the listen on it counts (listen-readiness.ts).
+  if (app.readiness === 'listening' && port)
+    return `it never listened on PORT (${port}), the listen that makes it ready; a worker that serves no port (a queue consumer, a scheduler) needs readiness "loaded"`;
+  return NOT_READY[app.readiness];
+}
+
 type TransitionDetail = Omit<WorkerTransition, 'worker' | 'pid' | 'from' | 'to'>;
 
 export class Worker {
@@ -100,7 +108,7 @@ export class Worker {
     this.report(null, 'starting', { script: this.process.script });
     this.cancelReady = this.fx.timer(app.readyTimeout, () => {
       this.cancelReady = null;
-      this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${NOT_READY[app.readiness]}`;
+      this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${notReady(app)}`;
       this.process?.kill();
     });
   }

@@ -165,6 +165,38 @@ describe('clusterd start', () => {
     expect((await root.waitForExit()).code).toBe(0);
   });
 
+  it("takes any listen when PORT comes from clusterd's own environment, not from the app's env", async () => {
+    const root = startRoot(
+      { apps: [{ name: 'web', script: 'app.cjs', instances: 1 }] },
+      {
+        files: {
+          'app.cjs': "require('node:http').createServer((_q, r) => r.end('ok')).listen(0, '127.0.0.1');",
+        },
+        env: { PORT: '9' },
+      },
+    );
+    const ready = await root.waitFor((e) => e.app === 'web' && e.to === 'ready', 'ready');
+    expect(ready.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(ready.address).not.toBe('127.0.0.1:9');
+  });
+
+  it('says which listen it waited for when the app never listens on its PORT', async () => {
+    const root = startRoot({
+      apps: [
+        fixtureApp('web', 'consumer.cjs', {
+          instances: 1,
+          env: { PORT: 3999 },
+          readyTimeout: '500ms',
+          restart: { policy: 'never' },
+        }),
+      ],
+    });
+    const crashed = await root.waitFor((e) => e.app === 'web' && e.to === 'crashed', 'crashed');
+    expect(crashed.reason).toMatch(
+      /^not ready within 500ms \(readiness: listening\): it never listened on PORT \(3999\)/,
+    );
+  });
+
   it('forwards worker output line by line, tagged with app and worker', async () => {
     const root = startRoot({
       apps: [fixtureApp('msg', 'ready-message.cjs', { instances: 2, readiness: 'message' })],
