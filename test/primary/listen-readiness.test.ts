@@ -11,6 +11,11 @@ describe('readinessListen', () => {
     expect(readinessListen(' ')('127.0.0.1:9100')).toBe(true);
   });
 
+  it('takes the first listen when PORT is 0 (any free port)', () => {
+    expect(readinessListen('0')('127.0.0.1:41234')).toBe(true);
+    expect(readinessListen('00')('127.0.0.1:41234')).toBe(true);
+  });
+
   it('takes only the listen on PORT when it is set', () => {
     const decides = readinessListen('3000');
     expect(decides('127.0.0.1:9100')).toBe(false);
