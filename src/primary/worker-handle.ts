@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
 import type { LogFormat } from '../protocol.js';
 import { isWorkerListening, isWorkerReady } from '../protocol.js';
+import type { ProcessTrees } from './descendants-proc.js';
 import { workerEnv } from './env.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
 import { stopWorker } from './stop.js';
@@ -39,6 +40,7 @@ export class WorkerHandle implements WorkerProcess {
   readonly worker: ClusterWorker;
   private tail: () => string[] = () => [];
   private exited = false;
+  private readonly trees: ProcessTrees | undefined;
 
   constructor(
     slot: number,
@@ -47,6 +49,7 @@ export class WorkerHandle implements WorkerProcess {
       baseEnv: Readonly<NodeJS.ProcessEnv>;
       logFormat: LogFormat;
       sinks: { stdout: Sink; stderr: Sink };
+      trees?: ProcessTrees;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -59,6 +62,7 @@ export class WorkerHandle implements WorkerProcess {
     });
     const worker = forkWith(workerEnv(options.baseEnv, app, slot));
     this.worker = worker;
+    this.trees = options.trees;
     const base = { app: app.name, worker: slot, pid: this.pid ?? 0, format: options.logFormat };
     const { sinks } = options;
     if (worker.process.stdout)
@@ -85,6 +89,8 @@ export class WorkerHandle implements WorkerProcess {
         );
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      // What the app started and left behind is stopped now, whatever ended the worker.
+      this.trees?.sweep(app.shutdown.signal as NodeJS.Signals, app.shutdown.timeout);
       // Handle the exit once the worker's last output is forwarded (it explains crashes), but do not let
       // a grandchild holding the pipes open delay it for long.
       const late = setTimeout(() => this.exitWithOutput(code, signal), OUTPUT_GRACE_MS);
@@ -115,11 +121,13 @@ export class WorkerHandle implements WorkerProcess {
     // Exited already (its exit waits for the last output): nothing to stop, no SIGKILL timer to arm.
     const { exitCode, signalCode } = this.worker.process;
     if (exitCode !== null || signalCode !== null) return;
-    stopWorker(this.worker, this.app.shutdown, this.app.balancing === 'kernel');
+    stopWorker(this.worker, this.app.shutdown, this.app.balancing === 'kernel', this.trees);
   }
 
   kill(): void {
-    this.worker.process.kill('SIGKILL');
+    const kill = () => this.worker.process.kill('SIGKILL');
+    if (this.trees) this.trees.killTree(this.pid ?? undefined, kill);
+    else kill();
   }
 }
 
@@ -129,6 +137,8 @@ export function clusterEffects(options: {
   logFormat: LogFormat;
   sinks: { stdout: Sink; stderr: Sink };
   send: PoolEffects['send'];
+  /** The worker's descendants and the app's orphans, stopped with the worker. */
+  trees?: ProcessTrees;
 }): PoolEffects {
   return {
     fork: (slot, app, events) => new WorkerHandle(slot, app, options, events),
