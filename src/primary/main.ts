@@ -15,6 +15,7 @@ import {
   type PrimaryMessage,
   type PrimaryRequest,
 } from '../protocol.js';
+import { linuxProc, ProcessTrees } from './descendants-proc.js';
 import { type Sink, teeSink } from './output.js';
 import { Pool } from './pool.js';
 import type { AppWatcher } from './watch.js';
@@ -24,6 +25,15 @@ import { clusterEffects } from './worker-handle.js';
 const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
 
 let pool: Pool | null = null;
+// What the app's workers start is stopped with them (see descendants-proc.ts).
+const trees = new ProcessTrees({
+  sys: linuxProc(),
+  timer: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+  self: process.pid,
+});
 const logFiles: Writable[] = [];
 
 // Worker output goes to the root; with `logs.file`, to that file as well.
@@ -88,6 +98,8 @@ function closeLogFiles(): Promise<unknown> {
 
 async function finish(stopping: Promise<void>): Promise<never> {
   await stopping;
+  // What the workers left behind ends (or gets its SIGKILL) before the primary does.
+  await trees.idle();
   await watcher?.close();
   await flushStdio();
   await closeLogFiles();
@@ -107,7 +119,7 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
       const app = request.app;
       pool = new Pool(
         app,
-        clusterEffects({ baseEnv, logFormat: request.logFormat, sinks: sinks(app), send }),
+        clusterEffects({ baseEnv, logFormat: request.logFormat, sinks: sinks(app), send, trees }),
       );
       pool.start(answer);
       updateWatcher(app);
@@ -137,7 +149,10 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
         return;
       }
       if (request.op === 'stop') pool.stop(answer);
-      else pool.kill(answer);
+      else {
+        trees.hurry();
+        pool.kill(answer);
+      }
       return;
   }
 }
@@ -149,7 +164,9 @@ function fatal(error: unknown): void {
   if (failing) return;
   failing = true;
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+  trees.hurry();
+  for (const worker of Object.values(cluster.workers ?? {}))
+    if (worker) trees.killTree(worker.process.pid, () => worker.process.kill('SIGKILL'));
   const exit = () => process.exit(ExitCode.INTERNAL);
   setTimeout(exit, 1_000).unref();
   send({ type: 'error', code: ErrorCode.INTERNAL, message: `internal error in the primary: ${text}` }, exit);
@@ -188,8 +205,12 @@ process.on('message', (message: unknown) => {
 process.on('disconnect', () => {
   // The root is gone: nothing may outlive it.
   if (!pool) process.exit(0);
+  trees.hurry();
   pool.kill();
-  void pool.done.then(flushStdio).then(() => process.exit(0));
+  void pool.done
+    .then(() => trees.idle())
+    .then(flushStdio)
+    .then(() => process.exit(0));
 });
 
 // The primary runs in its own process group, so a terminal's Ctrl-C does not reach it; a signal sent

@@ -7,6 +7,7 @@ import type { ResolvedApp } from '../config/resolved.js';
 import type { LogFormat, PrimaryMessage } from '../protocol.js';
 import { isWorkerKeepAlive, isWorkerListening, isWorkerLoaded, isWorkerReady } from '../protocol.js';
 import drain from '../worker/drain.cjs';
+import type { ProcessTrees } from './descendants-proc.js';
 import { workerEnv } from './env.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
@@ -44,6 +45,7 @@ export class WorkerHandle implements WorkerProcess {
   readonly script: string;
   private tail: () => string[] = () => [];
   private exited = false;
+  private readonly trees: ProcessTrees | undefined;
 
   constructor(
     slot: number,
@@ -54,6 +56,7 @@ export class WorkerHandle implements WorkerProcess {
       sinks: { stdout: Sink; stderr: Sink };
       /** Logs a warning through the primary, once per key. */
       warnOnce?: (key: string, message: Extract<PrimaryMessage, { type: 'warning' }>) => void;
+      trees?: ProcessTrees;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -69,6 +72,7 @@ export class WorkerHandle implements WorkerProcess {
     const env = workerEnv(options.baseEnv, app, slot);
     const worker = forkWith(env);
     this.worker = worker;
+    this.trees = options.trees;
     const base = { app: app.name, worker: slot, pid: this.pid ?? 0, format: options.logFormat };
     const { sinks } = options;
     if (worker.process.stdout)
@@ -111,6 +115,8 @@ export class WorkerHandle implements WorkerProcess {
         );
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      // What the app started and left behind is stopped now, whatever ended the worker.
+      this.trees?.sweep(app.shutdown.signal as NodeJS.Signals, app.shutdown.timeout);
       // Handle the exit once the worker's last output is forwarded (it explains crashes), but do not let
       // a grandchild holding the pipes open delay it for long.
       const late = setTimeout(() => this.exitWithOutput(code, signal), OUTPUT_GRACE_MS);
@@ -141,11 +147,13 @@ export class WorkerHandle implements WorkerProcess {
     // Exited already (its exit waits for the last output): nothing to stop, no SIGKILL timer to arm.
     const { exitCode, signalCode } = this.worker.process;
     if (exitCode !== null || signalCode !== null) return;
-    stopWorker(this.worker, this.app.shutdown, this.app.balancing === 'kernel');
+    stopWorker(this.worker, this.app.shutdown, this.app.balancing === 'kernel', this.trees);
   }
 
   kill(): void {
-    this.worker.process.kill('SIGKILL');
+    const kill = () => this.worker.process.kill('SIGKILL');
+    if (this.trees) this.trees.killTree(this.pid ?? undefined, kill);
+    else kill();
   }
 }
 
@@ -155,6 +163,8 @@ export function clusterEffects(options: {
   logFormat: LogFormat;
   sinks: { stdout: Sink; stderr: Sink };
   send: PoolEffects['send'];
+  /** The worker's descendants and the app's orphans, stopped with the worker. */
+  trees?: ProcessTrees;
 }): PoolEffects {
   // A warning about the app's settings is logged once per primary (once per app), not per worker.
   const warned = new Set<string>();

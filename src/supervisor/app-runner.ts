@@ -309,6 +309,7 @@ export class AppRunner {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
+    const group = this.child?.pid ?? null;
     this.child = null;
     this.cancelKill?.();
     this.cancelKill = null;
@@ -321,6 +322,10 @@ export class AppRunner {
       );
     }
     this.workers.clear();
+    // What the app started and its primary could not stop (it died first) is still in its group.
+    const left = group === null ? [] : this.fx.killGroup(group);
+    if (left.length > 0)
+      this.log.warn({ app: this.app.name, pids: left }, "killed processes left in the primary's group");
     const exit = {
       code,
       signal,

@@ -3,6 +3,7 @@
 import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { relayLines } from '../log/relay.js';
+import { killGroup, linuxProc } from '../primary/descendants-proc.js';
 import type { RootMessage } from '../protocol.js';
 
 /** What the runner asks of a primary process. */
@@ -28,6 +29,8 @@ export interface RunnerEffects {
   now(): number;
   /** SIGKILLs a worker its dead primary left behind, if it still runs. */
   killLeftover(pid: number): boolean;
+  /** SIGKILLs what a dead primary's process group still holds (`group`: its pid); returns their pids. */
+  killGroup(group: number): number[];
 }
 
 const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
@@ -58,7 +61,9 @@ export function primaryEffects(
         execArgv: ['--max-semi-space-size=1'],
         // Its output comes back through the root, which writes whole lines (see log/relay.ts).
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        // Its own process group: a terminal's Ctrl-C reaches the root only, which then stops gracefully.
+        // Its own session and process group (setsid): a terminal's Ctrl-C reaches the root only, which then
+        // stops gracefully; its workers and what they start inherit the group, so whatever is left of
+        // the app once the primary is gone is found by the group (see killGroup).
         detached: true,
         serialization: 'json',
       });
@@ -89,6 +94,7 @@ export function primaryEffects(
       return () => clearTimeout(timer);
     },
     now: Date.now,
+    killGroup: (group) => killGroup(linuxProc(), group),
     killLeftover: (pid) => {
       if (!alive(pid)) return false;
       try {

@@ -104,6 +104,7 @@ function fakeEffects(options: { spawnErrors?: Error[] } = {}) {
       killed.push(pid);
       return true;
     },
+    killGroup: () => [],
   };
   return { fx, primaries, killed };
 }
