@@ -120,7 +120,16 @@ export class ControlServer {
       );
     const system = realSystem();
     const lock = lockPath(socket);
-    const outcome = await tryLock(lock, system);
+    const outcome = await tryLock(lock, system).catch((error: unknown) => {
+      if (error instanceof ClusterdError) throw error;
+      // EROFS, ENOSPC, EACCES: one line, not a trace.
+      throw new ClusterdError(
+        ErrorCode.CONTROL,
+        `cannot take the lock ${lock}: ${(error as Error).message}`,
+        ExitCode.FAILURE,
+        { cause: error },
+      );
+    });
     if (!outcome.locked) throw running(outcome.holder.pid);
     const holder = system.self;
     try {
