@@ -7,10 +7,18 @@ import { findConfigFile } from '../config/search-places.js';
 import { formatDuration } from '../config/units.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
 import { socketPath } from './paths.js';
+import { verifySocket } from './private-dir.js';
 import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply } from './protocol.js';
 
 /** Past the bound a command was accepted with, how long the CLI still waits for its answer. */
 const GRACE_MS = 5_000;
+
+const notRunningError = (config: string) =>
+  new ClusterdError(
+    ErrorCode.NOT_RUNNING,
+    `clusterd is not running for ${displayPath(config)}`,
+    ExitCode.FAILURE,
+  );
 
 /** The control socket of the clusterd running the config in `cwd` (or at `config`). */
 export function locateSocket(cwd: string, config?: string): { config: string; socket: string } {
@@ -40,7 +48,13 @@ export function sendCommand(
   const graceMs = bounds.graceMs ?? GRACE_MS;
   const id = randomUUID();
   return new Promise((resolve, reject) => {
-    const socket = connect(target.socket);
+    // Checked before connecting: a socket another user could have put there is never talked to.
+    const path = verifySocket(target.socket);
+    if (path === undefined) {
+      reject(notRunningError(target.config));
+      return;
+    }
+    const socket = connect(path);
     let buffer = '';
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -69,11 +83,7 @@ export function sendCommand(
       settle(() =>
         reject(
           notRunning
-            ? new ClusterdError(
-                ErrorCode.NOT_RUNNING,
-                `clusterd is not running for ${displayPath(target.config)}`,
-                ExitCode.FAILURE,
-              )
+            ? notRunningError(target.config)
             : new ClusterdError(
                 ErrorCode.CONTROL,
                 `control socket ${target.socket}: ${error.message}`,

@@ -1,14 +1,40 @@
 // Where a running clusterd can be found: one private directory per user, one socket per config.
 import { createHash } from 'node:crypto';
-import { mkdirSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { homedir, tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
 
-/** The per-user runtime directory: $XDG_RUNTIME_DIR/clusterd, else <tmpdir>/clusterd-<uid>. Mode 0700. */
-export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_RUNTIME_DIR;
-  return base ? join(base, 'clusterd') : join(tmpdir(), `clusterd-${userInfo().uid}`);
+export { ensurePrivateDir, notDirectory } from './private-dir.js';
+
+/** A Unix socket path longer than this (sun_path is 108 bytes with its NUL) cannot be bound. */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+export interface RuntimeDir {
+  dir: string;
+  /** Where it came from, named in messages so that the user knows what to change. */
+  from: 'RUNTIME_DIRECTORY' | 'XDG_RUNTIME_DIR' | 'root' | 'tmp';
+}
+
+/**
+ * The runtime directory, in this order: `$RUNTIME_DIRECTORY` (systemd's `RuntimeDirectory=`, its first
+ * entry), `/run/clusterd` for root, `$XDG_RUNTIME_DIR/clusterd` for other users, and only then
+ * `<tmpdir>/clusterd-<uid>`. Root ignores `XDG_RUNTIME_DIR`: `su` and `sudo -E` keep another user's.
+ */
+export function runtimeDir(
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number | undefined = process.getuid?.(),
+): RuntimeDir {
+  const systemd = env.RUNTIME_DIRECTORY?.split(':')[0];
+  if (systemd) return { dir: systemd, from: 'RUNTIME_DIRECTORY' };
+  if (uid === 0) return { dir: '/run/clusterd', from: 'root' };
+  if (env.XDG_RUNTIME_DIR) return { dir: join(env.XDG_RUNTIME_DIR, 'clusterd'), from: 'XDG_RUNTIME_DIR' };
+  return { dir: join(tmpdir(), `clusterd-${uid ?? 'user'}`), from: 'tmp' };
+}
+
+/** What to tell a user whose runtime directory cannot be used. */
+export function runtimeDirHint(from: RuntimeDir['from']): string {
+  return from === 'RUNTIME_DIRECTORY' || from === 'XDG_RUNTIME_DIR' ? from : 'RUNTIME_DIRECTORY';
 }
 
 /** Where `start --detach` writes logs: $XDG_STATE_HOME/clusterd/logs, else ~/.local/state/clusterd/logs. */
@@ -23,45 +49,22 @@ export function configId(configFile: string): string {
 }
 
 export function socketPath(configFile: string, env: NodeJS.ProcessEnv = process.env): string {
-  return join(runtimeDir(env), `${configId(configFile)}.sock`);
+  return join(runtimeDir(env).dir, `${configId(configFile)}.sock`);
 }
 
-/** Creates `dir` (mode 0700) or checks that an existing one is ours and private. */
-export function ensurePrivateDir(dir: string, code: ErrorCode = ErrorCode.CONTROL): void {
-  let stats: Stats;
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    stats = statSync(dir);
-  } catch (error) {
-    // ENOTDIR, EACCES, EROFS, ENOSPC: one line that says which directory, not a stack trace.
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+/** The lock that makes one supervisor per config: next to its socket. */
+export function lockPath(socket: string): string {
+  return socket.replace(/\.sock$/, '.lock');
+}
+
+/** Refuses a socket path the kernel would refuse (or, worse, truncate on some systems). */
+export function checkSocketPathLength(socket: string, from: RuntimeDir['from']): void {
+  const bytes = Buffer.byteLength(socket);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
     throw new ClusterdError(
-      code,
-      `cannot create ${dir} (${reason}: ${notDirectory(dir) ?? (error as Error).message}); fix it, or point ${code === ErrorCode.CONTROL ? 'XDG_RUNTIME_DIR' : 'XDG_STATE_HOME'} elsewhere`,
-      ExitCode.FAILURE,
-      { cause: error },
-    );
-  }
-  const uid = process.getuid?.();
-  if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o077) !== 0) {
-    throw new ClusterdError(
-      code,
-      `${dir} must be a directory owned by you with mode 0700 (it is ${(stats.mode & 0o777).toString(8)}, owner ${stats.uid}); fix or remove it`,
+      ErrorCode.CONTROL,
+      `the control socket path ${socket} is ${bytes} bytes, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket allows; point ${runtimeDirHint(from)} at a shorter directory`,
       ExitCode.FAILURE,
     );
   }
-}
-
-/** Says which ancestor of `dir` is in the way ("/x/state is not a directory"), if one is. */
-export function notDirectory(dir: string): string | undefined {
-  for (let path = dir; path !== dirname(path); path = dirname(path)) {
-    let stats: Stats | undefined;
-    try {
-      stats = statSync(path, { throwIfNoEntry: false });
-    } catch {
-      continue;
-    }
-    if (stats) return stats.isDirectory() ? undefined : `${path} is not a directory`;
-  }
-  return undefined;
 }

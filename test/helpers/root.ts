@@ -185,9 +185,20 @@ export function startRoot(
   return root;
 }
 
-/** The environment of a test's clusterd: its tag, and private runtime and state directories. */
+/**
+ * The environment of a test's clusterd: its tag, and private runtime and state directories. The socket
+ * goes in `$XDG_RUNTIME_DIR/clusterd` as for a user, named by RUNTIME_DIRECTORY (first in the order), so
+ * that tests running as root never share /run/clusterd.
+ */
 export function testEnv(tag: string = randomUUID()): NodeJS.ProcessEnv {
-  return { ...process.env, CLUSTERD_TEST_TAG: tag, XDG_RUNTIME_DIR: tempDir(), XDG_STATE_HOME: tempDir() };
+  const runtime = tempDir();
+  return {
+    ...process.env,
+    CLUSTERD_TEST_TAG: tag,
+    XDG_RUNTIME_DIR: runtime,
+    RUNTIME_DIRECTORY: join(runtime, 'clusterd'),
+    XDG_STATE_HOME: tempDir(),
+  };
 }
 
 /** An app entry running a fixture. */

@@ -177,10 +177,11 @@ describe('start --detach and its log', () => {
       '',
       `clusterd: cannot create ${file}/clusterd/logs (ENOTDIR: ${file} is not a directory); fix it, or point XDG_STATE_HOME elsewhere\n`,
     ]);
-    const start = await runCli(['start'], { cwd: dir, env: { ...env, XDG_RUNTIME_DIR: file } });
+    const runtime = join(file, 'clusterd');
+    const start = await runCli(['start'], { cwd: dir, env: { ...env, RUNTIME_DIRECTORY: runtime } });
     expect([start.code, start.stderr]).toEqual([
       1,
-      `clusterd: cannot create ${file}/clusterd (ENOTDIR: ${file} is not a directory); fix it, or point XDG_RUNTIME_DIR elsewhere\n`,
+      `clusterd: cannot create ${runtime} (ENOTDIR: ${file} is not a directory); fix it, or point RUNTIME_DIRECTORY elsewhere\n`,
     ]);
     expect(taggedProcesses(tag)).toEqual([]);
     expect(existsSync(join(String(env.XDG_RUNTIME_DIR), 'clusterd'))).toBe(false);

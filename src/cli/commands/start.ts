@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
-import { socketPath } from '../../control/paths.js';
+import { runtimeDir, socketPath } from '../../control/paths.js';
 import { ControlServer } from '../../control/server.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
 import { reportLogFile } from '../../log/faults.js';
@@ -74,7 +74,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
   process.on('uncaughtException', lastResort);
   process.on('unhandledRejection', lastResort);
   const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false, output });
-  const control = await ControlServer.listen(socketPath(config.file), supervisor, log);
+  const control = await ControlServer.listen(socketPath(config.file), supervisor, log, runtimeDir().from);
 
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {
