@@ -172,6 +172,13 @@ describe('apps run as another user', () => {
         }),
       });
       const asUser = { uid: user.uid, gid: user.gid };
+      // Its own user is allowed, and validate says whom the workers run as.
+      writeFiles(dir, {
+        'own.json': JSON.stringify({ apps: [fixtureApp('web', 'http-server.cjs', { user: user.name })] }),
+      });
+      const own = await runAs(asUser, ['validate', 'own.json'], dir);
+      expect(own.code, own.stderr).toBe(0);
+      expect(own.stdout).toContain(`  runs as   user ${user.name} (uid ${user.uid}, gid ${user.gid})`);
       for (const command of ['validate', 'start']) {
         const result = await runAs(asUser, [command, 'cluster.config.json'], dir);
         expect(result.code, result.stderr).toBe(78);
