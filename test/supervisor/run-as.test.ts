@@ -3,7 +3,7 @@
 // them in a root container); the config errors are checked whoever runs the suite.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
@@ -141,6 +141,40 @@ describe('apps run as another user', () => {
       );
       root.signal('SIGTERM');
       await root.waitForExit();
+    },
+  );
+
+  // Needs root: useradd, and forking workers with another uid.
+  it.skipIf(!isRoot)(
+    'a config reload that sets user rolls the app onto it; a missing user changes nothing',
+    async () => {
+      const user = makeUser();
+      const config = (extra: object) => ({
+        apps: [fixtureApp('web', 'report-ids.cjs', { instances: 1, cwd: FIXTURES, ...extra })],
+      });
+      const root = startRoot(config({}));
+      await root.running('web');
+      const address = await root.address('web');
+      expect(await getJson(address)).toMatchObject({ uid: 0 });
+
+      const reload = async (extra: object, outcome: string) => {
+        const mark = root.events.length;
+        writeFileSync(join(root.dir, 'cluster.config.json'), JSON.stringify(config(extra)));
+        root.signal('SIGHUP');
+        return root.waitFor((e) => String(e.msg).startsWith(outcome), outcome, { from: mark });
+      };
+      const missing = `cdtest-missing-${randomBytes(4).toString('hex')}`;
+      const failed = await reload({ user: missing }, 'config reload failed');
+      expect(failed.msg).toContain(`user "${missing}" does not exist`);
+      expect(await getJson(address)).toMatchObject({ uid: 0 });
+
+      const mark = root.events.length;
+      const done = await reload({ user: user.name }, 'config reloaded');
+      expect(done.changes).toEqual(['web rolled (runAs)']);
+      await root.waitFor((e) => e.app === 'web' && e.reload === 'done', 'web rolled', { from: mark });
+      expect(await getJson(address)).toMatchObject({ uid: user.uid, gid: user.gid, USER: user.name });
+      root.signal('SIGTERM');
+      expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
     },
   );
 
