@@ -8,7 +8,14 @@ import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, REUSE_PORT_PLATFORMS } from '.
 import { clip } from './display.js';
 import { FileProblem, fileKind, statPath } from './read.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
-import { type Accounts, currentSupervisor, resolveRunAs, type Supervisor, systemAccounts } from './run-as.js';
+import {
+  type Accounts,
+  currentSupervisor,
+  memoized,
+  resolveRunAs,
+  type Supervisor,
+  systemAccounts,
+} from './run-as.js';
 import type { SchemaIssue } from './schema-issues.js';
 import { shown, suggest } from './schema-issues.js';
 import type {
@@ -375,6 +382,7 @@ export function normalizeConfig(
     supervisor: currentSupervisor(),
     ...options,
   };
+  opts.accounts = memoized(opts.accounts);
   const issues = preflightIssues(raw, opts);
   const apps = raw.apps.map((_, i) => {
     const n = new AppNormalizer(raw, i, opts);

@@ -98,6 +98,20 @@ export const systemAccounts: Accounts = {
   group: (key) => lookup('group', key, parseGroupLine, (g) => ({ name: g.name, id: g.gid })),
 };
 
+/** `accounts` asked once per key: one config load looks a name up once, however many apps use it. */
+export function memoized(accounts: Accounts): Accounts {
+  const users = new Map<string | number, Account | null>();
+  const groups = new Map<string | number, Group | null>();
+  const once = <T>(cache: Map<string | number, T>, key: string | number, find: () => T): T => {
+    if (!cache.has(key)) cache.set(key, find());
+    return cache.get(key) as T;
+  };
+  return {
+    user: (key) => once(users, key, () => accounts.user(key)),
+    group: (key) => once(groups, key, () => accounts.group(key)),
+  };
+}
+
 export const currentSupervisor = (): Supervisor | null =>
   typeof process.getuid === 'function' && typeof process.getgid === 'function'
     ? { uid: process.getuid(), gid: process.getgid() }

@@ -141,3 +141,32 @@ describe('account database lines', () => {
     expect(systemAccounts.group(`cdtest-missing-${process.pid}`)).toBeNull();
   });
 });
+
+describe('lookups', () => {
+  it('looks each name up once per config load, however many apps use it', () => {
+    const asked: string[] = [];
+    const counting: Accounts = {
+      user: (key) => {
+        asked.push(`user ${key}`);
+        return accounts.user(key);
+      },
+      group: (key) => {
+        asked.push(`group ${key}`);
+        return accounts.group(key);
+      },
+    };
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw: ClusterdConfig = {
+      defaults: { user: 'web', group: 'staff' },
+      apps: [app(), app({ name: 'b' }), app({ name: 'c' })],
+    };
+    const { issues } = normalizeConfig(raw, {
+      file: join(dir, 'c.json'),
+      cpus: () => 1,
+      accounts: counting,
+      supervisor: root,
+    });
+    expect(issues).toEqual([]);
+    expect(asked).toEqual(['user web', 'group staff']);
+  });
+});
