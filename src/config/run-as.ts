@@ -26,6 +26,9 @@ export interface Accounts {
   group(key: string | number): Group | null;
 }
 
+/** The user or group database could not be asked. */
+export class LookupError extends Error {}
+
 /** Who the supervisor is (the checks for a non-root supervisor). */
 export interface Supervisor {
   readonly uid: number;
@@ -77,7 +80,12 @@ function lookup<T>(
   } catch (error) {
     // Exit code 2: no such entry.
     if ((error as { status?: number }).status === 2) return null;
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      // A hung or failing NSS source (LDAP down): a config problem to report, not a crash.
+      const { status, signal } = error as { status?: number | null; signal?: string | null };
+      const why = signal ? `killed by ${signal} (timed out?)` : `exit code ${status}`;
+      throw new LookupError(`getent ${database} failed (${why})`);
+    }
   }
   let text = '';
   try {
@@ -100,11 +108,22 @@ export const systemAccounts: Accounts = {
 
 /** `accounts` asked once per key: one config load looks a name up once, however many apps use it. */
 export function memoized(accounts: Accounts): Accounts {
-  const users = new Map<string | number, Account | null>();
-  const groups = new Map<string | number, Group | null>();
-  const once = <T>(cache: Map<string | number, T>, key: string | number, find: () => T): T => {
-    if (!cache.has(key)) cache.set(key, find());
-    return cache.get(key) as T;
+  // A failed lookup is kept too: a hung NSS source costs its timeout once, not once per app.
+  type Answer<T> = { value: T } | { error: unknown };
+  const users = new Map<string | number, Answer<Account | null>>();
+  const groups = new Map<string | number, Answer<Group | null>>();
+  const once = <T>(cache: Map<string | number, Answer<T>>, key: string | number, find: () => T): T => {
+    let answer = cache.get(key);
+    if (!answer) {
+      try {
+        answer = { value: find() };
+      } catch (error) {
+        answer = { error };
+      }
+      cache.set(key, answer);
+    }
+    if ('error' in answer) throw answer.error;
+    return answer.value;
   };
   return {
     user: (key) => once(users, key, () => accounts.user(key)),
@@ -134,7 +153,27 @@ export function resolveRunAs(
 ): ResolvedRunAs | null {
   const { user, group } = setting;
   if (user === null && group === null) return null;
-  const { accounts, supervisor, origin, report } = options;
+  const { supervisor, origin, report } = options;
+  let failed = false;
+  // A database that cannot be asked is reported where the key is, as a missing name would be.
+  const ask = <T>(key: 'user' | 'group', value: string | number, find: () => T): T | null => {
+    try {
+      return find();
+    } catch (error) {
+      if (!(error instanceof LookupError)) throw error;
+      report(
+        ErrorCode.CONFIG_UNKNOWN_USER,
+        origin(key),
+        `cannot look up ${key} ${shown(value)}: ${error.message}`,
+      );
+      failed = true;
+      return null;
+    }
+  };
+  const accounts: Accounts = {
+    user: (value) => ask('user', value, () => options.accounts.user(value)),
+    group: (value) => ask('group', value, () => options.accounts.group(value)),
+  };
   if (supervisor === null) {
     report(ErrorCode.CONFIG_UNSUPPORTED, origin(user === null ? 'group' : 'user'), 'needs POSIX user ids');
     return null;
@@ -144,6 +183,7 @@ export function resolveRunAs(
   let gid: number | null = user === null ? supervisor.gid : null;
   if (user !== null) {
     account = accounts.user(user);
+    if (failed) return null;
     if (account) {
       uid = account.uid;
       gid = account.gid;
@@ -163,6 +203,7 @@ export function resolveRunAs(
   }
   if (group !== null) {
     const entry = accounts.group(group);
+    if (failed) return null;
     if (entry) gid = entry.gid;
     else if (typeof group === 'number') gid = group;
     else {

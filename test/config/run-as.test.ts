@@ -2,7 +2,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/config/normalize.js';
-import { type Accounts, parseGroupLine, parsePasswdLine, systemAccounts } from '../../src/config/run-as.js';
+import {
+  type Accounts,
+  LookupError,
+  parseGroupLine,
+  parsePasswdLine,
+  systemAccounts,
+} from '../../src/config/run-as.js';
 import type { ClusterdConfig } from '../../src/config/types.generated.js';
 import { ErrorCode } from '../../src/errors.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
@@ -116,6 +122,33 @@ describe('user and group', () => {
   it('refuses user where the platform has no uids', () => {
     const { issues } = normalize({ apps: [app({ user: 'web' })] }, null);
     expect(issues).toEqual([expect.objectContaining({ code: ErrorCode.CONFIG_UNSUPPORTED })]);
+  });
+});
+
+describe('a database that cannot be asked', () => {
+  it('is a config issue at the key, not a crash', () => {
+    let asked = 0;
+    const down: Accounts = {
+      user: () => {
+        asked++;
+        throw new LookupError('getent passwd failed (killed by SIGTERM (timed out?))');
+      },
+      group: () => null,
+    };
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const { issues } = normalizeConfig(
+      { defaults: { user: 'web' }, apps: [app(), app({ name: 'b' })] },
+      { file: join(dir, 'c.json'), cpus: () => 1, accounts: down, supervisor: root },
+    );
+    // Asked once: a database that hangs costs its timeout once per load, not once per app.
+    expect(asked).toBe(1);
+    expect(issues).toEqual([
+      {
+        code: ErrorCode.CONFIG_UNKNOWN_USER,
+        pointer: '/defaults/user',
+        message: 'cannot look up user "web": getent passwd failed (killed by SIGTERM (timed out?))',
+      },
+    ]);
   });
 });
 

@@ -192,6 +192,24 @@ describe('apps run as another user', () => {
     }
   });
 
+  it('a user database that fails (getent exits 1) is a config error, not a stack trace', async () => {
+    const bin = tempDir();
+    writeFiles(bin, { getent: '#!/bin/sh\nexit 1\n' });
+    chmodSync(join(bin, 'getent'), 0o755);
+    const dir = writeFiles(tempDir(), {
+      'cluster.config.json': JSON.stringify({
+        apps: [fixtureApp('web', 'http-server.cjs', { user: 'web' })],
+      }),
+    });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const result = await runCli(['validate', 'cluster.config.json'], { cwd: dir, env });
+    expect(result.code, result.stderr).toBe(78);
+    expect(result.stderr).toContain(
+      '/apps/0/user (app "web"): cannot look up user "web": getent passwd failed (exit code 1)',
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   // Needs root: to run the CLI as an unprivileged user made for the test.
   it.skipIf(!isRoot)(
     'a non-root supervisor asked to run an app as another user refuses before forking',
