@@ -68,6 +68,10 @@ export function formatConfig(config: ResolvedConfig): string {
         `  env       ${clip(keys.map((k) => `${app.env[k] === null ? '-' : ''}${shellWord(clip(k, 100))}`).join(', '), 300)}`,
       );
     if (app.logs.file) lines.push(`  log file  ${displayPath(app.logs.file)}`);
+    if (app.runAs) {
+      const { user, uid, gid } = app.runAs;
+      lines.push(`  runs as   ${user ? `user ${user} (uid ${uid}, gid ${gid})` : `uid ${uid}, gid ${gid}`}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -22,6 +22,8 @@ export const BUILTIN_DEFAULTS = {
   reload: { parallel: 1 },
   balancing: 'round-robin',
   logs: { file: null, maxSize: '10MB', maxFiles: 5 },
+  user: null,
+  group: null,
 } as const satisfies Required<Defaults>;
 
 /** Keys only an app may set (the rest can come from `defaults`). */

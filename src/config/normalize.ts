@@ -8,6 +8,14 @@ import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, REUSE_PORT_PLATFORMS } from '.
 import { clip } from './display.js';
 import { FileProblem, fileKind, statPath } from './read.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
+import {
+  type Accounts,
+  currentSupervisor,
+  memoized,
+  resolveRunAs,
+  type Supervisor,
+  systemAccounts,
+} from './run-as.js';
 import type { SchemaIssue } from './schema-issues.js';
 import { shown, suggest } from './schema-issues.js';
 import type {
@@ -33,6 +41,10 @@ export interface NormalizeOptions {
   /** CPUs `"max"` stands for (default: availableCpus()). */
   cpus?: () => number;
   platform?: NodeJS.Platform;
+  /** The user and group databases `user` and `group` are looked up in (default: the system's). */
+  accounts?: Accounts;
+  /** Who the supervisor runs as (default: this process; null where there are no uids). */
+  supervisor?: Supervisor | null;
 }
 
 type Plain = Record<string, unknown>;
@@ -230,6 +242,12 @@ class AppNormalizer {
         maxSize: this.size(['logs', 'maxSize']),
         maxFiles: s.logs.maxFiles,
       },
+      runAs: resolveRunAs(s, {
+        accounts: this.options.accounts,
+        supervisor: this.options.supervisor,
+        origin: (key) => this.origin([key]),
+        report: (...issue) => this.report(...issue),
+      }),
     };
   }
 }
@@ -360,8 +378,11 @@ export function normalizeConfig(
     environment: null,
     cpus: availableCpus,
     platform: process.platform,
+    accounts: systemAccounts,
+    supervisor: currentSupervisor(),
     ...options,
   };
+  opts.accounts = memoized(opts.accounts);
   const issues = preflightIssues(raw, opts);
   const apps = raw.apps.map((_, i) => {
     const n = new AppNormalizer(raw, i, opts);

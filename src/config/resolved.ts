@@ -23,6 +23,16 @@ export interface ResolvedWatch {
   readonly usePolling: boolean;
 }
 
+/** Who an app's workers run as (`user`, `group`); the primary stays the supervisor's user. */
+export interface ResolvedRunAs {
+  readonly uid: number;
+  readonly gid: number;
+  /** The user's name, or null for a numeric uid without an entry (or `group` alone). */
+  readonly user: string | null;
+  /** The user's home directory, or null. */
+  readonly home: string | null;
+}
+
 export interface ResolvedApp {
   readonly name: string;
   /**
@@ -45,6 +55,11 @@ export interface ResolvedApp {
   readonly reload: { readonly parallel: number };
   readonly balancing: Balancing;
   readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
+  /**
+   * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's
+   * workers (its log file) belong to these ids.
+   */
+  readonly runAs: ResolvedRunAs | null;
 }
 
 export interface ResolvedConfig {

@@ -34,6 +34,14 @@ export type Balancing = 'round-robin' | 'kernel';
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
+/**
+ * User the workers run as: a name from the user database, or a numeric uid (taken as is, for containers whose uids have no name). Needs a root supervisor unless it is the supervisor's own user. `null`: the supervisor's user. The primary stays the supervisor's user.
+ */
+export type User = string | number | null;
+/**
+ * Group the workers run as: a name from the group database or a numeric gid. Defaults to the primary group of `user` (or the supervisor's group when `user` is not set). Supplementary groups are dropped.
+ */
+export type Group = string | number | null;
 
 /**
  * A clusterd configuration: the apps to run, each as a pool of node:cluster workers.
@@ -86,6 +94,8 @@ export interface App {
   reload?: Reload;
   balancing?: Balancing;
   logs?: Logs;
+  user?: User;
+  group?: Group;
 }
 /**
  * Environment variables for the workers, added to the supervisor's own environment. Numbers and booleans become strings; `null` removes an inherited variable.
@@ -207,4 +217,6 @@ export interface Defaults {
   reload?: Reload;
   balancing?: Balancing;
   logs?: Logs;
+  user?: User;
+  group?: Group;
 }

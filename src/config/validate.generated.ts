@@ -17,12 +17,15 @@ const schema44 = SCHEMA.$defs["readiness"];
 const schema41 = SCHEMA.$defs["duration"];
 const schema51 = SCHEMA.$defs["reload"];
 const schema52 = SCHEMA.$defs["balancing"];
+const schema55 = SCHEMA.$defs["user"];
+const schema56 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
 const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
 const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
+const pattern23 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1971,9 +1974,14 @@ vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.error
 errors = vErrors.length;
 }
 }
-}
-else {
-const err44 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(data.user !== undefined){
+let data19 = data.user;
+const _errs54 = errors;
+let valid16 = false;
+const _errs55 = errors;
+if(typeof data19 === "string"){
+if(func2(data19) > 32){
+const err44 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema55.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1982,12 +1990,245 @@ vErrors.push(err44);
 }
 errors++;
 }
+if(func2(data19) < 1){
+const err45 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+if(!pattern23.test(data19)){
+const err46 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema55.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+var _valid2 = _errs55 === errors;
+valid16 = valid16 || _valid2;
+const _errs57 = errors;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err48 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data19};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 4294967294 || isNaN(data19)){
+const err49 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema55.anyOf[1],data:data19};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+if(data19 < 0 || isNaN(data19)){
+const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.anyOf[1],data:data19};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+var _valid2 = _errs57 === errors;
+valid16 = valid16 || _valid2;
+const _errs59 = errors;
+if(data19 !== null){
+const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[2].type,parentSchema:schema55.anyOf[2],data:data19};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+var _valid2 = _errs59 === errors;
+valid16 = valid16 || _valid2;
+if(!valid16){
+const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data19};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+else {
+errors = _errs54;
+if(vErrors !== null){
+if(_errs54){
+vErrors.length = _errs54;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data20 = data.group;
+const _errs63 = errors;
+let valid18 = false;
+const _errs64 = errors;
+if(typeof data20 === "string"){
+if(func2(data20) > 32){
+const err53 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema56.anyOf[0],data:data20};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(func2(data20) < 1){
+const err54 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data20};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(!pattern23.test(data20)){
+const err55 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema56.anyOf[0],data:data20};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data20};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+var _valid3 = _errs64 === errors;
+valid18 = valid18 || _valid3;
+const _errs66 = errors;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err57 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data20};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 4294967294 || isNaN(data20)){
+const err58 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema56.anyOf[1],data:data20};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+if(data20 < 0 || isNaN(data20)){
+const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data20};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+var _valid3 = _errs66 === errors;
+valid18 = valid18 || _valid3;
+const _errs68 = errors;
+if(data20 !== null){
+const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[2].type,parentSchema:schema56.anyOf[2],data:data20};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+var _valid3 = _errs68 === errors;
+valid18 = valid18 || _valid3;
+if(!valid18){
+const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data20};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+else {
+errors = _errs63;
+if(vErrors !== null){
+if(_errs63){
+vErrors.length = _errs63;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
 validate21.errors = vErrors;
 return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema55 = SCHEMA.$defs["defaults"];
+const schema57 = SCHEMA.$defs["defaults"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2001,8 +2242,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema55.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
+if(!(func1.call(schema57.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2392,14 +2633,252 @@ vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.error
 errors = vErrors.length;
 }
 }
-}
-else {
-const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
+if(data.user !== undefined){
+let data14 = data.user;
+const _errs43 = errors;
+let valid13 = false;
+const _errs44 = errors;
+if(typeof data14 === "string"){
+if(func2(data14) > 32){
+const err27 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema55.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
 else {
 vErrors.push(err27);
+}
+errors++;
+}
+if(func2(data14) < 1){
+const err28 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(!pattern23.test(data14)){
+const err29 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema55.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+var _valid2 = _errs44 === errors;
+valid13 = valid13 || _valid2;
+const _errs46 = errors;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err31 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 4294967294 || isNaN(data14)){
+const err32 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema55.anyOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(data14 < 0 || isNaN(data14)){
+const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.anyOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+var _valid2 = _errs46 === errors;
+valid13 = valid13 || _valid2;
+const _errs48 = errors;
+if(data14 !== null){
+const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[2].type,parentSchema:schema55.anyOf[2],data:data14};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+var _valid2 = _errs48 === errors;
+valid13 = valid13 || _valid2;
+if(!valid13){
+const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data14};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+else {
+errors = _errs43;
+if(vErrors !== null){
+if(_errs43){
+vErrors.length = _errs43;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data15 = data.group;
+const _errs52 = errors;
+let valid15 = false;
+const _errs53 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) > 32){
+const err36 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema56.anyOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(func2(data15) < 1){
+const err37 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+if(!pattern23.test(data15)){
+const err38 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema56.anyOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+var _valid3 = _errs53 === errors;
+valid15 = valid15 || _valid3;
+const _errs55 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err40 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data15};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 4294967294 || isNaN(data15)){
+const err41 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema56.anyOf[1],data:data15};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(data15 < 0 || isNaN(data15)){
+const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data15};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+var _valid3 = _errs55 === errors;
+valid15 = valid15 || _valid3;
+const _errs57 = errors;
+if(data15 !== null){
+const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[2].type,parentSchema:schema56.anyOf[2],data:data15};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+var _valid3 = _errs57 === errors;
+valid15 = valid15 || _valid3;
+if(!valid15){
+const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data15};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+else {
+errors = _errs52;
+if(vErrors !== null){
+if(_errs52){
+vErrors.length = _errs52;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
 }
 errors++;
 }

@@ -10,6 +10,15 @@ export function workerEnv(
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  // A worker run as another user gets that user's identity, as login(1), su - and systemd's User= give
+  // it: a HOME of the supervisor's (/root) would send caches and dotfiles where the worker cannot write.
+  // The app's `env` still wins.
+  const user = app.runAs?.user;
+  if (user) {
+    env.USER = user;
+    env.LOGNAME = user;
+    if (app.runAs?.home) env.HOME = app.runAs.home;
+  }
   for (const [key, value] of Object.entries(app.env)) {
     if (value === null) delete env[key];
     else env[key] = value;

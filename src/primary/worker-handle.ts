@@ -1,12 +1,13 @@
 // One worker process with node:cluster: the effects the pool asks for (fork, drain, kill) carried out,
 // and the process's events (ready, exit) turned into the pool's. Its output goes to the primary's sinks,
 // tagged with the app and slot.
-import cluster, { type Address, type Worker as ClusterWorker } from 'node:cluster';
+import cluster, { type Address, type ClusterSettings, type Worker as ClusterWorker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
 import type { LogFormat, PrimaryMessage } from '../protocol.js';
 import { isWorkerKeepAlive, isWorkerListening, isWorkerLoaded, isWorkerReady } from '../protocol.js';
 import drain from '../worker/drain.cjs';
+import { accessProblem } from './access.js';
 import type { ProcessTrees } from './descendants-proc.js';
 import { workerEnv } from './env.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
@@ -43,6 +44,7 @@ function forkWith(env: Record<string, string>): ClusterWorker {
 export class WorkerHandle implements WorkerProcess {
   readonly worker: ClusterWorker;
   readonly script: string;
+  private readonly cwd: string;
   private tail: () => string[] = () => [];
   private exited = false;
   private readonly trees: ProcessTrees | undefined;
@@ -62,13 +64,17 @@ export class WorkerHandle implements WorkerProcess {
   ) {
     const release = resolveRelease(app);
     this.script = release.script;
+    this.cwd = release.cwd;
     cluster.setupPrimary({
       exec: release.script,
       args: [...app.args],
       execArgv: ['--require', PRELOAD, ...app.nodeArgs],
       cwd: release.cwd,
       silent: true,
-    });
+      // setupPrimary keeps keys it is not given: a worker of an app without `user` must not inherit them.
+      uid: app.runAs?.uid,
+      gid: app.runAs?.gid,
+    } as ClusterSettings);
     const env = workerEnv(options.baseEnv, app, slot);
     const worker = forkWith(env);
     this.worker = worker;
@@ -111,7 +117,11 @@ export class WorkerHandle implements WorkerProcess {
       // A worker that never got a pid will not emit 'exit'.
       if (worker.process.pid === undefined)
         setImmediate(() =>
-          this.exit({ code: null, signal: null, failure: `could not start: ${error.message}` }),
+          this.exit({
+            code: null,
+            signal: null,
+            failure: `could not start: ${this.accessProblem() ?? error.message}`,
+          }),
         );
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
@@ -133,8 +143,16 @@ export class WorkerHandle implements WorkerProcess {
 
   private exitWithOutput(code: number | null, signal: NodeJS.Signals | null): void {
     const clean = code === 0 && signal === null;
-    const detail = clean ? undefined : crashLine(this.tail());
+    // A worker run as another user that cannot reach its files: that is the explanation, not Node's
+    // EACCES stack line.
+    const detail = clean ? undefined : (this.accessProblem() ?? crashLine(this.tail()));
     this.exit({ code, signal, ...(detail ? { detail } : {}) });
+  }
+
+  // A worker run as another user that failed: whether that user may reach its files at all.
+  private accessProblem(): string | null {
+    const { runAs } = this.app;
+    return runAs ? accessProblem({ script: this.script, cwd: this.cwd, preload: PRELOAD }, runAs) : null;
   }
 
   private exit(exit: Parameters<WorkerEvents['exit']>[0]): void {

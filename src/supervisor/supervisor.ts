@@ -43,6 +43,8 @@ export class Supervisor {
   private busy = 0;
   private readonly startedAt = Date.now();
   private readonly effects: RunnerEffects;
+  /** Apps already warned about running as root: once per app for the supervisor's life. */
+  private readonly warnedRoot = new Set<string>();
 
   constructor(
     public config: ResolvedConfig,
@@ -68,6 +70,10 @@ export class Supervisor {
 
   private add(app: ResolvedApp): AppRunner {
     const runner = new AppRunner(this.settings(app), this.log, this.logFormat, this.effects);
+    if (runsAsRoot(app, process.getuid?.()) && !this.warnedRoot.has(app.name)) {
+      this.warnedRoot.add(app.name);
+      this.log.warn({ app: app.name }, `app ${app.name} runs as root; set user to drop privileges`);
+    }
     this.current.set(app.name, runner);
     this.runners.add(runner);
     void runner.done.then(() => {
@@ -362,4 +368,9 @@ export class Supervisor {
     for (const runner of this.runners) void runner.kill();
     this.checkFinished();
   }
+}
+
+/** Whether a supervisor running as `uid` runs this app's workers as root. */
+export function runsAsRoot(app: Pick<ResolvedApp, 'runAs'>, uid: number | undefined): boolean {
+  return uid === 0 && (app.runAs === null || app.runAs.uid === 0);
 }

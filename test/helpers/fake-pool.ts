@@ -30,6 +30,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     reload: { parallel: 1 },
     balancing: 'round-robin',
     logs: { file: null, maxSize: 1024, maxFiles: 1 },
+    runAs: null,
     ...overrides,
   };
 }

@@ -22,4 +22,16 @@ describe('workerEnv', () => {
     // The base is never changed: the next fork starts from the same environment.
     expect(base).toEqual({ PATH: '/bin', TZ: 'UTC', SECRET: 's', NODE_APP_INSTANCE: '9' });
   });
+
+  it("gives a worker run as another user that user's HOME, USER and LOGNAME; the app's env wins", () => {
+    const base = { HOME: '/root', USER: 'root', LOGNAME: 'root', PATH: '/bin' };
+    const runAs = { uid: 1001, gid: 1001, user: 'web', home: '/srv/web' };
+    const env = workerEnv(base, resolvedApp({ runAs }), 0);
+    expect(env).toMatchObject({ HOME: '/srv/web', USER: 'web', LOGNAME: 'web', PATH: '/bin' });
+    const own = workerEnv(base, resolvedApp({ runAs, env: { HOME: '/data' } }), 0);
+    expect(own).toMatchObject({ HOME: '/data', USER: 'web' });
+    // A numeric uid without an entry has no name and no home: the supervisor's are left as they are.
+    const numeric = workerEnv(base, resolvedApp({ runAs: { uid: 7, gid: 7, user: null, home: null } }), 0);
+    expect(numeric).toMatchObject({ HOME: '/root', USER: 'root' });
+  });
 });
