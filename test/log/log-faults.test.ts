@@ -2,7 +2,15 @@
 // (a FIFO nobody reads), and `start --detach` without a usable state directory. The apps keep running,
 // the problem is reported once per file, not once per line, and nothing waits or piles up behind it.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configId } from '../../src/control/paths.js';
@@ -175,6 +183,24 @@ describe('start --detach and its log', () => {
     ]);
     expect(taggedProcesses(tag)).toEqual([]);
     expect(existsSync(join(String(env.XDG_RUNTIME_DIR), 'clusterd'))).toBe(false);
+  });
+
+  it('refuses in one line, starting nothing, when its own log file is a symbolic link', async () => {
+    const { dir, env, tag } = project();
+    const logs = join(String(env.XDG_STATE_HOME), 'clusterd', 'logs');
+    mkdirSync(logs, { recursive: true, mode: 0o700 });
+    const file = join(logs, `${basename(dir)}-${configId(join(dir, 'cluster.config.json'))}.log`);
+    const victim = join(tempDir(), 'victim');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, file);
+    const detach = await runCli(['start', '--detach'], { cwd: dir, env });
+    expect([detach.code, detach.stdout, detach.stderr]).toEqual([
+      1,
+      '',
+      `clusterd: cannot open log file ${file}: ${file} is a symbolic link; clusterd never writes a log file through one (whoever made it could point it at any file): remove it\n`,
+    ]);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(taggedProcesses(tag)).toEqual([]);
   });
 
   // Its log file's name is fixed and a symbolic link there is refused, so the full disk is a device node
