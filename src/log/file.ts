@@ -5,7 +5,7 @@
 import { closeSync, createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
-import { DEVICE_FLAGS, openLogTarget } from './open.js';
+import { DEVICE_FLAGS, type LogOwner, openLogTarget } from './open.js';
 import { RotatingFile } from './rotate.js';
 
 /** A failed log file is opened again at most this often. */
@@ -20,6 +20,8 @@ export type LogFileReport =
 export interface LogFileOptions {
   maxSize: number;
   maxFiles: number;
+  /** The owner its files are given (FILE and the rotated ones); ours when not set. */
+  owner?: LogOwner | undefined;
   /** Called once when the file starts failing (again once per new error code), and once it recovers. */
   report: (report: LogFileReport) => void;
   retryMs?: number;
@@ -34,11 +36,11 @@ function countLines(chunk: string | Buffer): number {
 // The stream under a LogFile: rotated for a regular file, as it is for a device or a FIFO
 // (/dev/stdout, /dev/full), which there is nothing to rotate in. Both are opened without following a
 // symbolic link, in a directory only trusted users can write: see open.ts.
-function openTarget(file: string, { maxSize, maxFiles }: LogFileOptions): Writable {
-  const target = openLogTarget(file);
+function openTarget(file: string, { maxSize, maxFiles, owner }: LogFileOptions): Writable {
+  const target = openLogTarget(file, owner);
   // Numeric flags go to fs.open as they are (the types only say strings).
   if (target.kind === 'device') return createWriteStream(file, { flags: DEVICE_FLAGS as unknown as string });
-  return new RotatingFile(file, { maxSize, maxFiles }, target);
+  return new RotatingFile(file, { maxSize, maxFiles, owner }, target);
 }
 
 /** A log file that never errors, never throws and never applies backpressure: see the top of this file. */
@@ -142,8 +144,9 @@ export function openLogFile(
   maxSize: number,
   maxFiles: number,
   report: LogFileOptions['report'],
+  owner?: LogOwner,
 ): LogFile {
-  return new LogFile(file, { maxSize, maxFiles, report });
+  return new LogFile(file, { maxSize, maxFiles, report, owner });
 }
 
 /** Throws a one-line error unless `file` can be opened for appending, as LogFile would open it. */

@@ -8,6 +8,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fchownSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -39,13 +40,19 @@ export function prepareLogDirectory(file: string): void {
   checkLogDirectory(dir);
 }
 
+/** Who should own a log file: the hook for apps run as another user (the directories stay ours). */
+export interface LogOwner {
+  uid: number;
+  gid: number;
+}
+
 export type LogTarget = { kind: 'file'; fd: number; size: number } | { kind: 'device' };
 
 /**
  * Opens `file` for appending, or says it is a device or FIFO (opened by the caller, asynchronously, with
  * DEVICE_FLAGS: a FIFO without a reader would block a synchronous open). Throws with a `code`.
  */
-export function openLogTarget(file: string): LogTarget {
+export function openLogTarget(file: string, owner?: LogOwner): LogTarget {
   prepareLogDirectory(file);
   const before = lstatSync(file, { throwIfNoEntry: false });
   if (before?.isSymbolicLink())
@@ -76,6 +83,8 @@ export function openLogTarget(file: string): LogTarget {
     // Created now (through the umask) or by an older clusterd under umask 000: at most FILE_MODE.
     const wanted = before ? stats.mode & 0o777 & FILE_MODE : FILE_MODE;
     if ((stats.mode & 0o777) !== wanted) fchmodSync(fd, wanted);
+    // On the fd: the path could name something else by now. Needs root, as running apps as a user does.
+    if (owner && (stats.uid !== owner.uid || stats.gid !== owner.gid)) fchownSync(fd, owner.uid, owner.gid);
     return { kind: 'file', fd, size: stats.size };
   } catch (error) {
     closeSync(fd);

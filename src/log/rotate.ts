@@ -4,11 +4,12 @@
 // at either end, and the directory is one only trusted users can write (checked on every open).
 import { closeSync, renameSync, write, writev } from 'node:fs';
 import { Writable } from 'node:stream';
-import { openLogTarget } from './open.js';
+import { type LogOwner, openLogTarget } from './open.js';
 
 export interface RotationOptions {
   maxSize: number;
   maxFiles: number;
+  owner?: LogOwner | undefined;
 }
 
 /** Renames FILE.(N-1) to FILE.N ... FILE to FILE.1; names that do not exist are skipped. */
@@ -128,7 +129,7 @@ export class RotatingFile extends Writable {
   private rotate(): void {
     this.close();
     shiftFiles(this.file, this.options.maxFiles);
-    const target = openLogTarget(this.file);
+    const target = openLogTarget(this.file, this.options.owner);
     if (target.kind !== 'file')
       throw Object.assign(new Error(`${this.file} is no longer a regular file`), { code: 'ENOTFILE' });
     this.fd = target.fd;

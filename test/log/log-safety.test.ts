@@ -189,4 +189,25 @@ describe('a log file nobody else can redirect', () => {
     expect(statSync(file).mode & 0o777).toBe(0o640);
     expect(statSync(`${file}.1`).mode & 0o777).toBe(0o640);
   });
+
+  // Needs root: only root may give a file away (chown), as only root runs apps as another user.
+  it.skipIf(process.getuid?.() !== 0)(
+    'gives its files, rotated ones too, to the owner asked for',
+    async () => {
+      const dir = tempDir();
+      const file = join(dir, 'logs', 'app.log');
+      const reports: LogFileReport[] = [];
+      const owner = { uid: 3999999, gid: 3999998 };
+      const stream = new LogFile(file, { maxSize: 100, maxFiles: 1, owner, report: (r) => reports.push(r) });
+      stream.write(`${'a'.repeat(99)}\n`);
+      await new Promise((resolve) => stream.write('', resolve));
+      stream.write('b\n');
+      await new Promise<void>((resolve) => stream.end(resolve));
+      expect(reports).toEqual([]);
+      for (const path of [file, `${file}.1`])
+        expect([path, statSync(path).uid, statSync(path).gid]).toEqual([path, owner.uid, owner.gid]);
+      // The directory stays ours: one the app's user owned could be swapped under the root.
+      expect(statSync(join(dir, 'logs')).uid).toBe(0);
+    },
+  );
 });
