@@ -34,9 +34,12 @@ export function prepareLogDirectory(file: string): void {
   const dir = dirname(file);
   const missing = checkLogDirectory(dir);
   if (missing === null) return;
-  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  // The first directory mkdir made, as a prefix of `dir` (`missing` is where the walk found it, past
+  // any symbolic link: not a prefix, and climbing to it from `dir` could chmod a link's target).
+  const first = mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   // mkdir's mode goes through the umask; what was just made gets exactly DIR_MODE.
-  for (let path = dir; path.length >= missing.length; path = dirname(path)) chmodSync(path, DIR_MODE);
+  if (first !== undefined)
+    for (let path = dir; path.length >= first.length; path = dirname(path)) chmodSync(path, DIR_MODE);
   checkLogDirectory(dir);
 }
 

@@ -21,6 +21,8 @@ import { checkLogDirectory, distrust } from '../../src/log/safe-path.js';
 import { tempDir } from '../helpers/files.js';
 import { until } from '../helpers/processes.js';
 
+const mode = (path: string) => statSync(path).mode & 0o7777;
+
 function logFile(file: string, maxSize = 1024 * 1024, maxFiles = 2) {
   const reports: LogFileReport[] = [];
   const stream = new LogFile(file, { maxSize, maxFiles, retryMs: 20, report: (r) => reports.push(r) });
@@ -108,6 +110,26 @@ describe('a log file nobody else can redirect', () => {
     expect(reports[1]).toMatchObject({ state: 'writing', file });
     expect(readFileSync(file, 'utf8')).toMatch(/^now written\n/);
     expect(lstatSync(file).isFile()).toBe(true);
+  });
+
+  it('creates what is missing under a symbolic link 0750, leaving the link and its target as they were', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'real'));
+    chmodSync(join(dir, 'real'), 0o755);
+    // Longer than its target's name: climbing the literal path by the length of the physical one used to
+    // reach the link and chmod what it points to.
+    symlinkSync(join(dir, 'real'), join(dir, 'a-link-with-a-long-name'));
+    const file = join(dir, 'a-link-with-a-long-name', 'a', 'b', 'app.log');
+    const { stream, reports, end } = logFile(file);
+    stream.write('line\n');
+    await end();
+    expect(reports).toEqual([]);
+    expect(readFileSync(join(dir, 'real', 'a', 'b', 'app.log'), 'utf8')).toBe('line\n');
+    expect([
+      mode(join(dir, 'real')),
+      mode(join(dir, 'real', 'a')),
+      mode(join(dir, 'real', 'a', 'b')),
+    ]).toEqual([0o755, 0o750, 0o750]);
   });
 
   it('refuses a hard link to another file', async () => {
