@@ -15,7 +15,7 @@ import {
   openSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkLogDirectory, UNSAFE } from './safe-path.js';
+import { checkLogDirectory, ownerName, UNSAFE } from './safe-path.js';
 
 /** Modes of what clusterd creates for log files, whatever the umask. */
 export const FILE_MODE = 0o640;
@@ -82,6 +82,13 @@ export function openLogTarget(file: string, owner?: LogOwner): LogTarget {
       throw refused(
         'HARDLINK',
         `${file} has ${stats.nlink} hard links; clusterd never writes a log file that is also another file: remove it`,
+      );
+    // One someone else made first (in a sticky /tmp, say) would hand them every line written to it.
+    const euid = process.geteuid?.() ?? 0;
+    if (stats.uid !== 0 && stats.uid !== euid && stats.uid !== owner?.uid)
+      throw refused(
+        UNSAFE,
+        `${file} is owned by ${ownerName(stats.uid)}, not by root or the user clusterd runs as: remove it`,
       );
     // Created now (through the umask) or by an older clusterd under umask 000: at most FILE_MODE.
     const wanted = before ? stats.mode & 0o777 & FILE_MODE : FILE_MODE;

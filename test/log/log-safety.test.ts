@@ -4,6 +4,7 @@
 // made-up owners and modes; log-users.test.ts runs it against a second real user.
 import {
   chmodSync,
+  chownSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -211,6 +212,31 @@ describe('a log file nobody else can redirect', () => {
     expect(statSync(file).mode & 0o777).toBe(0o640);
     expect(statSync(`${file}.1`).mode & 0o777).toBe(0o640);
   });
+
+  // Needs root: a file owned by another user can only be made by root (or that user) here.
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a file someone else made first, in a sticky directory',
+    async () => {
+      const shared = join(tempDir(), 'shared');
+      mkdirSync(shared);
+      chmodSync(shared, 0o1777);
+      const file = join(shared, 'app.log');
+      writeFileSync(file, '');
+      chownSync(file, 3999999, 3999999);
+      const { stream, reports, end } = logFile(file);
+      stream.write('secret line\n');
+      await end();
+      expect(reports).toEqual([
+        {
+          state: 'failing',
+          file,
+          error: 'UNSAFE_PATH',
+          message: `${file} is owned by uid 3999999, not by root or the user clusterd runs as: remove it`,
+        },
+      ]);
+      expect(readFileSync(file, 'utf8')).toBe('');
+    },
+  );
 
   // Needs root: only root may give a file away (chown), as only root runs apps as another user.
   it.skipIf(process.getuid?.() !== 0)(
