@@ -2,13 +2,11 @@
 // A file that cannot be written (a full disk, a parent that is not a directory) must neither take its
 // process down nor hold up the output it copies: its lines are dropped, the problem is reported once,
 // the file is tried again every RETRY_MS, and its recovery is reported with the count of lines lost.
-import { closeSync, createWriteStream, mkdirSync, openSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { basename, dirname } from 'node:path';
+import { closeSync, createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
-import type * as RotatingFileStream from 'rotating-file-stream';
-import { notDirectory } from '../control/paths.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
+import { DEVICE_FLAGS, type LogOwner, openLogTarget } from './open.js';
+import { RotatingFile } from './rotate.js';
 
 /** A failed log file is opened again at most this often. */
 export const RETRY_MS = 10_000;
@@ -22,6 +20,8 @@ export type LogFileReport =
 export interface LogFileOptions {
   maxSize: number;
   maxFiles: number;
+  /** The owner its files are given (FILE and the rotated ones); ours when not set. */
+  owner?: LogOwner | undefined;
   /** Called once when the file starts failing (again once per new error code), and once it recovers. */
   report: (report: LogFileReport) => void;
   retryMs?: number;
@@ -34,26 +34,13 @@ function countLines(chunk: string | Buffer): number {
 }
 
 // The stream under a LogFile: rotated for a regular file, as it is for a device or a FIFO
-// (/dev/stdout, /dev/full), which rotating-file-stream refuses and which there is nothing to rotate in.
-function openTarget(file: string, { maxSize, maxFiles }: LogFileOptions): Writable {
-  const stats = statSync(file, { throwIfNoEntry: false });
-  if (stats?.isDirectory())
-    throw Object.assign(new Error(`EISDIR: ${file} is a directory`), { code: 'EISDIR' });
-  if (stats && !stats.isFile()) return createWriteStream(file, { flags: 'a' });
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-  } catch (error) {
-    // mkdir says EEXIST or ENOTDIR for a file in the way, and names the wrong path: name the file.
-    const code = (error as NodeJS.ErrnoException).code;
-    const inTheWay = code === 'EEXIST' || code === 'ENOTDIR' ? notDirectory(dirname(file)) : undefined;
-    if (!inTheWay) throw error;
-    throw Object.assign(new Error(`ENOTDIR: ${inTheWay}`), { code: 'ENOTDIR', cause: error });
-  }
-  // Loaded when a log file is first opened: most processes have none, and it costs ~20 ms of start-up.
-  const { createStream } = createRequire(import.meta.url)(
-    'rotating-file-stream',
-  ) as typeof RotatingFileStream;
-  return createStream(basename(file), { path: dirname(file), size: `${maxSize}B`, rotate: maxFiles });
+// (/dev/stdout, /dev/full), which there is nothing to rotate in. Both are opened without following a
+// symbolic link, in a directory only trusted users can write: see open.ts.
+function openTarget(file: string, { maxSize, maxFiles, owner }: LogFileOptions): Writable {
+  const target = openLogTarget(file, owner);
+  // Numeric flags go to fs.open as they are (the types only say strings).
+  if (target.kind === 'device') return createWriteStream(file, { flags: DEVICE_FLAGS as unknown as string });
+  return new RotatingFile(file, { maxSize, maxFiles, owner }, target);
 }
 
 /** A log file that never errors, never throws and never applies backpressure: see the top of this file. */
@@ -157,14 +144,16 @@ export function openLogFile(
   maxSize: number,
   maxFiles: number,
   report: LogFileOptions['report'],
+  owner?: LogOwner,
 ): LogFile {
-  return new LogFile(file, { maxSize, maxFiles, report });
+  return new LogFile(file, { maxSize, maxFiles, report, owner });
 }
 
-/** Throws a one-line error unless `file` can be opened for appending (its directory must exist). */
+/** Throws a one-line error unless `file` can be opened for appending, as LogFile would open it. */
 export function checkLogFile(file: string): void {
   try {
-    closeSync(openSync(file, 'a'));
+    const target = openLogTarget(file);
+    if (target.kind === 'file') closeSync(target.fd);
   } catch (error) {
     throw new ClusterdError(
       ErrorCode.LOG_FILE,

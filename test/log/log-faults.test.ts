@@ -66,8 +66,8 @@ describe('a log file that cannot be written', () => {
   });
 
   it('on a full disk (/dev/full): ENOSPC reported once for thousands of lines and many retries', async () => {
-    const file = join(tempDir(), 'full.log');
-    symlinkSync('/dev/full', file);
+    // The device itself: a symbolic link to it is refused (see log-symlinks.test.ts).
+    const file = '/dev/full';
     const { stream, reports } = logFile(file);
     for (let i = 0; i < 10_000; i += 1) stream.write(line(i));
     await until(() => reports.length > 0, 'the report');
@@ -102,10 +102,9 @@ describe('a log file that cannot be written', () => {
   it('keeps the apps serving and restarting on a full disk and under a regular file, one report each', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'not-a-dir'), '');
-    symlinkSync('/dev/full', join(dir, 'full.log'));
     const app = (name: string, file: string) => ({ name, script: chatty, instances: 2, logs: { file } });
     const root = startRoot({
-      apps: [app('full', join(dir, 'full.log')), app('notdir', join(dir, 'not-a-dir', 'sub', 'app.log'))],
+      apps: [app('full', '/dev/full'), app('notdir', join(dir, 'not-a-dir', 'sub', 'app.log'))],
     });
     await Promise.all([root.running('full'), root.running('notdir')]);
     const addresses = [await root.address('full'), await root.address('notdir')];
@@ -127,7 +126,7 @@ describe('a log file that cannot be written', () => {
     expect(reports).toHaveLength(2);
     expect(reports.find((e) => e.app === 'full')).toMatchObject({
       level: 50,
-      file: join(dir, 'full.log'),
+      file: '/dev/full',
       error: 'ENOSPC',
       msg: expect.stringMatching(
         /no space left on device, write; its lines are dropped until it can be written again/,
@@ -187,29 +186,52 @@ describe('start --detach and its log', () => {
     expect(existsSync(join(String(env.XDG_RUNTIME_DIR), 'clusterd'))).toBe(false);
   });
 
-  it('runs, and shows in status, when its own log file cannot be written', async () => {
+  it('refuses in one line, starting nothing, when its own log file is a symbolic link', async () => {
     const { dir, env, tag } = project();
     const logs = join(String(env.XDG_STATE_HOME), 'clusterd', 'logs');
     mkdirSync(logs, { recursive: true, mode: 0o700 });
     const file = join(logs, `${basename(dir)}-${configId(join(dir, 'cluster.config.json'))}.log`);
-    symlinkSync('/dev/full', file);
-    try {
-      const started = await runCli(['start', '--detach'], { cwd: dir, env });
-      expect([started.code, started.stderr]).toEqual([0, '']);
-      const status = JSON.parse((await runCli(['status', '--json'], { cwd: dir, env })).stdout);
-      expect(status.apps).toMatchObject([{ name: 'web', state: 'running' }]);
-      expect(status.logFaults).toEqual([
-        {
-          file,
-          error: 'ENOSPC',
-          message: expect.stringMatching(/no space left on device/),
-          since: expect.any(Number),
-        },
-      ]);
-      expect((await runCli(['shutdown'], { cwd: dir, env })).code).toBe(0);
-      await until(() => taggedProcesses(tag).length === 0, 'every process to exit', 10_000);
-    } finally {
-      for (const pid of taggedProcesses(tag)) process.kill(pid, 'SIGKILL');
-    }
+    const victim = join(tempDir(), 'victim');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, file);
+    const detach = await runCli(['start', '--detach'], { cwd: dir, env });
+    expect([detach.code, detach.stdout, detach.stderr]).toEqual([
+      1,
+      '',
+      `clusterd: cannot open log file ${file}: ${file} is a symbolic link; clusterd never writes a log file through one (whoever made it could point it at any file): remove it\n`,
+    ]);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(taggedProcesses(tag)).toEqual([]);
   });
+
+  // Its log file's name is fixed and a symbolic link there is refused, so the full disk is a device node
+  // made with mknod at that name, which needs root.
+  it.skipIf(process.getuid?.() !== 0)(
+    'runs, and shows in status, when its own log file cannot be written',
+    async () => {
+      const { dir, env, tag } = project();
+      const logs = join(String(env.XDG_STATE_HOME), 'clusterd', 'logs');
+      mkdirSync(logs, { recursive: true, mode: 0o700 });
+      const file = join(logs, `${basename(dir)}-${configId(join(dir, 'cluster.config.json'))}.log`);
+      execFileSync('mknod', [file, 'c', '1', '7']);
+      try {
+        const started = await runCli(['start', '--detach'], { cwd: dir, env });
+        expect([started.code, started.stderr]).toEqual([0, '']);
+        const status = JSON.parse((await runCli(['status', '--json'], { cwd: dir, env })).stdout);
+        expect(status.apps).toMatchObject([{ name: 'web', state: 'running' }]);
+        expect(status.logFaults).toEqual([
+          {
+            file,
+            error: 'ENOSPC',
+            message: expect.stringMatching(/no space left on device/),
+            since: expect.any(Number),
+          },
+        ]);
+        expect((await runCli(['shutdown'], { cwd: dir, env })).code).toBe(0);
+        await until(() => taggedProcesses(tag).length === 0, 'every process to exit', 10_000);
+      } finally {
+        for (const pid of taggedProcesses(tag)) process.kill(pid, 'SIGKILL');
+      }
+    },
+  );
 });
