@@ -57,6 +57,23 @@ describe('escaping for the terminal', () => {
   });
 });
 
+describe('validate', () => {
+  it("prints a config's paths escaped, and exact with --json", async () => {
+    const dir = tempDir();
+    const cwd = `work${TITLE}dir`;
+    writeFiles(dir, {
+      'cluster.config.json': JSON.stringify({ apps: [{ name: 'web', script: 'x.js', cwd }] }),
+      [`${cwd}/x.js`]: '',
+    });
+    const human = await runCli(['validate'], { cwd: dir });
+    expect(human.code).toBe(0);
+    expect(human.stdout).not.toMatch(RAW_CONTROL);
+    expect(human.stdout).toContain('work\\x1b]0;pwned\\x07dir');
+    const json = await runCli(['validate', '--json'], { cwd: dir });
+    expect((JSON.parse(json.stdout) as { apps: { cwd: string }[] }).apps[0]?.cwd).toBe(join(dir, cwd));
+  });
+});
+
 describe('logs and status from a real clusterd', () => {
   it('logs: escaped on a terminal, byte-exact into a pipe; status: escaped, --json exact', async () => {
     // The script's directory name holds a screen clear: it shows up in `status`.
