@@ -3,7 +3,7 @@
 // other human output escape them always; `--json` is exact.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/commands/control.js';
 import { escapeField, escapeText } from '../../src/cli/terminal-text.js';
@@ -128,7 +128,7 @@ describe('answers from a control socket that sends raw control characters', () =
     const dir = writeFiles(tempDir(), { 'cluster.config.json': '{"apps": []}' });
     const env = testEnv();
     const socket = socketPath(join(dir, 'cluster.config.json'), env);
-    mkdirSync(join(String(env.XDG_RUNTIME_DIR), 'clusterd'), { mode: 0o700 });
+    mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
     server = createServer((peer) => {
       peer.setEncoding('utf8').once('data', (chunk: string) => {
         const request = JSON.parse(chunk.split('\n')[0] ?? '{}') as { id: string; cmd: string };
