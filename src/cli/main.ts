@@ -7,15 +7,21 @@ import type { Command } from '../control/protocol.js';
 import { isWaitingCommand, WAITING_COMMANDS } from '../control/timeouts.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../errors.js';
 import { formatIssues } from './format.js';
+import { escapeText } from './terminal-text.js';
 
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** stdout is a terminal: `logs` escapes control characters there (terminal-text.ts). */
+  terminal?: boolean;
 }
 
 const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  get terminal() {
+    return process.stdout.isTTY === true;
+  },
 };
 
 export const USAGE = `Usage: clusterd <command> [options]
@@ -206,14 +212,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return await run(argv, io);
   } catch (error) {
     if (error instanceof ConfigError) {
-      io.stderr(formatIssues(error.issues));
+      io.stderr(escapeText(formatIssues(error.issues)));
       return error.exitCode;
     }
     if (error instanceof ClusterdError) {
-      io.stderr(`clusterd: ${error.message}\n`);
+      // The message may carry what a running clusterd answered (an app name, an error): escaped, always.
+      io.stderr(escapeText(`clusterd: ${error.message}\n`));
       return error.exitCode;
     }
-    io.stderr(`clusterd: internal error, please report it:\n${(error as Error)?.stack ?? String(error)}\n`);
+    io.stderr(
+      escapeText(
+        `clusterd: internal error, please report it:\n${(error as Error)?.stack ?? String(error)}\n`,
+      ),
+    );
     return ExitCode.INTERNAL;
   }
 }

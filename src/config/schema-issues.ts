@@ -5,6 +5,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { ErrorCode } from '../errors.js';
 import { removedKey } from './removed-keys.js';
 import { getSchema, type JsonSchema } from './schema.js';
+import { describeSecret, isSecretPointer } from './secret-values.js';
 
 export interface SchemaIssue {
   code: ErrorCode;
@@ -102,7 +103,7 @@ export function shown(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
-function got(value: unknown): string {
+function gotValue(value: unknown): string {
   return `got ${jsonType(value) === 'object' ? 'an object' : jsonType(value) === 'array' ? 'an array' : shown(value)}`;
 }
 
@@ -169,6 +170,9 @@ function translate(e: ErrorObject): SchemaIssue {
   const pointer = e.instancePath;
   const where = schemaPathOf(e.parentSchema) ?? '';
   const params = e.params as Record<string, unknown>;
+  // An env value is described, never quoted: it may be a secret.
+  const secret = isSecretPointer(pointer);
+  const got = (value: unknown) => (secret ? `got ${describeSecret(value)}` : gotValue(value));
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
@@ -213,14 +217,14 @@ function translate(e: ErrorObject): SchemaIssue {
       };
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
-      const match = typeof e.data === 'string' ? suggest(e.data, allowed) : undefined;
+      const match = typeof e.data === 'string' && !secret ? suggest(e.data, allowed) : undefined;
       return {
         code: ErrorCode.CONFIG_ENUM,
         pointer,
         message: `must be ${listOr(allowed.map((v) => JSON.stringify(v)))}, ${got(e.data)}`,
         ...(match
           ? { hint: `did you mean "${match}"?` }
-          : typeof e.data === 'string' && /^[0-9]{1,15}$/.test(e.data)
+          : typeof e.data === 'string' && !secret && /^[0-9]{1,15}$/.test(e.data)
             ? { hint: `write numbers without quotes: ${e.data}` }
             : {}),
       };

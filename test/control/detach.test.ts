@@ -1,6 +1,6 @@
 // `clusterd start --detach`: returns once every app is ready (or one failed), logs to a file, refuses a
 // twin, and `clusterd shutdown` ends it without leaving a process.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -52,7 +52,7 @@ describe('start --detach', () => {
       ]);
 
       const logs = join(String(env.XDG_STATE_HOME), 'clusterd', 'logs');
-      const [file] = readdirSync(logs);
+      const [file] = readdirSync(logs).filter((f) => f.endsWith('.log'));
       expect(readFileSync(join(logs, String(file)), 'utf8')).toMatch(/"msg":"app running"/);
 
       expect((await runCli(['shutdown'], { cwd: dir, env })).code).toBe(0);
@@ -93,6 +93,38 @@ describe('start --detach', () => {
       expect(started.stderr).toMatch(
         /boom.*app errored: exit code 1: Error: boom at boot; 2 failed starts in a row \(restart.maxRestarts 1\)/,
       );
+    } finally {
+      await noneLeft(tag);
+    }
+  });
+
+  // Its own startup errors come before its log is open: they reach the terminal through its stderr,
+  // and this start's reason wins over an earlier run's in the log.
+  it("reports the supervisor's own startup error, not an earlier run's", async () => {
+    const { dir, env, tag } = project([boomApp]);
+    try {
+      const first = await runCli(['start', '--detach'], { cwd: dir, env });
+      expect(first.stderr).toMatch(/boom at boot/);
+      await noneLeft(tag);
+      // The runtime directory (the control socket's) is a regular file: the supervisor refuses to start.
+      const notDir = join(dir, 'not-a-directory');
+      writeFiles(dir, { 'not-a-directory': '' });
+      const refused = { ...env, XDG_RUNTIME_DIR: notDir, RUNTIME_DIRECTORY: notDir };
+      const started = await runCli(['start', '--detach'], { cwd: dir, env: refused });
+      expect(started.code).toBe(1);
+      // The directory refused is the runtime directory itself or its clusterd/ (which variable names it
+      // decides): either way the one line says which, and why.
+      const where = notDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(started.stderr).toMatch(
+        new RegExp(
+          `^clusterd: the supervisor exited \\(code 1\\): cannot create ${where}(/clusterd)? \\(E[A-Z]+: ${where} is not a directory\\)`,
+        ),
+      );
+      expect(started.stderr).not.toMatch(/boom/);
+      expect(started.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      const logs = join(String(env.XDG_STATE_HOME), 'clusterd', 'logs');
+      const [stderrFile] = readdirSync(logs).filter((f) => f.endsWith('.stderr'));
+      expect(statSync(join(logs, String(stderrFile))).mode & 0o777).toBe(0o600);
     } finally {
       await noneLeft(tag);
     }

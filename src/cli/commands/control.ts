@@ -5,6 +5,7 @@ import { formatDuration } from '../../config/units.js';
 import { locateSocket, sendCommand } from '../../control/client.js';
 import type { AppStatus, Command, Status } from '../../control/protocol.js';
 import type { Io } from '../main.js';
+import { escapeField, escapeText } from '../terminal-text.js';
 
 export interface ControlOptions {
   config: string | undefined;
@@ -51,20 +52,23 @@ export function formatStatus(status: Status): string {
           w.script === null ? '-' : displayPath(w.script),
         ])
       : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-', '-']];
-  for (const app of status.apps) rows.push(...appRows(app));
+  for (const app of status.apps) rows.push(...appRows(app).map((r) => r.map(escapeField)));
   const head = `clusterd ${status.pid}, ${displayPath(status.config)}${status.environment ? ` (--env ${status.environment})` : ''}, up ${ago(status.uptime)}`;
   // Lines being dropped are news an operator must not have to ask for with --json.
   const faults = (status.logFaults ?? []).map(
     (f) =>
       `log file not written${f.app ? ` (${f.app})` : ''}: ${displayPath(f.file)}: ${f.error} since ${ago(Date.now() - f.since)}, its lines are dropped`,
   );
-  return `${head}\n${table(rows)}\n${faults.map((line) => `${line}\n`).join('')}`;
+  return `${escapeField(head)}\n${table(rows)}\n${faults.map((line) => `${escapeField(line)}\n`).join('')}`;
 }
 
+// What the root answers is shown escaped (terminal-text.ts), but for `--json` and for `logs` into a pipe
+// or a file: those are data, kept byte for byte.
 /** Runs one control command and prints its result; the exit code says whether it worked. */
 export async function controlCommand(command: Command, options: ControlOptions, io: Io): Promise<number> {
   const target = locateSocket(process.cwd(), options.config);
-  const result = await sendCommand(target, command, (line) => io.stdout(`${line}\n`));
+  const output = (text: string) => (io.terminal ? escapeText(text) : text);
+  const result = await sendCommand(target, command, (line) => io.stdout(`${output(line)}\n`));
   if (options.json) {
     io.stdout(`${JSON.stringify(result ?? null, null, 2)}\n`);
     return 0;
@@ -75,28 +79,30 @@ export async function controlCommand(command: Command, options: ControlOptions, 
       break;
     case 'reload':
       for (const r of result as { app: string; replaced: number; ms: number }[]) {
-        io.stdout(`${r.app}: reloaded, ${r.replaced} workers replaced in ${formatDuration(r.ms)}\n`);
+        io.stdout(
+          `${escapeField(r.app)}: reloaded, ${r.replaced} workers replaced in ${formatDuration(r.ms)}\n`,
+        );
       }
       break;
     case 'restart':
-      io.stdout(`restarted: ${(result as string[]).join(', ')}\n`);
+      io.stdout(`restarted: ${escapeField((result as string[]).join(', '))}\n`);
       break;
     case 'scale': {
       const r = result as { app: string; from: number; to: number };
-      io.stdout(`${r.app}: ${r.from} -> ${r.to} workers\n`);
+      io.stdout(`${escapeField(r.app)}: ${r.from} -> ${r.to} workers\n`);
       break;
     }
     case 'stop':
-      io.stdout(`stopped: ${(result as string[]).join(', ')}\n`);
+      io.stdout(`stopped: ${escapeField((result as string[]).join(', '))}\n`);
       break;
     case 'start':
-      io.stdout(`started: ${String(result)}\n`);
+      io.stdout(`started: ${escapeField(String(result))}\n`);
       break;
     case 'shutdown':
       io.stdout(`clusterd ${(result as { pid: number }).pid} is shutting down\n`);
       break;
     case 'logs':
-      if (result) for (const line of (result as { lines: string[] }).lines) io.stdout(`${line}\n`);
+      if (result) for (const line of (result as { lines: string[] }).lines) io.stdout(`${output(line)}\n`);
       break;
   }
   return 0;

@@ -3,7 +3,7 @@
 // (exit 0) or one failed to start (non-zero, with the reason). A clusterd already running for the
 // config is reported instead of starting a twin.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, openSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import type { Status } from '../../control/protocol.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
 import { checkLogFile } from '../../log/file.js';
 import type { Io } from '../main.js';
+import { escapeText } from '../terminal-text.js';
 
 const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 
@@ -40,6 +41,34 @@ function failure(logFile: string, app?: string): string | undefined {
   return mine.filter((e) => (e.level ?? 0) >= 50).at(-1)?.msg;
 }
 
+/** Lines of the supervisor's stderr shown when it fails to start; the rest stays in the file. */
+const STDERR_LINES = 10;
+
+// The supervisor's stderr goes to a private file next to its log: what it says before its log is open
+// (the runtime directory refused, a node option Node does not know) would otherwise be lost. A pipe
+// cannot be used: it would break (EPIPE) once this command has returned, and the supervisor with it.
+function openStderrFile(file: string): number {
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
+  const fd = openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+  fchmodSync(fd, 0o600); // an existing file keeps its mode otherwise
+  return fd;
+}
+
+// The last lines the supervisor wrote to stderr, as a reason, or undefined when it wrote none.
+function stderrReason(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (!lines.length) return undefined;
+  // "clusterd: " is how the supervisor's CLI starts each message; said once, by this command.
+  const shown = lines.slice(-STDERR_LINES).map((l) => l.replace(/^clusterd: /, '').slice(0, 1000));
+  return shown.join('\n  ');
+}
+
 export async function detachCommand(options: DetachOptions, io: Io): Promise<number> {
   const config = await loadConfig({
     ...(options.path === undefined ? {} : { path: options.path }),
@@ -62,7 +91,14 @@ export async function detachCommand(options: DetachOptions, io: Io): Promise<num
   if (config.environment) args.push('--env', config.environment);
   if (options.watch) args.push('--watch');
   if (options.watchConfig) args.push('--watch-config');
-  const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', cwd: dirname(config.file) });
+  const stderrFile = logFile.replace(/\.log$/, '.stderr');
+  const stderr = openStderrFile(stderrFile);
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', 'ignore', stderr],
+    cwd: dirname(config.file),
+  });
+  closeSync(stderr); // the child holds its own copy
   child.unref();
   let exited: number | null = null;
   child.once('exit', (code) => {
@@ -72,9 +108,9 @@ export async function detachCommand(options: DetachOptions, io: Io): Promise<num
   const deadline = Date.now() + Math.max(...config.apps.map((a) => a.readyTimeout)) * 2 + 10_000;
   while (Date.now() < deadline) {
     if (exited !== null) {
-      io.stderr(
-        `clusterd: the supervisor exited (code ${exited}): ${failure(logFile) ?? `see ${logFile}`}\n`,
-      );
+      // Its stderr is this start's alone (the file is truncated); the log may hold earlier runs.
+      const reason = stderrReason(stderrFile) ?? failure(logFile) ?? `see ${logFile}`;
+      io.stderr(escapeText(`clusterd: the supervisor exited (code ${exited}): ${reason}\n`));
       return exited || ExitCode.FAILURE;
     }
     const status = (await sendCommand(target, { cmd: 'status' }).catch(() => undefined)) as

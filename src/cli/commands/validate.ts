@@ -2,6 +2,7 @@ import { loadConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors.js';
 import { configSummary, formatConfig } from '../format.js';
 import type { Io } from '../main.js';
+import { escapeText } from '../terminal-text.js';
 
 /** Issues `validate --json` lists; `omitted` counts the rest. */
 export const MAX_JSON_ISSUES = 1000;
@@ -19,7 +20,10 @@ export async function validateCommand(options: ValidateOptions, io: Io): Promise
       ...(options.path === undefined ? {} : { path: options.path }),
       environment: options.environment ?? null,
     });
-    io.stdout(options.json ? `${JSON.stringify(configSummary(config), null, 2)}\n` : formatConfig(config));
+    // Paths in the summary are the config's (a cloned repository's): shown, not obeyed, by a terminal.
+    io.stdout(
+      options.json ? `${JSON.stringify(configSummary(config), null, 2)}\n` : escapeText(formatConfig(config)),
+    );
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError) || !options.json) throw error;
