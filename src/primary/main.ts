@@ -40,8 +40,14 @@ const logFiles: Writable[] = [];
 function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
   if (!app.logs.file) return { stdout: process.stdout, stderr: process.stderr };
   // One that cannot be written is reported to the root (once), and its lines dropped: see log/file.ts.
-  const file = openLogFile(app.logs.file, app.logs.maxSize, app.logs.maxFiles, (report) =>
-    send({ type: 'logfile', ...report }),
+  // An app run as another user can read its own log (group), but not rewrite what it said (owner).
+  const owner = app.runAs ? { uid: process.getuid?.() ?? 0, gid: app.runAs.gid } : undefined;
+  const file = openLogFile(
+    app.logs.file,
+    app.logs.maxSize,
+    app.logs.maxFiles,
+    (report) => send({ type: 'logfile', ...report }),
+    owner,
   );
   logFiles.push(file);
   return { stdout: teeSink(process.stdout, file), stderr: teeSink(process.stderr, file) };

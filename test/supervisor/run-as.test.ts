@@ -50,9 +50,15 @@ describe('apps run as another user', () => {
     'forks the workers with the user uid and gid, through a reload, and warns only for root apps',
     async () => {
       const user = makeUser();
+      const logs = tempDir();
       const root = startRoot({
         apps: [
-          fixtureApp('web', 'report-ids.cjs', { instances: 2, user: user.name, cwd: FIXTURES }),
+          fixtureApp('web', 'report-ids.cjs', {
+            instances: 2,
+            user: user.name,
+            cwd: FIXTURES,
+            logs: { file: join(logs, 'web.log') },
+          }),
           fixtureApp('admin', 'report-ids.cjs', { instances: 1, cwd: FIXTURES }),
         ],
       });
@@ -80,6 +86,9 @@ describe('apps run as another user', () => {
         'web primary',
       );
       expect(statSync(`/proc/${primary.primary}`).uid).toBe(0);
+      // Its log file: the supervisor's, readable by the app's group, not writable by the app.
+      const log = statSync(join(logs, 'web.log'));
+      expect([log.uid, log.gid, (log.mode & 0o777).toString(8)]).toEqual([0, user.gid, '640']);
 
       const reload = await runCli(['reload', 'web'], { cwd: root.dir, env: root.env });
       expect(reload.code, reload.stderr).toBe(0);
