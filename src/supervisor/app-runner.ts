@@ -22,6 +22,7 @@ import {
   type PrimaryRequest,
 } from '../protocol.js';
 import { appStateOf, refusalOf } from './app-view.js';
+import { killLeftovers } from './leftovers.js';
 import type { PrimaryChild, RunnerEffects } from './primary-process.js';
 import { RecentOutput } from './recent-output.js';
 import { logReport } from './reports.js';
@@ -313,19 +314,7 @@ export class AppRunner {
     this.child = null;
     this.cancelKill?.();
     this.cancelKill = null;
-    // Workers of a dead primary notice its IPC channel close and exit; one that is stuck does not.
-    for (const info of this.workers.list()) {
-      if (info.pid === null || !this.fx.killLeftover(info.pid)) continue;
-      this.log.warn(
-        { app: this.app.name, worker: info.slot, pid: info.pid },
-        'killed a worker left by its primary',
-      );
-    }
-    this.workers.clear();
-    // What the app started and its primary could not stop (it died first) is still in its group.
-    const left = group === null ? [] : this.fx.killGroup(group);
-    if (left.length > 0)
-      this.log.warn({ app: this.app.name, pids: left }, "killed processes left in the primary's group");
+    killLeftovers(this.fx, this.log, this.app.name, this.workers, group);
     const exit = {
       code,
       signal,
