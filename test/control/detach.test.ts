@@ -4,23 +4,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { tempDir, writeFiles } from '../helpers/files.js';
+import { writeFiles } from '../helpers/files.js';
 import { isAlive, taggedProcesses, until } from '../helpers/processes.js';
-import { FIXTURES, testEnv } from '../helpers/root.js';
-
-function project(apps: object[]) {
-  const dir = writeFiles(tempDir(), { 'cluster.config.json': JSON.stringify({ apps }) });
-  const env = testEnv();
-  return { dir, env, tag: String(env.CLUSTERD_TEST_TAG) };
-}
-
-async function noneLeft(tag: string) {
-  try {
-    await until(() => taggedProcesses(tag).length === 0, 'every process to exit', 5_000);
-  } finally {
-    for (const pid of taggedProcesses(tag)) process.kill(pid, 'SIGKILL');
-  }
-}
+import { noneLeft, project } from '../helpers/project.js';
+import { FIXTURES } from '../helpers/root.js';
 
 // An app that throws at boot and goes errored after one restart.
 const boomApp = {

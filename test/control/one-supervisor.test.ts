@@ -8,32 +8,19 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
 import { socketOf } from '../helpers/control.js';
-import { tempDir, writeFiles } from '../helpers/files.js';
-import { taggedProcesses, until } from '../helpers/processes.js';
-import { FIXTURES, Root, startRoot, testEnv } from '../helpers/root.js';
+import { tempDir } from '../helpers/files.js';
+import { until } from '../helpers/processes.js';
+import { noneLeft, project } from '../helpers/project.js';
+import { FIXTURES, Root, startRoot } from '../helpers/root.js';
 
 const web = { name: 'web', script: join(FIXTURES, 'http-server.cjs'), instances: 1 };
-
-function project() {
-  const dir = writeFiles(tempDir(), { 'cluster.config.json': JSON.stringify({ apps: [web] }) });
-  const env = testEnv();
-  return { dir, env, tag: String(env.CLUSTERD_TEST_TAG) };
-}
-
-async function noneLeft(tag: string) {
-  try {
-    await until(() => taggedProcesses(tag).length === 0, 'every process to exit', 5_000);
-  } finally {
-    for (const pid of taggedProcesses(tag)) process.kill(pid, 'SIGKILL');
-  }
-}
 
 const ALREADY =
   /^clusterd: clusterd is already running for \S+cluster\.config\.json \(pid (\d+), control socket \S+\.sock\)$/;
 
 describe('one supervisor per config', () => {
   it('lets exactly one of five concurrent starts run; the others say it is already running', async () => {
-    const { dir, env, tag } = project();
+    const { dir, env, tag } = project([web]);
     const closed: Promise<unknown>[] = [];
     const roots = Array.from({ length: 5 }, () => {
       const child = spawn(process.execPath, [BIN, 'start', '--log-format', 'json'], {
@@ -118,7 +105,7 @@ describe('one supervisor per config', () => {
   });
 
   it('refuses a runtime directory that is a symlink, starting nothing', async () => {
-    const { dir, env, tag } = project();
+    const { dir, env, tag } = project([web]);
     const real = join(tempDir(), 'real');
     mkdirSync(real, { mode: 0o700 });
     const link = join(dirname(real), 'link');

@@ -17,8 +17,17 @@ export function runCli(
   args: string[],
   options: { cwd?: string; node?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
+  return runCommand(options.node ?? process.execPath, [BIN, ...args], options);
+}
+
+/** Runs a command, collecting its output; resolves once it has exited and closed its output. */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(options.node ?? process.execPath, [BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? REPO_ROOT,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
