@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
+import { parseStat } from '../primary/descendants.js';
 
 export interface Holder {
   pid: number;
@@ -30,10 +31,8 @@ function procStart(pid: number): number | null | undefined {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22; the command name (field 2) may hold spaces and parentheses, so count from its end.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
+    // Field 22 of the stat line, read as the process trees read it.
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.start ?? null;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' && process.platform === 'linux'
       ? undefined
