@@ -4,21 +4,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ErrorCode } from '../errors.js';
+import { type Account, type Group, parseGroupLine, parsePasswdLine } from './accounts.js';
 import type { ResolvedRunAs } from './resolved.js';
 import type { SchemaIssue } from './schema-issues.js';
 import { shown } from './schema-issues.js';
 
-export interface Account {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-  readonly home: string;
-}
-
-export interface Group {
-  readonly name: string;
-  readonly gid: number;
-}
+export { type Account, type Group, parseGroupLine, parsePasswdLine };
 
 /** The user and group databases, by name or by numeric id; null when there is no such entry. */
 export interface Accounts {
@@ -33,25 +24,6 @@ export class LookupError extends Error {}
 export interface Supervisor {
   readonly uid: number;
   readonly gid: number;
-}
-
-// One `passwd(5)` line: name:password:uid:gid:gecos:home:shell.
-export function parsePasswdLine(line: string): Account | null {
-  const f = line.split(':');
-  if (f.length < 7) return null;
-  const uid = Number(f[2]);
-  const gid = Number(f[3]);
-  if (!f[0] || !Number.isInteger(uid) || !Number.isInteger(gid)) return null;
-  return { name: f[0], uid, gid, home: f[5] ?? '' };
-}
-
-// One `group(5)` line: name:password:gid:members.
-export function parseGroupLine(line: string): Group | null {
-  const f = line.split(':');
-  if (f.length < 3) return null;
-  const gid = Number(f[2]);
-  if (!f[0] || f[2] === '' || !Number.isInteger(gid)) return null;
-  return { name: f[0], gid };
 }
 
 const matches = (key: string | number, name: string, id: number) =>

@@ -162,6 +162,9 @@ describe('account database lines', () => {
     });
     expect(parsePasswdLine('web:x:1001')).toBeNull();
     expect(parsePasswdLine('web:x:abc:1:g:/h:/s')).toBeNull();
+    // An empty uid or gid is not 0 (root): Number('') would say it is.
+    expect(parsePasswdLine('web:x::1:g:/h:/s')).toBeNull();
+    expect(parsePasswdLine('web:x:1::g:/h:/s')).toBeNull();
     expect(parseGroupLine('staff:x:50:alice,bob')).toEqual({ name: 'staff', gid: 50 });
     expect(parseGroupLine('staff:x::')).toBeNull();
   });
