@@ -27,9 +27,9 @@ export type Readiness = 'listening' | 'message' | 'loaded';
  */
 export type Watch = boolean | WatchOptions;
 /**
- * `round-robin`: the primary accepts connections and hands them to workers (node:cluster default). `kernel`: every worker listens with SO_REUSEPORT and the kernel spreads connections (Linux, FreeBSD).
+ * How the app's TCP connections reach its workers. `round-robin`: the primary accepts connections and hands them to workers in turn (node:cluster default). `least-connections`: the primary hands each connection to the worker with the fewest open connections, so a worker busy with slow requests is passed over while another is idle. `sticky`: the client's IP address picks the worker slot (rendezvous hashing: stable across restarts and reloads, and only the keys of an added or removed slot move when scaling), for socket.io and other servers that keep sessions in memory. `kernel`: every worker listens with SO_REUSEPORT and the kernel spreads connections (Linux, FreeBSD).
  */
-export type Balancing = 'round-robin' | 'kernel';
+export type Balancing = 'round-robin' | 'least-connections' | 'sticky' | 'kernel';
 /**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */

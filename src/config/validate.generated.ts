@@ -1957,7 +1957,7 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(!((data17 === "round-robin") || (data17 === "kernel"))){
+if(!((((data17 === "round-robin") || (data17 === "least-connections")) || (data17 === "sticky")) || (data17 === "kernel"))){
 const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values",schema:schema52.enum,parentSchema:schema52,data:data17};
 if(vErrors === null){
 vErrors = [err43];
@@ -2616,7 +2616,7 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(!((data12 === "round-robin") || (data12 === "kernel"))){
+if(!((((data12 === "round-robin") || (data12 === "least-connections")) || (data12 === "sticky")) || (data12 === "kernel"))){
 const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values",schema:schema52.enum,parentSchema:schema52,data:data12};
 if(vErrors === null){
 vErrors = [err26];
