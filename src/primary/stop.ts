@@ -11,7 +11,7 @@ import type { ProcessTrees } from './descendants-proc.js';
 export function stopWorker(
   worker: Worker,
   shutdown: { signal: NodeJS.Signals | string; timeout: number },
-  /** `balancing: "kernel"`: the worker closes its own servers and says `drained` before the disconnect. */
+  /** `balancing` other than round-robin: the worker closes its own servers and says `drained` before the disconnect. */
   ownServers = false,
   trees?: ProcessTrees,
 ): void {

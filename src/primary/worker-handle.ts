@@ -10,6 +10,7 @@ import drain from '../worker/drain.cjs';
 import { accessProblem } from './access.js';
 import type { ProcessTrees } from './descendants-proc.js';
 import { workerEnv } from './env.js';
+import { Handoff } from './handoff.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
@@ -48,6 +49,7 @@ export class WorkerHandle implements WorkerProcess {
   private tail: () => string[] = () => [];
   private exited = false;
   private readonly trees: ProcessTrees | undefined;
+  private readonly handoff: Handoff | undefined;
 
   constructor(
     slot: number,
@@ -59,6 +61,8 @@ export class WorkerHandle implements WorkerProcess {
       /** Logs a warning through the primary, once per key. */
       warnOnce?: (key: string, message: Extract<PrimaryMessage, { type: 'warning' }>) => void;
       trees?: ProcessTrees;
+      /** With `least-connections` or `sticky` balancing: the primary's listens and handoffs. */
+      handoff?: Handoff;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -79,6 +83,8 @@ export class WorkerHandle implements WorkerProcess {
     const worker = forkWith(env);
     this.worker = worker;
     this.trees = options.trees;
+    this.handoff = options.handoff;
+    this.handoff?.attach(worker, slot);
     const base = { app: app.name, worker: slot, pid: this.pid ?? 0, format: options.logFormat };
     const { sinks } = options;
     if (worker.process.stdout)
@@ -87,14 +93,15 @@ export class WorkerHandle implements WorkerProcess {
       this.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: sinks.stderr }).tail;
     if (app.readiness === 'listening') {
       // A worker may run more servers than the app's (metrics, admin): the listen on PORT decides
-      // (listen-readiness.ts). With kernel balancing node:cluster does not see a TCP listen (SO_REUSEPORT),
-      // and the preload reports it; a Unix socket or an fd is node:cluster's as usual.
+      // (listen-readiness.ts). With kernel balancing (SO_REUSEPORT) or a handoff balancing (the primary's
+      // own listen) node:cluster does not see a TCP listen, and the preload reports it; a Unix socket or
+      // an fd is node:cluster's as usual.
       const decides = readinessListen(app.env.PORT ?? undefined);
       const listened = (address: string) => {
         if (decides(address)) events.ready(address);
       };
       worker.on('listening', (address: Address) => listened(formatAddress(address)));
-      if (app.balancing === 'kernel')
+      if (app.balancing !== 'round-robin')
         worker.on('message', (message: unknown) => {
           if (isWorkerListening(message)) listened(message.address);
         });
@@ -125,6 +132,7 @@ export class WorkerHandle implements WorkerProcess {
         );
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      this.handoff?.detach(worker);
       // What the app started and left behind is stopped now, whatever ended the worker.
       this.trees?.sweep(app.shutdown.signal as NodeJS.Signals, app.shutdown.timeout);
       // Handle the exit once the worker's last output is forwarded (it explains crashes), but do not let
@@ -165,7 +173,9 @@ export class WorkerHandle implements WorkerProcess {
     // Exited already (its exit waits for the last output): nothing to stop, no SIGKILL timer to arm.
     const { exitCode, signalCode } = this.worker.process;
     if (exitCode !== null || signalCode !== null) return;
-    stopWorker(this.worker, this.app.shutdown, this.app.balancing === 'kernel', this.trees);
+    // Before the drain message: every connection handed over until now comes before it on the channel.
+    this.handoff?.stopAccepting(this.worker);
+    stopWorker(this.worker, this.app.shutdown, this.app.balancing !== 'round-robin', this.trees);
   }
 
   kill(): void {
@@ -191,8 +201,18 @@ export function clusterEffects(options: {
     warned.add(key);
     options.send(message);
   };
+  // One per primary, made at the first fork that needs it: old and new workers of a reload share its
+  // listens, whichever of the two handoff balancings each was forked with.
+  let handoff: Handoff | undefined;
+  const handoffFor = (app: ResolvedApp): Handoff | undefined => {
+    if (app.balancing !== 'least-connections' && app.balancing !== 'sticky') return undefined;
+    handoff ??= new Handoff(app.balancing);
+    handoff.balancing = app.balancing;
+    return handoff;
+  };
   return {
-    fork: (slot, app, events) => new WorkerHandle(slot, app, { ...options, warnOnce }, events),
+    fork: (slot, app, events) =>
+      new WorkerHandle(slot, app, { ...options, warnOnce, handoff: handoffFor(app) }, events),
     send: options.send,
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);

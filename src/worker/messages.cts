@@ -9,6 +9,12 @@
 // - `{ clusterd: 'listening', address }`: with kernel balancing, its server listens (no cluster event);
 // - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
 // - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once).
+// With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/handoff.ts):
+// - worker -> primary `{ clusterd: 'listen', seq, address, port, addressType, flags, backlog, index }`,
+//   answered by `{ clusterd: 'listen-reply', seq, id, sockname }` or `{ ..., seq, errno }`;
+// - primary -> worker `{ clusterd: 'conn', id }` with the accepted connection's handle;
+// - worker -> primary `{ clusterd: 'conns', id, took, closed }`: connections taken and closed since;
+// - worker -> primary `{ clusterd: 'unlisten', id }`: its server closed.
 
 type Tagged = { clusterd?: unknown; address?: unknown; timeout?: unknown } | null | undefined;
 
@@ -24,6 +30,7 @@ const messages = {
   keepAlive: (timeout: number) => ({ clusterd: 'keep-alive' as const, timeout }),
 
   isDrain: (message: unknown): boolean => tag(message) === 'drain',
+  tag,
   isReady: (message: unknown): boolean => message === 'ready' || tag(message) === 'ready',
   isDrained: (message: unknown): boolean => tag(message) === 'drained',
   isLoaded: (message: unknown): boolean => tag(message) === 'loaded',

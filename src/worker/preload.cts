@@ -7,7 +7,8 @@
 //   keepAliveTimeout (72 s in Fastify: SIGKILL at shutdown.timeout, and onShutdown never ran).
 // Everything is learnt from node:diagnostics_channel (which both http and https publish to, whatever
 // loaded first, an APM through NODE_OPTIONS included) and changed per server instance at drain time:
-// no prototype of http, https or net is patched, except net's listen() with `balancing: "kernel"`.
+// no prototype of http, https or net is patched, except net's listen() with `balancing: "kernel"`
+// (`least-connections` and `sticky` answer node:cluster's listen request instead: handoff.cts).
 // The app's own code is not changed. `clusterd/worker` (ready, onShutdown) shares the state below.
 // A worker whose work is done ends by itself (lifetime.cts); with `readiness: "loaded"` the end of its
 // entry module makes it ready (loaded.cts).
@@ -26,6 +27,15 @@ const cluster = require('node:cluster') as typeof import('node:cluster').default
 if (cluster.isWorker) setUpWorker();
 
 function setUpWorker(): void {
+  // Servers the worker closes itself at drain time: node:cluster does not know of their listens. The
+  // handoff's `_getServer` goes first, so that lifetime's wraps it.
+  const balancing = process.env.CLUSTERD_BALANCING;
+  const own =
+    balancing === 'kernel'
+      ? installKernelBalancing()
+      : balancing === 'least-connections' || balancing === 'sticky'
+        ? (require('./handoff.cjs') as typeof import('./handoff.cjs'))()
+        : null;
   const lifetime = require('./lifetime.cjs') as typeof import('./lifetime.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
 
@@ -74,8 +84,6 @@ function setUpWorker(): void {
     checkKeepAlive(server);
   }
 
-  const kernel = process.env.CLUSTERD_BALANCING === 'kernel' ? installKernelBalancing() : null;
-
   process.on('message', (message: unknown) => {
     if (!messages.isDrain(message) || workerState.draining) return;
     workerState.draining = true;
@@ -83,6 +91,6 @@ function setUpWorker(): void {
     for (const res of workerState.active) closeAfter(res);
     // Before any server closes (node:cluster's disconnect comes after this message, on the same channel).
     sweep.begin();
-    kernel?.drain();
+    own?.drain();
   });
 }

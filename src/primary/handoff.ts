@@ -1,0 +1,226 @@
+// `balancing: "least-connections"` and `"sticky"`, the primary's half (the worker's: worker/handoff.cts).
+// A worker's TCP listen is asked of the primary, which listens once per address for all the app's
+// workers, accepts each connection itself and hands its handle over the worker's IPC channel to the
+// worker balance.ts picks: the fewest open connections, or the slot the client's address sticks to.
+// The primary counts a connection open from the handoff until the worker says it closed, and
+// unanswered until the worker says it took it.
+// - A draining worker gets no new connection from the moment its drain is decided: the drain message
+//   follows the last handoff on the same channel, so whatever was handed over is accepted before its
+//   servers close.
+// - A connection that finds no worker taking connections waits (as node:cluster's round-robin lets it)
+//   until one listens; the listen closes when its last worker has gone, and those waiting are closed.
+// - A handoff that fails (the worker's channel closed under it) goes to another worker.
+import type { Worker } from 'node:cluster';
+import net from 'node:net';
+import { leastConnections, type Member, sticky } from './balance.js';
+
+export type HandoffBalancing = 'least-connections' | 'sticky';
+
+/** An accepted connection as libuv gives it (a TCP handle), before any net.Socket exists. */
+interface TcpHandle {
+  close(): void;
+  getpeername(out: { address?: string }): number;
+}
+
+interface Entry extends Member {
+  readonly worker: Worker;
+  open: number;
+  unanswered: number;
+  heard: number;
+  accepting: boolean;
+}
+
+interface ListenRequest {
+  seq: number;
+  address: string | null;
+  port: number;
+  addressType: 4 | 6;
+  flags: number;
+  backlog: number | null;
+  index: number;
+}
+
+/** Connections held while no worker takes any; more are refused (closed) at once. */
+const MAX_WAITING = 1024;
+// libuv's UV_TCP_IPV6ONLY, as net passes it in a listen's flags.
+const IPV6_ONLY = 1;
+
+class Listener {
+  readonly members = new Map<number, Entry>();
+  readonly waiting: TcpHandle[] = [];
+  sockname: net.AddressInfo | null = null;
+  /** Workers whose listen waits for the bind. */
+  readonly binding: { worker: Worker; slot: number; seq: number }[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly server: net.Server,
+  ) {}
+}
+
+export class Handoff {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly byId = new Map<number, Listener>();
+  private nextId = 1;
+  private last = 0;
+  private heard = 0;
+
+  /** The app's balancing at its latest fork (a config reload may switch between the two). */
+  constructor(public balancing: HandoffBalancing) {}
+
+  /** Serves `worker`'s listens and counts its connections. */
+  attach(worker: Worker, slot: number): void {
+    worker.on('message', (message: unknown) => {
+      if (typeof message !== 'object' || message === null) return;
+      const m = message as { clusterd?: unknown; id?: unknown; took?: unknown; closed?: unknown };
+      if (m.clusterd === 'listen') this.listen(worker, slot, message as ListenRequest);
+      else if (m.clusterd === 'conns' && typeof m.id === 'number') {
+        const entry = this.byId.get(m.id)?.members.get(worker.id);
+        if (!entry) return;
+        entry.unanswered = Math.max(0, entry.unanswered - Number(m.took));
+        entry.open = Math.max(0, entry.open - Number(m.closed));
+        entry.heard = ++this.heard;
+      } else if (m.clusterd === 'unlisten' && typeof m.id === 'number') {
+        const listener = this.byId.get(m.id);
+        if (listener) this.remove(listener, worker.id);
+      }
+    });
+  }
+
+  /** The worker drains: it gets no new connection. */
+  stopAccepting(worker: Worker): void {
+    for (const listener of this.listeners.values()) {
+      const entry = listener.members.get(worker.id);
+      if (entry) entry.accepting = false;
+    }
+  }
+
+  /** The worker has exited. */
+  detach(worker: Worker): void {
+    for (const listener of [...this.listeners.values()]) {
+      const binding = listener.binding.filter((b) => b.worker !== worker);
+      listener.binding.splice(0, listener.binding.length, ...binding);
+      if (listener.members.has(worker.id)) this.remove(listener, worker.id);
+      else this.drop(listener);
+    }
+  }
+
+  /** Open connections per worker id, as counted (for status and tests). */
+  openConnections(): Map<number, number> {
+    const open = new Map<number, number>();
+    for (const listener of this.listeners.values())
+      for (const entry of listener.members.values())
+        open.set(entry.id, (open.get(entry.id) ?? 0) + entry.open);
+    return open;
+  }
+
+  private listen(worker: Worker, slot: number, request: ListenRequest): void {
+    const key = [request.addressType, request.address, request.port, request.index].join(':');
+    let listener = this.listeners.get(key);
+    listener ??= this.bind(key, request);
+    if (listener.sockname) this.join(listener, worker, slot, request.seq);
+    else listener.binding.push({ worker, slot, seq: request.seq });
+  }
+
+  private bind(key: string, request: ListenRequest): Listener {
+    const server = net.createServer();
+    const listener = new Listener(this.nextId++, key, server);
+    this.listeners.set(key, listener);
+    this.byId.set(listener.id, listener);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      this.forget(listener);
+      const errno = typeof error.errno === 'number' ? error.errno : -22;
+      for (const { worker, seq } of listener.binding.splice(0)) this.reply(worker, { seq, errno });
+    });
+    server.once('listening', () => {
+      const handle = (server as unknown as { _handle?: { onconnection: unknown } })._handle;
+      if (!handle) return server.emit('error', Object.assign(new Error('no listen handle'), { errno: -22 }));
+      // Connections are taken as libuv hands them over, before any net.Socket is made for them (as
+      // node:cluster's round-robin does): nothing in the primary reads them.
+      handle.onconnection = (status: number, client?: TcpHandle) => {
+        if (status === 0 && client) this.route(listener, client);
+      };
+      listener.sockname = server.address() as net.AddressInfo;
+      for (const { worker, slot, seq } of listener.binding.splice(0)) this.join(listener, worker, slot, seq);
+    });
+    server.listen({
+      port: request.port,
+      host: request.address ?? undefined,
+      backlog: request.backlog ?? undefined,
+      ipv6Only: (request.flags & IPV6_ONLY) !== 0,
+    });
+    return listener;
+  }
+
+  private join(listener: Listener, worker: Worker, slot: number, seq: number): void {
+    if (!worker.isConnected()) {
+      this.drop(listener);
+      return;
+    }
+    listener.members.set(worker.id, {
+      id: worker.id,
+      slot,
+      worker,
+      open: 0,
+      unanswered: 0,
+      heard: ++this.heard,
+      accepting: true,
+    });
+    this.reply(worker, { seq, id: listener.id, sockname: listener.sockname });
+    for (const client of listener.waiting.splice(0)) this.route(listener, client);
+  }
+
+  private route(listener: Listener, client: TcpHandle): void {
+    const entry = this.pick(listener, client);
+    if (!entry) {
+      if (listener.waiting.length < MAX_WAITING) listener.waiting.push(client);
+      else client.close();
+      return;
+    }
+    this.last = entry.id;
+    entry.open += 1;
+    entry.unanswered += 1;
+    entry.worker.send({ clusterd: 'conn', id: listener.id }, client as never, (error: Error | null) => {
+      if (!error) return client.close();
+      // The worker's channel closed: it takes nothing more, and the connection goes to another.
+      entry.open -= 1;
+      entry.unanswered -= 1;
+      entry.accepting = false;
+      if (this.byId.get(listener.id) === listener) this.route(listener, client);
+      else client.close();
+    });
+  }
+
+  private pick(listener: Listener, client: TcpHandle): Entry | undefined {
+    const candidates: Entry[] = [];
+    for (const entry of listener.members.values()) if (entry.accepting) candidates.push(entry);
+    if (candidates.length <= 1) return candidates[0];
+    if (this.balancing === 'least-connections') return leastConnections(candidates, this.last);
+    const peer: { address?: string } = {};
+    client.getpeername(peer);
+    return sticky(candidates, peer.address ?? '');
+  }
+
+  private remove(listener: Listener, workerId: number): void {
+    if (!listener.members.delete(workerId) || listener.members.size > 0) return;
+    this.drop(listener);
+  }
+
+  // Its last worker is gone: the port is released, as node:cluster does.
+  private drop(listener: Listener): void {
+    if (listener.members.size > 0 || listener.binding.length > 0) return;
+    this.forget(listener);
+    for (const client of listener.waiting.splice(0)) client.close();
+    listener.server.close();
+  }
+
+  private forget(listener: Listener): void {
+    if (this.listeners.get(listener.key) === listener) this.listeners.delete(listener.key);
+    this.byId.delete(listener.id);
+  }
+
+  private reply(worker: Worker, reply: object): void {
+    if (worker.isConnected()) worker.send({ clusterd: 'listen-reply', ...reply });
+  }
+}

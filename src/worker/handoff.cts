@@ -1,0 +1,170 @@
+// `balancing: "least-connections"` and `"sticky"`, the worker's half (the primary's: primary/handoff.ts).
+// The primary listens and picks the worker of each connection itself, so a TCP listen of the app is
+// answered here instead of by node:cluster: `cluster._getServer` asks clusterd's primary for the
+// listen, and the server gets a stand-in handle (as node:cluster's round-robin gives it) whose
+// `onconnection` receives the connections the primary hands over. The app's server, plain or TLS, HTTP
+// or not, sees ordinary connections, counted by net as its own (`server.close()` waits for them).
+// Each connection taken and each one closed is counted back to the primary (batched per turn of the
+// event loop), which is how it knows a worker's open connections, and which worker is busy. A listen on a Unix socket or an fd, and dgram, are left to
+// node:cluster. node:cluster neither sees these listens nor closes these servers on disconnect: the
+// worker reports `listening`, and its drain closes them, then says `drained` (as with kernel balancing).
+import net = require('node:net');
+
+import messages = require('./messages.cjs');
+
+type Callback = (error: unknown, handle?: unknown) => unknown;
+type GetServer = (obj: unknown, options: Record<string, unknown>, cb: Callback) => unknown;
+type Sockname = { address?: string; family?: string; port?: number };
+type Reply = { seq: number; id?: number; errno?: number; sockname?: Sockname };
+
+/** What node:cluster's round-robin stand-in offers net.Server, and the connections' way in. */
+interface StandIn {
+  onconnection?: (error: number, handle: unknown) => void;
+  close(): void;
+  listen(): number;
+  getsockname(out: Sockname): number;
+  ref(): void;
+  unref(): void;
+}
+
+interface Listen {
+  server: net.Server;
+  handle: StandIn;
+}
+
+const isTcp = (obj: unknown, options: Record<string, unknown>) =>
+  obj instanceof net.Server &&
+  (options.addressType === 4 || options.addressType === 6) &&
+  typeof options.port === 'number' &&
+  options.port >= 0 &&
+  !(typeof options.fd === 'number' && options.fd >= 0);
+
+/** Installs the handoff listen; `drain()` closes those servers, then says `drained`. */
+function installHandoff(): { drain(): void } {
+  const cluster = require('node:cluster') as { _getServer?: GetServer };
+  const getServer = cluster._getServer;
+  const listens = new Map<number, Listen>();
+  const waiting = new Map<number, (reply: Reply) => void>();
+  // How often each listen was asked for: two identical listens of one worker (port 0) are two servers.
+  const asked = new Map<string, number>();
+  let seq = 0;
+
+  const send = (message: object) => {
+    if (process.connected) process.send?.(message);
+  };
+
+  // Per listen: connections taken and closed since the last report. One report per listen and turn of
+  // the event loop, sent when the loop comes back from whatever it ran: a worker whose loop is blocked
+  // (a CPU-bound request) leaves the connections handed to it unanswered, which is how the primary
+  // tells it is busy.
+  let counts = new Map<number, { took: number; closed: number }>();
+  let flushing = false;
+  function flush(): void {
+    flushing = false;
+    const due = counts;
+    counts = new Map();
+    for (const [id, { took, closed }] of due) send({ clusterd: 'conns', id, took, closed });
+  }
+  function count(id: number, took: number, closed: number): void {
+    const c = counts.get(id);
+    if (c) {
+      c.took += took;
+      c.closed += closed;
+    } else counts.set(id, { took, closed });
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  }
+  const countClosed = (id: number) => count(id, 0, 1);
+
+  function standIn(id: number, sockname: Sockname): StandIn {
+    return {
+      close() {
+        listens.delete(id);
+        send({ clusterd: 'unlisten', id });
+      },
+      listen: () => 0,
+      getsockname(out) {
+        Object.assign(out, sockname);
+        return 0;
+      },
+      // The channel keeps the worker alive while the server is open (lifetime.cts), as with round-robin.
+      ref() {},
+      unref() {},
+    };
+  }
+
+  function accept(id: number, handle: { close(): void } | undefined): void {
+    const listen = listens.get(id);
+    if (!handle) return;
+    const server = listen?.server as (net.Server & { _connections?: number }) | undefined;
+    const full =
+      server && server.maxConnections != null && (server._connections ?? 0) >= server.maxConnections;
+    if (!listen?.handle.onconnection || full) {
+      handle.close();
+      count(id, 1, 1);
+      return;
+    }
+    count(id, 1, 0);
+    listen.handle.onconnection(0, handle);
+  }
+
+  process.on('message', (message: unknown, handle: unknown) => {
+    const tag = messages.tag(message);
+    const m = message as Reply;
+    if (tag === 'conn') accept(m.id as number, handle as { close(): void } | undefined);
+    else if (tag === 'listen-reply') {
+      waiting.get(m.seq)?.(m);
+      waiting.delete(m.seq);
+    }
+  });
+
+  cluster._getServer = function (this: unknown, obj, options, cb) {
+    if (!isTcp(obj, options)) return getServer?.call(this, obj, options, cb);
+    const server = obj as net.Server;
+    const where = [options.addressType, options.address, options.port].join(':');
+    const index = asked.get(where) ?? 0;
+    asked.set(where, index + 1);
+    const number = ++seq;
+    waiting.set(number, (reply) => {
+      if (reply.errno !== undefined || reply.id === undefined) return cb(reply.errno ?? -1);
+      const id = reply.id;
+      const handle = standIn(id, reply.sockname ?? {});
+      listens.set(id, { server, handle });
+      const closedOne = () => countClosed(id);
+      server.on('connection', (socket: net.Socket) => socket.once('close', closedOne));
+      server.once('listening', () => {
+        const a = server.address();
+        send(messages.listening(typeof a === 'object' && a ? `${a.address}:${a.port}` : String(a)));
+      });
+      return cb(0, handle);
+    });
+    send({
+      clusterd: 'listen',
+      seq: number,
+      address: options.address ?? null,
+      port: options.port,
+      addressType: options.addressType,
+      flags: options.flags ?? 0,
+      backlog: options.backlog ?? null,
+      index,
+    });
+  };
+
+  return {
+    drain() {
+      let open = listens.size;
+      const drained = () => send(messages.drained);
+      if (open === 0) drained();
+      for (const { server } of [...listens.values()]) {
+        server.close(() => {
+          open -= 1;
+          if (open === 0) drained();
+        });
+      }
+    },
+  };
+}
+
+export = installHandoff;
