@@ -17,7 +17,7 @@ export const BUILTIN_DEFAULTS = {
   },
   readiness: 'listening',
   readyTimeout: '30s',
-  shutdown: { signal: 'SIGTERM', timeout: '5s' },
+  shutdown: { signal: 'SIGTERM', timeout: '5s', spread: '0s' },
   watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
   reload: { parallel: 1 },
   balancing: 'round-robin',

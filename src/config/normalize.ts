@@ -227,7 +227,11 @@ class AppNormalizer {
       restart: this.restart(),
       readiness: s.readiness,
       readyTimeout: this.duration(['readyTimeout'], { positive: true }),
-      shutdown: { signal: s.shutdown.signal as StopSignal, timeout: this.duration(['shutdown', 'timeout']) },
+      shutdown: {
+        signal: s.shutdown.signal as StopSignal,
+        timeout: this.duration(['shutdown', 'timeout']),
+        spread: this.duration(['shutdown', 'spread']),
+      },
       watch: {
         enabled: s.watch.enabled,
         paths: s.watch.paths.map((p) => resolve(cwd, p)),

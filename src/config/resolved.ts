@@ -50,7 +50,8 @@ export interface ResolvedApp {
   readonly restart: ResolvedRestart;
   readonly readiness: Readiness;
   readonly readyTimeout: number;
-  readonly shutdown: { readonly signal: StopSignal; readonly timeout: number };
+  /** `spread`: the time long-lived connections get to close before `timeout` starts (ms). */
+  readonly shutdown: { readonly signal: StopSignal; readonly timeout: number; readonly spread: number };
   readonly watch: ResolvedWatch;
   readonly reload: { readonly parallel: number };
   readonly balancing: Balancing;

@@ -142,7 +142,7 @@ export interface Backoff {
   max?: Duration;
 }
 /**
- * How workers are stopped: drain, then `signal`, then SIGKILL after `timeout`.
+ * How workers are stopped: drain (the app's `onDrain` handlers close long-lived connections over `spread`), then `signal`, then SIGKILL after `spread` + `timeout`.
  */
 export interface Shutdown {
   /**
@@ -150,6 +150,7 @@ export interface Shutdown {
    */
   signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
   timeout?: Duration;
+  spread?: Duration;
 }
 /**
  * Watch settings. An object turns watching on unless `enabled` is false.

@@ -300,6 +300,10 @@ export class AppRunner {
       case 'backoff':
         this.workers.restarted(message.worker);
         break;
+      case 'connections':
+        // Shown by status; a count every second of a long drain is not news for the log.
+        this.workers.connections(message.pid, message.open);
+        return;
       case 'bye':
         if (this.primary.is('running')) this.primary.to('exiting');
         return;

@@ -146,6 +146,7 @@ export class Supervisor {
               state: w.state,
               restarts: w.restarts,
               script: w.script,
+              connections: w.open,
               uptime: Date.now() - w.since,
               cpu: u ? Math.round(u.cpu * 10) / 10 : null,
               memory: u ? u.memory : null,
