@@ -21,6 +21,7 @@ export const BUILTIN_DEFAULTS = {
   watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
   reload: { parallel: 1 },
   balancing: 'round-robin',
+  stickyHeader: null,
   logs: { file: null, maxSize: '10MB', maxFiles: 5 },
   user: null,
   group: null,

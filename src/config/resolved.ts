@@ -55,6 +55,8 @@ export interface ResolvedApp {
   readonly watch: ResolvedWatch;
   readonly reload: { readonly parallel: number };
   readonly balancing: Balancing;
+  /** With sticky balancing: the header (lower case) that keys a connection; null: the client IP. */
+  readonly stickyHeader: string | null;
   readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
   /**
    * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's

@@ -17,15 +17,17 @@ const schema44 = SCHEMA.$defs["readiness"];
 const schema41 = SCHEMA.$defs["duration"];
 const schema52 = SCHEMA.$defs["reload"];
 const schema53 = SCHEMA.$defs["balancing"];
-const schema56 = SCHEMA.$defs["user"];
-const schema57 = SCHEMA.$defs["group"];
+const schema54 = SCHEMA.$defs["stickyHeader"];
+const schema57 = SCHEMA.$defs["user"];
+const schema58 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
 const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
 const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
-const pattern24 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern22 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
+const pattern25 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1261,9 +1263,9 @@ return errors === 0;
 }
 validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema54 = SCHEMA.$defs["logs"];
-const schema55 = SCHEMA.$defs["size"];
-const pattern23 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const schema55 = SCHEMA.$defs["logs"];
+const schema56 = SCHEMA.$defs["size"];
+const pattern24 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1278,7 +1280,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1291,7 +1293,7 @@ errors++;
 if(data.file !== undefined){
 let data0 = data.file;
 if((typeof data0 !== "string") && (data0 !== null)){
-const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema54.properties.file.type},message:"must be string,null",schema:schema54.properties.file.type,parentSchema:schema54.properties.file,data:data0};
+const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema55.properties.file.type},message:"must be string,null",schema:schema55.properties.file.type,parentSchema:schema55.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1302,7 +1304,7 @@ errors++;
 }
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.file,data:data0};
+const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1312,7 +1314,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!pattern5.test(data0)){
-const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema54.properties.file,data:data0};
+const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema55.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1329,7 +1331,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1340,7 +1342,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.anyOf[0],data:data1};
+const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1354,8 +1356,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern23.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema55.anyOf[1],data:data1};
+if(!pattern24.test(data1)){
+const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema56.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1366,7 +1368,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data1};
+const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1378,7 +1380,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data1};
+const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1402,7 +1404,7 @@ vErrors = null;
 if(data.maxFiles !== undefined){
 let data2 = data.maxFiles;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.maxFiles.type,parentSchema:schema54.properties.maxFiles,data:data2};
+const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.maxFiles.type,parentSchema:schema55.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1413,7 +1415,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema54.properties.maxFiles,data:data2};
+const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema55.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1423,7 +1425,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema54.properties.maxFiles,data:data2};
+const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1436,7 +1438,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2044,20 +2046,14 @@ vErrors.push(err43);
 errors++;
 }
 }
-if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.user !== undefined){
-let data19 = data.user;
-const _errs54 = errors;
+if(data.stickyHeader !== undefined){
+let data18 = data.stickyHeader;
+const _errs53 = errors;
 let valid16 = false;
-const _errs55 = errors;
-if(typeof data19 === "string"){
-if(func2(data19) > 32){
-const err44 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema56.anyOf[0],data:data19};
+const _errs54 = errors;
+if(typeof data18 === "string"){
+if(func2(data18) > 64){
+const err44 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2066,8 +2062,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(func2(data19) < 1){
-const err45 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data19};
+if(func2(data18) < 1){
+const err45 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -2076,8 +2072,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern24.test(data19)){
-const err46 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema56.anyOf[0],data:data19};
+if(!pattern22.test(data18)){
+const err46 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -2088,7 +2084,7 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data19};
+const err47 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -2097,11 +2093,11 @@ vErrors.push(err47);
 }
 errors++;
 }
-var _valid2 = _errs55 === errors;
+var _valid2 = _errs54 === errors;
 valid16 = valid16 || _valid2;
-const _errs57 = errors;
-if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
-const err48 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data19};
+const _errs56 = errors;
+if(data18 !== null){
+const err48 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2110,9 +2106,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 > 4294967294 || isNaN(data19)){
-const err49 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema56.anyOf[1],data:data19};
+var _valid2 = _errs56 === errors;
+valid16 = valid16 || _valid2;
+if(!valid16){
+const err49 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2121,8 +2118,32 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data19 < 0 || isNaN(data19)){
-const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data19};
+else {
+errors = _errs53;
+if(vErrors !== null){
+if(_errs53){
+vErrors.length = _errs53;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.logs !== undefined){
+if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+}
+if(data.user !== undefined){
+let data20 = data.user;
+const _errs61 = errors;
+let valid18 = false;
+const _errs62 = errors;
+if(typeof data20 === "string"){
+if(func2(data20) > 32){
+const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2131,12 +2152,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-var _valid2 = _errs57 === errors;
-valid16 = valid16 || _valid2;
-const _errs59 = errors;
-if(data19 !== null){
-const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[2].type,parentSchema:schema56.anyOf[2],data:data19};
+if(func2(data20) < 1){
+const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2145,10 +2162,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-var _valid2 = _errs59 === errors;
-valid16 = valid16 || _valid2;
-if(!valid16){
-const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data19};
+if(!pattern25.test(data20)){
+const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2157,26 +2172,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-else {
-errors = _errs54;
-if(vErrors !== null){
-if(_errs54){
-vErrors.length = _errs54;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.group !== undefined){
-let data20 = data.group;
-const _errs63 = errors;
-let valid18 = false;
-const _errs64 = errors;
-if(typeof data20 === "string"){
-if(func2(data20) > 32){
-const err53 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema57.anyOf[0],data:data20};
+const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2185,8 +2183,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(func2(data20) < 1){
-const err54 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.anyOf[0],data:data20};
+var _valid3 = _errs62 === errors;
+valid18 = valid18 || _valid3;
+const _errs64 = errors;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2195,8 +2196,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(!pattern24.test(data20)){
-const err55 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema57.anyOf[0],data:data20};
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 4294967294 || isNaN(data20)){
+const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema57.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2205,9 +2207,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-}
-else {
-const err56 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data20};
+if(data20 < 0 || isNaN(data20)){
+const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2216,11 +2217,12 @@ vErrors.push(err56);
 }
 errors++;
 }
+}
 var _valid3 = _errs64 === errors;
 valid18 = valid18 || _valid3;
 const _errs66 = errors;
-if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-const err57 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data20};
+if(data20 !== null){
+const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema57.anyOf[2].type,parentSchema:schema57.anyOf[2],data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2229,9 +2231,10 @@ vErrors.push(err57);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 4294967294 || isNaN(data20)){
-const err58 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema57.anyOf[1],data:data20};
+var _valid3 = _errs66 === errors;
+valid18 = valid18 || _valid3;
+if(!valid18){
+const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2240,8 +2243,26 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(data20 < 0 || isNaN(data20)){
-const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.anyOf[1],data:data20};
+else {
+errors = _errs61;
+if(vErrors !== null){
+if(_errs61){
+vErrors.length = _errs61;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data21 = data.group;
+const _errs70 = errors;
+let valid20 = false;
+const _errs71 = errors;
+if(typeof data21 === "string"){
+if(func2(data21) > 32){
+const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema58.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2250,12 +2271,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-var _valid3 = _errs66 === errors;
-valid18 = valid18 || _valid3;
-const _errs68 = errors;
-if(data20 !== null){
-const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema57.anyOf[2].type,parentSchema:schema57.anyOf[2],data:data20};
+if(func2(data21) < 1){
+const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2264,10 +2281,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-var _valid3 = _errs68 === errors;
-valid18 = valid18 || _valid3;
-if(!valid18){
-const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data20};
+if(!pattern25.test(data21)){
+const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema58.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2276,11 +2291,82 @@ vErrors.push(err61);
 }
 errors++;
 }
+}
 else {
-errors = _errs63;
+const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data21};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+var _valid4 = _errs71 === errors;
+valid20 = valid20 || _valid4;
+const _errs73 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 4294967294 || isNaN(data21)){
+const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema58.anyOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(data21 < 0 || isNaN(data21)){
+const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.anyOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+var _valid4 = _errs73 === errors;
+valid20 = valid20 || _valid4;
+const _errs75 = errors;
+if(data21 !== null){
+const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[2].type,parentSchema:schema58.anyOf[2],data:data21};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+var _valid4 = _errs75 === errors;
+valid20 = valid20 || _valid4;
+if(!valid20){
+const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data21};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+else {
+errors = _errs70;
 if(vErrors !== null){
-if(_errs63){
-vErrors.length = _errs63;
+if(_errs70){
+vErrors.length = _errs70;
 }
 else {
 vErrors = null;
@@ -2290,12 +2376,12 @@ vErrors = null;
 }
 }
 else {
-const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+const err68 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
 if(vErrors === null){
-vErrors = [err62];
+vErrors = [err68];
 }
 else {
-vErrors.push(err62);
+vErrors.push(err68);
 }
 errors++;
 }
@@ -2304,7 +2390,7 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema58 = SCHEMA.$defs["defaults"];
+const schema59 = SCHEMA.$defs["defaults"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2318,8 +2404,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema58.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+if(!(func1.call(schema59.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2703,20 +2789,14 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.user !== undefined){
-let data14 = data.user;
-const _errs43 = errors;
+if(data.stickyHeader !== undefined){
+let data13 = data.stickyHeader;
+const _errs42 = errors;
 let valid13 = false;
-const _errs44 = errors;
-if(typeof data14 === "string"){
-if(func2(data14) > 32){
-const err27 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema56.anyOf[0],data:data14};
+const _errs43 = errors;
+if(typeof data13 === "string"){
+if(func2(data13) > 64){
+const err27 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2725,8 +2805,8 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(func2(data14) < 1){
-const err28 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data14};
+if(func2(data13) < 1){
+const err28 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2735,8 +2815,8 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(!pattern24.test(data14)){
-const err29 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema56.anyOf[0],data:data14};
+if(!pattern22.test(data13)){
+const err29 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2747,7 +2827,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data14};
+const err30 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2756,11 +2836,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-var _valid2 = _errs44 === errors;
+var _valid2 = _errs43 === errors;
 valid13 = valid13 || _valid2;
-const _errs46 = errors;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err31 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data14};
+const _errs45 = errors;
+if(data13 !== null){
+const err31 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2769,9 +2849,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 4294967294 || isNaN(data14)){
-const err32 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema56.anyOf[1],data:data14};
+var _valid2 = _errs45 === errors;
+valid13 = valid13 || _valid2;
+if(!valid13){
+const err32 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2780,8 +2861,32 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(data14 < 0 || isNaN(data14)){
-const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data14};
+else {
+errors = _errs42;
+if(vErrors !== null){
+if(_errs42){
+vErrors.length = _errs42;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.logs !== undefined){
+if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+}
+if(data.user !== undefined){
+let data15 = data.user;
+const _errs50 = errors;
+let valid15 = false;
+const _errs51 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) > 32){
+const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2790,12 +2895,8 @@ vErrors.push(err33);
 }
 errors++;
 }
-}
-var _valid2 = _errs46 === errors;
-valid13 = valid13 || _valid2;
-const _errs48 = errors;
-if(data14 !== null){
-const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[2].type,parentSchema:schema56.anyOf[2],data:data14};
+if(func2(data15) < 1){
+const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2804,10 +2905,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-var _valid2 = _errs48 === errors;
-valid13 = valid13 || _valid2;
-if(!valid13){
-const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data14};
+if(!pattern25.test(data15)){
+const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2816,26 +2915,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-else {
-errors = _errs43;
-if(vErrors !== null){
-if(_errs43){
-vErrors.length = _errs43;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.group !== undefined){
-let data15 = data.group;
-const _errs52 = errors;
-let valid15 = false;
-const _errs53 = errors;
-if(typeof data15 === "string"){
-if(func2(data15) > 32){
-const err36 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema57.anyOf[0],data:data15};
+const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2844,8 +2926,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(func2(data15) < 1){
-const err37 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.anyOf[0],data:data15};
+var _valid3 = _errs51 === errors;
+valid15 = valid15 || _valid3;
+const _errs53 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2854,8 +2939,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(!pattern24.test(data15)){
-const err38 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema57.anyOf[0],data:data15};
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 4294967294 || isNaN(data15)){
+const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema57.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2864,9 +2950,8 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-else {
-const err39 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data15};
+if(data15 < 0 || isNaN(data15)){
+const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2875,11 +2960,12 @@ vErrors.push(err39);
 }
 errors++;
 }
+}
 var _valid3 = _errs53 === errors;
 valid15 = valid15 || _valid3;
 const _errs55 = errors;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err40 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data15};
+if(data15 !== null){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema57.anyOf[2].type,parentSchema:schema57.anyOf[2],data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2888,9 +2974,10 @@ vErrors.push(err40);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 4294967294 || isNaN(data15)){
-const err41 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema57.anyOf[1],data:data15};
+var _valid3 = _errs55 === errors;
+valid15 = valid15 || _valid3;
+if(!valid15){
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2899,8 +2986,26 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(data15 < 0 || isNaN(data15)){
-const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.anyOf[1],data:data15};
+else {
+errors = _errs50;
+if(vErrors !== null){
+if(_errs50){
+vErrors.length = _errs50;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data16 = data.group;
+const _errs59 = errors;
+let valid17 = false;
+const _errs60 = errors;
+if(typeof data16 === "string"){
+if(func2(data16) > 32){
+const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema58.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2909,12 +3014,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-}
-var _valid3 = _errs55 === errors;
-valid15 = valid15 || _valid3;
-const _errs57 = errors;
-if(data15 !== null){
-const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema57.anyOf[2].type,parentSchema:schema57.anyOf[2],data:data15};
+if(func2(data16) < 1){
+const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2923,10 +3024,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-var _valid3 = _errs57 === errors;
-valid15 = valid15 || _valid3;
-if(!valid15){
-const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data15};
+if(!pattern25.test(data16)){
+const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema58.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2935,11 +3034,82 @@ vErrors.push(err44);
 }
 errors++;
 }
+}
 else {
-errors = _errs52;
+const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data16};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+var _valid4 = _errs60 === errors;
+valid17 = valid17 || _valid4;
+const _errs62 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 4294967294 || isNaN(data16)){
+const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema58.anyOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(data16 < 0 || isNaN(data16)){
+const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.anyOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+var _valid4 = _errs62 === errors;
+valid17 = valid17 || _valid4;
+const _errs64 = errors;
+if(data16 !== null){
+const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[2].type,parentSchema:schema58.anyOf[2],data:data16};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+var _valid4 = _errs64 === errors;
+valid17 = valid17 || _valid4;
+if(!valid17){
+const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data16};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+else {
+errors = _errs59;
 if(vErrors !== null){
-if(_errs52){
-vErrors.length = _errs52;
+if(_errs59){
+vErrors.length = _errs59;
 }
 else {
 vErrors = null;
@@ -2949,12 +3119,12 @@ vErrors = null;
 }
 }
 else {
-const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
 if(vErrors === null){
-vErrors = [err45];
+vErrors = [err51];
 }
 else {
-vErrors.push(err45);
+vErrors.push(err51);
 }
 errors++;
 }

@@ -220,6 +220,7 @@ export function clusterEffects(options: {
     if (app.balancing !== 'least-connections' && app.balancing !== 'sticky') return undefined;
     handoff ??= new Handoff(app.balancing);
     handoff.balancing = app.balancing;
+    handoff.header = app.stickyHeader;
     return handoff;
   };
   return {

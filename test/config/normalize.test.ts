@@ -50,6 +50,7 @@ describe('normalization', () => {
       },
       reload: { parallel: 1 },
       balancing: 'round-robin',
+      stickyHeader: null,
       logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       runAs: null,
     });

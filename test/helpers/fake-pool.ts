@@ -29,6 +29,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     watch: { enabled: false, paths: [], ignore: [], debounce: 100, usePolling: false },
     reload: { parallel: 1 },
     balancing: 'round-robin',
+    stickyHeader: null,
     logs: { file: null, maxSize: 1024, maxFiles: 1 },
     runAs: null,
     ...overrides,
