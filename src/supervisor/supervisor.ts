@@ -325,6 +325,17 @@ export class Supervisor {
             void runner?.update(this.settings(change.app), change.changed.includes('instances'));
             summary.push(`${name} rolled (${change.changed.join(', ')})`);
             return;
+          case 'restart':
+            if (!runner) return;
+            // Stopped, then started anew: its ports are closed meanwhile, which the log says.
+            runner.keep(this.settings(change.app), change.changed.includes('instances'));
+            this.log.warn(
+              { app: name, changed: change.changed },
+              `app ${name} is restarted, not reloaded: ${change.why}; it refuses connections until it is up again`,
+            );
+            void this.restartApps(name);
+            summary.push(`${name} restarted (${change.changed.join(', ')})`);
+            return;
           case 'keep':
             return;
         }
