@@ -2,10 +2,10 @@
 // kernel, bare node:cluster and PM2, on bench/apps/slow-fast.cjs, loopback only.
 // 1. The seed scenario: 4 workers, two CPU-bound /slow requests (1.5 s) always in flight, each on its
 //    own connection; FAST /fast requests one after another, each on a new connection: p50/p99/max.
-// 2. 2 workers, 50 connections (autocannon): keep-alive req/s for SECONDS, then CLOSES requests with
-//    `Connection: close` (the connection rate), during which the primary's CPU time is read from /proc.
-//    Variants interleaved (a, b, c, a, b, c), ROUNDS rounds, medians.
-// Run: npm run build && node bench/balancing.ts [fast requests] [rounds] [seconds]
+// 2. 2 workers, 50 connections: keep-alive req/s (autocannon, KEEP_ALIVE_ROUNDS samples of SECONDS), then
+//    CLOSES requests with `Connection: close` (the connection rate), over which the primary's CPU time is
+//    read from /proc. Variants interleaved (a, b, c, a, b, c), medians.
+// Run: npm run build && node bench/balancing.ts [fast requests] [keep-alive rounds] [seconds]
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import {
@@ -19,6 +19,7 @@ import {
   percentile,
   round1,
   SLOW_MS,
+  type Started,
   seed,
   spreadClients,
   workersAnswer,
@@ -27,9 +28,10 @@ import { freePort, median, table, writeResult } from './lib.ts';
 import { bare, pm2Target, type Target } from './targets.ts';
 
 const FAST = Number(process.argv[2] ?? 50);
-const ROUNDS = Number(process.argv[3] ?? 4);
-const SECONDS = Number(process.argv[4] ?? 2);
+const KEEP_ALIVE_ROUNDS = Number(process.argv[3] ?? 10);
+const SECONDS = Number(process.argv[4] ?? 1);
 const CLOSES = 10_000;
+const CLOSE_ROUNDS = 5;
 
 async function seedScenario() {
   const cases: { name: string; target: Target; busy: boolean }[] = [
@@ -88,31 +90,24 @@ interface Variant {
   clients: number;
 }
 
-async function load(v: Variant, seconds = SECONDS, closes = CLOSES) {
-  const port = await freePort();
-  const running = await v.target.start(APP, port, 2);
-  const restore = v.clients > 1 ? spreadClients(v.clients) : () => {};
+/** Keep-alive req/s of `seconds` on `port`, from `clients` addresses. */
+async function keepAlive(port: number, clients: number, seconds: number) {
+  const restore = clients > 1 ? spreadClients(clients) : () => {};
   try {
-    await workersAnswer(port, 2);
-    const url = `http://127.0.0.1:${port}/fast`;
-    const keepAlive = await autocannon({ url, connections: CONNECTIONS, duration: seconds });
-    restore(); // the keep-alive load alone goes through net.connect with spread addresses
-    const primary = running.primary();
-    const cpu0 = cpuMs(primary);
-    const close = await closeLoad(port, closes, v.clients);
-    return {
-      keepAlive: keepAlive.requests.average,
-      close: close.rps,
-      cpuMsPer10k: ((cpuMs(primary) - cpu0) * 10_000) / closes,
-      closeP99: close.p99,
-      errors: keepAlive.errors + keepAlive.non2xx + close.errors,
-    };
+    const r = await autocannon({
+      url: `http://127.0.0.1:${port}/fast`,
+      connections: CONNECTIONS,
+      duration: seconds,
+    });
+    return { rps: r.requests.average, errors: r.errors + r.non2xx };
   } finally {
     restore();
-    await running.stop();
   }
 }
 
+// All the variants run at once (idle workers cost nothing) and take turns in short samples, the first
+// one rotating every round: other work on this shared machine comes in bursts of seconds, which then
+// fall on every variant alike instead of on whichever ran a long load at that moment.
 async function loadScenario() {
   const variants: Variant[] = [
     { name: 'clusterd round-robin', target: clusterd('round-robin'), clients: CONNECTIONS },
@@ -121,56 +116,93 @@ async function loadScenario() {
     { name: 'clusterd sticky, one client address', target: clusterd('sticky'), clients: 1 },
     { name: 'bare node:cluster (round-robin)', target: bareCluster, clients: CONNECTIONS },
   ];
-  // A first load runs autocannon's code cold (it runs in this process): its figures are dropped.
-  await load(variants[0] as Variant, 1, 1000);
-  const runs = new Map<string, Awaited<ReturnType<typeof load>>[]>();
-  for (let round = 0; round < ROUNDS; round++) {
+  const running: { v: Variant; port: number; started: Started }[] = [];
+  try {
     for (const v of variants) {
-      const r = await load(v);
-      runs.set(v.name, [...(runs.get(v.name) ?? []), r]);
-      console.error(
-        `round ${round + 1}: ${v.name}: keep-alive ${Math.round(r.keepAlive)} req/s, close ${Math.round(r.close)} req/s, primary ${Math.round(r.cpuMsPer10k)} ms CPU / 10k, ${r.errors} errors`,
-      );
+      const port = await freePort();
+      running.push({ v, port, started: await v.target.start(APP, port, 2) });
+      await workersAnswer(port, 2);
     }
-  }
-  const summary: Record<
-    string,
-    { keepAlive: number; close: number; closeP99: number; cpuMsPer10k: number; errors: number }
-  > = {};
-  for (const [name, rs] of runs) {
-    summary[name] = {
-      keepAlive: Math.round(median(rs.map((r) => r.keepAlive))),
-      close: Math.round(median(rs.map((r) => r.close))),
-      closeP99: round1(median(rs.map((r) => r.closeP99))),
-      cpuMsPer10k: Math.round(median(rs.map((r) => r.cpuMsPer10k))),
-      errors: rs.reduce((a, r) => a + r.errors, 0),
-    };
-  }
-  const rr = summary['clusterd round-robin'];
-  console.log(
-    table([
-      [
-        '2 workers, 50 connections',
-        'keep-alive req/s',
-        '/ rr',
-        'close req/s',
-        '/ rr',
-        'primary CPU ms / 10k',
-        'errors',
-      ],
-      ...Object.entries(summary).map(([name, s]) => [
-        name,
-        s.keepAlive,
-        (s.keepAlive / (rr?.keepAlive ?? Number.NaN)).toFixed(2),
-        s.close,
-        (s.close / (rr?.close ?? Number.NaN)).toFixed(2),
-        s.closeP99,
-        s.cpuMsPer10k,
-        s.errors,
+    const turns = (round: number) => [
+      ...running.slice(round % running.length),
+      ...running.slice(0, round % running.length),
+    ];
+    // autocannon runs in this process: its first second runs cold, and is dropped.
+    await keepAlive(running[0]?.port as number, CONNECTIONS, 1);
+    const rps = new Map<string, number[]>();
+    let errors = 0;
+    for (let round = 0; round < KEEP_ALIVE_ROUNDS; round++) {
+      for (const { v, port } of turns(round)) {
+        const r = await keepAlive(port, v.clients, SECONDS);
+        rps.set(v.name, [...(rps.get(v.name) ?? []), r.rps]);
+        errors += r.errors;
+      }
+    }
+    // The connection rate, and the primary's CPU time over exactly CLOSES connections per variant.
+    const close = new Map<string, { rps: number[]; p99: number[]; cpuMs: number }>();
+    for (let round = 0; round < CLOSE_ROUNDS; round++) {
+      for (const { v, port, started } of turns(round)) {
+        const primary = started.primary();
+        const cpu0 = cpuMs(primary);
+        const r = await closeLoad(port, CLOSES / CLOSE_ROUNDS, v.clients);
+        const c = close.get(v.name) ?? { rps: [], p99: [], cpuMs: 0 };
+        c.rps.push(r.rps);
+        c.p99.push(r.p99);
+        c.cpuMs += cpuMs(primary) - cpu0;
+        close.set(v.name, c);
+        errors += r.errors;
+      }
+    }
+    const summary: Record<
+      string,
+      {
+        keepAlive: number;
+        close: number;
+        closeP99: number;
+        cpuMsPer10k: number;
+        keepAliveSamples: number[];
+        closeSamples: number[];
+      }
+    > = {};
+    for (const { v } of running) {
+      const c = close.get(v.name);
+      summary[v.name] = {
+        keepAlive: Math.round(median(rps.get(v.name) ?? [])),
+        close: Math.round(median(c?.rps ?? [])),
+        closeP99: round1(median(c?.p99 ?? [])),
+        cpuMsPer10k: Math.round(((c?.cpuMs ?? Number.NaN) * 10_000) / CLOSES),
+        keepAliveSamples: (rps.get(v.name) ?? []).map(Math.round),
+        closeSamples: (c?.rps ?? []).map(Math.round),
+      };
+    }
+    const rr = summary['clusterd round-robin'];
+    console.log(
+      table([
+        [
+          '2 workers, 50 connections',
+          'keep-alive req/s',
+          '/ rr',
+          'close req/s',
+          '/ rr',
+          'close p99 ms',
+          'primary CPU ms / 10k',
+        ],
+        ...Object.entries(summary).map(([name, s]) => [
+          name,
+          s.keepAlive,
+          (s.keepAlive / (rr?.keepAlive ?? Number.NaN)).toFixed(2),
+          s.close,
+          (s.close / (rr?.close ?? Number.NaN)).toFixed(2),
+          s.closeP99,
+          s.cpuMsPer10k,
+        ]),
       ]),
-    ]),
-  );
-  return summary;
+    );
+    console.log(`${errors} errors`);
+    return { ...summary, errors };
+  } finally {
+    for (const { started } of running) await started.stop();
+  }
 }
 
 const started = Date.now();
@@ -178,11 +210,11 @@ const seedResult = await seedScenario();
 console.log('');
 const loadResult = await loadScenario();
 console.log(
-  `\nseed: ${FAST} /fast requests, /slow ${SLOW_MS} ms, 4 workers; load: ${ROUNDS} rounds, keep-alive ${SECONDS} s, ${CLOSES} Connection: close requests; ${Math.round((Date.now() - started) / 1000)} s`,
+  `\nseed: ${FAST} /fast requests, /slow ${SLOW_MS} ms, 4 workers; load: ${KEEP_ALIVE_ROUNDS} rounds of ${SECONDS} s keep-alive, ${CLOSES} Connection: close requests in ${CLOSE_ROUNDS} rounds; ${Math.round((Date.now() - started) / 1000)} s`,
 );
 // Other work on the machine shows in every figure: the load average says how much there was.
 const load1 = loadavg().map((x) => x.toFixed(2));
 console.log(`load average at the end: ${load1.join(' ')}`);
 console.log(
-  `written to ${writeResult('balancing', { seed: seedResult, load: loadResult, fast: FAST, rounds: ROUNDS, seconds: SECONDS, loadavg: load1 })}`,
+  `written to ${writeResult('balancing', { seed: seedResult, load: loadResult, fast: FAST, rounds: KEEP_ALIVE_ROUNDS, seconds: SECONDS, closes: CLOSES, loadavg: load1 })}`,
 );
