@@ -121,7 +121,7 @@ const rows: [string, number, string, string][] = [
   [
     'seed /fast p99, round-robin / idle server',
     r(seed['clusterd round-robin']?.p99, seed['idle server (clusterd least-connections)']?.p99),
-    '(~1000 expected)',
+    '(~1000 in issue 15)',
     'npm run bench:balancing',
   ],
   [
