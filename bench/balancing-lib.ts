@@ -195,9 +195,9 @@ const CLOSE_REQUEST = 'GET /fast HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: clos
 
 /**
  * `total` requests, each on a new connection that the server closes (`Connection: close`), `CONNECTIONS`
- * at a time, from `clients` addresses. Not autocannon: with `Connection: close` and `amount`, autocannon 9
- * counted 5,000 of 10,000 requests, ended on whole seconds and reported a 700 ms mean latency at 5,000
- * req/s over 50 connections; this counts each response and times it from connect to close.
+ * at a time, from `clients` addresses. Not autocannon: with `Connection: close` and `amount: 10000`,
+ * autocannon 9 sent 10,000 requests, counted 5,000 responses and no error, and reported a 287 ms mean
+ * latency at 2,500 responses/s over 50 connections; this counts each 200 and times it from connect to close.
  */
 export async function closeLoad(port: number, total: number, clients: number) {
   let sent = 0;
