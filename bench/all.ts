@@ -18,6 +18,7 @@ const SCENARIOS = [
   'cli-latency',
   'log-throughput',
   'watch-idle',
+  'balancing',
 ];
 
 const started = Date.now();
@@ -39,6 +40,9 @@ const crash = read('crash-recovery');
 const reload = read('reload');
 const cli = read('cli-latency');
 const logs = read('log-throughput');
+const balancing = read('balancing');
+const seed = balancing.seed ?? {};
+const balanced = balancing.load ?? {};
 
 const r = (x: number, y: number) => +(x / y).toFixed(2);
 const rows: [string, number, string, string][] = [
@@ -107,6 +111,45 @@ const rows: [string, number, string, string][] = [
     r(logs.linesPerSecond?.json, logs.linesPerSecond?.pm2),
     '(higher is better)',
     'npm run bench:logs',
+  ],
+  [
+    'seed /fast p99, least-connections / idle server',
+    r(seed['clusterd least-connections']?.p99, seed['idle server (clusterd least-connections)']?.p99),
+    '<= 10',
+    'npm run bench:balancing',
+  ],
+  [
+    'seed /fast p99, round-robin / idle server',
+    r(seed['clusterd round-robin']?.p99, seed['idle server (clusterd least-connections)']?.p99),
+    '(~1000 in issue 15)',
+    'npm run bench:balancing',
+  ],
+  [
+    'keep-alive req/s, least-connections / round-robin',
+    r(balanced['clusterd least-connections']?.keepAlive, balanced['clusterd round-robin']?.keepAlive),
+    '>= 0.95',
+    'npm run bench:balancing',
+  ],
+  [
+    'keep-alive req/s, sticky / round-robin',
+    r(balanced['clusterd sticky']?.keepAlive, balanced['clusterd round-robin']?.keepAlive),
+    '>= 0.95',
+    'npm run bench:balancing',
+  ],
+  [
+    'Connection: close req/s, least-connections / round-robin',
+    r(balanced['clusterd least-connections']?.close, balanced['clusterd round-robin']?.close),
+    '>= 1 (noise)',
+    'npm run bench:balancing',
+  ],
+  [
+    'primary CPU per 10k connections, least-connections / bare',
+    r(
+      balanced['clusterd least-connections']?.cpuMsPer10k,
+      balanced['bare node:cluster (round-robin)']?.cpuMsPer10k,
+    ),
+    '(lower is better)',
+    'npm run bench:balancing',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
