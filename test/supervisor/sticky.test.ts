@@ -13,13 +13,14 @@ const REQUESTS_PER_IP = 3;
 interface Answer {
   worker: number;
   pid: number;
+  peer?: string;
 }
 
-/** One GET on a fresh connection from `localAddress`. */
-function getFrom(address: string, localAddress: string): Promise<Answer> {
+/** One GET on a fresh connection from `localAddress` (to `host`, 127.0.0.1 unless told). */
+function getFrom(address: string, localAddress: string, host = '127.0.0.1'): Promise<Answer> {
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', localAddress, agent: false, timeout: 5_000 });
+    const req = request({ host, port, path: '/', localAddress, agent: false, timeout: 5_000 });
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => {
@@ -64,7 +65,7 @@ async function cli(root: Root, args: string[]): Promise<void> {
 }
 
 describe('sticky balancing', () => {
-  it('keeps each client IP on its slot, through a reload and a scale up and down', async () => {
+  it('keeps each client IP on its slot, through a reload, a crash and a scale up and down', async () => {
     const root = startRoot({
       apps: [fixtureApp('web', 'http-server.cjs', { instances: 4, balancing: 'sticky', env: { PORT: 0 } })],
     });
@@ -80,6 +81,17 @@ describe('sticky balancing', () => {
     const reloaded = await slotsByIp(address);
     expect(reloaded.slots).toEqual(first.slots);
     expect([...reloaded.pids].filter((pid) => first.pids.has(pid))).toEqual([]);
+
+    // A worker killed: the one that restarts in its slot takes its keys back.
+    const victim = [...reloaded.pids][0] as number;
+    const from = root.events.length;
+    process.kill(victim, 'SIGKILL');
+    await root.waitFor(
+      (e) => e.app === 'web' && e.to === 'ready' && e.pid !== victim,
+      "a worker to restart in the killed one's slot",
+      { from },
+    );
+    expect((await slotsByIp(address)).slots).toEqual(first.slots);
 
     // A fifth slot takes a share of the keys from each of the others, and moves no other key.
     await cli(root, ['scale', 'web', '5']);
@@ -105,6 +117,27 @@ describe('sticky balancing', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 8; i++) seen.add((await getFrom(address, '127.0.0.2')).worker);
     expect(seen.size).toBeGreaterThan(1);
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('an app listening on every address (no host): IPv4 and IPv6 clients, each kept on its slot', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('web', 'report-peer.cjs', { instances: 4, balancing: 'sticky', env: { PORT: 0 } })],
+    });
+    await root.running('web');
+    const address = await root.address('web');
+    const clients = [...IPS.slice(0, 12).map((ip) => [ip, '127.0.0.1']), ['::1', '::1']] as const;
+    const slots = new Set<number>();
+    for (const [ip, host] of clients) {
+      const answers = [];
+      for (let i = 0; i < REQUESTS_PER_IP; i++) answers.push(await getFrom(address, ip, host));
+      // The app sees the client's own address (the primary hands over the connection, not a copy).
+      for (const a of answers) expect(a.peer).toBe(ip === '::1' ? '::1' : `::ffff:${ip}`);
+      expect(new Set(answers.map((a) => a.worker)).size, ip).toBe(1);
+      slots.add(answers[0]?.worker as number);
+    }
+    expect(slots.size).toBeGreaterThan(1);
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });
