@@ -93,6 +93,8 @@ export type PrimaryMessage =
   /** Watched files changed: a rolling reload follows. */
   | { type: 'watch'; files: string[]; count: number }
   | { type: 'scaled'; from: number; to: number }
+  /** A draining worker's connections still open (WebSockets and the like), each time the count changes. */
+  | { type: 'connections'; worker: number; pid: number; open: number }
   /** The app's `logs.file` started failing, or is written again. */
   | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
@@ -105,7 +107,8 @@ export type WorkerToPrimary =
   | typeof workerMessages.ready
   | ReturnType<typeof workerMessages.listening>
   | typeof workerMessages.drained
-  | ReturnType<typeof workerMessages.keepAlive>;
+  | ReturnType<typeof workerMessages.keepAlive>
+  | ReturnType<typeof workerMessages.open>;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
 export const isWorkerReady = workerMessages.isReady as (m: unknown) => m is 'ready' | { clusterd: 'ready' };
@@ -114,6 +117,9 @@ export const isWorkerListening = workerMessages.isListening as (
 ) => m is ReturnType<typeof workerMessages.listening>;
 export const isWorkerLoaded = workerMessages.isLoaded as (m: unknown) => m is { clusterd: 'loaded' };
 export const isWorkerDrained = workerMessages.isDrained as (m: unknown) => m is { clusterd: 'drained' };
+export const isWorkerOpen = workerMessages.isOpen as (
+  m: unknown,
+) => m is ReturnType<typeof workerMessages.open>;
 export const isWorkerKeepAlive = workerMessages.isKeepAlive as (
   m: unknown,
 ) => m is ReturnType<typeof workerMessages.keepAlive>;
@@ -134,6 +140,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   watch: true,
   watching: true,
   scaled: true,
+  connections: true,
   logfile: true,
   bye: true,
 };

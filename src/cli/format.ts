@@ -59,7 +59,7 @@ export function formatConfig(config: ResolvedConfig): string {
       `  ready     on ${app.readiness}, within ${formatDuration(app.readyTimeout)}`,
       `  restart   ${r.policy}, backoff ${formatDuration(r.backoff.initial)} x${r.backoff.factor} up to ${formatDuration(r.backoff.max)}, stable after ${formatDuration(r.stableAfter)}`,
       `  gives up  ${givesUp(r)}`,
-      `  shutdown  ${app.shutdown.signal}, SIGKILL after ${formatDuration(app.shutdown.timeout)}`,
+      `  shutdown  ${app.shutdown.spread ? `long-lived connections closed over ${formatDuration(app.shutdown.spread)}, then ` : ''}${app.shutdown.signal}, SIGKILL after ${formatDuration(app.shutdown.timeout)}${app.shutdown.spread ? ' more' : ''}`,
       `  watch     ${app.watch.enabled ? `${app.watch.paths.map((p) => displayPath(p) || '.').join(', ')} (debounce ${formatDuration(app.watch.debounce)})` : 'off'}`,
     );
     const keys = Object.keys(app.env);

@@ -3,8 +3,9 @@
 import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
+import { resolveBalancing } from './balancing.js';
 import { availableCpus } from './cpus.js';
-import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, REUSE_PORT_PLATFORMS } from './defaults.js';
+import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES } from './defaults.js';
 import { clip } from './display.js';
 import { FileProblem, fileKind, statPath } from './read.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
@@ -208,14 +209,6 @@ class AppNormalizer {
     const cwd = appCwd(this.options.file, this.app);
     const env = this.env();
     this.argumentSpace(this.app.args ?? [], env);
-    if (s.balancing === 'kernel' && !REUSE_PORT_PLATFORMS.includes(this.options.platform)) {
-      this.report(
-        ErrorCode.CONFIG_UNSUPPORTED,
-        this.origin(['balancing']),
-        `"kernel" balancing needs SO_REUSEPORT, which Node.js does not support on ${this.options.platform}`,
-        'use "round-robin"',
-      );
-    }
     return {
       name: this.app.name,
       script: resolve(cwd, this.app.script),
@@ -227,7 +220,11 @@ class AppNormalizer {
       restart: this.restart(),
       readiness: s.readiness,
       readyTimeout: this.duration(['readyTimeout'], { positive: true }),
-      shutdown: { signal: s.shutdown.signal as StopSignal, timeout: this.duration(['shutdown', 'timeout']) },
+      shutdown: {
+        signal: s.shutdown.signal as StopSignal,
+        timeout: this.duration(['shutdown', 'timeout']),
+        spread: this.duration(['shutdown', 'spread']),
+      },
       watch: {
         enabled: s.watch.enabled,
         paths: s.watch.paths.map((p) => resolve(cwd, p)),
@@ -236,7 +233,11 @@ class AppNormalizer {
         usePolling: s.watch.usePolling,
       },
       reload: { parallel: s.reload.parallel },
-      balancing: s.balancing,
+      ...resolveBalancing(s, {
+        platform: this.options.platform,
+        origin: (key) => this.origin([key]),
+        report: (...issue) => this.report(...issue),
+      }),
       logs: {
         file: s.logs.file === null ? null : resolve(cwd, s.logs.file),
         maxSize: this.size(['logs', 'maxSize']),

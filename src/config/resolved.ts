@@ -50,10 +50,13 @@ export interface ResolvedApp {
   readonly restart: ResolvedRestart;
   readonly readiness: Readiness;
   readonly readyTimeout: number;
-  readonly shutdown: { readonly signal: StopSignal; readonly timeout: number };
+  /** `spread`: the time long-lived connections get to close before `timeout` starts (ms). */
+  readonly shutdown: { readonly signal: StopSignal; readonly timeout: number; readonly spread: number };
   readonly watch: ResolvedWatch;
   readonly reload: { readonly parallel: number };
   readonly balancing: Balancing;
+  /** With sticky balancing: the header (lower case) that keys a connection; null: the client IP. */
+  readonly stickyHeader: string | null;
   readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
   /**
    * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's

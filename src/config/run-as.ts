@@ -108,7 +108,7 @@ export const currentSupervisor = (): Supervisor | null =>
     ? { uid: process.getuid(), gid: process.getgid() }
     : null;
 
-type Report = (code: SchemaIssue['code'], pointer: string, message: string, hint?: string) => void;
+export type Report = (code: SchemaIssue['code'], pointer: string, message: string, hint?: string) => void;
 
 /**
  * Resolves `user` and `group` to ids, or null when neither is set (the workers run as the supervisor).

@@ -31,6 +31,10 @@ export type Watch = boolean | WatchOptions;
  */
 export type Balancing = 'round-robin' | 'least-connections' | 'sticky' | 'kernel';
 /**
+ * With `balancing: "sticky"`, for apps behind a proxy: the request header that keys each connection to its worker slot instead of the client IP (the proxy's), such as `X-Forwarded-For`; its first comma-separated value counts. The primary reads the first request's head of each connection (at most 16 KiB, 2 s) before handing it over; a connection without the header, a TLS connection (the primary cannot read it) and one that sends nothing in time are keyed by the client IP. The key of a connection is decided once, by its first request. `null`: the client IP.
+ */
+export type StickyHeader = string | null;
+/**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
@@ -93,6 +97,7 @@ export interface App {
   watch?: Watch;
   reload?: Reload;
   balancing?: Balancing;
+  stickyHeader?: StickyHeader;
   logs?: Logs;
   user?: User;
   group?: Group;
@@ -142,7 +147,7 @@ export interface Backoff {
   max?: Duration;
 }
 /**
- * How workers are stopped: drain, then `signal`, then SIGKILL after `timeout`.
+ * How workers are stopped: drain (the app's `onDrain` handlers close long-lived connections over `spread`), then `signal`, then SIGKILL after `spread` + `timeout`.
  */
 export interface Shutdown {
   /**
@@ -150,6 +155,7 @@ export interface Shutdown {
    */
   signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
   timeout?: Duration;
+  spread?: Duration;
 }
 /**
  * Watch settings. An object turns watching on unless `enabled` is false.
@@ -216,6 +222,7 @@ export interface Defaults {
   watch?: Watch;
   reload?: Reload;
   balancing?: Balancing;
+  stickyHeader?: StickyHeader;
   logs?: Logs;
   user?: User;
   group?: Group;

@@ -15,17 +15,19 @@ const schema36 = SCHEMA.$defs["instances"];
 const schema37 = SCHEMA.$defs["env"];
 const schema44 = SCHEMA.$defs["readiness"];
 const schema41 = SCHEMA.$defs["duration"];
-const schema51 = SCHEMA.$defs["reload"];
-const schema52 = SCHEMA.$defs["balancing"];
-const schema55 = SCHEMA.$defs["user"];
-const schema56 = SCHEMA.$defs["group"];
+const schema52 = SCHEMA.$defs["reload"];
+const schema53 = SCHEMA.$defs["balancing"];
+const schema54 = SCHEMA.$defs["stickyHeader"];
+const schema57 = SCHEMA.$defs["user"];
+const schema58 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
 const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
 const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
-const pattern23 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern22 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
+const pattern25 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -730,7 +732,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((key0 === "signal") || (key0 === "timeout"))){
+if(!(((key0 === "signal") || (key0 === "timeout")) || (key0 === "spread"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -840,9 +842,13 @@ vErrors = null;
 }
 }
 }
-}
-else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data};
+if(data.spread !== undefined){
+let data2 = data.spread;
+const _errs13 = errors;
+let valid4 = false;
+const _errs14 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err8 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -851,13 +857,85 @@ vErrors.push(err8);
 }
 errors++;
 }
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 < 0 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid1 = _errs14 === errors;
+valid4 = valid4 || _valid1;
+const _errs16 = errors;
+if(typeof data2 === "string"){
+if(!pattern14.test(data2)){
+const err10 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid1 = _errs16 === errors;
+valid4 = valid4 || _valid1;
+if(!valid4){
+const err12 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+else {
+errors = _errs13;
+if(vErrors !== null){
+if(_errs13){
+vErrors.length = _errs13;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
 validate28.errors = vErrors;
 return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema48 = SCHEMA.$defs["watch"];
-const schema49 = SCHEMA.$defs["watchOptions"];
+const schema49 = SCHEMA.$defs["watch"];
+const schema50 = SCHEMA.$defs["watchOptions"];
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -872,7 +950,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((((key0 === "enabled") || (key0 === "paths")) || (key0 === "ignore")) || (key0 === "debounce")) || (key0 === "usePolling"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -885,7 +963,7 @@ errors++;
 if(data.enabled !== undefined){
 let data0 = data.enabled;
 if(typeof data0 !== "boolean"){
-const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.enabled.type,parentSchema:schema49.properties.enabled,data:data0};
+const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema50.properties.enabled.type,parentSchema:schema50.properties.enabled,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -899,7 +977,7 @@ if(data.paths !== undefined){
 let data1 = data.paths;
 if(Array.isArray(data1)){
 if(data1.length > 256){
-const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema49.properties.paths,data:data1};
+const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema50.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -909,7 +987,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data1.length < 1){
-const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema49.properties.paths,data:data1};
+const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema50.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -923,7 +1001,7 @@ for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema49.properties.paths.items,data:data2};
+const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -933,7 +1011,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!pattern5.test(data2)){
-const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema49.properties.paths.items,data:data2};
+const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema50.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -944,7 +1022,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.paths.items.type,parentSchema:schema49.properties.paths.items,data:data2};
+const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.paths.items.type,parentSchema:schema50.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -956,7 +1034,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.paths.type,parentSchema:schema49.properties.paths,data:data1};
+const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.paths.type,parentSchema:schema50.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -970,7 +1048,7 @@ if(data.ignore !== undefined){
 let data3 = data.ignore;
 if(Array.isArray(data3)){
 if(data3.length > 256){
-const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema49.properties.ignore,data:data3};
+const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema50.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -984,7 +1062,7 @@ for(let i1=0; i1<len1; i1++){
 let data4 = data3[i1];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema49.properties.ignore.items,data:data4};
+const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -995,7 +1073,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.ignore.items.type,parentSchema:schema49.properties.ignore.items,data:data4};
+const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.ignore.items.type,parentSchema:schema50.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1007,7 +1085,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.ignore.type,parentSchema:schema49.properties.ignore,data:data3};
+const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.ignore.type,parentSchema:schema50.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1096,7 +1174,7 @@ vErrors = null;
 if(data.usePolling !== undefined){
 let data6 = data.usePolling;
 if(typeof data6 !== "boolean"){
-const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.usePolling.type,parentSchema:schema49.properties.usePolling,data:data6};
+const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema50.properties.usePolling.type,parentSchema:schema50.properties.usePolling,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1108,7 +1186,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1137,7 +1215,7 @@ const _errs0 = errors;
 let valid0 = false;
 const _errs1 = errors;
 if(typeof data !== "boolean"){
-const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema48.anyOf[0].type,parentSchema:schema48.anyOf[0],data};
+const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.anyOf[0].type,parentSchema:schema49.anyOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1159,7 +1237,7 @@ if(_valid0){
 var props0 = true;
 }
 if(!valid0){
-const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema48.anyOf,parentSchema:schema48,data};
+const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema49.anyOf,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1185,9 +1263,9 @@ return errors === 0;
 }
 validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema53 = SCHEMA.$defs["logs"];
-const schema54 = SCHEMA.$defs["size"];
-const pattern22 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const schema55 = SCHEMA.$defs["logs"];
+const schema56 = SCHEMA.$defs["size"];
+const pattern24 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1202,7 +1280,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1215,7 +1293,7 @@ errors++;
 if(data.file !== undefined){
 let data0 = data.file;
 if((typeof data0 !== "string") && (data0 !== null)){
-const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema53.properties.file.type},message:"must be string,null",schema:schema53.properties.file.type,parentSchema:schema53.properties.file,data:data0};
+const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema55.properties.file.type},message:"must be string,null",schema:schema55.properties.file.type,parentSchema:schema55.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1226,7 +1304,7 @@ errors++;
 }
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema53.properties.file,data:data0};
+const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1236,7 +1314,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!pattern5.test(data0)){
-const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema53.properties.file,data:data0};
+const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema55.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1253,7 +1331,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1264,7 +1342,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema54.anyOf[0],data:data1};
+const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1278,8 +1356,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern22.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema54.anyOf[1],data:data1};
+if(!pattern24.test(data1)){
+const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema56.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1290,7 +1368,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data1};
+const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1302,7 +1380,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data1};
+const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1326,7 +1404,7 @@ vErrors = null;
 if(data.maxFiles !== undefined){
 let data2 = data.maxFiles;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.maxFiles.type,parentSchema:schema53.properties.maxFiles,data:data2};
+const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.maxFiles.type,parentSchema:schema55.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1337,7 +1415,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema53.properties.maxFiles,data:data2};
+const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema55.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1347,7 +1425,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema53.properties.maxFiles,data:data2};
+const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1360,7 +1438,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1888,7 +1966,7 @@ let data15 = data.reload;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!(key3 === "parallel")){
-const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data15};
+const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1901,7 +1979,7 @@ errors++;
 if(data15.parallel !== undefined){
 let data16 = data15.parallel;
 if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.parallel.type,parentSchema:schema51.properties.parallel,data:data16};
+const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.parallel.type,parentSchema:schema52.properties.parallel,data:data16};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1912,7 +1990,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 > 1024 || isNaN(data16)){
-const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema51.properties.parallel,data:data16};
+const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema52.properties.parallel,data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1922,7 +2000,7 @@ vErrors.push(err39);
 errors++;
 }
 if(data16 < 1 || isNaN(data16)){
-const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.properties.parallel,data:data16};
+const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.parallel,data:data16};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -1935,7 +2013,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data15};
+const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -1948,7 +2026,7 @@ errors++;
 if(data.balancing !== undefined){
 let data17 = data.balancing;
 if(typeof data17 !== "string"){
-const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data17};
+const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.type,parentSchema:schema53,data:data17};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1958,7 +2036,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!((((data17 === "round-robin") || (data17 === "least-connections")) || (data17 === "sticky")) || (data17 === "kernel"))){
-const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values",schema:schema52.enum,parentSchema:schema52,data:data17};
+const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema53.enum},message:"must be equal to one of the allowed values",schema:schema53.enum,parentSchema:schema53,data:data17};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -1968,20 +2046,14 @@ vErrors.push(err43);
 errors++;
 }
 }
-if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.user !== undefined){
-let data19 = data.user;
-const _errs54 = errors;
+if(data.stickyHeader !== undefined){
+let data18 = data.stickyHeader;
+const _errs53 = errors;
 let valid16 = false;
-const _errs55 = errors;
-if(typeof data19 === "string"){
-if(func2(data19) > 32){
-const err44 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema55.anyOf[0],data:data19};
+const _errs54 = errors;
+if(typeof data18 === "string"){
+if(func2(data18) > 64){
+const err44 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1990,8 +2062,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(func2(data19) < 1){
-const err45 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data19};
+if(func2(data18) < 1){
+const err45 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -2000,8 +2072,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern23.test(data19)){
-const err46 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema55.anyOf[0],data:data19};
+if(!pattern22.test(data18)){
+const err46 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -2012,7 +2084,7 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data19};
+const err47 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -2021,11 +2093,11 @@ vErrors.push(err47);
 }
 errors++;
 }
-var _valid2 = _errs55 === errors;
+var _valid2 = _errs54 === errors;
 valid16 = valid16 || _valid2;
-const _errs57 = errors;
-if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
-const err48 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data19};
+const _errs56 = errors;
+if(data18 !== null){
+const err48 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2034,9 +2106,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 > 4294967294 || isNaN(data19)){
-const err49 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema55.anyOf[1],data:data19};
+var _valid2 = _errs56 === errors;
+valid16 = valid16 || _valid2;
+if(!valid16){
+const err49 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2045,8 +2118,32 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data19 < 0 || isNaN(data19)){
-const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.anyOf[1],data:data19};
+else {
+errors = _errs53;
+if(vErrors !== null){
+if(_errs53){
+vErrors.length = _errs53;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.logs !== undefined){
+if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+}
+if(data.user !== undefined){
+let data20 = data.user;
+const _errs61 = errors;
+let valid18 = false;
+const _errs62 = errors;
+if(typeof data20 === "string"){
+if(func2(data20) > 32){
+const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2055,12 +2152,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-var _valid2 = _errs57 === errors;
-valid16 = valid16 || _valid2;
-const _errs59 = errors;
-if(data19 !== null){
-const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[2].type,parentSchema:schema55.anyOf[2],data:data19};
+if(func2(data20) < 1){
+const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2069,10 +2162,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-var _valid2 = _errs59 === errors;
-valid16 = valid16 || _valid2;
-if(!valid16){
-const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data19};
+if(!pattern25.test(data20)){
+const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2081,26 +2172,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-else {
-errors = _errs54;
-if(vErrors !== null){
-if(_errs54){
-vErrors.length = _errs54;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.group !== undefined){
-let data20 = data.group;
-const _errs63 = errors;
-let valid18 = false;
-const _errs64 = errors;
-if(typeof data20 === "string"){
-if(func2(data20) > 32){
-const err53 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema56.anyOf[0],data:data20};
+const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2109,8 +2183,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(func2(data20) < 1){
-const err54 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data20};
+var _valid3 = _errs62 === errors;
+valid18 = valid18 || _valid3;
+const _errs64 = errors;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2119,8 +2196,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(!pattern23.test(data20)){
-const err55 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema56.anyOf[0],data:data20};
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 4294967294 || isNaN(data20)){
+const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema57.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2129,9 +2207,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-}
-else {
-const err56 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data20};
+if(data20 < 0 || isNaN(data20)){
+const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2140,11 +2217,12 @@ vErrors.push(err56);
 }
 errors++;
 }
+}
 var _valid3 = _errs64 === errors;
 valid18 = valid18 || _valid3;
 const _errs66 = errors;
-if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-const err57 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data20};
+if(data20 !== null){
+const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema57.anyOf[2].type,parentSchema:schema57.anyOf[2],data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2153,9 +2231,10 @@ vErrors.push(err57);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 4294967294 || isNaN(data20)){
-const err58 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema56.anyOf[1],data:data20};
+var _valid3 = _errs66 === errors;
+valid18 = valid18 || _valid3;
+if(!valid18){
+const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2164,8 +2243,26 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(data20 < 0 || isNaN(data20)){
-const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data20};
+else {
+errors = _errs61;
+if(vErrors !== null){
+if(_errs61){
+vErrors.length = _errs61;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data21 = data.group;
+const _errs70 = errors;
+let valid20 = false;
+const _errs71 = errors;
+if(typeof data21 === "string"){
+if(func2(data21) > 32){
+const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema58.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2174,12 +2271,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-var _valid3 = _errs66 === errors;
-valid18 = valid18 || _valid3;
-const _errs68 = errors;
-if(data20 !== null){
-const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[2].type,parentSchema:schema56.anyOf[2],data:data20};
+if(func2(data21) < 1){
+const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2188,10 +2281,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-var _valid3 = _errs68 === errors;
-valid18 = valid18 || _valid3;
-if(!valid18){
-const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data20};
+if(!pattern25.test(data21)){
+const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema58.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2200,11 +2291,82 @@ vErrors.push(err61);
 }
 errors++;
 }
+}
 else {
-errors = _errs63;
+const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data21};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+var _valid4 = _errs71 === errors;
+valid20 = valid20 || _valid4;
+const _errs73 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 4294967294 || isNaN(data21)){
+const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema58.anyOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(data21 < 0 || isNaN(data21)){
+const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.anyOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+var _valid4 = _errs73 === errors;
+valid20 = valid20 || _valid4;
+const _errs75 = errors;
+if(data21 !== null){
+const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[2].type,parentSchema:schema58.anyOf[2],data:data21};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+var _valid4 = _errs75 === errors;
+valid20 = valid20 || _valid4;
+if(!valid20){
+const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data21};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+else {
+errors = _errs70;
 if(vErrors !== null){
-if(_errs63){
-vErrors.length = _errs63;
+if(_errs70){
+vErrors.length = _errs70;
 }
 else {
 vErrors = null;
@@ -2214,12 +2376,12 @@ vErrors = null;
 }
 }
 else {
-const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+const err68 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
 if(vErrors === null){
-vErrors = [err62];
+vErrors = [err68];
 }
 else {
-vErrors.push(err62);
+vErrors.push(err68);
 }
 errors++;
 }
@@ -2228,7 +2390,7 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema57 = SCHEMA.$defs["defaults"];
+const schema59 = SCHEMA.$defs["defaults"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2242,8 +2404,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema57.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
+if(!(func1.call(schema59.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2547,7 +2709,7 @@ let data10 = data.reload;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key3 in data10){
 if(!(key3 === "parallel")){
-const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data10};
+const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2560,7 +2722,7 @@ errors++;
 if(data10.parallel !== undefined){
 let data11 = data10.parallel;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.parallel.type,parentSchema:schema51.properties.parallel,data:data11};
+const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.parallel.type,parentSchema:schema52.properties.parallel,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2571,7 +2733,7 @@ errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 > 1024 || isNaN(data11)){
-const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema51.properties.parallel,data:data11};
+const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema52.properties.parallel,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2581,7 +2743,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data11 < 1 || isNaN(data11)){
-const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.properties.parallel,data:data11};
+const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.parallel,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2594,7 +2756,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data10};
+const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data10};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2607,7 +2769,7 @@ errors++;
 if(data.balancing !== undefined){
 let data12 = data.balancing;
 if(typeof data12 !== "string"){
-const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data12};
+const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.type,parentSchema:schema53,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2617,7 +2779,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!((((data12 === "round-robin") || (data12 === "least-connections")) || (data12 === "sticky")) || (data12 === "kernel"))){
-const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values",schema:schema52.enum,parentSchema:schema52,data:data12};
+const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema53.enum},message:"must be equal to one of the allowed values",schema:schema53.enum,parentSchema:schema53,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2627,20 +2789,14 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.user !== undefined){
-let data14 = data.user;
-const _errs43 = errors;
+if(data.stickyHeader !== undefined){
+let data13 = data.stickyHeader;
+const _errs42 = errors;
 let valid13 = false;
-const _errs44 = errors;
-if(typeof data14 === "string"){
-if(func2(data14) > 32){
-const err27 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema55.anyOf[0],data:data14};
+const _errs43 = errors;
+if(typeof data13 === "string"){
+if(func2(data13) > 64){
+const err27 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2649,8 +2805,8 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(func2(data14) < 1){
-const err28 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data14};
+if(func2(data13) < 1){
+const err28 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2659,8 +2815,8 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(!pattern23.test(data14)){
-const err29 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema55.anyOf[0],data:data14};
+if(!pattern22.test(data13)){
+const err29 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2671,7 +2827,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data14};
+const err30 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2680,11 +2836,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-var _valid2 = _errs44 === errors;
+var _valid2 = _errs43 === errors;
 valid13 = valid13 || _valid2;
-const _errs46 = errors;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err31 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data14};
+const _errs45 = errors;
+if(data13 !== null){
+const err31 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2693,9 +2849,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 4294967294 || isNaN(data14)){
-const err32 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema55.anyOf[1],data:data14};
+var _valid2 = _errs45 === errors;
+valid13 = valid13 || _valid2;
+if(!valid13){
+const err32 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2704,8 +2861,32 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(data14 < 0 || isNaN(data14)){
-const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.anyOf[1],data:data14};
+else {
+errors = _errs42;
+if(vErrors !== null){
+if(_errs42){
+vErrors.length = _errs42;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.logs !== undefined){
+if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+}
+if(data.user !== undefined){
+let data15 = data.user;
+const _errs50 = errors;
+let valid15 = false;
+const _errs51 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) > 32){
+const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2714,12 +2895,8 @@ vErrors.push(err33);
 }
 errors++;
 }
-}
-var _valid2 = _errs46 === errors;
-valid13 = valid13 || _valid2;
-const _errs48 = errors;
-if(data14 !== null){
-const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[2].type,parentSchema:schema55.anyOf[2],data:data14};
+if(func2(data15) < 1){
+const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2728,10 +2905,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-var _valid2 = _errs48 === errors;
-valid13 = valid13 || _valid2;
-if(!valid13){
-const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data14};
+if(!pattern25.test(data15)){
+const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2740,26 +2915,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-else {
-errors = _errs43;
-if(vErrors !== null){
-if(_errs43){
-vErrors.length = _errs43;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.group !== undefined){
-let data15 = data.group;
-const _errs52 = errors;
-let valid15 = false;
-const _errs53 = errors;
-if(typeof data15 === "string"){
-if(func2(data15) > 32){
-const err36 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema56.anyOf[0],data:data15};
+const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2768,8 +2926,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(func2(data15) < 1){
-const err37 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data15};
+var _valid3 = _errs51 === errors;
+valid15 = valid15 || _valid3;
+const _errs53 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2778,8 +2939,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(!pattern23.test(data15)){
-const err38 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema56.anyOf[0],data:data15};
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 4294967294 || isNaN(data15)){
+const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema57.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2788,9 +2950,8 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-else {
-const err39 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data15};
+if(data15 < 0 || isNaN(data15)){
+const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2799,11 +2960,12 @@ vErrors.push(err39);
 }
 errors++;
 }
+}
 var _valid3 = _errs53 === errors;
 valid15 = valid15 || _valid3;
 const _errs55 = errors;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err40 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data15};
+if(data15 !== null){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema57.anyOf[2].type,parentSchema:schema57.anyOf[2],data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2812,9 +2974,10 @@ vErrors.push(err40);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 4294967294 || isNaN(data15)){
-const err41 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema56.anyOf[1],data:data15};
+var _valid3 = _errs55 === errors;
+valid15 = valid15 || _valid3;
+if(!valid15){
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2823,8 +2986,26 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(data15 < 0 || isNaN(data15)){
-const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data15};
+else {
+errors = _errs50;
+if(vErrors !== null){
+if(_errs50){
+vErrors.length = _errs50;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data16 = data.group;
+const _errs59 = errors;
+let valid17 = false;
+const _errs60 = errors;
+if(typeof data16 === "string"){
+if(func2(data16) > 32){
+const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema58.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2833,12 +3014,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-}
-var _valid3 = _errs55 === errors;
-valid15 = valid15 || _valid3;
-const _errs57 = errors;
-if(data15 !== null){
-const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[2].type,parentSchema:schema56.anyOf[2],data:data15};
+if(func2(data16) < 1){
+const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2847,10 +3024,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-var _valid3 = _errs57 === errors;
-valid15 = valid15 || _valid3;
-if(!valid15){
-const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data15};
+if(!pattern25.test(data16)){
+const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema58.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2859,11 +3034,82 @@ vErrors.push(err44);
 }
 errors++;
 }
+}
 else {
-errors = _errs52;
+const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data16};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+var _valid4 = _errs60 === errors;
+valid17 = valid17 || _valid4;
+const _errs62 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 4294967294 || isNaN(data16)){
+const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema58.anyOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(data16 < 0 || isNaN(data16)){
+const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.anyOf[1],data:data16};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+var _valid4 = _errs62 === errors;
+valid17 = valid17 || _valid4;
+const _errs64 = errors;
+if(data16 !== null){
+const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[2].type,parentSchema:schema58.anyOf[2],data:data16};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+var _valid4 = _errs64 === errors;
+valid17 = valid17 || _valid4;
+if(!valid17){
+const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data16};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+else {
+errors = _errs59;
 if(vErrors !== null){
-if(_errs52){
-vErrors.length = _errs52;
+if(_errs59){
+vErrors.length = _errs59;
 }
 else {
 vErrors = null;
@@ -2873,12 +3119,12 @@ vErrors = null;
 }
 }
 else {
-const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
 if(vErrors === null){
-vErrors = [err45];
+vErrors = [err51];
 }
 else {
-vErrors.push(err45);
+vErrors.push(err51);
 }
 errors++;
 }

@@ -41,6 +41,8 @@ export interface WorkerStatus {
   restarts: number;
   /** Real path of the entry file it runs: with a `current -> releases/N` script, which release. */
   script: string | null;
+  /** While it drains: the connections it still holds (WebSockets and the like), as it last reported. */
+  connections: number | null;
   /** ms since this worker started. */
   uptime: number;
   cpu: number | null;

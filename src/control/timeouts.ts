@@ -27,7 +27,7 @@ function bound(cmd: WaitingCommand, app: ResolvedApp): number {
   const start = app.readyTimeout + FORK_MS;
   // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout.
   const reload = Math.ceil(app.instances / app.reload.parallel) * start;
-  const stop = app.shutdown.timeout + EXIT_MS;
+  const stop = app.shutdown.spread + app.shutdown.timeout + EXIT_MS;
   switch (cmd) {
     // A reload asked for during another one runs after it.
     case 'reload':

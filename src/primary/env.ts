@@ -29,6 +29,7 @@ export function workerEnv(
   env.CLUSTERD_APP = app.name;
   env.CLUSTERD_SHUTDOWN_SIGNAL = app.shutdown.signal;
   env.CLUSTERD_SHUTDOWN_TIMEOUT = String(app.shutdown.timeout);
+  env.CLUSTERD_SHUTDOWN_SPREAD = String(app.shutdown.spread);
   env.CLUSTERD_BALANCING = app.balancing;
   env.CLUSTERD_READINESS = app.readiness;
   return env;

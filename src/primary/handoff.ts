@@ -10,9 +10,12 @@
 // - A connection that finds no worker taking connections waits (as node:cluster's round-robin lets it)
 //   until one listens; the listen closes when its last worker has gone, and those waiting are closed.
 // - A handoff that fails (the worker's channel closed under it) goes to another worker.
+// - With `stickyHeader`, a connection's key is a header of its first request: the primary reads that
+//   head (first-request.ts), and hands the socket over with the bytes it read.
 import type { Worker } from 'node:cluster';
 import net from 'node:net';
 import { leastConnections, type Member, sticky } from './balance.js';
+import { readFirstRequest } from './first-request.js';
 
 export type HandoffBalancing = 'least-connections' | 'sticky';
 
@@ -21,6 +24,11 @@ interface TcpHandle {
   close(): void;
   getpeername(out: { address?: string }): number;
 }
+
+/** A connection to hand over: as accepted, or read from (its first request's head) and keyed. */
+type Pending = { handle: TcpHandle } | { socket: net.Socket; read: Buffer; key: string };
+
+const closePending = (p: Pending) => ('handle' in p ? p.handle.close() : p.socket.destroy());
 
 interface Entry extends Member {
   readonly worker: Worker;
@@ -42,12 +50,14 @@ interface ListenRequest {
 
 /** Connections held while no worker takes any; more are refused (closed) at once. */
 const MAX_WAITING = 1024;
+/** Connections whose first request is being read at once (`stickyHeader`); more are keyed by address. */
+const MAX_READING = 1024;
 // libuv's UV_TCP_IPV6ONLY, as net passes it in a listen's flags.
 const IPV6_ONLY = 1;
 
 class Listener {
   readonly members = new Map<number, Entry>();
-  readonly waiting: TcpHandle[] = [];
+  readonly waiting: Pending[] = [];
   sockname: net.AddressInfo | null = null;
   /** Workers whose listen waits for the bind. */
   readonly binding: { worker: Worker; slot: number; seq: number }[] = [];
@@ -65,9 +75,16 @@ export class Handoff {
   private nextId = 1;
   private last = 0;
   private heard = 0;
+  private reading = 0;
 
-  /** The app's balancing at its latest fork (a config reload may switch between the two). */
-  constructor(public balancing: HandoffBalancing) {}
+  /**
+   * The app's balancing at its latest fork (a config reload may switch between the two), and with
+   * sticky balancing the header that keys a connection (lower case; null: the client's address).
+   */
+  constructor(
+    public balancing: HandoffBalancing,
+    public header: string | null = null,
+  ) {}
 
   /** Serves `worker`'s listens and counts its connections. */
   attach(worker: Worker, slot: number): void {
@@ -139,7 +156,7 @@ export class Handoff {
       // Connections are taken as libuv hands them over, before any net.Socket is made for them (as
       // node:cluster's round-robin does): nothing in the primary reads them.
       handle.onconnection = (status: number, client?: TcpHandle) => {
-        if (status === 0 && client) this.route(listener, client);
+        if (status === 0 && client) this.accepted(listener, client);
       };
       listener.sockname = server.address() as net.AddressInfo;
       for (const { worker, slot, seq } of listener.binding.splice(0)) this.join(listener, worker, slot, seq);
@@ -168,37 +185,75 @@ export class Handoff {
       accepting: true,
     });
     this.reply(worker, { seq, id: listener.id, sockname: listener.sockname });
-    for (const client of listener.waiting.splice(0)) this.route(listener, client);
+    for (const pending of listener.waiting.splice(0)) this.route(listener, pending);
   }
 
-  private route(listener: Listener, client: TcpHandle): void {
-    const entry = this.pick(listener, client);
+  private accepted(listener: Listener, handle: TcpHandle): void {
+    const { header } = this;
+    if (this.balancing !== 'sticky' || header === null || this.reading >= MAX_READING) {
+      this.route(listener, { handle });
+      return;
+    }
+    this.reading += 1;
+    const socket = new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true } as never);
+    readFirstRequest(
+      socket,
+      header,
+      (key, read) => {
+        this.reading -= 1;
+        this.route(listener, { socket, read, key: key ?? socket.remoteAddress ?? '' });
+      },
+      () => {
+        this.reading -= 1;
+      },
+    );
+  }
+
+  private route(listener: Listener, pending: Pending): void {
+    const entry = this.pick(listener, pending);
     if (!entry) {
-      if (listener.waiting.length < MAX_WAITING) listener.waiting.push(client);
-      else client.close();
+      if (listener.waiting.length < MAX_WAITING) listener.waiting.push(pending);
+      else closePending(pending);
       return;
     }
     this.last = entry.id;
     entry.open += 1;
     entry.unanswered += 1;
-    entry.worker.send({ clusterd: 'conn', id: listener.id }, client as never, (error: Error | null) => {
+    const message = { clusterd: 'conn', id: listener.id };
+    if ('socket' in pending) {
+      // node sends a net.Socket's descriptor and closes it here once the worker has it; the bytes read
+      // go in the message. A failed send leaves the socket without its descriptor: it is lost.
+      const { socket, read } = pending;
+      entry.worker.send({ ...message, data: read.toString('base64') }, socket as never, (error) => {
+        socket.destroy();
+        if (error) this.failed(entry);
+      });
+      return;
+    }
+    const client = pending.handle;
+    entry.worker.send(message, client as never, (error: Error | null) => {
       if (!error) return client.close();
-      // The worker's channel closed: it takes nothing more, and the connection goes to another.
-      entry.open -= 1;
-      entry.unanswered -= 1;
-      entry.accepting = false;
-      if (this.byId.get(listener.id) === listener) this.route(listener, client);
+      this.failed(entry);
+      if (this.byId.get(listener.id) === listener) this.route(listener, pending);
       else client.close();
     });
   }
 
-  private pick(listener: Listener, client: TcpHandle): Entry | undefined {
+  // The worker's channel closed under a handoff: it takes nothing more.
+  private failed(entry: Entry): void {
+    entry.open -= 1;
+    entry.unanswered -= 1;
+    entry.accepting = false;
+  }
+
+  private pick(listener: Listener, pending: Pending): Entry | undefined {
     const candidates: Entry[] = [];
     for (const entry of listener.members.values()) if (entry.accepting) candidates.push(entry);
     if (candidates.length <= 1) return candidates[0];
     if (this.balancing === 'least-connections') return leastConnections(candidates, this.last);
+    if ('key' in pending) return sticky(candidates, pending.key);
     const peer: { address?: string } = {};
-    client.getpeername(peer);
+    pending.handle.getpeername(peer);
     return sticky(candidates, peer.address ?? '');
   }
 
@@ -211,7 +266,7 @@ export class Handoff {
   private drop(listener: Listener): void {
     if (listener.members.size > 0 || listener.binding.length > 0) return;
     this.forget(listener);
-    for (const client of listener.waiting.splice(0)) client.close();
+    for (const pending of listener.waiting.splice(0)) closePending(pending);
     listener.server.close();
   }
 

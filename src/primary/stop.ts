@@ -10,13 +10,15 @@ import type { ProcessTrees } from './descendants-proc.js';
 
 export function stopWorker(
   worker: Worker,
-  shutdown: { signal: NodeJS.Signals | string; timeout: number },
+  shutdown: { signal: NodeJS.Signals | string; timeout: number; spread?: number },
   /** `balancing` other than round-robin: the worker closes its own servers and says `drained` before the disconnect. */
   ownServers = false,
   trees?: ProcessTrees,
 ): void {
   const signal = shutdown.signal as NodeJS.Signals;
-  const deadline = Date.now() + shutdown.timeout;
+  // The app's long-lived connections get `spread` to close (its onDrain handlers), then the usual timeout.
+  const budget = (shutdown.spread ?? 0) + shutdown.timeout;
+  const deadline = Date.now() + budget;
   const pid = worker.process.pid;
   // Seen at the start too: a worker that ends by itself during its drain leaves these behind, and one
   // that left the process group (setsid) cannot be found afterwards.
@@ -36,7 +38,7 @@ export function stopWorker(
   const kill = setTimeout(() => {
     if (trees) trees.killTree(pid, () => worker.process.kill('SIGKILL'));
     else worker.process.kill('SIGKILL');
-  }, shutdown.timeout);
+  }, budget);
   worker.once('exit', () => {
     clearTimeout(kill);
     if (!signalled) trees?.stop([...seen.values()], signal, Math.max(0, deadline - Date.now()));

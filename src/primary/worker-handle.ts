@@ -5,7 +5,13 @@ import cluster, { type Address, type ClusterSettings, type Worker as ClusterWork
 import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
 import type { LogFormat, PrimaryMessage } from '../protocol.js';
-import { isWorkerKeepAlive, isWorkerListening, isWorkerLoaded, isWorkerReady } from '../protocol.js';
+import {
+  isWorkerKeepAlive,
+  isWorkerListening,
+  isWorkerLoaded,
+  isWorkerOpen,
+  isWorkerReady,
+} from '../protocol.js';
 import drain from '../worker/drain.cjs';
 import { accessProblem } from './access.js';
 import type { ProcessTrees } from './descendants-proc.js';
@@ -61,6 +67,8 @@ export class WorkerHandle implements WorkerProcess {
       /** Logs a warning through the primary, once per key. */
       warnOnce?: (key: string, message: Extract<PrimaryMessage, { type: 'warning' }>) => void;
       trees?: ProcessTrees;
+      /** Reports to the root (a draining worker's open connections). */
+      send?: (message: PrimaryMessage) => void;
       /** With `least-connections` or `sticky` balancing: the primary's listens and handoffs. */
       handoff?: Handoff;
     },
@@ -119,6 +127,10 @@ export class WorkerHandle implements WorkerProcess {
       const { timeout } = app.shutdown;
       const warning = keepAliveWarning(message.timeout, timeout, drain.graceMs(timeout));
       options.warnOnce?.('keep-alive', { type: 'warning', ...warning });
+    });
+    worker.on('message', (message: unknown) => {
+      if (isWorkerOpen(message) && this.pid !== null)
+        options.send?.({ type: 'connections', worker: slot, pid: this.pid, open: message.count });
     });
     worker.on('error', (error: Error) => {
       // A worker that never got a pid will not emit 'exit'.
@@ -208,6 +220,7 @@ export function clusterEffects(options: {
     if (app.balancing !== 'least-connections' && app.balancing !== 'sticky') return undefined;
     handoff ??= new Handoff(app.balancing);
     handoff.balancing = app.balancing;
+    handoff.header = app.stickyHeader;
     return handoff;
   };
   return {

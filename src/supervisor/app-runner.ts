@@ -137,6 +137,11 @@ export class AppRunner {
    * `instances` (a runtime `clusterd scale` otherwise holds: see docs/watch.md). When the primary cannot
    * take them now (restarting, stopped), they are kept for its next start.
    */
+  /** New settings from a config reload for the primary's next start only (a restart follows). */
+  keep(app: ResolvedApp, instancesChanged: boolean): void {
+    this.app = { ...app, instances: instancesChanged ? app.instances : this.app.instances };
+  }
+
   update(app: ResolvedApp, instancesChanged: boolean): Promise<Outcome[]> {
     const runtime = this.app.instances;
     const target = instancesChanged ? app.instances : runtime;
@@ -300,6 +305,10 @@ export class AppRunner {
       case 'backoff':
         this.workers.restarted(message.worker);
         break;
+      case 'connections':
+        // Shown by status; a count every second of a long drain is not news for the log.
+        this.workers.connections(message.pid, message.open);
+        return;
       case 'bye':
         if (this.primary.is('running')) this.primary.to('exiting');
         return;

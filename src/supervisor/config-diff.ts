@@ -7,12 +7,24 @@ export type AppChange =
   | { action: 'remove'; name: string }
   | { action: 'scale'; app: ResolvedApp; from: number; to: number }
   | { action: 'roll'; app: ResolvedApp; changed: string[] }
+  /** A change no rolling reload can make: the app is stopped, then started on the new settings. */
+  | { action: 'restart'; app: ResolvedApp; changed: string[]; why: string }
   | { action: 'keep'; name: string };
 
 function changedKeys(a: ResolvedApp, b: ResolvedApp): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ResolvedApp)[]);
   return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
+
+// Who listens on the app's TCP ports: node:cluster's primary (round-robin), clusterd's primary (the
+// handoff balancings) or each worker with SO_REUSEPORT (kernel). Old and new workers of a rolling reload
+// share the port, which two different listeners cannot: the second bind fails with EADDRINUSE.
+const LISTENER: Record<ResolvedApp['balancing'], string> = {
+  'round-robin': 'cluster',
+  'least-connections': 'handoff',
+  sticky: 'handoff',
+  kernel: 'kernel',
+};
 
 export function diffApps(current: readonly ResolvedApp[], next: readonly ResolvedApp[]): AppChange[] {
   const before = new Map(current.map((a) => [a.name, a]));
@@ -27,7 +39,10 @@ export function diffApps(current: readonly ResolvedApp[], next: readonly Resolve
     }
     const changed = changedKeys(old, app);
     if (!changed.length) changes.push({ action: 'keep', name: app.name });
-    else if (changed.length === 1 && changed[0] === 'instances') {
+    else if (LISTENER[old.balancing] !== LISTENER[app.balancing]) {
+      const why = `balancing ${old.balancing} -> ${app.balancing} changes who listens on the app's ports, which old and new workers cannot share`;
+      changes.push({ action: 'restart', app, changed, why });
+    } else if (changed.length === 1 && changed[0] === 'instances') {
       changes.push({ action: 'scale', app, from: old.instances, to: app.instances });
     } else changes.push({ action: 'roll', app, changed });
   }

@@ -146,6 +146,7 @@ export class Supervisor {
               state: w.state,
               restarts: w.restarts,
               script: w.script,
+              connections: w.open,
               uptime: Date.now() - w.since,
               cpu: u ? Math.round(u.cpu * 10) / 10 : null,
               memory: u ? u.memory : null,
@@ -323,6 +324,17 @@ export class Supervisor {
           case 'roll':
             void runner?.update(this.settings(change.app), change.changed.includes('instances'));
             summary.push(`${name} rolled (${change.changed.join(', ')})`);
+            return;
+          case 'restart':
+            if (!runner) return;
+            // Stopped, then started anew: its ports are closed meanwhile, which the log says.
+            runner.keep(this.settings(change.app), change.changed.includes('instances'));
+            this.log.warn(
+              { app: name, changed: change.changed },
+              `app ${name} is restarted, not reloaded: ${change.why}; it refuses connections until it is up again`,
+            );
+            void this.restartApps(name);
+            summary.push(`${name} restarted (${change.changed.join(', ')})`);
             return;
           case 'keep':
             return;

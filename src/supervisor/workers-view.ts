@@ -15,6 +15,8 @@ export interface WorkerInfo {
   restarts: number;
   /** Real path of the entry file it runs, as reported when it started. */
   script: string | null;
+  /** While it drains: the connections it still holds, as last reported (null before its first report). */
+  open: number | null;
 }
 
 export class WorkersView {
@@ -38,7 +40,14 @@ export class WorkersView {
       since: known?.since ?? this.now(),
       restarts: this.restarts.get(t.worker) ?? 0,
       script: t.script ?? known?.script ?? null,
+      open: t.to === 'draining' ? (known?.open ?? null) : null,
     });
+  }
+
+  /** A draining worker's report of its open connections; one that is not draining (any more) is ignored. */
+  connections(pid: number, open: number): void {
+    const known = this.live.get(pid);
+    if (known?.state === 'draining') known.open = open;
   }
 
   restarted(slot: number): void {

@@ -15,7 +15,9 @@ import messages = require('./messages.cjs');
 type Callback = (error: unknown, handle?: unknown) => unknown;
 type GetServer = (obj: unknown, options: Record<string, unknown>, cb: Callback) => unknown;
 type Sockname = { address?: string; family?: string; port?: number };
-type Reply = { seq: number; id?: number; errno?: number; sockname?: Sockname };
+type Reply = { seq: number; id?: number; errno?: number; sockname?: Sockname; data?: unknown };
+/** net's own bookkeeping of a server's connections, which `close()` waits on. */
+type Counted = net.Server & { _connections?: number };
 
 /** What node:cluster's round-robin stand-in offers net.Server, and the connections' way in. */
 interface StandIn {
@@ -95,25 +97,37 @@ function installHandoff(): { drain(): void } {
     };
   }
 
-  function accept(id: number, handle: { close(): void } | undefined): void {
+  function accept(id: number, handle: { close(): void } | net.Socket | undefined, data: unknown): void {
     const listen = listens.get(id);
     if (!handle) return;
-    const server = listen?.server as (net.Server & { _connections?: number }) | undefined;
+    const server = listen?.server as Counted | undefined;
     const full =
       server && server.maxConnections != null && (server._connections ?? 0) >= server.maxConnections;
-    if (!listen?.handle.onconnection || full) {
-      handle.close();
+    if (!server || !listen?.handle.onconnection || full) {
+      if (handle instanceof net.Socket) handle.destroy();
+      else handle.close();
       count(id, 1, 1);
       return;
     }
     count(id, 1, 0);
-    listen.handle.onconnection(0, handle);
+    if (handle instanceof net.Socket) inject(server, handle, data);
+    else listen.handle.onconnection(0, handle);
+  }
+
+  // A connection the primary read the first request head of (`stickyHeader`) comes as a socket, with
+  // the bytes read. It is given to the server as net's onconnection gives one: counted as the server's
+  // (close() waits for it), and the bytes back in front of what the socket reads next.
+  function inject(server: Counted, socket: net.Socket, data: unknown): void {
+    server._connections = (server._connections ?? 0) + 1;
+    Object.assign(socket, { server, _server: server });
+    if (typeof data === 'string' && data.length > 0) socket.unshift(Buffer.from(data, 'base64'));
+    server.emit('connection', socket);
   }
 
   process.on('message', (message: unknown, handle: unknown) => {
     const tag = messages.tag(message);
     const m = message as Reply;
-    if (tag === 'conn') accept(m.id as number, handle as { close(): void } | undefined);
+    if (tag === 'conn') accept(m.id as number, handle as { close(): void } | net.Socket | undefined, m.data);
     else if (tag === 'listen-reply') {
       waiting.get(m.seq)?.(m);
       waiting.delete(m.seq);

@@ -1,6 +1,7 @@
 // `clusterd/worker`: optional helpers for apps run by clusterd. They also work without clusterd (then
 // `ready()` does nothing and `onShutdown` handlers run on SIGTERM).
 
+import drainHandlers from './drain-handlers.cjs';
 import messages from './messages.cjs';
 import state from './state.cjs';
 
@@ -15,6 +16,24 @@ export function ready(): void {
 /** True once clusterd has started to stop this worker (it no longer receives new connections). */
 export function isDraining(): boolean {
   return state.draining;
+}
+
+/** What an `onDrain` handler is given. */
+export type Drain = ReturnType<typeof drainHandlers.makeDrain>;
+export type DrainHandler = (drain: Drain) => unknown;
+
+/**
+ * Runs `handler` when clusterd starts to stop this worker (a reload, a scale down, a stop), before its
+ * servers have closed: the moment to close what the drain of HTTP servers does not end by itself
+ * (WebSockets, server-sent events, long polls), in the protocol's own way. `drain.spread(items, close)`
+ * spaces those closes over the app's `shutdown.spread`, so that clients do not all reconnect at once:
+ *
+ *     onDrain((drain) => drain.spread(wss.clients, (ws) => ws.close(1012, 'service restart')));
+ *
+ * A handler registered once the drain has begun runs at once. Without clusterd it never runs.
+ */
+export function onDrain(handler: DrainHandler): void {
+  drainHandlers.add(state, handler);
 }
 
 let installed = false;

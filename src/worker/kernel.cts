@@ -30,7 +30,7 @@ function tcp(args: unknown[]): Plan | null {
 }
 
 /** Installs the listen of kernel balancing; `drain()` closes those servers, then says `drained`. */
-function installKernelBalancing(): { drain(): void } {
+function installKernelBalancing(): { drain(): void; servers: ReadonlySet<net.Server> } {
   const servers = new Set<net.Server>();
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
@@ -48,6 +48,7 @@ function installKernelBalancing(): { drain(): void } {
   } as typeof listen;
 
   return {
+    servers,
     drain() {
       let open = servers.size;
       const drained = () => process.send?.(messages.drained);

@@ -19,6 +19,8 @@ type GetServer = (
 const cluster = require('node:cluster') as { _getServer?: GetServer };
 
 let holds = 0;
+/** Servers listening through node:cluster (round-robin, least-connections, sticky) until they close. */
+const servers = new Set<net.Server>();
 let draining = false;
 
 function update(): void {
@@ -45,12 +47,17 @@ if (typeof getServer === 'function' && process.channel) {
       update();
     };
     return getServer.call(this, obj, options, (error, ...rest) => {
-      if (!error && obj instanceof net.Server) obj.once('close', release);
-      else release();
+      if (!error && obj instanceof net.Server) {
+        servers.add(obj);
+        obj.once('close', () => {
+          servers.delete(obj);
+          release();
+        });
+      } else release();
       return cb(error, ...rest);
     });
   };
   update();
 }
 
-export = { drain };
+export = { drain, servers };

@@ -8,7 +8,8 @@
 // - `{ clusterd: 'loaded' }`: with `readiness: "loaded"`, its entry module has run;
 // - `{ clusterd: 'listening', address }`: with kernel balancing, its server listens (no cluster event);
 // - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
-// - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once).
+// - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
+// - `{ clusterd: 'open', count }`: while it drains, the connections its servers still hold (when it changes).
 // With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/handoff.ts):
 // - worker -> primary `{ clusterd: 'listen', seq, address, port, addressType, flags, backlog, index }`,
 //   answered by `{ clusterd: 'listen-reply', seq, id, sockname }` or `{ ..., seq, errno }`;
@@ -16,7 +17,10 @@
 // - worker -> primary `{ clusterd: 'conns', id, took, closed }`: connections taken and closed since;
 // - worker -> primary `{ clusterd: 'unlisten', id }`: its server closed.
 
-type Tagged = { clusterd?: unknown; address?: unknown; timeout?: unknown } | null | undefined;
+type Tagged =
+  | { clusterd?: unknown; address?: unknown; timeout?: unknown; count?: unknown }
+  | null
+  | undefined;
 
 const tag = (message: unknown): unknown =>
   typeof message === 'object' && message !== null ? (message as Tagged)?.clusterd : undefined;
@@ -28,6 +32,7 @@ const messages = {
   loaded: { clusterd: 'loaded' } as const,
   listening: (address: string) => ({ clusterd: 'listening' as const, address }),
   keepAlive: (timeout: number) => ({ clusterd: 'keep-alive' as const, timeout }),
+  open: (count: number) => ({ clusterd: 'open' as const, count }),
 
   isDrain: (message: unknown): boolean => tag(message) === 'drain',
   tag,
@@ -36,6 +41,8 @@ const messages = {
   isLoaded: (message: unknown): boolean => tag(message) === 'loaded',
   isListening: (message: unknown): boolean =>
     tag(message) === 'listening' && typeof (message as Tagged)?.address === 'string',
+  isOpen: (message: unknown): boolean =>
+    tag(message) === 'open' && typeof (message as Tagged)?.count === 'number',
   isKeepAlive: (message: unknown): boolean =>
     tag(message) === 'keep-alive' && typeof (message as Tagged)?.timeout === 'number',
 };

@@ -30,16 +30,18 @@ function setUpWorker(): void {
   // Servers the worker closes itself at drain time: node:cluster does not know of their listens. The
   // handoff's `_getServer` goes first, so that lifetime's wraps it.
   const balancing = process.env.CLUSTERD_BALANCING;
-  const own =
+  const own: { drain(): void; servers?: ReadonlySet<import('node:net').Server> } | null =
     balancing === 'kernel'
       ? installKernelBalancing()
       : balancing === 'least-connections' || balancing === 'sticky'
         ? (require('./handoff.cjs') as typeof import('./handoff.cjs'))()
         : null;
   const lifetime = require('./lifetime.cjs') as typeof import('./lifetime.cjs');
+  const drainHandlers = require('./drain-handlers.cjs') as typeof import('./drain-handlers.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
 
   const shutdownTimeout = Number(process.env.CLUSTERD_SHUTDOWN_TIMEOUT);
+  const spreadMs = Number(process.env.CLUSTERD_SHUTDOWN_SPREAD) || 0;
   const sweep = new drain.IdleSweep(drain.graceMs(shutdownTimeout), {
     now: Date.now,
     timer: (ms, fn) => setTimeout(fn, ms).unref(),
@@ -92,5 +94,36 @@ function setUpWorker(): void {
     // Before any server closes (node:cluster's disconnect comes after this message, on the same channel).
     sweep.begin();
     own?.drain();
+    // Long-lived connections (WebSockets) are the app's to close: it is told now. The SIGKILL comes
+    // `shutdown.spread` + `shutdown.timeout` after the drain began (primary/stop.ts).
+    const timer = (ms: number, fn: () => void) => void setTimeout(fn, ms);
+    drainHandlers.begin(
+      workerState,
+      drainHandlers.makeDrain(spreadMs, Date.now() + spreadMs + shutdownTimeout, timer),
+    );
+    reportOpen([...lifetime.servers, ...(own?.servers ?? [])]);
   });
+}
+
+/** How often a draining worker tells the primary how many connections it still holds (for `status`). */
+const OPEN_EVERY_MS = 1_000;
+
+// Counts what the servers still hold (a closed server waits for its connections): node:cluster's listens
+// and those the worker listens on itself (kernel balancing). Sent when the count changes, while the
+// channel is up (the primary disconnects the worker once it is drained).
+function reportOpen(servers: readonly import('node:net').Server[]): void {
+  let last = -1;
+  const count = async () => {
+    const counts = await Promise.all(
+      servers.map(
+        (s) => new Promise<number>((resolve) => s.getConnections((error, n) => resolve(error ? 0 : n))),
+      ),
+    );
+    const open = counts.reduce((a, b) => a + b, 0);
+    if (open === last || !process.connected) return;
+    last = open;
+    process.send?.(messages.open(open));
+  };
+  void count();
+  setInterval(() => void count(), OPEN_EVERY_MS).unref();
 }

@@ -32,7 +32,17 @@ const status = (name: string, script: string): Status => ({
       instances: 1,
       primary: 1235,
       workers: [
-        { id: 0, pid: 1236, state: 'ready', restarts: 0, script, uptime: 4_000, cpu: 1, memory: 1024 },
+        {
+          id: 0,
+          pid: 1236,
+          state: 'ready',
+          restarts: 0,
+          script,
+          connections: null,
+          uptime: 4_000,
+          cpu: 1,
+          memory: 1024,
+        },
       ],
     },
   ],

@@ -40,7 +40,7 @@ describe('normalization', () => {
       },
       readiness: 'listening',
       readyTimeout: 30_000,
-      shutdown: { signal: 'SIGTERM', timeout: 5_000 },
+      shutdown: { signal: 'SIGTERM', timeout: 5_000, spread: 0 },
       watch: {
         enabled: false,
         paths: [dir],
@@ -50,6 +50,7 @@ describe('normalization', () => {
       },
       reload: { parallel: 1 },
       balancing: 'round-robin',
+      stickyHeader: null,
       logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       runAs: null,
     });
@@ -76,7 +77,7 @@ describe('normalization', () => {
     });
     expect(a?.instances).toBe(2);
     expect(a?.nodeArgs).toEqual(['--enable-source-maps']);
-    expect(a?.shutdown).toEqual({ signal: 'SIGTERM', timeout: 20_000 });
+    expect(a?.shutdown).toEqual({ signal: 'SIGTERM', timeout: 20_000, spread: 0 });
     expect(b?.instances).toBe(3);
     expect(b?.nodeArgs).toEqual(['--max-old-space-size=256']);
   });

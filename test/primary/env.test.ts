@@ -16,6 +16,7 @@ describe('workerEnv', () => {
       CLUSTERD_APP: 'api',
       CLUSTERD_SHUTDOWN_SIGNAL: 'SIGTERM',
       CLUSTERD_SHUTDOWN_TIMEOUT: '1000',
+      CLUSTERD_SHUTDOWN_SPREAD: '0',
       CLUSTERD_BALANCING: 'round-robin',
       CLUSTERD_READINESS: 'listening',
     });

@@ -34,3 +34,33 @@ describe('diffApps', () => {
     ]);
   });
 });
+
+describe('diffApps: who listens', () => {
+  it('restarts an app whose balancing changes who listens on its ports; rolls one that does not', () => {
+    const rr = app('a', { balancing: 'round-robin' });
+    const changes = diffApps(
+      [rr, app('b', { balancing: 'kernel' }), app('c', { balancing: 'least-connections' })],
+      [
+        app('a', { balancing: 'sticky', instances: 3 }),
+        app('b', { balancing: 'round-robin' }),
+        app('c', { balancing: 'sticky' }),
+      ],
+    );
+    expect(changes).toEqual([
+      {
+        action: 'restart',
+        app: expect.objectContaining({ name: 'a' }),
+        changed: ['instances', 'balancing'],
+        why: expect.stringContaining('balancing round-robin -> sticky'),
+      },
+      {
+        action: 'restart',
+        app: expect.objectContaining({ name: 'b' }),
+        changed: ['balancing'],
+        why: expect.any(String),
+      },
+      // Both are clusterd's primary's listen: one Handoff serves old and new workers.
+      { action: 'roll', app: expect.objectContaining({ name: 'c' }), changed: ['balancing'] },
+    ]);
+  });
+});

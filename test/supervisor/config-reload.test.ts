@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { get, getJson } from '../helpers/http.js';
+import { freePort, get, getJson } from '../helpers/http.js';
 import { FIXTURES, type Root, startRoot } from '../helpers/root.js';
 
 const server = join(FIXTURES, 'http-server.cjs');
@@ -152,4 +152,34 @@ describe('live config reload', () => {
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });
+});
+
+describe('live config reload across balancings', () => {
+  it('round-robin -> sticky: the app is restarted on the new balancing (a rolling reload cannot), and says so', async () => {
+    // A fixed port: the restarted app must listen where the old one did.
+    const port = await freePort();
+    const root = startRoot({ apps: [app('web', { instances: 2, env: { PORT: port } })] });
+    await root.running('web');
+    const before = livePids(root, 'web');
+    const mark = root.events.length;
+    writeConfig(root, { apps: [app('web', { instances: 2, balancing: 'sticky', env: { PORT: port } })] });
+    root.signal('SIGHUP');
+    const warned = await root.waitFor(
+      (e) => e.app === 'web' && String(e.msg).includes('is restarted, not reloaded'),
+      'the warning',
+      { from: mark },
+    );
+    expect(warned.msg).toContain('balancing round-robin -> sticky');
+    await root.running('web', mark);
+    const after = livePids(root, 'web');
+    expect(after).toHaveLength(2);
+    expect(after.some((pid) => before.includes(pid))).toBe(false);
+    // Served by the new workers, through clusterd's primary (no failed reload, no EADDRINUSE).
+    expect((await get(`127.0.0.1:${port}`)).status).toBe(200);
+    expect(root.events.slice(mark).filter((e) => e.reload === 'failed')).toEqual([]);
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    expect(status.apps[0].state).toBe('running');
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  }, 60_000);
 });

@@ -44,7 +44,7 @@ export function formatStatus(status: Status): string {
           app.state,
           String(w.id),
           String(w.pid ?? '-'),
-          w.state,
+          w.state === 'draining' && w.connections !== null ? `draining (${w.connections} open)` : w.state,
           String(w.restarts),
           ago(w.uptime),
           w.cpu === null ? '-' : `${w.cpu}%`,
