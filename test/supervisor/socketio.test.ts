@@ -105,63 +105,75 @@ const readyPids = (root: Root) =>
   new Set(root.events.filter((e) => e.app === 'web' && e.to === 'ready').map((e) => e.pid as number));
 
 describe('socket.io with sticky balancing', () => {
-  it('20 clients with the default transports: all connect, upgrade, and keep every emit acked through 3 reloads', async () => {
-    const root = startRoot({
-      apps: [fixtureApp('web', 'socketio-app.mjs', { instances: 4, balancing: 'sticky', env: { PORT: 0 } })],
-    });
-    await root.running('web');
-    const address = await root.address('web');
-    const clients = Array.from({ length: CLIENTS }, (_, i) => connect(address, `127.0.0.${i + 2}`));
-    try {
-      // Every handshake succeeds and every client upgrades: the upgrade reached its session's worker.
-      await until(
-        () => clients.every((c) => c.socket.connected && c.socket.io.engine.transport.name === 'websocket'),
-        'every client connected over WebSocket',
-        10_000,
-      );
-      expect(clients.flatMap((c) => c.connectErrors)).toEqual([]);
-
-      const traffic = emitting(clients);
-      await until(() => clients.every((c) => c.acks.length >= 3), 'acks for every client', 10_000);
-      for (let i = 0; i < 3; i++) {
-        const old = readyPids(root);
-        await reload(root);
-        // Every client reconnected by itself, to a new worker, and is answered there.
+  // shutdown.spread 0: a drained worker's clients all reconnect at once; 1s: over a second.
+  it.each(['0s', '1s'])(
+    '20 clients with the default transports: all connect, upgrade, and keep every emit acked through 3 reloads (spread %s)',
+    async (spread) => {
+      const root = startRoot({
+        apps: [
+          fixtureApp('web', 'socketio-app.mjs', {
+            instances: 4,
+            balancing: 'sticky',
+            shutdown: { spread },
+            env: { PORT: 0 },
+          }),
+        ],
+      });
+      await root.running('web');
+      const address = await root.address('web');
+      const clients = Array.from({ length: CLIENTS }, (_, i) => connect(address, `127.0.0.${i + 2}`));
+      try {
+        // Every handshake succeeds and every client upgrades: the upgrade reached its session's worker.
         await until(
-          () => clients.every((c) => c.acks.length > 0 && !old.has((c.acks.at(-1) as Ack).pid)),
-          `every client answered by a new worker after reload ${i + 1}`,
-          15_000,
+          () => clients.every((c) => c.socket.connected && c.socket.io.engine.transport.name === 'websocket'),
+          'every client connected over WebSocket',
+          10_000,
         );
-      }
-      await traffic.stop();
-      // Each old worker's drain ended (its clients gone) before shutdown.timeout: none was SIGKILLed.
-      const stopped = await root.waitForCount(
-        (e) => e.app === 'web' && e.from === 'draining' && e.to === 'stopped',
-        12,
-        'the 12 old workers to stop',
-      );
-      expect(stopped.filter((e) => e.signal === 'SIGKILL')).toEqual([]);
+        expect(clients.flatMap((c) => c.connectErrors)).toEqual([]);
 
-      expect(clients.flatMap((c) => c.lost)).toEqual([]);
-      for (const c of clients) {
-        // Acks in order, none missing: each seq answered before the next was sent.
-        expect(c.acks.map((a) => a.payload.seq)).toEqual(c.acks.map((_, i) => i));
-        // Four generations of workers answered, all of the client's slot (sticky by IP).
-        expect(new Set(c.acks.map((a) => a.pid)).size, c.ip).toBe(4);
-        expect(new Set(c.acks.map((a) => a.worker)).size, c.ip).toBe(1);
-        expect(c.connects, c.ip).toBe(4);
+        const traffic = emitting(clients);
+        await until(() => clients.every((c) => c.acks.length >= 3), 'acks for every client', 10_000);
+        for (let i = 0; i < 3; i++) {
+          const old = readyPids(root);
+          await reload(root);
+          // Every client reconnected by itself, to a new worker, and is answered there.
+          await until(
+            () => clients.every((c) => c.acks.length > 0 && !old.has((c.acks.at(-1) as Ack).pid)),
+            `every client answered by a new worker after reload ${i + 1}`,
+            15_000,
+          );
+        }
+        await traffic.stop();
+        // Each old worker's drain ended (its clients gone) before shutdown.timeout: none was SIGKILLed.
+        const stopped = await root.waitForCount(
+          (e) => e.app === 'web' && e.from === 'draining' && e.to === 'stopped',
+          12,
+          'the 12 old workers to stop',
+        );
+        expect(stopped.filter((e) => e.signal === 'SIGKILL')).toEqual([]);
+
+        expect(clients.flatMap((c) => c.lost)).toEqual([]);
+        for (const c of clients) {
+          // Acks in order, none missing: each seq answered before the next was sent.
+          expect(c.acks.map((a) => a.payload.seq)).toEqual(c.acks.map((_, i) => i));
+          // Four generations of workers answered, all of the client's slot (sticky by IP).
+          expect(new Set(c.acks.map((a) => a.pid)).size, c.ip).toBe(4);
+          expect(new Set(c.acks.map((a) => a.worker)).size, c.ip).toBe(1);
+          expect(c.connects, c.ip).toBe(4);
+        }
+        // The clients spread over the slots.
+        expect(new Set(clients.map((c) => c.acks[0]?.worker)).size).toBeGreaterThan(1);
+        const emits = clients.reduce((n, c) => n + c.acks.length, 0);
+        const retries = clients.reduce((n, c) => n + c.retries, 0);
+        console.log(`socket.io: ${emits} emits acked, ${retries} sent again after a reconnect, 0 lost`);
+      } finally {
+        for (const c of clients) c.socket.close();
       }
-      // The clients spread over the slots.
-      expect(new Set(clients.map((c) => c.acks[0]?.worker)).size).toBeGreaterThan(1);
-      const emits = clients.reduce((n, c) => n + c.acks.length, 0);
-      const retries = clients.reduce((n, c) => n + c.retries, 0);
-      console.log(`socket.io: ${emits} emits acked, ${retries} sent again after a reconnect, 0 lost`);
-    } finally {
-      for (const c of clients) c.socket.close();
-    }
-    root.signal('SIGTERM');
-    expect((await root.waitForExit()).code).toBe(0);
-  }, 90_000);
+      root.signal('SIGTERM');
+      expect((await root.waitForExit()).code).toBe(0);
+    },
+    90_000,
+  );
 
   it("round-robin, the contrast (the issue's reproduction): polling handshakes reach the wrong worker", async () => {
     const root = startRoot({
