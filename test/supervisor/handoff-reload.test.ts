@@ -21,14 +21,19 @@ async function reload(root: Root): Promise<number[]> {
 }
 
 describe('reload under load with a handoff balancing', () => {
+  // With stickyHeader the primary reads each connection's first request head and hands over a socket
+  // with the bytes it read (no header here: each is keyed by its address, by the same path).
   it.each([
-    ['least-connections', '/'],
-    ['least-connections', '/slow?ms=200&quiet'],
-    ['sticky', '/'],
-    ['sticky', '/slow?ms=200&quiet'],
+    ['least-connections', '/', {}],
+    ['least-connections', '/slow?ms=200&quiet', {}],
+    ['sticky', '/', {}],
+    ['sticky', '/slow?ms=200&quiet', {}],
+    ['sticky with stickyHeader', '/', { stickyHeader: 'X-Forwarded-For' }],
+    ['sticky with stickyHeader', '/slow?ms=200&quiet', { stickyHeader: 'X-Forwarded-For' }],
   ])(
     '%s, GET %s: 2 reloads, keep-alive and fresh connections, 0 failed requests',
-    async (balancing, path) => {
+    async (what, path, extra) => {
+      const balancing = what.split(' ')[0];
       const root = startRoot({
         apps: [
           {
@@ -36,6 +41,7 @@ describe('reload under load with a handoff balancing', () => {
             script: join(FIXTURES, 'http-server.cjs'),
             instances: 2,
             balancing,
+            ...extra,
             env: { PORT: 0 },
           },
         ],
