@@ -210,6 +210,12 @@ export class Handoff {
   }
 
   private route(listener: Listener, pending: Pending): void {
+    // Its listen closed (its last worker gone) while its first request was read: closed with it, as
+    // those waiting were, rather than held for a listen that no worker will join again.
+    if (this.byId.get(listener.id) !== listener) {
+      closePending(pending);
+      return;
+    }
     const entry = this.pick(listener, pending);
     if (!entry) {
       if (listener.waiting.length < MAX_WAITING) listener.waiting.push(pending);
@@ -234,8 +240,7 @@ export class Handoff {
     entry.worker.send(message, client as never, (error: Error | null) => {
       if (!error) return client.close();
       this.failed(entry);
-      if (this.byId.get(listener.id) === listener) this.route(listener, pending);
-      else client.close();
+      this.route(listener, pending);
     });
   }
 

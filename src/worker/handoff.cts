@@ -47,8 +47,16 @@ function installHandoff(): { drain(): void } {
   const getServer = cluster._getServer;
   const listens = new Map<number, Listen>();
   const waiting = new Map<number, (reply: Reply) => void>();
-  // How often each listen was asked for: two identical listens of one worker (port 0) are two servers.
-  const asked = new Map<string, number>();
+  // Per address, the indexes of this worker's open listens: two identical listens of one worker (port 0)
+  // are two servers, and the primary tells them apart by index. As node:cluster does, the count starts
+  // again once every listen of the address has closed, so that a server closed and listened again
+  // joins the other workers' listen instead of binding the port a second time (EADDRINUSE).
+  const indexes = new Map<string, { next: number; open: Set<number> }>();
+  const release = (where: string, index: number) => {
+    const used = indexes.get(where);
+    used?.open.delete(index);
+    if (used?.open.size === 0) indexes.delete(where);
+  };
   let seq = 0;
 
   const send = (message: object) => {
@@ -80,10 +88,11 @@ function installHandoff(): { drain(): void } {
   }
   const countClosed = (id: number) => count(id, 0, 1);
 
-  function standIn(id: number, sockname: Sockname): StandIn {
+  function standIn(id: number, sockname: Sockname, closed: () => void): StandIn {
     return {
       close() {
         listens.delete(id);
+        closed();
         send({ clusterd: 'unlisten', id });
       },
       listen: () => 0,
@@ -138,13 +147,18 @@ function installHandoff(): { drain(): void } {
     if (!isTcp(obj, options)) return getServer?.call(this, obj, options, cb);
     const server = obj as net.Server;
     const where = [options.addressType, options.address, options.port].join(':');
-    const index = asked.get(where) ?? 0;
-    asked.set(where, index + 1);
+    const used = indexes.get(where) ?? { next: 0, open: new Set<number>() };
+    indexes.set(where, used);
+    const index = used.next++;
+    used.open.add(index);
     const number = ++seq;
     waiting.set(number, (reply) => {
-      if (reply.errno !== undefined || reply.id === undefined) return cb(reply.errno ?? -1);
+      if (reply.errno !== undefined || reply.id === undefined) {
+        release(where, index);
+        return cb(reply.errno ?? -1);
+      }
       const id = reply.id;
-      const handle = standIn(id, reply.sockname ?? {});
+      const handle = standIn(id, reply.sockname ?? {}, () => release(where, index));
       listens.set(id, { server, handle });
       const closedOne = () => countClosed(id);
       server.on('connection', (socket: net.Socket) => socket.once('close', closedOne));
