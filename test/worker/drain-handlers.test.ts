@@ -2,29 +2,7 @@
 // `spread()` spaces its closes evenly over shutdown.spread, the first at once, whatever a close throws.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import drainHandlers from '../../src/worker/drain-handlers.cjs';
-
-function fakeTimer() {
-  const timers: { at: number; fn: () => void }[] = [];
-  let now = 0;
-  return {
-    timer: (ms: number, fn: () => void) => void timers.push({ at: now + ms, fn }),
-    advance(ms: number) {
-      const end = now + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const next = timers[0];
-        if (!next || next.at > end) break;
-        timers.shift();
-        now = next.at;
-        next.fn();
-      }
-      now = end;
-    },
-    get now() {
-      return now;
-    },
-  };
-}
+import { fakeTime } from '../helpers/fake-time.js';
 
 // The worker's shared state, as state.cts keeps it.
 let state: Parameters<typeof drainHandlers.add>[0];
@@ -46,13 +24,13 @@ describe('onDrain handlers', () => {
     const seen: number[] = [];
     drainHandlers.add(state, (d) => seen.push(d.spreadMs, d.deadline));
     expect(seen).toEqual([]);
-    const { timer } = fakeTimer();
+    const { timer } = fakeTime().fx;
     drainHandlers.begin(state, drainHandlers.makeDrain(2_000, 12_345, timer));
     expect(seen).toEqual([2_000, 12_345]);
   });
 
   it('a handler registered during the drain runs on the next tick', async () => {
-    const { timer } = fakeTimer();
+    const { timer } = fakeTime().fx;
     drainHandlers.begin(state, drainHandlers.makeDrain(0, 1, timer));
     const ran = new Promise<number>((resolve) => drainHandlers.add(state, (d) => resolve(d.deadline)));
     expect(await ran).toBe(1);
@@ -68,7 +46,7 @@ describe('onDrain handlers', () => {
       throw new Error('async boom');
     });
     drainHandlers.add(state, () => ran.push('third'));
-    const { timer } = fakeTimer();
+    const { timer } = fakeTime().fx;
     drainHandlers.begin(state, drainHandlers.makeDrain(0, 1, timer));
     expect(ran).toEqual(['third']);
     await new Promise((resolve) => setImmediate(resolve));
@@ -78,12 +56,12 @@ describe('onDrain handlers', () => {
 
 describe('drain.spread()', () => {
   it('closes the items it was given, evenly over the spread', () => {
-    const t = fakeTimer();
-    const drain = drainHandlers.makeDrain(1_000, 0, t.timer);
+    const t = fakeTime();
+    const drain = drainHandlers.makeDrain(1_000, 0, t.fx.timer);
     const clients = new Set(['a', 'b', 'c', 'd']);
     const closed: [string, number][] = [];
     drain.spread(clients, (c) => {
-      closed.push([c, t.now]);
+      closed.push([c, t.fx.now()]);
       clients.delete(c); // as a ws server's `clients` does on close: the list was read at the call
     });
     expect(closed).toEqual([['a', 0]]);
@@ -99,17 +77,17 @@ describe('drain.spread()', () => {
   });
 
   it('with no spread, closes everything at once', () => {
-    const t = fakeTimer();
+    const t = fakeTime();
     const closed: number[] = [];
-    drainHandlers.makeDrain(0, 0, t.timer).spread([1, 2, 3], (n) => closed.push(n));
+    drainHandlers.makeDrain(0, 0, t.fx.timer).spread([1, 2, 3], (n) => closed.push(n));
     expect(closed).toEqual([1, 2, 3]);
   });
 
   it('a close that throws is reported, and the next ones still run', () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const t = fakeTimer();
+    const t = fakeTime();
     const closed: number[] = [];
-    drainHandlers.makeDrain(100, 0, t.timer).spread([1, 2], (n) => {
+    drainHandlers.makeDrain(100, 0, t.fx.timer).spread([1, 2], (n) => {
       if (n === 1) throw new Error('socket gone');
       closed.push(n);
     });

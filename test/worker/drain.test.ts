@@ -2,27 +2,7 @@
 // drain begins, everything idle is after the grace, and again a grace after the last response.
 import { describe, expect, it } from 'vitest';
 import drain from '../../src/worker/drain.cjs';
-
-function fakeTime() {
-  let now = 0;
-  const timers: { at: number; fn: () => void }[] = [];
-  return {
-    fx: { now: () => now, timer: (ms: number, fn: () => void) => void timers.push({ at: now + ms, fn }) },
-    advance(ms: number) {
-      const end = now + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const next = timers[0];
-        if (!next || next.at > end) break;
-        timers.shift();
-        now = next.at;
-        next.fn();
-      }
-      now = end;
-    },
-    pending: () => timers.length,
-  };
-}
+import { fakeTime } from '../helpers/fake-time.js';
 
 function fakeServer() {
   const server = { swept: [] as number[], closeIdleConnections: undefined as (() => void) | undefined };
