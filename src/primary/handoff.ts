@@ -9,13 +9,15 @@
 //   servers close.
 // - A connection that finds no worker taking connections waits (as node:cluster's round-robin lets it)
 //   until one listens; the listen closes when its last worker has gone, and those waiting are closed.
-// - A handoff that fails (the worker's channel closed under it) goes to another worker.
+// - A handoff that fails (the worker's channel closed under it) goes to another worker, and so does a
+//   connection a worker sends back (`bounce`: its server at maxConnections, or closed), as node:cluster's
+//   round-robin does; one that every worker has refused is closed.
 // - With `stickyHeader`, a connection's key is a header of its first request: the primary reads that
 //   head (first-request.ts), and hands the socket over with the bytes it read.
 import type { Worker } from 'node:cluster';
 import net from 'node:net';
 import { leastConnections, type Member, sticky } from './balance.js';
-import { readFirstRequest } from './first-request.js';
+import { headerKey, readFirstRequest } from './first-request.js';
 
 export type HandoffBalancing = 'least-connections' | 'sticky';
 
@@ -26,7 +28,10 @@ interface TcpHandle {
 }
 
 /** A connection to hand over: as accepted, or read from (its first request's head) and keyed. */
-type Pending = { handle: TcpHandle } | { socket: net.Socket; read: Buffer; key: string };
+type Pending = ({ handle: TcpHandle } | { socket: net.Socket; read: Buffer; key: string }) & {
+  /** Workers that sent it back (at maxConnections, or their server closed): not offered it again. */
+  refused?: Set<number>;
+};
 
 const closePending = (p: Pending) => ('handle' in p ? p.handle.close() : p.socket.destroy());
 
@@ -88,10 +93,12 @@ export class Handoff {
 
   /** Serves `worker`'s listens and counts its connections. */
   attach(worker: Worker, slot: number): void {
-    worker.on('message', (message: unknown) => {
+    worker.on('message', (message: unknown, handle: unknown) => {
       if (typeof message !== 'object' || message === null) return;
       const m = message as { clusterd?: unknown; id?: unknown; took?: unknown; closed?: unknown };
       if (m.clusterd === 'listen') this.listen(worker, slot, message as ListenRequest);
+      else if (m.clusterd === 'bounce' && typeof m.id === 'number' && handle)
+        this.bounced(worker, m.id, handle, message as { data?: unknown; refused?: unknown });
       else if (m.clusterd === 'conns' && typeof m.id === 'number') {
         const entry = this.byId.get(m.id)?.members.get(worker.id);
         if (!entry) return;
@@ -218,14 +225,22 @@ export class Handoff {
     }
     const entry = this.pick(listener, pending);
     if (!entry) {
-      if (listener.waiting.length < MAX_WAITING) listener.waiting.push(pending);
+      // Every worker there is refused it: none will take it later either.
+      const refusedByAll =
+        pending.refused !== undefined && [...listener.members.values()].some((e) => e.accepting);
+      if (!refusedByAll && listener.waiting.length < MAX_WAITING) listener.waiting.push(pending);
       else closePending(pending);
       return;
     }
     this.last = entry.id;
     entry.open += 1;
     entry.unanswered += 1;
-    const message = { clusterd: 'conn', id: listener.id };
+    // The workers that refused it go along, and come back if this one refuses it too.
+    const message = {
+      clusterd: 'conn',
+      id: listener.id,
+      ...(pending.refused ? { refused: [...pending.refused] } : {}),
+    };
     if ('socket' in pending) {
       // node sends a net.Socket's descriptor and closes it here once the worker has it; the bytes read
       // go in the message. A failed send leaves the socket without its descriptor: it is lost.
@@ -244,6 +259,25 @@ export class Handoff {
     });
   }
 
+  // A worker sent a connection back: another one gets it, or, when every one has refused it, no one.
+  private bounced(
+    worker: Worker,
+    id: number,
+    handle: unknown,
+    { data, refused }: { data?: unknown; refused?: unknown },
+  ): void {
+    const pending: Pending =
+      handle instanceof net.Socket
+        ? { socket: handle, read: Buffer.from(typeof data === 'string' ? data : '', 'base64'), key: '' }
+        : { handle: handle as TcpHandle };
+    if ('socket' in pending)
+      pending.key = headerKey(pending.read, this.header ?? '') ?? pending.socket.remoteAddress ?? '';
+    pending.refused = new Set([...(Array.isArray(refused) ? refused : []), worker.id]);
+    const listener = this.byId.get(id);
+    if (listener) this.route(listener, pending);
+    else closePending(pending);
+  }
+
   // The worker's channel closed under a handoff: it takes nothing more.
   private failed(entry: Entry): void {
     entry.open -= 1;
@@ -253,7 +287,8 @@ export class Handoff {
 
   private pick(listener: Listener, pending: Pending): Entry | undefined {
     const candidates: Entry[] = [];
-    for (const entry of listener.members.values()) if (entry.accepting) candidates.push(entry);
+    for (const entry of listener.members.values())
+      if (entry.accepting && !pending.refused?.has(entry.id)) candidates.push(entry);
     if (candidates.length <= 1) return candidates[0];
     if (this.balancing === 'least-connections') return leastConnections(candidates, this.last);
     if ('key' in pending) return sticky(candidates, pending.key);

@@ -15,7 +15,14 @@ import messages = require('./messages.cjs');
 type Callback = (error: unknown, handle?: unknown) => unknown;
 type GetServer = (obj: unknown, options: Record<string, unknown>, cb: Callback) => unknown;
 type Sockname = { address?: string; family?: string; port?: number };
-type Reply = { seq: number; id?: number; errno?: number; sockname?: Sockname; data?: unknown };
+type Reply = {
+  seq: number;
+  id?: number;
+  errno?: number;
+  sockname?: Sockname;
+  data?: unknown;
+  refused?: unknown;
+};
 /** net's own bookkeeping of a server's connections, which `close()` waits on. */
 type Counted = net.Server & { _connections?: number };
 
@@ -106,21 +113,43 @@ function installHandoff(): { drain(): void } {
     };
   }
 
-  function accept(id: number, handle: { close(): void } | net.Socket | undefined, data: unknown): void {
+  function accept(
+    id: number,
+    handle: { close(): void } | net.Socket | undefined,
+    data: unknown,
+    refused: unknown,
+  ): void {
     const listen = listens.get(id);
     if (!handle) return;
     const server = listen?.server as Counted | undefined;
     const full =
       server && server.maxConnections != null && (server._connections ?? 0) >= server.maxConnections;
     if (!server || !listen?.handle.onconnection || full) {
-      if (handle instanceof net.Socket) handle.destroy();
-      else handle.close();
+      // Not taken here (its server closed, or at maxConnections): back to the primary, which gives it to
+      // another worker, as node:cluster's round-robin does with a connection a worker does not accept.
       count(id, 1, 1);
+      if (process.connected) {
+        const back = handle instanceof net.Socket ? { data: unread(handle, data) } : {};
+        // node closes a socket it has sent; a raw handle is closed here once sent (or not).
+        process.send?.({ clusterd: 'bounce', id, refused, ...back }, handle as net.Socket, undefined, () => {
+          if (!(handle instanceof net.Socket)) handle.close();
+        });
+      } else if (handle instanceof net.Socket) handle.destroy();
+      else handle.close();
       return;
     }
     count(id, 1, 0);
     if (handle instanceof net.Socket) inject(server, handle, data);
     else listen.handle.onconnection(0, handle);
+  }
+
+  // A socket to send back: the bytes the primary read, and any this worker has read since (none, as it
+  // is sent back in the tick it came: reading is stopped first so that none is taken after).
+  function unread(socket: net.Socket, data: unknown): string {
+    (socket as unknown as { _handle?: { readStop?(): unknown } })._handle?.readStop?.();
+    const chunks = [Buffer.from(typeof data === 'string' ? data : '', 'base64')];
+    for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks).toString('base64');
   }
 
   // A connection the primary read the first request head of (`stickyHeader`) comes as a socket, with
@@ -136,7 +165,8 @@ function installHandoff(): { drain(): void } {
   process.on('message', (message: unknown, handle: unknown) => {
     const tag = messages.tag(message);
     const m = message as Reply;
-    if (tag === 'conn') accept(m.id as number, handle as { close(): void } | net.Socket | undefined, m.data);
+    if (tag === 'conn')
+      accept(m.id as number, handle as { close(): void } | net.Socket | undefined, m.data, m.refused);
     else if (tag === 'listen-reply') {
       waiting.get(m.seq)?.(m);
       waiting.delete(m.seq);
