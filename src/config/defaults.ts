@@ -17,7 +17,7 @@ export const BUILTIN_DEFAULTS = {
   },
   readiness: 'listening',
   readyTimeout: '30s',
-  shutdown: { signal: 'SIGTERM', timeout: '5s', spread: '0s' },
+  shutdown: { signal: 'SIGTERM', timeout: '5s', delay: '0s', spread: '0s' },
   watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
   reload: { parallel: 1 },
   balancing: 'round-robin',
@@ -26,6 +26,9 @@ export const BUILTIN_DEFAULTS = {
   user: null,
   group: null,
 } as const satisfies Required<Defaults>;
+
+/** What `health` gets for a key it does not set (its `port` is required). */
+export const HEALTH_DEFAULTS = { host: '127.0.0.1', readyShare: 0.5 } as const;
 
 /** Keys only an app may set (the rest can come from `defaults`). */
 export const APP_ONLY_DEFAULTS = { args: [] } as const;

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { resolveBalancing } from './balancing.js';
 import { availableCpus } from './cpus.js';
-import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES } from './defaults.js';
+import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';
 import { clip } from './display.js';
 import { FileProblem, fileKind, statPath } from './read.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
@@ -223,6 +223,7 @@ class AppNormalizer {
       shutdown: {
         signal: s.shutdown.signal as StopSignal,
         timeout: this.duration(['shutdown', 'timeout']),
+        delay: this.duration(['shutdown', 'delay']),
         spread: this.duration(['shutdown', 'spread']),
       },
       watch: {
@@ -394,5 +395,9 @@ export function normalizeConfig(
   // A bad value in `defaults` is reported once, not once per app that inherits it.
   const unique = [...new Map(issues.map((i) => [`${i.code} ${i.pointer}`, i])).values()];
   if (unique.length) return { issues: unique };
-  return { config: deepFreeze({ file: opts.file, environment: opts.environment, apps }), issues: [] };
+  const health = raw.health ? { ...HEALTH_DEFAULTS, ...raw.health } : null;
+  return {
+    config: deepFreeze({ file: opts.file, environment: opts.environment, apps, health }),
+    issues: [],
+  };
 }

@@ -50,8 +50,16 @@ export interface ResolvedApp {
   readonly restart: ResolvedRestart;
   readonly readiness: Readiness;
   readonly readyTimeout: number;
-  /** `spread`: the time long-lived connections get to close before `timeout` starts (ms). */
-  readonly shutdown: { readonly signal: StopSignal; readonly timeout: number; readonly spread: number };
+  /**
+   * `spread`: the time long-lived connections get to close before `timeout` starts (ms); `delay`: how
+   * long the app keeps serving, unready, once the root is told to stop, before it drains (ms).
+   */
+  readonly shutdown: {
+    readonly signal: StopSignal;
+    readonly timeout: number;
+    readonly delay: number;
+    readonly spread: number;
+  };
   readonly watch: ResolvedWatch;
   readonly reload: { readonly parallel: number };
   readonly balancing: Balancing;
@@ -65,10 +73,20 @@ export interface ResolvedApp {
   readonly runAs: ResolvedRunAs | null;
 }
 
+/** The root's health and metrics server (`health`, or `--health`). */
+export interface ResolvedHealth {
+  readonly host: string;
+  readonly port: number;
+  /** The share of an app's instances that must be ready for it to count as ready (0 < share <= 1). */
+  readonly readyShare: number;
+}
+
 export interface ResolvedConfig {
   /** Absolute path of the config file. */
   readonly file: string;
   /** The `--env` the env was merged for, or null. */
   readonly environment: string | null;
   readonly apps: readonly ResolvedApp[];
+  /** Null: no health server (unless `start --health` asks for one). */
+  readonly health: ResolvedHealth | null;
 }

@@ -63,6 +63,7 @@ export interface ClusterdConfig {
    */
   apps: [App, ...App[]];
   defaults?: Defaults;
+  health?: Health;
 }
 /**
  * One app: a script run as a pool of workers.
@@ -155,6 +156,7 @@ export interface Shutdown {
    */
   signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
   timeout?: Duration;
+  delay?: Duration;
   spread?: Duration;
 }
 /**
@@ -226,4 +228,21 @@ export interface Defaults {
   logs?: Logs;
   user?: User;
   group?: Group;
+}
+/**
+ * An HTTP server in clusterd's root process for probes and scrapes: `/livez` (the root and every running primary answer), `/readyz` (every app has enough ready workers, 503 once a stop has begun) and `/metrics` (Prometheus text: clusterd's own metrics and the apps' prom-client metrics, summed over each app's workers). Off unless this or `--health` is given.
+ */
+export interface Health {
+  /**
+   * TCP port to listen on (0: any free port, logged at start).
+   */
+  port: number;
+  /**
+   * Address to bind. The default keeps it on this machine; a container whose probes come from outside binds `0.0.0.0` (or `::`).
+   */
+  host?: string;
+  /**
+   * The share of an app's `instances` that must be ready for `/readyz` to answer 200, rounded up, at least one worker. 1 means every worker; the default lets a pool that lost a worker to a crash keep serving while it restarts.
+   */
+  readyShare?: number;
 }

@@ -40,7 +40,7 @@ describe('normalization', () => {
       },
       readiness: 'listening',
       readyTimeout: 30_000,
-      shutdown: { signal: 'SIGTERM', timeout: 5_000, spread: 0 },
+      shutdown: { signal: 'SIGTERM', timeout: 5_000, delay: 0, spread: 0 },
       watch: {
         enabled: false,
         paths: [dir],
@@ -77,9 +77,26 @@ describe('normalization', () => {
     });
     expect(a?.instances).toBe(2);
     expect(a?.nodeArgs).toEqual(['--enable-source-maps']);
-    expect(a?.shutdown).toEqual({ signal: 'SIGTERM', timeout: 20_000, spread: 0 });
+    expect(a?.shutdown).toEqual({ signal: 'SIGTERM', timeout: 20_000, delay: 0, spread: 0 });
     expect(b?.instances).toBe(3);
     expect(b?.nodeArgs).toEqual(['--max-old-space-size=256']);
+  });
+
+  it('resolves health: off unless set, host and readyShare defaulted; shutdown.delay in ms', async () => {
+    const off = await resolveConfig({ apps: [{ name: 'web', script: 'server.js' }] });
+    expect(off.config.health).toBeNull();
+    const on = await resolveConfig({
+      health: { port: 9100 },
+      defaults: { shutdown: { delay: '5s' } },
+      apps: [{ name: 'web', script: 'server.js' }],
+    });
+    expect(on.config.health).toEqual({ host: '127.0.0.1', port: 9100, readyShare: 0.5 });
+    expect(on.config.apps[0]?.shutdown.delay).toBe(5_000);
+    const set = await resolveConfig({
+      health: { port: 0, host: '::', readyShare: 1 },
+      apps: [{ name: 'web', script: 'server.js' }],
+    });
+    expect(set.config.health).toEqual({ host: '::', port: 0, readyShare: 1 });
   });
 
   it('merges env for the selected environment, overlays last, null unsets', async () => {

@@ -15,7 +15,7 @@ import {
   VALIDATOR_FILE,
 } from '../../scripts/gen-config-artifacts.js';
 import { MIN_NODE } from '../../src/cli/node-support.js';
-import { APP_ONLY_DEFAULTS, BUILTIN_DEFAULTS } from '../../src/config/defaults.js';
+import { APP_ONLY_DEFAULTS, BUILTIN_DEFAULTS, HEALTH_DEFAULTS } from '../../src/config/defaults.js';
 import { ErrorCode } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/files.js';
 
@@ -65,6 +65,15 @@ describe('schema agreement', () => {
       ((schema.$defs as Record<string, Node>).defaults as Node).properties as Node,
     );
     expect(Object.keys(BUILTIN_DEFAULTS).sort()).toEqual(inheritable.sort());
+  });
+
+  it('documents the health server defaults the loader applies', async () => {
+    const schema = await loadSchema();
+    const health = (schema.$defs as Record<string, Node>).health as Node;
+    const found = schemaDefaults(schema, health, '', new Map());
+    expect(Object.fromEntries([...found].map(([path, value]) => [path.slice(1), value]))).toEqual(
+      HEALTH_DEFAULTS,
+    );
   });
 
   it('has generated types that match the schema', async () => {

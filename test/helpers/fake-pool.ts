@@ -25,7 +25,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     },
     readiness: 'listening',
     readyTimeout: 5_000,
-    shutdown: { signal: 'SIGTERM', timeout: 1_000, spread: 0 },
+    shutdown: { signal: 'SIGTERM', timeout: 1_000, delay: 0, spread: 0 },
     watch: { enabled: false, paths: [], ignore: [], debounce: 100, usePolling: false },
     reload: { parallel: 1 },
     balancing: 'round-robin',

@@ -348,6 +348,7 @@ describe('fault isolation', () => {
       file: '/srv/cluster.config.json',
       environment: null,
       apps: [resolvedApp({ name: 'bad' }), resolvedApp({ name: 'good' })],
+      health: null,
     };
     const supervisor = new Supervisor(config, log, 'json', { effects: fx });
     const finished = supervisor.run();
@@ -382,6 +383,7 @@ describe('supervisor commands over fake primaries', () => {
     file: '/srv/cluster.config.json',
     environment: null,
     apps: names.map((name) => resolvedApp({ name })),
+    health: null,
   });
 
   it('does not start an app again when the supervisor stops during its restart', async () => {
