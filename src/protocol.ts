@@ -26,7 +26,11 @@ export type PrimaryRequest =
   /** Graceful: drain every worker, signal, SIGKILL after the shutdown timeout; then the primary exits. */
   | { op: 'stop' }
   /** Immediate: SIGKILL every worker; then the primary exits. */
-  | { op: 'kill' };
+  | { op: 'kill' }
+  /** Answered at once: the primary's event loop turns (liveness). */
+  | { op: 'ping' }
+  /** A sample of every worker (event loop, memory, CPU, the app's prom-client metrics), for `/metrics`. */
+  | { op: 'metrics' };
 
 export type Op = PrimaryRequest['op'];
 
@@ -37,6 +41,25 @@ export interface OpResults {
   scale: { from: number; to: number };
   stop: Record<string, never>;
   kill: Record<string, never>;
+  ping: Record<string, never>;
+  metrics: { workers: WorkerSample[]; unanswered: number };
+}
+
+/** One worker's answer to a metrics scrape, measured in the worker (worker/metrics.cts). */
+export interface WorkerSample {
+  /** Its slot. */
+  worker: number;
+  pid: number;
+  /** Event-loop utilization (0..1) since the previous scrape, or since the worker started. */
+  elu: number;
+  /** Event-loop delay since the previous scrape (ms); null on the first, which starts measuring it. */
+  delay: { p50: number; p99: number; max: number } | null;
+  /** Resident set size (bytes). */
+  rss: number;
+  /** CPU time used since the worker started (µs). */
+  cpu: { user: number; system: number };
+  /** The app's prom-client metrics (`getMetricsAsJSON()` of each copy's default registry), if it has any. */
+  app: unknown[] | null;
 }
 
 export type Outcome<T = unknown> = { ok: true; result: T } | { ok: false; reason: string };
@@ -120,13 +143,25 @@ export const isWorkerDrained = workerMessages.isDrained as (m: unknown) => m is 
 export const isWorkerOpen = workerMessages.isOpen as (
   m: unknown,
 ) => m is ReturnType<typeof workerMessages.open>;
+export const isWorkerSample = workerMessages.isSample as (
+  m: unknown,
+) => m is { clusterd: 'sample'; seq: number; sample: WorkerSample };
+export const workerMetricsRequest = workerMessages.metrics;
 export const isWorkerKeepAlive = workerMessages.isKeepAlive as (
   m: unknown,
 ) => m is ReturnType<typeof workerMessages.keepAlive>;
 
 // Records with every type as a key: adding a message type without listing it here fails to compile.
 const ROOT_TYPES: Record<RootMessage['type'], true> = { request: true };
-const OPS: Record<Op, true> = { start: true, reload: true, scale: true, stop: true, kill: true };
+const OPS: Record<Op, true> = {
+  start: true,
+  reload: true,
+  scale: true,
+  stop: true,
+  kill: true,
+  ping: true,
+  metrics: true,
+};
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   hello: true,
   reply: true,

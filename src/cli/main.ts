@@ -6,6 +6,7 @@ import { MAX_TIMER_MS, parseDuration } from '../config/units.js';
 import type { Command } from '../control/protocol.js';
 import { isWaitingCommand, WAITING_COMMANDS } from '../control/timeouts.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../errors.js';
+import { parseHealthFlag } from '../health/flag.js';
 import { formatIssues } from './format.js';
 import { escapeText } from './terminal-text.js';
 
@@ -28,9 +29,11 @@ export const USAGE = `Usage: clusterd <command> [options]
 
 Run:
   start [config] [--env NAME] [--watch] [--watch-config] [--log-format json|pretty] [--detach]
+        [--health [HOST:]PORT]
                             Run every app, in the foreground (SIGINT/SIGTERM stop gracefully, twice: at
                             once; SIGUSR2 reloads every app; SIGHUP re-reads the config), or with
-                            --detach in the background, returning once every app is ready
+                            --detach in the background, returning once every app is ready; --health
+                            serves /livez, /readyz and /metrics (default host 127.0.0.1)
   validate [config] [--env NAME] [--json]
                             Check a config and print what it resolves to
   schema                    Print the config's JSON Schema
@@ -99,6 +102,7 @@ function parse(argv: string[]) {
         'watch-config': { type: 'boolean' },
         detach: { type: 'boolean' },
         'log-file': { type: 'string' },
+        health: { type: 'string' },
         config: { type: 'string' },
         lines: { type: 'string' },
         timeout: { type: 'string' },
@@ -141,6 +145,8 @@ async function run(argv: string[], io: Io): Promise<number> {
       if (target !== undefined && !existsSync(resolve(target))) return control({ cmd: 'start', app: target });
       if (timeout !== undefined)
         throw usageError('--timeout applies to start <app>, not to starting clusterd');
+      const health = values.health === undefined ? undefined : parseHealthFlag(values.health);
+      if (typeof health === 'string') throw usageError(health);
       if (values.detach) {
         const { detachCommand } = await import('./commands/detach.js');
         return detachCommand(
@@ -149,6 +155,7 @@ async function run(argv: string[], io: Io): Promise<number> {
             environment: values.env,
             watch: values.watch ?? false,
             watchConfig: values['watch-config'] ?? false,
+            ...(values.health === undefined ? {} : { health: values.health }),
           },
           io,
         );
@@ -161,6 +168,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         watch: values.watch ?? false,
         watchConfig: values['watch-config'] ?? false,
         logFile: values['log-file'],
+        ...(health ? { health } : {}),
       });
     }
     case 'status':

@@ -18,11 +18,15 @@ import {
 import { linuxProc, ProcessTrees } from './descendants-proc.js';
 import { type Sink, teeSink } from './output.js';
 import { Pool } from './pool.js';
+import { scrapeWorkers } from './scrape.js';
 import type { AppWatcher } from './watch.js';
 import { clusterEffects } from './worker-handle.js';
 
 // The supervisor's environment, as the root gave it: each worker's is built from it, per fork.
 const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
+
+/** How long a worker gets to answer a metrics scrape before it is left out of it. */
+const SCRAPE_MS = 1_000;
 
 let pool: Pool | null = null;
 // What the app's workers start is stopped with them (see descendants-proc.ts).
@@ -146,6 +150,19 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
         return;
       }
       pool.scale(request.instances, answer);
+      return;
+    case 'ping':
+      answer({ ok: true, result: {} });
+      return;
+    case 'metrics':
+      void scrapeWorkers(
+        Object.values(cluster.workers ?? {}).filter((w) => w !== undefined),
+        SCRAPE_MS,
+        (ms, fn) => {
+          const timer = setTimeout(fn, ms);
+          return () => clearTimeout(timer);
+        },
+      ).then((result) => answer({ ok: true, result }));
       return;
     case 'stop':
     case 'kill':

@@ -34,12 +34,20 @@ const KILL_GRACE_MS = 1_000;
 
 type Request = Exclude<PrimaryRequest, { op: 'start' }>;
 
+/** Who else hears what the primaries report (the health server's metrics). */
+export interface RunnerObserver {
+  report(app: string, message: PrimaryMessage): void;
+  primaryRestarted(app: string): void;
+}
+
 const OP_NAMES: Record<Op, string> = {
   start: 'start',
   reload: 'reload',
   scale: 'scale',
   stop: 'stop',
   kill: 'stop',
+  ping: 'ping',
+  metrics: 'metrics scrape',
 };
 
 export class AppRunner {
@@ -71,6 +79,7 @@ export class AppRunner {
     private readonly log: Logger,
     private readonly logFormat: LogFormat,
     private readonly fx: RunnerEffects,
+    private readonly observer?: RunnerObserver,
   ) {
     this.workers = new WorkersView(fx.now);
     this.primary = new Lifecycle('primary', PRIMARY_TRANSITIONS, 'spawning', (from, to, { reason }) =>
@@ -316,6 +325,7 @@ export class AppRunner {
         break;
     }
     logReport(this.log, this.app.name, message);
+    this.observer?.report(this.app.name, message);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
@@ -380,6 +390,7 @@ export class AppRunner {
       return;
     }
     this.failedStarts = decision.failedStarts;
+    this.observer?.primaryRestarted(this.app.name);
     this.reason = how;
     this.reported = 'backoff';
     this.primary.to('backoff', { reason: how });

@@ -11,7 +11,7 @@ import { ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import type { LogFormat, OpResults, Outcome } from '../protocol.js';
-import { AppRunner } from './app-runner.js';
+import { AppRunner, type RunnerObserver } from './app-runner.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 
@@ -24,6 +24,8 @@ export interface SupervisorOptions {
   output?: { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
   /** The primaries' effects (default: real processes). */
   effects?: RunnerEffects;
+  /** Hears every primary's reports too (the health server's metrics). */
+  observer?: RunnerObserver;
 }
 
 /** One app's answer to a command. */
@@ -37,6 +39,8 @@ export class Supervisor {
   /** Stopped by `clusterd stop <app>`: the supervisor keeps running without them. */
   private readonly stoppedByCommand = new Set<AppRunner>();
   private stopRequested: { kind: StopKind; signal?: NodeJS.Signals } | null = null;
+  /** The shutdown.delay timers of a stop under way. */
+  private readonly delays = new Set<() => void>();
   private finished: (() => void) | null = null;
   private readonly configReloads: Coalescer<null, void>;
   /** Restarts in progress: their old runner has settled, the new one is not added yet. */
@@ -69,7 +73,13 @@ export class Supervisor {
   }
 
   private add(app: ResolvedApp): AppRunner {
-    const runner = new AppRunner(this.settings(app), this.log, this.logFormat, this.effects);
+    const runner = new AppRunner(
+      this.settings(app),
+      this.log,
+      this.logFormat,
+      this.effects,
+      this.options.observer,
+    );
     if (runsAsRoot(app, process.getuid?.()) && !this.warnedRoot.has(app.name)) {
       this.warnedRoot.add(app.name);
       this.log.warn({ app: app.name }, `app ${app.name} runs as root; set user to drop privileges`);
@@ -110,6 +120,16 @@ export class Supervisor {
   /** The running app called `name`. */
   runner(name: string): AppRunner | undefined {
     return this.current.get(name);
+  }
+
+  /** True once a stop of everything has begun (readiness turns 503 then, before any drain). */
+  get stopping(): boolean {
+    return this.stopRequested !== null;
+  }
+
+  /** Stopped by `clusterd stop <app>`: the operator took it out. */
+  isStoppedByCommand(runner: AppRunner): boolean {
+    return this.stoppedByCommand.has(runner);
   }
 
   /** The runners a command is about: one app, or all. */
@@ -366,16 +386,35 @@ export class Supervisor {
     for (const app of this.apps) void app.reload();
   }
 
-  /** Graceful stop of every app. */
+  /**
+   * Graceful stop of every app. An app with `shutdown.delay` keeps serving (unready: `stopping` is true
+   * from now) for that long before it drains, so that load balancers stop sending to it first.
+   */
   stop(signal?: NodeJS.Signals): void {
     if (this.stopRequested) return;
     this.stopRequested = { kind: 'graceful', ...(signal ? { signal } : {}) };
-    for (const runner of this.runners) void runner.stop();
+    const delayed: string[] = [];
+    for (const runner of this.runners) {
+      const delay = runner.app.shutdown.delay;
+      if (delay > 0 && runner.primary.is('running', 'spawning') && !this.stoppedByCommand.has(runner)) {
+        delayed.push(`${runner.app.name} ${delay} ms`);
+        this.delays.add(
+          this.effects.timer(delay, () => runner.contain('a delayed stop', () => void runner.stop())),
+        );
+      } else void runner.stop();
+    }
+    if (delayed.length)
+      this.log.info(
+        { delayed },
+        `unready; serving on before the drain (shutdown.delay): ${delayed.join(', ')}`,
+      );
     this.checkFinished();
   }
 
-  /** Immediate stop: every worker is SIGKILLed. */
+  /** Immediate stop: every worker is SIGKILLed (a shutdown.delay under way ends). */
   kill(signal?: NodeJS.Signals): void {
+    for (const cancel of this.delays) cancel();
+    this.delays.clear();
     this.stopRequested = { kind: 'immediate', ...(signal ? { signal } : {}) };
     for (const runner of this.runners) void runner.kill();
     this.checkFinished();

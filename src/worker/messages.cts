@@ -10,6 +10,8 @@
 // - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
 // - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
 // - `{ clusterd: 'open', count }`: while it drains, the connections its servers still hold (when it changes).
+// Metrics (metrics.cts, primary/scrape.ts): primary -> worker `{ clusterd: 'metrics', seq }`, answered by
+// `{ clusterd: 'sample', seq, sample }` (protocol.ts's WorkerSample).
 // With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/handoff.ts):
 // - worker -> primary `{ clusterd: 'listen', seq, address, port, addressType, flags, backlog, index }`,
 //   answered by `{ clusterd: 'listen-reply', seq, id, sockname }` or `{ ..., seq, errno }`;
@@ -33,6 +35,8 @@ const messages = {
   listening: (address: string) => ({ clusterd: 'listening' as const, address }),
   keepAlive: (timeout: number) => ({ clusterd: 'keep-alive' as const, timeout }),
   open: (count: number) => ({ clusterd: 'open' as const, count }),
+  metrics: (seq: number) => ({ clusterd: 'metrics' as const, seq }),
+  sample: (seq: number, sample: unknown) => ({ clusterd: 'sample' as const, seq, sample }),
 
   isDrain: (message: unknown): boolean => tag(message) === 'drain',
   tag,
@@ -43,6 +47,10 @@ const messages = {
     tag(message) === 'listening' && typeof (message as Tagged)?.address === 'string',
   isOpen: (message: unknown): boolean =>
     tag(message) === 'open' && typeof (message as Tagged)?.count === 'number',
+  isMetrics: (message: unknown): boolean =>
+    tag(message) === 'metrics' && typeof (message as { seq?: unknown })?.seq === 'number',
+  isSample: (message: unknown): boolean =>
+    tag(message) === 'sample' && typeof (message as { seq?: unknown })?.seq === 'number',
   isKeepAlive: (message: unknown): boolean =>
     tag(message) === 'keep-alive' && typeof (message as Tagged)?.timeout === 'number',
 };

@@ -39,6 +39,7 @@ function setUpWorker(): void {
   const lifetime = require('./lifetime.cjs') as typeof import('./lifetime.cjs');
   const drainHandlers = require('./drain-handlers.cjs') as typeof import('./drain-handlers.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
+  (require('./metrics.cjs') as typeof import('./metrics.cjs'))();
 
   const shutdownTimeout = Number(process.env.CLUSTERD_SHUTDOWN_TIMEOUT);
   const spreadMs = Number(process.env.CLUSTERD_SHUTDOWN_SPREAD) || 0;

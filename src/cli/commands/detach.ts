@@ -23,6 +23,8 @@ export interface DetachOptions {
   environment: string | undefined;
   watch: boolean;
   watchConfig: boolean;
+  /** `--health [host:]port`, passed on as given. */
+  health?: string;
 }
 
 // Why an app (or, without `app`, the first app that did) failed, from the supervisor's log file:
@@ -91,6 +93,7 @@ export async function detachCommand(options: DetachOptions, io: Io): Promise<num
   if (config.environment) args.push('--env', config.environment);
   if (options.watch) args.push('--watch');
   if (options.watchConfig) args.push('--watch-config');
+  if (options.health !== undefined) args.push('--health', options.health);
   const stderrFile = logFile.replace(/\.log$/, '.stderr');
   const stderr = openStderrFile(stderrFile);
   const child = spawn(process.execPath, args, {

@@ -3,6 +3,10 @@ import { loadConfig } from '../../config/index.js';
 import { runtimeDir, socketPath } from '../../control/paths.js';
 import { ControlServer } from '../../control/server.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
+import { healthSettings } from '../../health/flag.js';
+import { Metrics } from '../../health/metrics.js';
+import { HealthServer } from '../../health/server.js';
+import { healthSource } from '../../health/source.js';
 import { reportLogFile } from '../../log/faults.js';
 import { openLogFile } from '../../log/file.js';
 import { createLogger, defaultLogFormat, stderrLogger } from '../../log/logger.js';
@@ -19,6 +23,8 @@ export interface StartOptions {
   watchConfig?: boolean;
   /** Write all output to this file (rotated at 10 MiB, 5 kept) instead of stdout/stderr. */
   logFile?: string | undefined;
+  /** `--health [host:]port`: the health server's address, over the config's. */
+  health?: { host?: string; port: number };
 }
 
 // `--watch-config`: the config file's changes trigger what SIGHUP does. chokidar loads only when asked.
@@ -73,8 +79,32 @@ export async function startCommand(options: StartOptions): Promise<number> {
     );
   process.on('uncaughtException', lastResort);
   process.on('unhandledRejection', lastResort);
-  const supervisor = new Supervisor(config, log, format, { watchAll: options.watch ?? false, output });
+  const health = healthSettings(config.health, options.health);
+  const metrics = health ? new Metrics() : null;
+  const supervisor = new Supervisor(config, log, format, {
+    watchAll: options.watch ?? false,
+    output,
+    ...(metrics ? { observer: metrics } : {}),
+  });
   const control = await ControlServer.listen(socketPath(config.file), supervisor, log, runtimeDir().from);
+  let healthServer: HealthServer | null = null;
+  if (health && metrics) {
+    try {
+      healthServer = await HealthServer.listen(
+        health,
+        healthSource(supervisor, health.readyShare),
+        metrics,
+        log,
+      );
+    } catch (error) {
+      // Nothing has started yet: it ends here, with the reason.
+      await control.close();
+      file?.end();
+      process.off('uncaughtException', lastResort);
+      process.off('unhandledRejection', lastResort);
+      throw error;
+    }
+  }
 
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {
@@ -110,8 +140,9 @@ export async function startCommand(options: StartOptions): Promise<number> {
       environment: config.environment,
       apps: config.apps.map((a) => a.name),
       socket: control.path,
+      ...(healthServer ? { health: healthServer.address } : {}),
     },
-    `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}`,
+    `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}${healthServer ? `; health on http://${healthServer.address} (/livez, /readyz, /metrics)` : ''}`,
   );
   try {
     const code = await supervisor.run();
@@ -119,6 +150,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
     return code;
   } finally {
     await unwatch?.();
+    await healthServer?.close();
     await control.close();
     file?.end();
     process.off('uncaughtException', lastResort);
