@@ -422,3 +422,68 @@ describe('supervisor commands over fake primaries', () => {
     ]);
   });
 });
+
+describe('shutdown.delay', () => {
+  const delayed = (name: string, delay: number) =>
+    resolvedApp({ name, shutdown: { signal: 'SIGTERM', timeout: 1_000, delay, spread: 0 } });
+  const config = (...apps: ReturnType<typeof resolvedApp>[]): ResolvedConfig => ({
+    file: '/srv/cluster.config.json',
+    environment: null,
+    apps,
+    health: null,
+  });
+  const stops = (p: FakePrimary) => p.requests().filter(([, op]) => op === 'stop').length;
+
+  it('keeps each app serving, unready, for its delay before it is told to stop', async () => {
+    const { fx, primaries } = fakeEffects();
+    const { log, events } = memoryLog();
+    const supervisor = new Supervisor(config(delayed('web', 3_000), delayed('jobs', 0)), log, 'json', {
+      effects: fx,
+    });
+    const finished = supervisor.run();
+    const [web, jobs] = primaries as [FakePrimary, FakePrimary];
+    web.hello();
+    jobs.hello();
+    expect(supervisor.stopping).toBe(false);
+    supervisor.stop('SIGTERM');
+    expect(supervisor.stopping).toBe(true);
+    // The app without a delay drains at once; the other one not before its delay.
+    expect(stops(jobs)).toBe(1);
+    expect(stops(web)).toBe(0);
+    expect(events.find((e) => e.delayed)?.msg).toBe(
+      'unready; serving on before the drain (shutdown.delay): web 3000 ms',
+    );
+    // A reload of every app is refused meanwhile; a config reload too.
+    supervisor.reload();
+    expect(web.requests().map(([, op]) => op)).toEqual(['start']);
+    vi.advanceTimersByTime(2_999);
+    expect(stops(web)).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(stops(web)).toBe(1);
+    for (const p of [web, jobs]) {
+      p.report({ type: 'bye' });
+      p.exit(0);
+    }
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await finished).toBe(0);
+  });
+
+  it('ends at once on a second signal during the delay: no drain waits for it', async () => {
+    const { fx, primaries } = fakeEffects();
+    const supervisor = new Supervisor(config(delayed('web', 60_000)), memoryLog().log, 'json', {
+      effects: fx,
+    });
+    const finished = supervisor.run();
+    const [web] = primaries as [FakePrimary];
+    web.hello();
+    supervisor.stop('SIGTERM');
+    supervisor.kill('SIGTERM');
+    expect(web.requests().map(([, op]) => op)).toEqual(['start', 'stop', 'kill']);
+    web.exit(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await finished).toBe(128 + 15);
+    // The delay's timer is gone with it: no stop is sent later.
+    vi.advanceTimersByTime(120_000);
+    expect(stops(web)).toBe(1);
+  });
+});

@@ -1,0 +1,180 @@
+// clusterd's metrics from reports and scrapes, as Prometheus reads them (a strict parser of the text).
+import client from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { type AppScrape, exitReason, Metrics } from '../../src/health/metrics.js';
+import type { WorkerSample } from '../../src/protocol.js';
+import { parseExposition } from '../helpers/prometheus.js';
+
+const ready = { ready: true, apps: [] };
+
+function sample(worker: number, pid: number, extra: Partial<WorkerSample> = {}): WorkerSample {
+  return {
+    worker,
+    pid,
+    elu: 0.25,
+    delay: { p50: 10, p99: 20, max: 50 },
+    rss: 50_000_000,
+    cpu: { user: 1_500_000, system: 500_000 },
+    app: null,
+    ...extra,
+  };
+}
+
+// What a worker's prom-client registry gives for getMetricsAsJSON().
+async function appRegistry(hits: number, extra: (r: client.Registry) => void = () => {}) {
+  const registry = new client.Registry();
+  const counter = new client.Counter({
+    name: 'http_hits_total',
+    help: 'hits',
+    labelNames: ['route', 'app'],
+    registers: [registry],
+  });
+  counter.inc({ route: '/', app: 'mine' }, hits);
+  const version = new client.Gauge({
+    name: 'build_info',
+    help: 'build',
+    aggregator: 'first',
+    registers: [registry],
+  });
+  version.set(7);
+  extra(registry);
+  return registry.getMetricsAsJSON();
+}
+
+describe('metrics', () => {
+  it('names the kind of exit before a restart, with no exit codes in it', () => {
+    expect(exitReason({ to: 'crashed', code: 3, signal: null })).toBe('exit-code');
+    expect(exitReason({ to: 'crashed', code: null, signal: 'SIGKILL' })).toBe('signal');
+    expect(exitReason({ to: 'crashed', code: null, signal: 'SIGKILL', reason: 'not ready within 5s' })).toBe(
+      'not-ready',
+    );
+    expect(exitReason({ to: 'crashed', code: null, signal: null, reason: 'could not start: EACCES' })).toBe(
+      'start-failed',
+    );
+    expect(exitReason({ to: 'exited', code: 0, signal: null })).toBe('exited');
+  });
+
+  it('counts restarts by reason, reloads, primary restarts and dropped log lines', async () => {
+    const m = new Metrics();
+    const crash = (worker: number, code: number | null, signal: string | null) =>
+      m.report('web', {
+        type: 'worker',
+        transition: { worker, pid: 10 + worker, from: 'ready', to: 'crashed', code, signal },
+      });
+    crash(0, 1, null);
+    m.report('web', { type: 'backoff', worker: 0, delay: 100, failedStarts: 0 });
+    crash(1, null, 'SIGSEGV');
+    m.report('web', { type: 'backoff', worker: 1, delay: 100, failedStarts: 0 });
+    crash(0, 2, null);
+    m.report('web', { type: 'backoff', worker: 0, delay: 200, failedStarts: 1 });
+    m.report('web', { type: 'reload', phase: 'done', replaced: 2, ms: 1500 });
+    m.report('web', { type: 'reload', phase: 'failed', reason: 'x' });
+    m.report('web', { type: 'logfile', state: 'failing', file: '/x', message: 'ENOSPC' });
+    let text = parseExposition(await m.render([], ready));
+    expect(text.value('clusterd_log_file_failing', { app: 'web' })).toBe(1);
+    m.report('web', { type: 'logfile', state: 'writing', file: '/x', dropped: 42 });
+    m.primaryRestarted('web');
+    text = parseExposition(await m.render([], ready));
+    expect(text.value('clusterd_worker_restarts_total', { app: 'web', reason: 'exit-code' })).toBe(2);
+    expect(text.value('clusterd_worker_restarts_total', { app: 'web', reason: 'signal' })).toBe(1);
+    expect(text.value('clusterd_reloads_total', { app: 'web', result: 'done' })).toBe(1);
+    expect(text.value('clusterd_reloads_total', { app: 'web', result: 'failed' })).toBe(1);
+    expect(text.value('clusterd_reload_duration_seconds_sum', { app: 'web' })).toBe(1.5);
+    expect(text.value('clusterd_reload_duration_seconds_bucket', { app: 'web', le: '2' })).toBe(1);
+    expect(text.value('clusterd_reload_duration_seconds_bucket', { app: 'web', le: '1' })).toBe(0);
+    expect(text.value('clusterd_primary_restarts_total', { app: 'web' })).toBe(1);
+    expect(text.value('clusterd_log_lines_dropped_total', { app: 'web' })).toBe(42);
+    expect(text.value('clusterd_log_file_failing', { app: 'web' })).toBe(0);
+    expect(text.types.get('clusterd_worker_restarts_total')).toBe('counter');
+    // The root's own process metrics.
+    expect(text.find('clusterd_root_process_resident_memory_bytes')[0]?.value).toBeGreaterThan(1e6);
+  });
+
+  it("reads states and each worker's sample at scrape time", async () => {
+    const m = new Metrics();
+    const apps: AppScrape[] = [
+      {
+        name: 'web',
+        state: 'running',
+        instances: 2,
+        workers: [
+          { slot: 0, state: 'ready' },
+          { slot: 1, state: 'ready' },
+          { slot: 1, state: 'starting' },
+        ],
+        samples: { workers: [sample(0, 100), sample(1, 101, { delay: null })], unanswered: 1 },
+      },
+      { name: 'jobs', state: 'backoff', instances: 1, workers: [], samples: null },
+    ];
+    const text = parseExposition(await m.render(apps, { ready: false, apps: [] }));
+    expect(text.value('clusterd_ready')).toBe(0);
+    expect(text.value('clusterd_app_state', { app: 'web', state: 'running' })).toBe(1);
+    expect(text.value('clusterd_app_state', { app: 'web', state: 'backoff' })).toBe(0);
+    expect(text.value('clusterd_app_state', { app: 'jobs', state: 'backoff' })).toBe(1);
+    expect(text.value('clusterd_app_instances', { app: 'web' })).toBe(2);
+    expect(text.value('clusterd_workers', { app: 'web', state: 'ready' })).toBe(2);
+    expect(text.value('clusterd_workers', { app: 'web', state: 'starting' })).toBe(1);
+    expect(text.value('clusterd_workers', { app: 'jobs', state: 'ready' })).toBe(0);
+    expect(text.value('clusterd_scrape_unanswered_workers', { app: 'web' })).toBe(1);
+    const w0 = { app: 'web', worker: '0', pid: '100' };
+    expect(text.value('clusterd_worker_resident_memory_bytes', w0)).toBe(50_000_000);
+    expect(text.value('clusterd_worker_cpu_seconds_total', w0)).toBe(2);
+    expect(text.value('clusterd_worker_event_loop_utilization', w0)).toBe(0.25);
+    expect(text.value('clusterd_worker_event_loop_delay_seconds', { ...w0, quantile: '0.99' })).toBe(0.02);
+    expect(text.value('clusterd_worker_event_loop_delay_seconds', { ...w0, quantile: '1' })).toBe(0.05);
+    expect(text.find('clusterd_worker_event_loop_delay_seconds', { pid: '101' })).toEqual([]);
+  });
+
+  it("sums the apps' own metrics over each app's workers, labelled by app, by prom-client's aggregators", async () => {
+    const m = new Metrics();
+    const web = [await appRegistry(3), await appRegistry(4)];
+    const api = [await appRegistry(10)];
+    const apps: AppScrape[] = [
+      {
+        name: 'web',
+        state: 'running',
+        instances: 2,
+        workers: [],
+        samples: { workers: web.map((app, i) => sample(i, 100 + i, { app })), unanswered: 0 },
+      },
+      {
+        name: 'api',
+        state: 'running',
+        instances: 1,
+        workers: [],
+        samples: { workers: [sample(0, 200, { app: api[0] as unknown[] })], unanswered: 0 },
+      },
+    ];
+    const text = parseExposition(await m.render(apps, ready));
+    // The app's own `app` label is kept as exported_app.
+    expect(text.value('http_hits_total', { app: 'web', exported_app: 'mine', route: '/' })).toBe(7);
+    expect(text.value('http_hits_total', { app: 'api' })).toBe(10);
+    // aggregator: 'first' is honoured: not 14.
+    expect(text.value('build_info', { app: 'web' })).toBe(7);
+    expect(text.types.get('http_hits_total')).toBe('counter');
+  });
+
+  it('leaves out an app metric named like ours, and says which app', async () => {
+    const m = new Metrics();
+    const own = await appRegistry(1, (r) => {
+      new client.Gauge({ name: 'clusterd_ready', help: 'mine', registers: [r] }).set(5);
+    });
+    const text = parseExposition(
+      await m.render(
+        [
+          {
+            name: 'web',
+            state: 'running',
+            instances: 1,
+            workers: [],
+            samples: { workers: [sample(0, 1, { app: own })], unanswered: 0 },
+          },
+        ],
+        ready,
+      ),
+    );
+    expect(text.value('clusterd_ready')).toBe(1);
+    expect(text.value('http_hits_total', { app: 'web' })).toBe(1);
+    expect([...m.clashes]).toEqual(['web']);
+  });
+});
