@@ -2,7 +2,8 @@
 // own event loop, so that what it says of that loop is true, and nothing runs between scrapes:
 // - event-loop utilization since the previous scrape (libuv's own counters: free to read);
 // - event-loop delay since the previous scrape, from a histogram started by the first scrape (a worker
-//   that is never scraped pays nothing for it), so the first sample has none;
+//   that is never scraped pays nothing for it), so the first sample has none; the histogram's own
+//   timer interval is taken off what it records (an idle loop has no delay, not 20 ms);
 // - its RSS and CPU time, from process (no /proc read, no subprocess);
 // - the app's own prom-client metrics: the default registry of each copy of prom-client the app has
 //   loaded (found in require.cache: an ES module import of it is loaded there too), as JSON, for the root
@@ -14,6 +15,9 @@ import messages = require('./messages.cjs');
 
 type Elu = ReturnType<typeof perfHooks.performance.eventLoopUtilization>;
 type Registry = { getMetricsAsJSON(): unknown[] | Promise<unknown[]> };
+
+/** The delay histogram's timer (ms). What it records is the time between its ticks: this much is not delay. */
+const RESOLUTION_MS = 20;
 
 const PROM_CLIENT = /[\\/]node_modules[\\/]prom-client[\\/]index\.js$/;
 
@@ -30,7 +34,7 @@ function appRegistries(): Registry[] {
 function installMetrics(): void {
   let lastElu: Elu | undefined;
   let histogram: ReturnType<typeof perfHooks.monitorEventLoopDelay> | null = null;
-  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
 
   async function sample(): Promise<unknown> {
     const elu = perfHooks.performance.eventLoopUtilization(lastElu);
@@ -42,7 +46,7 @@ function installMetrics(): void {
         : null;
       histogram.reset();
     } else {
-      histogram = perfHooks.monitorEventLoopDelay({ resolution: 20 });
+      histogram = perfHooks.monitorEventLoopDelay({ resolution: RESOLUTION_MS });
       histogram.enable();
     }
     let app: unknown[] | null = null;
