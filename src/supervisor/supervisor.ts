@@ -320,6 +320,13 @@ export class Supervisor {
     }
     if (this.stopRequested) return;
     const summary: string[] = [];
+    // The health server was set up at start (and `--health` may override it): it is not moved under
+    // the probes that use it.
+    if (JSON.stringify(next.health) !== JSON.stringify(this.config.health))
+      this.log.warn(
+        { config: this.config.file },
+        'health changed in the config file: it applies when clusterd is restarted; the health server keeps its address',
+      );
     const changes = diffApps(
       this.config.apps.map((a) => this.settings(a)),
       next.apps.map((a) => this.settings(a)),
