@@ -10,6 +10,7 @@
 // - CPU requests and limits are `cpus`, and the config is resolved with `instances: "max"` as that many
 //   CPUs: in the pod, clusterd reads the same figure from the cgroup's cpu.max (config/cpus.ts).
 // - A Service port for every app whose `env.PORT` is a number.
+// - shareProcessNamespace, so that clusterd is not the pod's PID 1 (zombies: docs/deploy.md).
 import type { ResolvedConfig } from '../config/resolved.js';
 
 export interface KubernetesOptions {
@@ -105,6 +106,9 @@ export function kubernetesManifests(config: ResolvedConfig, options: KubernetesO
         metadata: { labels },
         spec: {
           terminationGracePeriodSeconds: gracePeriod(config),
+          // The pod's pause container is PID 1 then, and reaps what is re-parented (clusterd as PID 1
+          // cannot: Node reaps only its own children; docs/deploy.md).
+          shareProcessNamespace: true,
           containers: [
             {
               name: 'clusterd',

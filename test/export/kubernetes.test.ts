@@ -80,6 +80,7 @@ describe('export kubernetes', () => {
     expect(deployment.spec.replicas).toBe(3);
     // The slowest app: 5 s delay + 20 s spread + 10 s timeout, and 5 s to exit.
     expect(pod.terminationGracePeriodSeconds).toBe(40);
+    expect(pod.shareProcessNamespace).toBe(true);
     expect(container.command).toEqual([
       'node',
       'node_modules/clusterd/dist/cli/bin.js',

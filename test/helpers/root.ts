@@ -166,7 +166,13 @@ export class Root {
 /** Writes `config` (apps' scripts may name files in test/fixtures) and starts `clusterd start` on it. */
 export function startRoot(
   config: object,
-  options: { files?: Record<string, string>; args?: string[]; env?: Record<string, string> } = {},
+  options: {
+    files?: Record<string, string>;
+    args?: string[];
+    env?: Record<string, string>;
+    /** A command that runs the root (`['unshare', '--pid', '--fork']`): node and its arguments follow. */
+    wrap?: string[];
+  } = {},
 ): Root {
   const dir = writeFiles(tempDir(), {
     'cluster.config.json': JSON.stringify(config, null, 2),
@@ -174,7 +180,10 @@ export function startRoot(
   });
   const tag = randomUUID();
   const env = { ...testEnv(tag), ...options.env };
-  const child = spawn(process.execPath, [BIN, 'start', '--log-format', 'json', ...(options.args ?? [])], {
+  const args = [BIN, 'start', '--log-format', 'json', ...(options.args ?? [])];
+  const [command, ...prefix] = options.wrap ?? [process.execPath];
+  const argv = options.wrap ? [...prefix, process.execPath, ...args] : args;
+  const child = spawn(command as string, argv, {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

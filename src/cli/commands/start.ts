@@ -77,6 +77,12 @@ export async function startCommand(options: StartOptions): Promise<number> {
       { code: ErrorCode.INTERNAL, err: error },
       `internal error: ${errorMessage(error)}; the apps keep running`,
     );
+  // As a container's PID 1, the orphans of the tree are re-parented to us, and Node reaps only its own
+  // children: the workers of a primary that was SIGKILLed would stay zombies (docs/deploy.md).
+  if (process.pid === 1)
+    log.warn(
+      'clusterd runs as PID 1: processes re-parented to it (the workers of a primary that was killed) stay zombies until it exits; run it under an init: docker run --init, tini, or shareProcessNamespace in Kubernetes',
+    );
   process.on('uncaughtException', lastResort);
   process.on('unhandledRejection', lastResort);
   const health = healthSettings(config.health, options.health);
