@@ -69,7 +69,7 @@ describe('metrics', () => {
     m.report('web', { type: 'backoff', worker: 0, delay: 200, failedStarts: 1 });
     m.report('web', { type: 'reload', phase: 'done', replaced: 2, ms: 1500 });
     m.report('web', { type: 'reload', phase: 'failed', reason: 'x' });
-    m.report('web', { type: 'logfile', state: 'failing', file: '/x', message: 'ENOSPC' });
+    m.report('web', { type: 'logfile', state: 'failing', file: '/x', error: 'ENOSPC', message: 'ENOSPC' });
     let text = parseExposition(await m.render([], ready));
     expect(text.value('clusterd_log_file_failing', { app: 'web' })).toBe(1);
     m.report('web', { type: 'logfile', state: 'writing', file: '/x', dropped: 42 });
