@@ -1,7 +1,7 @@
 // `npm run bench`: every scenario in one run, one after another (each interleaves clusterd, bare
 // node:cluster and PM2 itself), then one table of the ratios against the targets of the benchmark
 // issue, written with the machine and Node version to bench/results/summary.json.
-// Run: npm run bench   (the whole run takes about 12 minutes on 2 cores)
+// Run: npm run bench   (the whole run took 671 s on 2 cores on 2026-12-03, other test runs sharing them)
 //      npm run bench:summary   (the table alone, from bench/results/)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -157,13 +157,13 @@ const rows: [string, number, string, string][] = [
   ],
   [
     'keep-alive req/s, health scraped every 1 s / no health',
-    loaded['clusterd, health scraped every 1 s']?.ratio,
+    +loaded['clusterd, health scraped every 1 s']?.ratio?.toFixed(2),
     '~1 (within noise)',
     'npm run bench:health',
   ],
   [
     'keep-alive req/s, health scraped every 100 ms / no health',
-    loaded['clusterd, health scraped every 100 ms']?.ratio,
+    +loaded['clusterd, health scraped every 100 ms']?.ratio?.toFixed(2),
     '(worst case)',
     'npm run bench:health',
   ],
