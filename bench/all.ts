@@ -1,7 +1,7 @@
 // `npm run bench`: every scenario in one run, one after another (each interleaves clusterd, bare
 // node:cluster and PM2 itself), then one table of the ratios against the targets of the benchmark
 // issue, written with the machine and Node version to bench/results/summary.json.
-// Run: npm run bench   (the whole run takes about 12 minutes on 2 cores)
+// Run: npm run bench   (the whole run took 671 s on 2 cores on 2026-12-03, other test runs sharing them)
 //      npm run bench:summary   (the table alone, from bench/results/)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ const SCENARIOS = [
   'log-throughput',
   'watch-idle',
   'balancing',
+  'health',
 ];
 
 const started = Date.now();
@@ -41,6 +42,9 @@ const reload = read('reload');
 const cli = read('cli-latency');
 const logs = read('log-throughput');
 const balancing = read('balancing');
+const health = read('health');
+const scraped = health.scrape ?? {};
+const loaded = health.load ?? {};
 const seed = balancing.seed ?? {};
 const balanced = balancing.load ?? {};
 
@@ -150,6 +154,33 @@ const rows: [string, number, string, string][] = [
     ),
     '(lower is better)',
     'npm run bench:balancing',
+  ],
+  [
+    'keep-alive req/s, health scraped every 1 s / no health',
+    +loaded['clusterd, health scraped every 1 s']?.ratio?.toFixed(2),
+    '~1 (within noise)',
+    'npm run bench:health',
+  ],
+  [
+    'keep-alive req/s, health scraped every 100 ms / no health',
+    +loaded['clusterd, health scraped every 100 ms']?.ratio?.toFixed(2),
+    '(worst case)',
+    'npm run bench:health',
+  ],
+  [
+    'CPU per request, health scraped every 1 s / no health',
+    r(
+      loaded['clusterd, health scraped every 1 s']?.cpuUsPerRequest,
+      loaded['clusterd, no health']?.cpuUsPerRequest,
+    ),
+    '~1',
+    'npm run bench:health',
+  ],
+  [
+    '/metrics p99 at 16 workers, clusterd / prom-client cluster mode',
+    r(scraped['clusterd /metrics']?.p99, scraped['bare node:cluster + prom-client clusterMetrics()']?.p99),
+    '(lower is better)',
+    'npm run bench:health',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
