@@ -182,6 +182,7 @@ export class Metrics {
       }
     }
     const parts = [this.counted, now];
+    this.aggregateError = null;
     if (appMetrics.length) {
       try {
         parts.push(client.AggregatorRegistry.aggregate(appMetrics));
