@@ -2,8 +2,8 @@
 // own event loop, so that what it says of that loop is true, and nothing runs between scrapes:
 // - event-loop utilization since the previous scrape (libuv's own counters: free to read);
 // - event-loop delay since the previous scrape, from a histogram started by the first scrape (a worker
-//   that is never scraped pays nothing for it), so the first sample has none; the histogram's own
-//   timer interval is taken off what it records (an idle loop has no delay, not 20 ms);
+//   that is never scraped pays nothing for it), so the first sample has none: a 20 ms timer records how
+//   late it fires (an idle loop has no delay, not 20 ms);
 // - its RSS and CPU time, from process (no /proc read, no subprocess);
 // - the app's own prom-client metrics: the default registry of each copy of prom-client the app has
 //   loaded (found in require.cache: an ES module import of it is loaded there too), as JSON, for the root
@@ -16,7 +16,7 @@ import messages = require('./messages.cjs');
 type Elu = ReturnType<typeof perfHooks.performance.eventLoopUtilization>;
 type Registry = { getMetricsAsJSON(): unknown[] | Promise<unknown[]> };
 
-/** The delay histogram's timer (ms). What it records is the time between its ticks: this much is not delay. */
+/** The delay timer's interval (ms): what it records is how much later than this it fired. */
 const RESOLUTION_MS = 20;
 
 const PROM_CLIENT = /[\\/]node_modules[\\/]prom-client[\\/]index\.js$/;
@@ -33,8 +33,22 @@ function appRegistries(): Registry[] {
 
 function installMetrics(): void {
   let lastElu: Elu | undefined;
-  let histogram: ReturnType<typeof perfHooks.monitorEventLoopDelay> | null = null;
-  const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
+  let histogram: ReturnType<typeof perfHooks.createHistogram> | null = null;
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+
+  // How late a 20 ms timer fires, each time: the delay. Not monitorEventLoopDelay, whose reset() also
+  // forgets when it last ticked, so that a block right after a scrape (before its next tick) was lost.
+  function measureDelay(): ReturnType<typeof perfHooks.createHistogram> {
+    const recorded = perfHooks.createHistogram();
+    let last = perfHooks.performance.now();
+    setInterval(() => {
+      const now = perfHooks.performance.now();
+      // In ns, at least 1 (a histogram records positive integers).
+      recorded.record(Math.max(1, Math.round((now - last - RESOLUTION_MS) * 1e6)));
+      last = now;
+    }, RESOLUTION_MS).unref();
+    return recorded;
+  }
 
   async function sample(): Promise<unknown> {
     const elu = perfHooks.performance.eventLoopUtilization(lastElu);
@@ -46,8 +60,7 @@ function installMetrics(): void {
         : null;
       histogram.reset();
     } else {
-      histogram = perfHooks.monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-      histogram.enable();
+      histogram = measureDelay();
     }
     let app: unknown[] | null = null;
     const registries = appRegistries();
