@@ -1,5 +1,7 @@
 // clusterd as systemd sees it: a real `clusterd start` with NOTIFY_SOCKET pointing at a real AF_UNIX
 // datagram socket, and what arrives there around its start, reloads, stop and a hung primary.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ask, socketOf } from '../helpers/control.js';
 import { getJson } from '../helpers/http.js';
@@ -12,11 +14,16 @@ function field(fields: string[], key: string): string | undefined {
   return fields.find((f) => f.startsWith(`${key}=`))?.slice(key.length + 1);
 }
 
-async function primaryPid(root: Root, app: string): Promise<number> {
+type AppStatus = { name: string; primary: number | null; workers: { pid: number | null; state: string }[] };
+
+async function appStatus(root: Root, app: string): Promise<AppStatus | undefined> {
   const answer = await ask(socketOf(root), { id: 1, cmd: 'status' }).answer;
-  const status = (answer.result ?? { apps: [] }) as { apps: { name: string; primary: number | null }[] };
-  const pid = status.apps.find((a) => a.name === app)?.primary;
-  if (typeof pid !== 'number') throw new Error(`no primary pid for ${app} in ${JSON.stringify(answer)}`);
+  return ((answer.result ?? { apps: [] }) as { apps: AppStatus[] }).apps.find((a) => a.name === app);
+}
+
+async function primaryPid(root: Root, app: string): Promise<number> {
+  const pid = (await appStatus(root, app))?.primary;
+  if (typeof pid !== 'number') throw new Error(`no primary pid for ${app}`);
   return pid;
 }
 
@@ -44,6 +51,18 @@ describe('systemd notify over a real datagram socket', () => {
     expect(env.NOTIFY_SOCKET).toBeUndefined();
     expect(env.CLUSTERD_APP).toBe('web');
 
+    // A config change that rolls web: READY=1 comes once its new workers serve.
+    const before = (await appStatus(root, 'web'))?.workers.map((w) => w.pid) ?? [];
+    expect(before).toHaveLength(2);
+    writeFileSync(
+      join(root.dir, 'cluster.config.json'),
+      JSON.stringify({
+        apps: [
+          fixtureApp('web', 'http-server.cjs', { instances: 2, env: { CHANGED: '1' } }),
+          fixtureApp('jobs', 'http-server.cjs', { instances: 1 }),
+        ],
+      }),
+    );
     root.signal('SIGHUP');
     const reloading = await notify.waitFor('RELOADING=1');
     const usec = Number(field(reloading.fields, 'MONOTONIC_USEC'));
@@ -51,6 +70,10 @@ describe('systemd notify over a real datagram socket', () => {
     expect(usec).toBeLessThanOrEqual(reloading.monotonicUsec);
     expect(reloading.monotonicUsec - usec).toBeLessThan(5_000_000);
     await notify.waitFor('READY=1', { from: notify.notifications.indexOf(reloading) });
+    // The new workers serve; an old one may still be draining its last requests (it gets no new ones).
+    const rolled = ((await appStatus(root, 'web'))?.workers ?? []).filter((w) => w.state === 'ready');
+    expect(rolled).toHaveLength(2);
+    for (const worker of rolled) expect(before).not.toContain(worker.pid);
     await root.waitFor((e) => String(e.msg).startsWith('config reloaded'), 'config reloaded');
 
     const mark = notify.notifications.length;
@@ -61,7 +84,7 @@ describe('systemd notify over a real datagram socket', () => {
     const back = await notify.waitFor('READY=1', { from: mark });
     // Every worker was replaced before READY=1: two new ready web workers and one jobs worker.
     const readyAfter = root.events.filter((e) => e.to === 'ready' && e.worker !== undefined);
-    expect(readyAfter.length).toBeGreaterThanOrEqual(2 * 3);
+    expect(readyAfter.length).toBeGreaterThanOrEqual(3 + 2 + 3);
     expect(notify.notifications.indexOf(back)).toBeGreaterThan(notify.notifications.indexOf(rolling));
 
     root.signal('SIGTERM');
