@@ -56,6 +56,8 @@ describe('systemd-notify transport', () => {
     transport.send(['STOPPING=1']);
     await transport.drained();
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatch(/^systemd-notify READY=1 failed \(exit code 1\): .*No such file or directory/);
+    expect(failures[0]).toMatch(
+      /^systemd-notify READY=1 failed \(exit code 1\): .*No such file or directory/,
+    );
   });
 });
