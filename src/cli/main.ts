@@ -213,12 +213,14 @@ async function run(argv: string[], io: Io): Promise<number> {
       return validateCommand({ path: rest[0], environment: values.env, json: values.json ?? false }, io);
     }
     case 'export': {
-      if (rest.length > 2) throw usageError(`export takes a target and one config path, got ${rest.length}`);
-      const { exportCommand } = await import('./commands/export.js');
-      return exportCommand(
+      const [target, path, ...more] = rest;
+      if (target === undefined) throw usageError('export needs a target: clusterd export systemd [config]');
+      if (target !== 'systemd') throw usageError(`unknown export target "${target}" (targets: systemd)`);
+      if (more.length) throw usageError(`export ${target} takes one config path, got ${rest.length - 1}`);
+      const { exportSystemdCommand } = await import('./commands/export-systemd.js');
+      return exportSystemdCommand(
         {
-          target: rest[0],
-          path: rest[1],
+          path,
           environment: values.env,
           name: values.name,
           output: values.output,

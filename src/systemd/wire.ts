@@ -36,7 +36,12 @@ export function notifySystemd(
         timer.unref();
         return () => clearInterval(timer);
       },
-      apps: () => supervisor.apps.map((runner) => ({ name: runner.app.name, ping: () => runner.ping() })),
+      // Only a running primary can hang, as for /livez: one spawning, restarting or stopped is the root's.
+      apps: () =>
+        supervisor.apps.map((runner) => ({
+          name: runner.app.name,
+          ping: () => (runner.primary.is('running') ? runner.ping() : Promise.resolve()),
+        })),
       hung: (apps) =>
         log.error(
           { apps },

@@ -101,9 +101,9 @@ describe('clusterd export systemd', () => {
     expect(bad.stderr).toMatch(/instance/);
     expect(bad.stdout).toBe('');
 
-    const target = await runCli(['export', 'kubernetes', invalid]);
+    const target = await runCli(['export', 'nomad', invalid]);
     expect(target.code).toBe(64);
-    expect(target.stderr).toMatch(/export knows one target, systemd, not "kubernetes"/);
+    expect(target.stderr).toMatch(/unknown export target "nomad" \(targets: systemd\)/);
     const bare = await runCli(['export']);
     expect(bare.code).toBe(64);
     const name = await runCli(['export', 'systemd', project({ apps: [app] }), '--name', 'a b@c']);

@@ -55,17 +55,14 @@ function assignment(key: string, value: string): string {
 }
 
 /**
- * Seconds a graceful stop may take: the longest app's readiness delay (`shutdown.delay`, coming from the
- * health work; 0 until it exists), closing spread and shutdown timeout (after which clusterd SIGKILLs),
- * plus a margin. Apps stop in parallel, so it is the maximum, not the sum.
+ * Seconds a graceful stop may take: the longest app's `shutdown.delay` (serving, unready, before the
+ * drain), closing spread and shutdown timeout (after which clusterd SIGKILLs), plus a margin. Apps stop
+ * in parallel, so it is the maximum, not the sum (the Kubernetes grace period is budgeted alike).
  */
 export function stopTimeoutSec(apps: readonly ResolvedApp[]): number {
   const longest = Math.max(
     0,
-    ...apps.map((app) => {
-      const shutdown = app.shutdown as ResolvedApp['shutdown'] & { readonly delay?: number };
-      return (shutdown.delay ?? 0) + app.shutdown.spread + app.shutdown.timeout;
-    }),
+    ...apps.map((app) => app.shutdown.delay + app.shutdown.spread + app.shutdown.timeout),
   );
   return Math.ceil(longest / 1000) + STOP_MARGIN_SEC;
 }

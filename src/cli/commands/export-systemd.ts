@@ -1,15 +1,15 @@
-// `clusterd export systemd [config]`: the service unit for a config, on stdout or into a file.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// `clusterd export systemd [config]`: the service unit of export/systemd.ts, on stdout or into a file (-o,
+// which is not overwritten without --force, nor written through a symbolic link).
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/index.js';
 import { systemAccounts } from '../../config/run-as.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
-import { defaultUnitName, isUnitName, systemdUnit } from '../../systemd/unit.js';
+import { defaultUnitName, isUnitName, systemdUnit } from '../../export/systemd.js';
 import type { Io } from '../main.js';
+import { writeNew } from './export-kubernetes.js';
 
-export interface ExportOptions {
-  target: string | undefined;
+export interface ExportSystemdOptions {
   path: string | undefined;
   environment: string | undefined;
   name: string | undefined;
@@ -23,13 +23,7 @@ const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 const usage = (message: string) =>
   new ClusterdError(ErrorCode.USAGE, `${message}\nRun "clusterd help" for usage.`, ExitCode.USAGE);
 
-export async function exportCommand(options: ExportOptions, io: Io): Promise<number> {
-  if (options.target !== 'systemd')
-    throw usage(
-      options.target === undefined
-        ? 'export needs a target: clusterd export systemd [config]'
-        : `export knows one target, systemd, not "${options.target}"`,
-    );
+export async function exportSystemdCommand(options: ExportSystemdOptions, io: Io): Promise<number> {
   if (options.name !== undefined && !isUnitName(options.name))
     throw usage(
       `--name must be a unit name (letters, digits and : _ . - \\, no "@"), got ${JSON.stringify(options.name)}`,
@@ -56,25 +50,7 @@ export async function exportCommand(options: ExportOptions, io: Io): Promise<num
     return ExitCode.OK;
   }
   const file = resolve(options.output);
-  let fd: number;
-  try {
-    // 'wx' refuses an existing file (and a symlink planted there) in the same call that creates it.
-    fd = openSync(file, options.force ? 'w' : 'wx', 0o644);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ClusterdError(
-      ErrorCode.USAGE,
-      code === 'EEXIST'
-        ? `${file} exists; pass --force to overwrite it`
-        : `cannot write ${file}: ${errorMessage(error)}`,
-      ExitCode.FAILURE,
-    );
-  }
-  try {
-    writeSync(fd, unit);
-  } finally {
-    closeSync(fd);
-  }
+  writeNew(file, unit, options.force);
   io.stderr(`wrote ${file}\n`);
   return ExitCode.OK;
 }

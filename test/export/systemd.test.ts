@@ -9,12 +9,13 @@ import {
   startTimeoutSec,
   stopTimeoutSec,
   systemdUnit,
-} from '../../src/systemd/unit.js';
+} from '../../src/export/systemd.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
 
 const config = (apps: ResolvedApp[], extra: Partial<ResolvedConfig> = {}): ResolvedConfig => ({
   file: '/srv/shop/cluster.config.json',
   environment: null,
+  health: null,
   apps,
   ...extra,
 });
@@ -36,8 +37,8 @@ const settings = (text: string) =>
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
 const setting = (text: string, key: string) => settings(text).find(([k]) => k === key)?.[1];
 
-const web = (shutdown: Partial<ResolvedApp['shutdown']> & { delay?: number }, name = 'web') =>
-  resolvedApp({ name, shutdown: { ...resolvedApp().shutdown, ...shutdown } as ResolvedApp['shutdown'] });
+const web = (shutdown: Partial<ResolvedApp['shutdown']>, name = 'web') =>
+  resolvedApp({ name, shutdown: { ...resolvedApp().shutdown, ...shutdown } });
 
 describe('systemd unit', () => {
   it('runs clusterd start on the config with absolute paths, Type=notify, its reload and stop', () => {
@@ -72,7 +73,7 @@ describe('systemd unit', () => {
   it('TimeoutStopSec: the longest app delay + spread + timeout, rounded up, plus the margin', () => {
     const apps = [web({ timeout: 10_000, spread: 2_000 }), web({ timeout: 14_500 }, 'api')];
     expect(stopTimeoutSec(apps)).toBe(15 + STOP_MARGIN_SEC);
-    // shutdown.delay (the readiness delay before a stop drains) counts when the config has it.
+    // shutdown.delay (serving, unready, before a stop drains) counts too.
     expect(stopTimeoutSec([web({ timeout: 10_000, spread: 2_000, delay: 5_000 })])).toBe(
       17 + STOP_MARGIN_SEC,
     );
