@@ -76,6 +76,20 @@ describe('clusterd export systemd', () => {
     expect(checked.said).toBe('');
   });
 
+  // Naming another user in the config needs a root clusterd (as CI runs), like the other run-as tests.
+  it.skipIf(process.getuid?.() !== 0)(
+    'apps that all run as www-data: User=/Group= that verify accepts',
+    async () => {
+      const dir = project({ defaults: { user: 'www-data' }, apps: [app, { ...app, name: 'api' }] });
+      const printed = await runCli(['export', 'systemd', dir, '--name', 'clusterd-www']);
+      expect(printed.code).toBe(0);
+      expect(printed.stdout).toMatch(/^User=www-data\nGroup=www-data$/m);
+      const file = join(tempDir(), 'clusterd-www.service');
+      writeFileSync(file, printed.stdout);
+      expect((await verify(file)).said).toBe('');
+    },
+  );
+
   it('-o refuses to overwrite a file without --force', async () => {
     const dir = project({ apps: [app] });
     const out = join(tempDir(), 'x.service');
