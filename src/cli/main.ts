@@ -37,6 +37,9 @@ Run:
   validate [config] [--env NAME] [--json]
                             Check a config and print what it resolves to
   schema                    Print the config's JSON Schema
+  export systemd [config] [--env NAME] [--name UNIT] [-o FILE [--force]]
+                            Print a systemd service unit for the config (Type=notify, watchdog,
+                            reload, stop timeout from its shutdown settings), or write it to FILE
 
 Control a running clusterd (the one for the config in this directory, or --config PATH):
   status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory, script
@@ -107,6 +110,9 @@ function parse(argv: string[]) {
         lines: { type: 'string' },
         timeout: { type: 'string' },
         follow: { type: 'boolean', short: 'f' },
+        name: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -205,6 +211,23 @@ async function run(argv: string[], io: Io): Promise<number> {
       // Commands load on demand: `--version` and `help` stay as fast as a bare Node.js start.
       const { validateCommand } = await import('./commands/validate.js');
       return validateCommand({ path: rest[0], environment: values.env, json: values.json ?? false }, io);
+    }
+    case 'export': {
+      const [target, path, ...more] = rest;
+      if (target === undefined) throw usageError('export needs a target: clusterd export systemd [config]');
+      if (target !== 'systemd') throw usageError(`unknown export target "${target}" (targets: systemd)`);
+      if (more.length) throw usageError(`export ${target} takes one config path, got ${rest.length - 1}`);
+      const { exportSystemdCommand } = await import('./commands/export-systemd.js');
+      return exportSystemdCommand(
+        {
+          path,
+          environment: values.env,
+          name: values.name,
+          output: values.output,
+          force: values.force ?? false,
+        },
+        io,
+      );
     }
     case 'schema':
       if (rest.length) throw usageError('schema takes no arguments');

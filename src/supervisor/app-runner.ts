@@ -126,6 +126,11 @@ export class AppRunner {
     });
   }
 
+  /** Resolves once the primary answers a ping (or refuses it: it is not running now); never rejects. */
+  ping(): Promise<Outcome<OpResults['ping']>> {
+    return this.request({ op: 'ping' });
+  }
+
   /** Rolling reload onto the current settings. */
   reload(): Promise<Outcome<OpResults['reload']>> {
     return this.request({ op: 'reload', app: this.app });

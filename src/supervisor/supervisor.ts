@@ -2,6 +2,7 @@
 // accepts connections, applies config changes app by app, and decides how the whole thing ends. A fault
 // in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
 // any reason changes nothing and never takes the root down.
+import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
@@ -28,6 +29,21 @@ export interface SupervisorOptions {
   observer?: RunnerObserver;
 }
 
+/**
+ * What the supervisor as a whole goes through, for observers (systemd's notify protocol, health
+ * endpoints). `ready`: every app's first start has been answered (the apps that did not start are named).
+ * `reloading`/`reloaded` come in pairs and may overlap (a SIGHUP during a SIGUSR2 reload).
+ * `stopping`: a graceful or immediate stop of everything began.
+ */
+export interface SupervisorEvents {
+  ready: [{ failed: AppOutcome<OpResults['start']>[] }];
+  reloading: [ReloadKind];
+  reloaded: [ReloadKind];
+  stopping: [StopKind];
+}
+/** `config`: the file re-read (SIGHUP, --watch-config); `apps`: a rolling reload of every app (SIGUSR2). */
+export type ReloadKind = 'config' | 'apps';
+
 /** One app's answer to a command. */
 export type AppOutcome<T> = { app: string } & Outcome<T>;
 
@@ -49,6 +65,10 @@ export class Supervisor {
   private readonly effects: RunnerEffects;
   /** Apps already warned about running as root: once per app for the supervisor's life. */
   private readonly warnedRoot = new Set<string>();
+  /** Lifecycle events (`SupervisorEvents`); a listener that throws is logged, never the supervisor's fault. */
+  readonly lifecycle = new EventEmitter<SupervisorEvents>();
+  /** What the last config reload set going (rolls, scales, restarts): `reloaded` waits for it. */
+  private applied: Promise<unknown> = Promise.resolve();
 
   constructor(
     public config: ResolvedConfig,
@@ -66,6 +86,17 @@ export class Supervisor {
         finish();
       });
     });
+  }
+
+  private emit<K extends keyof SupervisorEvents>(event: K, ...args: SupervisorEvents[K]): void {
+    try {
+      (this.lifecycle.emit as (event: K, ...args: SupervisorEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.log.error(
+        { code: ErrorCode.INTERNAL, err: error },
+        `internal error in a ${event} listener: ${errorMessage(error)}`,
+      );
+    }
   }
 
   private settings(app: ResolvedApp): ResolvedApp {
@@ -279,7 +310,10 @@ export class Supervisor {
     const finished = new Promise<void>((resolve) => {
       this.finished = resolve;
     });
-    for (const app of this.config.apps) this.add(app);
+    const first = this.config.apps.map((app) => this.add(app));
+    void Promise.all(first.map(async (r) => ({ app: r.app.name, ...(await r.started) }))).then((outcomes) => {
+      if (!this.stopRequested) this.emit('ready', { failed: outcomes.filter((o) => !o.ok) });
+    });
     await finished;
     const errored = this.apps.filter((a) => a.state === 'errored').map((a) => a.app.name);
     if (this.stopRequested?.kind === 'immediate') {
@@ -303,7 +337,10 @@ export class Supervisor {
    */
   reloadConfig(): Promise<void> {
     if (this.stopRequested) return Promise.resolve();
-    return new Promise((resolve) => this.configReloads.request(null, resolve));
+    this.emit('reloading', 'config');
+    const done = new Promise<void>((resolve) => this.configReloads.request(null, resolve));
+    void done.then(() => this.applied).then(() => this.emit('reloaded', 'config'));
+    return done;
   }
 
   private async applyConfig(): Promise<void> {
@@ -327,6 +364,8 @@ export class Supervisor {
         { config: this.config.file },
         'health changed in the config file: it applies when clusterd is restarted; the health server keeps its address',
       );
+    const work: Promise<unknown>[] = [];
+    this.applied = Promise.resolve();
     const changes = diffApps(
       this.config.apps.map((a) => this.settings(a)),
       next.apps.map((a) => this.settings(a)),
@@ -341,15 +380,16 @@ export class Supervisor {
             summary.push(`+${name}`);
             return;
           case 'remove':
-            if (runner) void this.retire(runner);
+            if (runner) work.push(this.retire(runner));
             summary.push(`-${name}`);
             return;
           case 'scale':
-            void runner?.scale(change.to, true);
+            if (runner) work.push(runner.scale(change.to, true));
             summary.push(`${name} ${change.from}->${change.to} workers`);
             return;
           case 'roll':
-            void runner?.update(this.settings(change.app), change.changed.includes('instances'));
+            if (runner)
+              work.push(runner.update(this.settings(change.app), change.changed.includes('instances')));
             summary.push(`${name} rolled (${change.changed.join(', ')})`);
             return;
           case 'restart':
@@ -360,7 +400,7 @@ export class Supervisor {
               { app: name, changed: change.changed },
               `app ${name} is restarted, not reloaded: ${change.why}; it refuses connections until it is up again`,
             );
-            void this.restartApps(name);
+            work.push(this.restartApps(name));
             summary.push(`${name} restarted (${change.changed.join(', ')})`);
             return;
           case 'keep':
@@ -381,6 +421,7 @@ export class Supervisor {
       }
     }
     this.config = next;
+    this.applied = Promise.allSettled(work);
     this.log.info(
       { config: next.file, changes: summary },
       `config reloaded: ${summary.join('; ') || 'nothing changed'}`,
@@ -390,7 +431,8 @@ export class Supervisor {
   /** Rolling reload of every app. */
   reload(): void {
     if (this.stopRequested) return;
-    for (const app of this.apps) void app.reload();
+    this.emit('reloading', 'apps');
+    void Promise.all(this.apps.map((app) => app.reload())).then(() => this.emit('reloaded', 'apps'));
   }
 
   /**
@@ -400,6 +442,7 @@ export class Supervisor {
   stop(signal?: NodeJS.Signals): void {
     if (this.stopRequested) return;
     this.stopRequested = { kind: 'graceful', ...(signal ? { signal } : {}) };
+    this.emit('stopping', 'graceful');
     const delayed: string[] = [];
     for (const runner of this.runners) {
       const delay = runner.app.shutdown.delay;
@@ -420,6 +463,7 @@ export class Supervisor {
 
   /** Immediate stop: every worker is SIGKILLed (a shutdown.delay under way ends). */
   kill(signal?: NodeJS.Signals): void {
+    if (!this.stopRequested) this.emit('stopping', 'immediate');
     for (const cancel of this.delays) cancel();
     this.delays.clear();
     this.stopRequested = { kind: 'immediate', ...(signal ? { signal } : {}) };

@@ -129,6 +129,28 @@ function up(options: Parameters<typeof runner>[0] = {}) {
 }
 
 describe('AppRunner: requests with ids', () => {
+  it('ping: answered by the primary; refused at once while it restarts; failed if it dies first', async () => {
+    const t = up();
+    const answered = t.r.ping();
+    expect(t.last().requests()).toEqual([
+      [1, 'start'],
+      [2, 'ping'],
+    ]);
+    t.last().reply(2, { ok: true, result: {} });
+    await expect(answered).resolves.toEqual({ ok: true, result: {} });
+    const unanswered = t.r.ping();
+    t.last().exit(1);
+    await expect(unanswered).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/before the ping/),
+    });
+    // In backoff: the root answers for the primary, at once (a restart is not a hang).
+    await expect(t.r.ping()).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/restarting/),
+    });
+  });
+
   it('holds a request made before the hello, and sends it right after the start', async () => {
     const t = runner();
     const reload = t.r.reload();
@@ -384,6 +406,61 @@ describe('supervisor commands over fake primaries', () => {
     environment: null,
     apps: names.map((name) => resolvedApp({ name })),
     health: null,
+  });
+
+  it('emits ready once every first start is answered, reloading/reloaded around a reload of all, stopping', async () => {
+    const { fx, primaries } = fakeEffects();
+    const supervisor = new Supervisor(config(['web', 'jobs']), memoryLog().log, 'json', { effects: fx });
+    const seen: unknown[][] = [];
+    for (const event of ['ready', 'reloading', 'reloaded', 'stopping'] as const)
+      supervisor.lifecycle.on(event, (...args: unknown[]) => void seen.push([event, ...args]));
+    const finished = supervisor.run();
+    const [web, jobs] = primaries as [FakePrimary, FakePrimary];
+    web.hello();
+    jobs.hello();
+    web.reply(1, { ok: true, result: { instances: 2 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([]);
+    jobs.reply(1, { ok: false, reason: 'the app is errored' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([['ready', { failed: [{ app: 'jobs', ok: false, reason: 'the app is errored' }] }]]);
+    supervisor.reload();
+    expect(seen.at(-1)).toEqual(['reloading', 'apps']);
+    web.reply(2, { ok: true, result: { replaced: 2, ms: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toHaveLength(2);
+    jobs.reply(2, { ok: true, result: { replaced: 1, ms: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen.at(-1)).toEqual(['reloaded', 'apps']);
+    supervisor.stop();
+    supervisor.kill();
+    expect(seen.slice(3)).toEqual([['stopping', 'graceful']]);
+    for (const p of [web, jobs]) {
+      p.report({ type: 'bye' });
+      p.exit(0);
+    }
+    await vi.advanceTimersByTimeAsync(1);
+    await finished;
+  });
+
+  it('a listener that throws is logged, and the supervisor goes on', async () => {
+    const { fx, primaries } = fakeEffects();
+    const { log, events } = memoryLog();
+    const supervisor = new Supervisor(config(['web']), log, 'json', { effects: fx });
+    supervisor.lifecycle.on('stopping', () => {
+      throw new Error('listener bug');
+    });
+    const finished = supervisor.run();
+    const [web] = primaries as [FakePrimary];
+    web.hello();
+    supervisor.stop();
+    expect(events.some((e) => e.code === 'CLUSTERD_ERR_INTERNAL' && /listener bug/.test(String(e.msg)))).toBe(
+      true,
+    );
+    web.report({ type: 'bye' });
+    web.exit(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await finished).toBe(0);
   });
 
   it('does not start an app again when the supervisor stops during its restart', async () => {

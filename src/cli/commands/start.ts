@@ -12,6 +12,8 @@ import { openLogFile } from '../../log/file.js';
 import { createLogger, defaultLogFormat, stderrLogger } from '../../log/logger.js';
 import type { LogFormat } from '../../protocol.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
+import { takeNotifyEnv } from '../../systemd/notify.js';
+import { notifySystemd } from '../../systemd/wire.js';
 
 export interface StartOptions {
   path: string | undefined;
@@ -55,6 +57,8 @@ function logFormat(value: string | undefined): LogFormat {
 /** `clusterd start`: runs every app in the foreground until a signal stops it or nothing is left. */
 export async function startCommand(options: StartOptions): Promise<number> {
   const format = logFormat(options.logFormat);
+  // Read and removed before anything forks: only the root talks to systemd (docs/deploy.md#systemd).
+  const notifyEnv = takeNotifyEnv(process.env, process.pid);
   const config = await loadConfig({
     ...(options.path === undefined ? {} : { path: options.path }),
     environment: options.environment ?? null,
@@ -111,6 +115,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
       throw error;
     }
   }
+  const systemd = notifySystemd(notifyEnv, supervisor, log);
 
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {
@@ -158,6 +163,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
     await unwatch?.();
     await healthServer?.close();
     await control.close();
+    await systemd?.close();
     file?.end();
     process.off('uncaughtException', lastResort);
     process.off('unhandledRejection', lastResort);

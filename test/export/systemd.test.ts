@@ -1,0 +1,147 @@
+// The unit `clusterd export systemd` writes, from resolved configs (pure; test/cli/export-systemd.test.ts
+// runs the real command and systemd-analyze on its output).
+import { describe, expect, it } from 'vitest';
+import type { ResolvedApp, ResolvedConfig } from '../../src/config/resolved.js';
+import {
+  defaultUnitName,
+  isUnitName,
+  STOP_MARGIN_SEC,
+  startTimeoutSec,
+  stopTimeoutSec,
+  systemdUnit,
+} from '../../src/export/systemd.js';
+import { resolvedApp } from '../helpers/fake-pool.js';
+
+const config = (apps: ResolvedApp[], extra: Partial<ResolvedConfig> = {}): ResolvedConfig => ({
+  file: '/srv/shop/cluster.config.json',
+  environment: null,
+  health: null,
+  apps,
+  ...extra,
+});
+
+const unit = (c: ResolvedConfig, groups: Record<number, string> = {}) =>
+  systemdUnit({
+    config: c,
+    name: 'clusterd-shop',
+    node: '/usr/bin/node',
+    bin: '/srv/shop/node_modules/clusterd/dist/cli/bin.js',
+    groupName: (gid) => groups[gid] ?? null,
+  });
+
+/** The unit's settings (comments and sections left out), as [key, value]. */
+const settings = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.includes('=') && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
+const setting = (text: string, key: string) => settings(text).find(([k]) => k === key)?.[1];
+
+const web = (shutdown: Partial<ResolvedApp['shutdown']>, name = 'web') =>
+  resolvedApp({ name, shutdown: { ...resolvedApp().shutdown, ...shutdown } });
+
+describe('systemd unit', () => {
+  it('runs clusterd start on the config with absolute paths, Type=notify, its reload and stop', () => {
+    const text = unit(config([resolvedApp()]));
+    expect(setting(text, 'ExecStart')).toBe(
+      '/usr/bin/node /srv/shop/node_modules/clusterd/dist/cli/bin.js start /srv/shop/cluster.config.json',
+    );
+    expect(setting(text, 'Type')).toBe('notify');
+    expect(setting(text, 'NotifyAccess')).toBe('all');
+    expect(setting(text, 'ExecReload')).toBe('/bin/kill -s HUP $MAINPID');
+    expect(setting(text, 'KillMode')).toBe('mixed');
+    expect(setting(text, 'Restart')).toBe('on-failure');
+    expect(setting(text, 'RestartPreventExitStatus')).toBe('64 66 78');
+    expect(setting(text, 'WatchdogSec')).toBe('30');
+    expect(setting(text, 'WorkingDirectory')).toBe('/srv/shop');
+    expect(setting(text, 'SyslogIdentifier')).toBe('clusterd-shop');
+    expect(setting(text, 'RuntimeDirectory')).toBe('clusterd-shop');
+    expect(setting(text, 'RuntimeDirectoryMode')).toBe('0700');
+    expect(setting(text, 'Environment')).toBeUndefined();
+    expect(text).toMatch(/^\[Unit\]$/m);
+    expect(text).toMatch(/^\[Install\]\nWantedBy=multi-user\.target$/m);
+  });
+
+  it('--env goes through Environment=CLUSTERD_ENV, so a drop-in can change it', () => {
+    const text = unit(config([resolvedApp()], { environment: 'production' }));
+    expect(setting(text, 'Environment')).toBe('"CLUSTERD_ENV=production"');
+    expect(setting(text, 'ExecStart')).toMatch(
+      / start \/srv\/shop\/cluster\.config\.json --env \$\{CLUSTERD_ENV\}$/,
+    );
+  });
+
+  it('TimeoutStopSec: the longest app delay + spread + timeout, rounded up, plus the margin', () => {
+    const apps = [web({ timeout: 10_000, spread: 2_000 }), web({ timeout: 14_500 }, 'api')];
+    expect(stopTimeoutSec(apps)).toBe(15 + STOP_MARGIN_SEC);
+    // shutdown.delay (serving, unready, before a stop drains) counts too.
+    expect(stopTimeoutSec([web({ timeout: 10_000, spread: 2_000, delay: 5_000 })])).toBe(
+      17 + STOP_MARGIN_SEC,
+    );
+    expect(setting(unit(config(apps)), 'TimeoutStopSec')).toBe(String(15 + STOP_MARGIN_SEC));
+  });
+
+  it('TimeoutStartSec covers the crash-loop limit of the slowest app, and is at least 90 s', () => {
+    expect(startTimeoutSec([resolvedApp()])).toBe(90);
+    const slow = resolvedApp({
+      readyTimeout: 30_000,
+      restart: {
+        ...resolvedApp().restart,
+        maxRestarts: 3,
+        backoff: { initial: 1_000, factor: 2, max: 2_000 },
+      },
+    });
+    // 4 starts of 30 s, backoff 1 + 2 + 2 s, plus 10 s.
+    expect(startTimeoutSec([slow, resolvedApp()])).toBe(120 + 5 + 10);
+  });
+
+  it('User= and Group= when every app runs as one user; root with a comment when they differ', () => {
+    const as = (uid: number, gid: number, user: string | null) => ({ uid, gid, user, home: null });
+    const same = unit(
+      config([
+        resolvedApp({ runAs: as(1001, 1002, 'web') }),
+        resolvedApp({ name: 'jobs', runAs: as(1001, 1002, 'web') }),
+      ]),
+      { 1002: 'www' },
+    );
+    expect(setting(same, 'User')).toBe('web');
+    expect(setting(same, 'Group')).toBe('www');
+    const numeric = unit(config([resolvedApp({ runAs: as(5000, 5001, null) })]));
+    expect([setting(numeric, 'User'), setting(numeric, 'Group')]).toEqual(['5000', '5001']);
+
+    const mixed = unit(
+      config([resolvedApp({ runAs: as(1001, 1002, 'web') }), resolvedApp({ name: 'jobs', runAs: null })]),
+    );
+    expect(setting(mixed, 'User')).toBeUndefined();
+    expect(mixed).toMatch(
+      /^# No User=: the apps run as different users.*\n# as root \(web: web; jobs: root\)\.$/m,
+    );
+    const none = unit(config([resolvedApp()]));
+    expect(setting(none, 'User')).toBeUndefined();
+    expect(none).toMatch(/^# No User=: the apps set no user/m);
+  });
+
+  it('quotes and escapes paths: spaces, %, $, quotes; refuses a newline', () => {
+    const text = systemdUnit({
+      config: config([resolvedApp()], { file: '/srv/my shop/100%/$x/c"f.json' }),
+      name: 'clusterd-shop',
+      node: '/usr/bin/node',
+      bin: '/opt/clusterd/bin.js',
+      groupName: () => null,
+    });
+    expect(setting(text, 'ExecStart')).toBe(
+      '/usr/bin/node /opt/clusterd/bin.js start "/srv/my shop/100%%/$$x/c\\"f.json"',
+    );
+    expect(setting(text, 'WorkingDirectory')).toBe('/srv/my shop/100%%/$x');
+    expect(() => unit(config([resolvedApp()], { file: '/srv/a\nb/cluster.config.json' }))).toThrow(/newline/);
+  });
+
+  it('names: a default from the config directory, and what systemd accepts', () => {
+    expect(defaultUnitName('/srv/shop/cluster.config.json')).toBe('clusterd-shop');
+    expect(defaultUnitName('/srv/my shop!/cluster.config.json')).toBe('clusterd-my-shop');
+    expect(defaultUnitName('/cluster.config.json')).toBe('clusterd');
+    expect(isUnitName('clusterd-shop')).toBe(true);
+    expect(isUnitName('shop@1')).toBe(false);
+    expect(isUnitName('a b')).toBe(false);
+    expect(isUnitName('')).toBe(false);
+  });
+});
