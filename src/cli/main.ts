@@ -40,6 +40,11 @@ Run:
   export systemd [config] [--env NAME] [--name UNIT] [-o FILE [--force]]
                             Print a systemd service unit for the config (Type=notify, watchdog,
                             reload, stop timeout from its shutdown settings), or write it to FILE
+  export kubernetes [config] --image IMAGE [--env NAME] [--name NAME] [--namespace NS]
+        [--replicas N] [--cpus N] [--workdir DIR] [--health-port PORT] [-o FILE [--force]]
+                            Print a Deployment and a Service for the config (probes on the health
+                            server, grace period from its shutdown settings, instances "max" as --cpus);
+                            run it from the project directory the image holds at --workdir (/app)
 
 Control a running clusterd (the one for the config in this directory, or --config PATH):
   status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory, script
@@ -113,6 +118,12 @@ function parse(argv: string[]) {
         name: { type: 'string' },
         output: { type: 'string', short: 'o' },
         force: { type: 'boolean' },
+        image: { type: 'string' },
+        namespace: { type: 'string' },
+        replicas: { type: 'string' },
+        cpus: { type: 'string' },
+        workdir: { type: 'string' },
+        'health-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -214,9 +225,30 @@ async function run(argv: string[], io: Io): Promise<number> {
     }
     case 'export': {
       const [target, path, ...more] = rest;
-      if (target === undefined) throw usageError('export needs a target: clusterd export systemd [config]');
-      if (target !== 'systemd') throw usageError(`unknown export target "${target}" (targets: systemd)`);
+      if (target === undefined)
+        throw usageError('export needs a target: clusterd export systemd|kubernetes [config]');
+      if (target !== 'systemd' && target !== 'kubernetes')
+        throw usageError(`unknown export target "${target}" (targets: systemd, kubernetes)`);
       if (more.length) throw usageError(`export ${target} takes one config path, got ${rest.length - 1}`);
+      if (target === 'kubernetes') {
+        const { exportKubernetesCommand } = await import('./commands/export-kubernetes.js');
+        return exportKubernetesCommand(
+          {
+            path,
+            environment: values.env,
+            image: values.image,
+            name: values.name,
+            namespace: values.namespace,
+            replicas: values.replicas,
+            cpus: values.cpus,
+            workdir: values.workdir,
+            healthPort: values['health-port'],
+            output: values.output,
+            force: values.force ?? false,
+          },
+          io,
+        );
+      }
       const { exportSystemdCommand } = await import('./commands/export-systemd.js');
       return exportSystemdCommand(
         {

@@ -104,10 +104,13 @@ export async function exportKubernetesCommand(options: ExportKubernetesOptions, 
   const text =
     header +
     kubernetesManifests(config, settings)
-      .map((m) => stringify(m))
+      .map((m) => stringify(m, { aliasDuplicateObjects: false }))
       .join('---\n');
   for (const warning of kubernetesWarnings(config, settings)) io.stderr(`clusterd: warning: ${warning}\n`);
   if (options.output === undefined || options.output === '-') io.stdout(text);
-  else writeNew(resolve(options.output), text, options.force);
+  else {
+    writeNew(resolve(options.output), text, options.force);
+    io.stderr(`wrote ${resolve(options.output)}\n`);
+  }
   return ExitCode.OK;
 }
