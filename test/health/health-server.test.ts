@@ -1,7 +1,9 @@
 // The health server of a real root: /livez, /readyz and /metrics answered from real primaries and
 // workers, over real HTTP; readiness through a crash and a stop with shutdown.delay under load; a hung
 // primary; and the errors of an address that cannot be served.
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { get, getJson } from '../helpers/http.js';
 import { startLoad } from '../helpers/load.js';
@@ -229,6 +231,23 @@ describe('health server', () => {
     // Unready first; the drain only after the delay.
     expect(unready).toBeLessThan(draining.time);
     expect(draining.time - sent).toBeGreaterThanOrEqual(DELAY - 50);
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('keeps its address through a config reload that changes health, and says so', async () => {
+    const config = {
+      health: { port: 0 },
+      apps: [fixtureApp('web', 'http-server.cjs', { instances: 1, env: { PORT: 0 } })],
+    };
+    const root = startRoot(config, {});
+    const health = await healthOf(root);
+    await root.running('web');
+    writeFileSync(join(root.dir, 'cluster.config.json'), JSON.stringify({ ...config, health: { port: 1 } }));
+    root.signal('SIGHUP');
+    await root.waitFor((e) => /^health changed in the config file: /.test(e.msg), 'the warning');
+    await root.waitFor((e) => /^config reloaded/.test(e.msg), 'the reload');
+    expect((await get(health, '/readyz')).status).toBe(200);
+    root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });
 
