@@ -117,9 +117,10 @@ describe('clusterd export systemd', () => {
 
     const target = await runCli(['export', 'nomad', invalid]);
     expect(target.code).toBe(64);
-    expect(target.stderr).toMatch(/unknown export target "nomad" \(targets: systemd\)/);
+    expect(target.stderr).toMatch(/unknown export target "nomad" \(targets: systemd, kubernetes\)/);
     const bare = await runCli(['export']);
     expect(bare.code).toBe(64);
+    expect(bare.stderr).toContain('export needs a target: clusterd export systemd|kubernetes [config]');
     const name = await runCli(['export', 'systemd', project({ apps: [app] }), '--name', 'a b@c']);
     expect(name.code).toBe(64);
     expect(name.stderr).toMatch(/--name must be a unit name/);
