@@ -151,11 +151,10 @@ describe('systemd notify over a real datagram socket', () => {
         (e) => String(e.msg).startsWith('systemd watchdog: the primary of jobs did not answer'),
         'the watchdog to find jobs hung',
       );
-      // A ping already on its way may still land; after that, none for well over WATCHDOG_USEC.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A ping already on its way may still land (at most one); after it, none for twice WATCHDOG_USEC.
       const held = notify.count('WATCHDOG=1');
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      expect(notify.count('WATCHDOG=1')).toBe(held);
+      expect(notify.count('WATCHDOG=1') - held).toBeLessThanOrEqual(1);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
