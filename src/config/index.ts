@@ -2,7 +2,8 @@
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { oversizeIssues } from './limits.js';
 import { type LoadedConfigFile, loadConfigFile } from './load.js';
-import { normalizeConfig, preflightIssues } from './normalize.js';
+import { normalizeConfig } from './normalize.js';
+import { preflightIssues } from './preflight.js';
 import type { ResolvedConfig } from './resolved.js';
 import { schemaErrors } from './schema.js';
 import { type SchemaIssue, schemaIssues } from './schema-issues.js';

@@ -1,13 +1,12 @@
 // Raw (validated) config -> ResolvedConfig: inheritance from `defaults`, units, paths, env for one
-// environment, and the checks a schema cannot express (files exist, names unique, timer limits).
-import type { Stats } from 'node:fs';
+// environment, and the checks that need resolved values (timer limits, argument space); the checks of
+// names and paths alone are preflight.ts's.
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { resolveBalancing } from './balancing.js';
 import { availableCpus } from './cpus.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';
-import { clip } from './display.js';
-import { FileProblem, fileKind, statPath } from './read.js';
+import { appCwd, isPlain, type Plain, preflightIssues } from './preflight.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
 import {
   type Accounts,
@@ -18,7 +17,6 @@ import {
   systemAccounts,
 } from './run-as.js';
 import type { SchemaIssue } from './schema-issues.js';
-import { shown, suggest } from './schema-issues.js';
 import type {
   App,
   Backoff,
@@ -47,9 +45,6 @@ export interface NormalizeOptions {
   /** Who the supervisor runs as (default: this process; null where there are no uids). */
   supervisor?: Supervisor | null;
 }
-
-type Plain = Record<string, unknown>;
-const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function merge(...layers: unknown[]): unknown {
   let out: unknown;
@@ -256,112 +251,6 @@ class AppNormalizer {
 
 /** Bytes of args, nodeArgs and env an app may use: half of Linux's ARG_MAX. */
 export const MAX_ARGUMENT_BYTES = 1024 * 1024;
-
-const appCwd = (file: string, app: { cwd?: unknown }) =>
-  resolve(file, '..', typeof app.cwd === 'string' ? app.cwd : '.');
-
-// A path the file system can be asked about; the schema reports the others (NUL characters).
-const usablePath = (value: unknown): value is string =>
-  typeof value === 'string' && value !== '' && !value.includes('\0');
-
-// What is at `path`, or why it cannot be known (a symlink loop, a name too long, no permission).
-function inspect(path: string): Stats | FileProblem {
-  try {
-    return statPath(path);
-  } catch (error) {
-    if (error instanceof FileProblem) return error;
-    throw error;
-  }
-}
-
-// Checks that need only names and paths; they run even when the schema failed elsewhere, so one
-// pass reports every problem.
-function pathIssues(apps: unknown[], file: string): SchemaIssue[] {
-  const issues: SchemaIssue[] = [];
-  apps.forEach((app, i) => {
-    if (!isPlain(app)) return;
-    if (typeof app.cwd === 'string' && app.cwd.includes('\0')) return;
-    const cwd = appCwd(file, app);
-    if (typeof app.cwd === 'string') {
-      const dir = inspect(cwd);
-      if (dir instanceof FileProblem || !dir.isDirectory()) {
-        const problem = dir instanceof FileProblem ? dir.message : `is not a directory but ${fileKind(dir)}`;
-        issues.push({
-          code: ErrorCode.CONFIG_CWD_NOT_FOUND,
-          pointer: `/apps/${i}/cwd`,
-          message: `${problem}: ${clip(cwd)}`,
-        });
-        return;
-      }
-    }
-    if (!usablePath(app.script)) return;
-    const script = resolve(cwd, app.script);
-    const stats = inspect(script);
-    if (stats instanceof FileProblem || !stats.isFile()) {
-      // A directory, a FIFO (it would block the worker's loader) or a device is not a script.
-      const problem = stats instanceof FileProblem ? stats.message : `is not a file but ${fileKind(stats)}`;
-      issues.push({
-        code: ErrorCode.CONFIG_SCRIPT_NOT_FOUND,
-        pointer: `/apps/${i}/script`,
-        message: `${problem}: ${clip(script)}`,
-        hint: `paths are relative to the ${typeof app.cwd === 'string' ? "app's cwd" : "config file's directory"}`,
-      });
-    }
-  });
-  return issues;
-}
-
-function duplicateNames(apps: unknown[]): SchemaIssue[] {
-  const seen = new Map<string, number>();
-  const issues: SchemaIssue[] = [];
-  apps.forEach((app, i) => {
-    if (!isPlain(app) || typeof app.name !== 'string') return;
-    const key = app.name.toLowerCase();
-    const first = seen.get(key);
-    if (first === undefined) seen.set(key, i);
-    else {
-      issues.push({
-        code: ErrorCode.CONFIG_DUPLICATE_APP,
-        pointer: `/apps/${i}/name`,
-        message: `app name ${shown(app.name)} is already used by apps[${first}] (names are compared ignoring case)`,
-      });
-    }
-  });
-  return issues;
-}
-
-function unknownEnvironment(layers: Plain[], environment: string): SchemaIssue[] {
-  const known = new Set(layers.flatMap((s) => (isPlain(s.environments) ? Object.keys(s.environments) : [])));
-  if (known.has(environment)) return [];
-  const match = suggest(environment, [...known]);
-  return [
-    {
-      code: ErrorCode.CONFIG_UNKNOWN_ENVIRONMENT,
-      pointer: '',
-      message: `environment ${shown(environment)} is not defined in the config`,
-      unplaced: true,
-      hint: match
-        ? `did you mean "${match}"?`
-        : known.size
-          ? `defined environments: ${clip([...known].join(', '))}`
-          : 'define it under "environments" in an app or in "defaults"',
-    },
-  ];
-}
-
-/** The checks beyond the schema that are safe on any value, valid or not. */
-export function preflightIssues(
-  data: unknown,
-  options: Pick<NormalizeOptions, 'file' | 'environment'>,
-): SchemaIssue[] {
-  const apps: unknown[] = isPlain(data) && Array.isArray(data.apps) ? data.apps : [];
-  const issues = [...duplicateNames(apps), ...pathIssues(apps, options.file)];
-  if (options.environment != null && isPlain(data)) {
-    const layers = [data.defaults, ...apps].filter(isPlain);
-    issues.push(...unknownEnvironment(layers, options.environment));
-  }
-  return issues;
-}
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -20,7 +20,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
 async function ping(runner: AppRunner): Promise<PrimaryAnswer> {
   // Only a primary that runs can hang; one restarting or stopped is the root's to handle.
   if (!runner.primary.is('running')) return 'not running';
-  const answer = await within(runner.request({ op: 'ping' }), PRIMARY_ANSWER_MS);
+  const answer = await within(runner.ping(), PRIMARY_ANSWER_MS);
   if (answer === 'late') return 'unresponsive';
   return answer.ok ? 'answered' : 'not running';
 }

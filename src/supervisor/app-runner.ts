@@ -25,30 +25,15 @@ import { appStateOf, refusalOf } from './app-view.js';
 import { killLeftovers } from './leftovers.js';
 import type { PrimaryChild, RunnerEffects } from './primary-process.js';
 import { RecentOutput } from './recent-output.js';
-import { logReport } from './reports.js';
-import { Requests } from './requests.js';
+import { logReport, type RunnerObserver } from './reports.js';
+import { exitedBefore, Requests } from './requests.js';
+
 import { WorkersView } from './workers-view.js';
 
 /** A primary told to kill its workers that has not exited after this long is SIGKILLed itself. */
 const KILL_GRACE_MS = 1_000;
 
 type Request = Exclude<PrimaryRequest, { op: 'start' }>;
-
-/** Who else hears what the primaries report (the health server's metrics). */
-export interface RunnerObserver {
-  report(app: string, message: PrimaryMessage): void;
-  primaryRestarted(app: string): void;
-}
-
-const OP_NAMES: Record<Op, string> = {
-  start: 'start',
-  reload: 'reload',
-  scale: 'scale',
-  stop: 'stop',
-  kill: 'stop',
-  ping: 'ping',
-  metrics: 'metrics scrape',
-};
 
 export class AppRunner {
   readonly primary: Lifecycle<PrimaryState>;
@@ -146,16 +131,16 @@ export class AppRunner {
     return this.request({ op: 'scale', instances });
   }
 
-  /**
-   * New settings from a config reload: roll the workers onto them, then scale if the config file changed
-   * `instances` (a runtime `clusterd scale` otherwise holds: see docs/watch.md). When the primary cannot
-   * take them now (restarting, stopped), they are kept for its next start.
-   */
   /** New settings from a config reload for the primary's next start only (a restart follows). */
   keep(app: ResolvedApp, instancesChanged: boolean): void {
     this.app = { ...app, instances: instancesChanged ? app.instances : this.app.instances };
   }
 
+  /**
+   * New settings from a config reload: roll the workers onto them, then scale if the config file changed
+   * `instances` (a runtime `clusterd scale` otherwise holds: see docs/watch.md). When the primary cannot
+   * take them now (restarting, stopped), they are kept for its next start.
+   */
   update(app: ResolvedApp, instancesChanged: boolean): Promise<Outcome[]> {
     const runtime = this.app.instances;
     const target = instancesChanged ? app.instances : runtime;
@@ -388,10 +373,7 @@ export class AppRunner {
       this.reported = 'errored';
       this.primary.to('errored', { reason: this.reason });
       this.log.error({ app, from, to: 'errored', reason: decision.reason }, `app errored: ${this.reason}`);
-      this.end(
-        this.reason,
-        (op) => `the primary exited (${how}) before the ${OP_NAMES[op]} was done; the app is errored`,
-      );
+      this.end(this.reason, exitedBefore(how, 'the app is errored'));
       return;
     }
     this.failedStarts = decision.failedStarts;
@@ -403,10 +385,7 @@ export class AppRunner {
       { app, code: exit.code, signal: exit.signal, delay: decision.delay },
       `primary exited unexpectedly (${how}), restarting in ${decision.delay} ms`,
     );
-    this.requests.refuseAll(
-      (op) =>
-        `the primary exited (${how}) before the ${OP_NAMES[op]} was done; it restarts in ${decision.delay} ms with the code on disk`,
-    );
+    this.requests.refuseAll(exitedBefore(how, `it restarts in ${decision.delay} ms with the code on disk`));
     this.cancelRestart = this.fx.timer(decision.delay, () =>
       this.contain('a restart of its primary', () => {
         this.cancelRestart = null;

@@ -4,6 +4,12 @@ import { reportLogFile } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { PrimaryMessage } from '../protocol.js';
 
+/** Who else hears what the primaries report (the health server's metrics). */
+export interface RunnerObserver {
+  report(app: string, message: PrimaryMessage): void;
+  primaryRestarted(app: string): void;
+}
+
 export function logReport(log: Logger, app: string, message: PrimaryMessage): void {
   switch (message.type) {
     case 'worker': {

@@ -4,6 +4,22 @@ import type { Op, Outcome, PrimaryRequest, RootMessage } from '../protocol.js';
 
 type Pending = { op: Op; settle: (outcome: Outcome) => void };
 
+const OP_NAMES: Record<Op, string> = {
+  start: 'start',
+  reload: 'reload',
+  scale: 'scale',
+  stop: 'stop',
+  kill: 'stop',
+  ping: 'ping',
+  metrics: 'metrics scrape',
+};
+
+/** The answer to a request whose primary exited first: "the primary exited (how) before the reload was done; after". */
+export const exitedBefore =
+  (how: string, after: string) =>
+  (op: Op): string =>
+    `the primary exited (${how}) before the ${OP_NAMES[op]} was done; ${after}`;
+
 export class Requests {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();

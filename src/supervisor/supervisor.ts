@@ -7,14 +7,17 @@ import { constants } from 'node:os';
 import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
-import type { AppStatus, Status } from '../control/protocol.js';
+import type { Status } from '../control/protocol.js';
 import { ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import type { LogFormat, OpResults, Outcome } from '../protocol.js';
-import { AppRunner, type RunnerObserver } from './app-runner.js';
+import { AppRunner } from './app-runner.js';
+import { applyChanges } from './apply-changes.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
+import type { RunnerObserver } from './reports.js';
+import { statusOf } from './status.js';
 
 export type StopKind = 'graceful' | 'immediate';
 
@@ -172,47 +175,8 @@ export class Supervisor {
   }
 
   /** The state of every app and worker, with CPU and memory of each worker. */
-  async status(): Promise<Status> {
-    const { default: pidusage } = await import('pidusage');
-    const usage = async (pid: number | null) => {
-      if (pid === null) return null;
-      try {
-        return await pidusage(pid);
-      } catch {
-        return null;
-      }
-    };
-    const apps: AppStatus[] = await Promise.all(
-      this.apps.map(async (a) => ({
-        name: a.app.name,
-        state: a.state,
-        instances: a.app.instances,
-        primary: a.primaryPid,
-        workers: await Promise.all(
-          a.workers.list().map(async (w) => {
-            const u = await usage(w.pid);
-            return {
-              id: w.slot,
-              pid: w.pid,
-              state: w.state,
-              restarts: w.restarts,
-              script: w.script,
-              connections: w.open,
-              uptime: Date.now() - w.since,
-              cpu: u ? Math.round(u.cpu * 10) / 10 : null,
-              memory: u ? u.memory : null,
-            };
-          }),
-        ),
-      })),
-    );
-    return {
-      pid: process.pid,
-      config: this.config.file,
-      environment: this.config.environment,
-      uptime: Date.now() - this.startedAt,
-      apps,
-    };
+  status(): Promise<Status> {
+    return statusOf(this.apps, this.config, this.startedAt);
   }
 
   // One app, or all of them but those stopped by `clusterd stop <app>`: a reload or restart of "all"
@@ -356,7 +320,6 @@ export class Supervisor {
       return;
     }
     if (this.stopRequested) return;
-    const summary: string[] = [];
     // The health server was set up at start (and `--health` may override it): it is not moved under
     // the probes that use it.
     if (JSON.stringify(next.health) !== JSON.stringify(this.config.health))
@@ -364,62 +327,21 @@ export class Supervisor {
         { config: this.config.file },
         'health changed in the config file: it applies when clusterd is restarted; the health server keeps its address',
       );
-    const work: Promise<unknown>[] = [];
     this.applied = Promise.resolve();
-    const changes = diffApps(
-      this.config.apps.map((a) => this.settings(a)),
-      next.apps.map((a) => this.settings(a)),
+    const { summary, work } = applyChanges(
+      {
+        log: this.log,
+        settings: (app) => this.settings(app),
+        runner: (name) => this.current.get(name),
+        add: (app) => this.add(app),
+        retire: (runner) => this.retire(runner),
+        restartApps: (name) => this.restartApps(name),
+      },
+      diffApps(
+        this.config.apps.map((a) => this.settings(a)),
+        next.apps.map((a) => this.settings(a)),
+      ),
     );
-    for (const change of changes) {
-      const name = change.action === 'remove' || change.action === 'keep' ? change.name : change.app.name;
-      const runner = this.current.get(name);
-      const apply = () => {
-        switch (change.action) {
-          case 'add':
-            this.add(change.app);
-            summary.push(`+${name}`);
-            return;
-          case 'remove':
-            if (runner) work.push(this.retire(runner));
-            summary.push(`-${name}`);
-            return;
-          case 'scale':
-            if (runner) work.push(runner.scale(change.to, true));
-            summary.push(`${name} ${change.from}->${change.to} workers`);
-            return;
-          case 'roll':
-            if (runner)
-              work.push(runner.update(this.settings(change.app), change.changed.includes('instances')));
-            summary.push(`${name} rolled (${change.changed.join(', ')})`);
-            return;
-          case 'restart':
-            if (!runner) return;
-            // Stopped, then started anew: its ports are closed meanwhile, which the log says.
-            runner.keep(this.settings(change.app), change.changed.includes('instances'));
-            this.log.warn(
-              { app: name, changed: change.changed },
-              `app ${name} is restarted, not reloaded: ${change.why}; it refuses connections until it is up again`,
-            );
-            work.push(this.restartApps(name));
-            summary.push(`${name} restarted (${change.changed.join(', ')})`);
-            return;
-          case 'keep':
-            return;
-        }
-      };
-      // A fault in applying one app's change is that app's alone: the others are applied all the same.
-      if (runner) runner.contain('a config reload', apply);
-      else {
-        try {
-          apply();
-        } catch (error) {
-          this.log.error(
-            { app: name, code: ErrorCode.INTERNAL, err: error },
-            `internal error adding app ${name} in a config reload: ${errorMessage(error)}`,
-          );
-        }
-      }
-    }
     this.config = next;
     this.applied = Promise.allSettled(work);
     this.log.info(
