@@ -7,6 +7,7 @@ import { afterEach, expect } from 'vitest';
 import { tempDir } from './files.js';
 import { isAlive } from './processes.js';
 import { FIXTURES } from './root.js';
+import { Waiters } from './waiters.js';
 
 export interface Notification {
   fields: string[];
@@ -39,7 +40,7 @@ export function requireTool(command: string, args: string[] = ['--version']): vo
 
 export class NotifyListener {
   readonly messages: Notification[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   private exited = false;
   private readonly exit: Promise<void>;
 
@@ -95,7 +96,7 @@ export class NotifyListener {
   }
 
   private notify(): void {
-    for (const waiter of this.waiters) waiter();
+    this.waiters.notify();
   }
 
   /** The messages other than systemd-notify's BARRIER=1 (its wait for the manager). */
@@ -107,54 +108,22 @@ export class NotifyListener {
   waitFor(field: string, { from = 0, timeoutMs = 15_000 } = {}): Promise<Notification> {
     const matches = (m: Notification) =>
       m.fields.some((f) => (field.endsWith('=') ? f.startsWith(field) : f === field));
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.notifications.slice(from).find(matches);
-        if (found) done(() => resolve(found));
-        else if (this.exited) done(() => reject(new Error(`the notify listener exited before ${field}`)));
-      };
-      const timer = setTimeout(
-        () =>
-          done(() =>
-            reject(
-              new Error(
-                `timed out waiting for ${field}; got ${JSON.stringify(this.notifications.map((m) => m.fields))}`,
-              ),
-            ),
-          ),
-        timeoutMs,
-      );
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        settle();
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.waiters.until(
+      () => this.notifications.slice(from).find(matches),
+      () => (this.exited ? `the notify listener exited before ${field}` : null),
+      () => `timed out waiting for ${field}; got ${JSON.stringify(this.notifications.map((m) => m.fields))}`,
+      timeoutMs,
+    );
   }
 
   /** Resolves with the `count`-th notification that has `field`. */
   waitForCount(field: string, count: number, timeoutMs = 15_000): Promise<Notification> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.notifications.filter((m) => m.fields.includes(field));
-        if (found.length >= count) done(() => resolve(found[count - 1] as Notification));
-        else if (this.exited) done(() => reject(new Error(`the notify listener exited before ${field}`)));
-      };
-      const timer = setTimeout(
-        () =>
-          done(() => reject(new Error(`timed out waiting for ${count} ${field}, got ${this.count(field)}`))),
-        timeoutMs,
-      );
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        settle();
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.waiters.until(
+      () => this.notifications.filter((m) => m.fields.includes(field))[count - 1],
+      () => (this.exited ? `the notify listener exited before ${field}` : null),
+      () => `timed out waiting for ${count} ${field}, got ${this.count(field)}`,
+      timeoutMs,
+    );
   }
 
   /** How many notifications have `field` so far. */

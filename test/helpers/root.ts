@@ -7,6 +7,7 @@ import { afterEach, expect } from 'vitest';
 import { BIN } from './cli.js';
 import { REPO_ROOT, tempDir, writeFiles } from './files.js';
 import { taggedProcesses, until } from './processes.js';
+import { Waiters } from './waiters.js';
 
 export const FIXTURES = join(REPO_ROOT, 'test/fixtures');
 
@@ -39,7 +40,7 @@ export class Root {
   env: NodeJS.ProcessEnv = {};
   readonly output: string[] = [];
   exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   private readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(
@@ -78,7 +79,7 @@ export class Root {
   }
 
   private notify(): void {
-    for (const waiter of this.waiters) waiter();
+    this.waiters.notify();
   }
 
   /**
@@ -86,30 +87,20 @@ export class Root {
    * is tested once, as it arrives, so waiting stays cheap over thousands of events.
    */
   waitFor(predicate: Predicate, what: string, { timeoutMs = 15_000, from = 0 } = {}): Promise<LogEvent> {
-    return new Promise((resolve, reject) => {
-      let next = from;
-      const check = () => {
+    let next = from;
+    return this.waiters.until(
+      () => {
         for (; next < this.events.length; next++) {
           const event = this.events[next] as LogEvent;
-          if (predicate(event)) return done(() => resolve(event));
+          if (predicate(event)) return event;
         }
-        if (this.exited)
-          return done(() =>
-            reject(new Error(`root exited (${JSON.stringify(this.exited)}) before ${what}\n${this.tail()}`)),
-          );
-      };
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`timed out waiting for ${what}\n${this.tail()}`))),
-        timeoutMs,
-      );
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        settle();
-      };
-      this.waiters.add(check);
-      check();
-    });
+        return undefined;
+      },
+      () =>
+        this.exited ? `root exited (${JSON.stringify(this.exited)}) before ${what}\n${this.tail()}` : null,
+      () => `timed out waiting for ${what}\n${this.tail()}`,
+      timeoutMs,
+    );
   }
 
   /** Waits until `count` events match; resolves with all of them. */

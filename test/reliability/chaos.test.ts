@@ -1,25 +1,14 @@
 // Chaos under load: a 4-worker app serves steady traffic while random serving workers are SIGKILLed
 // every few hundred ms for 20 s. Capacity must come back after every kill, the only failed requests
 // are those in flight on a worker at the moment it was killed, and the app never goes errored.
-import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { killAtRandom, servingPids } from '../helpers/chaos.js';
 import { isAlive } from '../helpers/processes.js';
-import { fixtureApp, type LogEvent, startRoot } from '../helpers/root.js';
+import { fixtureApp, startRoot } from '../helpers/root.js';
 import { startTraffic } from '../helpers/traffic.js';
 
 const CHAOS_MS = 20_000;
 const INSTANCES = 4;
-
-/** Pids of the app's workers that said ready and have not ended since. */
-function servingPids(events: LogEvent[]): number[] {
-  const serving = new Set<number>();
-  for (const e of events) {
-    if (e.app !== 'web' || e.worker === undefined) continue;
-    if (e.to === 'ready') serving.add(e.pid as number);
-    if (e.to === 'crashed' || e.to === 'stopped' || e.to === 'draining') serving.delete(e.pid as number);
-  }
-  return [...serving];
-}
 
 describe('chaos under load', () => {
   it('survives random SIGKILLs of serving workers for 20 s with nothing lost but the requests they held', async () => {
@@ -29,17 +18,7 @@ describe('chaos under load', () => {
     const traffic = startTraffic(address, { concurrency: 4 });
     await traffic.answered(100);
 
-    const kills: { pid: number; at: number }[] = [];
-    const end = Date.now() + CHAOS_MS;
-    while (Date.now() < end) {
-      // The chaos cadence itself (a kill every 150-500 ms), not a wait for something to happen.
-      await delay(150 + Math.random() * 350);
-      const serving = servingPids(root.events).filter(isAlive);
-      const victim = serving[Math.floor(Math.random() * serving.length)];
-      if (victim === undefined) continue;
-      kills.push({ pid: victim, at: Date.now() });
-      process.kill(victim, 'SIGKILL');
-    }
+    const kills = await killAtRandom(root, CHAOS_MS);
     // Capacity comes back: every slot has a live, ready worker again, and traffic flows.
     await root.waitFor(() => servingPids(root.events).filter(isAlive).length === INSTANCES, 'full capacity');
     await traffic.answered(100);

@@ -5,8 +5,9 @@
 import { request } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { killAtRandom, servingPids } from '../helpers/chaos.js';
 import { isAlive } from '../helpers/processes.js';
-import { fixtureApp, type LogEvent, startRoot } from '../helpers/root.js';
+import { fixtureApp, startRoot } from '../helpers/root.js';
 
 const CHAOS_MS = 8_000;
 const INSTANCES = 4;
@@ -72,16 +73,6 @@ function traffic(port: number, loops = 4) {
   };
 }
 
-function servingPids(events: LogEvent[]): number[] {
-  const serving = new Set<number>();
-  for (const e of events) {
-    if (e.app !== 'web' || e.worker === undefined) continue;
-    if (e.to === 'ready') serving.add(e.pid as number);
-    if (e.to === 'crashed' || e.to === 'stopped' || e.to === 'draining') serving.delete(e.pid as number);
-  }
-  return [...serving];
-}
-
 describe('SIGKILLs under load with a handoff balancing', () => {
   it.each(['least-connections', 'sticky'])(
     '%s: nothing lost but the requests in flight on a killed worker',
@@ -94,17 +85,7 @@ describe('SIGKILLs under load with a handoff balancing', () => {
       const load = traffic(Number(address.slice(address.lastIndexOf(':') + 1)));
       await load.answered(100);
 
-      const kills: { pid: number; at: number }[] = [];
-      const end = Date.now() + CHAOS_MS;
-      while (Date.now() < end) {
-        // The chaos cadence (a kill every 150-500 ms), not a wait for something to happen.
-        await delay(150 + Math.random() * 350);
-        const serving = servingPids(root.events).filter(isAlive);
-        const victim = serving[Math.floor(Math.random() * serving.length)];
-        if (victim === undefined) continue;
-        kills.push({ pid: victim, at: Date.now() });
-        process.kill(victim, 'SIGKILL');
-      }
+      const kills = await killAtRandom(root, CHAOS_MS);
       await root.waitFor(
         () => servingPids(root.events).filter(isAlive).length === INSTANCES,
         'full capacity',
