@@ -23,6 +23,11 @@ export const BUILTIN_DEFAULTS = {
   balancing: 'round-robin',
   stickyHeader: null,
   logs: { file: null, maxSize: '10MB', maxFiles: 5 },
+  guards: {
+    memory: { limit: null, hardLimit: null, interval: '1s' },
+    heartbeat: { timeout: null, interval: '1s' },
+    recycle: { maxAge: null, cron: null, timezone: null, jitter: '0s' },
+  },
   user: null,
   group: null,
 } as const satisfies Required<Defaults>;

@@ -6,6 +6,7 @@ import { ErrorCode } from '../errors.js';
 import { resolveBalancing } from './balancing.js';
 import { availableCpus } from './cpus.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';
+import { type GuardSettings, resolveGuards } from './guards.js';
 import { appCwd, isPlain, type Plain, preflightIssues } from './preflight.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
 import {
@@ -77,12 +78,13 @@ function get(value: unknown, path: readonly string[]): unknown {
 }
 
 // An app's settings after inheritance: every key present.
-type Settings = Required<Omit<Defaults, 'restart' | 'shutdown' | 'watch' | 'reload' | 'logs'>> & {
+type Settings = Required<Omit<Defaults, 'restart' | 'shutdown' | 'watch' | 'reload' | 'logs' | 'guards'>> & {
   restart: Required<Restart> & { backoff: Required<Backoff> };
   shutdown: Required<Shutdown>;
   watch: Required<WatchOptions>;
   reload: Required<Reload>;
   logs: Required<Logs>;
+  guards: GuardSettings;
 };
 
 class AppNormalizer {
@@ -239,6 +241,12 @@ class AppNormalizer {
         maxSize: this.size(['logs', 'maxSize']),
         maxFiles: s.logs.maxFiles,
       },
+      guards: resolveGuards(s.guards, {
+        duration: (path, options) => this.duration(path, options),
+        size: (path) => this.size(path),
+        origin: (path) => this.origin(path),
+        report: (...issue) => this.report(...issue),
+      }),
       runAs: resolveRunAs(s, {
         accounts: this.options.accounts,
         supervisor: this.options.supervisor,

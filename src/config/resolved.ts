@@ -23,6 +23,22 @@ export interface ResolvedWatch {
   readonly usePolling: boolean;
 }
 
+/** The resource guards (`guards`): sizes in bytes, durations in ms, null where a guard is off. */
+export interface ResolvedGuards {
+  readonly memory: {
+    readonly limit: number | null;
+    readonly hardLimit: number | null;
+    readonly interval: number;
+  };
+  readonly heartbeat: { readonly timeout: number | null; readonly interval: number };
+  readonly recycle: {
+    readonly maxAge: number | null;
+    readonly cron: string | null;
+    readonly timezone: string | null;
+    readonly jitter: number;
+  };
+}
+
 /** Who an app's workers run as (`user`, `group`); the primary stays the supervisor's user. */
 export interface ResolvedRunAs {
   readonly uid: number;
@@ -66,6 +82,7 @@ export interface ResolvedApp {
   /** With sticky balancing: the header (lower case) that keys a connection; null: the client IP. */
   readonly stickyHeader: string | null;
   readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
+  readonly guards: ResolvedGuards;
   /**
    * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's
    * workers (its log file) belong to these ids.

@@ -100,6 +100,7 @@ export interface App {
   balancing?: Balancing;
   stickyHeader?: StickyHeader;
   logs?: Logs;
+  guards?: Guards;
   user?: User;
   group?: Group;
 }
@@ -210,6 +211,56 @@ export interface Logs {
   maxFiles?: number;
 }
 /**
+ * Replacing workers that are still alive but should not go on: one that uses too much memory, one whose event loop no longer answers, one that is old enough to recycle. Each replacement is a rolling reload of the worker's slot (its successor starts, gets ready, and only then does the old worker drain), one slot at a time per app, never a kill in the middle of a request unless the worker cannot drain. Every guard is off until it is set.
+ */
+export interface Guards {
+  memory?: MemoryGuard;
+  heartbeat?: HeartbeatGuard;
+  recycle?: Recycling;
+}
+/**
+ * A limit on each worker's resident memory (RSS, read from /proc on Linux; the app's own child processes are not counted). Over `limit`, the worker is replaced without dropping a request: its successor starts and the worker drains once the successor is ready. It is replaced earlier when, growing as it did since the last check, it would pass `limit` before a successor is ready. Over `hardLimit`, it is killed at once (SIGKILL) and its slot restarted: set it below the container's or the cgroup's limit, so that the kernel's OOM killer does not pick the worker first.
+ */
+export interface MemoryGuard {
+  /**
+   * RSS over which a worker is replaced by a rolling reload of its slot; `null`: no limit.
+   */
+  limit?: Size | null;
+  /**
+   * RSS over which a worker is killed at once (SIGKILL), draining or not; `null`: none (only `shutdown.timeout` kills a worker that does not drain). Must be greater than `limit`.
+   */
+  hardLimit?: Size | null;
+  interval?: Duration;
+}
+/**
+ * Each ready worker is sent a heartbeat every `interval`, answered by clusterd's preload on the worker's main thread. A worker that has not answered for `timeout` (its event loop is blocked: a runaway loop, a synchronous call that never returns) is replaced: its successor starts, then the stuck worker is killed, as it cannot drain. A stuck worker that is already draining is killed at once.
+ */
+export interface HeartbeatGuard {
+  /**
+   * How long a worker may go without answering before it is replaced; `null`: no heartbeat. A worker is replaced at most `timeout` + `interval` after its event loop stopped.
+   */
+  timeout?: Duration | null;
+  interval?: Duration;
+}
+/**
+ * Replacing workers on a schedule, by rolling reloads (never a hard restart): when a worker reaches `maxAge`, and every worker at each time of `cron`.
+ */
+export interface Recycling {
+  /**
+   * Age at which a worker is replaced; `null`: none.
+   */
+  maxAge?: Duration | null;
+  /**
+   * A cron pattern (5 fields, or 6 with seconds first, as croner reads them: `"0 4 * * *"` is 04:00 every day) at which every worker of the app is replaced, one at a time; `null`: none.
+   */
+  cron?: string | null;
+  /**
+   * IANA time zone the `cron` pattern is read in (`"Europe/Paris"`); `null`: the supervisor's local time.
+   */
+  timezone?: string | null;
+  jitter?: Duration;
+}
+/**
  * Settings every app inherits unless it sets them itself. Objects merge key by key; arrays and scalars replace.
  */
 export interface Defaults {
@@ -226,6 +277,7 @@ export interface Defaults {
   balancing?: Balancing;
   stickyHeader?: StickyHeader;
   logs?: Logs;
+  guards?: Guards;
   user?: User;
   group?: Group;
 }

@@ -34,3 +34,14 @@ export function formatDuration(ms: number): string {
   if (ms >= 1_000) return `${+(ms / 1_000).toFixed(3)}s`;
   return `${ms}ms`;
 }
+
+/** A size for people: "512MB", "1.5GB", "300KB", "12B" (binary units, as the config writes them). */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['KB', 1024],
+  ] as const)
+    if (bytes >= size) return `${+(bytes / size).toFixed(1)}${unit}`;
+  return `${bytes}B`;
+}

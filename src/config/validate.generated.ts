@@ -9,7 +9,7 @@ export const SCHEMA = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'));
 export const validate = validate20;
 export default validate20;
 const schema31 = SCHEMA;
-const schema70 = SCHEMA.$defs["health"];
+const schema81 = SCHEMA.$defs["health"];
 const schema32 = SCHEMA.$defs["app"];
 const schema33 = SCHEMA.$defs["argument"];
 const schema36 = SCHEMA.$defs["instances"];
@@ -19,8 +19,8 @@ const schema41 = SCHEMA.$defs["duration"];
 const schema53 = SCHEMA.$defs["reload"];
 const schema54 = SCHEMA.$defs["balancing"];
 const schema55 = SCHEMA.$defs["stickyHeader"];
-const schema58 = SCHEMA.$defs["user"];
-const schema59 = SCHEMA.$defs["group"];
+const schema69 = SCHEMA.$defs["user"];
+const schema70 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
@@ -28,7 +28,7 @@ const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
 const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
 const pattern23 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
-const pattern26 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern33 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1529,6 +1529,946 @@ return errors === 0;
 }
 validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
+const schema58 = SCHEMA.$defs["guards"];
+const schema59 = SCHEMA.$defs["memoryGuard"];
+
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate37.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "limit") || (key0 === "hardLimit")) || (key0 === "interval"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.limit !== undefined){
+let data0 = data.limit;
+const _errs3 = errors;
+let valid1 = false;
+const _errs4 = errors;
+const _errs6 = errors;
+let valid3 = false;
+const _errs7 = errors;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 1 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+valid3 = valid3 || _valid1;
+const _errs9 = errors;
+if(typeof data0 === "string"){
+if(!pattern25.test(data0)){
+const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid1 = _errs9 === errors;
+valid3 = valid3 || _valid1;
+if(!valid3){
+const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid1 = valid1 || _valid0;
+const _errs11 = errors;
+if(data0 !== null){
+const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.properties.limit.anyOf[1].type,parentSchema:schema59.properties.limit.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid0 = _errs11 === errors;
+valid1 = valid1 || _valid0;
+if(!valid1){
+const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.properties.limit.anyOf,parentSchema:schema59.properties.limit,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.hardLimit !== undefined){
+let data1 = data.hardLimit;
+const _errs14 = errors;
+let valid4 = false;
+const _errs15 = errors;
+const _errs17 = errors;
+let valid6 = false;
+const _errs18 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid3 = _errs18 === errors;
+valid6 = valid6 || _valid3;
+const _errs20 = errors;
+if(typeof data1 === "string"){
+if(!pattern25.test(data1)){
+const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid3 = _errs20 === errors;
+valid6 = valid6 || _valid3;
+if(!valid6){
+const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data1};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+else {
+errors = _errs17;
+if(vErrors !== null){
+if(_errs17){
+vErrors.length = _errs17;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid2 = _errs15 === errors;
+valid4 = valid4 || _valid2;
+const _errs22 = errors;
+if(data1 !== null){
+const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.properties.hardLimit.anyOf[1].type,parentSchema:schema59.properties.hardLimit.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+var _valid2 = _errs22 === errors;
+valid4 = valid4 || _valid2;
+if(!valid4){
+const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.properties.hardLimit.anyOf,parentSchema:schema59.properties.hardLimit,data:data1};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+else {
+errors = _errs14;
+if(vErrors !== null){
+if(_errs14){
+vErrors.length = _errs14;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.interval !== undefined){
+let data2 = data.interval;
+const _errs26 = errors;
+let valid8 = false;
+const _errs27 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err15 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 < 0 || isNaN(data2)){
+const err16 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+var _valid4 = _errs27 === errors;
+valid8 = valid8 || _valid4;
+const _errs29 = errors;
+if(typeof data2 === "string"){
+if(!pattern14.test(data2)){
+const err17 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+var _valid4 = _errs29 === errors;
+valid8 = valid8 || _valid4;
+if(!valid8){
+const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+else {
+errors = _errs26;
+if(vErrors !== null){
+if(_errs26){
+vErrors.length = _errs26;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+validate37.errors = vErrors;
+return errors === 0;
+}
+validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema63 = SCHEMA.$defs["heartbeatGuard"];
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((key0 === "timeout") || (key0 === "interval"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data0 = data.timeout;
+const _errs3 = errors;
+let valid1 = false;
+const _errs4 = errors;
+const _errs6 = errors;
+let valid3 = false;
+const _errs7 = errors;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err1 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 0 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+valid3 = valid3 || _valid1;
+const _errs9 = errors;
+if(typeof data0 === "string"){
+if(!pattern14.test(data0)){
+const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid1 = _errs9 === errors;
+valid3 = valid3 || _valid1;
+if(!valid3){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid1 = valid1 || _valid0;
+const _errs11 = errors;
+if(data0 !== null){
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema63.properties.timeout.anyOf[1].type,parentSchema:schema63.properties.timeout.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid0 = _errs11 === errors;
+valid1 = valid1 || _valid0;
+if(!valid1){
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.properties.timeout.anyOf,parentSchema:schema63.properties.timeout,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.interval !== undefined){
+let data1 = data.interval;
+const _errs15 = errors;
+let valid5 = false;
+const _errs16 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err8 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 0 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid2 = _errs16 === errors;
+valid5 = valid5 || _valid2;
+const _errs18 = errors;
+if(typeof data1 === "string"){
+if(!pattern14.test(data1)){
+const err10 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid2 = _errs18 === errors;
+valid5 = valid5 || _valid2;
+if(!valid5){
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data1};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+else {
+errors = _errs15;
+if(vErrors !== null){
+if(_errs15){
+vErrors.length = _errs15;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema66 = SCHEMA.$defs["recycleGuard"];
+
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate41.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((((key0 === "maxAge") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "jitter"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.maxAge !== undefined){
+let data0 = data.maxAge;
+const _errs3 = errors;
+let valid1 = false;
+const _errs4 = errors;
+const _errs6 = errors;
+let valid3 = false;
+const _errs7 = errors;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err1 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 0 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+valid3 = valid3 || _valid1;
+const _errs9 = errors;
+if(typeof data0 === "string"){
+if(!pattern14.test(data0)){
+const err3 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid1 = _errs9 === errors;
+valid3 = valid3 || _valid1;
+if(!valid3){
+const err5 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid1 = valid1 || _valid0;
+const _errs11 = errors;
+if(data0 !== null){
+const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema66.properties.maxAge.anyOf[1].type,parentSchema:schema66.properties.maxAge.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid0 = _errs11 === errors;
+valid1 = valid1 || _valid0;
+if(!valid1){
+const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.properties.maxAge.anyOf,parentSchema:schema66.properties.maxAge,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.cron !== undefined){
+let data1 = data.cron;
+if((typeof data1 !== "string") && (data1 !== null)){
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema66.properties.cron.type},message:"must be string,null",schema:schema66.properties.cron.type,parentSchema:schema66.properties.cron,data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(typeof data1 === "string"){
+if(func2(data1) > 200){
+const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema66.properties.cron,data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(func2(data1) < 1){
+const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.cron,data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.timezone !== undefined){
+let data2 = data.timezone;
+if((typeof data2 !== "string") && (data2 !== null)){
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema66.properties.timezone.type},message:"must be string,null",schema:schema66.properties.timezone.type,parentSchema:schema66.properties.timezone,data:data2};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(typeof data2 === "string"){
+if(func2(data2) > 64){
+const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema66.properties.timezone,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(func2(data2) < 1){
+const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.timezone,data:data2};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+if(data.jitter !== undefined){
+let data3 = data.jitter;
+const _errs19 = errors;
+let valid5 = false;
+const _errs20 = errors;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err14 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data3};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 0 || isNaN(data3)){
+const err15 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data3};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+var _valid2 = _errs20 === errors;
+valid5 = valid5 || _valid2;
+const _errs22 = errors;
+if(typeof data3 === "string"){
+if(!pattern14.test(data3)){
+const err16 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data3};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+var _valid2 = _errs22 === errors;
+valid5 = valid5 || _valid2;
+if(!valid5){
+const err18 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data3};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+else {
+errors = _errs19;
+if(vErrors !== null){
+if(_errs19){
+vErrors.length = _errs19;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+validate41.errors = vErrors;
+return errors === 0;
+}
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate36.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "memory") || (key0 === "heartbeat")) || (key0 === "recycle"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.memory !== undefined){
+if(!(validate37(data.memory, {instancePath:instancePath+"/memory",parentData:data,parentDataProperty:"memory",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+errors = vErrors.length;
+}
+}
+if(data.heartbeat !== undefined){
+if(!(validate39(data.heartbeat, {instancePath:instancePath+"/heartbeat",parentData:data,parentDataProperty:"heartbeat",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+if(data.recycle !== undefined){
+if(!(validate41(data.recycle, {instancePath:instancePath+"/recycle",parentData:data,parentDataProperty:"recycle",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate36.errors = vErrors;
+return errors === 0;
+}
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2213,14 +3153,20 @@ vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.error
 errors = vErrors.length;
 }
 }
+if(data.guards !== undefined){
+if(!(validate36(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+errors = vErrors.length;
+}
+}
 if(data.user !== undefined){
-let data20 = data.user;
-const _errs61 = errors;
-let valid18 = false;
+let data21 = data.user;
 const _errs62 = errors;
-if(typeof data20 === "string"){
-if(func2(data20) > 32){
-const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema58.anyOf[0],data:data20};
+let valid18 = false;
+const _errs63 = errors;
+if(typeof data21 === "string"){
+if(func2(data21) > 32){
+const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema69.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2229,8 +3175,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(func2(data20) < 1){
-const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data20};
+if(func2(data21) < 1){
+const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2239,8 +3185,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!pattern26.test(data20)){
-const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema58.anyOf[0],data:data20};
+if(!pattern33.test(data21)){
+const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2251,7 +3197,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data20};
+const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.anyOf[0].type,parentSchema:schema69.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2260,11 +3206,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-var _valid3 = _errs62 === errors;
+var _valid3 = _errs63 === errors;
 valid18 = valid18 || _valid3;
-const _errs64 = errors;
-if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data20};
+const _errs65 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.anyOf[1].type,parentSchema:schema69.anyOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2273,9 +3219,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 4294967294 || isNaN(data20)){
-const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema58.anyOf[1],data:data20};
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 4294967294 || isNaN(data21)){
+const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema69.anyOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2284,8 +3230,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data20 < 0 || isNaN(data20)){
-const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.anyOf[1],data:data20};
+if(data21 < 0 || isNaN(data21)){
+const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.anyOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2295,11 +3241,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-var _valid3 = _errs64 === errors;
+var _valid3 = _errs65 === errors;
 valid18 = valid18 || _valid3;
-const _errs66 = errors;
-if(data20 !== null){
-const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[2].type,parentSchema:schema58.anyOf[2],data:data20};
+const _errs67 = errors;
+if(data21 !== null){
+const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.anyOf[2].type,parentSchema:schema69.anyOf[2],data:data21};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2308,10 +3254,10 @@ vErrors.push(err57);
 }
 errors++;
 }
-var _valid3 = _errs66 === errors;
+var _valid3 = _errs67 === errors;
 valid18 = valid18 || _valid3;
 if(!valid18){
-const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data20};
+const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.anyOf,parentSchema:schema69,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2321,10 +3267,10 @@ vErrors.push(err58);
 errors++;
 }
 else {
-errors = _errs61;
+errors = _errs62;
 if(vErrors !== null){
-if(_errs61){
-vErrors.length = _errs61;
+if(_errs62){
+vErrors.length = _errs62;
 }
 else {
 vErrors = null;
@@ -2333,13 +3279,13 @@ vErrors = null;
 }
 }
 if(data.group !== undefined){
-let data21 = data.group;
-const _errs70 = errors;
-let valid20 = false;
+let data22 = data.group;
 const _errs71 = errors;
-if(typeof data21 === "string"){
-if(func2(data21) > 32){
-const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema59.anyOf[0],data:data21};
+let valid20 = false;
+const _errs72 = errors;
+if(typeof data22 === "string"){
+if(func2(data22) > 32){
+const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2348,8 +3294,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(func2(data21) < 1){
-const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.anyOf[0],data:data21};
+if(func2(data22) < 1){
+const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2358,8 +3304,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(!pattern26.test(data21)){
-const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema59.anyOf[0],data:data21};
+if(!pattern33.test(data22)){
+const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2370,7 +3316,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.anyOf[0].type,parentSchema:schema59.anyOf[0],data:data21};
+const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -2379,11 +3325,11 @@ vErrors.push(err62);
 }
 errors++;
 }
-var _valid4 = _errs71 === errors;
+var _valid4 = _errs72 === errors;
 valid20 = valid20 || _valid4;
-const _errs73 = errors;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.anyOf[1].type,parentSchema:schema59.anyOf[1],data:data21};
+const _errs74 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -2392,9 +3338,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 4294967294 || isNaN(data21)){
-const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema59.anyOf[1],data:data21};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 4294967294 || isNaN(data22)){
+const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -2403,8 +3349,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data21 < 0 || isNaN(data21)){
-const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.anyOf[1],data:data21};
+if(data22 < 0 || isNaN(data22)){
+const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -2414,11 +3360,11 @@ vErrors.push(err65);
 errors++;
 }
 }
-var _valid4 = _errs73 === errors;
+var _valid4 = _errs74 === errors;
 valid20 = valid20 || _valid4;
-const _errs75 = errors;
-if(data21 !== null){
-const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.anyOf[2].type,parentSchema:schema59.anyOf[2],data:data21};
+const _errs76 = errors;
+if(data22 !== null){
+const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -2427,10 +3373,10 @@ vErrors.push(err66);
 }
 errors++;
 }
-var _valid4 = _errs75 === errors;
+var _valid4 = _errs76 === errors;
 valid20 = valid20 || _valid4;
 if(!valid20){
-const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.anyOf,parentSchema:schema59,data:data21};
+const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data22};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -2440,10 +3386,10 @@ vErrors.push(err67);
 errors++;
 }
 else {
-errors = _errs70;
+errors = _errs71;
 if(vErrors !== null){
-if(_errs70){
-vErrors.length = _errs70;
+if(_errs71){
+vErrors.length = _errs71;
 }
 else {
 vErrors = null;
@@ -2467,12 +3413,12 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema60 = SCHEMA.$defs["defaults"];
+const schema71 = SCHEMA.$defs["defaults"];
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate37.evaluated;
+const evaluated0 = validate45.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2481,8 +3427,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema60.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
+if(!(func1.call(schema71.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2956,14 +3902,20 @@ vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.error
 errors = vErrors.length;
 }
 }
+if(data.guards !== undefined){
+if(!(validate36(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+errors = vErrors.length;
+}
+}
 if(data.user !== undefined){
-let data15 = data.user;
-const _errs50 = errors;
-let valid15 = false;
+let data16 = data.user;
 const _errs51 = errors;
-if(typeof data15 === "string"){
-if(func2(data15) > 32){
-const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema58.anyOf[0],data:data15};
+let valid15 = false;
+const _errs52 = errors;
+if(typeof data16 === "string"){
+if(func2(data16) > 32){
+const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema69.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2972,8 +3924,8 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(func2(data15) < 1){
-const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data15};
+if(func2(data16) < 1){
+const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2982,8 +3934,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern26.test(data15)){
-const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema58.anyOf[0],data:data15};
+if(!pattern33.test(data16)){
+const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2994,7 +3946,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data15};
+const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.anyOf[0].type,parentSchema:schema69.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3003,11 +3955,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-var _valid3 = _errs51 === errors;
+var _valid3 = _errs52 === errors;
 valid15 = valid15 || _valid3;
-const _errs53 = errors;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data15};
+const _errs54 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.anyOf[1].type,parentSchema:schema69.anyOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3016,9 +3968,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 4294967294 || isNaN(data15)){
-const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema58.anyOf[1],data:data15};
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 4294967294 || isNaN(data16)){
+const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema69.anyOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3027,8 +3979,8 @@ vErrors.push(err38);
 }
 errors++;
 }
-if(data15 < 0 || isNaN(data15)){
-const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.anyOf[1],data:data15};
+if(data16 < 0 || isNaN(data16)){
+const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.anyOf[1],data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3038,11 +3990,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-var _valid3 = _errs53 === errors;
+var _valid3 = _errs54 === errors;
 valid15 = valid15 || _valid3;
-const _errs55 = errors;
-if(data15 !== null){
-const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[2].type,parentSchema:schema58.anyOf[2],data:data15};
+const _errs56 = errors;
+if(data16 !== null){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.anyOf[2].type,parentSchema:schema69.anyOf[2],data:data16};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3051,10 +4003,10 @@ vErrors.push(err40);
 }
 errors++;
 }
-var _valid3 = _errs55 === errors;
+var _valid3 = _errs56 === errors;
 valid15 = valid15 || _valid3;
 if(!valid15){
-const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data15};
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.anyOf,parentSchema:schema69,data:data16};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3064,10 +4016,10 @@ vErrors.push(err41);
 errors++;
 }
 else {
-errors = _errs50;
+errors = _errs51;
 if(vErrors !== null){
-if(_errs50){
-vErrors.length = _errs50;
+if(_errs51){
+vErrors.length = _errs51;
 }
 else {
 vErrors = null;
@@ -3076,13 +4028,13 @@ vErrors = null;
 }
 }
 if(data.group !== undefined){
-let data16 = data.group;
-const _errs59 = errors;
-let valid17 = false;
+let data17 = data.group;
 const _errs60 = errors;
-if(typeof data16 === "string"){
-if(func2(data16) > 32){
-const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema59.anyOf[0],data:data16};
+let valid17 = false;
+const _errs61 = errors;
+if(typeof data17 === "string"){
+if(func2(data17) > 32){
+const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3091,8 +4043,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(func2(data16) < 1){
-const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.anyOf[0],data:data16};
+if(func2(data17) < 1){
+const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3101,8 +4053,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(!pattern26.test(data16)){
-const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema59.anyOf[0],data:data16};
+if(!pattern33.test(data17)){
+const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3113,7 +4065,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.anyOf[0].type,parentSchema:schema59.anyOf[0],data:data16};
+const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3122,11 +4074,11 @@ vErrors.push(err45);
 }
 errors++;
 }
-var _valid4 = _errs60 === errors;
+var _valid4 = _errs61 === errors;
 valid17 = valid17 || _valid4;
-const _errs62 = errors;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.anyOf[1].type,parentSchema:schema59.anyOf[1],data:data16};
+const _errs63 = errors;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3135,9 +4087,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 4294967294 || isNaN(data16)){
-const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema59.anyOf[1],data:data16};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 4294967294 || isNaN(data17)){
+const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3146,8 +4098,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data16 < 0 || isNaN(data16)){
-const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.anyOf[1],data:data16};
+if(data17 < 0 || isNaN(data17)){
+const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3157,11 +4109,11 @@ vErrors.push(err48);
 errors++;
 }
 }
-var _valid4 = _errs62 === errors;
+var _valid4 = _errs63 === errors;
 valid17 = valid17 || _valid4;
-const _errs64 = errors;
-if(data16 !== null){
-const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.anyOf[2].type,parentSchema:schema59.anyOf[2],data:data16};
+const _errs65 = errors;
+if(data17 !== null){
+const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3170,10 +4122,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-var _valid4 = _errs64 === errors;
+var _valid4 = _errs65 === errors;
 valid17 = valid17 || _valid4;
 if(!valid17){
-const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.anyOf,parentSchema:schema59,data:data16};
+const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3183,10 +4135,10 @@ vErrors.push(err50);
 errors++;
 }
 else {
-errors = _errs59;
+errors = _errs60;
 if(vErrors !== null){
-if(_errs59){
-vErrors.length = _errs59;
+if(_errs60){
+vErrors.length = _errs60;
 }
 else {
 vErrors = null;
@@ -3196,7 +4148,7 @@ vErrors = null;
 }
 }
 else {
-const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
+const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3205,10 +4157,10 @@ vErrors.push(err51);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
-validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3300,8 +4252,8 @@ errors++;
 }
 }
 if(data.defaults !== undefined){
-if(!(validate37(data.defaults, {instancePath:instancePath+"/defaults",parentData:data,parentDataProperty:"defaults",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+if(!(validate45(data.defaults, {instancePath:instancePath+"/defaults",parentData:data,parentDataProperty:"defaults",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
 errors = vErrors.length;
 }
 }
@@ -3309,7 +4261,7 @@ if(data.health !== undefined){
 let data4 = data.health;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.port === undefined){
-const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema70.required,parentSchema:schema70,data:data4};
+const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema81.required,parentSchema:schema81,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3320,7 +4272,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!(((key1 === "port") || (key1 === "host")) || (key1 === "readyShare"))){
-const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data4};
+const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3333,7 +4285,7 @@ errors++;
 if(data4.port !== undefined){
 let data5 = data4.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.port.type,parentSchema:schema70.properties.port,data:data5};
+const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema81.properties.port.type,parentSchema:schema81.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3344,7 +4296,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema70.properties.port,data:data5};
+const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema81.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3354,7 +4306,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.properties.port,data:data5};
+const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema81.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3369,7 +4321,7 @@ if(data4.host !== undefined){
 let data6 = data4.host;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.properties.host,data:data6};
+const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema81.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3380,7 +4332,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.properties.host.type,parentSchema:schema70.properties.host,data:data6};
+const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.host.type,parentSchema:schema81.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3394,7 +4346,7 @@ if(data4.readyShare !== undefined){
 let data7 = data4.readyShare;
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 1 || isNaN(data7)){
-const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema70.properties.readyShare,data:data7};
+const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema81.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3404,7 +4356,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data7 <= 0 || isNaN(data7)){
-const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema70.properties.readyShare,data:data7};
+const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema81.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3415,7 +4367,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema70.properties.readyShare.type,parentSchema:schema70.properties.readyShare,data:data7};
+const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema81.properties.readyShare.type,parentSchema:schema81.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3427,7 +4379,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data4};
+const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.type,parentSchema:schema81,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }

@@ -52,6 +52,11 @@ describe('normalization', () => {
       balancing: 'round-robin',
       stickyHeader: null,
       logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
+      guards: {
+        memory: { limit: null, hardLimit: null, interval: 1_000 },
+        heartbeat: { timeout: null, interval: 1_000 },
+        recycle: { maxAge: null, cron: null, timezone: null, jitter: 0 },
+      },
       runAs: null,
     });
   });
@@ -208,5 +213,56 @@ describe('normalization', () => {
     expect(issues).toEqual([
       expect.objectContaining({ code: ErrorCode.CONFIG_RANGE, pointer: '/defaults/readyTimeout' }),
     ]);
+  });
+
+  it('resolves guards in bytes and ms, inherited key by key from defaults', async () => {
+    const { config } = await resolveConfig({
+      defaults: { guards: { memory: { limit: '256MB' }, heartbeat: { timeout: '10s' } } },
+      apps: [
+        {
+          name: 'web',
+          script: 'server.js',
+          guards: {
+            memory: { hardLimit: '1.5GB', interval: '500ms' },
+            recycle: { maxAge: '2h', cron: '0 4 * * *', timezone: 'Europe/Paris', jitter: '5m' },
+          },
+        },
+      ],
+    });
+    expect(config.apps[0]?.guards).toEqual({
+      memory: { limit: 256 * 1024 ** 2, hardLimit: 1.5 * 1024 ** 3, interval: 500 },
+      heartbeat: { timeout: 10_000, interval: 1_000 },
+      recycle: { maxAge: 7_200_000, cron: '0 4 * * *', timezone: 'Europe/Paris', jitter: 300_000 },
+    });
+  });
+
+  it.each([
+    [
+      { memory: { limit: '1GB', hardLimit: '512MB' } },
+      '/apps/0/guards/memory/hardLimit',
+      /greater than guards.memory.limit \(512MB <= 1GB\)/,
+    ],
+    [{ memory: { limit: '1GB', interval: 0 } }, '/apps/0/guards/memory/interval', /greater than 0/],
+    [
+      { heartbeat: { timeout: '1s', interval: '2s' } },
+      '/apps/0/guards/heartbeat/timeout',
+      /shorter than guards.heartbeat.interval/,
+    ],
+    [{ heartbeat: { timeout: 0 } }, '/apps/0/guards/heartbeat/timeout', /greater than 0/],
+    [{ recycle: { cron: '61 * * * *' } }, '/apps/0/guards/recycle/cron', /not a cron pattern: .*minute/],
+    [{ recycle: { cron: 'every day' } }, '/apps/0/guards/recycle/cron', /not a cron pattern/],
+    [
+      { recycle: { cron: '0 4 * * *', timezone: 'Mars/Olympus' } },
+      '/apps/0/guards/recycle/timezone',
+      /not a time zone/,
+    ],
+    [{ recycle: { timezone: 'UTC' } }, '/apps/0/guards/recycle/timezone', /which this app does not set/],
+    [{ recycle: { maxAge: 0 } }, '/apps/0/guards/recycle/maxAge', /greater than 0/],
+  ])('refuses guards %j', (guards, pointer, message) => {
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw = { apps: [{ name: 'web', script: 'server.js', guards }] } as ClusterdConfig;
+    const { config, issues } = normalizeConfig(raw, { file: join(dir, 'c.json'), cpus: () => 1 });
+    expect(config).toBeUndefined();
+    expect(issues).toEqual([expect.objectContaining({ pointer, message: expect.stringMatching(message) })]);
   });
 });

@@ -31,6 +31,11 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     balancing: 'round-robin',
     stickyHeader: null,
     logs: { file: null, maxSize: 1024, maxFiles: 1 },
+    guards: {
+      memory: { limit: null, hardLimit: null, interval: 1_000 },
+      heartbeat: { timeout: null, interval: 1_000 },
+      recycle: { maxAge: null, cron: null, timezone: null, jitter: 0 },
+    },
     runAs: null,
     ...overrides,
   };
