@@ -119,6 +119,35 @@ describe('resource guards', () => {
     await stop(root);
   }, 60_000);
 
+  it('kills a worker over the hard limit at once and restarts its slot; the reason says so', async () => {
+    const root = startRoot({
+      apps: [
+        {
+          name: 'web',
+          script: APP,
+          instances: 2,
+          guards: { memory: { hardLimit: '250MB', interval: '100ms' } },
+        },
+      ],
+    });
+    await root.running('web');
+    const address = await root.address('web');
+    const res = await fetch(`http://${address}/grow?mb=300`, { headers: { connection: 'close' } });
+    const { pid, worker } = (await res.json()) as { pid: number; worker: number };
+    const killed = await root.waitFor((e) => e.guard === 'memory-hard' && e.pid === pid, 'the hard limit');
+    expect(killed).toMatchObject({ action: 'kill', level: 40 });
+    // Seen as it grows (a 300 MB buffer is filled page by page): somewhere past the hard limit.
+    const rss = /^worker \d: RSS ([\d.]+)MB is over guards.memory.hardLimit \(250MB\): killed$/.exec(
+      killed.msg,
+    );
+    expect(Number(rss?.[1])).toBeGreaterThan(250);
+    const crashed = await root.waitFor((e) => e.pid === pid && e.to === 'crashed', 'its exit');
+    expect(crashed).toMatchObject({ signal: 'SIGKILL', reason: killed.msg.replace(/^worker \d: /, '') });
+    await root.waitFor((e) => e.to === 'ready' && e.worker === worker && e.pid !== pid, 'its slot restarted');
+    expect(alive(pid)).toBe(false);
+    await stop(root);
+  }, 20_000);
+
   it('replaces a worker whose event loop blocks for 60 s within timeout + interval; the others serve on', async () => {
     const timeout = 2_000;
     const interval = 500;
