@@ -20,6 +20,7 @@ const SCENARIOS = [
   'watch-idle',
   'balancing',
   'health',
+  'guards',
 ];
 
 const started = Date.now();
