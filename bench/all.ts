@@ -44,6 +44,10 @@ const cli = read('cli-latency');
 const logs = read('log-throughput');
 const balancing = read('balancing');
 const health = read('health');
+const guards = read('guards');
+// biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
+const leak = (target: string): any =>
+  (guards.leaks ?? []).find((l: { target: string }) => l.target === target) ?? {};
 const scraped = health.scrape ?? {};
 const loaded = health.load ?? {};
 const seed = balancing.seed ?? {};
@@ -182,6 +186,18 @@ const rows: [string, number, string, string][] = [
     r(scraped['clusterd /metrics']?.p99, scraped['bare node:cluster + prom-client clusterMetrics()']?.p99),
     '(lower is better)',
     'npm run bench:health',
+  ],
+  [
+    'leaking app, MB past the memory limit, clusterd / PM2 max_memory_restart',
+    r(leak('clusterd (guards.memory.limit)').overshootMB, leak('PM2 max_memory_restart').overshootMB),
+    '(lower is better; 0 failed requests)',
+    'npm run bench:guards',
+  ],
+  [
+    'keep-alive req/s, heartbeat every 1 s / no guards',
+    r(guards.heartbeat?.['clusterd, heartbeat every 1s'], guards.heartbeat?.['clusterd, no guards']),
+    '~1 (within noise)',
+    'npm run bench:guards',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
