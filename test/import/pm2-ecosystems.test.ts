@@ -135,6 +135,25 @@ export default config;
     });
   });
 
+  it('export default in a .js file of a "type": "module" package', async () => {
+    const r = await importFile(
+      {
+        'package.json': JSON.stringify({ type: 'module' }),
+        'ecosystem.config.js': `export default {
+  apps: [{ name: 'api', script: 'server.js', instances: 4, shutdown_with_message: true }],
+};
+`,
+        'server.js': '',
+      },
+      'ecosystem.config.js',
+    );
+    expect(r.apps).toEqual([{ name: 'api', script: 'server.js', instances: 4, ...PM2_DEFAULTS }]);
+    expect(r.verdict('api', 'shutdown_with_message')).toMatchObject({
+      kind: 'unsupported',
+      note: expect.stringContaining('onShutdown from clusterd/worker'),
+    });
+  });
+
   it('strict JSON with wait_ready, kill_timeout and listen_timeout (PM2 example wait-ready)', async () => {
     const r = await importFile(
       {

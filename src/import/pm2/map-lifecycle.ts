@@ -115,7 +115,7 @@ function mapStop(m: AppMapping) {
   if (message?.value === true)
     m.unsupported(
       message,
-      "clusterd sends no 'shutdown' message: it drains the worker, then sends shutdown.signal (SIGINT); handle process.on('SIGINT'), or onDrain from clusterd/worker",
+      "clusterd sends no 'shutdown' message: it drains the worker, then sends shutdown.signal (SIGINT); move the handler to onShutdown from clusterd/worker, or to process.on('SIGINT')",
     );
   else if (message) m.mapped(message, '', 'off');
 }
