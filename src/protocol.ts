@@ -11,7 +11,7 @@ import type { LogFileReport } from './log/file.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -81,6 +81,12 @@ export interface WorkerTransition {
   address?: string;
 }
 
+/**
+ * What a guard found (`guards`, primary/guards.ts): over the memory limit, over the hard limit, no answer
+ * to the heartbeat, old enough (`maxAge`), or its time came (`cron`).
+ */
+export type GuardCause = 'memory' | 'memory-hard' | 'unresponsive' | 'max-age' | 'schedule';
+
 export interface ExitRecord {
   worker: number;
   pid: number | null;
@@ -118,22 +124,48 @@ export type PrimaryMessage =
   | { type: 'scaled'; from: number; to: number }
   /** A draining worker's connections still open (WebSockets and the like), each time the count changes. */
   | { type: 'connections'; worker: number; pid: number; open: number }
+  /**
+   * A guard acts on a worker: `replace` (a rolling reload of its slot follows), `kill` (at once: over the
+   * hard limit, or stuck while it drains), `hold` (it would be replaced, but not yet: see the message).
+   */
+  | {
+      type: 'guard';
+      worker: number;
+      pid: number | null;
+      cause: GuardCause;
+      action: 'replace' | 'kill' | 'hold';
+      message: string;
+      fields?: Record<string, number | string>;
+    }
+  /** A guard's replacement of one worker ended: its successor serves the slot, or it failed to. */
+  | {
+      type: 'recycled';
+      worker: number;
+      pid: number | null;
+      cause: GuardCause;
+      ok: boolean;
+      ms: number;
+      reason?: string;
+    }
   /** The app's `logs.file` started failing, or is written again. */
   | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
   | { type: 'bye' };
 
 // Primary <-> worker, on node:cluster's channel (runtime in worker/messages.cts, shared with the preload).
-export type PrimaryToWorker = typeof workerMessages.drain;
+export type PrimaryToWorker = typeof workerMessages.drain | typeof workerMessages.beat;
 export type WorkerToPrimary =
   | 'ready'
   | typeof workerMessages.ready
   | ReturnType<typeof workerMessages.listening>
   | typeof workerMessages.drained
   | ReturnType<typeof workerMessages.keepAlive>
-  | ReturnType<typeof workerMessages.open>;
+  | ReturnType<typeof workerMessages.open>
+  | typeof workerMessages.alive;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
+export const HEARTBEAT: PrimaryToWorker = workerMessages.beat;
+export const isWorkerAlive = workerMessages.isAlive as (m: unknown) => m is typeof workerMessages.alive;
 export const isWorkerReady = workerMessages.isReady as (m: unknown) => m is 'ready' | { clusterd: 'ready' };
 export const isWorkerListening = workerMessages.isListening as (
   m: unknown,
@@ -176,6 +208,8 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   watching: true,
   scaled: true,
   connections: true,
+  guard: true,
+  recycled: true,
   logfile: true,
   bye: true,
 };

@@ -1,7 +1,7 @@
 // How resolved configs are shown to people (problems: config/format-issues.ts).
 import { clip, displayPath } from '../config/display.js';
-import type { ResolvedConfig, ResolvedRestart } from '../config/resolved.js';
-import { formatDuration } from '../config/units.js';
+import type { ResolvedConfig, ResolvedGuards, ResolvedRestart } from '../config/resolved.js';
+import { formatDuration, formatSize } from '../config/units.js';
 import { crashLoopLimit } from '../lifecycle/policy.js';
 import { resolveRelease } from '../primary/release.js';
 
@@ -42,7 +42,29 @@ export function givesUp(restart: ResolvedRestart): string {
 }
 
 /** The human summary `validate` prints for a valid config. */
-export function formatConfig(config: ResolvedConfig): string {
+/** The guards an app has, in a line; empty when it has none. */
+export function describeGuards(g: ResolvedGuards): string {
+  const parts: string[] = [];
+  const { limit, hardLimit, interval } = g.memory;
+  if (limit !== null || hardLimit !== null) {
+    const said = [
+      ...(limit !== null ? [`replaced over ${formatSize(limit)}`] : []),
+      ...(hardLimit !== null ? [`killed over ${formatSize(hardLimit)}`] : []),
+    ];
+    parts.push(`memory ${said.join(', ')} (RSS every ${formatDuration(interval)})`);
+  }
+  if (g.heartbeat.timeout !== null)
+    parts.push(
+      `heartbeat every ${formatDuration(g.heartbeat.interval)}, replaced after ${formatDuration(g.heartbeat.timeout)} without an answer`,
+    );
+  const { maxAge, cron, timezone, jitter } = g.recycle;
+  const jittered = jitter ? ` (+ up to ${formatDuration(jitter)})` : '';
+  if (maxAge !== null) parts.push(`recycled at ${formatDuration(maxAge)} old${jittered}`);
+  if (cron !== null) parts.push(`recycled at "${cron}"${timezone ? ` ${timezone}` : ''}${jittered}`);
+  return parts.join('; ');
+}
+
+export function formatConfig(config: ResolvedConfig, warnings: readonly string[] = []): string {
   const lines = [
     `${displayPath(config.file)} is valid${config.environment ? ` (environment: ${config.environment})` : ''}`,
   ];
@@ -68,10 +90,13 @@ export function formatConfig(config: ResolvedConfig): string {
         `  env       ${clip(keys.map((k) => `${app.env[k] === null ? '-' : ''}${shellWord(clip(k, 100))}`).join(', '), 300)}`,
       );
     if (app.logs.file) lines.push(`  log file  ${displayPath(app.logs.file)}`);
+    const guards = describeGuards(app.guards);
+    if (guards) lines.push(`  guards    ${guards}`);
     if (app.runAs) {
       const { user, uid, gid } = app.runAs;
       lines.push(`  runs as   ${user ? `user ${user} (uid ${uid}, gid ${gid})` : `uid ${uid}, gid ${gid}`}`);
     }
   }
+  for (const warning of warnings) lines.push('', `warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -115,3 +115,30 @@ export function resolveGuards(g: GuardSettings, tools: GuardTools): ResolvedGuar
   };
   return { memory, heartbeat: { timeout, interval }, recycle };
 }
+
+/** What the guards of a valid config will not do as the operator may expect, on this machine. */
+export function guardWarnings(
+  apps: readonly { name: string; instances: number; guards: ResolvedGuards }[],
+  machine: { memoryMax: number | null; platform: NodeJS.Platform },
+): string[] {
+  const warnings: string[] = [];
+  const limited = apps.filter((a) => a.guards.memory.limit !== null || a.guards.memory.hardLimit !== null);
+  if (limited.length && machine.platform !== 'linux')
+    warnings.push(
+      `guards.memory reads each worker's memory from /proc, which ${machine.platform} does not have: ${limited.map((a) => a.name).join(', ')} will not be guarded here`,
+    );
+  const { memoryMax } = machine;
+  if (memoryMax !== null && limited.length) {
+    // What the workers may reach before a guard acts: the hard limit where there is one.
+    const parts = limited.map((a) => {
+      const per = a.guards.memory.hardLimit ?? a.guards.memory.limit ?? 0;
+      return { text: `${a.instances} x ${formatSize(per)} (${a.name})`, bytes: a.instances * per };
+    });
+    const total = parts.reduce((sum, p) => sum + p.bytes, 0);
+    if (total > memoryMax)
+      warnings.push(
+        `the workers may use ${parts.map((p) => p.text).join(' + ')} = ${formatSize(total)} before their memory guards act, more than this cgroup's memory.max (${formatSize(memoryMax)}): the kernel's OOM killer would act first, killing a worker mid-request. Lower guards.memory.limit or hardLimit, or instances`,
+      );
+  }
+  return warnings;
+}

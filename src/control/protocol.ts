@@ -1,6 +1,7 @@
 // The control protocol: JSON lines over the root's Unix socket. Each request carries an id; the reply
 // carries the same id. `logs --follow` keeps the connection and receives `output` messages.
 import type { AppState, WorkerState } from '../lifecycle/states.js';
+import type { GuardCause } from '../protocol.js';
 
 export const CONTROL_VERSION = 1;
 
@@ -55,6 +56,8 @@ export interface AppStatus {
   instances: number;
   primary: number | null;
   workers: WorkerStatus[];
+  /** Workers the guards replaced or killed since clusterd started, by cause (memory, unresponsive, ...). */
+  replaced: Partial<Record<GuardCause, number>>;
 }
 
 /** A log file that cannot be written right now (its lines are being dropped). */

@@ -18,6 +18,7 @@ export function exitReason(t: Pick<WorkerTransition, 'to' | 'signal' | 'code' | 
   if (t.to === 'exited') return 'exited';
   if (t.reason?.startsWith('not ready within')) return 'not-ready';
   if (t.reason?.startsWith('could not start')) return 'start-failed';
+  if (t.reason?.includes('guards.memory.hardLimit')) return 'memory-hard';
   if (t.signal) return 'signal';
   return 'exit-code';
 }
@@ -42,7 +43,7 @@ export class Metrics {
   private readonly counted = new client.Registry();
   private readonly restarts = new client.Counter({
     name: 'clusterd_worker_restarts_total',
-    help: 'Worker restarts, by the kind of exit before them (exit-code, signal, not-ready, start-failed, exited).',
+    help: 'Worker restarts, by the kind of exit before them (exit-code, signal, not-ready, start-failed, exited, memory-hard), and workers replaced by a guard, by its cause (memory, unresponsive, max-age, schedule).',
     labelNames: ['app', 'reason'],
     registers: [this.counted],
   });
@@ -102,6 +103,9 @@ export class Metrics {
       }
       case 'backoff':
         this.restarts.inc({ app, reason: this.lastExit.get(`${app}\0${message.worker}`) ?? 'exit-code' });
+        return;
+      case 'recycled':
+        if (message.ok) this.restarts.inc({ app, reason: message.cause });
         return;
       case 'reload':
         if (message.phase === 'done') {

@@ -1,15 +1,20 @@
 // One app's pool of workers, inside the app's primary: `instances` slots, each served by one worker at a
 // time; crashes restarted by the restart policy; rolling reloads that replace each worker only once its
-// successor is ready; scaling; graceful stop. Every decision is made here and every effect goes through
+// successor is ready, and the guards' replacements of single workers (pool-guards.ts), queued with them;
+// scaling (scale.ts); graceful stop. Every decision is made here and every effect goes through
 // `PoolEffects`, so the whole lifecycle runs the same against fake workers and fake time
-// (test/primary/pool.test.ts); worker-handle.ts carries the effects out with node:cluster.
+// (test/primary/pool.test.ts, guards.test.ts); worker-handle.ts carries the effects out with node:cluster.
 import type { ResolvedApp } from '../config/resolved.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import { Lifecycle } from '../lifecycle/machine.js';
 import { decideRestart, describeExit, type Exit } from '../lifecycle/policy.js';
 import { APP_TRANSITIONS, type AppState, deriveAppState } from '../lifecycle/states.js';
 import type { ExitRecord, OpResults, Outcome } from '../protocol.js';
-import { RollingReload } from './rolling-reload.js';
+import type { Guards } from './guards.js';
+import { poolGuards } from './pool-guards.js';
+import { Recycle, type RecycleTarget } from './recycle.js';
+import { RollingReload, type Run } from './rolling-reload.js';
+import { scaleSlots } from './scale.js';
 import { cancelRestart, createSlot, type Slot } from './slot.js';
 import { type PoolEffects, Worker, type WorkerExit } from './worker.js';
 
@@ -19,8 +24,11 @@ export type Reply<T> = (outcome: Outcome<T>) => void;
 const fail = (reason: string) => ({ ok: false as const, reason });
 const STOPPING = 'the app is stopping';
 
-/** New settings to reload onto, or none (a watched file changed): those of the latest request. */
-type ReloadRequest = { app: ResolvedApp | null };
+/**
+ * New settings to reload onto, or none (a watched file changed): those of the latest request. With
+ * `targets`, only those workers are replaced (the guards'); null: every worker.
+ */
+type ReloadRequest = { app: ResolvedApp | null; targets: RecycleTarget[] | null };
 
 export class Pool {
   private app: ResolvedApp;
@@ -32,7 +40,8 @@ export class Pool {
   private reason: string | undefined;
   private readonly lastExits: ExitRecord[] = [];
   private readonly reloads: Coalescer<ReloadRequest, Outcome<OpResults['reload']>>;
-  private run: RollingReload | null = null;
+  private run: Run | null = null;
+  private readonly guards: Guards<Worker>;
   /** Requests waiting for a condition: each answers and returns true once it holds. */
   private readonly waiting = new Set<() => boolean>();
   private settleDone: () => void = () => {};
@@ -56,7 +65,21 @@ export class Pool {
     // Latest wins: a watched file's reload (no settings) keeps the settings a queued request brought.
     this.reloads = new Coalescer(
       (request, finish) => this.startReload(request, finish),
-      (queued, next) => ({ app: next.app ?? queued.app }),
+      (queued, next) => ({
+        app: next.app ?? queued.app,
+        targets: queued.targets && next.targets ? [...queued.targets, ...next.targets] : null,
+      }),
+    );
+    this.guards = poolGuards(
+      app,
+      {
+        workers: this.workers,
+        slotHolding: (worker) => this.slotHolding(worker),
+        refusal: () => this.refusal(),
+        request: (target, done) =>
+          this.reloads.request({ app: null, targets: [target] }, (outcome) => done(outcome.ok)),
+      },
+      fx,
     );
     this.done = new Promise((resolve) => {
       this.settleDone = resolve;
@@ -85,6 +108,7 @@ export class Pool {
   /** Starts every slot; answers once the app runs, or with why it did not. */
   start(reply: Reply<OpResults['start']>): void {
     for (let id = 0; id < this.app.instances; id++) this.addSlot(id);
+    this.guards.start();
     this.when(() => {
       if (this.state.is('starting', 'backoff')) return false;
       if (this.state.is('running')) reply({ ok: true, result: { instances: this.slots.length } });
@@ -106,7 +130,7 @@ export class Pool {
       reply(fail(refusal));
       return;
     }
-    this.reloads.request({ app }, reply);
+    this.reloads.request({ app, targets: null }, reply);
   }
 
   /** Runs `instances` workers, once the reloads in progress and queued are over (they never interleave). */
@@ -131,6 +155,7 @@ export class Pool {
       return;
     }
     this.setApp('stopping', 'stop requested');
+    this.guards.stop();
     for (const slot of this.slots) {
       cancelRestart(slot);
       slot.lifecycle.to('removed', { reason: 'stop requested' });
@@ -160,6 +185,7 @@ export class Pool {
     worker.start(this.app, {
       ready: (address) => this.onReady(worker, address),
       exit: (exit) => this.onExit(worker, exit),
+      alive: () => this.guards.answered(worker),
     });
     return worker;
   }
@@ -283,7 +309,10 @@ export class Pool {
     const slots = this.slots.map((s) => s.lifecycle.state);
     this.setApp(deriveAppState(this.state.state, slots, this.workers.size), reason);
     for (const answered of [...this.waiting]) if (answered()) this.waiting.delete(answered);
-    if (this.finished) this.settleDone();
+    if (this.finished) {
+      this.guards.stop();
+      this.settleDone();
+    }
   }
 
   private when(answered: () => boolean): void {
@@ -296,7 +325,27 @@ export class Pool {
       finish(fail(refusal));
       return;
     }
-    if (request.app) this.app = { ...request.app, instances: this.slots.length };
+    const host = { spawn: (slot: Slot) => this.spawn(slot), now: this.fx.now };
+    if (request.targets) {
+      // A guard's replacements: no reload is reported, and an errored app is not given a new start.
+      const recycle = new Recycle(
+        { ...host, slots: this.slots, send: this.fx.send },
+        request.targets,
+        (outcome) => {
+          this.run = null;
+          finish(outcome);
+          this.settle();
+        },
+      );
+      this.run = recycle;
+      recycle.start();
+      this.settle();
+      return;
+    }
+    if (request.app) {
+      this.app = { ...request.app, instances: this.slots.length };
+      this.guards.update(this.app.guards, this.app.restart);
+    }
     this.fx.send({ type: 'reload', phase: 'started' });
     if (this.state.is('errored')) this.recover();
     // Slots that finished (crash-loop limit, a clean exit) serve nothing: they start again at once, as the
@@ -306,12 +355,12 @@ export class Pool {
       slot.lifecycle.to('starting', { reason: 'rolling reload' });
       slot.worker = this.spawn(slot);
     }
-    const host = { spawn: (slot: Slot) => this.spawn(slot), now: this.fx.now };
     const order = this.slots.filter((s) => !revived.includes(s));
-    this.run = new RollingReload(host, order, this.app.reload.parallel, (outcome) =>
+    const reload = new RollingReload(host, order, this.app.reload.parallel, (outcome) =>
       this.endReload(outcome, finish),
     );
-    this.run.start(revived);
+    this.run = reload;
+    reload.start(revived);
     this.settle();
   }
 
@@ -343,44 +392,17 @@ export class Pool {
       reply(fail(refusal));
       return;
     }
-    const from = this.slots.length;
-    const result = { ok: true as const, result: { from, to: instances } };
     this.app = { ...this.app, instances };
-    if (instances > from) {
-      const added: Slot[] = [];
-      for (let id = from; id < instances; id++) added.push(this.addSlot(id));
-      this.when(() => {
-        const failed = added.find((s) => !s.lifecycle.is('starting', 'serving', 'replacing'));
-        if (this.state.is('stopping', 'stopped')) reply(fail(STOPPING));
-        else if (failed?.lifecycle.is('removed'))
-          reply(fail(`worker ${failed.id} was scaled away before it served`));
-        else if (failed)
-          reply(fail(`worker ${failed.id} did not start: ${failed.lastExit ?? failed.lifecycle.state}`));
-        else if (added.every((s) => s.lifecycle.is('serving', 'replacing'))) reply(result);
-        else return false;
-        return true;
-      });
-    } else if (instances < from) {
-      const leaving: Worker[] = [];
-      for (const slot of this.slots.splice(instances)) {
-        cancelRestart(slot);
-        for (const worker of [slot.worker, slot.successor]) {
-          if (!worker?.alive) continue;
-          leaving.push(worker);
-          worker.drain('scaled down');
-        }
-        slot.worker = null;
-        slot.successor = null;
-        slot.lifecycle.to('removed', { reason: 'scaled down' });
-      }
-      this.when(() => {
-        if (leaving.some((w) => w.alive)) return false;
-        reply(result);
-        return true;
-      });
-    } else {
-      reply(result);
-    }
+    const from = scaleSlots(
+      {
+        slots: this.slots,
+        addSlot: (id) => this.addSlot(id),
+        when: (answered) => this.when(answered),
+        stopping: () => this.state.is('stopping', 'stopped'),
+      },
+      instances,
+      reply,
+    );
     this.fx.send({ type: 'scaled', from, to: instances });
     this.settle();
   }

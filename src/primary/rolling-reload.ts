@@ -22,7 +22,15 @@ interface Replacement {
   ready: boolean;
 }
 
-export class RollingReload {
+/** A run the pool routes its workers' events to: a rolling reload, or a guard's replacements. */
+export interface Run {
+  ready(worker: Worker): void;
+  tookOver(worker: Worker): void;
+  failed(worker: Worker, reason: string): void;
+  abort(reason: string): void;
+}
+
+export class RollingReload implements Run {
   private readonly started: number;
   /** The first slot of the next group, in `order`. */
   private next = 0;
@@ -35,6 +43,8 @@ export class RollingReload {
     private readonly order: readonly Slot[],
     private readonly parallel: number,
     private readonly end: (outcome: Outcome<OpResults['reload']>) => void,
+    /** What replaces the workers, for their reasons: "a rolling reload", "the memory guard". */
+    private readonly by = 'a rolling reload',
   ) {
     this.started = host.now();
   }
@@ -66,7 +76,7 @@ export class RollingReload {
       slot.successor = null;
       slot.failedStarts = 0;
       slot.lifecycle.to('serving', { reason: 'promoted' });
-      old?.drain('replaced by a rolling reload');
+      old?.drain(`replaced by ${this.by}`);
     }
     this.replaced += this.group.length;
     this.group = [];
@@ -120,7 +130,7 @@ export class RollingReload {
 
   private replace(slot: Slot): Replacement {
     if (slot.lifecycle.is('serving')) {
-      slot.lifecycle.to('replacing', { reason: 'rolling reload' });
+      slot.lifecycle.to('replacing', { reason: this.by });
       const worker = this.host.spawn(slot);
       slot.successor = worker;
       return { slot, worker, successor: true, ready: false };

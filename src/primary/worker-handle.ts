@@ -2,10 +2,13 @@
 // and the process's events (ready, exit) turned into the pool's. Its output goes to the primary's sinks,
 // tagged with the app and slot.
 import cluster, { type Address, type ClusterSettings, type Worker as ClusterWorker } from 'node:cluster';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../config/resolved.js';
 import type { LogFormat, PrimaryMessage } from '../protocol.js';
 import {
+  HEARTBEAT,
+  isWorkerAlive,
   isWorkerKeepAlive,
   isWorkerListening,
   isWorkerLoaded,
@@ -20,9 +23,10 @@ import { Handoff } from './handoff.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
 import { crashLine, forwardLines, type Sink } from './output.js';
+import { readMainThread, readRss } from './proc-sample.js';
 import { resolveRelease } from './release.js';
 import { stopWorker } from './stop.js';
-import type { PoolEffects, WorkerEvents, WorkerProcess } from './worker.js';
+import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from './worker.js';
 
 /** Loaded into every worker before the app (see worker/preload.cts). */
 export const PRELOAD = fileURLToPath(new URL('../worker/preload.cjs', import.meta.url));
@@ -129,7 +133,8 @@ export class WorkerHandle implements WorkerProcess {
       options.warnOnce?.('keep-alive', { type: 'warning', ...warning });
     });
     worker.on('message', (message: unknown) => {
-      if (isWorkerOpen(message) && this.pid !== null)
+      if (isWorkerAlive(message)) events.alive();
+      else if (isWorkerOpen(message) && this.pid !== null)
         options.send?.({ type: 'connections', worker: slot, pid: this.pid, open: message.count });
     });
     worker.on('error', (error: Error) => {
@@ -195,6 +200,29 @@ export class WorkerHandle implements WorkerProcess {
     if (this.trees) this.trees.killTree(this.pid ?? undefined, kill);
     else kill();
   }
+
+  rss(): number | null {
+    return this.pid === null ? null : readRss(this.pid);
+  }
+
+  beat(): boolean {
+    if (!this.worker.isConnected()) return false;
+    this.worker.send(HEARTBEAT);
+    return true;
+  }
+
+  mainThread(): ThreadSample | null {
+    return this.pid === null ? null : readMainThread(this.pid);
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+// croner is loaded for the first app that recycles on a schedule, not by every primary.
+function cronJob(pattern: string, timezone: string | null, fn: () => void): () => void {
+  const { Cron } = require('croner') as typeof import('croner');
+  const job = new Cron(pattern, { ...(timezone ? { timezone } : {}), protect: true }, fn);
+  return () => job.stop();
 }
 
 /** The pool's effects in a primary: node:cluster workers, real timers, and messages to the root. */
@@ -232,5 +260,7 @@ export function clusterEffects(options: {
       return () => clearTimeout(timer);
     },
     now: Date.now,
+    random: Math.random,
+    cron: cronJob,
   };
 }

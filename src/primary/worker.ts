@@ -22,6 +22,16 @@ export interface WorkerExit {
 export interface WorkerEvents {
   ready(address?: string): void;
   exit(exit: WorkerExit): void;
+  /** It answered a heartbeat. */
+  alive(): void;
+}
+
+/** Its main thread as the system sees it (Linux: /proc/<pid>/task/<pid>/stat). */
+export interface ThreadSample {
+  /** One letter: R running, S sleeping, D in uninterruptible I/O, ... */
+  state: string;
+  /** CPU time the thread has used so far (ms). */
+  cpuMs: number;
 }
 
 /** What the pool asks of a worker process. */
@@ -33,6 +43,12 @@ export interface WorkerProcess {
   drain(): void;
   /** SIGKILL. */
   kill(): void;
+  /** Its resident memory now (bytes), or null where that cannot be read (no /proc, gone). */
+  rss(): number | null;
+  /** Sends a heartbeat; false when it cannot be sent (the channel is closed). */
+  beat(): boolean;
+  /** Its main thread now, or null where that cannot be read. */
+  mainThread(): ThreadSample | null;
 }
 
 /** Every effect of the pool, injected: real processes and timers in a primary, fakes in the tests. */
@@ -43,6 +59,10 @@ export interface PoolEffects {
   /** Calls `fn` after `ms`; returns how to cancel it. */
   timer(ms: number, fn: () => void): () => void;
   now(): number;
+  /** In [0, 1). */
+  random(): number;
+  /** Calls `fn` at every time of a cron pattern; returns how to stop it. */
+  cron(pattern: string, timezone: string | null, fn: () => void): () => void;
 }
 
 // What a worker that was never ready did not do, and how to fix it when that is what the app is like.
@@ -70,6 +90,10 @@ export class Worker {
   process: WorkerProcess | null = null;
   /** Why clusterd failed this worker (not ready in time, could not start): the reason of its exit. */
   failure: string | null = null;
+  /** When it became ready. */
+  readyAt: number | null = null;
+  /** Why it cannot drain (its event loop is blocked): a drain kills it instead. */
+  stuck: string | null = null;
   exited = false;
   private cancelReady: (() => void) | null = null;
 
@@ -115,18 +139,37 @@ export class Worker {
 
   ready(address: string | undefined): void {
     this.clearReady();
+    this.readyAt = this.fx.now();
     this.lifecycle.to('ready', address ? { address } : {});
   }
 
   drain(reason: string): void {
     if (this.exited || this.lifecycle.is('draining')) return;
     this.clearReady();
+    if (this.stuck) {
+      // A blocked event loop would never finish its requests nor close its connections.
+      this.lifecycle.to('draining', { reason: `${reason}; killed: ${this.stuck}` });
+      this.process?.kill();
+      return;
+    }
     this.lifecycle.to('draining', { reason });
     this.process?.drain();
   }
 
   kill(): void {
     if (!this.exited) this.process?.kill();
+  }
+
+  rss(): number | null {
+    return this.exited ? null : (this.process?.rss() ?? null);
+  }
+
+  beat(): boolean {
+    return !this.exited && (this.process?.beat() ?? false);
+  }
+
+  mainThread(): ThreadSample | null {
+    return this.exited ? null : (this.process?.mainThread() ?? null);
   }
 
   /** Records that the process has exited. */

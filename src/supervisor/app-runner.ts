@@ -304,6 +304,10 @@ export class AppRunner {
       case 'backoff':
         this.workers.restarted(message.worker);
         break;
+      case 'guard':
+      case 'recycled':
+        this.workers.guarded(message);
+        break;
       case 'connections':
         // Shown by status; a count every second of a long drain is not news for the log.
         this.workers.connections(message.pid, message.open);

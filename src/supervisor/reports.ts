@@ -57,6 +57,25 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
         );
       else log.error({ app, reload: 'failed', reason: message.reason }, `reload failed: ${message.reason}`);
       return;
+    case 'guard': {
+      const { worker, pid, cause, action } = message;
+      log[action === 'hold' ? 'info' : 'warn'](
+        { app, worker, pid, guard: cause, action, ...message.fields },
+        `worker ${worker}: ${message.message}`,
+      );
+      return;
+    }
+    case 'recycled': {
+      const { worker, pid, cause, ms } = message;
+      if (message.ok)
+        log.info({ app, worker, pid, guard: cause, ms }, `worker ${worker} replaced (${cause}) in ${ms} ms`);
+      else
+        log.error(
+          { app, worker, pid, guard: cause, ms, reason: message.reason },
+          `worker ${worker} could not be replaced (${cause}), it goes on: ${message.reason}`,
+        );
+      return;
+    }
     case 'watch': {
       const more =
         message.count > message.files.length ? ` and ${message.count - message.files.length} more` : '';

@@ -24,6 +24,7 @@ export async function statusOf(
       state: a.state,
       instances: a.app.instances,
       primary: a.primaryPid,
+      replaced: { ...a.workers.replaced },
       workers: await Promise.all(
         a.workers.list().map(async (w) => {
           const u = await usage(w.pid);

@@ -2,7 +2,7 @@
 // and for killing what a dead primary left behind. One entry per live process, so a slot shows both its
 // worker and its successor during a rolling reload (and keeps its worker when a reload is rolled back).
 import { isWorkerDone, type WorkerState } from '../lifecycle/states.js';
-import type { WorkerTransition } from '../protocol.js';
+import type { GuardCause, PrimaryMessage, WorkerTransition } from '../protocol.js';
 
 export interface WorkerInfo {
   /** Its slot: NODE_APP_INSTANCE. */
@@ -23,6 +23,8 @@ export class WorkersView {
   // Keyed by pid; a worker that never got one (its fork failed) is not a process to show or kill.
   private readonly live = new Map<number, WorkerInfo>();
   private readonly restarts = new Map<number, number>();
+  /** Workers the guards replaced or killed, by cause, for the root's life. */
+  readonly replaced: Partial<Record<GuardCause, number>> = {};
 
   constructor(private readonly now: () => number) {}
 
@@ -48,6 +50,12 @@ export class WorkersView {
   connections(pid: number, open: number): void {
     const known = this.live.get(pid);
     if (known?.state === 'draining') known.open = open;
+  }
+
+  /** A guard's report: a replacement that took place, or a kill, is counted. */
+  guarded(message: Extract<PrimaryMessage, { type: 'guard' | 'recycled' }>): void {
+    const counts = message.type === 'recycled' ? message.ok : message.action === 'kill';
+    if (counts) this.replaced[message.cause] = (this.replaced[message.cause] ?? 0) + 1;
   }
 
   restarted(slot: number): void {

@@ -10,6 +10,8 @@
 // - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
 // - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
 // - `{ clusterd: 'open', count }`: while it drains, the connections its servers still hold (when it changes).
+// Heartbeat (guards.heartbeat, primary/guards.ts): primary -> worker `{ clusterd: 'beat' }`, answered at
+// once by the preload with `{ clusterd: 'alive' }`, from the worker's main thread.
 // Metrics (metrics.cts, primary/scrape.ts): primary -> worker `{ clusterd: 'metrics', seq }`, answered by
 // `{ clusterd: 'sample', seq, sample }` (protocol.ts's WorkerSample).
 // With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/handoff.ts):
@@ -37,8 +39,12 @@ const messages = {
   open: (count: number) => ({ clusterd: 'open' as const, count }),
   metrics: (seq: number) => ({ clusterd: 'metrics' as const, seq }),
   sample: (seq: number, sample: unknown) => ({ clusterd: 'sample' as const, seq, sample }),
+  beat: { clusterd: 'beat' } as const,
+  alive: { clusterd: 'alive' } as const,
 
   isDrain: (message: unknown): boolean => tag(message) === 'drain',
+  isBeat: (message: unknown): boolean => tag(message) === 'beat',
+  isAlive: (message: unknown): boolean => tag(message) === 'alive',
   tag,
   isReady: (message: unknown): boolean => message === 'ready' || tag(message) === 'ready',
   isDrained: (message: unknown): boolean => tag(message) === 'drained',

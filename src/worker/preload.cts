@@ -40,6 +40,10 @@ function setUpWorker(): void {
   const drainHandlers = require('./drain-handlers.cjs') as typeof import('./drain-handlers.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
   (require('./metrics.cjs') as typeof import('./metrics.cjs'))();
+  // The heartbeat is answered here, on the main thread: an answer says its event loop turns.
+  process.on('message', (message: unknown) => {
+    if (messages.isBeat(message) && process.connected) process.send?.(messages.alive);
+  });
 
   const shutdownTimeout = Number(process.env.CLUSTERD_SHUTDOWN_TIMEOUT);
   const spreadMs = Number(process.env.CLUSTERD_SHUTDOWN_SPREAD) || 0;

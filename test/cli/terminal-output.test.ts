@@ -44,6 +44,7 @@ const status = (name: string, script: string): Status => ({
           memory: 1024,
         },
       ],
+      replaced: { memory: 2 },
     },
   ],
 });
@@ -64,6 +65,8 @@ describe('escaping for the terminal', () => {
     // Columns line up by the escaped width: the PID column starts at the same offset on both rows.
     const [, header, row] = out.split('\n') as [string, string, string];
     expect(row.indexOf('1236')).toBe(header.indexOf('PID'));
+    // The guards' replacements, under the table, the app's name escaped there too.
+    expect(out).toContain('evil\\x1b]0;pwned\\x07: workers replaced by guards: memory 2\n');
   });
 });
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { availableCpus, cgroupCpuQuota } from '../../src/config/cpus.js';
+import { availableCpus, cgroupCpuQuota, cgroupMemoryMax } from '../../src/config/cpus.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
 // A fake cgroup v2 tree: /proc/self/cgroup names the process's cgroup, cpu.max files set quotas.
@@ -36,5 +36,33 @@ describe('cgroup v2 cpu.max', () => {
     const generous = cgroup('0::/\n', { '': `${(availableParallelism() + 4) * 100000} 100000` });
     expect(availableCpus(generous)).toBe(availableParallelism());
     expect(availableCpus(cgroup('0::/\n', {}))).toBe(availableParallelism());
+  });
+});
+
+describe('cgroup memory limit', () => {
+  const tree = (self: string, files: Record<string, string>) => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'proc-self-cgroup': self,
+      ...Object.fromEntries(Object.entries(files).map(([p, v]) => [`root${p}`, v])),
+    });
+    return { root: `${dir}/root`, self: `${dir}/proc-self-cgroup` };
+  };
+
+  it('reads the tightest cgroup v2 memory.max, and none when it says max', () => {
+    const paths = tree('0::/a/b\n', { '/a/memory.max': '1073741824\n', '/a/b/memory.max': 'max\n' });
+    expect(cgroupMemoryMax(paths)).toBe(1024 ** 3);
+    expect(cgroupMemoryMax(tree('0::/x\n', { '/x/memory.max': 'max\n' }))).toBeNull();
+  });
+
+  it("reads cgroup v1's memory.limit_in_bytes where v2 sets none; its huge value is no limit", () => {
+    const self = '4:memory:/docker/abc\n1:cpu,cpuacct:/\n0::/\n';
+    const paths = tree(self, {
+      '/memory/docker/memory.limit_in_bytes': '536870912\n',
+      '/memory/docker/abc/memory.limit_in_bytes': '9223372036854771712\n',
+    });
+    expect(cgroupMemoryMax(paths)).toBe(512 * 1024 ** 2);
+    const unlimited = tree(self, { '/memory/docker/abc/memory.limit_in_bytes': '9223372036854771712\n' });
+    expect(cgroupMemoryMax(unlimited)).toBeNull();
   });
 });

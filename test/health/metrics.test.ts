@@ -52,6 +52,8 @@ describe('metrics', () => {
       'start-failed',
     );
     expect(exitReason({ to: 'exited', code: 0, signal: null })).toBe('exited');
+    const reason = 'RSS 160MB is over guards.memory.hardLimit (150MB): killed';
+    expect(exitReason({ to: 'crashed', code: null, signal: 'SIGKILL', reason })).toBe('memory-hard');
   });
 
   it('counts restarts by reason, reloads, primary restarts and dropped log lines', async () => {
@@ -68,6 +70,11 @@ describe('metrics', () => {
     crash(0, 2, null);
     m.report('web', { type: 'backoff', worker: 0, delay: 200, failedStarts: 1 });
     m.report('web', { type: 'reload', phase: 'done', replaced: 2, ms: 1500 });
+    const recycled = { type: 'recycled', worker: 1, pid: 11, ms: 300 } as const;
+    m.report('web', { ...recycled, cause: 'memory', ok: true });
+    m.report('web', { ...recycled, cause: 'memory', ok: true });
+    m.report('web', { ...recycled, cause: 'unresponsive', ok: true });
+    m.report('web', { ...recycled, cause: 'schedule', ok: false, reason: 'did not get ready' });
     m.report('web', { type: 'reload', phase: 'failed', reason: 'x' });
     m.report('web', { type: 'logfile', state: 'failing', file: '/x', error: 'ENOSPC', message: 'no space' });
     let text = parseExposition(await m.render([], ready));
@@ -77,6 +84,12 @@ describe('metrics', () => {
     text = parseExposition(await m.render([], ready));
     expect(text.value('clusterd_worker_restarts_total', { app: 'web', reason: 'exit-code' })).toBe(2);
     expect(text.value('clusterd_worker_restarts_total', { app: 'web', reason: 'signal' })).toBe(1);
+    // Replacements by the guards, those that took place.
+    expect(text.value('clusterd_worker_restarts_total', { app: 'web', reason: 'memory' })).toBe(2);
+    expect(text.value('clusterd_worker_restarts_total', { app: 'web', reason: 'unresponsive' })).toBe(1);
+    expect(text.find('clusterd_worker_restarts_total').some((v) => v.labels.reason === 'schedule')).toBe(
+      false,
+    );
     expect(text.value('clusterd_reloads_total', { app: 'web', result: 'done' })).toBe(1);
     expect(text.value('clusterd_reloads_total', { app: 'web', result: 'failed' })).toBe(1);
     expect(text.value('clusterd_reload_duration_seconds_sum', { app: 'web' })).toBe(1.5);

@@ -4,7 +4,7 @@ import { vi } from 'vitest';
 import type { ResolvedApp } from '../../src/config/resolved.js';
 import type { AppState, SlotState, WorkerState } from '../../src/lifecycle/states.js';
 import { Pool } from '../../src/primary/pool.js';
-import type { PoolEffects, WorkerEvents, WorkerProcess } from '../../src/primary/worker.js';
+import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from '../../src/primary/worker.js';
 import type { Outcome, PrimaryMessage } from '../../src/protocol.js';
 
 export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
@@ -47,6 +47,12 @@ export class FakeWorker implements WorkerProcess {
   readonly pid = nextPid++;
   drained = false;
   killed = false;
+  /** What rss() reads (bytes); null: cannot be read. */
+  memory: number | null = 50 * 1024 ** 2;
+  /** Heartbeats sent to it; it answers them only through answer(). */
+  beats = 0;
+  /** What mainThread() reads. */
+  thread: ThreadSample | null = { state: 'S', cpuMs: 0 };
 
   constructor(
     readonly slot: number,
@@ -66,6 +72,24 @@ export class FakeWorker implements WorkerProcess {
     this.killed = true;
   }
 
+  rss(): number | null {
+    return this.memory;
+  }
+
+  beat(): boolean {
+    this.beats += 1;
+    return true;
+  }
+
+  mainThread(): ThreadSample | null {
+    return this.thread;
+  }
+
+  /** Answers a heartbeat, as the preload does. */
+  answer(): void {
+    this.events.alive();
+  }
+
   ready(address = '127.0.0.1:3000'): void {
     this.events.ready(address);
   }
@@ -80,6 +104,10 @@ export function fakePool(app: ResolvedApp = resolvedApp()) {
   const forks: FakeWorker[] = [];
   const sent: PrimaryMessage[] = [];
   const forkErrors: Error[] = [];
+  /** What fx.random() returns. */
+  const random = { value: 0 };
+  /** Cron jobs the pool scheduled: the test fires them. */
+  const crons: { pattern: string; timezone: string | null; fire: () => void; stopped: boolean }[] = [];
   const fx: PoolEffects = {
     fork: (slot, settings, events) => {
       const error = forkErrors.shift();
@@ -94,6 +122,14 @@ export function fakePool(app: ResolvedApp = resolvedApp()) {
       return () => clearTimeout(timer);
     },
     now: () => Date.now(),
+    random: () => random.value,
+    cron: (pattern, timezone, fn) => {
+      const job = { pattern, timezone, fire: fn, stopped: false };
+      crons.push(job);
+      return () => {
+        job.stopped = true;
+      };
+    },
   };
   const pool = new Pool(app, fx);
   const replies: Outcome[] = [];
@@ -105,6 +141,8 @@ export function fakePool(app: ResolvedApp = resolvedApp()) {
     pool,
     forks,
     sent,
+    random,
+    crons,
     reply,
     replies,
     /** The next fork throws this (as cluster.fork does with E2BIG). */

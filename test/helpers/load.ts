@@ -14,7 +14,17 @@ export interface LoadResult {
 
 export function startLoad(
   address: string,
-  options: { connections?: number; path?: string; maxSeconds?: number; tls?: boolean } = {},
+  options: {
+    connections?: number;
+    path?: string;
+    maxSeconds?: number;
+    tls?: boolean;
+    /**
+     * Requests per second over all connections (each connection its share: autocannon's overall rate
+     * sends each second's requests in one burst); unset: as fast as the server answers.
+     */
+    rate?: number;
+  } = {},
 ) {
   let finish: (result: autocannon.Result) => void = () => {};
   const done = new Promise<autocannon.Result>((resolve) => {
@@ -28,6 +38,9 @@ export function startLoad(
       pipelining: 1,
       duration: options.maxSeconds ?? 60,
       timeout: 10,
+      ...(options.rate
+        ? { connectionRate: Math.max(1, Math.round(options.rate / (options.connections ?? 20))) }
+        : {}),
     },
     (error, result) => {
       if (error) throw error;

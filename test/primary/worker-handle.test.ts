@@ -30,7 +30,7 @@ describe('WorkerHandle', () => {
       3,
       app,
       { baseEnv: base, logFormat: 'json', sinks: { stdout: quiet, stderr: quiet } },
-      { ready: () => {}, exit: exited },
+      { ready: () => {}, exit: exited, alive: () => {} },
     );
     const env = await Promise.race([
       new Promise<Record<string, string>>((resolve) =>
@@ -56,5 +56,44 @@ describe('WorkerHandle', () => {
     ).toEqual([]);
     // ... and the forking process's environment did not change.
     expect(process.env).toEqual(before);
+  });
+
+  it('reads its memory and main thread from /proc, and its preload answers heartbeats', async () => {
+    const app = resolvedApp({
+      script: join(FIXTURES, 'report-env.cjs'),
+      cwd: FIXTURES,
+      readiness: 'message',
+    });
+    let alive: () => void = () => {};
+    let exited: (exit: WorkerExit) => void = () => {};
+    const exit = new Promise<WorkerExit>((resolve) => {
+      exited = resolve;
+    });
+    const handle = new WorkerHandle(
+      0,
+      app,
+      { baseEnv: { PATH: process.env.PATH }, logFormat: 'json', sinks: { stdout: quiet, stderr: quiet } },
+      { ready: () => {}, exit: exited, alive: () => alive() },
+    );
+    await new Promise((resolve) => handle.worker.once('message', resolve));
+    const answered = new Promise<void>((resolve) => {
+      alive = resolve;
+    });
+    expect(handle.beat()).toBe(true);
+    await answered;
+    const rss = handle.rss();
+    // A Node.js process: tens of MB resident, not bytes nor gigabytes.
+    expect(rss).toBeGreaterThan(10 * 1024 ** 2);
+    expect(rss).toBeLessThan(1024 ** 3);
+    expect(handle.mainThread()).toMatchObject({
+      state: expect.stringMatching(/^[RSD]$/),
+      cpuMs: expect.any(Number),
+    });
+    handle.kill();
+    await exit;
+    // Gone: nothing to read, no heartbeat to send.
+    expect(handle.rss()).toBeNull();
+    expect(handle.mainThread()).toBeNull();
+    expect(handle.beat()).toBe(false);
   });
 });

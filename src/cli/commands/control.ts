@@ -53,13 +53,19 @@ export function formatStatus(status: Status): string {
         ])
       : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-', '-']];
   for (const app of status.apps) rows.push(...appRows(app).map((r) => r.map(escapeField)));
+  // What the guards did is why a worker is younger than its app: worth a line, not a column.
+  const guarded = status.apps.flatMap((app) => {
+    const counts = Object.entries(app.replaced ?? {}).map(([cause, n]) => `${cause} ${n}`);
+    return counts.length ? [`${app.name}: workers replaced by guards: ${counts.join(', ')}`] : [];
+  });
   const head = `clusterd ${status.pid}, ${displayPath(status.config)}${status.environment ? ` (--env ${status.environment})` : ''}, up ${ago(status.uptime)}`;
   // Lines being dropped are news an operator must not have to ask for with --json.
   const faults = (status.logFaults ?? []).map(
     (f) =>
       `log file not written${f.app ? ` (${f.app})` : ''}: ${displayPath(f.file)}: ${f.error} since ${ago(Date.now() - f.since)}, its lines are dropped`,
   );
-  return `${escapeField(head)}\n${table(rows)}\n${faults.map((line) => `${escapeField(line)}\n`).join('')}`;
+  const notes = [...guarded, ...faults];
+  return `${escapeField(head)}\n${table(rows)}\n${notes.map((line) => `${escapeField(line)}\n`).join('')}`;
 }
 
 // What the root answers is shown escaped (terminal-text.ts), but for `--json` and for `logs` into a pipe

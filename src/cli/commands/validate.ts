@@ -1,3 +1,5 @@
+import { cgroupMemoryMax } from '../../config/cpus.js';
+import { guardWarnings } from '../../config/guards.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors.js';
 import { configSummary, formatConfig } from '../format.js';
@@ -20,9 +22,12 @@ export async function validateCommand(options: ValidateOptions, io: Io): Promise
       ...(options.path === undefined ? {} : { path: options.path }),
       environment: options.environment ?? null,
     });
+    const warnings = guardWarnings(config.apps, { memoryMax: cgroupMemoryMax(), platform: process.platform });
     // Paths in the summary are the config's (a cloned repository's): shown, not obeyed, by a terminal.
     io.stdout(
-      options.json ? `${JSON.stringify(configSummary(config), null, 2)}\n` : escapeText(formatConfig(config)),
+      options.json
+        ? `${JSON.stringify({ ...configSummary(config), warnings }, null, 2)}\n`
+        : escapeText(formatConfig(config, warnings)),
     );
     return 0;
   } catch (error) {

@@ -1,0 +1,53 @@
+// The guards of a pool (guards.ts), wired to it: what each live worker is to its slot, a replacement
+// queued like the pool's reloads (they never interleave), and a kill whose reason is the worker's exit.
+import type { ResolvedApp } from '../config/resolved.js';
+import type { GuardCause } from '../protocol.js';
+import { type GuardedRole, Guards } from './guards.js';
+import type { RecycleTarget } from './recycle.js';
+import type { Slot } from './slot.js';
+import type { PoolEffects, Worker } from './worker.js';
+
+/** What the guards need of their pool. */
+export interface GuardedPool {
+  readonly workers: ReadonlySet<Worker>;
+  slotHolding(worker: Worker): Slot | undefined;
+  /** Why the pool takes no request now, if it does not. */
+  refusal(): string | null;
+  /** Queues the replacement of one worker behind the reloads; `done` gets whether it went well. */
+  request(target: RecycleTarget, done: (ok: boolean) => void): void;
+}
+
+export function roleOf(worker: Worker, slot: Slot | undefined): GuardedRole {
+  if (worker.lifecycle.is('draining')) return 'draining';
+  if (slot?.successor === worker) return 'successor';
+  return worker.lifecycle.is('ready') && slot?.lifecycle.is('serving', 'replacing') ? 'serving' : 'starting';
+}
+
+export function poolGuards(app: ResolvedApp, pool: GuardedPool, fx: PoolEffects): Guards<Worker> {
+  const replace = (worker: Worker, cause: GuardCause, done: (ok: boolean) => void): boolean => {
+    const slot = pool.slotHolding(worker);
+    // One that a reload replaced, or that lost its slot, is not replaced again.
+    if (pool.refusal() || slot?.worker !== worker || !slot.lifecycle.is('serving')) return false;
+    pool.request({ slot: slot.id, worker, cause }, done);
+    return true;
+  };
+  return new Guards(
+    {
+      workers: () =>
+        [...pool.workers].map((worker) => ({ worker, role: roleOf(worker, pool.slotHolding(worker)) })),
+      replace,
+      kill: (worker, reason) => {
+        // The reason of its exit: a crash of a serving worker is restarted by the restart policy.
+        if (!worker.lifecycle.is('draining')) worker.failure ??= reason;
+        worker.kill();
+      },
+      report: (report) => fx.send({ type: 'guard', ...report }),
+      timer: fx.timer,
+      now: fx.now,
+      random: fx.random,
+      cron: fx.cron,
+    },
+    app.guards,
+    app.restart,
+  );
+}
