@@ -5,6 +5,8 @@ export const ExitCode = {
   OK: 0,
   /** A runtime failure, or an unsupported Node.js version. */
   FAILURE: 1,
+  /** `import pm2` wrote the config, but not everything came over: an option or an app was left out. */
+  IMPORT_INCOMPLETE: 2,
   /** `start` ended on its own because an app hit its crash-loop limit and nothing was left running. */
   APP_ERRORED: 3,
   /** EX_USAGE: unknown command or option. */
@@ -49,6 +51,7 @@ export const ErrorCode = {
   HEALTH: 'CLUSTERD_ERR_HEALTH',
   TIMEOUT: 'CLUSTERD_ERR_TIMEOUT',
   INTERNAL: 'CLUSTERD_ERR_INTERNAL',
+  IMPORT: 'CLUSTERD_ERR_IMPORT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -46,6 +46,14 @@ Run:
                             server, grace period from its shutdown settings, instances "max" as --cpus);
                             run it from the project directory the image holds at --workdir (/app)
 
+Migrate:
+  import pm2 <file> [--format json|yaml|ts] [-o FILE|-] [--force]
+                            Write a clusterd config from a PM2 ecosystem file (.js, .cjs, .mjs, .json,
+                            .json5, .yaml, .yml), as cluster.config.<format> beside it, or FILE, or on
+                            stdout with -o -; stderr gets a table of what became of each PM2 option.
+                            Reading a .js file runs it, as PM2 does (so does a .json file that is not
+                            strict JSON, which PM2 evaluates as JavaScript): import only files you trust
+
 Control a running clusterd (the one for the config in this directory, or --config PATH):
   status [--json]           Apps and workers: pid, state, restarts, uptime, CPU, memory, script
   reload [app]              Rolling reload; waits, and fails if a new worker does not get ready
@@ -62,8 +70,9 @@ Control a running clusterd (the one for the config in this directory, or --confi
 [config] is a config file or a directory to search; by default the working directory is searched for
 cluster.config.{json,yaml,yml,js,mjs,cjs,ts,mts,cts}, .clusterdrc*, or package.json#clusterd.
 
-Exit codes: 0 ok, 1 failure (also: no clusterd running), 3 an app errored and nothing is left running,
-64 usage error, 66 no config found, 78 invalid config, 128+N stopped immediately by a second signal N.
+Exit codes: 0 ok, 1 failure (also: no clusterd running), 2 import pm2 wrote the config but left something
+out, 3 an app errored and nothing is left running, 64 usage error, 66 no config found, 78 invalid config,
+128+N stopped immediately by a second signal N.
 `;
 
 function version(): string {
@@ -118,6 +127,7 @@ function parse(argv: string[]) {
         name: { type: 'string' },
         output: { type: 'string', short: 'o' },
         force: { type: 'boolean' },
+        format: { type: 'string' },
         image: { type: 'string' },
         namespace: { type: 'string' },
         replicas: { type: 'string' },
@@ -258,6 +268,26 @@ async function run(argv: string[], io: Io): Promise<number> {
           output: values.output,
           force: values.force ?? false,
         },
+        io,
+      );
+    }
+    case 'import': {
+      const [source, file, ...more] = rest;
+      if (source !== 'pm2')
+        throw usageError(
+          source === undefined
+            ? 'import needs a source: clusterd import pm2 <file>'
+            : `unknown import source "${source}" (sources: pm2)`,
+        );
+      if (file === undefined) throw usageError('usage: clusterd import pm2 <ecosystem file>');
+      if (more.length) throw usageError(`import pm2 takes one ecosystem file, got ${rest.length - 1}`);
+      if (values.env !== undefined)
+        throw usageError(
+          'import pm2 takes no --env: each env_<name> becomes environments.<name>, chosen with clusterd start --env <name>',
+        );
+      const { importPm2Command } = await import('./commands/import-pm2.js');
+      return importPm2Command(
+        { file, format: values.format, output: values.output, force: values.force ?? false },
         io,
       );
     }

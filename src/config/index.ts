@@ -49,6 +49,17 @@ function located(loaded: LoadedConfigFile, issues: SchemaIssue[]): ConfigIssue[]
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<ResolvedConfig> {
   const cwd = options.cwd ?? process.cwd();
   const loaded = await loadConfigFile({ cwd, ...(options.path === undefined ? {} : { path: options.path }) });
+  return resolveConfigData(loaded, options);
+}
+
+/**
+ * Validates and resolves config data already read (what loadConfig does once the file is parsed), for
+ * a config that exists only in memory so far, such as one `clusterd import` is about to write.
+ */
+export function resolveConfigData(
+  loaded: LoadedConfigFile,
+  options: Pick<LoadConfigOptions, 'environment' | 'cpus'> = {},
+): ResolvedConfig {
   const environment = options.environment ?? null;
   const oversize = oversizeIssues(loaded.data);
   if (oversize.length) throw new ConfigError(located(loaded, oversize));

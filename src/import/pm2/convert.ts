@@ -1,0 +1,68 @@
+// A whole ecosystem file -> a clusterd config: every app mapped (names kept unique), the keys beside
+// the apps judged, and relative paths rebased when the config is written to another directory.
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { App, ClusterdConfig } from '../../config/types.generated.js';
+import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import { mapApp } from './map-app.js';
+import type { Verdict } from './mapping.js';
+import type { Ecosystem } from './read.js';
+
+/** Where the JSON and YAML configs point editors for completion (as the README's example does). */
+export const SCHEMA_REF = './node_modules/clusterd/schemas/cluster.config.schema.json';
+
+export interface Conversion {
+  config: ClusterdConfig;
+  verdicts: Verdict[];
+  /** Names of the apps that could not be imported. */
+  dropped: string[];
+}
+
+const TOP_LEVEL: Record<string, string> = {
+  deploy:
+    'clusterd has no deploy: deploy with your own tools (git, CI), then apply the new version with clusterd reload',
+  static: "pm2 serve's static file servers: run a static file server as an app instead",
+};
+
+// A relative cwd is taken from the config file's directory: from another one, it is rebased.
+function rebased(app: App, from: string, to: string): App {
+  if (from === to || (app.cwd !== undefined && isAbsolute(app.cwd))) return app;
+  const cwd = relative(to, resolve(from, app.cwd ?? '.')) || '.';
+  const { name, script, args, cwd: _, ...rest } = app;
+  return { name, script, ...(args ? { args } : {}), ...(cwd === '.' ? {} : { cwd }), ...rest };
+}
+
+/**
+ * Converts `ecosystem` into a clusterd config to be written in `outDir`. Throws a ClusterdError when no
+ * app of it can run under clusterd.
+ */
+export function convertEcosystem(ecosystem: Ecosystem, outDir: string = ecosystem.dir): Conversion {
+  const taken = new Set<string>();
+  const apps: App[] = [];
+  const verdicts: Verdict[] = [];
+  const dropped: { name: string; why: string }[] = [];
+  for (const raw of ecosystem.apps) {
+    const mapped = mapApp(raw, ecosystem.dir, taken);
+    verdicts.push(...mapped.verdicts);
+    if (mapped.app) {
+      taken.add(mapped.name.toLowerCase());
+      apps.push(JSON.parse(JSON.stringify(rebased(mapped.app, ecosystem.dir, outDir))));
+    } else dropped.push({ name: mapped.name, why: mapped.dropped ?? '' });
+  }
+  for (const key of Object.keys(ecosystem.extra)) {
+    const note = TOP_LEVEL[key] ?? 'not a key of a PM2 ecosystem file (PM2 ignores it too)';
+    verdicts.push({ app: null, option: key, kind: 'unsupported', target: '', note });
+  }
+  if (apps.length === 0) {
+    const reasons = dropped.map((d) => `\n  ${d.name}: ${d.why}`).join('');
+    throw new ClusterdError(
+      ErrorCode.IMPORT,
+      `no app of ${ecosystem.file} can run under clusterd:${reasons}`,
+      ExitCode.CONFIG,
+    );
+  }
+  return {
+    config: { $schema: SCHEMA_REF, apps: apps as [App, ...App[]] } as ClusterdConfig,
+    verdicts,
+    dropped: dropped.map((d) => d.name),
+  };
+}
