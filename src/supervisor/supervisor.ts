@@ -17,6 +17,7 @@ import { applyChanges } from './apply-changes.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 import type { RunnerObserver } from './reports.js';
+import { runsAsRoot, scaleCount } from './scale-count.js';
 import { statusOf } from './status.js';
 
 export type StopKind = 'graceful' | 'immediate';
@@ -221,13 +222,7 @@ export class Supervisor {
   scaleTarget(name: string, spec: string): number {
     const [runner] = this.select(name);
     if (!runner) throw new Error(`no app named "${name}"`);
-    const match = /^([+-]?)(\d+)$/.exec(spec);
-    if (!match) throw new Error(`instances must be N, +N or -N, got "${spec}"`);
-    const from = runner.app.instances;
-    const n = Number(match[2]);
-    const to = match[1] === '+' ? from + n : match[1] === '-' ? from - n : n;
-    if (to < 1 || to > 1024) throw new Error(`instances must stay between 1 and 1024, got ${to}`);
-    return to;
+    return scaleCount(runner.app.instances, spec);
   }
 
   /** Runs `to` workers of one app; resolves once the new ones serve (or the removed ones have stopped). */
@@ -392,9 +387,4 @@ export class Supervisor {
     for (const runner of this.runners) void runner.kill();
     this.checkFinished();
   }
-}
-
-/** Whether a supervisor running as `uid` runs this app's workers as root. */
-export function runsAsRoot(app: Pick<ResolvedApp, 'runAs'>, uid: number | undefined): boolean {
-  return uid === 0 && (app.runAs === null || app.runAs.uid === 0);
 }
