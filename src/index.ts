@@ -1,3 +1,16 @@
+export type {
+  AppStatus,
+  ConnectOptions,
+  LogEvent,
+  LogsOptions,
+  ReloadResult,
+  ScaleResult,
+  Status,
+  Stream,
+  WaitOptions,
+  WorkerStatus,
+} from './client/index.js';
+export { Client, connect } from './client/index.js';
 export { defineConfig } from './config/define.js';
 export type { LoadConfigOptions, ResolvedApp, ResolvedConfig } from './config/index.js';
 export { loadConfig } from './config/index.js';

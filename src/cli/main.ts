@@ -66,6 +66,7 @@ Control a running clusterd (the one for the config in this directory, or --confi
   shutdown                  Stop everything
   logs [app] [--lines N] [--follow|-f]
                             Recent output, then (with --follow) live output
+  events [app] [--json]     The supervisor's events (workers, apps, reloads, guards) as they happen
 
 [config] is a config file or a directory to search; by default the working directory is searched for
 cluster.config.{json,yaml,yml,js,mjs,cjs,ts,mts,cts}, .clusterdrc*, or package.json#clusterd.
@@ -215,6 +216,9 @@ async function run(argv: string[], io: Io): Promise<number> {
         throw usageError('usage: clusterd scale <app> <N|+N|-N>');
       return control({ cmd: 'scale', app, instances });
     }
+    case 'events':
+      if (rest.length > 1) throw usageError('events takes at most one app name');
+      return control(rest[0] === undefined ? { cmd: 'events' } : { cmd: 'events', app: rest[0] });
     case 'logs': {
       if (rest.length > 1) throw usageError('logs takes at most one app name');
       const lines = values.lines === undefined ? 50 : Number(values.lines);

@@ -1,5 +1,6 @@
 // The control protocol: JSON lines over the root's Unix socket. Each request carries an id; the reply
-// carries the same id. `logs --follow` keeps the connection and receives `output` messages.
+// carries the same id. `logs --follow` keeps the connection and receives `output` messages; `events`
+// keeps it and receives `event` messages.
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { GuardCause } from '../protocol.js';
 
@@ -31,7 +32,9 @@ export type Command =
   | { cmd: 'stop'; app?: string; timeout?: number }
   | { cmd: 'start'; app: string; timeout?: number }
   | { cmd: 'shutdown' }
-  | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean };
+  | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean }
+  /** The root's events as they are logged, live, until the client hangs up. */
+  | { cmd: 'events'; app?: string };
 
 export type Request = Command & { v: number; id: string | number };
 
@@ -82,12 +85,32 @@ export interface Status {
   logFaults?: LogFileFault[];
 }
 
+/** An event the root logged, as the object its JSON log line holds (docs/control.md, "events"). */
+export interface LogEvent {
+  /** pino's level: 30 info, 40 warn, 50 error. */
+  level: number;
+  /** ms since the epoch. */
+  time: number;
+  msg: string;
+  /** The app it is about; none for the supervisor's own events (started, config reloaded, stopping). */
+  app?: string;
+  [field: string]: unknown;
+}
+
+export interface ReplyError {
+  code: string;
+  message: string;
+}
+
 export type Reply =
   /** First line for a command that waits: it is under way, and how long it may take at most. */
   | { v: number; id: string | number; accepted: { timeout: number } }
   | { v: number; id: string | number | null; ok: true; result: unknown }
-  | { v: number; id: string | number | null; ok: false; error: { code: string; message: string } }
-  | { v: number; id: string | number; output: string };
+  | { v: number; id: string | number | null; ok: false; error: ReplyError }
+  /** First line of a stream (`logs --follow`, `events`): `output` or `event` lines follow until the end. */
+  | { v: number; id: string | number; following: true }
+  | { v: number; id: string | number; output: string }
+  | { v: number; id: string | number; event: LogEvent };
 
 export const COMMANDS: Record<Command['cmd'], true> = {
   status: true,
@@ -98,4 +121,5 @@ export const COMMANDS: Record<Command['cmd'], true> = {
   start: true,
   shutdown: true,
   logs: true,
+  events: true,
 };

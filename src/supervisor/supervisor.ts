@@ -8,7 +8,7 @@ import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
-import { ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import type { LogFormat, OpResults, Outcome } from '../protocol.js';
@@ -171,7 +171,14 @@ export class Supervisor {
   select(name: string | undefined): AppRunner[] {
     if (name === undefined) return this.apps;
     const runner = this.runner(name);
-    if (!runner) throw new Error(`no app named "${name}" (apps: ${[...this.current.keys()].join(', ')})`);
+    if (!runner) {
+      const apps = [...this.current.keys()].join(', ');
+      throw new ClusterdError(
+        ErrorCode.UNKNOWN_APP,
+        `no app named "${name}" (apps: ${apps})`,
+        ExitCode.FAILURE,
+      );
+    }
     return [runner];
   }
 
