@@ -174,9 +174,10 @@ export class Client {
 }
 
 /**
- * Finds the clusterd running the config, by the CLI's rules (the config in `cwd`, or `config`), and checks
- * that it answers. Rejects with `CLUSTERD_ERR_NOT_RUNNING` when none does, `CLUSTERD_ERR_CONFIG_NOT_FOUND`
- * when there is no config to find.
+ * Finds the clusterd running the config, by the CLI's rules (the config in `cwd`, or `config`; else the
+ * one clusterd running a config file of the directory under another name), and checks that it answers.
+ * Rejects with `CLUSTERD_ERR_NOT_RUNNING` when none does, `CLUSTERD_ERR_CONFIG_NOT_FOUND` when there is
+ * no config to find, `CLUSTERD_ERR_SEVERAL_RUNNING` when it cannot tell which.
  */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const target = await locateSocket(options.cwd ?? process.cwd(), options.config, options.env);
