@@ -7,6 +7,9 @@ export type {
   ScaleResult,
   Status,
   Stream,
+  UpApp,
+  UpChange,
+  UpReport,
   WaitOptions,
   WorkerStatus,
 } from './client/index.js';
@@ -15,4 +18,4 @@ export { defineConfig } from './config/define.js';
 export type { LoadConfigOptions, ResolvedApp, ResolvedConfig } from './config/index.js';
 export { loadConfig } from './config/index.js';
 export type * from './config/types.generated.js';
-export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode } from './errors.js';
+export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode, UpError } from './errors.js';

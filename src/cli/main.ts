@@ -37,6 +37,11 @@ Run:
   validate [config] [--env NAME] [--json]
                             Check a config and print what it resolves to
   schema                    Print the config's JSON Schema
+  up [config] [--env NAME] [--timeout DURATION] [--json]
+                            Deploy: start clusterd in the background if none runs for the config, else
+                            apply the config file's changes and reload every app they did not roll or
+                            restart (new code on disk); waits, prints what changed, non-zero if an app
+                            did not end ready (a failed reload rolls back: the old workers keep serving)
   export systemd [config] [--env NAME] [--name UNIT] [-o FILE [--force]]
                             Print a systemd service unit for the config (Type=notify, watchdog,
                             reload, stop timeout from its shutdown settings), or write it to FILE
@@ -215,6 +220,16 @@ async function run(argv: string[], io: Io): Promise<number> {
       if (rest.length !== 2 || app === undefined || instances === undefined)
         throw usageError('usage: clusterd scale <app> <N|+N|-N>');
       return control({ cmd: 'scale', app, instances });
+    }
+    case 'up': {
+      if (rest.length > 1) throw usageError(`up takes one config path, got ${rest.length}`);
+      if (rest[0] !== undefined && values.config !== undefined)
+        throw usageError('up takes the config as an argument or as --config, not both');
+      const { upCommand } = await import('./commands/up.js');
+      return upCommand(
+        { path: rest[0] ?? values.config, environment: values.env, timeout, json: values.json ?? false },
+        io,
+      );
     }
     case 'events':
       if (rest.length > 1) throw usageError('events takes at most one app name');

@@ -3,12 +3,15 @@
 import { type Bounds, notRunningError, ReplyStream, sendCommand, type Target } from '../control/client.js';
 import { listening, locateSocket } from '../control/locate.js';
 import { verifySocket } from '../control/private-dir.js';
-import type { Command, LogEvent, Reply, Status } from '../control/protocol.js';
+import type { Command, LogEvent, Reply, Status, UpReport } from '../control/protocol.js';
 
 export type {
   AppStatus,
   LogEvent,
   Status,
+  UpApp,
+  UpChange,
+  UpReport,
   WorkerStatus,
 } from '../control/protocol.js';
 
@@ -69,7 +72,7 @@ export interface Stream<T> extends AsyncIterableIterator<T> {
  * A running clusterd: each method is one control command, on a connection of its own, so a `reload` that
  * takes a minute does not hold up a `status`. Methods reject with a `ClusterdError` (`code`:
  * `CLUSTERD_ERR_NOT_RUNNING`, `_UNKNOWN_APP`, `_COMMAND_FAILED`, `_TIMEOUT`, `_CONTROL`;
- * see docs/errors.md).
+ * see docs/errors.md); `up` rejects with an `UpError` carrying its report, or a `ConfigError`.
  */
 export class Client {
   private readonly streams = new Set<Stream<unknown>>();
@@ -140,6 +143,17 @@ export class Client {
   /** Stops everything gracefully, as SIGTERM does; resolves with the supervisor's pid as it begins. */
   shutdown(): Promise<{ pid: number }> {
     return this.send({ cmd: 'shutdown' });
+  }
+
+  /**
+   * What `clusterd up` does to a running clusterd: re-reads the config file, applies its changes, then
+   * reloads every app they did not roll or restart. `environment`, if given, must be the running one.
+   */
+  up(options: WaitOptions & { environment?: string } = {}): Promise<UpReport> {
+    const { environment, ...wait } = options;
+    return this.send(
+      this.waiting({ cmd: 'up', ...(environment === undefined ? {} : { environment }) }, wait),
+    );
   }
 
   /** The apps' recent output, line by line, then with `follow` the live output. */

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { displayPath } from '../config/display.js';
 import { formatDuration } from '../config/units.js';
-import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode, UpError } from '../errors.js';
 import { verifySocket } from './private-dir.js';
 import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply, type ReplyError } from './protocol.js';
 
@@ -42,8 +42,10 @@ const KEPT: ReadonlySet<string> = new Set([
   ErrorCode.COMMAND_FAILED,
 ]);
 
-/** The error an error answer stands for. */
+/** The error an error answer stands for: a ConfigError with its issues, an UpError with its report. */
 export function replyError(error: ReplyError): ClusterdError {
+  if (Array.isArray(error.issues) && error.issues.length) return new ConfigError(error.issues);
+  if (error.report) return new UpError(error.message, error.report);
   const code = KEPT.has(error.code) ? (error.code as ErrorCode) : ErrorCode.COMMAND_FAILED;
   return new ClusterdError(code, error.message, ExitCode.FAILURE);
 }

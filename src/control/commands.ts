@@ -9,6 +9,7 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
 import { answerEvents, answerLogs } from './streams.js';
 import { defaultTimeout, isWaitingCommand } from './timeouts.js';
+import { answerUp } from './up.js';
 
 type Id = string | number | null;
 
@@ -49,6 +50,8 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
     if (!(Number.isInteger(r.timeout) && (r.timeout as number) > 0 && (r.timeout as number) <= MAX_TIMER_MS))
       return `"timeout" must be a whole number of ms between 1 and ${MAX_TIMER_MS}`;
   }
+  if (r.cmd === 'up' && r.environment !== undefined && typeof r.environment !== 'string')
+    return '"environment" must be a string';
   if (r.cmd === 'logs') {
     if (r.lines !== undefined && !(Number.isInteger(r.lines) && (r.lines as number) >= 0))
       return '"lines" must be a whole number';
@@ -179,6 +182,7 @@ export async function answer(
     reply: { v: CONTROL_VERSION, id: request.id, ok: true, result },
   });
   try {
+    if (request.cmd === 'up') return { reply: await answerUp(request, supervisor, log, progress) };
     // Stopping everything answers at once, as shutdown does.
     if (isWaitingCommand(request.cmd) && !(request.cmd === 'stop' && request.app === undefined)) {
       const app = 'app' in request ? request.app : undefined;

@@ -1,6 +1,7 @@
 // The control protocol: JSON lines over the root's Unix socket. Each request carries an id; the reply
 // carries the same id. `logs --follow` keeps the connection and receives `output` messages; `events`
 // keeps it and receives `event` messages.
+import type { ConfigIssue } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { GuardCause } from '../protocol.js';
 
@@ -34,7 +35,12 @@ export type Command =
   | { cmd: 'shutdown' }
   | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean }
   /** The root's events as they are logged, live, until the client hangs up. */
-  | { cmd: 'events'; app?: string };
+  | { cmd: 'events'; app?: string }
+  /**
+   * Re-read the config file, apply its changes, then reload every app the change did not roll or restart;
+   * answered once all of it settled. `environment` must be the running one (absent: whichever it is).
+   */
+  | { cmd: 'up'; environment?: string; timeout?: number };
 
 export type Request = Command & { v: number; id: string | number };
 
@@ -97,9 +103,46 @@ export interface LogEvent {
   [field: string]: unknown;
 }
 
+/** What the config change of an `up` did to an app. */
+export type UpChange = 'added' | 'removed' | 'scaled' | 'rolled' | 'restarted';
+
+/** One app in an `up`'s answer. */
+export interface UpApp {
+  app: string;
+  /** What the config change did to it; null when its settings did not change. */
+  change: UpChange | null;
+  /** The settings that changed (rolled, restarted). */
+  changed?: string[];
+  /** The worker count, when the change scaled it. */
+  instances?: { from: number; to: number };
+  /** What `up` did after the change, for new code on disk: a rolling reload, a start (it was stopped). */
+  action: 'reloaded' | 'started' | null;
+  /** Workers replaced by new ones (rolled or reloaded). */
+  replaced: number;
+  ok: boolean;
+  /** Why not, when not ok. */
+  reason?: string;
+  /** When not ok: its workers still serve (a failed reload rolls back and keeps the old ones). */
+  serving?: boolean;
+}
+
+export interface UpReport {
+  pid: number;
+  config: string;
+  environment: string | null;
+  /** Every app ended ready (or removed, as asked). */
+  ok: boolean;
+  apps: UpApp[];
+  ms: number;
+}
+
 export interface ReplyError {
   code: string;
   message: string;
+  /** An invalid config (`up`): every problem, as `validate` prints them. */
+  issues?: ConfigIssue[];
+  /** A failed `up`: what it did, app by app. */
+  report?: UpReport;
 }
 
 export type Reply =
@@ -122,4 +165,5 @@ export const COMMANDS: Record<Command['cmd'], true> = {
   shutdown: true,
   logs: true,
   events: true,
+  up: true,
 };

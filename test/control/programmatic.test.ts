@@ -2,7 +2,14 @@
 // method, logs as an async iterator (recent lines, then live until the loop is left), the root's events
 // while a reload runs, a config nothing runs for, and an app that does not exist.
 import { describe, expect, it } from 'vitest';
-import { type Client, ClusterdError, connect, ErrorCode, type LogEvent } from '../../src/index.js';
+import {
+  type Client,
+  ClusterdError,
+  ConfigError,
+  connect,
+  ErrorCode,
+  type LogEvent,
+} from '../../src/index.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 import { get, getJson } from '../helpers/http.js';
 import { fixtureApp, type Root, startRoot, testEnv } from '../helpers/root.js';
@@ -162,6 +169,14 @@ describe('the programmatic client', () => {
     });
     // Still serving after all of it.
     expect(await getJson(await root.address('web'))).toMatchObject({ app: 'web' });
+
+    // `up` on a config that became invalid: the problems, and nothing changed.
+    writeFiles(root.dir, { 'cluster.config.json': JSON.stringify({ apps: [{ ...web, instanses: 2 }] }) });
+    const invalid = await client.up().catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(ConfigError);
+    expect((invalid as ConfigError).issues).toEqual([
+      expect.objectContaining({ code: ErrorCode.CONFIG_UNKNOWN_KEY, pointer: '/apps/0/instanses' }),
+    ]);
     root.signal('SIGTERM');
     await root.waitForExit();
   });

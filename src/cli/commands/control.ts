@@ -149,6 +149,8 @@ export async function controlCommand(command: Command, options: ControlOptions, 
       for await (const event of client.events(command.app === undefined ? {} : { app: command.app }))
         io.stdout(options.json ? `${JSON.stringify(event)}\n` : `${escapeText(formatEvent(event))}\n`);
       break;
+    case 'up':
+      throw new Error('up is run by commands/up.ts');
   }
   return 0;
 }
