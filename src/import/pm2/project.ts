@@ -53,6 +53,9 @@ export function directoryEntry(dir: string): string | null {
 
 /** The file Node.js runs for a package whose `main` is `main` (`isFile`: relative to the package); pure. */
 export function packageEntry(main: unknown, isFile: (file: string) => boolean): string | null {
-  const candidates = typeof main === 'string' ? [main, `${main}.js`, join(main, 'index.js')] : [];
-  return [...candidates, 'index.js', 'index.cjs'].find(isFile) ?? null;
+  return [...mainCandidates(main), 'index.js', 'index.cjs'].find(isFile) ?? null;
 }
+
+/** The files a package's `main` may name, in the order Node.js tries them. */
+export const mainCandidates = (main: unknown): string[] =>
+  typeof main === 'string' ? [main, `${main}.js`, join(main, 'index.js')] : [];
