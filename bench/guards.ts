@@ -10,19 +10,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import {
-  freePort,
-  median,
-  ROOT,
-  rssKiB,
-  startClusterd,
-  stop,
-  table,
-  tempConfig,
-  writeResult,
-} from './lib.ts';
+import { freePort, median, ROOT, rssKiB, table, writeResult } from './lib.ts';
 import { pm2 } from './pm2.ts';
-import { answering, bare, type Target } from './targets.ts';
+import { answering, bare, clusterd, type Target } from './targets.ts';
 
 const LEAK_SECONDS = Number(process.argv[2] ?? 45);
 const ROUNDS = Number(process.argv[3] ?? 4);
@@ -34,16 +24,8 @@ const LEAKY = join(ROOT, 'bench/apps/leaky.cjs');
 const HELLO = join(ROOT, 'bench/apps/hello.cjs');
 
 /** A clusterd target whose app has these guards. */
-const guarded = (name: string, guards: object, env: Record<string, string> = {}): Target => ({
-  name,
-  async start(app, port, workers) {
-    const { file } = tempConfig({
-      apps: [{ name: 'app', script: app, instances: workers, env: { ...env, PORT: port }, guards }],
-    });
-    const { child } = await startClusterd(file, (e) => e.to === 'running');
-    return { stop: () => stop(child) };
-  },
-});
+const guarded = (name: string, guards: object, env: Record<string, string> = {}): Target =>
+  clusterd('round-robin', { name, app: { guards, env } });
 
 const pm2Leaky = (name: string, env: Record<string, string>): Target => ({
   name,

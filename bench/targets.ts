@@ -15,11 +15,24 @@ export interface Target {
   start(app: string, port: number, workers: number): Promise<Running>;
 }
 
-export const clusterd = (balancing: 'round-robin' | 'kernel' = 'round-robin'): Target => ({
-  name: balancing === 'kernel' ? 'clusterd (kernel)' : 'clusterd',
+/** clusterd running the app; `extra.app` adds settings to it (`guards`, `env`), `extra.name` names the row. */
+export const clusterd = (
+  balancing: 'round-robin' | 'kernel' = 'round-robin',
+  extra: { name?: string; app?: { env?: Record<string, string> } & Record<string, unknown> } = {},
+): Target => ({
+  name: extra.name ?? (balancing === 'kernel' ? 'clusterd (kernel)' : 'clusterd'),
   async start(app, port, workers) {
     const { file } = tempConfig({
-      apps: [{ name: 'app', script: app, instances: workers, balancing, env: { PORT: port } }],
+      apps: [
+        {
+          name: 'app',
+          script: app,
+          instances: workers,
+          balancing,
+          ...extra.app,
+          env: { ...extra.app?.env, PORT: port },
+        },
+      ],
     });
     const { child } = await startClusterd(file, (e) => e.to === 'running');
     return { stop: () => stop(child) };

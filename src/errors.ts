@@ -12,7 +12,7 @@ export const ExitCode = {
   APP_ERRORED: 3,
   /** EX_USAGE: unknown command or option. */
   USAGE: 64,
-  /** EX_NOINPUT: no config file found, or the given one does not exist. */
+  /** EX_NOINPUT: no config file found, or the given one does not exist (init: no file to run). */
   NO_INPUT: 66,
   /** EX_SOFTWARE: a bug in clusterd (reported with a stack trace). */
   INTERNAL: 70,
@@ -55,6 +55,7 @@ export const ErrorCode = {
   TIMEOUT: 'CLUSTERD_ERR_TIMEOUT',
   INTERNAL: 'CLUSTERD_ERR_INTERNAL',
   IMPORT: 'CLUSTERD_ERR_IMPORT',
+  INIT: 'CLUSTERD_ERR_INIT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

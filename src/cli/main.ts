@@ -51,6 +51,14 @@ Run:
                             server, grace period from its shutdown settings, instances "max" as --cpus);
                             run it from the project directory the image holds at --workdir (/app)
 
+Set up:
+  init [dir] [--format json|yaml|ts] [--name NAME] [--script FILE] [--force]
+                            Write a starter config for the project in dir (default: here): the app
+                            named and started as package.json says (its start script when that runs
+                            a Node.js file, else main), as cluster.config.<format> (json by default;
+                            yaml and ts explain each key in comments); never over an existing config
+                            without --force
+
 Migrate:
   import pm2 <file> [--format json|yaml|ts] [-o FILE|-] [--force]
                             Write a clusterd config from a PM2 ecosystem file (.js, .cjs, .mjs, .json,
@@ -134,6 +142,7 @@ function parse(argv: string[]) {
         output: { type: 'string', short: 'o' },
         force: { type: 'boolean' },
         format: { type: 'string' },
+        script: { type: 'string' },
         image: { type: 'string' },
         namespace: { type: 'string' },
         replicas: { type: 'string' },
@@ -307,6 +316,22 @@ async function run(argv: string[], io: Io): Promise<number> {
       const { importPm2Command } = await import('./commands/import-pm2.js');
       return importPm2Command(
         { file, format: values.format, output: values.output, force: values.force ?? false },
+        io,
+      );
+    }
+    case 'init': {
+      if (rest.length > 1) throw usageError(`init takes one project directory, got ${rest.length}`);
+      const other = Object.keys(values).find((key) => !['format', 'name', 'script', 'force'].includes(key));
+      if (other !== undefined) throw usageError(`init takes no --${other}`);
+      const { initCommand } = await import('./commands/init.js');
+      return initCommand(
+        {
+          dir: rest[0],
+          format: values.format,
+          name: values.name,
+          script: values.script,
+          force: values.force ?? false,
+        },
         io,
       );
     }

@@ -32,14 +32,19 @@ function entry(path: string): 'directory' | 'other' | undefined {
   }
 }
 
-/** The first config file in `dir`, in SEARCH_PLACES order; undefined if none. */
-export function searchConfigDir(dir: string): string | undefined {
+/** The config files in `dir` the search would find, in SEARCH_PLACES order (first: the one it uses). */
+export function* configFilesIn(dir: string): Generator<string> {
   for (const place of SEARCH_PLACES) {
     const file = join(dir, place);
     // Anything but a directory is a candidate: a FIFO or a symlink loop named cluster.config.json is
     // refused when it is read, not skipped in favour of the next place.
-    if (entry(file) === 'other' && (place !== 'package.json' || hasPackageKey(file))) return file;
+    if (entry(file) === 'other' && (place !== 'package.json' || hasPackageKey(file))) yield file;
   }
+}
+
+/** The first config file in `dir`, in SEARCH_PLACES order; undefined if none. */
+export function searchConfigDir(dir: string): string | undefined {
+  for (const file of configFilesIn(dir)) return file;
   return undefined;
 }
 

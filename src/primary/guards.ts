@@ -19,8 +19,8 @@ export interface Guarded {
   readonly startedAt: number;
   /** When it became ready, or null. */
   readonly readyAt: number | null;
-  /** Why it cannot drain (set by the heartbeat guard): the pool kills it instead of draining it. */
-  stuck: string | null;
+  /** Since when it has not answered (set by the heartbeat guard): it cannot drain, so it is killed instead. */
+  stuckSince: number | null;
   rss(): number | null;
   beat(): boolean;
   mainThread(): ThreadSample | null;
@@ -128,7 +128,7 @@ export class Guards<W extends Guarded> {
     watch.pending = null;
     watch.sent = null;
     // One that was stuck can drain again, if its replacement has not killed it yet.
-    worker.stuck = null;
+    worker.stuckSince = null;
   }
 
   private every(ms: number, fn: () => void): void {
@@ -296,7 +296,7 @@ export class Guards<W extends Guarded> {
     const message = `no answer to its heartbeat for ${formatDuration(silent)} (guards.heartbeat.timeout ${formatDuration(this.settings.heartbeat.timeout ?? 0)})${where}`;
     const fields = { silentMs: silent, ...(thread ? { threadState: thread.state } : {}) };
     if (role === 'serving') {
-      worker.stuck = `its event loop has been blocked for ${formatDuration(silent)} or more, so it cannot drain`;
+      worker.stuckSince = sent.at;
       this.replace(worker, 'unresponsive', message, fields, { urgent: true });
     } else {
       // A successor that hangs fails its reload; one that hangs while it drains would never finish.

@@ -92,8 +92,8 @@ export class Worker {
   failure: string | null = null;
   /** When it became ready. */
   readyAt: number | null = null;
-  /** Why it cannot drain (its event loop is blocked): a drain kills it instead. */
-  stuck: string | null = null;
+  /** Since when its event loop has not answered (the heartbeat guard): a drain kills it instead. */
+  stuckSince: number | null = null;
   exited = false;
   private cancelReady: (() => void) | null = null;
 
@@ -146,9 +146,12 @@ export class Worker {
   drain(reason: string): void {
     if (this.exited || this.lifecycle.is('draining')) return;
     this.clearReady();
-    if (this.stuck) {
+    if (this.stuckSince !== null) {
       // A blocked event loop would never finish its requests nor close its connections.
-      this.lifecycle.to('draining', { reason: `${reason}; killed: ${this.stuck}` });
+      const blocked = formatDuration(this.fx.now() - this.stuckSince);
+      this.lifecycle.to('draining', {
+        reason: `${reason}; killed: its event loop has not answered for ${blocked}, so it cannot drain`,
+      });
       this.process?.kill();
       return;
     }

@@ -229,9 +229,7 @@ describe('guards: heartbeat', () => {
     );
     expect(draining).toMatchObject({
       transition: {
-        reason: expect.stringMatching(
-          /killed: its event loop has been blocked for 3s or more, so it cannot drain/,
-        ),
+        reason: expect.stringMatching(/killed: its event loop has not answered for 3s, so it cannot drain/),
       },
     });
     stuck.exit(null, 'SIGKILL');

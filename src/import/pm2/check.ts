@@ -17,24 +17,36 @@ const MACHINE_CODES = new Set<ErrorCode>([
   ErrorCode.CONFIG_UNSUPPORTED,
 ]);
 
+export interface DraftCheck {
+  /** What this machine lacks to run the config (its script is not built yet, its user is unknown). */
+  machine: ConfigIssue[];
+  /** What is wrong with the config itself. */
+  invalid: ConfigIssue[];
+}
+
+/** Validates `config` as the file `file` would be, before it is written; `clusterd init` uses it too. */
+export function checkDraft(config: ClusterdConfig, file: string, format: OutputFormat): DraftCheck {
+  try {
+    resolveConfigData({ file, format, data: config, prefix: [] });
+    return { machine: [], invalid: [] };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const invalid = error.issues.filter((issue) => !MACHINE_CODES.has(issue.code));
+    return { machine: invalid.length ? [] : [...error.issues], invalid };
+  }
+}
+
 /**
  * Validates `config` as the file `file` would be, and returns what this machine lacks to run it.
  * Throws a ClusterdError (exit 70) when the config itself is invalid.
  */
 export function checkImported(config: ClusterdConfig, file: string, format: OutputFormat): ConfigIssue[] {
-  try {
-    resolveConfigData({ file, format, data: config, prefix: [] });
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const invalid = error.issues.filter((issue) => !MACHINE_CODES.has(issue.code));
-    if (invalid.length)
-      throw new ClusterdError(
-        ErrorCode.INTERNAL,
-        `the imported config does not validate, which is a bug of clusterd import pm2; please report it:\n${formatIssues(invalid)}`,
-        ExitCode.INTERNAL,
-        { cause: error },
-      );
-    return [...error.issues];
-  }
+  const { machine, invalid } = checkDraft(config, file, format);
+  if (invalid.length)
+    throw new ClusterdError(
+      ErrorCode.INTERNAL,
+      `the imported config does not validate, which is a bug of clusterd import pm2; please report it:\n${formatIssues(invalid)}`,
+      ExitCode.INTERNAL,
+    );
+  return machine;
 }

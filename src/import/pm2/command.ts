@@ -66,8 +66,17 @@ const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
 
 const isNode = (word: string) => /(^|\/)(node|nodejs)(\.exe)?$/.test(word);
 
-/** Reads a command line that runs a Node.js file, or says why it is not one. */
-export function parseNodeCommand(line: string): ParsedCommand {
+/**
+ * Programs that run a file in Node.js with a loader, and the Node.js options that do the same:
+ * `tsx src/index.ts` is `node --import tsx src/index.ts` (tsx's own docs).
+ */
+export type Loaders = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Reads a command line that runs a Node.js file, or says why it is not one. With `loaders`, a command
+ * line that starts one of them counts as node with its options.
+ */
+export function parseNodeCommand(line: string, loaders: Loaders = {}): ParsedCommand {
   const unquoted = line.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '');
   if (SHELL_SYNTAX.test(unquoted))
     return { ok: false, reason: 'it is a shell command line (pipes, &&, redirections or expansions)' };
@@ -85,8 +94,12 @@ export function parseNodeCommand(line: string): ParsedCommand {
   }
   const program = words[i];
   if (program === undefined) return { ok: false, reason: 'it runs no program' };
-  if (!isNode(program)) return { ok: false, reason: `it runs "${program}", not node` };
-  const nodeArgs: string[] = [];
+  const loader = loaders[program.split('/').pop() ?? ''];
+  if (!isNode(program) && !loader) return { ok: false, reason: `it runs "${program}", not node` };
+  const nodeArgs: string[] = [...(loader ?? [])];
+  // `tsx watch`: a development watcher, no file to run.
+  if (loader && words[i + 1] === 'watch')
+    return { ok: false, reason: `"${program} watch" restarts on changes; clusterd start --watch does that` };
   for (i += 1; i < words.length; i += 1) {
     const word = words[i] as string;
     if (word === '--') {

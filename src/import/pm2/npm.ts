@@ -2,8 +2,8 @@
 // package manager, which runs a package.json script through a shell. clusterd runs a Node.js file
 // itself, so the script is read: when it runs a Node.js file, that file is the app.
 import { join } from 'node:path';
-import { type NodeCommand, parseNodeCommand } from './command.js';
-import { pathKind, readPackageJson } from './project.js';
+import { type Loaders, type NodeCommand, parseNodeCommand } from './command.js';
+import { type PackageJson, pathKind, readPackageJson } from './project.js';
 
 const RUNNERS = new Set(['npm', 'yarn', 'pnpm']);
 // npm's own commands that run the package.json script of the same name.
@@ -54,19 +54,41 @@ export function resolvePackageScript(dir: string, runner: string, args: readonly
   if (!target) return { ok: false, reason: `"${shown}" runs no package.json script` };
   const pkg = readPackageJson(dir);
   if (!pkg) return { ok: false, reason: `"${shown}" needs a package.json, and ${dir} has none` };
+  return packageScript(pkg, target, {
+    runner,
+    shown,
+    isFile: (file) => pathKind(join(dir, file)) === 'file',
+  });
+}
+
+export interface ScriptContext {
+  /** The package manager that runs the script (npm has a default start script). */
+  runner: string;
+  /** The command as the user wrote it (`npm start`), for messages. */
+  shown: string;
+  /** Whether a file exists, relative to package.json's directory. */
+  isFile: (file: string) => boolean;
+  /** Loaders that count as node (command.ts); none by default. */
+  loaders?: Loaders;
+}
+
+/**
+ * The Node.js command the package.json script `target` runs, or why it does not run one. Pure:
+ * `clusterd init` reads a project's start script with it too.
+ */
+export function packageScript(
+  pkg: PackageJson,
+  target: { name: string; extra: readonly string[] },
+  { runner, shown, isFile, loaders }: ScriptContext,
+): ResolvedScript {
   const scripts = pkg.scripts ?? {};
   let line = scripts[target.name];
   // npm's default start script, when package.json has none.
-  if (
-    line === undefined &&
-    target.name === 'start' &&
-    runner === 'npm' &&
-    pathKind(join(dir, 'server.js')) === 'file'
-  )
+  if (line === undefined && target.name === 'start' && runner === 'npm' && isFile('server.js'))
     line = 'node server.js';
   if (typeof line !== 'string')
     return { ok: false, reason: `"${shown}": package.json has no "${target.name}" script` };
-  const parsed = parseNodeCommand(line);
+  const parsed = parseNodeCommand(line, loaders);
   if (!parsed.ok)
     return { ok: false, reason: `package.json's "${target.name}" script "${line}": ${parsed.reason}` };
   const notes: string[] = [];

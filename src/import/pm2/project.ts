@@ -16,6 +16,7 @@ export function pathKind(path: string): PathKind {
 }
 
 export interface PackageJson {
+  name?: unknown;
   main?: unknown;
   scripts?: Record<string, unknown>;
 }
@@ -47,10 +48,14 @@ export function looksBinary(file: string): boolean {
 
 /** The file Node.js runs for a directory given as its script: package.json `main`, else index.js. */
 export function directoryEntry(dir: string): string | null {
-  const main = readPackageJson(dir)?.main;
-  const candidates = typeof main === 'string' ? [main, `${main}.js`, join(main, 'index.js')] : [];
-  for (const candidate of [...candidates, 'index.js', 'index.cjs']) {
-    if (pathKind(join(dir, candidate)) === 'file') return candidate;
-  }
-  return null;
+  return packageEntry(readPackageJson(dir)?.main, (file) => pathKind(join(dir, file)) === 'file');
 }
+
+/** The file Node.js runs for a package whose `main` is `main` (`isFile`: relative to the package); pure. */
+export function packageEntry(main: unknown, isFile: (file: string) => boolean): string | null {
+  return [...mainCandidates(main), 'index.js', 'index.cjs'].find(isFile) ?? null;
+}
+
+/** The files a package's `main` may name, in the order Node.js tries them. */
+export const mainCandidates = (main: unknown): string[] =>
+  typeof main === 'string' ? [main, `${main}.js`, join(main, 'index.js')] : [];
