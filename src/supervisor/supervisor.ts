@@ -8,11 +8,12 @@ import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
-import { ClusterdError, ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
+import { ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import type { LogFormat, OpResults, Outcome } from '../protocol.js';
 import { AppRunner } from './app-runner.js';
+import { unknownApp } from './app-view.js';
 import { applyChanges, type ConfigApplied } from './apply-changes.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
@@ -172,14 +173,7 @@ export class Supervisor {
   select(name: string | undefined): AppRunner[] {
     if (name === undefined) return this.apps;
     const runner = this.runner(name);
-    if (!runner) {
-      const apps = [...this.current.keys()].join(', ');
-      throw new ClusterdError(
-        ErrorCode.UNKNOWN_APP,
-        `no app named "${name}" (apps: ${apps})`,
-        ExitCode.FAILURE,
-      );
-    }
+    if (!runner) throw unknownApp(name, [...this.current.keys()]);
     return [runner];
   }
 
