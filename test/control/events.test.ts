@@ -40,7 +40,11 @@ describe('clusterd events', () => {
       const done = events.findLastIndex((e) => e.reload === 'done');
       return start !== -1 && done > start ? events.slice(start, done + 1) : null;
     };
-    while (!(whole() && human.out.text.includes('web reloaded: 1 workers'))) {
+    const humanWhole = () => {
+      const start = human.out.text.indexOf(' web reload started\n');
+      return start !== -1 && human.out.text.indexOf(' web reloaded: 1 workers', start) !== -1;
+    };
+    while (!(whole() && humanWhole())) {
       expect((await runCli(['reload'], { cwd: root.dir, env: root.env })).code).toBe(0);
     }
     expect(whole()).toEqual(
