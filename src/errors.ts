@@ -1,5 +1,6 @@
 // Every error clusterd reports to a user has a code from this module and a documented exit code
 // (docs/errors.md; a test checks that each code is documented there).
+import type { UpReport } from './control/protocol.js';
 
 export const ExitCode = {
   OK: 0,
@@ -44,9 +45,11 @@ export const ErrorCode = {
   CONFIG_UNKNOWN_USER: 'CLUSTERD_ERR_CONFIG_UNKNOWN_USER',
   CONFIG_PRIVILEGE: 'CLUSTERD_ERR_CONFIG_PRIVILEGE',
   NOT_RUNNING: 'CLUSTERD_ERR_NOT_RUNNING',
+  SEVERAL_RUNNING: 'CLUSTERD_ERR_SEVERAL_RUNNING',
   ALREADY_RUNNING: 'CLUSTERD_ERR_ALREADY_RUNNING',
   CONTROL: 'CLUSTERD_ERR_CONTROL',
   COMMAND_FAILED: 'CLUSTERD_ERR_COMMAND_FAILED',
+  UNKNOWN_APP: 'CLUSTERD_ERR_UNKNOWN_APP',
   LOG_FILE: 'CLUSTERD_ERR_LOG_FILE',
   HEALTH: 'CLUSTERD_ERR_HEALTH',
   TIMEOUT: 'CLUSTERD_ERR_TIMEOUT',
@@ -104,5 +107,16 @@ export class ConfigError extends ClusterdError {
     super(code, summary, exitCode, options);
     this.name = 'ConfigError';
     this.issues = issues;
+  }
+}
+
+/** `up` ran, and an app did not end ready: `report` says what was done to each app, and why it failed. */
+export class UpError extends ClusterdError {
+  readonly report: UpReport;
+
+  constructor(message: string, report: UpReport) {
+    super(ErrorCode.COMMAND_FAILED, message, ExitCode.FAILURE);
+    this.name = 'UpError';
+    this.report = report;
   }
 }

@@ -1,5 +1,21 @@
+export type {
+  AppStatus,
+  ConnectOptions,
+  LogEvent,
+  LogsOptions,
+  ReloadResult,
+  ScaleResult,
+  Status,
+  Stream,
+  UpApp,
+  UpChange,
+  UpReport,
+  WaitOptions,
+  WorkerStatus,
+} from './client/index.js';
+export { Client, connect } from './client/index.js';
 export { defineConfig } from './config/define.js';
 export type { LoadConfigOptions, ResolvedApp, ResolvedConfig } from './config/index.js';
 export { loadConfig } from './config/index.js';
 export type * from './config/types.generated.js';
-export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode } from './errors.js';
+export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode, UpError } from './errors.js';

@@ -6,6 +6,8 @@ const host = process.env.HOST ?? '127.0.0.1';
 const worker = process.env.NODE_APP_INSTANCE ?? '-';
 
 const server = createServer((req, res) => {
+  // What `clusterd logs` shows: each worker's output, tagged with its app and worker.
+  console.log(`${req.method} ${req.url}`);
   res.setHeader('content-type', 'application/json');
   res.end(`${JSON.stringify({ worker: Number(worker), pid: process.pid, path: req.url })}\n`);
 });

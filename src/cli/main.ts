@@ -37,6 +37,11 @@ Run:
   validate [config] [--env NAME] [--json]
                             Check a config and print what it resolves to
   schema                    Print the config's JSON Schema
+  up [config] [--env NAME] [--timeout DURATION] [--json]
+                            Deploy: start clusterd in the background if none runs for the config, else
+                            apply the config file's changes and reload every app they did not roll or
+                            restart (new code on disk); waits, prints what changed, non-zero if an app
+                            did not end ready (a failed reload rolls back: the old workers keep serving)
   export systemd [config] [--env NAME] [--name UNIT] [-o FILE [--force]]
                             Print a systemd service unit for the config (Type=notify, watchdog,
                             reload, stop timeout from its shutdown settings), or write it to FILE
@@ -74,6 +79,7 @@ Control a running clusterd (the one for the config in this directory, or --confi
   shutdown                  Stop everything
   logs [app] [--lines N] [--follow|-f]
                             Recent output, then (with --follow) live output
+  events [app] [--json]     The supervisor's events (workers, apps, reloads, guards) as they happen
 
 [config] is a config file or a directory to search; by default the working directory is searched for
 cluster.config.{json,yaml,yml,js,mjs,cjs,ts,mts,cts}, .clusterdrc*, or package.json#clusterd.
@@ -224,6 +230,19 @@ async function run(argv: string[], io: Io): Promise<number> {
         throw usageError('usage: clusterd scale <app> <N|+N|-N>');
       return control({ cmd: 'scale', app, instances });
     }
+    case 'up': {
+      if (rest.length > 1) throw usageError(`up takes one config path, got ${rest.length}`);
+      if (rest[0] !== undefined && values.config !== undefined)
+        throw usageError('up takes the config as an argument or as --config, not both');
+      const { upCommand } = await import('./commands/up.js');
+      return upCommand(
+        { path: rest[0] ?? values.config, environment: values.env, timeout, json: values.json ?? false },
+        io,
+      );
+    }
+    case 'events':
+      if (rest.length > 1) throw usageError('events takes at most one app name');
+      return control(rest[0] === undefined ? { cmd: 'events' } : { cmd: 'events', app: rest[0] });
     case 'logs': {
       if (rest.length > 1) throw usageError('logs takes at most one app name');
       const lines = values.lines === undefined ? 50 : Number(values.lines);

@@ -1,170 +1,301 @@
-// The CLI's side of the control socket: find the running clusterd for a config, send one command,
-// read its reply (and, for `logs --follow`, its output until the connection ends).
+// The client's side of the control socket, under the public client (src/client/) and the CLI: send one
+// command and read its answer, or open a stream (`logs --follow`, `events`) and read it until it ends.
+// Every socket is checked before anything is sent to it, and nothing waits forever.
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { displayPath } from '../config/display.js';
-import { findConfigFile } from '../config/search-places.js';
 import { formatDuration } from '../config/units.js';
-import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
-import { socketPath } from './paths.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode, UpError } from '../errors.js';
 import { verifySocket } from './private-dir.js';
-import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply } from './protocol.js';
+import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply, type ReplyError } from './protocol.js';
 
-/** Past the bound a command was accepted with, how long the CLI still waits for its answer. */
+export { locateSocket } from './locate.js';
+
+/** Past the bound a command was accepted with, how long the client still waits for its answer. */
 const GRACE_MS = 5_000;
 
-const notRunningError = (config: string) =>
+/** A running clusterd's control socket, and the config it runs (named in messages). */
+export interface Target {
+  config: string;
+  socket: string;
+}
+
+export interface Bounds {
+  /** How long to wait for a first line (default ANSWER_TIMEOUT_MS). */
+  answerMs?: number;
+  /** Past an accepted command's bound, how long to wait still (default 5 s). */
+  graceMs?: number;
+}
+
+export const notRunningError = (config: string) =>
   new ClusterdError(
     ErrorCode.NOT_RUNNING,
     `clusterd is not running for ${displayPath(config)}`,
     ExitCode.FAILURE,
   );
 
-/** The control socket of the clusterd running the config in `cwd` (or at `config`). */
-export function locateSocket(cwd: string, config?: string): { config: string; socket: string } {
-  const file = findConfigFile(cwd, config);
-  if (!file) {
-    throw new ClusterdError(
-      ErrorCode.CONFIG_NOT_FOUND,
-      `${config ? `${config}: no such config file` : 'no config file in this directory'}; run from the project or pass --config PATH`,
-      ExitCode.NO_INPUT,
-    );
+/** Codes the root's answers keep; any other is a command that failed. */
+const KEPT: ReadonlySet<string> = new Set([
+  ErrorCode.TIMEOUT,
+  ErrorCode.UNKNOWN_APP,
+  ErrorCode.CONTROL,
+  ErrorCode.COMMAND_FAILED,
+]);
+
+/** The error an error answer stands for: a ConfigError with its issues, an UpError with its report. */
+export function replyError(error: ReplyError): ClusterdError {
+  if (Array.isArray(error.issues) && error.issues.length) return new ConfigError(error.issues);
+  if (error.report) return new UpError(error.message, error.report);
+  const code = KEPT.has(error.code) ? (error.code as ErrorCode) : ErrorCode.COMMAND_FAILED;
+  return new ClusterdError(code, error.message, ExitCode.FAILURE);
+}
+
+interface Handlers {
+  /** Each line answering the request (its id), and errors about the connection (id null). */
+  line(reply: Reply): void;
+  /** The connection failed or ended; `error` when it failed. */
+  closed(error?: ClusterdError): void;
+}
+
+// Checks the socket, connects, sends `command` and hands over each line of the answer. Lines that are
+// not JSON are an error about the connection.
+function exchange(target: Target, command: Command, handlers: Handlers): Socket | undefined {
+  // Checked before connecting: a socket another user could have put there is never talked to.
+  const path = verifySocket(target.socket);
+  if (path === undefined) {
+    handlers.closed(notRunningError(target.config));
+    return undefined;
   }
-  return { config: file, socket: socketPath(file) };
+  const id = randomUUID();
+  const socket = connect(path);
+  let buffer = '';
+  let failed: ClusterdError | undefined;
+  socket.setEncoding('utf8');
+  socket.on('connect', () => socket.write(`${JSON.stringify({ v: CONTROL_VERSION, id, ...command })}\n`));
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    const notRunning = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+    failed ??= notRunning
+      ? notRunningError(target.config)
+      : new ClusterdError(
+          ErrorCode.CONTROL,
+          `control socket ${target.socket}: ${error.message}`,
+          ExitCode.FAILURE,
+        );
+  });
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      let reply: Reply;
+      try {
+        reply = JSON.parse(text) as Reply;
+      } catch {
+        reply = {
+          v: CONTROL_VERSION,
+          id: null,
+          ok: false,
+          error: { code: '', message: 'unreadable answer' },
+        };
+      }
+      if (reply === null || typeof reply !== 'object') continue;
+      if (reply.id === id || reply.id === null) handlers.line(reply);
+      if (socket.destroyed) return;
+    }
+  });
+  socket.on('close', () => handlers.closed(failed));
+  return socket;
+}
+
+/** An error line about no request in particular is about the connection: too many clients, say. */
+function connectionError(reply: Reply): ClusterdError | undefined {
+  if (reply.id !== null || !('ok' in reply) || reply.ok) return undefined;
+  return new ClusterdError(ErrorCode.CONTROL, `control socket: ${reply.error.message}`, ExitCode.FAILURE);
 }
 
 /**
  * Sends one command and resolves with its result. Never waits forever: an answer must start within
- * ANSWER_TIMEOUT_MS, and a command that waits (`accepted` with its bound) must end within that bound
- * and a grace.
+ * `answerMs`, and a command that waits (`accepted` with its bound) must end within that bound and a
+ * grace.
  */
-export function sendCommand(
-  target: { config: string; socket: string },
-  command: Command,
-  onOutput?: (line: string) => void,
-  bounds: { answerMs?: number; graceMs?: number } = {},
-): Promise<unknown> {
+export function sendCommand(target: Target, command: Command, bounds: Bounds = {}): Promise<unknown> {
   const answerMs = bounds.answerMs ?? ANSWER_TIMEOUT_MS;
   const graceMs = bounds.graceMs ?? GRACE_MS;
-  const id = randomUUID();
   return new Promise((resolve, reject) => {
-    // Checked before connecting: a socket another user could have put there is never talked to.
-    const path = verifySocket(target.socket);
-    if (path === undefined) {
-      reject(notRunningError(target.config));
-      return;
-    }
-    const socket = connect(path);
-    let buffer = '';
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    let socket: Socket | undefined;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      socket?.destroy();
       fn();
     };
     // Until the first line, and again with each bound the supervisor gives.
     const expect = (ms: number, what: string) => {
       clearTimeout(timer);
-      timer = setTimeout(() => {
-        socket.destroy();
-        settle(() => reject(new ClusterdError(ErrorCode.TIMEOUT, what, ExitCode.FAILURE)));
-      }, ms);
+      timer = setTimeout(
+        () => settle(() => reject(new ClusterdError(ErrorCode.TIMEOUT, what, ExitCode.FAILURE))),
+        ms,
+      );
     };
     expect(
       answerMs,
       `clusterd did not answer ${command.cmd} within ${formatDuration(answerMs)} (control socket ${target.socket}): it may be stopped or overloaded`,
     );
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(`${JSON.stringify({ v: CONTROL_VERSION, id, ...command })}\n`));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      const notRunning = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
-      settle(() =>
-        reject(
-          notRunning
-            ? notRunningError(target.config)
-            : new ClusterdError(
-                ErrorCode.CONTROL,
-                `control socket ${target.socket}: ${error.message}`,
-                ExitCode.FAILURE,
-              ),
-        ),
-      );
-    });
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline = buffer.indexOf('\n');
-      while (newline !== -1) {
-        let reply: Reply;
-        try {
-          reply = JSON.parse(buffer.slice(0, newline)) as Reply;
-        } catch {
-          reply = {
-            v: CONTROL_VERSION,
-            id: null,
-            ok: false,
-            error: { code: '', message: 'unreadable answer' },
-          };
-        }
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf('\n');
-        // An error for no request in particular is about the connection: too many clients, say.
-        if (reply.id === null && 'ok' in reply && !reply.ok) {
-          socket.destroy();
-          settle(() =>
-            reject(
-              new ClusterdError(
-                ErrorCode.CONTROL,
-                `control socket: ${reply.error.message}`,
-                ExitCode.FAILURE,
-              ),
-            ),
-          );
-          return;
-        }
-        if (reply.id !== id) continue;
-        if ('accepted' in reply) {
-          const bound = reply.accepted.timeout;
+    socket = exchange(target, command, {
+      line(reply) {
+        const lost = connectionError(reply);
+        if (lost) settle(() => reject(lost));
+        else if ('accepted' in reply)
           expect(
-            bound + graceMs,
-            `clusterd accepted ${command.cmd} with a bound of ${formatDuration(bound)} but did not answer within it`,
+            reply.accepted.timeout + graceMs,
+            `clusterd accepted ${command.cmd} with a bound of ${formatDuration(reply.accepted.timeout)} but did not answer within it`,
           );
-          continue;
-        }
-        if ('output' in reply) {
-          // Live output has no end to wait for.
-          clearTimeout(timer);
-          onOutput?.(reply.output);
-          continue;
-        }
-        socket.end();
-        if (reply.ok) settle(() => resolve(reply.result));
-        else
-          settle(() =>
-            reject(
-              new ClusterdError(
-                reply.error.code === ErrorCode.TIMEOUT ? ErrorCode.TIMEOUT : ErrorCode.COMMAND_FAILED,
-                reply.error.message,
-                ExitCode.FAILURE,
-              ),
-            ),
-          );
-      }
-    });
-    // The end of a `logs --follow` (the clusterd stopped); anything else ends with its answer.
-    socket.on('close', () =>
-      settle(() =>
-        command.cmd === 'logs' && command.follow
-          ? resolve(undefined)
-          : reject(
+        else if ('ok' in reply)
+          settle(() => (reply.ok ? resolve(reply.result) : reject(replyError(reply.error))));
+      },
+      closed(error) {
+        settle(() =>
+          reject(
+            error ??
               new ClusterdError(
                 ErrorCode.CONTROL,
                 `clusterd closed the control connection without answering (${command.cmd})`,
                 ExitCode.FAILURE,
               ),
-            ),
-      ),
-    );
+          ),
+        );
+      },
+    });
   });
+}
+
+/** Above this many items read and not yet taken, the stream stops reading (the root's limit applies). */
+const HIGH_WATER = 1_000;
+
+/**
+ * A stream's items (`logs --follow` lines, `events`), as an async iterator: it ends when the clusterd
+ * stops or `close()` is called (or a `for await` loop is left), and throws the error the root ended it
+ * with (a reader too slow for the root's limit, say).
+ */
+export class ReplyStream<T> implements AsyncIterableIterator<T> {
+  private readonly items: T[] = [];
+  private waiting: (() => void) | null = null;
+  private error: ClusterdError | undefined;
+  private ended = false;
+  private started = false;
+  private readonly socket: Socket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private began: () => void = () => {};
+  /** Resolves once the root streams to it (what happens from then on is delivered), or once it ended. */
+  readonly ready = new Promise<void>((resolve) => {
+    this.began = resolve;
+  });
+
+  constructor(
+    target: Target,
+    command: Command,
+    pick: (reply: Reply) => T | undefined,
+    bounds: Bounds = {},
+    /** Called once, when the stream ends. */
+    private readonly onEnd: () => void = () => {},
+  ) {
+    const notAnswered = () =>
+      new ClusterdError(
+        ErrorCode.CONTROL,
+        `clusterd closed the control connection without answering (${command.cmd})`,
+        ExitCode.FAILURE,
+      );
+    this.socket = exchange(target, command, {
+      line: (reply) => {
+        const lost = connectionError(reply);
+        if (lost) return this.end(lost);
+        if ('following' in reply) {
+          this.started = true;
+          clearTimeout(this.timer);
+          this.began();
+          return;
+        }
+        if ('ok' in reply) return this.end(reply.ok ? undefined : replyError(reply.error));
+        const item = pick(reply);
+        if (item === undefined) return;
+        this.items.push(item);
+        if (this.items.length >= HIGH_WATER) this.socket?.pause();
+        this.wake();
+      },
+      closed: (error) => this.end(error ?? (this.started ? undefined : notAnswered())),
+    });
+    // Not running at all is known at once; otherwise the stream must begin within the bound.
+    const answerMs = bounds.answerMs ?? ANSWER_TIMEOUT_MS;
+    if (!this.ended)
+      this.timer = setTimeout(
+        () =>
+          this.end(
+            new ClusterdError(
+              ErrorCode.TIMEOUT,
+              `clusterd did not answer ${command.cmd} within ${formatDuration(answerMs)} (control socket ${target.socket}): it may be stopped or overloaded`,
+              ExitCode.FAILURE,
+            ),
+          ),
+        answerMs,
+      );
+  }
+
+  /** True once it has ended (clusterd stopped, closed, or failed). */
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.();
+  }
+
+  private end(error?: ClusterdError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    clearTimeout(this.timer);
+    this.socket?.destroy();
+    this.wake();
+    this.began();
+    this.onEnd();
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item !== undefined) {
+        if (this.items.length < HIGH_WATER / 2 && !this.ended) this.socket?.resume();
+        return { value: item, done: false };
+      }
+      if (this.ended) {
+        const error = this.error;
+        this.error = undefined;
+        if (error) throw error;
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+  }
+
+  /** Stops reading and closes the connection; what was read and not taken is dropped. Idempotent. */
+  close(): void {
+    this.items.length = 0;
+    this.end();
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

@@ -1,26 +1,39 @@
 // What the control commands do, and the checks a request line passes before anything runs: a request of
 // the wrong shape is answered with an error and changes nothing.
 import { formatDuration, MAX_TIMER_MS } from '../config/units.js';
-import { ErrorCode, errorMessage } from '../errors.js';
+import { ClusterdError, ErrorCode, errorMessage } from '../errors.js';
+import type { LogEvents } from '../log/events.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import { answerEvents, answerLogs } from './streams.js';
 import { defaultTimeout, isWaitingCommand } from './timeouts.js';
+import { answerUp } from './up.js';
 
 type Id = string | number | null;
 
-/** What a request gets: one reply (and something to do once it is sent), or a stream of output. */
+/** What a request gets: one reply (and something to do once it is sent), or a stream of messages. */
 export type Answer =
   | { reply: Reply; after?: () => void }
   | {
       follow: {
         id: string | number;
-        lines: string[];
-        /** Calls `listener` with each chunk of output (whole lines); returns how to stop. */
-        subscribe: (listener: (chunk: Buffer) => void) => () => void;
+        /** The stream's name, in the message of a client that falls behind. */
+        what: 'logs --follow' | 'events';
+        /** Sent at once (the recent lines of `logs`). */
+        first: Reply[];
+        /** Calls `send` with each message as it comes; returns how to stop. */
+        subscribe: (send: (reply: Reply) => void) => () => void;
       };
     };
+
+/** What the commands work on: the supervisor, its log, and the events logged. */
+export interface CommandContext {
+  supervisor: Supervisor;
+  log: Logger;
+  events: LogEvents;
+}
 
 export function failure(id: Id, code: ErrorCode, message: string): Reply {
   return { v: CONTROL_VERSION, id, ok: false, error: { code, message } };
@@ -37,6 +50,8 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
     if (!(Number.isInteger(r.timeout) && (r.timeout as number) > 0 && (r.timeout as number) <= MAX_TIMER_MS))
       return `"timeout" must be a whole number of ms between 1 and ${MAX_TIMER_MS}`;
   }
+  if (r.cmd === 'up' && r.environment !== undefined && typeof r.environment !== 'string')
+    return '"environment" must be a string';
   if (r.cmd === 'logs') {
     if (r.lines !== undefined && !(Number.isInteger(r.lines) && (r.lines as number) >= 0))
       return '"lines" must be a whole number';
@@ -128,8 +143,8 @@ function prepare(request: Request, supervisor: Supervisor): () => Promise<Reply>
   }
 }
 
-// Runs `work`, or answers with a timeout failure once `ms` have passed (the work goes on).
-async function withDeadline(request: Request, ms: number, work: Promise<Reply>): Promise<Reply> {
+/** Runs `work`, or answers with a timeout failure once `ms` have passed (the work goes on). */
+export async function withDeadline(request: Request, ms: number, work: Promise<Reply>): Promise<Reply> {
   let timer: NodeJS.Timeout | undefined;
   const what = `${request.cmd}${'app' in request && request.app !== undefined ? ` ${request.app}` : ''}`;
   const expired = new Promise<Reply>((resolve) => {
@@ -158,8 +173,7 @@ async function withDeadline(request: Request, ms: number, work: Promise<Reply>):
  */
 export async function answer(
   line: string,
-  supervisor: Supervisor,
-  log: Logger,
+  { supervisor, log, events }: CommandContext,
   progress: (reply: Reply) => void = () => {},
 ): Promise<Answer> {
   const request = parseRequest(line);
@@ -168,6 +182,7 @@ export async function answer(
     reply: { v: CONTROL_VERSION, id: request.id, ok: true, result },
   });
   try {
+    if (request.cmd === 'up') return { reply: await answerUp(request, supervisor, log, progress) };
     // Stopping everything answers at once, as shutdown does.
     if (isWaitingCommand(request.cmd) && !(request.cmd === 'stop' && request.app === undefined)) {
       const app = 'app' in request ? request.app : undefined;
@@ -185,25 +200,17 @@ export async function answer(
         return ok(await supervisor.stopApps());
       case 'shutdown':
         return { ...ok({ pid: process.pid }), after: () => supervisor.stop() };
-      case 'logs': {
-        const runners = request.app === undefined ? supervisor.apps : [supervisor.runner(request.app)];
-        if (runners.some((r) => r === undefined)) throw new Error(`no app named "${request.app}"`);
-        const count = Math.min(request.lines ?? 50, 10_000);
-        const lines = runners.flatMap((r) => r?.output.lines(count) ?? []);
-        if (!request.follow) return ok({ lines });
-        const subscribe = (listener: (chunk: Buffer) => void) => {
-          for (const r of runners) r?.output.followers.add(listener);
-          return () => {
-            for (const r of runners) r?.output.followers.delete(listener);
-          };
-        };
-        return { follow: { id: request.id, lines, subscribe } };
-      }
+      case 'logs':
+        return answerLogs(request, supervisor);
+      case 'events':
+        return answerEvents(request, supervisor, events);
       default:
         throw new Error(`unhandled command ${request.cmd}`);
     }
   } catch (error) {
     log.debug({ err: error }, 'control command failed');
-    return { reply: failure(request.id, ErrorCode.COMMAND_FAILED, errorMessage(error)) };
+    // An unknown app keeps its own code, so that a client can tell it from a command that failed.
+    const code = error instanceof ClusterdError ? error.code : ErrorCode.COMMAND_FAILED;
+    return { reply: failure(request.id, code, errorMessage(error)) };
   }
 }

@@ -142,26 +142,29 @@ export class Connection {
     });
   }
 
-  private follow({ id, lines, subscribe }: Extract<Answer, { follow: unknown }>['follow']): void {
+  private follow({ id, what, first, subscribe }: Extract<Answer, { follow: unknown }>['follow']): void {
     this.state = 'following';
     this.lines = [];
     // Input is no longer read as requests, but is read, so that a client that goes away is noticed.
     this.socket.resume();
-    for (const line of lines) this.send({ v: CONTROL_VERSION, id, output: line });
+    this.send({ v: CONTROL_VERSION, id, following: true });
+    for (const message of first) this.send(message);
     // The recent lines may be more than the limit on their own; live output may add the limit to them.
     const limit = this.socket.writableLength + MAX_PENDING_OUTPUT;
-    this.unsubscribe = subscribe((chunk) => {
+    this.unsubscribe = subscribe((message) => {
+      if (this.state !== 'following') return;
       if (this.socket.writableLength > limit) {
+        // Closed first: the warning is an event itself, which an events follower would be sent.
+        const behind = what === 'events' ? 'the events' : 'the output';
+        const message = `${what} fell more than ${MAX_PENDING_OUTPUT} bytes behind ${behind}; disconnected`;
+        this.close(failure(id, ErrorCode.CONTROL, message), IDLE_TIMEOUT_MS);
         this.log.warn(
           { follower: id, pending: this.socket.writableLength },
-          `control: a logs --follow client fell more than ${MAX_PENDING_OUTPUT} bytes behind; disconnected it`,
+          `control: ${what === 'events' ? 'an' : 'a'} ${what} client fell more than ${MAX_PENDING_OUTPUT} bytes behind; disconnected it`,
         );
-        const message = `logs --follow fell more than ${MAX_PENDING_OUTPUT} bytes behind the output; disconnected`;
-        this.close(failure(id, ErrorCode.CONTROL, message), IDLE_TIMEOUT_MS);
         return;
       }
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line) this.send({ v: CONTROL_VERSION, id, output: line });
+      this.send(message);
     });
   }
 

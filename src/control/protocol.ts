@@ -1,5 +1,7 @@
 // The control protocol: JSON lines over the root's Unix socket. Each request carries an id; the reply
-// carries the same id. `logs --follow` keeps the connection and receives `output` messages.
+// carries the same id. `logs --follow` keeps the connection and receives `output` messages; `events`
+// keeps it and receives `event` messages.
+import type { ConfigIssue } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { GuardCause } from '../protocol.js';
 
@@ -31,7 +33,14 @@ export type Command =
   | { cmd: 'stop'; app?: string; timeout?: number }
   | { cmd: 'start'; app: string; timeout?: number }
   | { cmd: 'shutdown' }
-  | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean };
+  | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean }
+  /** The root's events as they are logged, live, until the client hangs up. */
+  | { cmd: 'events'; app?: string }
+  /**
+   * Re-read the config file, apply its changes, then reload every app the change did not roll or restart;
+   * answered once all of it settled. `environment` must be the running one (absent: whichever it is).
+   */
+  | { cmd: 'up'; environment?: string; timeout?: number };
 
 export type Request = Command & { v: number; id: string | number };
 
@@ -82,12 +91,69 @@ export interface Status {
   logFaults?: LogFileFault[];
 }
 
+/** An event the root logged, as the object its JSON log line holds (docs/control.md, "events"). */
+export interface LogEvent {
+  /** pino's level: 30 info, 40 warn, 50 error. */
+  level: number;
+  /** ms since the epoch. */
+  time: number;
+  msg: string;
+  /** The app it is about; none for the supervisor's own events (started, config reloaded, stopping). */
+  app?: string;
+  [field: string]: unknown;
+}
+
+/** What the config change of an `up` did to an app. */
+export type UpChange = 'added' | 'removed' | 'scaled' | 'rolled' | 'restarted';
+
+/** One app in an `up`'s answer. */
+export interface UpApp {
+  app: string;
+  /** What the config change did to it; null when its settings did not change. */
+  change: UpChange | null;
+  /** The settings that changed (rolled, restarted). */
+  changed?: string[];
+  /** The worker count, when the change scaled it. */
+  instances?: { from: number; to: number };
+  /** What `up` did after the change, for new code on disk: a rolling reload, a start (it was stopped). */
+  action: 'reloaded' | 'started' | null;
+  /** Workers replaced by new ones (rolled or reloaded). */
+  replaced: number;
+  ok: boolean;
+  /** Why not, when not ok. */
+  reason?: string;
+  /** When not ok: its workers still serve (a failed reload rolls back and keeps the old ones). */
+  serving?: boolean;
+}
+
+export interface UpReport {
+  pid: number;
+  config: string;
+  environment: string | null;
+  /** Every app ended ready (or removed, as asked). */
+  ok: boolean;
+  apps: UpApp[];
+  ms: number;
+}
+
+export interface ReplyError {
+  code: string;
+  message: string;
+  /** An invalid config (`up`): every problem, as `validate` prints them. */
+  issues?: ConfigIssue[];
+  /** A failed `up`: what it did, app by app. */
+  report?: UpReport;
+}
+
 export type Reply =
   /** First line for a command that waits: it is under way, and how long it may take at most. */
   | { v: number; id: string | number; accepted: { timeout: number } }
   | { v: number; id: string | number | null; ok: true; result: unknown }
-  | { v: number; id: string | number | null; ok: false; error: { code: string; message: string } }
-  | { v: number; id: string | number; output: string };
+  | { v: number; id: string | number | null; ok: false; error: ReplyError }
+  /** First line of a stream (`logs --follow`, `events`): `output` or `event` lines follow until the end. */
+  | { v: number; id: string | number; following: true }
+  | { v: number; id: string | number; output: string }
+  | { v: number; id: string | number; event: LogEvent };
 
 export const COMMANDS: Record<Command['cmd'], true> = {
   status: true,
@@ -98,4 +164,6 @@ export const COMMANDS: Record<Command['cmd'], true> = {
   start: true,
   shutdown: true,
   logs: true,
+  events: true,
+  up: true,
 };

@@ -5,6 +5,7 @@ import { lstatSync, renameSync, type Stats, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
+import type { LogEvents } from '../log/events.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { answer, failure } from './commands.js';
@@ -64,7 +65,7 @@ export class ControlServer {
     private readonly lock: { path: string; holder: Holder },
   ) {}
 
-  private accept(socket: Socket, supervisor: Supervisor): void {
+  private accept(socket: Socket, supervisor: Supervisor, events: LogEvents): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     if (this.connections.size >= MAX_CONNECTIONS) {
@@ -73,7 +74,7 @@ export class ControlServer {
     }
     const connection = new Connection(
       socket,
-      (line, progress) => answer(line, supervisor, this.log, progress),
+      (line, progress) => answer(line, { supervisor, log: this.log, events }, progress),
       this.log,
     );
     this.connections.add(connection);
@@ -99,12 +100,13 @@ export class ControlServer {
   /**
    * Listens on `path` (in the runtime directory `from` names): checks the directory, takes the
    * config's lock (refusing if a live clusterd holds it), replaces a stale socket file, binds under a
-   * 0177 umask (no chmod after: it would resolve the path again).
+   * 0177 umask (no chmod after: it would resolve the path again). `events` are what `events` streams.
    */
   static async listen(
     path: string,
     supervisor: Supervisor,
     log: Logger,
+    events: LogEvents,
     from: RuntimeDir['from'] = 'RUNTIME_DIRECTORY',
   ): Promise<ControlServer> {
     const socket = join(
@@ -148,7 +150,7 @@ export class ControlServer {
       let control: ControlServer | null = null;
       // Half-open: a client that half-closes after its request still gets the answer.
       const server = createServer({ allowHalfOpen: true }, (peer) => {
-        if (control) control.accept(peer, supervisor);
+        if (control) control.accept(peer, supervisor, events);
         else peer.destroy();
       });
       // 0177: the socket is created 0600 (connecting needs write permission only; no chmod afterwards).

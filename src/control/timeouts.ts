@@ -9,7 +9,7 @@ const EXIT_MS = 2_000;
 /** For the round trips between CLI, root and primary. */
 const MARGIN_MS = 5_000;
 
-export type WaitingCommand = 'reload' | 'restart' | 'scale' | 'stop' | 'start';
+export type WaitingCommand = 'reload' | 'restart' | 'scale' | 'stop' | 'start' | 'up';
 
 export const WAITING_COMMANDS: Record<WaitingCommand, true> = {
   reload: true,
@@ -17,6 +17,7 @@ export const WAITING_COMMANDS: Record<WaitingCommand, true> = {
   scale: true,
   stop: true,
   start: true,
+  up: true,
 };
 
 export function isWaitingCommand(cmd: string): cmd is WaitingCommand {
@@ -42,6 +43,9 @@ function bound(cmd: WaitingCommand, app: ResolvedApp): number {
       return FORK_MS + 2 * start;
     case 'restart':
       return stop + FORK_MS + 2 * start;
+    // The config's change (a restart at worst, or a start), then a reload, which may wait for one.
+    case 'up':
+      return stop + FORK_MS + 2 * start + 2 * reload;
   }
 }
 

@@ -1,6 +1,7 @@
 // The supervisor's log: pino, JSON lines by default (systemd, containers, files), pretty on a terminal.
 import { type Logger, pino } from 'pino';
 import type { LogFormat } from '../protocol.js';
+import type { LogEvents } from './events.js';
 
 export type { Logger };
 
@@ -17,9 +18,11 @@ export function stderrLogger(): Logger {
 export async function createLogger(
   format: LogFormat,
   out: NodeJS.WritableStream = process.stdout,
+  /** Hears every event as the JSON line pino makes of it, in either format (`clusterd events`). */
+  events?: LogEvents,
 ): Promise<Logger> {
   // No base fields: events carry the pid of the process they are about, not the supervisor's.
-  const options = { base: null };
+  const options = { base: null, ...(events ? { hooks: { streamWrite: events.hook } } : {}) };
   // Through process.stdout, the one queue all of the root's output shares (see relay.ts).
   if (format === 'json')
     return pino(options, out as NodeJS.WritableStream & { write: (s: string) => boolean });

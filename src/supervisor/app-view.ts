@@ -1,6 +1,16 @@
 // What the root says of an app, from its primary's lifecycle: the state `status` shows, and why a request
 // cannot be taken now. Pure: the runner's state in, words out.
+import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
 import type { AppState, PrimaryState } from '../lifecycle/states.js';
+
+/** A command about an app the config does not have: the message names the apps it has. */
+export function unknownApp(name: string, apps: readonly string[]): ClusterdError {
+  return new ClusterdError(
+    ErrorCode.UNKNOWN_APP,
+    `no app named "${name}" (apps: ${apps.join(', ')})`,
+    ExitCode.FAILURE,
+  );
+}
 
 /**
  * The app state the root shows: what its primary reported last, unless the primary's own lifecycle says

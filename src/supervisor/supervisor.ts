@@ -13,10 +13,12 @@ import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import type { LogFormat, OpResults, Outcome } from '../protocol.js';
 import { AppRunner } from './app-runner.js';
-import { applyChanges } from './apply-changes.js';
+import { unknownApp } from './app-view.js';
+import { applyChanges, type ConfigApplied } from './apply-changes.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 import type { RunnerObserver } from './reports.js';
+import { runsAsRoot, scaleCount } from './scale-count.js';
 import { statusOf } from './status.js';
 
 export type StopKind = 'graceful' | 'immediate';
@@ -61,7 +63,8 @@ export class Supervisor {
   /** The shutdown.delay timers of a stop under way. */
   private readonly delays = new Set<() => void>();
   private finished: (() => void) | null = null;
-  private readonly configReloads: Coalescer<null, void>;
+  /** Config reloads: a config already read and checked (`up`), or null to read the file. */
+  private readonly configReloads: Coalescer<ResolvedConfig | null, ConfigApplied | null>;
   /** Restarts in progress: their old runner has settled, the new one is not added yet. */
   private busy = 0;
   private readonly startedAt = Date.now();
@@ -80,13 +83,13 @@ export class Supervisor {
     private readonly options: SupervisorOptions = {},
   ) {
     this.effects = options.effects ?? primaryEffects(options.output);
-    this.configReloads = new Coalescer((_request, finish) => {
-      this.applyConfig().then(finish, (error: unknown) => {
+    this.configReloads = new Coalescer((given, finish) => {
+      this.applyConfig(given).then(finish, (error: unknown) => {
         this.log.error(
           { config: this.config.file, code: ErrorCode.INTERNAL, err: error },
           `internal error in a config reload: ${errorMessage(error)}; still running the previous config`,
         );
-        finish();
+        finish(null);
       });
     });
   }
@@ -170,7 +173,7 @@ export class Supervisor {
   select(name: string | undefined): AppRunner[] {
     if (name === undefined) return this.apps;
     const runner = this.runner(name);
-    if (!runner) throw new Error(`no app named "${name}" (apps: ${[...this.current.keys()].join(', ')})`);
+    if (!runner) throw unknownApp(name, [...this.current.keys()]);
     return [runner];
   }
 
@@ -221,13 +224,7 @@ export class Supervisor {
   scaleTarget(name: string, spec: string): number {
     const [runner] = this.select(name);
     if (!runner) throw new Error(`no app named "${name}"`);
-    const match = /^([+-]?)(\d+)$/.exec(spec);
-    if (!match) throw new Error(`instances must be N, +N or -N, got "${spec}"`);
-    const from = runner.app.instances;
-    const n = Number(match[2]);
-    const to = match[1] === '+' ? from + n : match[1] === '-' ? from - n : n;
-    if (to < 1 || to > 1024) throw new Error(`instances must stay between 1 and 1024, got ${to}`);
-    return to;
+    return scaleCount(runner.app.instances, spec);
   }
 
   /** Runs `to` workers of one app; resolves once the new ones serve (or the removed ones have stopped). */
@@ -294,41 +291,46 @@ export class Supervisor {
   }
 
   /**
-   * Re-reads the config file and applies the difference: new apps start, removed ones stop gracefully,
-   * a changed `instances` scales, any other change rolls the app's workers, the rest is not touched.
-   * An invalid config is logged and changes nothing. Asked for during one, it runs once more after it
-   * (with the file as it is then). Never rejects.
+   * Re-reads the config file (or takes `next`, read and checked already) and applies the difference: new
+   * apps start, removed ones stop gracefully, a changed `instances` scales, any other change rolls the
+   * app's workers. An invalid config is logged and changes nothing. Asked for during one, it runs once
+   * more after it (with the file as it is then). Resolves once the changes are under way, with each
+   * app's (null if the supervisor stopped meanwhile); never rejects.
    */
-  reloadConfig(): Promise<void> {
-    if (this.stopRequested) return Promise.resolve();
+  reloadConfig(next: ResolvedConfig | null = null): Promise<ConfigApplied | null> {
+    if (this.stopRequested) return Promise.resolve(null);
     this.emit('reloading', 'config');
-    const done = new Promise<void>((resolve) => this.configReloads.request(null, resolve));
+    const done = new Promise<ConfigApplied | null>((resolve) => this.configReloads.request(next, resolve));
     void done.then(() => this.applied).then(() => this.emit('reloaded', 'config'));
     return done;
   }
 
-  private async applyConfig(): Promise<void> {
+  /** The config file as it is now, with the running environment; throws a ConfigError if invalid. */
+  readConfig(): Promise<ResolvedConfig> {
+    return loadConfig({ path: this.config.file, environment: this.config.environment });
+  }
+
+  private async applyConfig(given: ResolvedConfig | null): Promise<ConfigApplied | null> {
     let next: ResolvedConfig;
     try {
-      next = await loadConfig({ path: this.config.file, environment: this.config.environment });
+      next = given ?? (await this.readConfig());
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       this.log.error(
         { config: this.config.file, errors: error.issues },
         `config reload failed, still running the previous config:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
       );
-      return;
+      return { ok: false, issues: error.issues };
     }
-    if (this.stopRequested) return;
-    // The health server was set up at start (and `--health` may override it): it is not moved under
-    // the probes that use it.
+    if (this.stopRequested) return null;
+    // The health server was set up at start (`--health` may override it): not moved under its probes.
     if (JSON.stringify(next.health) !== JSON.stringify(this.config.health))
       this.log.warn(
         { config: this.config.file },
         'health changed in the config file: it applies when clusterd is restarted; the health server keeps its address',
       );
     this.applied = Promise.resolve();
-    const { summary, work } = applyChanges(
+    const { summary, work, applied } = applyChanges(
       {
         log: this.log,
         settings: (app) => this.settings(app),
@@ -348,6 +350,7 @@ export class Supervisor {
       { config: next.file, changes: summary },
       `config reloaded: ${summary.join('; ') || 'nothing changed'}`,
     );
+    return { ok: true, changes: applied };
   }
 
   /** Rolling reload of every app. */
@@ -392,9 +395,4 @@ export class Supervisor {
     for (const runner of this.runners) void runner.kill();
     this.checkFinished();
   }
-}
-
-/** Whether a supervisor running as `uid` runs this app's workers as root. */
-export function runsAsRoot(app: Pick<ResolvedApp, 'runAs'>, uid: number | undefined): boolean {
-  return uid === 0 && (app.runAs === null || app.runAs.uid === 0);
 }

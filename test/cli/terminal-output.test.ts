@@ -144,10 +144,16 @@ describe('answers from a control socket that sends raw control characters', () =
     mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
     server = createServer((peer) => {
       peer.setEncoding('utf8').once('data', (chunk: string) => {
-        const request = JSON.parse(chunk.split('\n')[0] ?? '{}') as { id: string; cmd: string };
+        const request = JSON.parse(chunk.split('\n')[0] ?? '{}') as {
+          id: string;
+          cmd: string;
+          follow?: boolean;
+        };
         const reply = (body: object) => peer.write(`${JSON.stringify({ v: 1, id: request.id, ...body })}\n`);
-        if (request.cmd === 'logs') {
+        if (request.cmd === 'logs' && request.follow) {
+          reply({ following: true });
           reply({ output: `followed ${TITLE}${CLEAR}` });
+        } else if (request.cmd === 'logs') {
           reply({ ok: true, result: { lines: [`recent ${TITLE}`, `bell\u0007 cr\rover`] } });
         } else if (request.cmd === 'status') {
           reply({ ok: true, result: status(`evil${TITLE}`, `/x${CLEAR}.js`) });
@@ -160,9 +166,11 @@ describe('answers from a control socket that sends raw control characters', () =
 
     const logs = await runCliOnTerminal(['logs'], options);
     expect(logs.stdout).not.toMatch(RAW_CONTROL);
-    expect(logs.stdout).toContain('followed \\x1b]0;pwned\\x07\\x1b[2J');
     expect(logs.stdout).toContain('recent \\x1b]0;pwned\\x07');
     expect(logs.stdout).toContain('bell\\x07 cr\\rover');
+    const followed = await runCliOnTerminal(['logs', '--follow'], options);
+    expect(followed.stdout).not.toMatch(RAW_CONTROL);
+    expect(followed.stdout).toContain('followed \\x1b]0;pwned\\x07\\x1b[2J');
 
     const table = await runCliOnTerminal(['status'], options);
     expect(table.stdout).not.toMatch(RAW_CONTROL);
@@ -176,6 +184,8 @@ describe('answers from a control socket that sends raw control characters', () =
 
     // Into a pipe, logs stay exact.
     const piped = await runCli(['logs'], options);
-    expect(piped.stdout).toBe(`followed ${TITLE}${CLEAR}\nrecent ${TITLE}\nbell\u0007 cr\rover\n`);
+    expect(piped.stdout).toBe(`recent ${TITLE}\nbell\u0007 cr\rover\n`);
+    const pipedFollow = await runCli(['logs', '-f'], options);
+    expect(pipedFollow.stdout).toBe(`followed ${TITLE}${CLEAR}\n`);
   });
 });

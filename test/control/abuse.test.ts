@@ -116,12 +116,7 @@ describe('control socket abuse', () => {
       ['{"v":1,"id":13,"cmd":"logs","lines":-1}', '"lines" must be a whole number', 13],
       ['{"v":1,"id":14,"cmd":"logs","lines":"all"}', '"lines" must be a whole number', 14],
       ['{"v":1,"id":15,"cmd":"logs","follow":"yes"}', '"follow" must be true or false', 15],
-      [
-        '{"v":1,"id":16,"cmd":"reload","app":"nope"}',
-        'no app named "nope" (apps: web)',
-        16,
-        'COMMAND_FAILED',
-      ],
+      ['{"v":1,"id":16,"cmd":"reload","app":"nope"}', 'no app named "nope" (apps: web)', 16, 'UNKNOWN_APP'],
       [
         '{"v":1,"id":17,"cmd":"scale","app":"web","instances":"0"}',
         /between 1 and 1024/,

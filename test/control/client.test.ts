@@ -4,7 +4,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sendCommand } from '../../src/control/client.js';
+import { ReplyStream, sendCommand } from '../../src/control/client.js';
 import { ErrorCode } from '../../src/errors.js';
 import { tempDir } from '../helpers/files.js';
 
@@ -37,9 +37,13 @@ describe('control client bounds', () => {
   it('gives up on a supervisor that never answers, and says so', async () => {
     const socket = await fakeSupervisor(() => []);
     const started = Date.now();
-    const sent = sendCommand({ config: 'cluster.config.json', socket }, { cmd: 'status' }, undefined, {
-      answerMs: 300,
-    });
+    const sent = sendCommand(
+      { config: 'cluster.config.json', socket },
+      { cmd: 'status' },
+      {
+        answerMs: 300,
+      },
+    );
     await expect(sent).rejects.toMatchObject({
       code: ErrorCode.TIMEOUT,
       message: expect.stringMatching(
@@ -52,10 +56,14 @@ describe('control client bounds', () => {
   it('waits as long as an accepted command was bounded, and no longer', async () => {
     const socket = await fakeSupervisor((request) => [{ v: 1, id: request.id, accepted: { timeout: 400 } }]);
     const started = Date.now();
-    const sent = sendCommand({ config: 'c', socket }, { cmd: 'reload' }, undefined, {
-      answerMs: 100,
-      graceMs: 100,
-    });
+    const sent = sendCommand(
+      { config: 'c', socket },
+      { cmd: 'reload' },
+      {
+        answerMs: 100,
+        graceMs: 100,
+      },
+    );
     await expect(sent).rejects.toMatchObject({
       code: ErrorCode.TIMEOUT,
       message: 'clusterd accepted reload with a bound of 400ms but did not answer within it',
@@ -69,9 +77,42 @@ describe('control client bounds', () => {
       { v: 1, id: request.id, accepted: { timeout: 60_000 } },
       { v: 1, id: request.id, ok: true, result: [{ app: 'web', replaced: 2, ms: 10 }] },
     ]);
-    const result = await sendCommand({ config: 'c', socket }, { cmd: 'reload' }, undefined, {
-      answerMs: 1_000,
-    });
+    const result = await sendCommand(
+      { config: 'c', socket },
+      { cmd: 'reload' },
+      {
+        answerMs: 1_000,
+      },
+    );
     expect(result).toEqual([{ app: 'web', replaced: 2, ms: 10 }]);
+  });
+
+  it('keeps a stream that began open however quiet it is, and gives up on one that never begins', async () => {
+    const event = { level: 30, time: 1, msg: 'worker ready', app: 'web' };
+    const socket = await fakeSupervisor((request) => [
+      { v: 1, id: request.id, following: true },
+      { v: 1, id: request.id, event },
+    ]);
+    const stream = new ReplyStream(
+      { config: 'c', socket },
+      { cmd: 'events' },
+      (r) => ('event' in r ? r.event : undefined),
+      { answerMs: 200 },
+    );
+    expect(await stream.next()).toEqual({ value: event, done: false });
+    // Quiet for longer than the bound on a first line (a sleep: proving it is NOT given up).
+    await new Promise((r) => setTimeout(r, 400));
+    expect(stream.finished).toBe(false);
+    stream.close();
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+
+    const silent = await fakeSupervisor(() => []);
+    const never = new ReplyStream({ config: 'c', socket: silent }, { cmd: 'events' }, () => undefined, {
+      answerMs: 200,
+    });
+    await expect(never.next()).rejects.toMatchObject({
+      code: ErrorCode.TIMEOUT,
+      message: expect.stringMatching(/^clusterd did not answer events within 200ms/),
+    });
   });
 });

@@ -163,15 +163,21 @@ export function startRoot(
     env?: Record<string, string>;
     /** A command that runs the root (`['unshare', '--pid', '--fork']`): node and its arguments follow. */
     wrap?: string[];
+    /** Another name for the config file than cluster.config.json: it is passed to `start`. */
+    configName?: string;
+    /** The directory to run in (default: a new temp directory). */
+    dir?: string;
   } = {},
 ): Root {
-  const dir = writeFiles(tempDir(), {
-    'cluster.config.json': JSON.stringify(config, null, 2),
+  const name = options.configName ?? 'cluster.config.json';
+  const dir = writeFiles(options.dir ?? tempDir(), {
+    [name]: JSON.stringify(config, null, 2),
     ...options.files,
   });
   const tag = randomUUID();
   const env = { ...testEnv(tag), ...options.env };
-  const args = [BIN, 'start', '--log-format', 'json', ...(options.args ?? [])];
+  const named = options.configName ? [name] : [];
+  const args = [BIN, 'start', ...named, '--log-format', 'json', ...(options.args ?? [])];
   const [command, ...prefix] = options.wrap ?? [process.execPath];
   const argv = options.wrap ? [...prefix, process.execPath, ...args] : args;
   const child = spawn(command as string, argv, {

@@ -88,7 +88,9 @@ describe('coordination under faults', () => {
     expect(bare.stderr).toMatch(/--timeout must be a duration such as 30s, 2m or 500ms, got "30"/);
     const status = await runCli(['status', '--timeout', '3s']);
     expect(status.code).toBe(64);
-    expect(status.stderr).toMatch(/--timeout applies to reload, restart, scale, stop, start, not to status/);
+    expect(status.stderr).toMatch(
+      /--timeout applies to reload, restart, scale, stop, start, up, not to status/,
+    );
   });
 
   it('takes a worker fork the kernel refuses (E2BIG) for a failed start of that slot; the primary and the other app live on', async () => {

@@ -1,9 +1,10 @@
-// The commands that steer a running clusterd over its control socket.
+// The commands that steer a running clusterd, through the programmatic client (src/client/), as any
+// script would.
 
+import { connect } from '../../client/index.js';
 import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
-import { locateSocket, sendCommand } from '../../control/client.js';
-import type { AppStatus, Command, Status } from '../../control/protocol.js';
+import type { AppStatus, Command, LogEvent, Status } from '../../control/protocol.js';
 import type { Io } from '../main.js';
 import { escapeField, escapeText } from '../terminal-text.js';
 
@@ -68,48 +69,88 @@ export function formatStatus(status: Status): string {
   return `${escapeField(head)}\n${table(rows)}\n${notes.map((line) => `${escapeField(line)}\n`).join('')}`;
 }
 
+const LEVELS: Record<number, string> = { 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** One event as `clusterd events` prints it: local time, level past info, app[worker], message. */
+export function formatEvent(event: LogEvent): string {
+  const t = new Date(event.time);
+  const time = `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${pad(t.getMilliseconds(), 3)}`;
+  const level = LEVELS[event.level] ? ` ${LEVELS[event.level]}` : '';
+  const worker = event.worker === undefined ? '' : `[${String(event.worker)}]`;
+  const who = event.app === undefined ? '' : ` ${event.app}${worker}`;
+  return `${time}${level}${who} ${event.msg}`;
+}
+
 // What the root answers is shown escaped (terminal-text.ts), but for `--json` and for `logs` into a pipe
 // or a file: those are data, kept byte for byte.
-/** Runs one control command and prints its result; the exit code says whether it worked. */
+/** Runs one control command through the client and prints its result; the exit code says whether it worked. */
 export async function controlCommand(command: Command, options: ControlOptions, io: Io): Promise<number> {
-  const target = locateSocket(process.cwd(), options.config);
+  const client = await connect(options.config === undefined ? {} : { config: options.config });
   const output = (text: string) => (io.terminal ? escapeText(text) : text);
-  const result = await sendCommand(target, command, (line) => io.stdout(`${output(line)}\n`));
-  if (options.json) {
-    io.stdout(`${JSON.stringify(result ?? null, null, 2)}\n`);
-    return 0;
-  }
+  const wait = 'timeout' in command && command.timeout !== undefined ? { timeout: command.timeout } : {};
+  const json = (value: unknown) => io.stdout(`${JSON.stringify(value ?? null, null, 2)}\n`);
   switch (command.cmd) {
-    case 'status':
-      io.stdout(formatStatus(result as Status));
-      break;
-    case 'reload':
-      for (const r of result as { app: string; replaced: number; ms: number }[]) {
-        io.stdout(
-          `${escapeField(r.app)}: reloaded, ${r.replaced} workers replaced in ${formatDuration(r.ms)}\n`,
-        );
-      }
-      break;
-    case 'restart':
-      io.stdout(`restarted: ${escapeField((result as string[]).join(', '))}\n`);
-      break;
-    case 'scale': {
-      const r = result as { app: string; from: number; to: number };
-      io.stdout(`${escapeField(r.app)}: ${r.from} -> ${r.to} workers\n`);
+    case 'status': {
+      const status = await client.status();
+      io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
       break;
     }
-    case 'stop':
-      io.stdout(`stopped: ${escapeField((result as string[]).join(', '))}\n`);
+    case 'reload': {
+      const results = await client.reload(command.app, wait);
+      if (options.json) json(results);
+      else
+        for (const r of results)
+          io.stdout(
+            `${escapeField(r.app)}: reloaded, ${r.replaced} workers replaced in ${formatDuration(r.ms)}\n`,
+          );
       break;
+    }
+    case 'restart': {
+      const apps = await client.restart(command.app, wait);
+      if (options.json) json(apps);
+      else io.stdout(`restarted: ${escapeField(apps.join(', '))}\n`);
+      break;
+    }
+    case 'scale': {
+      const r = await client.scale(command.app, command.instances as `+${number}`, wait);
+      if (options.json) json(r);
+      else io.stdout(`${escapeField(r.app)}: ${r.from} -> ${r.to} workers\n`);
+      break;
+    }
+    case 'stop': {
+      const apps = await client.stop(command.app, wait);
+      if (options.json) json(apps);
+      else io.stdout(`stopped: ${escapeField(apps.join(', '))}\n`);
+      break;
+    }
     case 'start':
-      io.stdout(`started: ${escapeField(String(result))}\n`);
+      await client.start(command.app, wait);
+      if (options.json) json(command.app);
+      else io.stdout(`started: ${escapeField(command.app)}\n`);
       break;
-    case 'shutdown':
-      io.stdout(`clusterd ${(result as { pid: number }).pid} is shutting down\n`);
+    case 'shutdown': {
+      const { pid } = await client.shutdown();
+      if (options.json) json({ pid });
+      else io.stdout(`clusterd ${pid} is shutting down\n`);
       break;
-    case 'logs':
-      if (result) for (const line of (result as { lines: string[] }).lines) io.stdout(`${output(line)}\n`);
+    }
+    case 'logs': {
+      const { cmd: _, ...wanted } = command;
+      const lines: string[] = [];
+      for await (const line of client.logs(wanted)) {
+        if (options.json && !command.follow) lines.push(line);
+        else io.stdout(`${output(line)}\n`);
+      }
+      if (options.json && !command.follow) json({ lines });
       break;
+    }
+    case 'events':
+      for await (const event of client.events(command.app === undefined ? {} : { app: command.app }))
+        io.stdout(options.json ? `${JSON.stringify(event)}\n` : `${escapeText(formatEvent(event))}\n`);
+      break;
+    case 'up':
+      throw new Error('up is run by commands/up.ts');
   }
   return 0;
 }

@@ -25,6 +25,8 @@ export interface DetachOptions {
   watchConfig: boolean;
   /** `--health [host:]port`, passed on as given. */
   health?: string;
+  /** ms to wait for every app to be ready (default: twice the longest readyTimeout, plus 10 s). */
+  timeout?: number;
 }
 
 // Why an app (or, without `app`, the first app that did) failed, from the supervisor's log file:
@@ -108,7 +110,8 @@ export async function detachCommand(options: DetachOptions, io: Io): Promise<num
     exited = code ?? 1;
   });
 
-  const deadline = Date.now() + Math.max(...config.apps.map((a) => a.readyTimeout)) * 2 + 10_000;
+  const deadline =
+    Date.now() + (options.timeout ?? Math.max(...config.apps.map((a) => a.readyTimeout)) * 2 + 10_000);
   while (Date.now() < deadline) {
     if (exited !== null) {
       // Its stderr is this start's alone (the file is truncated); the log may hold earlier runs.

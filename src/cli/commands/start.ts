@@ -5,6 +5,7 @@ import { ControlServer } from '../../control/server.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
 import { healthSettings } from '../../health/flag.js';
 import type { HealthServer } from '../../health/server.js';
+import { LogEvents } from '../../log/events.js';
 import { reportLogFile } from '../../log/faults.js';
 import { openLogFile } from '../../log/file.js';
 import { createLogger, defaultLogFormat, stderrLogger } from '../../log/logger.js';
@@ -71,7 +72,9 @@ export async function startCommand(options: StartOptions): Promise<number> {
       )
     : null;
   const output = file ? { out: file, err: file } : { out: process.stdout, err: process.stderr };
-  const log = await createLogger(format, output.out);
+  // What the logger writes is also what `clusterd events` streams (log/events.ts).
+  const events = new LogEvents();
+  const log = await createLogger(format, output.out, events);
   // The last resort for a fault outside every app's containment (docs/architecture.md, "Decisions"): what
   // is left there holds no app's state, so the apps keep serving rather than all going down with it.
   const lastResort = (error: unknown) =>
@@ -102,7 +105,13 @@ export async function startCommand(options: StartOptions): Promise<number> {
     output,
     ...(metrics ? { observer: metrics } : {}),
   });
-  const control = await ControlServer.listen(socketPath(config.file), supervisor, log, runtimeDir().from);
+  const control = await ControlServer.listen(
+    socketPath(config.file),
+    supervisor,
+    log,
+    events,
+    runtimeDir().from,
+  );
   let healthServer: HealthServer | null = null;
   if (health && served && metrics) {
     try {

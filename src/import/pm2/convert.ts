@@ -19,7 +19,7 @@ export interface Conversion {
 
 const TOP_LEVEL: Record<string, string> = {
   deploy:
-    'clusterd has no deploy: deploy with your own tools (git, CI), then apply the new version with clusterd reload',
+    'clusterd has no deploy: deploy with your own tools (git, CI), then apply the new version with clusterd up',
   static: "pm2 serve's static file servers: run a static file server as an app instead",
 };
 

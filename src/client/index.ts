@@ -1,0 +1,201 @@
+// The programmatic client (`import { connect } from 'clusterd'`): the control commands as typed methods
+// over the control socket, the same ones the CLI uses (docs/control.md, "From Node.js").
+import { type Bounds, notRunningError, ReplyStream, sendCommand, type Target } from '../control/client.js';
+import { listening, locateSocket } from '../control/locate.js';
+import { verifySocket } from '../control/private-dir.js';
+import type { Command, LogEvent, Reply, Status, UpReport } from '../control/protocol.js';
+
+export type {
+  AppStatus,
+  LogEvent,
+  Status,
+  UpApp,
+  UpChange,
+  UpReport,
+  WorkerStatus,
+} from '../control/protocol.js';
+
+export interface ConnectOptions {
+  /** A config file, or a directory to search, as `--config` takes it; default: the one in `cwd`. */
+  config?: string;
+  /** Where relative paths and the search start (default: `process.cwd()`). */
+  cwd?: string;
+  /**
+   * The environment the control socket's directory is found from (`RUNTIME_DIRECTORY`,
+   * `XDG_RUNTIME_DIR`); default `process.env`. Give the one of the clusterd to reach (a systemd unit's).
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** For the commands that wait: how long at most, in ms (default: derived from the apps' settings). */
+export interface WaitOptions {
+  timeout?: number;
+}
+
+/** A rolling reload's result for one app. */
+export interface ReloadResult {
+  app: string;
+  /** Workers replaced by new ones. */
+  replaced: number;
+  ms: number;
+}
+
+/** What `scale` did. */
+export interface ScaleResult {
+  app: string;
+  from: number;
+  to: number;
+}
+
+export interface LogsOptions {
+  /** One app's output (default: every app's). */
+  app?: string;
+  /** How many recent lines first (default 50). */
+  lines?: number;
+  /** Then the live output, until the stream is closed or clusterd stops. */
+  follow?: boolean;
+}
+
+/** Lines or events, read as they come; `close()` (or leaving a `for await` loop) ends it. */
+export interface Stream<T> extends AsyncIterableIterator<T> {
+  /**
+   * Resolves once the root streams to it, so that whatever happens from then on is delivered (start a
+   * reload after it to see all of its events), or once the stream has ended. Never rejects: an error is
+   * thrown by `next()`.
+   */
+  readonly ready: Promise<void>;
+  /** Closes the connection; what was read and not yet taken is dropped. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A running clusterd: each method is one control command, on a connection of its own, so a `reload` that
+ * takes a minute does not hold up a `status`. Methods reject with a `ClusterdError` (`code`:
+ * `CLUSTERD_ERR_NOT_RUNNING`, `_UNKNOWN_APP`, `_COMMAND_FAILED`, `_TIMEOUT`, `_CONTROL`;
+ * see docs/errors.md); `up` rejects with an `UpError` carrying its report, or a `ConfigError`.
+ */
+export class Client {
+  private readonly streams = new Set<Stream<unknown>>();
+
+  /** @internal Use `connect()`. */
+  constructor(
+    private readonly target: Target,
+    private readonly bounds: Bounds = {},
+  ) {}
+
+  /** The config file the clusterd runs (its real path as the search found it). */
+  get config(): string {
+    return this.target.config;
+  }
+
+  /** The control socket's path. */
+  get socket(): string {
+    return this.target.socket;
+  }
+
+  private send<T>(command: Command): Promise<T> {
+    return sendCommand(this.target, command, this.bounds) as Promise<T>;
+  }
+
+  private waiting<C extends Command>(command: C, options: WaitOptions = {}): C {
+    return options.timeout === undefined ? command : { ...command, timeout: options.timeout };
+  }
+
+  private stream<T>(command: Command, pick: (reply: Reply) => T | undefined): Stream<T> {
+    let stream: ReplyStream<T> | undefined;
+    stream = new ReplyStream(this.target, command, pick, this.bounds, () => {
+      if (stream) this.streams.delete(stream);
+    });
+    if (!stream.finished) this.streams.add(stream);
+    return stream;
+  }
+
+  /** Every app and worker: pid, state, restarts, uptime, CPU, memory, script. */
+  status(): Promise<Status> {
+    return this.send({ cmd: 'status' });
+  }
+
+  /** Rolling reload of one app or all; resolves once every worker was replaced. */
+  reload(app?: string, options?: WaitOptions): Promise<ReloadResult[]> {
+    return this.send(this.waiting(app === undefined ? { cmd: 'reload' } : { cmd: 'reload', app }, options));
+  }
+
+  /** Hard restart of one app or all; resolves with their names once they serve again. */
+  restart(app?: string, options?: WaitOptions): Promise<string[]> {
+    return this.send(this.waiting(app === undefined ? { cmd: 'restart' } : { cmd: 'restart', app }, options));
+  }
+
+  /** Runs `n` workers of `app` (`'+2'`, `'-1'`: relative); resolves once they serve or have stopped. */
+  scale(app: string, n: number | `+${number}` | `-${number}`, options?: WaitOptions): Promise<ScaleResult> {
+    return this.send(this.waiting({ cmd: 'scale', app, instances: String(n) }, options));
+  }
+
+  /** Stops one app (the others keep running) once its workers have exited; without one, everything. */
+  stop(app?: string, options?: WaitOptions): Promise<string[]> {
+    return this.send(this.waiting(app === undefined ? { cmd: 'stop' } : { cmd: 'stop', app }, options));
+  }
+
+  /** Starts an app stopped with `stop(app)` (or errored); resolves once it serves. */
+  async start(app: string, options?: WaitOptions): Promise<void> {
+    await this.send(this.waiting({ cmd: 'start', app }, options));
+  }
+
+  /** Stops everything gracefully, as SIGTERM does; resolves with the supervisor's pid as it begins. */
+  shutdown(): Promise<{ pid: number }> {
+    return this.send({ cmd: 'shutdown' });
+  }
+
+  /**
+   * What `clusterd up` does to a running clusterd: re-reads the config file, applies its changes, then
+   * reloads every app they did not roll or restart. `environment`, if given, must be the running one.
+   */
+  up(options: WaitOptions & { environment?: string } = {}): Promise<UpReport> {
+    const { environment, ...wait } = options;
+    return this.send(
+      this.waiting({ cmd: 'up', ...(environment === undefined ? {} : { environment }) }, wait),
+    );
+  }
+
+  /** The apps' recent output, line by line, then with `follow` the live output. */
+  logs(options: LogsOptions = {}): Stream<string> {
+    const command: Command = {
+      cmd: 'logs',
+      lines: options.lines ?? 50,
+      follow: options.follow ?? false,
+      ...(options.app === undefined ? {} : { app: options.app }),
+    };
+    if (options.follow) return this.stream(command, (r) => ('output' in r ? r.output : undefined));
+    // The recent lines alone: one answer, asked for on the first `next()` (its error is thrown there).
+    const recent = (async function* (ask: () => Promise<{ lines: string[] }>) {
+      yield* (await ask()).lines;
+    })(() => this.send(command));
+    return Object.assign(recent, { ready: Promise.resolve(), close: () => void recent.return(undefined) });
+  }
+
+  /**
+   * The supervisor's events as they happen (worker and app transitions, reloads, guards, config
+   * reloads...): the objects its log lines hold, from now on, until closed or clusterd stops.
+   */
+  events(options: { app?: string } = {}): Stream<LogEvent> {
+    const command: Command = { cmd: 'events', ...(options.app === undefined ? {} : { app: options.app }) };
+    return this.stream(command, (r) => ('event' in r ? r.event : undefined));
+  }
+
+  /** Closes every stream this client opened. */
+  close(): void {
+    for (const stream of [...this.streams]) stream.close();
+  }
+}
+
+/**
+ * Finds the clusterd running the config, by the CLI's rules (the config in `cwd`, or `config`; else the
+ * one clusterd running a config file of the directory under another name), and checks that it answers.
+ * Rejects with `CLUSTERD_ERR_NOT_RUNNING` when none does, `CLUSTERD_ERR_CONFIG_NOT_FOUND` when there is
+ * no config to find, `CLUSTERD_ERR_SEVERAL_RUNNING` when it cannot tell which.
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const target = await locateSocket(options.cwd ?? process.cwd(), options.config, options.env);
+  const path = verifySocket(target.socket);
+  if (path === undefined || !(await listening(path))) throw notRunningError(target.config);
+  return new Client(target);
+}
