@@ -60,9 +60,11 @@ Set up:
                             without --force
 
 Migrate:
-  import pm2 <file> [--format json|yaml|ts] [-o FILE|-] [--force]
+  import pm2 <file> [--format json|yaml|ts] [-o FILE|-] [--force] [--cwd DIR]
                             Write a clusterd config from a PM2 ecosystem file (.js, .cjs, .mjs, .json,
-                            .json5, .yaml, .yml), as cluster.config.<format> beside it, or FILE, or on
+                            .json5, .yaml, .yml), as cluster.config.<format> in the project root (the
+                            nearest directory with a package.json at or above the file, or --cwd DIR:
+                            where pm2 start ran, which PM2 took relative paths from), or FILE, or on
                             stdout with -o -; stderr gets a table of what became of each PM2 option.
                             Reading a .js file runs it, as PM2 does (so does a .json file that is not
                             strict JSON, which PM2 evaluates as JavaScript): import only files you trust
@@ -149,6 +151,7 @@ function parse(argv: string[]) {
         cpus: { type: 'string' },
         workdir: { type: 'string' },
         'health-port': { type: 'string' },
+        cwd: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -315,7 +318,13 @@ async function run(argv: string[], io: Io): Promise<number> {
         );
       const { importPm2Command } = await import('./commands/import-pm2.js');
       return importPm2Command(
-        { file, format: values.format, output: values.output, force: values.force ?? false },
+        {
+          file,
+          format: values.format,
+          output: values.output,
+          force: values.force ?? false,
+          cwd: values.cwd,
+        },
         io,
       );
     }

@@ -14,10 +14,11 @@ export function starterConfig(app: StarterApp): ClusterdConfig {
     name: app.name,
     script: app.script,
     ...(app.args ? { args: app.args } : {}),
+    ...(app.cwd ? { cwd: app.cwd } : {}),
     ...(app.nodeArgs ? { nodeArgs: app.nodeArgs } : {}),
     instances: BUILTIN_DEFAULTS.instances,
     ...(app.env ? { env: app.env } : {}),
-    readiness: BUILTIN_DEFAULTS.readiness,
+    readiness: app.readiness ?? BUILTIN_DEFAULTS.readiness,
     readyTimeout: BUILTIN_DEFAULTS.readyTimeout,
     shutdown: { timeout: BUILTIN_DEFAULTS.shutdown.timeout },
   };
@@ -31,7 +32,16 @@ const commentText = (text: string) => {
 };
 
 type Comments = Record<
-  'head' | 'script' | 'args' | 'nodeArgs' | 'instances' | 'env' | 'readiness' | 'readyTimeout' | 'timeout',
+  | 'head'
+  | 'script'
+  | 'args'
+  | 'cwd'
+  | 'nodeArgs'
+  | 'instances'
+  | 'env'
+  | 'readiness'
+  | 'readyTimeout'
+  | 'timeout',
   string[]
 >;
 
@@ -45,6 +55,7 @@ function comments(app: StarterApp, source: string, command: string | undefined):
       ? [`The file each worker runs, from ${commentText(source)}:`, `  ${commentText(command)}`]
       : [`The file each worker runs, from ${commentText(source)}.`],
     args: ["The script's arguments, as the start script passed them (no shell reads them)."],
+    cwd: ['The directory the start script runs it in (its `cd`), relative to this file.'],
     nodeArgs: ['Node.js options for each worker, as the start script gave them.'],
     instances: [
       'Workers, sharing the ports the app listens on: "max" is one per CPU clusterd may use',
@@ -102,6 +113,7 @@ function renderYaml(app: StarterApp, c: Comments): string {
   const i = '    ';
   key(i, 'script', yamlValue(app.script), c.script);
   if (app.args) key(i, 'args', yamlList(app.args), c.args);
+  if (app.cwd) key(i, 'cwd', yamlValue(app.cwd), c.cwd);
   if (app.nodeArgs) key(i, 'nodeArgs', yamlList(app.nodeArgs), c.nodeArgs);
   key(i, 'instances', yamlValue(BUILTIN_DEFAULTS.instances), c.instances);
   if (app.env) {
@@ -109,7 +121,7 @@ function renderYaml(app: StarterApp, c: Comments): string {
     for (const [name, value] of Object.entries(app.env))
       out.push(`${i}  ${yamlValue(name)}: ${yamlValue(value)}`);
   }
-  key(i, 'readiness', yamlValue(BUILTIN_DEFAULTS.readiness), c.readiness);
+  key(i, 'readiness', yamlValue(app.readiness ?? BUILTIN_DEFAULTS.readiness), c.readiness);
   key(i, 'readyTimeout', yamlValue(BUILTIN_DEFAULTS.readyTimeout), c.readyTimeout);
   out.push(`${i}shutdown:`);
   key(`${i}  `, 'timeout', yamlValue(BUILTIN_DEFAULTS.shutdown.timeout), c.timeout);
@@ -158,6 +170,7 @@ function renderTs(app: StarterApp, c: Comments): string {
   out.push(`${i}name: ${tsValue(app.name)},`);
   key(i, 'script', app.script, c.script);
   if (app.args) key(i, 'args', app.args, c.args);
+  if (app.cwd) key(i, 'cwd', app.cwd, c.cwd);
   if (app.nodeArgs) key(i, 'nodeArgs', app.nodeArgs, c.nodeArgs);
   key(i, 'instances', BUILTIN_DEFAULTS.instances, c.instances);
   if (app.env) {
@@ -165,7 +178,7 @@ function renderTs(app: StarterApp, c: Comments): string {
     for (const [name, value] of Object.entries(app.env)) out.push(`${i}  ${tsKey(name)}: ${tsValue(value)},`);
     out.push(`${i}},`);
   }
-  key(i, 'readiness', BUILTIN_DEFAULTS.readiness, c.readiness);
+  key(i, 'readiness', app.readiness ?? BUILTIN_DEFAULTS.readiness, c.readiness);
   key(i, 'readyTimeout', BUILTIN_DEFAULTS.readyTimeout, c.readyTimeout);
   out.push(`${i}shutdown: {`);
   key(`${i}  `, 'timeout', BUILTIN_DEFAULTS.shutdown.timeout, c.timeout);

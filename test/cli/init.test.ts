@@ -125,14 +125,14 @@ describe('clusterd init', () => {
 
   it('says what to pass when it finds no file to run, with exit 66', async () => {
     const dir = writeFiles(tempDir(), {
-      'package.json': '{"name": "web", "scripts": {"start": "next start"}}',
+      'package.json': '{"name": "web", "scripts": {"start": "python3 app.py"}}',
     });
     const r = await runCli(['init'], { cwd: dir });
     expect(r.code).toBe(66);
     expect(r.stderr).toBe(
       [
         `clusterd: found no Node.js file to run in ${dir}:`,
-        `  package.json's "start" script "next start": it runs "next", not node`,
+        `  package.json's "start" script "python3 app.py": it runs "python3", which is no Node.js file nor a bin of this project's node_modules`,
         '  package.json has no "main", and there is no index.js',
         'Pass the file that starts the app: clusterd init --script server.js',
         '',

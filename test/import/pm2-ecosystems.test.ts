@@ -405,7 +405,7 @@ apps:
     expect(r.verdict('api', 'ignore_watch')).toMatchObject({ kind: 'changed', target: 'watch.ignore' });
   });
 
-  it('npm start resolved through package.json, and an npm script that runs no Node.js file', async () => {
+  it('npm start resolved through package.json, and an npm script that runs a package bin', async () => {
     const r = await importFile(
       {
         'ecosystem.config.js': `module.exports = {
@@ -442,11 +442,10 @@ apps:
     );
     expect(r.verdict('web', 'args')).toMatchObject({ kind: 'changed', target: 'args' });
     expect(r.apps[1]).toMatchObject({ name: 'admin', cwd: 'admin', script: 'admin.js', args: ['--verbose'] });
-    expect(r.dropped).toEqual(['next']);
-    expect(r.verdict('next', 'script')).toMatchObject({
-      kind: 'unsupported',
-      note: expect.stringContaining(`package.json's "next" script "next start": it runs "next", not node`),
-    });
+    // `next start` serves from its own process: its bin's file is the app (where next installs it).
+    expect(r.dropped).toEqual([]);
+    expect(r.apps[2]).toMatchObject({ name: 'next', script: 'node_modules/next/dist/bin/next', args: ['start'] });
+    expect(r.verdict('next', 'script').note).toContain('next is not installed here');
   });
 
   it('a Python app and a python3 interpreter are left out; a node interpreter is kept', async () => {

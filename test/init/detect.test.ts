@@ -87,24 +87,78 @@ describe('clusterd init: the app of a package.json', () => {
     });
   });
 
-  it('refuses a start script that is not node (next start) unless main exists', () => {
-    expect(detect({ name: 'web', scripts: { start: 'next start' } })).toEqual({
+  it('refuses a start script that runs no Node.js (python) unless main exists', () => {
+    const reason = `package.json's "start" script "python3 app.py": it runs "python3", which is no Node.js file nor a bin of this project's node_modules`;
+    expect(detect({ name: 'web', scripts: { start: 'python3 app.py' } })).toEqual({
       ok: false,
-      reasons: [
-        `package.json's "start" script "next start": it runs "next", not node`,
-        'package.json has no "main", and there is no index.js',
-      ],
+      reasons: [reason, 'package.json has no "main", and there is no index.js'],
     });
-    // npm init writes "main": "index.js" into every package: a missing one beside `next start` is no answer.
-    expect(detect({ name: 'web', main: 'index.js', scripts: { start: 'next start' } })).toMatchObject({
+    // npm init writes "main": "index.js" into every package: a missing one beside such a script is no answer.
+    expect(detect({ name: 'web', main: 'index.js', scripts: { start: 'python3 app.py' } })).toMatchObject({
       ok: false,
       reasons: [expect.any(String), `package.json's "main" is "index.js", which does not exist`],
     });
-    const found = detect({ name: 'web', main: 'server.js', scripts: { start: 'next start' } }, ['server.js']);
-    expect(found).toMatchObject({ ok: true, app: { script: 'server.js' } });
-    expect(found.ok && found.notes).toEqual([
-      `package.json's "start" script "next start": it runs "next", not node; used server.js instead`,
+    const found = detect({ name: 'web', main: 'server.js', scripts: { start: 'python3 app.py' } }, [
+      'server.js',
     ]);
+    expect(found).toMatchObject({ ok: true, app: { script: 'server.js' } });
+    expect(found.ok && found.notes).toEqual([`${reason}; used server.js instead`]);
+  });
+
+  it('follows a bin to its JavaScript file (next start), or to the file a CLI spawns (nest, nuxt)', () => {
+    const next = detectApp({
+      pkg: { name: 'web', scripts: { start: 'next start -p 3000' } },
+      dirName: 'web',
+      isFile: () => false,
+      binTarget: (bin) => (bin === 'next' ? 'node_modules/next/dist/bin/next' : null),
+    });
+    expect(next).toMatchObject({
+      ok: true,
+      app: { script: 'node_modules/next/dist/bin/next', args: ['start', '-p', '3000'] },
+    });
+    // Not installed yet: where next puts its bin.
+    expect(detect({ name: 'web', scripts: { start: 'next start' } })).toMatchObject({
+      ok: true,
+      app: { script: 'node_modules/next/dist/bin/next', args: ['start'] },
+    });
+    // nest start compiles, then spawns node dist/main: that file is the app (nest-cli.json's entryFile).
+    const nest = detectApp({
+      pkg: { name: 'api', scripts: { 'start:prod': 'node dist/main', start: 'nest start' } },
+      dirName: 'api',
+      isFile: (f) => f === 'dist/src/server.js',
+      readJson: (f) => (f === 'nest-cli.json' ? { sourceRoot: 'src', entryFile: 'server' } : null),
+    });
+    expect(nest).toMatchObject({ ok: true, app: { script: 'dist/src/server.js' } });
+    expect(nest.ok && nest.notes.join('\n')).toContain(
+      '"nest start" compiles, then runs node dist/src/server.js',
+    );
+    const nuxt = detect({
+      name: 'site',
+      scripts: { start: 'nuxt start' },
+      dependencies: { nuxt: '^3.12.0' },
+    } as never);
+    expect(nuxt).toMatchObject({ ok: true, app: { script: '.output/server/index.mjs' } });
+    // cross-env and a cd before it.
+    expect(
+      detect({ name: 'w', scripts: { start: 'cd server && cross-env NODE_ENV=production node index.js' } }),
+    ).toMatchObject({
+      ok: true,
+      app: { script: 'index.js', cwd: 'server', env: { NODE_ENV: 'production' } },
+    });
+    expect(detect({ name: 'w', scripts: { start: 'next dev' } })).toMatchObject({ ok: false });
+  });
+
+  it('sets readiness "loaded" for a project that looks like a worker without a server', () => {
+    const worker = detect({ name: 'jobs', main: 'worker.js', dependencies: { bullmq: '^5.0.0' } } as never, [
+      'worker.js',
+    ]);
+    expect(worker).toMatchObject({ ok: true, app: { script: 'worker.js', readiness: 'loaded' } });
+    expect(worker.ok && worker.notes.join('\n')).toContain('package.json has bullmq and no HTTP server');
+    const api = detect({ name: 'api', main: 'a.js', dependencies: { bullmq: '1', express: '5' } } as never, [
+      'a.js',
+    ]);
+    expect(api).toMatchObject({ ok: true, app: { script: 'a.js' } });
+    expect(api.ok && api.app.readiness).toBeUndefined();
   });
 
   it('needs a package.json, or --script', () => {

@@ -6,7 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { formatIssue } from '../../config/format-issues.js';
 import { ClusterdError, type ConfigIssue, ErrorCode, ExitCode } from '../../errors.js';
 import { checkImported } from '../../import/pm2/check.js';
-import { type Conversion, convertEcosystem } from '../../import/pm2/convert.js';
+import { type Conversion, convertEcosystem, projectRoot } from '../../import/pm2/convert.js';
+import { pathKind } from '../../import/pm2/project.js';
 import { readEcosystem } from '../../import/pm2/read.js';
 import {
   countVerdicts,
@@ -27,6 +28,8 @@ export interface ImportPm2Options {
   /** A file to write, or '-' for stdout; default: cluster.config.<format> beside the ecosystem file. */
   output: string | undefined;
   force: boolean;
+  /** Where pm2 start ran (PM2 takes relative paths from there); default: the project root. */
+  cwd?: string | undefined;
 }
 
 const usage = (message: string) =>
@@ -74,10 +77,11 @@ export async function importPm2Command(options: ImportPm2Options, io: Io): Promi
   if (toStdout && options.force) throw usage('--force applies to writing a file, not to -o - (stdout)');
   const format = chooseFormat(options);
   const source = resolve(options.file);
+  const root = options.cwd === undefined ? projectRoot(dirname(source)) : resolve(options.cwd);
+  if (options.cwd !== undefined && pathKind(root) !== 'directory')
+    throw usage(`--cwd must be a directory (where pm2 start ran), got "${options.cwd}"`);
   const target =
-    options.output === undefined || toStdout
-      ? join(dirname(source), DEFAULT_FILES[format])
-      : resolve(options.output);
+    options.output === undefined || toStdout ? join(root, DEFAULT_FILES[format]) : resolve(options.output);
   // Before the ecosystem file runs: a refusal should not wait for (or follow) a module's side effects.
   if (!toStdout && !options.force && exists(target))
     throw new ClusterdError(
@@ -86,7 +90,7 @@ export async function importPm2Command(options: ImportPm2Options, io: Io): Promi
       ExitCode.FAILURE,
     );
   const ecosystem = await readEcosystem(source);
-  const conversion = convertEcosystem(ecosystem, dirname(target));
+  const conversion = convertEcosystem(ecosystem, dirname(target), root);
   const machine = checkImported(conversion.config, target, format);
   const text = renderConfig(conversion.config, format, source);
   if (toStdout) io.stdout(text);

@@ -8,7 +8,7 @@ import { formatIssue } from '../../config/format-issues.js';
 import { configFilesIn } from '../../config/search-places.js';
 import { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode } from '../../errors.js';
 import { checkDraft } from '../../import/pm2/check.js';
-import { pathKind, readPackageJson } from '../../import/pm2/project.js';
+import { pathKind, projectContext, readPackageJson } from '../../import/pm2/project.js';
 import { DEFAULT_FILES, OUTPUT_FORMATS, type OutputFormat } from '../../import/pm2/render.js';
 import { type Detection, detectApp, isAppName } from '../../init/detect.js';
 import { placement } from '../../init/placement.js';
@@ -106,7 +106,8 @@ export async function initCommand(options: InitOptions, io: Io): Promise<number>
   const isFile = (path: string) => pathKind(resolve(dir, path)) === 'file';
   if (pkg === null && options.script === undefined && isFile('package.json'))
     throw noScript(dir, ['package.json is not a JSON object (fix it, or name the file)']);
-  const found = detectApp({ pkg, dirName: basename(dir), isFile }, options);
+  const { readJson, binTarget } = projectContext(dir);
+  const found = detectApp({ pkg, dirName: basename(dir), isFile, readJson, binTarget }, options);
   if (!found.ok) throw noScript(dir, found.reasons);
   const { machine, invalid } = checkDraft(starterConfig(found.app), target, format);
   // Only package.json or the flags can make an invalid config (a 40,000-character argument): the user's.

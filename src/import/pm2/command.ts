@@ -96,11 +96,29 @@ export function parseNodeCommand(line: string, loaders: Loaders = {}): ParsedCom
   if (program === undefined) return { ok: false, reason: 'it runs no program' };
   const loader = loaders[program.split('/').pop() ?? ''];
   if (!isNode(program) && !loader) return { ok: false, reason: `it runs "${program}", not node` };
-  const nodeArgs: string[] = [...(loader ?? [])];
   // `tsx watch`: a development watcher, no file to run.
   if (loader && words[i + 1] === 'watch')
     return { ok: false, reason: `"${program} watch" restarts on changes; clusterd start --watch does that` };
-  for (i += 1; i < words.length; i += 1) {
+  const parsed = nodeOptions(words.slice(i + 1));
+  if (!parsed.ok) return parsed;
+  return {
+    ok: true,
+    command: {
+      env,
+      nodeArgs: [...(loader ?? []), ...parsed.nodeArgs],
+      script: parsed.script,
+      args: parsed.rest,
+    },
+  };
+}
+
+/** Node.js's options, then the script and its arguments, from what follows `node` on a command line. */
+export function nodeOptions(
+  words: readonly string[],
+): { ok: true; nodeArgs: string[]; script: string; rest: string[] } | { ok: false; reason: string } {
+  const nodeArgs: string[] = [];
+  let i = 0;
+  for (; i < words.length; i += 1) {
     const word = words[i] as string;
     if (word === '--') {
       i += 1;
@@ -117,5 +135,5 @@ export function parseNodeCommand(line: string, loaders: Loaders = {}): ParsedCom
   }
   const script = words[i];
   if (script === undefined) return { ok: false, reason: 'it starts node without a script' };
-  return { ok: true, command: { env, nodeArgs, script, args: words.slice(i + 1) } };
+  return { ok: true, nodeArgs, script, rest: words.slice(i + 1) };
 }

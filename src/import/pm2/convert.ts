@@ -1,10 +1,11 @@
 // A whole ecosystem file -> a clusterd config: every app mapped (names kept unique), the keys beside
 // the apps judged, and relative paths rebased when the config is written to another directory.
-import { isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { App, ClusterdConfig } from '../../config/types.generated.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
 import { mapApp } from './map-app.js';
 import type { Verdict } from './mapping.js';
+import { pathKind } from './project.js';
 import type { Ecosystem } from './read.js';
 
 /** Where the JSON and YAML configs point editors for completion (as the README's example does). */
@@ -31,21 +32,34 @@ function rebased(app: App, from: string, to: string): App {
   return { name, script, ...(args ? { args } : {}), ...(cwd === '.' ? {} : { cwd }), ...rest };
 }
 
+/** The project an ecosystem file belongs to: the nearest directory at or above it with a package.json. */
+export function projectRoot(dir: string): string {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    if (pathKind(join(at, 'package.json')) === 'file') return at;
+    if (dirname(at) === at) return resolve(dir);
+  }
+}
+
 /**
- * Converts `ecosystem` into a clusterd config to be written in `outDir`. Throws a ClusterdError when no
+ * Converts `ecosystem` into a clusterd config to be written in `outDir`; relative paths in it are
+ * taken from `root`, the directory `pm2 start` ran in. Throws a ClusterdError when no
  * app of it can run under clusterd.
  */
-export function convertEcosystem(ecosystem: Ecosystem, outDir: string = ecosystem.dir): Conversion {
+export function convertEcosystem(
+  ecosystem: Ecosystem,
+  outDir: string = ecosystem.dir,
+  root: string = ecosystem.dir,
+): Conversion {
   const taken = new Set<string>();
   const apps: App[] = [];
   const verdicts: Verdict[] = [];
   const dropped: { name: string; why: string }[] = [];
   for (const raw of ecosystem.apps) {
-    const mapped = mapApp(raw, ecosystem.dir, taken);
+    const mapped = mapApp(raw, root, taken);
     verdicts.push(...mapped.verdicts);
     if (mapped.app) {
       taken.add(mapped.name.toLowerCase());
-      apps.push(JSON.parse(JSON.stringify(rebased(mapped.app, ecosystem.dir, outDir))));
+      apps.push(JSON.parse(JSON.stringify(rebased(mapped.app, root, outDir))));
     } else dropped.push({ name: mapped.name, why: mapped.dropped ?? '' });
   }
   for (const key of Object.keys(ecosystem.extra)) {

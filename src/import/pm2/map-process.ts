@@ -1,13 +1,22 @@
 // What runs: the app's name, its script (a file, a directory, `npm start`, a command line), the
 // interpreter, its arguments, Node.js's options and the working directory. An app that does not run on
 // Node.js is dropped here, with the reason.
+import { readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Found } from './catalogue.js';
-import type { NodeCommand } from './command.js';
-import { parseNodeCommand } from './command.js';
+import {
+  type Launch,
+  type LaunchContext,
+  type LaunchResult,
+  LOADERS,
+  packageRunner,
+  resolveLine,
+  resolveWords,
+  scriptTarget,
+} from './launch.js';
 import type { AppMapping } from './mapping.js';
-import { packageRunner, resolvePackageScript } from './npm.js';
-import { directoryEntry, looksBinary, pathKind } from './project.js';
+import { resolvePackageScript } from './npm.js';
+import { directoryEntry, looksBinary, pathKind, projectContext } from './project.js';
 import { argList, shownValue } from './values.js';
 
 const NOT_NODE =
@@ -62,53 +71,149 @@ function mapName(m: AppMapping, taken: ReadonlySet<string>) {
     );
 }
 
-type Interpreter = 'node' | 'other-node' | 'bun' | 'other';
+type Interpreter = 'node' | 'other-node' | 'bun' | 'loader' | 'npx' | 'none' | 'other';
 
 function interpreterKind(value: string): Interpreter {
   if (value === 'node' || value === 'nodejs') return 'node';
+  if (value === 'none') return 'none';
   if (/^node@/.test(value) || /(^|\/)node(js)?(\.exe)?$/.test(value)) return 'other-node';
   if (/(^|\/)bun$/.test(value)) return 'bun';
+  if (LOADERS[basename(value)]) return 'loader';
+  if (/^(npx|pnpx|bunx)$/.test(basename(value))) return 'npx';
   return 'other';
 }
 
-function mapInterpreter(m: AppMapping, found: Found | undefined) {
-  if (!found) return;
+// The interpreter's verdict; the Node.js options it stands for (a loader), or null when the app is dropped.
+function mapInterpreter(m: AppMapping, found: Found | undefined): Interpreter | null {
+  if (!found) return 'node';
   const value = typeof found.value === 'string' ? found.value : '';
-  switch (interpreterKind(value)) {
+  const kind = interpreterKind(value);
+  switch (kind) {
     case 'node':
-      return m.mapped(found, '', 'workers run on the Node.js that runs clusterd');
+      m.mapped(found, '', 'workers run on the Node.js that runs clusterd');
+      break;
     case 'other-node':
-      return m.changed(
-        found,
-        '',
-        `workers run on the Node.js that runs clusterd, not on ${shownValue(value)}`,
-      );
+      m.changed(found, '', `workers run on the Node.js that runs clusterd, not on ${shownValue(value)}`);
+      break;
     case 'bun':
-      return m.changed(found, '', 'workers run on Node.js, not Bun: check that the app uses no Bun APIs');
+      m.changed(found, '', 'workers run on Node.js, not Bun: check that the app uses no Bun APIs');
+      break;
+    case 'loader': {
+      const loader = LOADERS[basename(value)] as readonly string[];
+      m.draft.nodeArgs = [...loader, ...(m.draft.nodeArgs ?? [])];
+      m.changed(
+        found,
+        'nodeArgs',
+        `${basename(value)} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`,
+      );
+      break;
+    }
+    case 'npx': {
+      // `interpreter: 'npx', interpreter_args: 'tsx'`: PM2 runs npx tsx <script>.
+      const [first, ...rest] = m.draft.nodeArgs ?? [];
+      const loader = first === undefined ? undefined : LOADERS[first];
+      if (!loader) {
+        m.drop(
+          found,
+          `npx runs ${shownValue(first ?? '')} here, not a loader clusterd knows (tsx, ts-node): ${NOT_NODE}`,
+        );
+        return null;
+      }
+      m.draft.nodeArgs = [...loader, ...rest];
+      m.changed(
+        found,
+        'nodeArgs',
+        `npx ${first} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`,
+      );
+      break;
+    }
+    case 'none':
+      m.changed(found, '', 'PM2 runs the script as a program; clusterd runs the Node.js file it leads to');
+      break;
     default:
-      return m.drop(found, `its interpreter is ${shownValue(found.value)}: ${NOT_NODE}`);
+      m.drop(found, `its interpreter is ${shownValue(found.value)}: ${NOT_NODE}`);
+      return null;
   }
+  return kind;
 }
 
-// A Node.js command (from npm or a command line) becomes the app's script, arguments, options and env.
-function applyCommand(m: AppMapping, command: NodeCommand) {
+const loaderPackage = (loader: readonly string[]) => (loader[1] ?? '').split('/')[0] ?? '';
+
+// The project the app's scripts are read from: its cwd, or, where that does not exist on this machine
+// (a deploy path such as /var/www/app), the project the ecosystem file sits in.
+function context(m: AppMapping): { ctx: LaunchContext; standIn: string | null } {
+  if (pathKind(m.dir) === 'directory') return { ctx: projectContext(m.dir), standIn: null };
+  return { ctx: projectContext(m.root), standIn: m.root };
+}
+
+// A launch (from npm, a command line, a bin) becomes the app's script, arguments, options and env.
+function applyLaunch(m: AppMapping, launch: Launch) {
+  const { command } = launch;
   m.draft.script = command.script;
   if (command.args.length) m.draft.args = command.args;
   if (command.nodeArgs.length) m.draft.nodeArgs = [...(m.draft.nodeArgs ?? []), ...command.nodeArgs];
   if (Object.keys(command.env).length) m.draft.env = { ...command.env };
+  if (launch.cwd) m.draft.cwd = join(m.draft.cwd ?? '.', launch.cwd);
+}
+
+// Whatever PM2 runs as a program (npm, node, a bin, a command line): followed to its Node.js file.
+function mapLaunch(
+  m: AppMapping,
+  found: Found,
+  result: LaunchResult,
+  how: string,
+  argsFound: Found | undefined,
+  argsNote: string,
+) {
+  const { standIn } = context(m);
+  if (!result.ok) {
+    const why = `${how}, and ${result.reason}`;
+    return m.drop(
+      found,
+      result.notNode ? `${why}: ${NOT_NODE}` : `${why}; set script to the Node.js file that serves`,
+    );
+  }
+  applyLaunch(m, result.launch);
+  const notes = [...result.launch.notes];
+  if (standIn) notes.push(`read from ${standIn}, as the cwd ${m.draft.cwd} does not exist here`);
+  const [first, ...others] = notes;
+  const lead = first?.startsWith('without ') ? `, ${first}` : '';
+  const rest = lead ? others : notes;
+  m.changed(
+    found,
+    'script, args',
+    `${how}: clusterd runs ${result.launch.command.script} itself${lead}${rest.length ? `; ${rest.join('; ')}` : ''}`,
+  );
+  if (argsFound) m.changed(argsFound, argsNote ? 'args' : '', argsNote || 'part of the command above');
+}
+
+// A TypeScript file without an interpreter: PM2 runs it with Bun. The project's own loader when it has
+// one; Node.js's type stripping otherwise, which cannot run code that needs a transform (decorators).
+function typescriptLoader(ctx: LaunchContext): readonly string[] | null {
+  const pkg = ctx.readJson('package.json');
+  const deps = (field: string) => {
+    const v = typeof pkg === 'object' && pkg !== null ? (pkg as Record<string, unknown>)[field] : null;
+    return typeof v === 'object' && v !== null ? Object.keys(v) : [];
+  };
+  const all = new Set([...deps('dependencies'), ...deps('devDependencies')]);
+  if (all.has('tsx')) return LOADERS.tsx as readonly string[];
+  if (all.has('ts-node')) return LOADERS['ts-node'] as readonly string[];
+  return null;
+}
+
+function needsTransform(ctx: LaunchContext): boolean {
+  const conf = ctx.readJson('tsconfig.json');
+  const options =
+    typeof conf === 'object' && conf !== null
+      ? (conf as { compilerOptions?: Record<string, unknown> }).compilerOptions
+      : undefined;
+  return options?.experimentalDecorators === true || options?.emitDecoratorMetadata === true;
 }
 
 // A script that is a file (or a directory Node.js resolves to one), and the interpreter PM2 picks for it.
-function mapFile(m: AppMapping, found: Found, script: string, interpreter: Found | undefined) {
+function mapFile(m: AppMapping, found: Found, script: string, interpreter: Interpreter) {
   const file = resolve(m.dir, script);
   const kind = pathKind(file);
-  if (kind === 'missing' && !script.includes('/') && extname(script) === '') {
-    if (script === 'serve') return m.drop(found, `"serve" is PM2's static file server: ${NOT_NODE}`);
-    return m.drop(
-      found,
-      `"${script}" is no file in ${m.dir}, so PM2 runs it as a program from PATH: ${NOT_NODE}`,
-    );
-  }
   let entry = script;
   let note = '';
   if (kind === 'directory') {
@@ -120,51 +225,106 @@ function mapFile(m: AppMapping, found: Found, script: string, interpreter: Found
   }
   m.draft.script = entry;
   const ext = extname(entry);
-  if (!interpreter && BY_EXTENSION[ext])
+  const explicit = interpreter !== 'node' || m.peek('exec_interpreter') !== undefined;
+  if (!explicit && BY_EXTENSION[ext])
     return m.drop(found, `PM2 runs a ${ext} file with ${BY_EXTENSION[ext]}: ${NOT_NODE}`);
-  if (!interpreter && ext === '' && kind === 'file' && looksBinary(file))
+  if ((!explicit || interpreter === 'none') && ext === '' && kind === 'file' && looksBinary(file))
     return m.drop(found, `${script} is a binary (PM2 runs it with interpreter "none"): ${NOT_NODE}`);
-  if (!interpreter && TYPESCRIPT.has(ext))
-    note = `PM2 runs TypeScript with Bun; clusterd runs it on Node.js, which strips the types (Node.js 22.18 and later)${note ? `; ${note}` : ''}`;
+  if (!explicit && TYPESCRIPT.has(ext)) {
+    const { ctx } = context(m);
+    const loader = typescriptLoader(ctx);
+    if (loader) {
+      m.draft.nodeArgs = [...loader, ...(m.draft.nodeArgs ?? [])];
+      return m.changed(
+        found,
+        'script, nodeArgs',
+        `PM2 runs TypeScript with Bun; clusterd runs it with the project's own ${loaderPackage(loader)}: node ${loader.join(' ')}`,
+      );
+    }
+    if (needsTransform(ctx))
+      return m.unsupported(
+        found,
+        `PM2 runs TypeScript with Bun; Node.js's type stripping cannot run this project's decorators (tsconfig experimentalDecorators): install tsx and add nodeArgs ["--import", "tsx"], or run the built JavaScript`,
+      );
+    note = `PM2 runs TypeScript with Bun; clusterd runs it on Node.js, which strips the types (Node.js 22.18 and later; no decorators, enums or parameter properties)${note ? `; ${note}` : ''}`;
+  }
   if (note) m.changed(found, 'script', note);
   else m.mapped(found, 'script');
 }
 
+// node_modules/.bin/<bin> as a script: the bin's JavaScript file (pnpm's .bin holds shell scripts).
+const BIN_PATH = /(^|\/)node_modules\/\.bin\/([^/]+)$/;
+
 function mapScript(m: AppMapping, args: string[] | null, argsFound: Found | undefined) {
   const found = m.take('script');
-  const interpreter = m.take('exec_interpreter');
+  const interpreterFound = m.take('exec_interpreter');
   if (!found) return m.drop('(script not set)', 'an app needs a script; PM2 refuses it too');
   if (typeof found.value !== 'string' || found.value === '')
     return m.drop(found, `${shownValue(found.value)} is not a path; PM2 refuses it too`);
-  mapInterpreter(m, interpreter);
-  if (m.dropped) return;
+  const interpreter = mapInterpreter(m, interpreterFound);
+  if (interpreter === null) return;
   const script = found.value;
-  const runner = packageRunner(script);
-  if (runner && pathKind(resolve(m.dir, script)) !== 'file') {
-    const resolved = resolvePackageScript(m.dir, runner, args ?? []);
-    if (!resolved.ok)
-      return m.drop(found, `${resolved.reason}; clusterd runs a Node.js file: set script to it`);
-    applyCommand(m, resolved.command);
-    const notes = [`clusterd runs ${resolved.command.script} itself, without ${runner}`, ...resolved.notes];
-    m.changed(found, 'script, args', `${runner} runs package.json's "${resolved.line}": ${notes.join('; ')}`);
-    if (argsFound)
-      m.changed(argsFound, 'args', 'picked the package.json script; what follows it became args');
-    return;
-  }
+  const { ctx } = context(m);
+  const kind = pathKind(resolve(m.dir, script));
+  const words = [script, ...(args ?? [])];
   // PM2 runs a script with a space through `bash -c`, in place of its args.
-  if (script.includes(' ')) {
-    const parsed = parseNodeCommand(script);
-    if (!parsed.ok)
-      return m.drop(found, `PM2 runs this command line with bash, and ${parsed.reason}: ${NOT_NODE}`);
-    applyCommand(m, parsed.command);
-    m.changed(
+  if (script.includes(' ') && kind !== 'file') {
+    const result = resolveLine(script, ctx);
+    return mapLaunch(
+      m,
       found,
-      'script, args',
-      'a command line PM2 runs with bash: clusterd runs its Node.js file itself',
+      result,
+      'a command line PM2 runs with bash',
+      argsFound,
+      argsFound ? 'ignored: PM2 ignores args when script is a command line' : '',
     );
-    if (argsFound) m.changed(argsFound, '', 'ignored: PM2 ignores args when script is a command line');
-    return;
   }
+  const runner = packageRunner(script);
+  if (runner && kind !== 'file' && scriptTarget(runner, args ?? [])) {
+    const resolved = resolvePackageScript(ctx, runner, args ?? []);
+    const result: LaunchResult = resolved.ok
+      ? {
+          ok: true,
+          launch: {
+            command: resolved.command,
+            notes: [`without ${runner}`, ...resolved.notes],
+            ...(resolved.cwd ? { cwd: resolved.cwd } : {}),
+          },
+        }
+      : resolved;
+    const how = resolved.ok
+      ? `${runner} runs package.json's "${resolved.line}"`
+      : `PM2 runs ${[runner, ...(args ?? [])].join(' ')}`;
+    return mapLaunch(
+      m,
+      found,
+      result,
+      how,
+      argsFound,
+      'picked the package.json script; what follows it became args',
+    );
+  }
+  if (runner && kind !== 'file')
+    return mapLaunch(m, found, resolveWords(words, {}, ctx), `PM2 runs ${words.join(' ')}`, argsFound, '');
+  const bin = BIN_PATH.exec(script);
+  if (bin || (kind === 'missing' && !script.includes('/') && extname(script) === '')) {
+    if (script === 'serve' && !bin) return m.drop(found, `"serve" is PM2's static file server: ${NOT_NODE}`);
+    const result = resolveWords(bin ? [bin[2] as string, ...(args ?? [])] : words, {}, ctx);
+    const how = bin
+      ? `${script} is ${bin[2]}'s bin`
+      : `"${script}" is no file in ${m.dir}, so PM2 runs it as a program from PATH`;
+    return mapLaunch(m, found, result, how, argsFound, '');
+  }
+  if (
+    interpreter === 'none' &&
+    kind === 'file' &&
+    !looksBinary(resolve(m.dir, script)) &&
+    !isNodeFile(resolve(m.dir, script))
+  )
+    return m.drop(
+      found,
+      `PM2 runs ${script} as a program (interpreter "none"), and it is no Node.js file: ${NOT_NODE}`,
+    );
   mapFile(m, found, script, interpreter);
   if (argsFound && args) {
     m.draft.args = args;
@@ -173,6 +333,16 @@ function mapScript(m: AppMapping, args: string[] | null, argsFound: Found | unde
       'args',
       typeof argsFound.value === 'string' ? 'split into words as PM2 splits them' : '',
     );
+  }
+}
+
+// A file run as a program is Node.js when it is JavaScript by its name or its #! line.
+function isNodeFile(file: string): boolean {
+  if (/\.(c|m)?js$/.test(file)) return true;
+  try {
+    return /^#!.*\bnode\b/.test(readFileSync(file, 'utf8').slice(0, 200));
+  } catch {
+    return false;
   }
 }
 

@@ -29,14 +29,17 @@ export class AppMapping {
   dropped: string | null = null;
   /** The app's clusterd name, once mapped; verdicts carry it. */
   name = '';
-  /** Absolute path of the app's working directory: its `cwd`, from the ecosystem file's directory. */
+  /** Absolute path of the app's working directory: its `cwd`, from the project root. */
   readonly dir: string;
+  /** The project root: where `pm2 start` ran, which PM2 takes relative paths from. */
+  readonly root: string;
   private readonly sorted: SortedOptions;
   private readonly taken = new Set<Pm2Option>();
 
   constructor(raw: Record<string, unknown>, baseDir: string) {
     this.sorted = sortOptions(raw);
     const cwd = this.sorted.options.get('cwd')?.value;
+    this.root = baseDir;
     this.dir = resolve(baseDir, typeof cwd === 'string' ? cwd : '.');
   }
 

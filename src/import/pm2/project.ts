@@ -1,8 +1,9 @@
 // What the importer asks of the app's project on disk: what a path is, a package.json, whether a file
 // is a binary. Every answer is a plain value; a path that cannot be read counts as missing.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, lstatSync, openSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { readConfigBytes } from '../../config/read.js';
+import type { LaunchContext } from './launch.js';
 
 export type PathKind = 'file' | 'directory' | 'missing' | 'other';
 
@@ -59,3 +60,70 @@ export function packageEntry(main: unknown, isFile: (file: string) => boolean): 
 /** The files a package's `main` may name, in the order Node.js tries them. */
 export const mainCandidates = (main: unknown): string[] =>
   typeof main === 'string' ? [main, `${main}.js`, join(main, 'index.js')] : [];
+
+// A bin's JavaScript file: npm and yarn link node_modules/.bin/<bin> to it; pnpm writes a shell script
+// that runs `node "$basedir/../<package>/<file>"`.
+function binFile(link: string, hops = 0): string | null {
+  // One link at a time, not realpath: node_modules/next/dist/bin/next stays valid across upgrades where
+  // pnpm's store path (node_modules/.pnpm/next@15.1.0/...) does not.
+  let target = link;
+  try {
+    if (lstatSync(link).isSymbolicLink()) target = resolve(dirname(link), readlinkSync(link));
+  } catch {
+    return null;
+  }
+  if (target !== link && hops < 8 && isLink(target)) return binFile(target, hops + 1);
+  const head = readHead(target);
+  if (head === null) return null;
+  if (/^#!.*\bnode\b/.test(head) || /\.(c|m)?js$/.test(target)) return target;
+  const shim = /"\$basedir\/(\.\.\/[^"]+)"/.exec(head);
+  if (shim && hops < 8) return binFile(join(dirname(link), shim[1] as string), hops + 1);
+  return null;
+}
+
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
+
+function readHead(file: string): string | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(2048);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).includes(0) ? null : head.subarray(0, n).toString('utf8');
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The project in `dir` as launch.ts asks about it, read from disk. */
+export function projectContext(dir: string): LaunchContext {
+  return {
+    isFile: (file) => pathKind(resolve(dir, file)) === 'file',
+    readJson: (file) => {
+      try {
+        return JSON.parse(readConfigBytes(resolve(dir, file)).toString('utf8'));
+      } catch {
+        return null;
+      }
+    },
+    binTarget: (bin) => {
+      // node_modules/.bin here or in a directory above (a workspace's hoisted dependencies).
+      for (let at = resolve(dir); ; at = dirname(at)) {
+        const link = join(at, 'node_modules', '.bin', bin);
+        if (pathKind(link) === 'file') {
+          const file = binFile(link);
+          return file === null ? null : relative(resolve(dir), file);
+        }
+        if (dirname(at) === at) return null;
+      }
+    },
+  };
+}
