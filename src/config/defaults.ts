@@ -22,6 +22,7 @@ export const BUILTIN_DEFAULTS = {
   reload: { parallel: 1 },
   balancing: 'round-robin',
   stickyHeader: null,
+  instanceVar: null,
   logs: { file: null, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },

@@ -231,6 +231,7 @@ class AppNormalizer {
         usePolling: s.watch.usePolling,
       },
       reload: { parallel: s.reload.parallel },
+      instanceVar: s.instanceVar,
       ...resolveBalancing(s, {
         platform: this.options.platform,
         origin: (key) => this.origin([key]),

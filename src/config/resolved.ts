@@ -81,6 +81,8 @@ export interface ResolvedApp {
   readonly balancing: Balancing;
   /** With sticky balancing: the header (lower case) that keys a connection; null: the client IP. */
   readonly stickyHeader: string | null;
+  /** A variable that also gets the worker's slot number (PM2's instance_var); null: none. */
+  readonly instanceVar: string | null;
   readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
   readonly guards: ResolvedGuards;
   /**

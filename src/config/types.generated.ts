@@ -35,6 +35,10 @@ export type Balancing = 'round-robin' | 'least-connections' | 'sticky' | 'kernel
  */
 export type StickyHeader = string | null;
 /**
+ * A variable that also gets the worker's slot number (0, 1, ...), besides `NODE_APP_INSTANCE` and `CLUSTERD_WORKER_ID`, for apps written for PM2's `instance_var` (for example `INSTANCE_ID`). `null`: none.
+ */
+export type InstanceVar = string | null;
+/**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
@@ -99,6 +103,7 @@ export interface App {
   reload?: Reload;
   balancing?: Balancing;
   stickyHeader?: StickyHeader;
+  instanceVar?: InstanceVar;
   logs?: Logs;
   guards?: Guards;
   user?: User;
@@ -276,6 +281,7 @@ export interface Defaults {
   reload?: Reload;
   balancing?: Balancing;
   stickyHeader?: StickyHeader;
+  instanceVar?: InstanceVar;
   logs?: Logs;
   guards?: Guards;
   user?: User;

@@ -9,7 +9,7 @@ export const SCHEMA = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'));
 export const validate = validate20;
 export default validate20;
 const schema31 = SCHEMA;
-const schema81 = SCHEMA.$defs["health"];
+const schema83 = SCHEMA.$defs["health"];
 const schema32 = SCHEMA.$defs["app"];
 const schema33 = SCHEMA.$defs["argument"];
 const schema36 = SCHEMA.$defs["instances"];
@@ -19,8 +19,9 @@ const schema41 = SCHEMA.$defs["duration"];
 const schema53 = SCHEMA.$defs["reload"];
 const schema54 = SCHEMA.$defs["balancing"];
 const schema55 = SCHEMA.$defs["stickyHeader"];
-const schema69 = SCHEMA.$defs["user"];
-const schema70 = SCHEMA.$defs["group"];
+const schema56 = SCHEMA.$defs["instanceVar"];
+const schema70 = SCHEMA.$defs["user"];
+const schema71 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
@@ -28,7 +29,8 @@ const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
 const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
 const pattern23 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
-const pattern33 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern24 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern34 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1340,9 +1342,9 @@ return errors === 0;
 }
 validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema56 = SCHEMA.$defs["logs"];
-const schema57 = SCHEMA.$defs["size"];
-const pattern25 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const schema57 = SCHEMA.$defs["logs"];
+const schema58 = SCHEMA.$defs["size"];
+const pattern26 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1357,7 +1359,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1370,7 +1372,7 @@ errors++;
 if(data.file !== undefined){
 let data0 = data.file;
 if((typeof data0 !== "string") && (data0 !== null)){
-const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema56.properties.file.type},message:"must be string,null",schema:schema56.properties.file.type,parentSchema:schema56.properties.file,data:data0};
+const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema57.properties.file.type},message:"must be string,null",schema:schema57.properties.file.type,parentSchema:schema57.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1381,7 +1383,7 @@ errors++;
 }
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.file,data:data0};
+const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1391,7 +1393,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!pattern5.test(data0)){
-const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema56.properties.file,data:data0};
+const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema57.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1408,7 +1410,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1419,7 +1421,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data1};
+const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1433,8 +1435,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern25.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
+if(!pattern26.test(data1)){
+const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema58.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1445,7 +1447,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data1};
+const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1457,7 +1459,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data1};
+const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1481,7 +1483,7 @@ vErrors = null;
 if(data.maxFiles !== undefined){
 let data2 = data.maxFiles;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.maxFiles.type,parentSchema:schema56.properties.maxFiles,data:data2};
+const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.maxFiles.type,parentSchema:schema57.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1492,7 +1494,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema56.properties.maxFiles,data:data2};
+const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema57.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1502,7 +1504,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.maxFiles,data:data2};
+const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1515,7 +1517,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1529,8 +1531,8 @@ return errors === 0;
 }
 validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema58 = SCHEMA.$defs["guards"];
-const schema59 = SCHEMA.$defs["memoryGuard"];
+const schema59 = SCHEMA.$defs["guards"];
+const schema60 = SCHEMA.$defs["memoryGuard"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1545,7 +1547,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "limit") || (key0 === "hardLimit")) || (key0 === "interval"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1564,7 +1566,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1575,7 +1577,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1589,8 +1591,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern25.test(data0)){
-const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data0};
+if(!pattern26.test(data0)){
+const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema58.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1601,7 +1603,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1613,7 +1615,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data0};
+const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1637,7 +1639,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.properties.limit.anyOf[1].type,parentSchema:schema59.properties.limit.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema60.properties.limit.anyOf[1].type,parentSchema:schema60.properties.limit.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1649,7 +1651,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.properties.limit.anyOf,parentSchema:schema59.properties.limit,data:data0};
+const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.properties.limit.anyOf,parentSchema:schema60.properties.limit,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1679,7 +1681,7 @@ const _errs17 = errors;
 let valid6 = false;
 const _errs18 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1690,7 +1692,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1704,8 +1706,8 @@ var _valid3 = _errs18 === errors;
 valid6 = valid6 || _valid3;
 const _errs20 = errors;
 if(typeof data1 === "string"){
-if(!pattern25.test(data1)){
-const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
+if(!pattern26.test(data1)){
+const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema58.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1716,7 +1718,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1728,7 +1730,7 @@ errors++;
 var _valid3 = _errs20 === errors;
 valid6 = valid6 || _valid3;
 if(!valid6){
-const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data1};
+const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1752,7 +1754,7 @@ var _valid2 = _errs15 === errors;
 valid4 = valid4 || _valid2;
 const _errs22 = errors;
 if(data1 !== null){
-const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.properties.hardLimit.anyOf[1].type,parentSchema:schema59.properties.hardLimit.anyOf[1],data:data1};
+const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema60.properties.hardLimit.anyOf[1].type,parentSchema:schema60.properties.hardLimit.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1764,7 +1766,7 @@ errors++;
 var _valid2 = _errs22 === errors;
 valid4 = valid4 || _valid2;
 if(!valid4){
-const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.properties.hardLimit.anyOf,parentSchema:schema59.properties.hardLimit,data:data1};
+const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.properties.hardLimit.anyOf,parentSchema:schema60.properties.hardLimit,data:data1};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1863,7 +1865,7 @@ vErrors = null;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1877,7 +1879,7 @@ return errors === 0;
 }
 validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema63 = SCHEMA.$defs["heartbeatGuard"];
+const schema64 = SCHEMA.$defs["heartbeatGuard"];
 
 function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1892,7 +1894,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "timeout") || (key0 === "interval"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1984,7 +1986,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema63.properties.timeout.anyOf[1].type,parentSchema:schema63.properties.timeout.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema64.properties.timeout.anyOf[1].type,parentSchema:schema64.properties.timeout.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1996,7 +1998,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.properties.timeout.anyOf,parentSchema:schema63.properties.timeout,data:data0};
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.properties.timeout.anyOf,parentSchema:schema64.properties.timeout,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2095,7 +2097,7 @@ vErrors = null;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2109,7 +2111,7 @@ return errors === 0;
 }
 validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema66 = SCHEMA.$defs["recycleGuard"];
+const schema67 = SCHEMA.$defs["recycleGuard"];
 
 function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2124,7 +2126,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "maxAge") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "jitter"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2216,7 +2218,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema66.properties.maxAge.anyOf[1].type,parentSchema:schema66.properties.maxAge.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema67.properties.maxAge.anyOf[1].type,parentSchema:schema67.properties.maxAge.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2228,7 +2230,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.properties.maxAge.anyOf,parentSchema:schema66.properties.maxAge,data:data0};
+const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema67.properties.maxAge.anyOf,parentSchema:schema67.properties.maxAge,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2252,7 +2254,7 @@ vErrors = null;
 if(data.cron !== undefined){
 let data1 = data.cron;
 if((typeof data1 !== "string") && (data1 !== null)){
-const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema66.properties.cron.type},message:"must be string,null",schema:schema66.properties.cron.type,parentSchema:schema66.properties.cron,data:data1};
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema67.properties.cron.type},message:"must be string,null",schema:schema67.properties.cron.type,parentSchema:schema67.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2263,7 +2265,7 @@ errors++;
 }
 if(typeof data1 === "string"){
 if(func2(data1) > 200){
-const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema66.properties.cron,data:data1};
+const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema67.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2273,7 +2275,7 @@ vErrors.push(err9);
 errors++;
 }
 if(func2(data1) < 1){
-const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.cron,data:data1};
+const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2287,7 +2289,7 @@ errors++;
 if(data.timezone !== undefined){
 let data2 = data.timezone;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema66.properties.timezone.type},message:"must be string,null",schema:schema66.properties.timezone.type,parentSchema:schema66.properties.timezone,data:data2};
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema67.properties.timezone.type},message:"must be string,null",schema:schema67.properties.timezone.type,parentSchema:schema67.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2298,7 +2300,7 @@ errors++;
 }
 if(typeof data2 === "string"){
 if(func2(data2) > 64){
-const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema66.properties.timezone,data:data2};
+const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema67.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2308,7 +2310,7 @@ vErrors.push(err12);
 errors++;
 }
 if(func2(data2) < 1){
-const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.timezone,data:data2};
+const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2397,7 +2399,7 @@ vErrors = null;
 }
 }
 else {
-const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2425,7 +2427,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "memory") || (key0 === "heartbeat")) || (key0 === "recycle"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2455,7 +2457,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3147,6 +3149,90 @@ vErrors = null;
 }
 }
 }
+if(data.instanceVar !== undefined){
+let data19 = data.instanceVar;
+const _errs60 = errors;
+let valid18 = false;
+const _errs61 = errors;
+if(typeof data19 === "string"){
+if(func2(data19) > 128){
+const err50 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema56.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+if(func2(data19) < 1){
+const err51 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if(!pattern24.test(data19)){
+const err52 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema56.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data19};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+var _valid3 = _errs61 === errors;
+valid18 = valid18 || _valid3;
+const _errs63 = errors;
+if(data19 !== null){
+const err54 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data19};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+var _valid3 = _errs63 === errors;
+valid18 = valid18 || _valid3;
+if(!valid18){
+const err55 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data19};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+else {
+errors = _errs60;
+if(vErrors !== null){
+if(_errs60){
+vErrors.length = _errs60;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
 if(data.logs !== undefined){
 if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
@@ -3160,78 +3246,13 @@ errors = vErrors.length;
 }
 }
 if(data.user !== undefined){
-let data21 = data.user;
-const _errs62 = errors;
-let valid18 = false;
-const _errs63 = errors;
-if(typeof data21 === "string"){
-if(func2(data21) > 32){
-const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema69.anyOf[0],data:data21};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-if(func2(data21) < 1){
-const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.anyOf[0],data:data21};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if(!pattern33.test(data21)){
-const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data21};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.anyOf[0].type,parentSchema:schema69.anyOf[0],data:data21};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-var _valid3 = _errs63 === errors;
-valid18 = valid18 || _valid3;
-const _errs65 = errors;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.anyOf[1].type,parentSchema:schema69.anyOf[1],data:data21};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 4294967294 || isNaN(data21)){
-const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema69.anyOf[1],data:data21};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-if(data21 < 0 || isNaN(data21)){
-const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.anyOf[1],data:data21};
+let data22 = data.user;
+const _errs69 = errors;
+let valid20 = false;
+const _errs70 = errors;
+if(typeof data22 === "string"){
+if(func2(data22) > 32){
+const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3240,12 +3261,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-}
-var _valid3 = _errs65 === errors;
-valid18 = valid18 || _valid3;
-const _errs67 = errors;
-if(data21 !== null){
-const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.anyOf[2].type,parentSchema:schema69.anyOf[2],data:data21};
+if(func2(data22) < 1){
+const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3254,10 +3271,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-var _valid3 = _errs67 === errors;
-valid18 = valid18 || _valid3;
-if(!valid18){
-const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.anyOf,parentSchema:schema69,data:data21};
+if(!pattern34.test(data22)){
+const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3266,26 +3281,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-else {
-errors = _errs62;
-if(vErrors !== null){
-if(_errs62){
-vErrors.length = _errs62;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.group !== undefined){
-let data22 = data.group;
-const _errs71 = errors;
-let valid20 = false;
-const _errs72 = errors;
-if(typeof data22 === "string"){
-if(func2(data22) > 32){
-const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data22};
+const err59 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3294,8 +3292,11 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(func2(data22) < 1){
-const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data22};
+var _valid4 = _errs70 === errors;
+valid20 = valid20 || _valid4;
+const _errs72 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err60 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3304,8 +3305,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(!pattern33.test(data22)){
-const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data22};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 4294967294 || isNaN(data22)){
+const err61 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3314,9 +3316,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-else {
-const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data22};
+if(data22 < 0 || isNaN(data22)){
+const err62 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3325,11 +3326,12 @@ vErrors.push(err62);
 }
 errors++;
 }
+}
 var _valid4 = _errs72 === errors;
 valid20 = valid20 || _valid4;
 const _errs74 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data22};
+if(data22 !== null){
+const err63 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data22};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3338,9 +3340,10 @@ vErrors.push(err63);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 4294967294 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data22};
+var _valid4 = _errs74 === errors;
+valid20 = valid20 || _valid4;
+if(!valid20){
+const err64 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3349,8 +3352,26 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data22 < 0 || isNaN(data22)){
-const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data22};
+else {
+errors = _errs69;
+if(vErrors !== null){
+if(_errs69){
+vErrors.length = _errs69;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data23 = data.group;
+const _errs78 = errors;
+let valid22 = false;
+const _errs79 = errors;
+if(typeof data23 === "string"){
+if(func2(data23) > 32){
+const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema71.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3359,12 +3380,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-var _valid4 = _errs74 === errors;
-valid20 = valid20 || _valid4;
-const _errs76 = errors;
-if(data22 !== null){
-const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data22};
+if(func2(data23) < 1){
+const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3373,10 +3390,8 @@ vErrors.push(err66);
 }
 errors++;
 }
-var _valid4 = _errs76 === errors;
-valid20 = valid20 || _valid4;
-if(!valid20){
-const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data22};
+if(!pattern34.test(data23)){
+const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema71.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3385,11 +3400,82 @@ vErrors.push(err67);
 }
 errors++;
 }
+}
 else {
-errors = _errs71;
+const err68 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.anyOf[0].type,parentSchema:schema71.anyOf[0],data:data23};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+var _valid5 = _errs79 === errors;
+valid22 = valid22 || _valid5;
+const _errs81 = errors;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err69 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema71.anyOf[1].type,parentSchema:schema71.anyOf[1],data:data23};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4294967294 || isNaN(data23)){
+const err70 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema71.anyOf[1],data:data23};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+if(data23 < 0 || isNaN(data23)){
+const err71 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema71.anyOf[1],data:data23};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+var _valid5 = _errs81 === errors;
+valid22 = valid22 || _valid5;
+const _errs83 = errors;
+if(data23 !== null){
+const err72 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema71.anyOf[2].type,parentSchema:schema71.anyOf[2],data:data23};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+var _valid5 = _errs83 === errors;
+valid22 = valid22 || _valid5;
+if(!valid22){
+const err73 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema71.anyOf,parentSchema:schema71,data:data23};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+else {
+errors = _errs78;
 if(vErrors !== null){
-if(_errs71){
-vErrors.length = _errs71;
+if(_errs78){
+vErrors.length = _errs78;
 }
 else {
 vErrors = null;
@@ -3399,12 +3485,12 @@ vErrors = null;
 }
 }
 else {
-const err68 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
 if(vErrors === null){
-vErrors = [err68];
+vErrors = [err74];
 }
 else {
-vErrors.push(err68);
+vErrors.push(err74);
 }
 errors++;
 }
@@ -3413,7 +3499,7 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema71 = SCHEMA.$defs["defaults"];
+const schema72 = SCHEMA.$defs["defaults"];
 
 function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -3427,8 +3513,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema71.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data};
+if(!(func1.call(schema72.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3896,6 +3982,90 @@ vErrors = null;
 }
 }
 }
+if(data.instanceVar !== undefined){
+let data14 = data.instanceVar;
+const _errs49 = errors;
+let valid15 = false;
+const _errs50 = errors;
+if(typeof data14 === "string"){
+if(func2(data14) > 128){
+const err33 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema56.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+if(func2(data14) < 1){
+const err34 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+if(!pattern24.test(data14)){
+const err35 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema56.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+var _valid3 = _errs50 === errors;
+valid15 = valid15 || _valid3;
+const _errs52 = errors;
+if(data14 !== null){
+const err37 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+var _valid3 = _errs52 === errors;
+valid15 = valid15 || _valid3;
+if(!valid15){
+const err38 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data14};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+else {
+errors = _errs49;
+if(vErrors !== null){
+if(_errs49){
+vErrors.length = _errs49;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
 if(data.logs !== undefined){
 if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
@@ -3909,78 +4079,13 @@ errors = vErrors.length;
 }
 }
 if(data.user !== undefined){
-let data16 = data.user;
-const _errs51 = errors;
-let valid15 = false;
-const _errs52 = errors;
-if(typeof data16 === "string"){
-if(func2(data16) > 32){
-const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema69.anyOf[0],data:data16};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-if(func2(data16) < 1){
-const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.anyOf[0],data:data16};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-if(!pattern33.test(data16)){
-const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data16};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-else {
-const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.anyOf[0].type,parentSchema:schema69.anyOf[0],data:data16};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-var _valid3 = _errs52 === errors;
-valid15 = valid15 || _valid3;
-const _errs54 = errors;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.anyOf[1].type,parentSchema:schema69.anyOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 4294967294 || isNaN(data16)){
-const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema69.anyOf[1],data:data16};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-if(data16 < 0 || isNaN(data16)){
-const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.anyOf[1],data:data16};
+let data17 = data.user;
+const _errs58 = errors;
+let valid17 = false;
+const _errs59 = errors;
+if(typeof data17 === "string"){
+if(func2(data17) > 32){
+const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3989,12 +4094,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-}
-var _valid3 = _errs54 === errors;
-valid15 = valid15 || _valid3;
-const _errs56 = errors;
-if(data16 !== null){
-const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.anyOf[2].type,parentSchema:schema69.anyOf[2],data:data16};
+if(func2(data17) < 1){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4003,10 +4104,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-var _valid3 = _errs56 === errors;
-valid15 = valid15 || _valid3;
-if(!valid15){
-const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.anyOf,parentSchema:schema69,data:data16};
+if(!pattern34.test(data17)){
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4015,26 +4114,9 @@ vErrors.push(err41);
 }
 errors++;
 }
-else {
-errors = _errs51;
-if(vErrors !== null){
-if(_errs51){
-vErrors.length = _errs51;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.group !== undefined){
-let data17 = data.group;
-const _errs60 = errors;
-let valid17 = false;
-const _errs61 = errors;
-if(typeof data17 === "string"){
-if(func2(data17) > 32){
-const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data17};
+const err42 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4043,8 +4125,11 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(func2(data17) < 1){
-const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data17};
+var _valid4 = _errs59 === errors;
+valid17 = valid17 || _valid4;
+const _errs61 = errors;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err43 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4053,8 +4138,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(!pattern33.test(data17)){
-const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data17};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 4294967294 || isNaN(data17)){
+const err44 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4063,9 +4149,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-else {
-const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data17};
+if(data17 < 0 || isNaN(data17)){
+const err45 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4074,11 +4159,12 @@ vErrors.push(err45);
 }
 errors++;
 }
+}
 var _valid4 = _errs61 === errors;
 valid17 = valid17 || _valid4;
 const _errs63 = errors;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data17};
+if(data17 !== null){
+const err46 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data17};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4087,9 +4173,10 @@ vErrors.push(err46);
 }
 errors++;
 }
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 4294967294 || isNaN(data17)){
-const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data17};
+var _valid4 = _errs63 === errors;
+valid17 = valid17 || _valid4;
+if(!valid17){
+const err47 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4098,8 +4185,26 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data17 < 0 || isNaN(data17)){
-const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data17};
+else {
+errors = _errs58;
+if(vErrors !== null){
+if(_errs58){
+vErrors.length = _errs58;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.group !== undefined){
+let data18 = data.group;
+const _errs67 = errors;
+let valid19 = false;
+const _errs68 = errors;
+if(typeof data18 === "string"){
+if(func2(data18) > 32){
+const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema71.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4108,12 +4213,8 @@ vErrors.push(err48);
 }
 errors++;
 }
-}
-var _valid4 = _errs63 === errors;
-valid17 = valid17 || _valid4;
-const _errs65 = errors;
-if(data17 !== null){
-const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data17};
+if(func2(data18) < 1){
+const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4122,10 +4223,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-var _valid4 = _errs65 === errors;
-valid17 = valid17 || _valid4;
-if(!valid17){
-const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data17};
+if(!pattern34.test(data18)){
+const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema71.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4134,11 +4233,82 @@ vErrors.push(err50);
 }
 errors++;
 }
+}
 else {
-errors = _errs60;
+const err51 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.anyOf[0].type,parentSchema:schema71.anyOf[0],data:data18};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+var _valid5 = _errs68 === errors;
+valid19 = valid19 || _valid5;
+const _errs70 = errors;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err52 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema71.anyOf[1].type,parentSchema:schema71.anyOf[1],data:data18};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 4294967294 || isNaN(data18)){
+const err53 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema71.anyOf[1],data:data18};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data18 < 0 || isNaN(data18)){
+const err54 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema71.anyOf[1],data:data18};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+var _valid5 = _errs70 === errors;
+valid19 = valid19 || _valid5;
+const _errs72 = errors;
+if(data18 !== null){
+const err55 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema71.anyOf[2].type,parentSchema:schema71.anyOf[2],data:data18};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+var _valid5 = _errs72 === errors;
+valid19 = valid19 || _valid5;
+if(!valid19){
+const err56 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema71.anyOf,parentSchema:schema71,data:data18};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+else {
+errors = _errs67;
 if(vErrors !== null){
-if(_errs60){
-vErrors.length = _errs60;
+if(_errs67){
+vErrors.length = _errs67;
 }
 else {
 vErrors = null;
@@ -4148,12 +4318,12 @@ vErrors = null;
 }
 }
 else {
-const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data};
+const err57 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data};
 if(vErrors === null){
-vErrors = [err51];
+vErrors = [err57];
 }
 else {
-vErrors.push(err51);
+vErrors.push(err57);
 }
 errors++;
 }
@@ -4261,7 +4431,7 @@ if(data.health !== undefined){
 let data4 = data.health;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.port === undefined){
-const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema81.required,parentSchema:schema81,data:data4};
+const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema83.required,parentSchema:schema83,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4272,7 +4442,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!(((key1 === "port") || (key1 === "host")) || (key1 === "readyShare"))){
-const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data:data4};
+const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4285,7 +4455,7 @@ errors++;
 if(data4.port !== undefined){
 let data5 = data4.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema81.properties.port.type,parentSchema:schema81.properties.port,data:data5};
+const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema83.properties.port.type,parentSchema:schema83.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4296,7 +4466,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema81.properties.port,data:data5};
+const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema83.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4306,7 +4476,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema81.properties.port,data:data5};
+const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema83.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4321,7 +4491,7 @@ if(data4.host !== undefined){
 let data6 = data4.host;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema81.properties.host,data:data6};
+const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema83.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4332,7 +4502,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.host.type,parentSchema:schema81.properties.host,data:data6};
+const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.host.type,parentSchema:schema83.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4346,7 +4516,7 @@ if(data4.readyShare !== undefined){
 let data7 = data4.readyShare;
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 1 || isNaN(data7)){
-const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema81.properties.readyShare,data:data7};
+const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema83.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4356,7 +4526,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data7 <= 0 || isNaN(data7)){
-const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema81.properties.readyShare,data:data7};
+const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema83.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4367,7 +4537,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema81.properties.readyShare.type,parentSchema:schema81.properties.readyShare,data:data7};
+const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema83.properties.readyShare.type,parentSchema:schema83.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4379,7 +4549,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.type,parentSchema:schema81,data:data4};
+const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.type,parentSchema:schema83,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }

@@ -26,6 +26,7 @@ export function workerEnv(
   const id = String(slot);
   env.NODE_APP_INSTANCE = id;
   env.CLUSTERD_WORKER_ID = id;
+  if (app.instanceVar) env[app.instanceVar] = id;
   env.CLUSTERD_APP = app.name;
   env.CLUSTERD_SHUTDOWN_SIGNAL = app.shutdown.signal;
   env.CLUSTERD_SHUTDOWN_TIMEOUT = String(app.shutdown.timeout);

@@ -51,6 +51,7 @@ describe('normalization', () => {
       reload: { parallel: 1 },
       balancing: 'round-robin',
       stickyHeader: null,
+      instanceVar: null,
       logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       guards: {
         memory: { limit: null, hardLimit: null, interval: 1_000 },

@@ -30,6 +30,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     reload: { parallel: 1 },
     balancing: 'round-robin',
     stickyHeader: null,
+    instanceVar: null,
     logs: { file: null, maxSize: 1024, maxFiles: 1 },
     guards: {
       memory: { limit: null, hardLimit: null, interval: 1_000 },

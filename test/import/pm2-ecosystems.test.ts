@@ -444,7 +444,11 @@ apps:
     expect(r.apps[1]).toMatchObject({ name: 'admin', cwd: 'admin', script: 'admin.js', args: ['--verbose'] });
     // `next start` serves from its own process: its bin's file is the app (where next installs it).
     expect(r.dropped).toEqual([]);
-    expect(r.apps[2]).toMatchObject({ name: 'next', script: 'node_modules/next/dist/bin/next', args: ['start'] });
+    expect(r.apps[2]).toMatchObject({
+      name: 'next',
+      script: 'node_modules/next/dist/bin/next',
+      args: ['start'],
+    });
     expect(r.verdict('next', 'script').note).toContain('next is not installed here');
   });
 
@@ -644,7 +648,8 @@ apps:
     });
     expect(r.verdict('api', 'shutdown_with_message').kind).toBe('unsupported');
     expect(r.verdict('api', 'port')).toMatchObject({ kind: 'mapped', target: 'env.PORT' });
-    expect(r.verdict('api', 'instance_var').kind).toBe('unsupported');
+    expect(r.verdict('api', 'instance_var')).toMatchObject({ kind: 'mapped', target: 'instanceVar' });
+    expect(r.apps[0]).toMatchObject({ instanceVar: expect.any(String) });
     expect(r.verdict('api', 'insances')).toMatchObject({
       kind: 'unsupported',
       note: 'not a PM2 option (PM2 drops it too); did you mean instances?',

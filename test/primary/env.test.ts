@@ -24,6 +24,12 @@ describe('workerEnv', () => {
     expect(base).toEqual({ PATH: '/bin', TZ: 'UTC', SECRET: 's', NODE_APP_INSTANCE: '9' });
   });
 
+  it("sets instanceVar to the slot number too (PM2's instance_var), over the app's env", () => {
+    const app = resolvedApp({ env: { INSTANCE_ID: 'x' }, instanceVar: 'INSTANCE_ID' });
+    expect(workerEnv({}, app, 4)).toMatchObject({ INSTANCE_ID: '4', NODE_APP_INSTANCE: '4' });
+    expect(workerEnv({}, resolvedApp(), 4)).not.toHaveProperty('INSTANCE_ID');
+  });
+
   it("gives a worker run as another user that user's HOME, USER and LOGNAME; the app's env wins", () => {
     const base = { HOME: '/root', USER: 'root', LOGNAME: 'root', PATH: '/bin' };
     const runAs = { uid: 1001, gid: 1001, user: 'web', home: '/srv/web' };

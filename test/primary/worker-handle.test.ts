@@ -21,6 +21,7 @@ describe('WorkerHandle', () => {
       cwd: FIXTURES,
       readiness: 'message',
       env: { REMOVED: null, TZ: 'Asia/Tokyo', ADDED: 'a' },
+      instanceVar: 'INSTANCE_ID',
     });
     let exited: (exit: WorkerExit) => void = () => {};
     const exit = new Promise<WorkerExit>((resolve) => {
@@ -45,13 +46,17 @@ describe('WorkerHandle', () => {
       TZ: 'Asia/Tokyo',
       ADDED: 'a',
       NODE_APP_INSTANCE: '3',
+      INSTANCE_ID: '3',
       CLUSTERD_APP: 'web',
     });
     expect(env).not.toHaveProperty('REMOVED');
     // Nothing of the test process's own environment reached the worker but what the base holds...
     expect(
       Object.keys(env).filter(
-        (k) => !(k in base) && !k.startsWith('CLUSTERD_') && k !== 'NODE_APP_INSTANCE' && k !== 'ADDED',
+        (k) =>
+          !(k in base) &&
+          !k.startsWith('CLUSTERD_') &&
+          !['NODE_APP_INSTANCE', 'INSTANCE_ID', 'ADDED'].includes(k),
       ),
     ).toEqual([]);
     // ... and the forking process's environment did not change.

@@ -62,6 +62,14 @@ export function convertEcosystem(
       apps.push(JSON.parse(JSON.stringify(rebased(mapped.app, root, outDir))));
     } else dropped.push({ name: mapped.name, why: mapped.dropped ?? '' });
   }
+  for (const { key, line } of ecosystem.duplicates ?? [])
+    verdicts.push({
+      app: null,
+      option: key,
+      kind: 'changed',
+      target: '',
+      note: `repeated at line ${line} of the file: the last one wins, as in PM2 (which reads the file as JavaScript)`,
+    });
   for (const key of Object.keys(ecosystem.extra)) {
     const note = TOP_LEVEL[key] ?? 'not a key of a PM2 ecosystem file (PM2 ignores it too)';
     verdicts.push({ app: null, option: key, kind: 'unsupported', target: '', note });

@@ -31,6 +31,7 @@ const KEY_ORDER: readonly (keyof App)[] = [
   'instances',
   'env',
   'environments',
+  'instanceVar',
   'restart',
   'readiness',
   'readyTimeout',

@@ -96,10 +96,16 @@ export function mapEnv(m: AppMapping): void {
   const instanceVar = m.take('instance_var');
   if (instanceVar?.value === 'NODE_APP_INSTANCE')
     m.mapped(instanceVar, '', 'clusterd sets NODE_APP_INSTANCE too');
-  else if (instanceVar)
+  else if (
+    typeof instanceVar?.value === 'string' &&
+    /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(instanceVar.value)
+  ) {
+    m.draft.instanceVar = instanceVar.value;
+    m.mapped(instanceVar, 'instanceVar', 'the worker number (0, 1, ...), as PM2 sets it');
+  } else if (instanceVar)
     m.unsupported(
       instanceVar,
-      'clusterd always names it NODE_APP_INSTANCE (and CLUSTERD_WORKER_ID): read that instead',
+      `${shownValue(instanceVar.value)} is not a variable name: the worker number is in NODE_APP_INSTANCE`,
     );
   const increment = m.take('increment_var');
   if (increment)

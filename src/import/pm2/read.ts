@@ -9,6 +9,7 @@ import { type LoadedConfigFile, loadConfigFile } from '../../config/load.js';
 import { loadModule } from '../../config/load-module.js';
 import { FileProblem, readConfigBytes } from '../../config/read.js';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../../errors.js';
+import { type DuplicateKey, lastKeyWins } from './duplicates.js';
 
 export interface Ecosystem {
   /** Absolute path of the ecosystem file. */
@@ -19,6 +20,8 @@ export interface Ecosystem {
   apps: Record<string, unknown>[];
   /** Keys beside the apps (deploy, static, ...). */
   extra: Record<string, unknown>;
+  /** Keys a .json file repeats in one object (the last one wins, as in PM2). */
+  duplicates?: DuplicateKey[];
 }
 
 const FORMATS: Record<string, 'js' | 'json' | 'yaml'> = {
@@ -60,6 +63,14 @@ async function evaluateJson(file: string): Promise<unknown> {
   }
 }
 
+// A .json file's data read with its repeated keys, the last winning.
+class Duplicated {
+  constructor(
+    readonly data: unknown,
+    readonly duplicates: DuplicateKey[],
+  ) {}
+}
+
 // The loader's "the config module failed to load: ..." said of the ecosystem file.
 function renamed(error: unknown, what: string, file?: string): unknown {
   if (!(error instanceof ConfigError)) return error;
@@ -78,6 +89,14 @@ async function readData(file: string, format: 'js' | 'json' | 'yaml'): Promise<u
     loaded = await loadConfigFile({ path: file, cwd: process.cwd() });
   } catch (error) {
     const first = error instanceof ConfigError ? error.issues[0] : undefined;
+    if (
+      format === 'json' &&
+      error instanceof ConfigError &&
+      error.issues.every((issue) => issue.code === ErrorCode.CONFIG_DUPLICATE_KEY)
+    ) {
+      const read = lastKeyWins(readConfigBytes(file).toString('utf8'));
+      if (read) return new Duplicated(read.data, read.duplicates);
+    }
     if (
       format === 'json' &&
       first?.code === ErrorCode.CONFIG_PARSE &&
@@ -138,6 +157,8 @@ export async function readEcosystem(path: string): Promise<Ecosystem> {
       hint: `PM2 reads ${Object.keys(FORMATS).join(', ')} files`,
     });
   let data = await readData(file, format);
+  const duplicates = data instanceof Duplicated ? data.duplicates : [];
+  if (data instanceof Duplicated) data = data.data;
   if (format === 'yaml') data = mergeKeys(data);
-  return { file, dir: dirname(file), ...appsOf(file, data) };
+  return { file, dir: dirname(file), ...appsOf(file, data), ...(duplicates.length ? { duplicates } : {}) };
 }
