@@ -164,6 +164,39 @@ describe('a readiness timeout', () => {
     await t.pool.done;
   });
 
+  it('scaled away while it stops: the scale is answered once it has exited, and nothing restarts', () => {
+    const t = fakePool(app({ instances: 2 }));
+    t.pool.start(t.reply());
+    t.forks[0]?.ready();
+    advance(5_000);
+    const scaled: Outcome[] = [];
+    t.pool.scale(1, t.reply(scaled));
+    expect(t.forks[1]?.drains).toBe(1);
+    expect(scaled).toEqual([]);
+    t.forks[1]?.exit(0);
+    expect(scaled).toEqual([{ ok: true, result: { from: 2, to: 1 } }]);
+    advance(60_000);
+    expect(t.forks).toHaveLength(2);
+    expect(backoffs(t)).toEqual([]);
+  });
+
+  it('a reload meanwhile restarts the slot at once on the new settings: two workers at most, as in any reload', () => {
+    const t = fakePool(app());
+    t.pool.start(t.reply());
+    const [stopping] = t.forks;
+    advance(5_000);
+    const reloads: Outcome[] = [];
+    t.pool.reload(app({ env: { V: '2' } }), t.reply(reloads));
+    expect(t.forks).toHaveLength(2);
+    expect(stopping?.drains).toBe(1);
+    // The one stopping no longer holds the slot: its exit restarts nothing.
+    stopping?.exit(0);
+    expect(backoffs(t)).toEqual([]);
+    t.forks[1]?.ready();
+    expect(reloads).toEqual([{ ok: true, result: { replaced: 1, ms: 0 } }]);
+    expect(t.pool.appState).toBe('running');
+  });
+
   it('SIGKILLed at once by `kill` while it stops', () => {
     const t = fakePool(app());
     t.pool.start(t.reply());
