@@ -26,9 +26,13 @@ export function isWaitingCommand(cmd: string): cmd is WaitingCommand {
 
 function bound(cmd: WaitingCommand, app: ResolvedApp): number {
   const start = app.readyTimeout + FORK_MS;
-  // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout.
-  const reload = Math.ceil(app.instances / app.reload.parallel) * start;
   const stop = app.shutdown.spread + app.shutdown.timeout + EXIT_MS;
+  // A worker not ready within readyTimeout is stopped (drain, signal, SIGKILL at shutdown.timeout)
+  // before its start counts as failed: a first failure, then its retry.
+  const retried = 2 * start + stop;
+  // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout, and the
+  // one that fails its readiness its stop too.
+  const reload = Math.ceil(app.instances / app.reload.parallel) * start + stop;
   switch (cmd) {
     // A reload asked for during another one runs after it.
     case 'reload':
@@ -40,12 +44,12 @@ function bound(cmd: WaitingCommand, app: ResolvedApp): number {
       return stop;
     // A new primary (it loads clusterd itself), then every worker up; a first failure may be retried.
     case 'start':
-      return FORK_MS + 2 * start;
+      return FORK_MS + retried;
     case 'restart':
-      return stop + FORK_MS + 2 * start;
+      return stop + FORK_MS + retried;
     // The config's change (a restart at worst, or a start), then a reload, which may wait for one.
     case 'up':
-      return stop + FORK_MS + 2 * start + 2 * reload;
+      return stop + FORK_MS + retried + 2 * reload;
   }
 }
 

@@ -70,14 +70,16 @@ export function stopTimeoutSec(apps: readonly ResolvedApp[]): number {
 /**
  * Seconds the first start may take before READY=1: clusterd answers it once every app runs or has
  * given up (its crash-loop limit), and systemd must not kill it sooner. The worst case per app is every
- * start failing at its readyTimeout with the backoff between them; at least systemd's default 90 s.
+ * start failing at its readyTimeout, each then stopped (SIGKILL at shutdown.spread + shutdown.timeout at
+ * the latest), with the backoff between them; at least systemd's default 90 s.
  */
 export function startTimeoutSec(apps: readonly ResolvedApp[]): number {
   const longest = Math.max(
     0,
     ...apps.map((app) => {
       const { failedStarts, backoffMs } = crashLoopLimit(app.restart);
-      return failedStarts * app.readyTimeout + backoffMs;
+      const { spread, timeout } = app.shutdown;
+      return failedStarts * (app.readyTimeout + spread + timeout) + backoffMs;
     }),
   );
   return Math.max(90, Math.ceil(longest / 1000) + START_MARGIN_SEC);

@@ -13,8 +13,9 @@ export type WorkerState = (typeof WORKER_STATES)[number];
 export const WORKER_TRANSITIONS: Transitions<WorkerState> = {
   starting: ['ready', 'draining', 'exited', 'crashed'],
   ready: ['draining', 'exited', 'crashed'],
-  // Any exit of a worker being drained is its stop (a SIGKILL at shutdown.timeout included).
-  draining: ['stopped'],
+  // Any exit of a worker being drained is its stop (a SIGKILL at shutdown.timeout included), except for
+  // one stopped for not getting ready within readyTimeout: its exit is a failed start.
+  draining: ['stopped', 'crashed'],
   stopped: [],
   exited: [],
   crashed: [],

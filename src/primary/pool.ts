@@ -211,7 +211,8 @@ export class Pool {
     worker.exit();
     this.workers.delete(worker);
     const slot = this.slotHolding(worker);
-    if (worker.lifecycle.is('draining')) {
+    // A worker stopped for not getting ready in time drained too, but its exit is a failed start.
+    if (worker.lifecycle.is('draining') && !worker.failedToStart) {
       worker.lifecycle.to('stopped', { code: exit.code, signal: exit.signal });
       if (slot?.worker === worker) slot.worker = null;
       if (slot?.successor === worker) slot.successor = null;
@@ -220,7 +221,9 @@ export class Pool {
     }
     const now = this.fx.now();
     const failure =
-      worker.failure ?? exit.failure ?? (exit.detail ? `${describeExit(exit)}: ${exit.detail}` : undefined);
+      worker.failureOf(exit) ??
+      exit.failure ??
+      (exit.detail ? `${describeExit(exit)}: ${exit.detail}` : undefined);
     const ended: Exit = {
       code: exit.code,
       signal: exit.signal,
@@ -239,7 +242,8 @@ export class Pool {
       // A new version that dies, before or after it was ready, fails the reload; the slot's own worker
       // still serves. It is not a restart of the app.
       slot.successor = null;
-      slot.lifecycle.to('serving', { reason: 'reload failed' });
+      // Stopped for not getting ready, it may end after the app's stop removed its slot.
+      if (slot.lifecycle.is('replacing')) slot.lifecycle.to('serving', { reason: 'reload failed' });
       this.run?.failed(worker, reason);
     } else if (slot && slot.worker === worker) {
       slot.worker = null;

@@ -1,5 +1,6 @@
 // One worker process as the pool sees it: its lifecycle (starting -> ready -> draining -> stopped, or
-// crashed), its readiness deadline, and the effects the pool may ask of its process. The process itself
+// crashed), its readiness deadline (a worker not ready in time is stopped, and its exit is a failed
+// start), and the effects the pool may ask of its process. The process itself
 // (node:cluster) is behind `WorkerProcess`, so the pool runs the same with fake workers in the tests.
 import type { ResolvedApp } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
@@ -82,6 +83,20 @@ function notReady(app: ResolvedApp): string {
   return NOT_READY[app.readiness];
 }
 
+type Shutdown = ResolvedApp['shutdown'];
+
+/** How a worker stopped for not getting ready ended, `elapsed` ms after its stop began. */
+export function howStopped(exit: WorkerExit, elapsed: number, shutdown: Shutdown): string {
+  const { signal } = shutdown;
+  const budget = shutdown.spread + shutdown.timeout;
+  if (exit.signal === 'SIGKILL' && elapsed >= budget)
+    return `stopped with ${signal}, killed with SIGKILL at shutdown.timeout (${formatDuration(budget)})`;
+  const after = `after ${formatDuration(elapsed)}`;
+  if (exit.signal === signal) return `stopped with ${signal} ${after}`;
+  const ended = exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code ?? 'unknown'}`;
+  return `stopped with ${signal}, ${ended} ${after}${exit.detail ? `: ${exit.detail}` : ''}`;
+}
+
 type TransitionDetail = Omit<WorkerTransition, 'worker' | 'pid' | 'from' | 'to'>;
 
 export class Worker {
@@ -96,6 +111,8 @@ export class Worker {
   stuckSince: number | null = null;
   exited = false;
   private cancelReady: (() => void) | null = null;
+  /** Set when it is being stopped for not getting ready in time: since when, and how. */
+  private notReadyStop: { at: number; shutdown: Shutdown } | null = null;
 
   constructor(
     readonly slot: number,
@@ -132,9 +149,32 @@ export class Worker {
     this.report(null, 'starting', { script: this.process.script });
     this.cancelReady = this.fx.timer(app.readyTimeout, () => {
       this.cancelReady = null;
-      this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${notReady(app)}`;
-      this.process?.kill();
+      this.stopNotReady(app);
     });
+  }
+
+  // Not ready in time: a failed start, but its own code may be mid-job (a queue consumer under the
+  // default readiness), so it is stopped as any worker is: drain, the stop signal, SIGKILL at
+  // shutdown.timeout. Its slot restarts once it has exited, never beside it.
+  private stopNotReady(app: ResolvedApp): void {
+    // Killed by a guard meanwhile: that is its end already.
+    if (this.failure !== null || this.exited) return;
+    this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${notReady(app)}`;
+    this.notReadyStop = { at: this.fx.now(), shutdown: app.shutdown };
+    const budget = formatDuration(app.shutdown.spread + app.shutdown.timeout);
+    this.drain(`${this.failure}; stopping it: ${app.shutdown.signal}, SIGKILL after ${budget}`);
+  }
+
+  /** Whether it is being stopped for not getting ready in time: its exit is a failed start, not a stop. */
+  get failedToStart(): boolean {
+    return this.notReadyStop !== null;
+  }
+
+  /** Why clusterd failed it, if it did; for one stopped for not getting ready, how that stop ended. */
+  failureOf(exit: WorkerExit): string | null {
+    const stop = this.notReadyStop;
+    if (this.failure === null || stop === null) return this.failure;
+    return `${this.failure}; ${howStopped(exit, this.fx.now() - stop.at, stop.shutdown)}`;
   }
 
   ready(address: string | undefined): void {

@@ -90,8 +90,8 @@ describe('systemd unit', () => {
         backoff: { initial: 1_000, factor: 2, max: 2_000 },
       },
     });
-    // 4 starts of 30 s, backoff 1 + 2 + 2 s, plus 10 s.
-    expect(startTimeoutSec([slow, resolvedApp()])).toBe(120 + 5 + 10);
+    // 4 starts of 30 s, each stopped within shutdown.timeout (1 s), backoff 1 + 2 + 2 s, plus 10 s.
+    expect(startTimeoutSec([slow, resolvedApp()])).toBe(4 * (30 + 1) + 5 + 10);
   });
 
   it('User= and Group= when every app runs as one user; root with a comment when they differ', () => {

@@ -47,6 +47,8 @@ let nextPid = 1000;
 export class FakeWorker implements WorkerProcess {
   readonly pid = nextPid++;
   drained = false;
+  /** How many times it was asked to drain (a second drain would arm a second SIGKILL). */
+  drains = 0;
   killed = false;
   /** What rss() reads (bytes); null: cannot be read. */
   memory: number | null = 50 * 1024 ** 2;
@@ -67,6 +69,7 @@ export class FakeWorker implements WorkerProcess {
 
   drain(): void {
     this.drained = true;
+    this.drains += 1;
   }
 
   kill(): void {

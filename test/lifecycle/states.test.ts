@@ -38,7 +38,7 @@ function checkTable<S extends string>(
 }
 
 describe('lifecycle tables', () => {
-  it('worker: starting -> ready -> draining -> stopped, crashed before draining', () => {
+  it('worker: starting -> ready -> draining -> stopped, crashed before draining or when not ready in time', () => {
     checkTable('worker', WORKER_STATES, WORKER_TRANSITIONS, [
       ['starting', 'ready'],
       ['starting', 'draining'],
@@ -48,6 +48,8 @@ describe('lifecycle tables', () => {
       ['ready', 'exited'],
       ['ready', 'crashed'],
       ['draining', 'stopped'],
+      // Stopped for not getting ready within readyTimeout: its exit is a failed start.
+      ['draining', 'crashed'],
     ]);
     expect(terminalStates(WORKER_TRANSITIONS).sort()).toEqual(['crashed', 'exited', 'stopped']);
   });

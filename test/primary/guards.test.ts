@@ -3,7 +3,7 @@
 // drained, a stuck drain killed), recycling by age and by cron with jitter, one slot at a time, and their
 // place beside rolling reloads. The real processes are proven by test/supervisor/guards.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ResolvedGuards } from '../../src/config/resolved.js';
+import type { ResolvedApp, ResolvedGuards } from '../../src/config/resolved.js';
 import { memoryAction } from '../../src/primary/guards.js';
 import type { PrimaryMessage } from '../../src/protocol.js';
 import { advance, fakePool, resolvedApp } from '../helpers/fake-pool.js';
@@ -22,8 +22,10 @@ function guarded(
   guards: Partial<{ [K in keyof ResolvedGuards]: Partial<ResolvedGuards[K]> }>,
   instances = 2,
   backoff = resolvedApp().restart.backoff,
+  extra: Partial<ResolvedApp> = {},
 ) {
   const app = resolvedApp({
+    ...extra,
     instances,
     restart: { ...resolvedApp().restart, backoff },
     guards: {
@@ -310,7 +312,8 @@ describe('guards: recycling', () => {
   });
 
   it('does not replace again a worker a rolling reload replaced meanwhile', () => {
-    const t = guarded({ memory: { limit: 100 * MB } }, 2);
+    // The successors are ready 21 s after they started: within readyTimeout (a worker past it is stopped).
+    const t = guarded({ memory: { limit: 100 * MB } }, 2, undefined, { readyTimeout: 60_000 });
     t.pool.reload(null, t.reply());
     advance(20_000);
     const [a] = t.forks;

@@ -161,13 +161,14 @@ describe('pool: start and restarts', () => {
     for (let i = 0; i < 2; i++) {
       const worker = t.workersOf(0).at(-1);
       advance(5_000);
-      expect(worker?.killed).toBe(true);
-      worker?.exit(null, 'SIGKILL');
+      expect(worker?.drained).toBe(true);
+      advance(120);
+      worker?.exit(null, 'SIGTERM');
       advance(100);
     }
     expect(t.pool.appState).toBe('errored');
     expect(failed(t.replies[0])).toMatch(
-      /^the app is errored: not ready within 5s \(readiness: listening\): it never listened on a port; .*; 2 failed starts in a row \(restart\.maxRestarts 1\)$/,
+      /^the app is errored: not ready within 5s \(readiness: listening\): it never listened on a port; .*; stopped with SIGTERM after 120ms; 2 failed starts in a row \(restart\.maxRestarts 1\)$/,
     );
   });
 
@@ -190,20 +191,22 @@ describe('pool: start and restarts', () => {
     expect(t.pool.appState).toBe('errored');
   });
 
-  it('kills a worker not ready within readyTimeout, and says why', () => {
+  it('stops a worker not ready within readyTimeout (drain, not SIGKILL), and says why', () => {
     const t = fakePool(resolvedApp({ instances: 1 }));
     t.pool.start(t.reply());
     const [worker] = t.forks;
     advance(4_999);
-    expect(worker?.killed).toBe(false);
+    expect(worker?.drained).toBe(false);
     advance(1);
-    expect(worker?.killed).toBe(true);
-    worker?.exit(null, 'SIGKILL');
+    expect(worker).toMatchObject({ drained: true, killed: false });
+    advance(40);
+    worker?.exit(null, 'SIGTERM');
     const crash = t.sent.find((m) => m.type === 'worker' && m.transition.to === 'crashed');
     expect(crash).toMatchObject({
       transition: {
+        from: 'draining',
         reason: expect.stringMatching(
-          /^not ready within 5s \(readiness: listening\): it never listened on a port; .*needs readiness "loaded"$/,
+          /^not ready within 5s \(readiness: listening\): it never listened on a port; .*needs readiness "loaded"; stopped with SIGTERM after 40ms$/,
         ),
       },
     });

@@ -161,7 +161,8 @@ describe('faults', () => {
       'never listens',
       'never-listens.cjs',
       { readyTimeout: '300ms' },
-      /^not ready within 300ms \(readiness: listening\): it never listened on a port; .*readiness "loaded"$/,
+      // Stopped by its signal (it has no handler of its own), not SIGKILLed.
+      /^not ready within 300ms \(readiness: listening\): it never listened on a port; .*readiness "loaded"; stopped with SIGTERM after \d+ms$/,
     ],
   ])(
     'backs off, then errors an app that %s, with the reason in the log',

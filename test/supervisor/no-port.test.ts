@@ -15,7 +15,7 @@ describe('workers that serve no port', () => {
     });
     const crashed = await root.waitFor((e) => e.app === 'queue' && e.to === 'crashed', 'crashed');
     expect(crashed.reason).toMatch(
-      /^not ready within 1s \(readiness: listening\): it never listened on a port; .*needs readiness "loaded"$/,
+      /^not ready within 1s \(readiness: listening\): it never listened on a port; .*needs readiness "loaded"; stopped with SIGTERM after \d+ms$/,
     );
     expect(root.events.some((e) => e.app === 'queue' && e.to === 'ready')).toBe(false);
   });

@@ -25,7 +25,10 @@ export interface DetachOptions {
   watchConfig: boolean;
   /** `--health [host:]port`, passed on as given. */
   health?: string;
-  /** ms to wait for every app to be ready (default: twice the longest readyTimeout, plus 10 s). */
+  /**
+   * ms to wait for every app to be ready (default: twice the longest readyTimeout, plus the stop of a
+   * first start not ready in time, plus 10 s).
+   */
   timeout?: number;
 }
 
@@ -110,8 +113,10 @@ export async function detachCommand(options: DetachOptions, io: Io): Promise<num
     exited = code ?? 1;
   });
 
-  const deadline =
-    Date.now() + (options.timeout ?? Math.max(...config.apps.map((a) => a.readyTimeout)) * 2 + 10_000);
+  const longest = Math.max(
+    ...config.apps.map((a) => 2 * a.readyTimeout + a.shutdown.spread + a.shutdown.timeout),
+  );
+  const deadline = Date.now() + (options.timeout ?? longest + 10_000);
   while (Date.now() < deadline) {
     if (exited !== null) {
       // Its stderr is this start's alone (the file is truncated); the log may hold earlier runs.

@@ -1,0 +1,35 @@
+// The default bounds of the control commands that wait (timeouts.ts) cover the worst case the apps'
+// settings allow: with a readiness timeout, that includes stopping the worker that was not ready.
+import { describe, expect, it } from 'vitest';
+import { defaultTimeout } from '../../src/control/timeouts.js';
+import { resolvedApp } from '../helpers/fake-pool.js';
+
+const app = resolvedApp({
+  instances: 2,
+  readyTimeout: 10_000,
+  shutdown: { signal: 'SIGTERM', timeout: 4_000, delay: 0, spread: 1_000 },
+});
+const FORK = 1_000;
+const EXIT = 2_000;
+const MARGIN = 5_000;
+const stop = 1_000 + 4_000 + EXIT;
+
+describe('defaultTimeout', () => {
+  it('lets a start fail its readiness, be stopped (SIGKILL at shutdown.timeout at the latest), and be retried', () => {
+    // A new primary, a first worker not ready at readyTimeout and stopped, then its retry.
+    const worst = FORK + (10_000 + FORK) + stop + (10_000 + FORK);
+    expect(defaultTimeout('start', [app])).toBe(worst + MARGIN);
+    expect(defaultTimeout('restart', [app])).toBe(stop + worst + MARGIN);
+  });
+
+  it('lets a reload queued behind one whose last successor was not ready and is being stopped finish', () => {
+    // Each: one successor after the other, the last not ready, then stopped before the reload fails.
+    const reload = 2 * (10_000 + FORK) + stop;
+    expect(defaultTimeout('reload', [app])).toBe(2 * reload + MARGIN);
+  });
+
+  it('takes the slowest app', () => {
+    const slow = resolvedApp({ ...app, name: 'slow', readyTimeout: 60_000 });
+    expect(defaultTimeout('start', [app, slow])).toBe(defaultTimeout('start', [slow]));
+  });
+});
