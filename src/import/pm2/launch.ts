@@ -213,6 +213,9 @@ function resolveProgram(
   depth: number,
 ): LaunchResult {
   if (isNodeProgram(program)) return nodeLaunch(args, [], []);
+  // `bash -c "npm start"`: the command line bash runs.
+  if (/^(ba|da|z)?sh$/.test(name) && args[0] === '-c' && args[1] !== undefined)
+    return resolveLine(args[1], ctx, depth + 1);
   const loader = LOADERS[name];
   if (loader) {
     if (args[0] === 'watch')

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Found } from './catalogue.js';
 import {
+  isNodeProgram,
   type Launch,
   type LaunchContext,
   type LaunchResult,
@@ -261,9 +262,19 @@ function mapScript(m: AppMapping, args: string[] | null, argsFound: Found | unde
   if (!found) return m.drop('(script not set)', 'an app needs a script; PM2 refuses it too');
   if (typeof found.value !== 'string' || found.value === '')
     return m.drop(found, `${shownValue(found.value)} is not a path; PM2 refuses it too`);
-  const interpreter = mapInterpreter(m, interpreterFound);
-  if (interpreter === null) return;
   const script = found.value;
+  // `interpreter: 'bash'` with `script: 'pnpm'`: bash runs the package manager's own script.
+  const shell =
+    typeof interpreterFound?.value === 'string' && /^(ba|da|z)?sh$/.test(basename(interpreterFound.value));
+  const runsProgram = shell && (packageRunner(script) !== null || isNodeProgram(script.split(' ')[0] ?? ''));
+  if (runsProgram && interpreterFound)
+    m.changed(
+      interpreterFound,
+      '',
+      `${basename(String(interpreterFound.value))} runs ${basename(script)} as a program; clusterd runs the Node.js file it leads to`,
+    );
+  const interpreter = runsProgram ? 'none' : mapInterpreter(m, interpreterFound);
+  if (interpreter === null) return;
   const { ctx } = context(m);
   const kind = pathKind(resolve(m.dir, script));
   const words = [script, ...(args ?? [])];
