@@ -9,26 +9,26 @@ export const SCHEMA = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'));
 export const validate = validate20;
 export default validate20;
 const schema31 = SCHEMA;
-const schema81 = SCHEMA.$defs["health"];
+const schema84 = SCHEMA.$defs["health"];
 const schema32 = SCHEMA.$defs["app"];
 const schema33 = SCHEMA.$defs["argument"];
 const schema36 = SCHEMA.$defs["instances"];
 const schema37 = SCHEMA.$defs["env"];
-const schema44 = SCHEMA.$defs["readiness"];
-const schema41 = SCHEMA.$defs["duration"];
-const schema53 = SCHEMA.$defs["reload"];
-const schema54 = SCHEMA.$defs["balancing"];
-const schema55 = SCHEMA.$defs["stickyHeader"];
-const schema69 = SCHEMA.$defs["user"];
-const schema70 = SCHEMA.$defs["group"];
+const schema47 = SCHEMA.$defs["readiness"];
+const schema44 = SCHEMA.$defs["duration"];
+const schema56 = SCHEMA.$defs["reload"];
+const schema57 = SCHEMA.$defs["balancing"];
+const schema58 = SCHEMA.$defs["stickyHeader"];
+const schema72 = SCHEMA.$defs["user"];
+const schema73 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
 const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
-const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
-const pattern23 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
-const pattern33 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern16 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
+const pattern25 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
+const pattern35 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -104,7 +104,8 @@ return errors === 0;
 }
 validate22.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema38 = SCHEMA.$defs["environments"];
+const schema38 = SCHEMA.$defs["envFile"];
+const schema39 = SCHEMA.$defs["envFilePath"];
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -116,9 +117,169 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+const _errs0 = errors;
+let valid0 = false;
+const _errs1 = errors;
+if(typeof data === "string"){
+if(func2(data) > 4096){
+const err0 = {instancePath,schemaPath:"#/$defs/envFilePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(func2(data) < 1){
+const err1 = {instancePath,schemaPath:"#/$defs/envFilePath/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(!pattern5.test(data)){
+const err2 = {instancePath,schemaPath:"#/$defs/envFilePath/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath,schemaPath:"#/$defs/envFilePath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.type,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+valid0 = valid0 || _valid0;
+const _errs4 = errors;
+if(Array.isArray(data)){
+if(data.length > 64){
+const err4 = {instancePath,schemaPath:"#/anyOf/1/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema38.anyOf[1],data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+if(typeof data0 === "string"){
+if(func2(data0) > 4096){
+const err5 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(func2(data0) < 1){
+const err6 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(!pattern5.test(data0)){
+const err7 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.type,parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.anyOf[1].type,parentSchema:schema38.anyOf[1],data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+valid0 = valid0 || _valid0;
+if(_valid0){
+var items0 = true;
+}
+if(!valid0){
+const err10 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema38.anyOf,parentSchema:schema38,data};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+}
+validate24.errors = vErrors;
+evaluated0.items = items0;
+return errors === 0;
+}
+validate24.evaluated = {"dynamicProps":false,"dynamicItems":true};
+
+const schema41 = SCHEMA.$defs["environments"];
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(Object.keys(data).length > 64){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema38,data};
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -131,7 +292,7 @@ for(const key0 in data){
 const _errs1 = errors;
 if(typeof key0 === "string"){
 if(!pattern4.test(key0)){
-const err1 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]*$",parentSchema:schema38.propertyNames,data:key0,propertyName:key0};
+const err1 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]*$",parentSchema:schema41.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -143,7 +304,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema38.propertyNames,parentSchema:schema38,data};
+const err2 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema41.propertyNames,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -231,7 +392,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.type,parentSchema:schema38,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -240,17 +401,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate24.errors = vErrors;
+validate26.errors = vErrors;
 return errors === 0;
 }
-validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema40 = SCHEMA.$defs["restart"];
+const schema43 = SCHEMA.$defs["restart"];
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate26.evaluated;
+const evaluated0 = validate28.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -260,7 +421,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((((key0 === "policy") || (key0 === "backoff")) || (key0 === "maxRestarts")) || (key0 === "stableAfter")) || (key0 === "noRestartExitCodes"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -273,7 +434,7 @@ errors++;
 if(data.policy !== undefined){
 let data0 = data.policy;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.policy.type,parentSchema:schema40.properties.policy,data:data0};
+const err1 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.policy.type,parentSchema:schema43.properties.policy,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -283,7 +444,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((data0 === "on-failure") || (data0 === "always")) || (data0 === "never"))){
-const err2 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/enum",keyword:"enum",params:{allowedValues: schema40.properties.policy.enum},message:"must be equal to one of the allowed values",schema:schema40.properties.policy.enum,parentSchema:schema40.properties.policy,data:data0};
+const err2 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/enum",keyword:"enum",params:{allowedValues: schema43.properties.policy.enum},message:"must be equal to one of the allowed values",schema:schema43.properties.policy.enum,parentSchema:schema43.properties.policy,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -298,7 +459,7 @@ let data1 = data.backoff;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
 if(!(((key1 === "initial") || (key1 === "factor")) || (key1 === "max"))){
-const err3 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema40.properties.backoff,data:data1};
+const err3 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema43.properties.backoff,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -314,7 +475,7 @@ const _errs9 = errors;
 let valid3 = false;
 const _errs10 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err4 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+const err4 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -325,7 +486,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+const err5 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -339,8 +500,8 @@ var _valid0 = _errs10 === errors;
 valid3 = valid3 || _valid0;
 const _errs12 = errors;
 if(typeof data2 === "string"){
-if(!pattern14.test(data2)){
-const err6 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(!pattern16.test(data2)){
+const err6 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -351,7 +512,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+const err7 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -363,7 +524,7 @@ errors++;
 var _valid0 = _errs12 === errors;
 valid3 = valid3 || _valid0;
 if(!valid3){
-const err8 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+const err8 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -388,7 +549,7 @@ if(data1.factor !== undefined){
 let data3 = data1.factor;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10 || isNaN(data3)){
-const err9 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema40.properties.backoff.properties.factor,data:data3};
+const err9 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema43.properties.backoff.properties.factor,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -398,7 +559,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err10 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema40.properties.backoff.properties.factor,data:data3};
+const err10 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema43.properties.backoff.properties.factor,data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -409,7 +570,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema40.properties.backoff.properties.factor.type,parentSchema:schema40.properties.backoff.properties.factor,data:data3};
+const err11 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema43.properties.backoff.properties.factor.type,parentSchema:schema43.properties.backoff.properties.factor,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -425,7 +586,7 @@ const _errs18 = errors;
 let valid5 = false;
 const _errs19 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err12 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data4};
+const err12 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -436,7 +597,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-const err13 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data4};
+const err13 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -450,8 +611,8 @@ var _valid1 = _errs19 === errors;
 valid5 = valid5 || _valid1;
 const _errs21 = errors;
 if(typeof data4 === "string"){
-if(!pattern14.test(data4)){
-const err14 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data4};
+if(!pattern16.test(data4)){
+const err14 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -462,7 +623,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data4};
+const err15 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -474,7 +635,7 @@ errors++;
 var _valid1 = _errs21 === errors;
 valid5 = valid5 || _valid1;
 if(!valid5){
-const err16 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data4};
+const err16 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -497,7 +658,7 @@ vErrors = null;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.properties.backoff.type,parentSchema:schema40.properties.backoff,data:data1};
+const err17 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.properties.backoff.type,parentSchema:schema43.properties.backoff,data:data1};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -510,7 +671,7 @@ errors++;
 if(data.maxRestarts !== undefined){
 let data5 = data.maxRestarts;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err18 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.maxRestarts.type,parentSchema:schema40.properties.maxRestarts,data:data5};
+const err18 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema43.properties.maxRestarts.type,parentSchema:schema43.properties.maxRestarts,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -521,7 +682,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 100000 || isNaN(data5)){
-const err19 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema40.properties.maxRestarts,data:data5};
+const err19 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema43.properties.maxRestarts,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -531,7 +692,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema40.properties.maxRestarts,data:data5};
+const err20 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema43.properties.maxRestarts,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -548,7 +709,7 @@ const _errs27 = errors;
 let valid7 = false;
 const _errs28 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err21 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data6};
+const err21 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -559,7 +720,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 0 || isNaN(data6)){
-const err22 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data6};
+const err22 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -573,8 +734,8 @@ var _valid2 = _errs28 === errors;
 valid7 = valid7 || _valid2;
 const _errs30 = errors;
 if(typeof data6 === "string"){
-if(!pattern14.test(data6)){
-const err23 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data6};
+if(!pattern16.test(data6)){
+const err23 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -585,7 +746,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data6};
+const err24 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -597,7 +758,7 @@ errors++;
 var _valid2 = _errs30 === errors;
 valid7 = valid7 || _valid2;
 if(!valid7){
-const err25 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data6};
+const err25 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -622,7 +783,7 @@ if(data.noRestartExitCodes !== undefined){
 let data7 = data.noRestartExitCodes;
 if(Array.isArray(data7)){
 if(data7.length > 256){
-const err26 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
+const err26 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema43.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -635,7 +796,7 @@ const len0 = data7.length;
 for(let i0=0; i0<len0; i0++){
 let data8 = data7[i0];
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err27 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.noRestartExitCodes.items.type,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
+const err27 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema43.properties.noRestartExitCodes.items.type,parentSchema:schema43.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -646,7 +807,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 255 || isNaN(data8)){
-const err28 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
+const err28 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema43.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -656,7 +817,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data8 < 0 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
+const err29 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema43.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -678,7 +839,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err30 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
+const err30 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema43.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -693,7 +854,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.noRestartExitCodes.type,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
+const err31 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.noRestartExitCodes.type,parentSchema:schema43.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -705,7 +866,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -714,17 +875,17 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate26.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
-validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema46 = SCHEMA.$defs["shutdown"];
+const schema49 = SCHEMA.$defs["shutdown"];
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate28.evaluated;
+const evaluated0 = validate30.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -734,7 +895,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "signal") || (key0 === "timeout")) || (key0 === "delay")) || (key0 === "spread"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -747,7 +908,7 @@ errors++;
 if(data.signal !== undefined){
 let data0 = data.signal;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.signal.type,parentSchema:schema46.properties.signal,data:data0};
+const err1 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.signal.type,parentSchema:schema49.properties.signal,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -757,7 +918,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((((((data0 === "SIGTERM") || (data0 === "SIGINT")) || (data0 === "SIGQUIT")) || (data0 === "SIGHUP")) || (data0 === "SIGUSR1")) || (data0 === "SIGUSR2"))){
-const err2 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/enum",keyword:"enum",params:{allowedValues: schema46.properties.signal.enum},message:"must be equal to one of the allowed values",schema:schema46.properties.signal.enum,parentSchema:schema46.properties.signal,data:data0};
+const err2 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/enum",keyword:"enum",params:{allowedValues: schema49.properties.signal.enum},message:"must be equal to one of the allowed values",schema:schema49.properties.signal.enum,parentSchema:schema49.properties.signal,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -773,7 +934,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data1};
+const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -784,7 +945,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 0 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -798,8 +959,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern14.test(data1)){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data1};
+if(!pattern16.test(data1)){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -810,7 +971,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data1};
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -822,7 +983,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data1};
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -849,7 +1010,7 @@ const _errs13 = errors;
 let valid4 = false;
 const _errs14 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+const err8 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -860,7 +1021,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+const err9 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -874,8 +1035,8 @@ var _valid1 = _errs14 === errors;
 valid4 = valid4 || _valid1;
 const _errs16 = errors;
 if(typeof data2 === "string"){
-if(!pattern14.test(data2)){
-const err10 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(!pattern16.test(data2)){
+const err10 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -886,7 +1047,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+const err11 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -898,7 +1059,7 @@ errors++;
 var _valid1 = _errs16 === errors;
 valid4 = valid4 || _valid1;
 if(!valid4){
-const err12 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+const err12 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -925,7 +1086,7 @@ const _errs20 = errors;
 let valid6 = false;
 const _errs21 = errors;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data3};
+const err13 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -936,7 +1097,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 0 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data3};
+const err14 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -950,8 +1111,8 @@ var _valid2 = _errs21 === errors;
 valid6 = valid6 || _valid2;
 const _errs23 = errors;
 if(typeof data3 === "string"){
-if(!pattern14.test(data3)){
-const err15 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data3};
+if(!pattern16.test(data3)){
+const err15 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -962,7 +1123,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data3};
+const err16 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -974,7 +1135,7 @@ errors++;
 var _valid2 = _errs23 === errors;
 valid6 = valid6 || _valid2;
 if(!valid6){
-const err17 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data3};
+const err17 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -997,7 +1158,7 @@ vErrors = null;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1006,18 +1167,18 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate28.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
-validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema50 = SCHEMA.$defs["watch"];
-const schema51 = SCHEMA.$defs["watchOptions"];
+const schema53 = SCHEMA.$defs["watch"];
+const schema54 = SCHEMA.$defs["watchOptions"];
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate31.evaluated;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1027,7 +1188,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((((key0 === "enabled") || (key0 === "paths")) || (key0 === "ignore")) || (key0 === "debounce")) || (key0 === "usePolling"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1040,7 +1201,7 @@ errors++;
 if(data.enabled !== undefined){
 let data0 = data.enabled;
 if(typeof data0 !== "boolean"){
-const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema51.properties.enabled.type,parentSchema:schema51.properties.enabled,data:data0};
+const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema54.properties.enabled.type,parentSchema:schema54.properties.enabled,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1054,7 +1215,7 @@ if(data.paths !== undefined){
 let data1 = data.paths;
 if(Array.isArray(data1)){
 if(data1.length > 256){
-const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema51.properties.paths,data:data1};
+const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema54.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1064,7 +1225,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data1.length < 1){
-const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema51.properties.paths,data:data1};
+const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema54.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1078,7 +1239,7 @@ for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.paths.items,data:data2};
+const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1088,7 +1249,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!pattern5.test(data2)){
-const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema51.properties.paths.items,data:data2};
+const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema54.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1099,7 +1260,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.paths.items.type,parentSchema:schema51.properties.paths.items,data:data2};
+const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.paths.items.type,parentSchema:schema54.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1111,7 +1272,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema51.properties.paths.type,parentSchema:schema51.properties.paths,data:data1};
+const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.paths.type,parentSchema:schema54.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1125,7 +1286,7 @@ if(data.ignore !== undefined){
 let data3 = data.ignore;
 if(Array.isArray(data3)){
 if(data3.length > 256){
-const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema51.properties.ignore,data:data3};
+const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema54.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1139,7 +1300,7 @@ for(let i1=0; i1<len1; i1++){
 let data4 = data3[i1];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.ignore.items,data:data4};
+const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1150,7 +1311,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.ignore.items.type,parentSchema:schema51.properties.ignore.items,data:data4};
+const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.ignore.items.type,parentSchema:schema54.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1162,7 +1323,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema51.properties.ignore.type,parentSchema:schema51.properties.ignore,data:data3};
+const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.ignore.type,parentSchema:schema54.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1178,7 +1339,7 @@ const _errs14 = errors;
 let valid6 = false;
 const _errs15 = errors;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err12 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data5};
+const err12 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1189,7 +1350,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 < 0 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data5};
+const err13 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1203,8 +1364,8 @@ var _valid0 = _errs15 === errors;
 valid6 = valid6 || _valid0;
 const _errs17 = errors;
 if(typeof data5 === "string"){
-if(!pattern14.test(data5)){
-const err14 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data5};
+if(!pattern16.test(data5)){
+const err14 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1215,7 +1376,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data5};
+const err15 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1227,7 +1388,7 @@ errors++;
 var _valid0 = _errs17 === errors;
 valid6 = valid6 || _valid0;
 if(!valid6){
-const err16 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data5};
+const err16 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1251,7 +1412,7 @@ vErrors = null;
 if(data.usePolling !== undefined){
 let data6 = data.usePolling;
 if(typeof data6 !== "boolean"){
-const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema51.properties.usePolling.type,parentSchema:schema51.properties.usePolling,data:data6};
+const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema54.properties.usePolling.type,parentSchema:schema54.properties.usePolling,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1263,7 +1424,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1272,16 +1433,16 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate30.evaluated;
+const evaluated0 = validate32.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1292,7 +1453,7 @@ const _errs0 = errors;
 let valid0 = false;
 const _errs1 = errors;
 if(typeof data !== "boolean"){
-const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema50.anyOf[0].type,parentSchema:schema50.anyOf[0],data};
+const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema53.anyOf[0].type,parentSchema:schema53.anyOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1304,8 +1465,8 @@ errors++;
 var _valid0 = _errs1 === errors;
 valid0 = valid0 || _valid0;
 const _errs3 = errors;
-if(!(validate31(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+if(!(validate33(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -1314,7 +1475,7 @@ if(_valid0){
 var props0 = true;
 }
 if(!valid0){
-const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema50.anyOf,parentSchema:schema50,data};
+const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema53.anyOf,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1334,20 +1495,20 @@ vErrors = null;
 }
 }
 }
-validate30.errors = vErrors;
+validate32.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate32.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema56 = SCHEMA.$defs["logs"];
-const schema57 = SCHEMA.$defs["size"];
-const pattern25 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const schema59 = SCHEMA.$defs["logs"];
+const schema60 = SCHEMA.$defs["size"];
+const pattern27 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate34.evaluated;
+const evaluated0 = validate36.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1357,7 +1518,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1370,7 +1531,7 @@ errors++;
 if(data.file !== undefined){
 let data0 = data.file;
 if((typeof data0 !== "string") && (data0 !== null)){
-const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema56.properties.file.type},message:"must be string,null",schema:schema56.properties.file.type,parentSchema:schema56.properties.file,data:data0};
+const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema59.properties.file.type},message:"must be string,null",schema:schema59.properties.file.type,parentSchema:schema59.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1381,7 +1542,7 @@ errors++;
 }
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.file,data:data0};
+const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1391,7 +1552,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!pattern5.test(data0)){
-const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema56.properties.file,data:data0};
+const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema59.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1408,7 +1569,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.anyOf[0].type,parentSchema:schema60.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1419,7 +1580,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data1};
+const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1433,8 +1594,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern25.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
+if(!pattern27.test(data1)){
+const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema60.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1445,7 +1606,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data1};
+const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.anyOf[1].type,parentSchema:schema60.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1457,7 +1618,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data1};
+const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.anyOf,parentSchema:schema60,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1481,7 +1642,7 @@ vErrors = null;
 if(data.maxFiles !== undefined){
 let data2 = data.maxFiles;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.maxFiles.type,parentSchema:schema56.properties.maxFiles,data:data2};
+const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.maxFiles.type,parentSchema:schema59.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1492,7 +1653,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema56.properties.maxFiles,data:data2};
+const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema59.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1502,7 +1663,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.maxFiles,data:data2};
+const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema59.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1515,7 +1676,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1524,18 +1685,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate34.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
-validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema58 = SCHEMA.$defs["guards"];
-const schema59 = SCHEMA.$defs["memoryGuard"];
+const schema61 = SCHEMA.$defs["guards"];
+const schema62 = SCHEMA.$defs["memoryGuard"];
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate37.evaluated;
+const evaluated0 = validate39.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1545,7 +1706,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "limit") || (key0 === "hardLimit")) || (key0 === "interval"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1564,7 +1725,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.anyOf[0].type,parentSchema:schema60.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1575,7 +1736,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1589,8 +1750,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern25.test(data0)){
-const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data0};
+if(!pattern27.test(data0)){
+const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema60.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1601,7 +1762,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.anyOf[1].type,parentSchema:schema60.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1613,7 +1774,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data0};
+const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.anyOf,parentSchema:schema60,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1637,7 +1798,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.properties.limit.anyOf[1].type,parentSchema:schema59.properties.limit.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema62.properties.limit.anyOf[1].type,parentSchema:schema62.properties.limit.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1649,7 +1810,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.properties.limit.anyOf,parentSchema:schema59.properties.limit,data:data0};
+const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema62.properties.limit.anyOf,parentSchema:schema62.properties.limit,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1679,7 +1840,7 @@ const _errs17 = errors;
 let valid6 = false;
 const _errs18 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.anyOf[0].type,parentSchema:schema60.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1690,7 +1851,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1704,8 +1865,8 @@ var _valid3 = _errs18 === errors;
 valid6 = valid6 || _valid3;
 const _errs20 = errors;
 if(typeof data1 === "string"){
-if(!pattern25.test(data1)){
-const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
+if(!pattern27.test(data1)){
+const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema60.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1716,7 +1877,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.anyOf[1].type,parentSchema:schema60.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1728,7 +1889,7 @@ errors++;
 var _valid3 = _errs20 === errors;
 valid6 = valid6 || _valid3;
 if(!valid6){
-const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data1};
+const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.anyOf,parentSchema:schema60,data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1752,7 +1913,7 @@ var _valid2 = _errs15 === errors;
 valid4 = valid4 || _valid2;
 const _errs22 = errors;
 if(data1 !== null){
-const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.properties.hardLimit.anyOf[1].type,parentSchema:schema59.properties.hardLimit.anyOf[1],data:data1};
+const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema62.properties.hardLimit.anyOf[1].type,parentSchema:schema62.properties.hardLimit.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1764,7 +1925,7 @@ errors++;
 var _valid2 = _errs22 === errors;
 valid4 = valid4 || _valid2;
 if(!valid4){
-const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.properties.hardLimit.anyOf,parentSchema:schema59.properties.hardLimit,data:data1};
+const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema62.properties.hardLimit.anyOf,parentSchema:schema62.properties.hardLimit,data:data1};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1791,7 +1952,7 @@ const _errs26 = errors;
 let valid8 = false;
 const _errs27 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err15 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+const err15 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1802,7 +1963,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err16 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+const err16 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1816,8 +1977,8 @@ var _valid4 = _errs27 === errors;
 valid8 = valid8 || _valid4;
 const _errs29 = errors;
 if(typeof data2 === "string"){
-if(!pattern14.test(data2)){
-const err17 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(!pattern16.test(data2)){
+const err17 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1828,7 +1989,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1840,7 +2001,7 @@ errors++;
 var _valid4 = _errs29 === errors;
 valid8 = valid8 || _valid4;
 if(!valid8){
-const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data2};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1863,7 +2024,7 @@ vErrors = null;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1872,17 +2033,17 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema63 = SCHEMA.$defs["heartbeatGuard"];
+const schema66 = SCHEMA.$defs["heartbeatGuard"];
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate39.evaluated;
+const evaluated0 = validate41.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1892,7 +2053,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "timeout") || (key0 === "interval"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1911,7 +2072,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1922,7 +2083,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1936,8 +2097,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern14.test(data0)){
-const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data0};
+if(!pattern16.test(data0)){
+const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1948,7 +2109,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1960,7 +2121,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data0};
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1984,7 +2145,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema63.properties.timeout.anyOf[1].type,parentSchema:schema63.properties.timeout.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema66.properties.timeout.anyOf[1].type,parentSchema:schema66.properties.timeout.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1996,7 +2157,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.properties.timeout.anyOf,parentSchema:schema63.properties.timeout,data:data0};
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.properties.timeout.anyOf,parentSchema:schema66.properties.timeout,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2023,7 +2184,7 @@ const _errs15 = errors;
 let valid5 = false;
 const _errs16 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2034,7 +2195,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2048,8 +2209,8 @@ var _valid2 = _errs16 === errors;
 valid5 = valid5 || _valid2;
 const _errs18 = errors;
 if(typeof data1 === "string"){
-if(!pattern14.test(data1)){
-const err10 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data1};
+if(!pattern16.test(data1)){
+const err10 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2060,7 +2221,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2072,7 +2233,7 @@ errors++;
 var _valid2 = _errs18 === errors;
 valid5 = valid5 || _valid2;
 if(!valid5){
-const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data1};
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2095,7 +2256,7 @@ vErrors = null;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2104,17 +2265,17 @@ vErrors.push(err13);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema66 = SCHEMA.$defs["recycleGuard"];
+const schema69 = SCHEMA.$defs["recycleGuard"];
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate43.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2124,7 +2285,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "maxAge") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "jitter"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2143,7 +2304,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2154,7 +2315,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2168,8 +2329,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern14.test(data0)){
-const err3 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data0};
+if(!pattern16.test(data0)){
+const err3 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2180,7 +2341,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2192,7 +2353,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data0};
+const err5 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2216,7 +2377,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema66.properties.maxAge.anyOf[1].type,parentSchema:schema66.properties.maxAge.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.properties.maxAge.anyOf[1].type,parentSchema:schema69.properties.maxAge.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2228,7 +2389,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.properties.maxAge.anyOf,parentSchema:schema66.properties.maxAge,data:data0};
+const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.properties.maxAge.anyOf,parentSchema:schema69.properties.maxAge,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2252,7 +2413,7 @@ vErrors = null;
 if(data.cron !== undefined){
 let data1 = data.cron;
 if((typeof data1 !== "string") && (data1 !== null)){
-const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema66.properties.cron.type},message:"must be string,null",schema:schema66.properties.cron.type,parentSchema:schema66.properties.cron,data:data1};
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema69.properties.cron.type},message:"must be string,null",schema:schema69.properties.cron.type,parentSchema:schema69.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2263,7 +2424,7 @@ errors++;
 }
 if(typeof data1 === "string"){
 if(func2(data1) > 200){
-const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema66.properties.cron,data:data1};
+const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema69.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2273,7 +2434,7 @@ vErrors.push(err9);
 errors++;
 }
 if(func2(data1) < 1){
-const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.cron,data:data1};
+const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2287,7 +2448,7 @@ errors++;
 if(data.timezone !== undefined){
 let data2 = data.timezone;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema66.properties.timezone.type},message:"must be string,null",schema:schema66.properties.timezone.type,parentSchema:schema66.properties.timezone,data:data2};
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema69.properties.timezone.type},message:"must be string,null",schema:schema69.properties.timezone.type,parentSchema:schema69.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2298,7 +2459,7 @@ errors++;
 }
 if(typeof data2 === "string"){
 if(func2(data2) > 64){
-const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema66.properties.timezone,data:data2};
+const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema69.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2308,7 +2469,7 @@ vErrors.push(err12);
 errors++;
 }
 if(func2(data2) < 1){
-const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.timezone,data:data2};
+const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2325,7 +2486,7 @@ const _errs19 = errors;
 let valid5 = false;
 const _errs20 = errors;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err14 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data3};
+const err14 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2336,7 +2497,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 0 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data3};
+const err15 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2350,8 +2511,8 @@ var _valid2 = _errs20 === errors;
 valid5 = valid5 || _valid2;
 const _errs22 = errors;
 if(typeof data3 === "string"){
-if(!pattern14.test(data3)){
-const err16 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data3};
+if(!pattern16.test(data3)){
+const err16 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2362,7 +2523,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data3};
+const err17 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2374,7 +2535,7 @@ errors++;
 var _valid2 = _errs22 === errors;
 valid5 = valid5 || _valid2;
 if(!valid5){
-const err18 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data3};
+const err18 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data3};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2397,7 +2558,7 @@ vErrors = null;
 }
 }
 else {
-const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema69.type,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2406,16 +2567,16 @@ vErrors.push(err19);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate36.evaluated;
+const evaluated0 = validate38.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2425,7 +2586,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "memory") || (key0 === "heartbeat")) || (key0 === "recycle"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2436,26 +2597,26 @@ errors++;
 }
 }
 if(data.memory !== undefined){
-if(!(validate37(data.memory, {instancePath:instancePath+"/memory",parentData:data,parentDataProperty:"memory",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
-errors = vErrors.length;
-}
-}
-if(data.heartbeat !== undefined){
-if(!(validate39(data.heartbeat, {instancePath:instancePath+"/heartbeat",parentData:data,parentDataProperty:"heartbeat",rootData,dynamicAnchors}))){
+if(!(validate39(data.memory, {instancePath:instancePath+"/memory",parentData:data,parentDataProperty:"memory",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
 }
-if(data.recycle !== undefined){
-if(!(validate41(data.recycle, {instancePath:instancePath+"/recycle",parentData:data,parentDataProperty:"recycle",rootData,dynamicAnchors}))){
+if(data.heartbeat !== undefined){
+if(!(validate41(data.heartbeat, {instancePath:instancePath+"/heartbeat",parentData:data,parentDataProperty:"heartbeat",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+}
+if(data.recycle !== undefined){
+if(!(validate43(data.recycle, {instancePath:instancePath+"/recycle",parentData:data,parentDataProperty:"recycle",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2464,10 +2625,10 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
-validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2855,22 +3016,28 @@ vErrors.push(err29);
 errors++;
 }
 }
-if(data.environments !== undefined){
-if(!(validate24(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
+if(data.envFile !== undefined){
+if(!(validate24(data.envFile, {instancePath:instancePath+"/envFile",parentData:data,parentDataProperty:"envFile",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
 errors = vErrors.length;
 }
 }
-if(data.restart !== undefined){
-if(!(validate26(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+if(data.environments !== undefined){
+if(!(validate26(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
 }
+if(data.restart !== undefined){
+if(!(validate28(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+}
 if(data.readiness !== undefined){
-let data11 = data.readiness;
-if(typeof data11 !== "string"){
-const err30 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.type,parentSchema:schema44,data:data11};
+let data12 = data.readiness;
+if(typeof data12 !== "string"){
+const err30 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2879,8 +3046,8 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(!(((data11 === "listening") || (data11 === "message")) || (data11 === "loaded"))){
-const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data11};
+if(!(((data12 === "listening") || (data12 === "message")) || (data12 === "loaded"))){
+const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema47.enum},message:"must be equal to one of the allowed values",schema:schema47.enum,parentSchema:schema47,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2891,12 +3058,12 @@ errors++;
 }
 }
 if(data.readyTimeout !== undefined){
-let data12 = data.readyTimeout;
-const _errs35 = errors;
-let valid11 = false;
+let data13 = data.readyTimeout;
 const _errs36 = errors;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err32 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data12};
+let valid11 = false;
+const _errs37 = errors;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err32 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2905,9 +3072,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
-const err33 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data12};
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
+const err33 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2917,12 +3084,12 @@ vErrors.push(err33);
 errors++;
 }
 }
-var _valid1 = _errs36 === errors;
+var _valid1 = _errs37 === errors;
 valid11 = valid11 || _valid1;
-const _errs38 = errors;
-if(typeof data12 === "string"){
-if(!pattern14.test(data12)){
-const err34 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data12};
+const _errs39 = errors;
+if(typeof data13 === "string"){
+if(!pattern16.test(data13)){
+const err34 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2933,7 +3100,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data12};
+const err35 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2942,10 +3109,10 @@ vErrors.push(err35);
 }
 errors++;
 }
-var _valid1 = _errs38 === errors;
+var _valid1 = _errs39 === errors;
 valid11 = valid11 || _valid1;
 if(!valid11){
-const err36 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data12};
+const err36 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data13};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2955,10 +3122,10 @@ vErrors.push(err36);
 errors++;
 }
 else {
-errors = _errs35;
+errors = _errs36;
 if(vErrors !== null){
-if(_errs35){
-vErrors.length = _errs35;
+if(_errs36){
+vErrors.length = _errs36;
 }
 else {
 vErrors = null;
@@ -2967,23 +3134,23 @@ vErrors = null;
 }
 }
 if(data.shutdown !== undefined){
-if(!(validate28(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-}
-if(data.watch !== undefined){
-if(!(validate30(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+if(!(validate30(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
+if(data.watch !== undefined){
+if(!(validate32(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
+}
+}
 if(data.reload !== undefined){
-let data15 = data.reload;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-for(const key3 in data15){
+let data16 = data.reload;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+for(const key3 in data16){
 if(!(key3 === "parallel")){
-const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data:data15};
+const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data:data16};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2993,10 +3160,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data15.parallel !== undefined){
-let data16 = data15.parallel;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.parallel.type,parentSchema:schema53.properties.parallel,data:data16};
+if(data16.parallel !== undefined){
+let data17 = data16.parallel;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallel.type,parentSchema:schema56.properties.parallel,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3005,9 +3172,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 1024 || isNaN(data16)){
-const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema53.properties.parallel,data:data16};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 1024 || isNaN(data17)){
+const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema56.properties.parallel,data:data17};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3016,8 +3183,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema53.properties.parallel,data:data16};
+if(data17 < 1 || isNaN(data17)){
+const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.parallel,data:data17};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3030,7 +3197,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data:data15};
+const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data:data16};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3041,9 +3208,9 @@ errors++;
 }
 }
 if(data.balancing !== undefined){
-let data17 = data.balancing;
-if(typeof data17 !== "string"){
-const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.type,parentSchema:schema54,data:data17};
+let data18 = data.balancing;
+if(typeof data18 !== "string"){
+const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.type,parentSchema:schema57,data:data18};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3052,8 +3219,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(!((((data17 === "round-robin") || (data17 === "least-connections")) || (data17 === "sticky")) || (data17 === "kernel"))){
-const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema54.enum},message:"must be equal to one of the allowed values",schema:schema54.enum,parentSchema:schema54,data:data17};
+if(!((((data18 === "round-robin") || (data18 === "least-connections")) || (data18 === "sticky")) || (data18 === "kernel"))){
+const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema57.enum},message:"must be equal to one of the allowed values",schema:schema57.enum,parentSchema:schema57,data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3064,13 +3231,13 @@ errors++;
 }
 }
 if(data.stickyHeader !== undefined){
-let data18 = data.stickyHeader;
-const _errs53 = errors;
-let valid16 = false;
+let data19 = data.stickyHeader;
 const _errs54 = errors;
-if(typeof data18 === "string"){
-if(func2(data18) > 64){
-const err44 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema55.anyOf[0],data:data18};
+let valid16 = false;
+const _errs55 = errors;
+if(typeof data19 === "string"){
+if(func2(data19) > 64){
+const err44 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3079,8 +3246,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(func2(data18) < 1){
-const err45 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data18};
+if(func2(data19) < 1){
+const err45 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3089,8 +3256,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern23.test(data18)){
-const err46 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema55.anyOf[0],data:data18};
+if(!pattern25.test(data19)){
+const err46 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3101,7 +3268,7 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data18};
+const err47 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3110,11 +3277,11 @@ vErrors.push(err47);
 }
 errors++;
 }
-var _valid2 = _errs54 === errors;
+var _valid2 = _errs55 === errors;
 valid16 = valid16 || _valid2;
-const _errs56 = errors;
-if(data18 !== null){
-const err48 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data18};
+const _errs57 = errors;
+if(data19 !== null){
+const err48 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data19};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3123,10 +3290,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-var _valid2 = _errs56 === errors;
+var _valid2 = _errs57 === errors;
 valid16 = valid16 || _valid2;
 if(!valid16){
-const err49 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data18};
+const err49 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data19};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3136,10 +3303,10 @@ vErrors.push(err49);
 errors++;
 }
 else {
-errors = _errs53;
+errors = _errs54;
 if(vErrors !== null){
-if(_errs53){
-vErrors.length = _errs53;
+if(_errs54){
+vErrors.length = _errs54;
 }
 else {
 vErrors = null;
@@ -3148,25 +3315,25 @@ vErrors = null;
 }
 }
 if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.guards !== undefined){
-if(!(validate36(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+if(!(validate36(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 }
+if(data.guards !== undefined){
+if(!(validate38(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+}
 if(data.user !== undefined){
-let data21 = data.user;
-const _errs62 = errors;
-let valid18 = false;
+let data22 = data.user;
 const _errs63 = errors;
-if(typeof data21 === "string"){
-if(func2(data21) > 32){
-const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema69.anyOf[0],data:data21};
+let valid18 = false;
+const _errs64 = errors;
+if(typeof data22 === "string"){
+if(func2(data22) > 32){
+const err50 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema72.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3175,8 +3342,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(func2(data21) < 1){
-const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.anyOf[0],data:data21};
+if(func2(data22) < 1){
+const err51 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema72.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3185,8 +3352,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!pattern33.test(data21)){
-const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data21};
+if(!pattern35.test(data22)){
+const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema72.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3197,7 +3364,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.anyOf[0].type,parentSchema:schema69.anyOf[0],data:data21};
+const err53 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.anyOf[0].type,parentSchema:schema72.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3206,11 +3373,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-var _valid3 = _errs63 === errors;
+var _valid3 = _errs64 === errors;
 valid18 = valid18 || _valid3;
-const _errs65 = errors;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.anyOf[1].type,parentSchema:schema69.anyOf[1],data:data21};
+const _errs66 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err54 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.anyOf[1].type,parentSchema:schema72.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3219,9 +3386,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 4294967294 || isNaN(data21)){
-const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema69.anyOf[1],data:data21};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 4294967294 || isNaN(data22)){
+const err55 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema72.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3230,8 +3397,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data21 < 0 || isNaN(data21)){
-const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.anyOf[1],data:data21};
+if(data22 < 0 || isNaN(data22)){
+const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3241,11 +3408,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-var _valid3 = _errs65 === errors;
+var _valid3 = _errs66 === errors;
 valid18 = valid18 || _valid3;
-const _errs67 = errors;
-if(data21 !== null){
-const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.anyOf[2].type,parentSchema:schema69.anyOf[2],data:data21};
+const _errs68 = errors;
+if(data22 !== null){
+const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema72.anyOf[2].type,parentSchema:schema72.anyOf[2],data:data22};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3254,10 +3421,10 @@ vErrors.push(err57);
 }
 errors++;
 }
-var _valid3 = _errs67 === errors;
+var _valid3 = _errs68 === errors;
 valid18 = valid18 || _valid3;
 if(!valid18){
-const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.anyOf,parentSchema:schema69,data:data21};
+const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema72.anyOf,parentSchema:schema72,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3267,10 +3434,10 @@ vErrors.push(err58);
 errors++;
 }
 else {
-errors = _errs62;
+errors = _errs63;
 if(vErrors !== null){
-if(_errs62){
-vErrors.length = _errs62;
+if(_errs63){
+vErrors.length = _errs63;
 }
 else {
 vErrors = null;
@@ -3279,13 +3446,13 @@ vErrors = null;
 }
 }
 if(data.group !== undefined){
-let data22 = data.group;
-const _errs71 = errors;
-let valid20 = false;
+let data23 = data.group;
 const _errs72 = errors;
-if(typeof data22 === "string"){
-if(func2(data22) > 32){
-const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data22};
+let valid20 = false;
+const _errs73 = errors;
+if(typeof data23 === "string"){
+if(func2(data23) > 32){
+const err59 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3294,8 +3461,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(func2(data22) < 1){
-const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data22};
+if(func2(data23) < 1){
+const err60 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3304,8 +3471,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(!pattern33.test(data22)){
-const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data22};
+if(!pattern35.test(data23)){
+const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3316,7 +3483,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data22};
+const err62 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.anyOf[0].type,parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3325,11 +3492,11 @@ vErrors.push(err62);
 }
 errors++;
 }
-var _valid4 = _errs72 === errors;
+var _valid4 = _errs73 === errors;
 valid20 = valid20 || _valid4;
-const _errs74 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data22};
+const _errs75 = errors;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err63 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema73.anyOf[1].type,parentSchema:schema73.anyOf[1],data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3338,9 +3505,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 4294967294 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data22};
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4294967294 || isNaN(data23)){
+const err64 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema73.anyOf[1],data:data23};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3349,8 +3516,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data22 < 0 || isNaN(data22)){
-const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data22};
+if(data23 < 0 || isNaN(data23)){
+const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema73.anyOf[1],data:data23};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3360,11 +3527,11 @@ vErrors.push(err65);
 errors++;
 }
 }
-var _valid4 = _errs74 === errors;
+var _valid4 = _errs75 === errors;
 valid20 = valid20 || _valid4;
-const _errs76 = errors;
-if(data22 !== null){
-const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data22};
+const _errs77 = errors;
+if(data23 !== null){
+const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema73.anyOf[2].type,parentSchema:schema73.anyOf[2],data:data23};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3373,10 +3540,10 @@ vErrors.push(err66);
 }
 errors++;
 }
-var _valid4 = _errs76 === errors;
+var _valid4 = _errs77 === errors;
 valid20 = valid20 || _valid4;
 if(!valid20){
-const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data22};
+const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema73.anyOf,parentSchema:schema73,data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3386,10 +3553,10 @@ vErrors.push(err67);
 errors++;
 }
 else {
-errors = _errs71;
+errors = _errs72;
 if(vErrors !== null){
-if(_errs71){
-vErrors.length = _errs71;
+if(_errs72){
+vErrors.length = _errs72;
 }
 else {
 vErrors = null;
@@ -3413,12 +3580,12 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema71 = SCHEMA.$defs["defaults"];
+const schema74 = SCHEMA.$defs["defaults"];
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3427,8 +3594,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema71.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data};
+if(!(func1.call(schema74.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3604,22 +3771,28 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data.environments !== undefined){
-if(!(validate24(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
+if(data.envFile !== undefined){
+if(!(validate24(data.envFile, {instancePath:instancePath+"/envFile",parentData:data,parentDataProperty:"envFile",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
 errors = vErrors.length;
 }
 }
-if(data.restart !== undefined){
-if(!(validate26(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+if(data.environments !== undefined){
+if(!(validate26(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
 }
+if(data.restart !== undefined){
+if(!(validate28(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+}
 if(data.readiness !== undefined){
-let data6 = data.readiness;
-if(typeof data6 !== "string"){
-const err13 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.type,parentSchema:schema44,data:data6};
+let data7 = data.readiness;
+if(typeof data7 !== "string"){
+const err13 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3628,8 +3801,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!(((data6 === "listening") || (data6 === "message")) || (data6 === "loaded"))){
-const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data6};
+if(!(((data7 === "listening") || (data7 === "message")) || (data7 === "loaded"))){
+const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema47.enum},message:"must be equal to one of the allowed values",schema:schema47.enum,parentSchema:schema47,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3640,12 +3813,12 @@ errors++;
 }
 }
 if(data.readyTimeout !== undefined){
-let data7 = data.readyTimeout;
-const _errs24 = errors;
-let valid8 = false;
+let data8 = data.readyTimeout;
 const _errs25 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err15 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data7};
+let valid8 = false;
+const _errs26 = errors;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err15 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data8};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3654,9 +3827,9 @@ vErrors.push(err15);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 < 0 || isNaN(data7)){
-const err16 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data7};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 < 0 || isNaN(data8)){
+const err16 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3666,12 +3839,12 @@ vErrors.push(err16);
 errors++;
 }
 }
-var _valid1 = _errs25 === errors;
+var _valid1 = _errs26 === errors;
 valid8 = valid8 || _valid1;
-const _errs27 = errors;
-if(typeof data7 === "string"){
-if(!pattern14.test(data7)){
-const err17 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data7};
+const _errs28 = errors;
+if(typeof data8 === "string"){
+if(!pattern16.test(data8)){
+const err17 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3682,7 +3855,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data7};
+const err18 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3691,10 +3864,10 @@ vErrors.push(err18);
 }
 errors++;
 }
-var _valid1 = _errs27 === errors;
+var _valid1 = _errs28 === errors;
 valid8 = valid8 || _valid1;
 if(!valid8){
-const err19 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data7};
+const err19 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3704,10 +3877,10 @@ vErrors.push(err19);
 errors++;
 }
 else {
-errors = _errs24;
+errors = _errs25;
 if(vErrors !== null){
-if(_errs24){
-vErrors.length = _errs24;
+if(_errs25){
+vErrors.length = _errs25;
 }
 else {
 vErrors = null;
@@ -3716,23 +3889,23 @@ vErrors = null;
 }
 }
 if(data.shutdown !== undefined){
-if(!(validate28(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-}
-if(data.watch !== undefined){
-if(!(validate30(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+if(!(validate30(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
+if(data.watch !== undefined){
+if(!(validate32(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
+}
+}
 if(data.reload !== undefined){
-let data10 = data.reload;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-for(const key3 in data10){
+let data11 = data.reload;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key3 in data11){
 if(!(key3 === "parallel")){
-const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data:data10};
+const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3742,10 +3915,10 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data10.parallel !== undefined){
-let data11 = data10.parallel;
-if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.parallel.type,parentSchema:schema53.properties.parallel,data:data11};
+if(data11.parallel !== undefined){
+let data12 = data11.parallel;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallel.type,parentSchema:schema56.properties.parallel,data:data12};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3754,9 +3927,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 1024 || isNaN(data11)){
-const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema53.properties.parallel,data:data11};
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 1024 || isNaN(data12)){
+const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema56.properties.parallel,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3765,8 +3938,8 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(data11 < 1 || isNaN(data11)){
-const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema53.properties.parallel,data:data11};
+if(data12 < 1 || isNaN(data12)){
+const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.parallel,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3779,7 +3952,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data:data10};
+const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3790,9 +3963,9 @@ errors++;
 }
 }
 if(data.balancing !== undefined){
-let data12 = data.balancing;
-if(typeof data12 !== "string"){
-const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.type,parentSchema:schema54,data:data12};
+let data13 = data.balancing;
+if(typeof data13 !== "string"){
+const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.type,parentSchema:schema57,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3801,8 +3974,8 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(!((((data12 === "round-robin") || (data12 === "least-connections")) || (data12 === "sticky")) || (data12 === "kernel"))){
-const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema54.enum},message:"must be equal to one of the allowed values",schema:schema54.enum,parentSchema:schema54,data:data12};
+if(!((((data13 === "round-robin") || (data13 === "least-connections")) || (data13 === "sticky")) || (data13 === "kernel"))){
+const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema57.enum},message:"must be equal to one of the allowed values",schema:schema57.enum,parentSchema:schema57,data:data13};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3813,13 +3986,13 @@ errors++;
 }
 }
 if(data.stickyHeader !== undefined){
-let data13 = data.stickyHeader;
-const _errs42 = errors;
-let valid13 = false;
+let data14 = data.stickyHeader;
 const _errs43 = errors;
-if(typeof data13 === "string"){
-if(func2(data13) > 64){
-const err27 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema55.anyOf[0],data:data13};
+let valid13 = false;
+const _errs44 = errors;
+if(typeof data14 === "string"){
+if(func2(data14) > 64){
+const err27 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3828,8 +4001,8 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(func2(data13) < 1){
-const err28 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data13};
+if(func2(data14) < 1){
+const err28 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3838,8 +4011,8 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(!pattern23.test(data13)){
-const err29 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema55.anyOf[0],data:data13};
+if(!pattern25.test(data14)){
+const err29 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3850,7 +4023,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data13};
+const err30 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3859,11 +4032,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-var _valid2 = _errs43 === errors;
+var _valid2 = _errs44 === errors;
 valid13 = valid13 || _valid2;
-const _errs45 = errors;
-if(data13 !== null){
-const err31 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data13};
+const _errs46 = errors;
+if(data14 !== null){
+const err31 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3872,10 +4045,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-var _valid2 = _errs45 === errors;
+var _valid2 = _errs46 === errors;
 valid13 = valid13 || _valid2;
 if(!valid13){
-const err32 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data13};
+const err32 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3885,10 +4058,10 @@ vErrors.push(err32);
 errors++;
 }
 else {
-errors = _errs42;
+errors = _errs43;
 if(vErrors !== null){
-if(_errs42){
-vErrors.length = _errs42;
+if(_errs43){
+vErrors.length = _errs43;
 }
 else {
 vErrors = null;
@@ -3897,25 +4070,25 @@ vErrors = null;
 }
 }
 if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.guards !== undefined){
-if(!(validate36(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+if(!(validate36(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 }
+if(data.guards !== undefined){
+if(!(validate38(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+}
 if(data.user !== undefined){
-let data16 = data.user;
-const _errs51 = errors;
-let valid15 = false;
+let data17 = data.user;
 const _errs52 = errors;
-if(typeof data16 === "string"){
-if(func2(data16) > 32){
-const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema69.anyOf[0],data:data16};
+let valid15 = false;
+const _errs53 = errors;
+if(typeof data17 === "string"){
+if(func2(data17) > 32){
+const err33 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema72.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3924,8 +4097,8 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(func2(data16) < 1){
-const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69.anyOf[0],data:data16};
+if(func2(data17) < 1){
+const err34 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema72.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3934,8 +4107,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern33.test(data16)){
-const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data16};
+if(!pattern35.test(data17)){
+const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema72.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3946,7 +4119,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.anyOf[0].type,parentSchema:schema69.anyOf[0],data:data16};
+const err36 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.anyOf[0].type,parentSchema:schema72.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3955,11 +4128,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-var _valid3 = _errs52 === errors;
+var _valid3 = _errs53 === errors;
 valid15 = valid15 || _valid3;
-const _errs54 = errors;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.anyOf[1].type,parentSchema:schema69.anyOf[1],data:data16};
+const _errs55 = errors;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err37 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.anyOf[1].type,parentSchema:schema72.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3968,9 +4141,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 4294967294 || isNaN(data16)){
-const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema69.anyOf[1],data:data16};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 4294967294 || isNaN(data17)){
+const err38 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema72.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3979,8 +4152,8 @@ vErrors.push(err38);
 }
 errors++;
 }
-if(data16 < 0 || isNaN(data16)){
-const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.anyOf[1],data:data16};
+if(data17 < 0 || isNaN(data17)){
+const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.anyOf[1],data:data17};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3990,11 +4163,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-var _valid3 = _errs54 === errors;
+var _valid3 = _errs55 === errors;
 valid15 = valid15 || _valid3;
-const _errs56 = errors;
-if(data16 !== null){
-const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema69.anyOf[2].type,parentSchema:schema69.anyOf[2],data:data16};
+const _errs57 = errors;
+if(data17 !== null){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema72.anyOf[2].type,parentSchema:schema72.anyOf[2],data:data17};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4003,10 +4176,10 @@ vErrors.push(err40);
 }
 errors++;
 }
-var _valid3 = _errs56 === errors;
+var _valid3 = _errs57 === errors;
 valid15 = valid15 || _valid3;
 if(!valid15){
-const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema69.anyOf,parentSchema:schema69,data:data16};
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema72.anyOf,parentSchema:schema72,data:data17};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4016,10 +4189,10 @@ vErrors.push(err41);
 errors++;
 }
 else {
-errors = _errs51;
+errors = _errs52;
 if(vErrors !== null){
-if(_errs51){
-vErrors.length = _errs51;
+if(_errs52){
+vErrors.length = _errs52;
 }
 else {
 vErrors = null;
@@ -4028,13 +4201,13 @@ vErrors = null;
 }
 }
 if(data.group !== undefined){
-let data17 = data.group;
-const _errs60 = errors;
-let valid17 = false;
+let data18 = data.group;
 const _errs61 = errors;
-if(typeof data17 === "string"){
-if(func2(data17) > 32){
-const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data17};
+let valid17 = false;
+const _errs62 = errors;
+if(typeof data18 === "string"){
+if(func2(data18) > 32){
+const err42 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4043,8 +4216,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(func2(data17) < 1){
-const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data17};
+if(func2(data18) < 1){
+const err43 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4053,8 +4226,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(!pattern33.test(data17)){
-const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data17};
+if(!pattern35.test(data18)){
+const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4065,7 +4238,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data17};
+const err45 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.anyOf[0].type,parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4074,11 +4247,11 @@ vErrors.push(err45);
 }
 errors++;
 }
-var _valid4 = _errs61 === errors;
+var _valid4 = _errs62 === errors;
 valid17 = valid17 || _valid4;
-const _errs63 = errors;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data17};
+const _errs64 = errors;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err46 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema73.anyOf[1].type,parentSchema:schema73.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4087,9 +4260,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 4294967294 || isNaN(data17)){
-const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data17};
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 4294967294 || isNaN(data18)){
+const err47 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema73.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4098,8 +4271,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data17 < 0 || isNaN(data17)){
-const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data17};
+if(data18 < 0 || isNaN(data18)){
+const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema73.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4109,11 +4282,11 @@ vErrors.push(err48);
 errors++;
 }
 }
-var _valid4 = _errs63 === errors;
+var _valid4 = _errs64 === errors;
 valid17 = valid17 || _valid4;
-const _errs65 = errors;
-if(data17 !== null){
-const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data17};
+const _errs66 = errors;
+if(data18 !== null){
+const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema73.anyOf[2].type,parentSchema:schema73.anyOf[2],data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4122,10 +4295,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-var _valid4 = _errs65 === errors;
+var _valid4 = _errs66 === errors;
 valid17 = valid17 || _valid4;
 if(!valid17){
-const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data17};
+const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema73.anyOf,parentSchema:schema73,data:data18};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4135,10 +4308,10 @@ vErrors.push(err50);
 errors++;
 }
 else {
-errors = _errs60;
+errors = _errs61;
 if(vErrors !== null){
-if(_errs60){
-vErrors.length = _errs60;
+if(_errs61){
+vErrors.length = _errs61;
 }
 else {
 vErrors = null;
@@ -4148,7 +4321,7 @@ vErrors = null;
 }
 }
 else {
-const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data};
+const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.type,parentSchema:schema74,data};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4157,10 +4330,10 @@ vErrors.push(err51);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -4252,8 +4425,8 @@ errors++;
 }
 }
 if(data.defaults !== undefined){
-if(!(validate45(data.defaults, {instancePath:instancePath+"/defaults",parentData:data,parentDataProperty:"defaults",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+if(!(validate47(data.defaults, {instancePath:instancePath+"/defaults",parentData:data,parentDataProperty:"defaults",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
 errors = vErrors.length;
 }
 }
@@ -4261,7 +4434,7 @@ if(data.health !== undefined){
 let data4 = data.health;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.port === undefined){
-const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema81.required,parentSchema:schema81,data:data4};
+const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema84.required,parentSchema:schema84,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4272,7 +4445,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!(((key1 === "port") || (key1 === "host")) || (key1 === "readyShare"))){
-const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data:data4};
+const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4285,7 +4458,7 @@ errors++;
 if(data4.port !== undefined){
 let data5 = data4.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema81.properties.port.type,parentSchema:schema81.properties.port,data:data5};
+const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema84.properties.port.type,parentSchema:schema84.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4296,7 +4469,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema81.properties.port,data:data5};
+const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema84.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4306,7 +4479,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema81.properties.port,data:data5};
+const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema84.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4321,7 +4494,7 @@ if(data4.host !== undefined){
 let data6 = data4.host;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema81.properties.host,data:data6};
+const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4332,7 +4505,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.host.type,parentSchema:schema81.properties.host,data:data6};
+const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.host.type,parentSchema:schema84.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4346,7 +4519,7 @@ if(data4.readyShare !== undefined){
 let data7 = data4.readyShare;
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 1 || isNaN(data7)){
-const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema81.properties.readyShare,data:data7};
+const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema84.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4356,7 +4529,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data7 <= 0 || isNaN(data7)){
-const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema81.properties.readyShare,data:data7};
+const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema84.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4367,7 +4540,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema81.properties.readyShare.type,parentSchema:schema81.properties.readyShare,data:data7};
+const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema84.properties.readyShare.type,parentSchema:schema84.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4379,7 +4552,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.type,parentSchema:schema81,data:data4};
+const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
