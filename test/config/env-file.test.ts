@@ -1,10 +1,11 @@
 // `envFile`: parsed with util.parseEnv, paths from the app's cwd, and every problem with one reported at
 // load with the file and the pointer, never with a value from it.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvFileProblem, envFilePaths, parseEnvText, readEnvFile } from '../../src/config/env-file.js';
 import { loadConfig } from '../../src/config/index.js';
+import { normalizeConfig } from '../../src/config/normalize.js';
 import { MAX_CONFIG_BYTES } from '../../src/config/read.js';
 import { ConfigError, ErrorCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
@@ -133,5 +134,38 @@ describe('envFile at load', () => {
     expect(valid.code).toBe(0);
     expect(valid.stdout).toMatch(/env files .*\.env/);
     expect(`${valid.stdout}${valid.stderr}`).not.toContain(SECRET);
+  });
+});
+
+describe('envFile with user', () => {
+  // Root reads the file for workers of another user: it must be one that user could read itself.
+  const accounts = {
+    user: (key: string | number) =>
+      key === 'web' || key === 4242 ? { name: 'web', uid: 4242, gid: 4242, home: '/nonexistent' } : null,
+    group: () => null,
+  };
+  const normalize = (dir: string) =>
+    normalizeConfig(
+      { apps: [{ name: 'api', script: 'x.js', user: 'web', envFile: '.env' }] },
+      { file: join(dir, 'c.json'), cpus: () => 1, accounts, supervisor: { uid: 0, gid: 0 } },
+    );
+
+  it('refuses a file that user cannot read, with the mode and owner, and takes one it can', () => {
+    const dir = writeFiles(tempDir(), { 'x.js': '', '.env': `TOKEN=${SECRET}\n` });
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, '.env'), 0o600);
+    const refused = normalize(dir);
+    expect(refused.issues).toMatchObject([
+      {
+        code: ErrorCode.CONFIG_ENV_FILE,
+        pointer: '/apps/0/envFile',
+        message: expect.stringMatching(
+          /user web \(uid 4242, gid 4242\) cannot read it \(mode 0600, owner \d+:\d+\)$/,
+        ),
+      },
+    ]);
+    expect(JSON.stringify(refused.issues)).not.toContain(SECRET);
+    chmodSync(join(dir, '.env'), 0o644);
+    expect(normalize(dir).issues).toEqual([]);
   });
 });
