@@ -89,6 +89,9 @@ export function formatConfig(config: ResolvedConfig, warnings: readonly string[]
       lines.push(
         `  env       ${clip(keys.map((k) => `${app.env[k] === null ? '-' : ''}${shellWord(clip(k, 100))}`).join(', '), 300)}`,
       );
+    // The files only: their variables are read at each worker start, and may be secrets.
+    if (app.envFiles.length)
+      lines.push(`  env files ${clip(app.envFiles.map((f) => shellWord(displayPath(f))).join(', '), 300)}`);
     if (app.logs.file) lines.push(`  log file  ${displayPath(app.logs.file)}`);
     const guards = describeGuards(app.guards);
     if (guards) lines.push(`  guards    ${guards}`);

@@ -7,6 +7,7 @@ export const BUILTIN_DEFAULTS = {
   nodeArgs: [],
   instances: 'max',
   env: {},
+  envFile: [],
   environments: {},
   restart: {
     policy: 'on-failure',

@@ -13,7 +13,8 @@ export const MODULE_LOAD_TIMEOUT_MS = 10_000;
 
 /** What the child reports: one message, the last it sends. */
 type Outcome =
-  | { kind: 'value'; value: unknown }
+  // `env`: with `envChanges`, the variables the module set in process.env (added or changed).
+  | { kind: 'value'; value: unknown; env?: Record<string, string> }
   | { kind: 'no-default' }
   | { kind: 'unsettled' }
   | { kind: 'threw'; name?: string; message?: string; stack?: string; text?: string }
@@ -21,7 +22,7 @@ type Outcome =
   // Not sent: the child ended without a report.
   | { kind: 'ended'; code: number | null; signal: NodeJS.Signals | null };
 
-// The child, run with `node --input-type=module -e CHILD -- file format jitiUrl`. A thread reads fd 4, a pipe
+// The child, run with `node --input-type=module -e CHILD -- file format jitiUrl envChanges`. A thread reads fd 4, a pipe
 // whose other end only the parent holds: when the parent dies, however it dies, the read ends and the
 // thread kills the process, even while the module's code keeps the main thread busy. Without a top-level
 // await, a module whose own one never settles lets the process reach 'beforeExit', which says so. `send`
@@ -34,7 +35,14 @@ const WATCHDOG = "new (process.getBuiltinModule('node:net').Socket)({ fd: 4, wri
 new Worker(WATCHDOG, { eval: true }).on('error', () => {}).unref();
 const send = process.send.bind(process);
 const exit = () => process.exit(0);
-const [file, format, jiti] = process.argv.slice(1);
+const [file, format, jiti, envChanges] = process.argv.slice(1);
+// The environment as the module found it, to tell what it set itself (dotenv's config(), assignments).
+const before = envChanges ? { ...process.env } : null;
+function changes() {
+  const out = {};
+  for (const [key, value] of Object.entries(process.env)) if (before[key] !== value) out[key] = value;
+  return out;
+}
 
 function describe(error) {
   try {
@@ -85,7 +93,14 @@ const load =
     ? import(jiti).then(({ createJiti }) => createJiti(url, { moduleCache: false, fsCache: false }).import(file, { default: true }))
     : import(url).then((module) => module.default);
 load.then(
-  (value) => report(value === undefined ? { kind: 'no-default' } : { kind: 'value', value }),
+  (value) =>
+    report(
+      value === undefined
+        ? { kind: 'no-default' }
+        : before
+          ? { kind: 'value', value, env: changes() }
+          : { kind: 'value', value },
+    ),
   (error) => report({ kind: 'threw', ...describe(error) }),
 );
 `;
@@ -118,10 +133,10 @@ function threw(file: string, outcome: Extract<Outcome, { kind: 'threw' }>): Conf
   });
 }
 
-function outcomeValue(file: string, outcome: Outcome): unknown {
+function outcomeValue(file: string, outcome: Outcome): Loaded {
   switch (outcome.kind) {
     case 'value':
-      return outcome.value;
+      return { value: outcome.value, env: outcome.env ?? {} };
     case 'no-default':
       throw new ConfigError([
         problem(file, 'the config module has no default export', {
@@ -169,31 +184,55 @@ function timedOut(file: string, timeoutMs: number): ConfigError {
   ]);
 }
 
+/** A module's default export, and the variables it set in its process.env (with `envChanges`). */
+interface Loaded {
+  value: unknown;
+  env: Record<string, string>;
+}
+
+/** How `import pm2` runs an ecosystem file (import/pm2/environment.ts); a config is loaded without. */
+export interface ModuleRun {
+  /** The module's environment instead of ours. */
+  env?: NodeJS.ProcessEnv;
+  /** Report the variables the module set in process.env (their values stay in this process). */
+  envChanges?: boolean;
+  /** The module's own output is dropped instead of going to our stderr. */
+  quiet?: boolean;
+  timeoutMs?: number;
+}
+
 /**
  * Runs the config module `file` in a child process (the caller's process.env and working directory,
  * its stdout and stderr both on our stderr) and resolves with its default export. Throws a ConfigError when the
  * module throws, has no default export, exports something that is not data, or does not finish loading
  * within `timeoutMs`; the child is gone by then.
  */
-export function loadModule(
+export async function loadModule(
   file: string,
   format: 'js' | 'ts',
   timeoutMs = MODULE_LOAD_TIMEOUT_MS,
 ): Promise<unknown> {
+  return (await runModule(file, format, { timeoutMs })).value;
+}
+
+/** loadModule with the settings of a `ModuleRun`; `env` holds what the module set, with `envChanges`. */
+export function runModule(file: string, format: 'js' | 'ts', run: ModuleRun = {}): Promise<Loaded> {
+  const timeoutMs = run.timeoutMs ?? MODULE_LOAD_TIMEOUT_MS;
   const args = ['--input-type=module', '-e', CHILD, '--', file, format];
-  if (format === 'ts') args.push(import.meta.resolve('jiti'));
+  args.push(format === 'ts' ? import.meta.resolve('jiti') : '', run.envChanges ? '1' : '');
   return new Promise((resolve, reject) => {
+    const output = run.quiet ? 'ignore' : 2;
     const child = spawn(process.execPath, args, {
       cwd: process.cwd(),
-      env: process.env,
+      env: run.env ?? process.env,
       // A module's console.log must not reach our stdout: `clusterd validate --json` prints there.
-      stdio: ['ignore', 2, 2, 'ipc', 'pipe'],
+      stdio: ['ignore', output, output, 'ipc', 'pipe'],
       serialization: 'advanced',
     });
     let outcome: Outcome | undefined;
     let settled = false;
     // Once: resolves after the child has exited, or kills it and rejects.
-    const settle = (result: () => unknown) => {
+    const settle = (result: () => Loaded) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);

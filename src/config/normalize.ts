@@ -3,12 +3,15 @@
 // names and paths alone are preflight.ts's.
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
+import { readProblem } from '../primary/access.js';
 import { resolveBalancing } from './balancing.js';
 import { availableCpus } from './cpus.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';
+import { clip } from './display.js';
+import { envFilePaths } from './env-file.js';
 import { type GuardSettings, resolveGuards } from './guards.js';
 import { appCwd, isPlain, type Plain, preflightIssues } from './preflight.js';
-import type { ResolvedApp, ResolvedConfig, ResolvedRestart, StopSignal } from './resolved.js';
+import type { ResolvedApp, ResolvedConfig, ResolvedRestart, ResolvedRunAs, StopSignal } from './resolved.js';
 import {
   type Accounts,
   currentSupervisor,
@@ -206,6 +209,14 @@ class AppNormalizer {
     const cwd = appCwd(this.options.file, this.app);
     const env = this.env();
     this.argumentSpace(this.app.args ?? [], env);
+    const envFiles = envFilePaths(s.envFile, cwd);
+    const runAs = resolveRunAs(s, {
+      accounts: this.options.accounts,
+      supervisor: this.options.supervisor,
+      origin: (key) => this.origin([key]),
+      report: (...issue) => this.report(...issue),
+    });
+    this.envFilesReadable(envFiles, runAs);
     return {
       name: this.app.name,
       script: resolve(cwd, this.app.script),
@@ -214,6 +225,7 @@ class AppNormalizer {
       cwd,
       instances: s.instances === 'max' ? this.options.cpus() : s.instances,
       env,
+      envFiles,
       restart: this.restart(),
       readiness: s.readiness,
       readyTimeout: this.duration(['readyTimeout'], { positive: true }),
@@ -248,13 +260,24 @@ class AppNormalizer {
         origin: (path) => this.origin(path),
         report: (...issue) => this.report(...issue),
       }),
-      runAs: resolveRunAs(s, {
-        accounts: this.options.accounts,
-        supervisor: this.options.supervisor,
-        origin: (key) => this.origin([key]),
-        report: (...issue) => this.report(...issue),
-      }),
+      runAs,
     };
+  }
+
+  // With `user`, the supervisor reads the env files for workers that run as someone else: each must be
+  // one that user could read itself (preflight.ts has checked they exist).
+  private envFilesReadable(envFiles: readonly string[], runAs: ResolvedRunAs | null): void {
+    if (!runAs || runAs.uid === this.options.supervisor?.uid) return;
+    for (const file of envFiles) {
+      const problem = readProblem(file, runAs);
+      if (problem)
+        this.report(
+          ErrorCode.CONFIG_ENV_FILE,
+          this.origin(['envFile']),
+          `the workers' user must be able to read the env file ${clip(file)}: ${problem}`,
+          'make it readable by that user (chown or chmod); clusterd will not pass on a file its workers could not read',
+        );
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { clip } from './display.js';
+import { EnvFileProblem, envFilePaths, readEnvFile } from './env-file.js';
 import { FileProblem, fileKind, statPath } from './read.js';
 import type { SchemaIssue } from './schema-issues.js';
 import { shown, suggest } from './schema-issues.js';
@@ -29,9 +30,35 @@ function inspect(path: string): Stats | FileProblem {
   }
 }
 
+// An app's env files (its own `envFile`, else the one of `defaults`) can be read and parsed now; they
+// are read again at every worker start. Messages name the file, never a value.
+function envFileIssues(app: Plain, i: number, cwd: string, defaults: unknown): SchemaIssue[] {
+  const own = app.envFile !== undefined;
+  const envFile = own ? app.envFile : isPlain(defaults) ? defaults.envFile : undefined;
+  const list = typeof envFile === 'string' ? [envFile] : Array.isArray(envFile) ? envFile : [];
+  // The schema reports what is not a usable path.
+  if (!list.every(usablePath)) return [];
+  const base = own ? `/apps/${i}/envFile` : '/defaults/envFile';
+  const issues: SchemaIssue[] = [];
+  envFilePaths(list, cwd).forEach((path, n) => {
+    try {
+      readEnvFile(path, n);
+    } catch (error) {
+      if (!(error instanceof EnvFileProblem)) throw error;
+      issues.push({
+        code: ErrorCode.CONFIG_ENV_FILE,
+        pointer: typeof envFile === 'string' ? base : `${base}/${n}`,
+        message: `${error.problem}: ${clip(path)}`,
+        hint: `env files are relative to the app's cwd (${clip(cwd)})`,
+      });
+    }
+  });
+  return issues;
+}
+
 // Checks that need only names and paths; they run even when the schema failed elsewhere, so one
 // pass reports every problem.
-function pathIssues(apps: unknown[], file: string): SchemaIssue[] {
+function pathIssues(apps: unknown[], file: string, defaults: unknown): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   apps.forEach((app, i) => {
     if (!isPlain(app)) return;
@@ -49,6 +76,7 @@ function pathIssues(apps: unknown[], file: string): SchemaIssue[] {
         return;
       }
     }
+    issues.push(...envFileIssues(app, i, cwd, defaults));
     if (!usablePath(app.script)) return;
     const script = resolve(cwd, app.script);
     const stats = inspect(script);
@@ -110,7 +138,10 @@ export function preflightIssues(
   options: { file: string; environment?: string | null },
 ): SchemaIssue[] {
   const apps: unknown[] = isPlain(data) && Array.isArray(data.apps) ? data.apps : [];
-  const issues = [...duplicateNames(apps), ...pathIssues(apps, options.file)];
+  const issues = [
+    ...duplicateNames(apps),
+    ...pathIssues(apps, options.file, isPlain(data) ? data.defaults : undefined),
+  ];
   if (options.environment != null && isPlain(data)) {
     const layers = [data.defaults, ...apps].filter(isPlain);
     issues.push(...unknownEnvironment(layers, options.environment));

@@ -58,27 +58,30 @@ export function statPath(path: string): Stats {
   }
 }
 
-function checkRegular(stats: Stats): void {
+function checkRegular(stats: Stats, noun: string): void {
   if (!stats.isFile()) throw new FileProblem(`is ${fileKind(stats)}, not a regular file`, 'kind');
-  if (stats.size > MAX_CONFIG_BYTES) throw tooLarge(stats.size);
+  if (stats.size > MAX_CONFIG_BYTES) throw tooLarge(stats.size, noun);
 }
 
-const tooLarge = (size: number) =>
+const tooLarge = (size: number, noun: string) =>
   new FileProblem(
-    `is ${size > 2 * MAX_CONFIG_BYTES ? `${(size / MAX_CONFIG_BYTES).toFixed(1)} MiB` : `${size} bytes`}; config files are limited to 1 MiB (${MAX_CONFIG_BYTES} bytes)`,
+    `is ${size > 2 * MAX_CONFIG_BYTES ? `${(size / MAX_CONFIG_BYTES).toFixed(1)} MiB` : `${size} bytes`}; ${noun} are limited to 1 MiB (${MAX_CONFIG_BYTES} bytes)`,
     'size',
   );
 
 /** Checks, without reading it, that `file` is a regular file of at most MAX_CONFIG_BYTES. */
-export function checkConfigFile(file: string): void {
-  checkRegular(statPath(file));
+export function checkConfigFile(file: string, noun = 'config files'): void {
+  checkRegular(statPath(file), noun);
 }
 
-/** The bytes of a regular file of at most MAX_CONFIG_BYTES; throws a FileProblem for anything else. */
-export function readConfigBytes(file: string): Buffer {
+/**
+ * The bytes of a regular file of at most MAX_CONFIG_BYTES; throws a FileProblem for anything else. `noun`
+ * names such files in the message of one too large ("env files").
+ */
+export function readConfigBytes(file: string, noun = 'config files'): Buffer {
   // stat first, so a device is refused without being opened; O_NONBLOCK, so a FIFO put in the file's
   // place meanwhile cannot block the open; fstat, so what is read is what was checked.
-  checkConfigFile(file);
+  checkConfigFile(file, noun);
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
@@ -86,7 +89,7 @@ export function readConfigBytes(file: string): Buffer {
     throw describeFsError(error);
   }
   try {
-    checkRegular(fstatSync(fd));
+    checkRegular(fstatSync(fd), noun);
     const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let length = 0;
     for (;;) {
@@ -94,7 +97,7 @@ export function readConfigBytes(file: string): Buffer {
       if (n === 0) break;
       length += n;
       // The file grew past the limit while being read.
-      if (length > MAX_CONFIG_BYTES) throw tooLarge(length);
+      if (length > MAX_CONFIG_BYTES) throw tooLarge(length, noun);
     }
     return buffer.subarray(0, length);
   } catch (error) {

@@ -63,6 +63,11 @@ export interface ResolvedApp {
   readonly instances: number;
   /** Variables to set over the supervisor's environment; `null` removes a variable. */
   readonly env: Readonly<Record<string, string | null>>;
+  /**
+   * Absolute paths of the app's `.env` files, in order (a later one wins). Only the paths: the files are
+   * read at each worker start (primary/env.ts), under `env`, so their values are in no resolved config.
+   */
+  readonly envFiles: readonly string[];
   readonly restart: ResolvedRestart;
   readonly readiness: Readiness;
   readonly readyTimeout: number;

@@ -15,6 +15,14 @@ export type NodeArgs = Argument[];
  */
 export type Instances = number | 'max';
 /**
+ * `.env` files for the workers, relative to the app's `cwd`: one path, or a list read in order (a later file wins). Read with Node.js's own parser (`util.parseEnv`) at every worker start, so a changed file applies at the next reload or restart. Their variables come over the supervisor's environment and under `env` and the selected environment. A file that is missing, not a regular file or larger than 1 MiB is a config error; an empty list turns off the files set in `defaults`. See [Env files](#env-files).
+ */
+export type EnvFile = EnvFilePath | EnvFilePath[];
+/**
+ * Path of one `.env` file, relative to the app's `cwd`.
+ */
+export type EnvFilePath = string;
+/**
  * Milliseconds as an integer, or a string such as `"500ms"`, `"5s"`, `"1m"`, `"2h"`.
  */
 export type Duration = number | string;
@@ -94,6 +102,7 @@ export interface App {
   nodeArgs?: NodeArgs;
   instances?: Instances;
   env?: Env;
+  envFile?: EnvFile;
   environments?: Environments;
   restart?: Restart;
   readiness?: Readiness;
@@ -272,6 +281,7 @@ export interface Defaults {
   nodeArgs?: NodeArgs;
   instances?: Instances;
   env?: Env;
+  envFile?: EnvFile;
   environments?: Environments;
   restart?: Restart;
   readiness?: Readiness;

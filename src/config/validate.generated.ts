@@ -9,28 +9,28 @@ export const SCHEMA = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'));
 export const validate = validate20;
 export default validate20;
 const schema31 = SCHEMA;
-const schema83 = SCHEMA.$defs["health"];
+const schema86 = SCHEMA.$defs["health"];
 const schema32 = SCHEMA.$defs["app"];
 const schema33 = SCHEMA.$defs["argument"];
 const schema36 = SCHEMA.$defs["instances"];
 const schema37 = SCHEMA.$defs["env"];
-const schema44 = SCHEMA.$defs["readiness"];
-const schema41 = SCHEMA.$defs["duration"];
-const schema53 = SCHEMA.$defs["reload"];
-const schema54 = SCHEMA.$defs["balancing"];
-const schema55 = SCHEMA.$defs["stickyHeader"];
-const schema56 = SCHEMA.$defs["instanceVar"];
-const schema70 = SCHEMA.$defs["user"];
-const schema71 = SCHEMA.$defs["group"];
+const schema47 = SCHEMA.$defs["readiness"];
+const schema44 = SCHEMA.$defs["duration"];
+const schema56 = SCHEMA.$defs["reload"];
+const schema57 = SCHEMA.$defs["balancing"];
+const schema58 = SCHEMA.$defs["stickyHeader"];
+const schema59 = SCHEMA.$defs["instanceVar"];
+const schema73 = SCHEMA.$defs["user"];
+const schema74 = SCHEMA.$defs["group"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]*$", "u");
 const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
-const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
-const pattern23 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
-const pattern24 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern34 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern16 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
+const pattern25 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
+const pattern26 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern36 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -106,7 +106,8 @@ return errors === 0;
 }
 validate22.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema38 = SCHEMA.$defs["environments"];
+const schema38 = SCHEMA.$defs["envFile"];
+const schema39 = SCHEMA.$defs["envFilePath"];
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -118,9 +119,169 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+const _errs0 = errors;
+let valid0 = false;
+const _errs1 = errors;
+if(typeof data === "string"){
+if(func2(data) > 4096){
+const err0 = {instancePath,schemaPath:"#/$defs/envFilePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(func2(data) < 1){
+const err1 = {instancePath,schemaPath:"#/$defs/envFilePath/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(!pattern5.test(data)){
+const err2 = {instancePath,schemaPath:"#/$defs/envFilePath/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath,schemaPath:"#/$defs/envFilePath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.type,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+valid0 = valid0 || _valid0;
+const _errs4 = errors;
+if(Array.isArray(data)){
+if(data.length > 64){
+const err4 = {instancePath,schemaPath:"#/anyOf/1/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items",schema:64,parentSchema:schema38.anyOf[1],data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+if(typeof data0 === "string"){
+if(func2(data0) > 4096){
+const err5 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(func2(data0) < 1){
+const err6 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(!pattern5.test(data0)){
+const err7 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/envFilePath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.type,parentSchema:schema39,data:data0};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.anyOf[1].type,parentSchema:schema38.anyOf[1],data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+valid0 = valid0 || _valid0;
+if(_valid0){
+var items0 = true;
+}
+if(!valid0){
+const err10 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema38.anyOf,parentSchema:schema38,data};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+}
+validate24.errors = vErrors;
+evaluated0.items = items0;
+return errors === 0;
+}
+validate24.evaluated = {"dynamicProps":false,"dynamicItems":true};
+
+const schema41 = SCHEMA.$defs["environments"];
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(Object.keys(data).length > 64){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema38,data};
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties",schema:64,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -133,7 +294,7 @@ for(const key0 in data){
 const _errs1 = errors;
 if(typeof key0 === "string"){
 if(!pattern4.test(key0)){
-const err1 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]*$",parentSchema:schema38.propertyNames,data:key0,propertyName:key0};
+const err1 = {instancePath,schemaPath:"#/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]*$"+"\"",schema:"^[A-Za-z0-9][A-Za-z0-9._-]*$",parentSchema:schema41.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -145,7 +306,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema38.propertyNames,parentSchema:schema38,data};
+const err2 = {instancePath,schemaPath:"#/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema41.propertyNames,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -233,7 +394,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.type,parentSchema:schema38,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -242,17 +403,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate24.errors = vErrors;
+validate26.errors = vErrors;
 return errors === 0;
 }
-validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema40 = SCHEMA.$defs["restart"];
+const schema43 = SCHEMA.$defs["restart"];
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate26.evaluated;
+const evaluated0 = validate28.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -262,7 +423,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((((key0 === "policy") || (key0 === "backoff")) || (key0 === "maxRestarts")) || (key0 === "stableAfter")) || (key0 === "noRestartExitCodes"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -275,7 +436,7 @@ errors++;
 if(data.policy !== undefined){
 let data0 = data.policy;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.policy.type,parentSchema:schema40.properties.policy,data:data0};
+const err1 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.policy.type,parentSchema:schema43.properties.policy,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -285,7 +446,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((data0 === "on-failure") || (data0 === "always")) || (data0 === "never"))){
-const err2 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/enum",keyword:"enum",params:{allowedValues: schema40.properties.policy.enum},message:"must be equal to one of the allowed values",schema:schema40.properties.policy.enum,parentSchema:schema40.properties.policy,data:data0};
+const err2 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/enum",keyword:"enum",params:{allowedValues: schema43.properties.policy.enum},message:"must be equal to one of the allowed values",schema:schema43.properties.policy.enum,parentSchema:schema43.properties.policy,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -300,7 +461,7 @@ let data1 = data.backoff;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
 if(!(((key1 === "initial") || (key1 === "factor")) || (key1 === "max"))){
-const err3 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema40.properties.backoff,data:data1};
+const err3 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema43.properties.backoff,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -316,7 +477,7 @@ const _errs9 = errors;
 let valid3 = false;
 const _errs10 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err4 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+const err4 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -327,7 +488,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+const err5 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -341,8 +502,8 @@ var _valid0 = _errs10 === errors;
 valid3 = valid3 || _valid0;
 const _errs12 = errors;
 if(typeof data2 === "string"){
-if(!pattern14.test(data2)){
-const err6 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(!pattern16.test(data2)){
+const err6 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -353,7 +514,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+const err7 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -365,7 +526,7 @@ errors++;
 var _valid0 = _errs12 === errors;
 valid3 = valid3 || _valid0;
 if(!valid3){
-const err8 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+const err8 = {instancePath:instancePath+"/backoff/initial",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -390,7 +551,7 @@ if(data1.factor !== undefined){
 let data3 = data1.factor;
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 10 || isNaN(data3)){
-const err9 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema40.properties.backoff.properties.factor,data:data3};
+const err9 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema43.properties.backoff.properties.factor,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -400,7 +561,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err10 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema40.properties.backoff.properties.factor,data:data3};
+const err10 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema43.properties.backoff.properties.factor,data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -411,7 +572,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema40.properties.backoff.properties.factor.type,parentSchema:schema40.properties.backoff.properties.factor,data:data3};
+const err11 = {instancePath:instancePath+"/backoff/factor",schemaPath:"#/properties/backoff/properties/factor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema43.properties.backoff.properties.factor.type,parentSchema:schema43.properties.backoff.properties.factor,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -427,7 +588,7 @@ const _errs18 = errors;
 let valid5 = false;
 const _errs19 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err12 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data4};
+const err12 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -438,7 +599,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-const err13 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data4};
+const err13 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -452,8 +613,8 @@ var _valid1 = _errs19 === errors;
 valid5 = valid5 || _valid1;
 const _errs21 = errors;
 if(typeof data4 === "string"){
-if(!pattern14.test(data4)){
-const err14 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data4};
+if(!pattern16.test(data4)){
+const err14 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -464,7 +625,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data4};
+const err15 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -476,7 +637,7 @@ errors++;
 var _valid1 = _errs21 === errors;
 valid5 = valid5 || _valid1;
 if(!valid5){
-const err16 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data4};
+const err16 = {instancePath:instancePath+"/backoff/max",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -499,7 +660,7 @@ vErrors = null;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.properties.backoff.type,parentSchema:schema40.properties.backoff,data:data1};
+const err17 = {instancePath:instancePath+"/backoff",schemaPath:"#/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.properties.backoff.type,parentSchema:schema43.properties.backoff,data:data1};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -512,7 +673,7 @@ errors++;
 if(data.maxRestarts !== undefined){
 let data5 = data.maxRestarts;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err18 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.maxRestarts.type,parentSchema:schema40.properties.maxRestarts,data:data5};
+const err18 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema43.properties.maxRestarts.type,parentSchema:schema43.properties.maxRestarts,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -523,7 +684,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 100000 || isNaN(data5)){
-const err19 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema40.properties.maxRestarts,data:data5};
+const err19 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema43.properties.maxRestarts,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -533,7 +694,7 @@ vErrors.push(err19);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema40.properties.maxRestarts,data:data5};
+const err20 = {instancePath:instancePath+"/maxRestarts",schemaPath:"#/properties/maxRestarts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema43.properties.maxRestarts,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -550,7 +711,7 @@ const _errs27 = errors;
 let valid7 = false;
 const _errs28 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err21 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data6};
+const err21 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -561,7 +722,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 0 || isNaN(data6)){
-const err22 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data6};
+const err22 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -575,8 +736,8 @@ var _valid2 = _errs28 === errors;
 valid7 = valid7 || _valid2;
 const _errs30 = errors;
 if(typeof data6 === "string"){
-if(!pattern14.test(data6)){
-const err23 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data6};
+if(!pattern16.test(data6)){
+const err23 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -587,7 +748,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data6};
+const err24 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -599,7 +760,7 @@ errors++;
 var _valid2 = _errs30 === errors;
 valid7 = valid7 || _valid2;
 if(!valid7){
-const err25 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data6};
+const err25 = {instancePath:instancePath+"/stableAfter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -624,7 +785,7 @@ if(data.noRestartExitCodes !== undefined){
 let data7 = data.noRestartExitCodes;
 if(Array.isArray(data7)){
 if(data7.length > 256){
-const err26 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
+const err26 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema43.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -637,7 +798,7 @@ const len0 = data7.length;
 for(let i0=0; i0<len0; i0++){
 let data8 = data7[i0];
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err27 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.noRestartExitCodes.items.type,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
+const err27 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema43.properties.noRestartExitCodes.items.type,parentSchema:schema43.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -648,7 +809,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 > 255 || isNaN(data8)){
-const err28 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
+const err28 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema43.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -658,7 +819,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data8 < 0 || isNaN(data8)){
-const err29 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema40.properties.noRestartExitCodes.items,data:data8};
+const err29 = {instancePath:instancePath+"/noRestartExitCodes/" + i0,schemaPath:"#/properties/noRestartExitCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema43.properties.noRestartExitCodes.items,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -680,7 +841,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err30 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
+const err30 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema43.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -695,7 +856,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.noRestartExitCodes.type,parentSchema:schema40.properties.noRestartExitCodes,data:data7};
+const err31 = {instancePath:instancePath+"/noRestartExitCodes",schemaPath:"#/properties/noRestartExitCodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.noRestartExitCodes.type,parentSchema:schema43.properties.noRestartExitCodes,data:data7};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -707,7 +868,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -716,17 +877,17 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate26.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
-validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema46 = SCHEMA.$defs["shutdown"];
+const schema49 = SCHEMA.$defs["shutdown"];
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate28.evaluated;
+const evaluated0 = validate30.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -736,7 +897,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "signal") || (key0 === "timeout")) || (key0 === "delay")) || (key0 === "spread"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -749,7 +910,7 @@ errors++;
 if(data.signal !== undefined){
 let data0 = data.signal;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.signal.type,parentSchema:schema46.properties.signal,data:data0};
+const err1 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.signal.type,parentSchema:schema49.properties.signal,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -759,7 +920,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((((((data0 === "SIGTERM") || (data0 === "SIGINT")) || (data0 === "SIGQUIT")) || (data0 === "SIGHUP")) || (data0 === "SIGUSR1")) || (data0 === "SIGUSR2"))){
-const err2 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/enum",keyword:"enum",params:{allowedValues: schema46.properties.signal.enum},message:"must be equal to one of the allowed values",schema:schema46.properties.signal.enum,parentSchema:schema46.properties.signal,data:data0};
+const err2 = {instancePath:instancePath+"/signal",schemaPath:"#/properties/signal/enum",keyword:"enum",params:{allowedValues: schema49.properties.signal.enum},message:"must be equal to one of the allowed values",schema:schema49.properties.signal.enum,parentSchema:schema49.properties.signal,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -775,7 +936,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data1};
+const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -786,7 +947,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 0 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -800,8 +961,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern14.test(data1)){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data1};
+if(!pattern16.test(data1)){
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -812,7 +973,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data1};
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -824,7 +985,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data1};
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -851,7 +1012,7 @@ const _errs13 = errors;
 let valid4 = false;
 const _errs14 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+const err8 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -862,7 +1023,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+const err9 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -876,8 +1037,8 @@ var _valid1 = _errs14 === errors;
 valid4 = valid4 || _valid1;
 const _errs16 = errors;
 if(typeof data2 === "string"){
-if(!pattern14.test(data2)){
-const err10 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(!pattern16.test(data2)){
+const err10 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -888,7 +1049,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+const err11 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -900,7 +1061,7 @@ errors++;
 var _valid1 = _errs16 === errors;
 valid4 = valid4 || _valid1;
 if(!valid4){
-const err12 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+const err12 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -927,7 +1088,7 @@ const _errs20 = errors;
 let valid6 = false;
 const _errs21 = errors;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data3};
+const err13 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -938,7 +1099,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 0 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data3};
+const err14 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -952,8 +1113,8 @@ var _valid2 = _errs21 === errors;
 valid6 = valid6 || _valid2;
 const _errs23 = errors;
 if(typeof data3 === "string"){
-if(!pattern14.test(data3)){
-const err15 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data3};
+if(!pattern16.test(data3)){
+const err15 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -964,7 +1125,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data3};
+const err16 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -976,7 +1137,7 @@ errors++;
 var _valid2 = _errs23 === errors;
 valid6 = valid6 || _valid2;
 if(!valid6){
-const err17 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data3};
+const err17 = {instancePath:instancePath+"/spread",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -999,7 +1160,7 @@ vErrors = null;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1008,18 +1169,18 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate28.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
-validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema50 = SCHEMA.$defs["watch"];
-const schema51 = SCHEMA.$defs["watchOptions"];
+const schema53 = SCHEMA.$defs["watch"];
+const schema54 = SCHEMA.$defs["watchOptions"];
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate31.evaluated;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1029,7 +1190,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((((key0 === "enabled") || (key0 === "paths")) || (key0 === "ignore")) || (key0 === "debounce")) || (key0 === "usePolling"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1042,7 +1203,7 @@ errors++;
 if(data.enabled !== undefined){
 let data0 = data.enabled;
 if(typeof data0 !== "boolean"){
-const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema51.properties.enabled.type,parentSchema:schema51.properties.enabled,data:data0};
+const err1 = {instancePath:instancePath+"/enabled",schemaPath:"#/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema54.properties.enabled.type,parentSchema:schema54.properties.enabled,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1056,7 +1217,7 @@ if(data.paths !== undefined){
 let data1 = data.paths;
 if(Array.isArray(data1)){
 if(data1.length > 256){
-const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema51.properties.paths,data:data1};
+const err2 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema54.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1066,7 +1227,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data1.length < 1){
-const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema51.properties.paths,data:data1};
+const err3 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema54.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1080,7 +1241,7 @@ for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.paths.items,data:data2};
+const err4 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1090,7 +1251,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!pattern5.test(data2)){
-const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema51.properties.paths.items,data:data2};
+const err5 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema54.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1101,7 +1262,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.paths.items.type,parentSchema:schema51.properties.paths.items,data:data2};
+const err6 = {instancePath:instancePath+"/paths/" + i0,schemaPath:"#/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.paths.items.type,parentSchema:schema54.properties.paths.items,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1113,7 +1274,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema51.properties.paths.type,parentSchema:schema51.properties.paths,data:data1};
+const err7 = {instancePath:instancePath+"/paths",schemaPath:"#/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.paths.type,parentSchema:schema54.properties.paths,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1127,7 +1288,7 @@ if(data.ignore !== undefined){
 let data3 = data.ignore;
 if(Array.isArray(data3)){
 if(data3.length > 256){
-const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema51.properties.ignore,data:data3};
+const err8 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items",schema:256,parentSchema:schema54.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1141,7 +1302,7 @@ for(let i1=0; i1<len1; i1++){
 let data4 = data3[i1];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.ignore.items,data:data4};
+const err9 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1152,7 +1313,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.ignore.items.type,parentSchema:schema51.properties.ignore.items,data:data4};
+const err10 = {instancePath:instancePath+"/ignore/" + i1,schemaPath:"#/properties/ignore/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.ignore.items.type,parentSchema:schema54.properties.ignore.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1164,7 +1325,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema51.properties.ignore.type,parentSchema:schema51.properties.ignore,data:data3};
+const err11 = {instancePath:instancePath+"/ignore",schemaPath:"#/properties/ignore/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.ignore.type,parentSchema:schema54.properties.ignore,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1180,7 +1341,7 @@ const _errs14 = errors;
 let valid6 = false;
 const _errs15 = errors;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err12 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data5};
+const err12 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1191,7 +1352,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 < 0 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data5};
+const err13 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1205,8 +1366,8 @@ var _valid0 = _errs15 === errors;
 valid6 = valid6 || _valid0;
 const _errs17 = errors;
 if(typeof data5 === "string"){
-if(!pattern14.test(data5)){
-const err14 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data5};
+if(!pattern16.test(data5)){
+const err14 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1217,7 +1378,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data5};
+const err15 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1229,7 +1390,7 @@ errors++;
 var _valid0 = _errs17 === errors;
 valid6 = valid6 || _valid0;
 if(!valid6){
-const err16 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data5};
+const err16 = {instancePath:instancePath+"/debounce",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1253,7 +1414,7 @@ vErrors = null;
 if(data.usePolling !== undefined){
 let data6 = data.usePolling;
 if(typeof data6 !== "boolean"){
-const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema51.properties.usePolling.type,parentSchema:schema51.properties.usePolling,data:data6};
+const err17 = {instancePath:instancePath+"/usePolling",schemaPath:"#/properties/usePolling/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema54.properties.usePolling.type,parentSchema:schema54.properties.usePolling,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1265,7 +1426,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1274,16 +1435,16 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate30.evaluated;
+const evaluated0 = validate32.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1294,7 +1455,7 @@ const _errs0 = errors;
 let valid0 = false;
 const _errs1 = errors;
 if(typeof data !== "boolean"){
-const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema50.anyOf[0].type,parentSchema:schema50.anyOf[0],data};
+const err0 = {instancePath,schemaPath:"#/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema53.anyOf[0].type,parentSchema:schema53.anyOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1306,8 +1467,8 @@ errors++;
 var _valid0 = _errs1 === errors;
 valid0 = valid0 || _valid0;
 const _errs3 = errors;
-if(!(validate31(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+if(!(validate33(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -1316,7 +1477,7 @@ if(_valid0){
 var props0 = true;
 }
 if(!valid0){
-const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema50.anyOf,parentSchema:schema50,data};
+const err1 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema53.anyOf,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1336,20 +1497,20 @@ vErrors = null;
 }
 }
 }
-validate30.errors = vErrors;
+validate32.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate32.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema57 = SCHEMA.$defs["logs"];
-const schema58 = SCHEMA.$defs["size"];
-const pattern26 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const schema60 = SCHEMA.$defs["logs"];
+const schema61 = SCHEMA.$defs["size"];
+const pattern28 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate34.evaluated;
+const evaluated0 = validate36.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1359,7 +1520,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1372,7 +1533,7 @@ errors++;
 if(data.file !== undefined){
 let data0 = data.file;
 if((typeof data0 !== "string") && (data0 !== null)){
-const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema57.properties.file.type},message:"must be string,null",schema:schema57.properties.file.type,parentSchema:schema57.properties.file,data:data0};
+const err1 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: schema60.properties.file.type},message:"must be string,null",schema:schema60.properties.file.type,parentSchema:schema60.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1383,7 +1544,7 @@ errors++;
 }
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.properties.file,data:data0};
+const err2 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1393,7 +1554,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!pattern5.test(data0)){
-const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema57.properties.file,data:data0};
+const err3 = {instancePath:instancePath+"/file",schemaPath:"#/properties/file/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema60.properties.file,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1410,7 +1571,7 @@ const _errs6 = errors;
 let valid2 = false;
 const _errs7 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data1};
+const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.anyOf[0].type,parentSchema:schema61.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1421,7 +1582,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.anyOf[0],data:data1};
+const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1435,8 +1596,8 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 const _errs9 = errors;
 if(typeof data1 === "string"){
-if(!pattern26.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema58.anyOf[1],data:data1};
+if(!pattern28.test(data1)){
+const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema61.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1447,7 +1608,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data1};
+const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.anyOf[1].type,parentSchema:schema61.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1459,7 +1620,7 @@ errors++;
 var _valid0 = _errs9 === errors;
 valid2 = valid2 || _valid0;
 if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data1};
+const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema61.anyOf,parentSchema:schema61,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1483,7 +1644,7 @@ vErrors = null;
 if(data.maxFiles !== undefined){
 let data2 = data.maxFiles;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.maxFiles.type,parentSchema:schema57.properties.maxFiles,data:data2};
+const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.maxFiles.type,parentSchema:schema60.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1494,7 +1655,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema57.properties.maxFiles,data:data2};
+const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema60.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1504,7 +1665,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.maxFiles,data:data2};
+const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.maxFiles,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1517,7 +1678,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1526,18 +1687,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate34.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
-validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema59 = SCHEMA.$defs["guards"];
-const schema60 = SCHEMA.$defs["memoryGuard"];
+const schema62 = SCHEMA.$defs["guards"];
+const schema63 = SCHEMA.$defs["memoryGuard"];
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate37.evaluated;
+const evaluated0 = validate39.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1547,7 +1708,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "limit") || (key0 === "hardLimit")) || (key0 === "interval"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1566,7 +1727,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.anyOf[0].type,parentSchema:schema61.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1577,7 +1738,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1591,8 +1752,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern26.test(data0)){
-const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema58.anyOf[1],data:data0};
+if(!pattern28.test(data0)){
+const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema61.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1603,7 +1764,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.anyOf[1].type,parentSchema:schema61.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1615,7 +1776,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data0};
+const err5 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema61.anyOf,parentSchema:schema61,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1639,7 +1800,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema60.properties.limit.anyOf[1].type,parentSchema:schema60.properties.limit.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema63.properties.limit.anyOf[1].type,parentSchema:schema63.properties.limit.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1651,7 +1812,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.properties.limit.anyOf,parentSchema:schema60.properties.limit,data:data0};
+const err7 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.properties.limit.anyOf,parentSchema:schema63.properties.limit,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1681,7 +1842,7 @@ const _errs17 = errors;
 let valid6 = false;
 const _errs18 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.anyOf[0].type,parentSchema:schema61.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1692,7 +1853,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.anyOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema61.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1706,8 +1867,8 @@ var _valid3 = _errs18 === errors;
 valid6 = valid6 || _valid3;
 const _errs20 = errors;
 if(typeof data1 === "string"){
-if(!pattern26.test(data1)){
-const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema58.anyOf[1],data:data1};
+if(!pattern28.test(data1)){
+const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema61.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1718,7 +1879,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.anyOf[1].type,parentSchema:schema61.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1730,7 +1891,7 @@ errors++;
 var _valid3 = _errs20 === errors;
 valid6 = valid6 || _valid3;
 if(!valid6){
-const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data1};
+const err12 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema61.anyOf,parentSchema:schema61,data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1754,7 +1915,7 @@ var _valid2 = _errs15 === errors;
 valid4 = valid4 || _valid2;
 const _errs22 = errors;
 if(data1 !== null){
-const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema60.properties.hardLimit.anyOf[1].type,parentSchema:schema60.properties.hardLimit.anyOf[1],data:data1};
+const err13 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema63.properties.hardLimit.anyOf[1].type,parentSchema:schema63.properties.hardLimit.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1766,7 +1927,7 @@ errors++;
 var _valid2 = _errs22 === errors;
 valid4 = valid4 || _valid2;
 if(!valid4){
-const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.properties.hardLimit.anyOf,parentSchema:schema60.properties.hardLimit,data:data1};
+const err14 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/properties/hardLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.properties.hardLimit.anyOf,parentSchema:schema63.properties.hardLimit,data:data1};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1793,7 +1954,7 @@ const _errs26 = errors;
 let valid8 = false;
 const _errs27 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err15 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data2};
+const err15 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1804,7 +1965,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-const err16 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data2};
+const err16 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data2};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1818,8 +1979,8 @@ var _valid4 = _errs27 === errors;
 valid8 = valid8 || _valid4;
 const _errs29 = errors;
 if(typeof data2 === "string"){
-if(!pattern14.test(data2)){
-const err17 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data2};
+if(!pattern16.test(data2)){
+const err17 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1830,7 +1991,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data2};
+const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data2};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1842,7 +2003,7 @@ errors++;
 var _valid4 = _errs29 === errors;
 valid8 = valid8 || _valid4;
 if(!valid8){
-const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data2};
+const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data2};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1865,7 +2026,7 @@ vErrors = null;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1874,17 +2035,17 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema64 = SCHEMA.$defs["heartbeatGuard"];
+const schema67 = SCHEMA.$defs["heartbeatGuard"];
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate39.evaluated;
+const evaluated0 = validate41.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1894,7 +2055,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "timeout") || (key0 === "interval"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1913,7 +2074,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1924,7 +2085,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1938,8 +2099,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern14.test(data0)){
-const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data0};
+if(!pattern16.test(data0)){
+const err3 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1950,7 +2111,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1962,7 +2123,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data0};
+const err5 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1986,7 +2147,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema64.properties.timeout.anyOf[1].type,parentSchema:schema64.properties.timeout.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema67.properties.timeout.anyOf[1].type,parentSchema:schema67.properties.timeout.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1998,7 +2159,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.properties.timeout.anyOf,parentSchema:schema64.properties.timeout,data:data0};
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema67.properties.timeout.anyOf,parentSchema:schema67.properties.timeout,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2025,7 +2186,7 @@ const _errs15 = errors;
 let valid5 = false;
 const _errs16 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2036,7 +2197,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2050,8 +2211,8 @@ var _valid2 = _errs16 === errors;
 valid5 = valid5 || _valid2;
 const _errs18 = errors;
 if(typeof data1 === "string"){
-if(!pattern14.test(data1)){
-const err10 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data1};
+if(!pattern16.test(data1)){
+const err10 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2062,7 +2223,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2074,7 +2235,7 @@ errors++;
 var _valid2 = _errs18 === errors;
 valid5 = valid5 || _valid2;
 if(!valid5){
-const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data1};
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2097,7 +2258,7 @@ vErrors = null;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2106,17 +2267,17 @@ vErrors.push(err13);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema67 = SCHEMA.$defs["recycleGuard"];
+const schema70 = SCHEMA.$defs["recycleGuard"];
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate43.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2126,7 +2287,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "maxAge") || (key0 === "cron")) || (key0 === "timezone")) || (key0 === "jitter"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2145,7 +2306,7 @@ const _errs6 = errors;
 let valid3 = false;
 const _errs7 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err1 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data0};
+const err1 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2156,7 +2317,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2170,8 +2331,8 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern14.test(data0)){
-const err3 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data0};
+if(!pattern16.test(data0)){
+const err3 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2182,7 +2343,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2194,7 +2355,7 @@ errors++;
 var _valid1 = _errs9 === errors;
 valid3 = valid3 || _valid1;
 if(!valid3){
-const err5 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data0};
+const err5 = {instancePath:instancePath+"/maxAge",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2218,7 +2379,7 @@ var _valid0 = _errs4 === errors;
 valid1 = valid1 || _valid0;
 const _errs11 = errors;
 if(data0 !== null){
-const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema67.properties.maxAge.anyOf[1].type,parentSchema:schema67.properties.maxAge.anyOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.properties.maxAge.anyOf[1].type,parentSchema:schema70.properties.maxAge.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2230,7 +2391,7 @@ errors++;
 var _valid0 = _errs11 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema67.properties.maxAge.anyOf,parentSchema:schema67.properties.maxAge,data:data0};
+const err7 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.properties.maxAge.anyOf,parentSchema:schema70.properties.maxAge,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2254,7 +2415,7 @@ vErrors = null;
 if(data.cron !== undefined){
 let data1 = data.cron;
 if((typeof data1 !== "string") && (data1 !== null)){
-const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema67.properties.cron.type},message:"must be string,null",schema:schema67.properties.cron.type,parentSchema:schema67.properties.cron,data:data1};
+const err8 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/type",keyword:"type",params:{type: schema70.properties.cron.type},message:"must be string,null",schema:schema70.properties.cron.type,parentSchema:schema70.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2265,7 +2426,7 @@ errors++;
 }
 if(typeof data1 === "string"){
 if(func2(data1) > 200){
-const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema67.properties.cron,data:data1};
+const err9 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema70.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2275,7 +2436,7 @@ vErrors.push(err9);
 errors++;
 }
 if(func2(data1) < 1){
-const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.cron,data:data1};
+const err10 = {instancePath:instancePath+"/cron",schemaPath:"#/properties/cron/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.properties.cron,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2289,7 +2450,7 @@ errors++;
 if(data.timezone !== undefined){
 let data2 = data.timezone;
 if((typeof data2 !== "string") && (data2 !== null)){
-const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema67.properties.timezone.type},message:"must be string,null",schema:schema67.properties.timezone.type,parentSchema:schema67.properties.timezone,data:data2};
+const err11 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: schema70.properties.timezone.type},message:"must be string,null",schema:schema70.properties.timezone.type,parentSchema:schema70.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2300,7 +2461,7 @@ errors++;
 }
 if(typeof data2 === "string"){
 if(func2(data2) > 64){
-const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema67.properties.timezone,data:data2};
+const err12 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema70.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2310,7 +2471,7 @@ vErrors.push(err12);
 errors++;
 }
 if(func2(data2) < 1){
-const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.timezone,data:data2};
+const err13 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.properties.timezone,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2327,7 +2488,7 @@ const _errs19 = errors;
 let valid5 = false;
 const _errs20 = errors;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err14 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data3};
+const err14 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2338,7 +2499,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 0 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data3};
+const err15 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2352,8 +2513,8 @@ var _valid2 = _errs20 === errors;
 valid5 = valid5 || _valid2;
 const _errs22 = errors;
 if(typeof data3 === "string"){
-if(!pattern14.test(data3)){
-const err16 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data3};
+if(!pattern16.test(data3)){
+const err16 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2364,7 +2525,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data3};
+const err17 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2376,7 +2537,7 @@ errors++;
 var _valid2 = _errs22 === errors;
 valid5 = valid5 || _valid2;
 if(!valid5){
-const err18 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data3};
+const err18 = {instancePath:instancePath+"/jitter",schemaPath:"#/$defs/duration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data3};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2399,7 +2560,7 @@ vErrors = null;
 }
 }
 else {
-const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2408,16 +2569,16 @@ vErrors.push(err19);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate36.evaluated;
+const evaluated0 = validate38.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2427,7 +2588,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "memory") || (key0 === "heartbeat")) || (key0 === "recycle"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2438,26 +2599,26 @@ errors++;
 }
 }
 if(data.memory !== undefined){
-if(!(validate37(data.memory, {instancePath:instancePath+"/memory",parentData:data,parentDataProperty:"memory",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
-errors = vErrors.length;
-}
-}
-if(data.heartbeat !== undefined){
-if(!(validate39(data.heartbeat, {instancePath:instancePath+"/heartbeat",parentData:data,parentDataProperty:"heartbeat",rootData,dynamicAnchors}))){
+if(!(validate39(data.memory, {instancePath:instancePath+"/memory",parentData:data,parentDataProperty:"memory",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
 }
-if(data.recycle !== undefined){
-if(!(validate41(data.recycle, {instancePath:instancePath+"/recycle",parentData:data,parentDataProperty:"recycle",rootData,dynamicAnchors}))){
+if(data.heartbeat !== undefined){
+if(!(validate41(data.heartbeat, {instancePath:instancePath+"/heartbeat",parentData:data,parentDataProperty:"heartbeat",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+}
+if(data.recycle !== undefined){
+if(!(validate43(data.recycle, {instancePath:instancePath+"/recycle",parentData:data,parentDataProperty:"recycle",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2466,10 +2627,10 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
-validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2857,22 +3018,28 @@ vErrors.push(err29);
 errors++;
 }
 }
-if(data.environments !== undefined){
-if(!(validate24(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
+if(data.envFile !== undefined){
+if(!(validate24(data.envFile, {instancePath:instancePath+"/envFile",parentData:data,parentDataProperty:"envFile",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
 errors = vErrors.length;
 }
 }
-if(data.restart !== undefined){
-if(!(validate26(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+if(data.environments !== undefined){
+if(!(validate26(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
 }
+if(data.restart !== undefined){
+if(!(validate28(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+}
 if(data.readiness !== undefined){
-let data11 = data.readiness;
-if(typeof data11 !== "string"){
-const err30 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.type,parentSchema:schema44,data:data11};
+let data12 = data.readiness;
+if(typeof data12 !== "string"){
+const err30 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2881,8 +3048,8 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(!(((data11 === "listening") || (data11 === "message")) || (data11 === "loaded"))){
-const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data11};
+if(!(((data12 === "listening") || (data12 === "message")) || (data12 === "loaded"))){
+const err31 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema47.enum},message:"must be equal to one of the allowed values",schema:schema47.enum,parentSchema:schema47,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2893,12 +3060,12 @@ errors++;
 }
 }
 if(data.readyTimeout !== undefined){
-let data12 = data.readyTimeout;
-const _errs35 = errors;
-let valid11 = false;
+let data13 = data.readyTimeout;
 const _errs36 = errors;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err32 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data12};
+let valid11 = false;
+const _errs37 = errors;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err32 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2907,9 +3074,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
-const err33 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data12};
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
+const err33 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2919,12 +3086,12 @@ vErrors.push(err33);
 errors++;
 }
 }
-var _valid1 = _errs36 === errors;
+var _valid1 = _errs37 === errors;
 valid11 = valid11 || _valid1;
-const _errs38 = errors;
-if(typeof data12 === "string"){
-if(!pattern14.test(data12)){
-const err34 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data12};
+const _errs39 = errors;
+if(typeof data13 === "string"){
+if(!pattern16.test(data13)){
+const err34 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2935,7 +3102,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data12};
+const err35 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2944,10 +3111,10 @@ vErrors.push(err35);
 }
 errors++;
 }
-var _valid1 = _errs38 === errors;
+var _valid1 = _errs39 === errors;
 valid11 = valid11 || _valid1;
 if(!valid11){
-const err36 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data12};
+const err36 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data13};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2957,10 +3124,10 @@ vErrors.push(err36);
 errors++;
 }
 else {
-errors = _errs35;
+errors = _errs36;
 if(vErrors !== null){
-if(_errs35){
-vErrors.length = _errs35;
+if(_errs36){
+vErrors.length = _errs36;
 }
 else {
 vErrors = null;
@@ -2969,23 +3136,23 @@ vErrors = null;
 }
 }
 if(data.shutdown !== undefined){
-if(!(validate28(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-}
-if(data.watch !== undefined){
-if(!(validate30(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+if(!(validate30(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
+if(data.watch !== undefined){
+if(!(validate32(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
+}
+}
 if(data.reload !== undefined){
-let data15 = data.reload;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-for(const key3 in data15){
+let data16 = data.reload;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+for(const key3 in data16){
 if(!(key3 === "parallel")){
-const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data:data15};
+const err37 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data:data16};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2995,10 +3162,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data15.parallel !== undefined){
-let data16 = data15.parallel;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.parallel.type,parentSchema:schema53.properties.parallel,data:data16};
+if(data16.parallel !== undefined){
+let data17 = data16.parallel;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err38 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallel.type,parentSchema:schema56.properties.parallel,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3007,9 +3174,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 1024 || isNaN(data16)){
-const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema53.properties.parallel,data:data16};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 1024 || isNaN(data17)){
+const err39 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema56.properties.parallel,data:data17};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3018,8 +3185,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema53.properties.parallel,data:data16};
+if(data17 < 1 || isNaN(data17)){
+const err40 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.parallel,data:data17};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3032,7 +3199,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data:data15};
+const err41 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data:data16};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3043,9 +3210,9 @@ errors++;
 }
 }
 if(data.balancing !== undefined){
-let data17 = data.balancing;
-if(typeof data17 !== "string"){
-const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.type,parentSchema:schema54,data:data17};
+let data18 = data.balancing;
+if(typeof data18 !== "string"){
+const err42 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.type,parentSchema:schema57,data:data18};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3054,8 +3221,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(!((((data17 === "round-robin") || (data17 === "least-connections")) || (data17 === "sticky")) || (data17 === "kernel"))){
-const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema54.enum},message:"must be equal to one of the allowed values",schema:schema54.enum,parentSchema:schema54,data:data17};
+if(!((((data18 === "round-robin") || (data18 === "least-connections")) || (data18 === "sticky")) || (data18 === "kernel"))){
+const err43 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema57.enum},message:"must be equal to one of the allowed values",schema:schema57.enum,parentSchema:schema57,data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3066,13 +3233,13 @@ errors++;
 }
 }
 if(data.stickyHeader !== undefined){
-let data18 = data.stickyHeader;
-const _errs53 = errors;
-let valid16 = false;
+let data19 = data.stickyHeader;
 const _errs54 = errors;
-if(typeof data18 === "string"){
-if(func2(data18) > 64){
-const err44 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema55.anyOf[0],data:data18};
+let valid16 = false;
+const _errs55 = errors;
+if(typeof data19 === "string"){
+if(func2(data19) > 64){
+const err44 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3081,8 +3248,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(func2(data18) < 1){
-const err45 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data18};
+if(func2(data19) < 1){
+const err45 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3091,8 +3258,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!pattern23.test(data18)){
-const err46 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema55.anyOf[0],data:data18};
+if(!pattern25.test(data19)){
+const err46 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3103,7 +3270,7 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data18};
+const err47 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3112,11 +3279,11 @@ vErrors.push(err47);
 }
 errors++;
 }
-var _valid2 = _errs54 === errors;
+var _valid2 = _errs55 === errors;
 valid16 = valid16 || _valid2;
-const _errs56 = errors;
-if(data18 !== null){
-const err48 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data18};
+const _errs57 = errors;
+if(data19 !== null){
+const err48 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data19};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3125,10 +3292,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-var _valid2 = _errs56 === errors;
+var _valid2 = _errs57 === errors;
 valid16 = valid16 || _valid2;
 if(!valid16){
-const err49 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data18};
+const err49 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data19};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3138,10 +3305,10 @@ vErrors.push(err49);
 errors++;
 }
 else {
-errors = _errs53;
+errors = _errs54;
 if(vErrors !== null){
-if(_errs53){
-vErrors.length = _errs53;
+if(_errs54){
+vErrors.length = _errs54;
 }
 else {
 vErrors = null;
@@ -3150,13 +3317,13 @@ vErrors = null;
 }
 }
 if(data.instanceVar !== undefined){
-let data19 = data.instanceVar;
-const _errs60 = errors;
-let valid18 = false;
+let data20 = data.instanceVar;
 const _errs61 = errors;
-if(typeof data19 === "string"){
-if(func2(data19) > 128){
-const err50 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema56.anyOf[0],data:data19};
+let valid18 = false;
+const _errs62 = errors;
+if(typeof data20 === "string"){
+if(func2(data20) > 128){
+const err50 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema59.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3165,8 +3332,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(func2(data19) < 1){
-const err51 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data19};
+if(func2(data20) < 1){
+const err51 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3175,8 +3342,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!pattern24.test(data19)){
-const err52 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema56.anyOf[0],data:data19};
+if(!pattern26.test(data20)){
+const err52 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema59.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3187,7 +3354,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data19};
+const err53 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.anyOf[0].type,parentSchema:schema59.anyOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3196,11 +3363,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-var _valid3 = _errs61 === errors;
+var _valid3 = _errs62 === errors;
 valid18 = valid18 || _valid3;
-const _errs63 = errors;
-if(data19 !== null){
-const err54 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data19};
+const _errs64 = errors;
+if(data20 !== null){
+const err54 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.anyOf[1].type,parentSchema:schema59.anyOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3209,10 +3376,10 @@ vErrors.push(err54);
 }
 errors++;
 }
-var _valid3 = _errs63 === errors;
+var _valid3 = _errs64 === errors;
 valid18 = valid18 || _valid3;
 if(!valid18){
-const err55 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data19};
+const err55 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.anyOf,parentSchema:schema59,data:data20};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3222,10 +3389,10 @@ vErrors.push(err55);
 errors++;
 }
 else {
-errors = _errs60;
+errors = _errs61;
 if(vErrors !== null){
-if(_errs60){
-vErrors.length = _errs60;
+if(_errs61){
+vErrors.length = _errs61;
 }
 else {
 vErrors = null;
@@ -3234,25 +3401,25 @@ vErrors = null;
 }
 }
 if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.guards !== undefined){
-if(!(validate36(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+if(!(validate36(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 }
+if(data.guards !== undefined){
+if(!(validate38(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+}
 if(data.user !== undefined){
-let data22 = data.user;
-const _errs69 = errors;
-let valid20 = false;
+let data23 = data.user;
 const _errs70 = errors;
-if(typeof data22 === "string"){
-if(func2(data22) > 32){
-const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data22};
+let valid20 = false;
+const _errs71 = errors;
+if(typeof data23 === "string"){
+if(func2(data23) > 32){
+const err56 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3261,8 +3428,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-if(func2(data22) < 1){
-const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data22};
+if(func2(data23) < 1){
+const err57 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3271,8 +3438,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(!pattern34.test(data22)){
-const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data22};
+if(!pattern36.test(data23)){
+const err58 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3283,7 +3450,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data22};
+const err59 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.anyOf[0].type,parentSchema:schema73.anyOf[0],data:data23};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3292,11 +3459,11 @@ vErrors.push(err59);
 }
 errors++;
 }
-var _valid4 = _errs70 === errors;
+var _valid4 = _errs71 === errors;
 valid20 = valid20 || _valid4;
-const _errs72 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err60 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data22};
+const _errs73 = errors;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err60 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema73.anyOf[1].type,parentSchema:schema73.anyOf[1],data:data23};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3305,9 +3472,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 4294967294 || isNaN(data22)){
-const err61 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data22};
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4294967294 || isNaN(data23)){
+const err61 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema73.anyOf[1],data:data23};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3316,8 +3483,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data22 < 0 || isNaN(data22)){
-const err62 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data22};
+if(data23 < 0 || isNaN(data23)){
+const err62 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema73.anyOf[1],data:data23};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3327,11 +3494,11 @@ vErrors.push(err62);
 errors++;
 }
 }
-var _valid4 = _errs72 === errors;
+var _valid4 = _errs73 === errors;
 valid20 = valid20 || _valid4;
-const _errs74 = errors;
-if(data22 !== null){
-const err63 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data22};
+const _errs75 = errors;
+if(data23 !== null){
+const err63 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema73.anyOf[2].type,parentSchema:schema73.anyOf[2],data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3340,10 +3507,10 @@ vErrors.push(err63);
 }
 errors++;
 }
-var _valid4 = _errs74 === errors;
+var _valid4 = _errs75 === errors;
 valid20 = valid20 || _valid4;
 if(!valid20){
-const err64 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data22};
+const err64 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema73.anyOf,parentSchema:schema73,data:data23};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3353,10 +3520,10 @@ vErrors.push(err64);
 errors++;
 }
 else {
-errors = _errs69;
+errors = _errs70;
 if(vErrors !== null){
-if(_errs69){
-vErrors.length = _errs69;
+if(_errs70){
+vErrors.length = _errs70;
 }
 else {
 vErrors = null;
@@ -3365,13 +3532,13 @@ vErrors = null;
 }
 }
 if(data.group !== undefined){
-let data23 = data.group;
-const _errs78 = errors;
-let valid22 = false;
+let data24 = data.group;
 const _errs79 = errors;
-if(typeof data23 === "string"){
-if(func2(data23) > 32){
-const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema71.anyOf[0],data:data23};
+let valid22 = false;
+const _errs80 = errors;
+if(typeof data24 === "string"){
+if(func2(data24) > 32){
+const err65 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema74.anyOf[0],data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3380,8 +3547,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(func2(data23) < 1){
-const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.anyOf[0],data:data23};
+if(func2(data24) < 1){
+const err66 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema74.anyOf[0],data:data24};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3390,8 +3557,8 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(!pattern34.test(data23)){
-const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema71.anyOf[0],data:data23};
+if(!pattern36.test(data24)){
+const err67 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema74.anyOf[0],data:data24};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3402,7 +3569,7 @@ errors++;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.anyOf[0].type,parentSchema:schema71.anyOf[0],data:data23};
+const err68 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.anyOf[0].type,parentSchema:schema74.anyOf[0],data:data24};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3411,11 +3578,11 @@ vErrors.push(err68);
 }
 errors++;
 }
-var _valid5 = _errs79 === errors;
+var _valid5 = _errs80 === errors;
 valid22 = valid22 || _valid5;
-const _errs81 = errors;
-if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err69 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema71.anyOf[1].type,parentSchema:schema71.anyOf[1],data:data23};
+const _errs82 = errors;
+if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
+const err69 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema74.anyOf[1].type,parentSchema:schema74.anyOf[1],data:data24};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -3424,9 +3591,9 @@ vErrors.push(err69);
 }
 errors++;
 }
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 4294967294 || isNaN(data23)){
-const err70 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema71.anyOf[1],data:data23};
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 4294967294 || isNaN(data24)){
+const err70 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema74.anyOf[1],data:data24};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -3435,8 +3602,8 @@ vErrors.push(err70);
 }
 errors++;
 }
-if(data23 < 0 || isNaN(data23)){
-const err71 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema71.anyOf[1],data:data23};
+if(data24 < 0 || isNaN(data24)){
+const err71 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema74.anyOf[1],data:data24};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -3446,11 +3613,11 @@ vErrors.push(err71);
 errors++;
 }
 }
-var _valid5 = _errs81 === errors;
+var _valid5 = _errs82 === errors;
 valid22 = valid22 || _valid5;
-const _errs83 = errors;
-if(data23 !== null){
-const err72 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema71.anyOf[2].type,parentSchema:schema71.anyOf[2],data:data23};
+const _errs84 = errors;
+if(data24 !== null){
+const err72 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema74.anyOf[2].type,parentSchema:schema74.anyOf[2],data:data24};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -3459,10 +3626,10 @@ vErrors.push(err72);
 }
 errors++;
 }
-var _valid5 = _errs83 === errors;
+var _valid5 = _errs84 === errors;
 valid22 = valid22 || _valid5;
 if(!valid22){
-const err73 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema71.anyOf,parentSchema:schema71,data:data23};
+const err73 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema74.anyOf,parentSchema:schema74,data:data24};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -3472,10 +3639,10 @@ vErrors.push(err73);
 errors++;
 }
 else {
-errors = _errs78;
+errors = _errs79;
 if(vErrors !== null){
-if(_errs78){
-vErrors.length = _errs78;
+if(_errs79){
+vErrors.length = _errs79;
 }
 else {
 vErrors = null;
@@ -3499,12 +3666,12 @@ return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema72 = SCHEMA.$defs["defaults"];
+const schema75 = SCHEMA.$defs["defaults"];
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3513,8 +3680,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema72.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data};
+if(!(func1.call(schema75.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3690,22 +3857,28 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data.environments !== undefined){
-if(!(validate24(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
+if(data.envFile !== undefined){
+if(!(validate24(data.envFile, {instancePath:instancePath+"/envFile",parentData:data,parentDataProperty:"envFile",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
 errors = vErrors.length;
 }
 }
-if(data.restart !== undefined){
-if(!(validate26(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+if(data.environments !== undefined){
+if(!(validate26(data.environments, {instancePath:instancePath+"/environments",parentData:data,parentDataProperty:"environments",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
 }
+if(data.restart !== undefined){
+if(!(validate28(data.restart, {instancePath:instancePath+"/restart",parentData:data,parentDataProperty:"restart",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+}
 if(data.readiness !== undefined){
-let data6 = data.readiness;
-if(typeof data6 !== "string"){
-const err13 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.type,parentSchema:schema44,data:data6};
+let data7 = data.readiness;
+if(typeof data7 !== "string"){
+const err13 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3714,8 +3887,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!(((data6 === "listening") || (data6 === "message")) || (data6 === "loaded"))){
-const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data6};
+if(!(((data7 === "listening") || (data7 === "message")) || (data7 === "loaded"))){
+const err14 = {instancePath:instancePath+"/readiness",schemaPath:"#/$defs/readiness/enum",keyword:"enum",params:{allowedValues: schema47.enum},message:"must be equal to one of the allowed values",schema:schema47.enum,parentSchema:schema47,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3726,12 +3899,12 @@ errors++;
 }
 }
 if(data.readyTimeout !== undefined){
-let data7 = data.readyTimeout;
-const _errs24 = errors;
-let valid8 = false;
+let data8 = data.readyTimeout;
 const _errs25 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err15 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.anyOf[0].type,parentSchema:schema41.anyOf[0],data:data7};
+let valid8 = false;
+const _errs26 = errors;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err15 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.anyOf[0].type,parentSchema:schema44.anyOf[0],data:data8};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3740,9 +3913,9 @@ vErrors.push(err15);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 < 0 || isNaN(data7)){
-const err16 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.anyOf[0],data:data7};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 < 0 || isNaN(data8)){
+const err16 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.anyOf[0],data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3752,12 +3925,12 @@ vErrors.push(err16);
 errors++;
 }
 }
-var _valid1 = _errs25 === errors;
+var _valid1 = _errs26 === errors;
 valid8 = valid8 || _valid1;
-const _errs27 = errors;
-if(typeof data7 === "string"){
-if(!pattern14.test(data7)){
-const err17 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema41.anyOf[1],data:data7};
+const _errs28 = errors;
+if(typeof data8 === "string"){
+if(!pattern16.test(data8)){
+const err17 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",parentSchema:schema44.anyOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3768,7 +3941,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.anyOf[1].type,parentSchema:schema41.anyOf[1],data:data7};
+const err18 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.anyOf[1].type,parentSchema:schema44.anyOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3777,10 +3950,10 @@ vErrors.push(err18);
 }
 errors++;
 }
-var _valid1 = _errs27 === errors;
+var _valid1 = _errs28 === errors;
 valid8 = valid8 || _valid1;
 if(!valid8){
-const err19 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema41.anyOf,parentSchema:schema41,data:data7};
+const err19 = {instancePath:instancePath+"/readyTimeout",schemaPath:"#/$defs/readyTimeout/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema44.anyOf,parentSchema:schema44,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3790,10 +3963,10 @@ vErrors.push(err19);
 errors++;
 }
 else {
-errors = _errs24;
+errors = _errs25;
 if(vErrors !== null){
-if(_errs24){
-vErrors.length = _errs24;
+if(_errs25){
+vErrors.length = _errs25;
 }
 else {
 vErrors = null;
@@ -3802,23 +3975,23 @@ vErrors = null;
 }
 }
 if(data.shutdown !== undefined){
-if(!(validate28(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-}
-if(data.watch !== undefined){
-if(!(validate30(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+if(!(validate30(data.shutdown, {instancePath:instancePath+"/shutdown",parentData:data,parentDataProperty:"shutdown",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
+if(data.watch !== undefined){
+if(!(validate32(data.watch, {instancePath:instancePath+"/watch",parentData:data,parentDataProperty:"watch",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
+}
+}
 if(data.reload !== undefined){
-let data10 = data.reload;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-for(const key3 in data10){
+let data11 = data.reload;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key3 in data11){
 if(!(key3 === "parallel")){
-const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data:data10};
+const err20 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3828,10 +4001,10 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data10.parallel !== undefined){
-let data11 = data10.parallel;
-if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.parallel.type,parentSchema:schema53.properties.parallel,data:data11};
+if(data11.parallel !== undefined){
+let data12 = data11.parallel;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+const err21 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallel.type,parentSchema:schema56.properties.parallel,data:data12};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3840,9 +4013,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 1024 || isNaN(data11)){
-const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema53.properties.parallel,data:data11};
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 1024 || isNaN(data12)){
+const err22 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024",schema:1024,parentSchema:schema56.properties.parallel,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3851,8 +4024,8 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(data11 < 1 || isNaN(data11)){
-const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema53.properties.parallel,data:data11};
+if(data12 < 1 || isNaN(data12)){
+const err23 = {instancePath:instancePath+"/reload/parallel",schemaPath:"#/$defs/reload/properties/parallel/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.parallel,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3865,7 +4038,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data:data10};
+const err24 = {instancePath:instancePath+"/reload",schemaPath:"#/$defs/reload/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3876,9 +4049,9 @@ errors++;
 }
 }
 if(data.balancing !== undefined){
-let data12 = data.balancing;
-if(typeof data12 !== "string"){
-const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.type,parentSchema:schema54,data:data12};
+let data13 = data.balancing;
+if(typeof data13 !== "string"){
+const err25 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.type,parentSchema:schema57,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3887,8 +4060,8 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(!((((data12 === "round-robin") || (data12 === "least-connections")) || (data12 === "sticky")) || (data12 === "kernel"))){
-const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema54.enum},message:"must be equal to one of the allowed values",schema:schema54.enum,parentSchema:schema54,data:data12};
+if(!((((data13 === "round-robin") || (data13 === "least-connections")) || (data13 === "sticky")) || (data13 === "kernel"))){
+const err26 = {instancePath:instancePath+"/balancing",schemaPath:"#/$defs/balancing/enum",keyword:"enum",params:{allowedValues: schema57.enum},message:"must be equal to one of the allowed values",schema:schema57.enum,parentSchema:schema57,data:data13};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3899,13 +4072,13 @@ errors++;
 }
 }
 if(data.stickyHeader !== undefined){
-let data13 = data.stickyHeader;
-const _errs42 = errors;
-let valid13 = false;
+let data14 = data.stickyHeader;
 const _errs43 = errors;
-if(typeof data13 === "string"){
-if(func2(data13) > 64){
-const err27 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema55.anyOf[0],data:data13};
+let valid13 = false;
+const _errs44 = errors;
+if(typeof data14 === "string"){
+if(func2(data14) > 64){
+const err27 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3914,8 +4087,8 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(func2(data13) < 1){
-const err28 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.anyOf[0],data:data13};
+if(func2(data14) < 1){
+const err28 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3924,8 +4097,8 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(!pattern23.test(data13)){
-const err29 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema55.anyOf[0],data:data13};
+if(!pattern25.test(data14)){
+const err29 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",schema:"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3936,7 +4109,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data13};
+const err30 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.anyOf[0].type,parentSchema:schema58.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3945,11 +4118,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-var _valid2 = _errs43 === errors;
+var _valid2 = _errs44 === errors;
 valid13 = valid13 || _valid2;
-const _errs45 = errors;
-if(data13 !== null){
-const err31 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data13};
+const _errs46 = errors;
+if(data14 !== null){
+const err31 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema58.anyOf[1].type,parentSchema:schema58.anyOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3958,10 +4131,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-var _valid2 = _errs45 === errors;
+var _valid2 = _errs46 === errors;
 valid13 = valid13 || _valid2;
 if(!valid13){
-const err32 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data13};
+const err32 = {instancePath:instancePath+"/stickyHeader",schemaPath:"#/$defs/stickyHeader/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.anyOf,parentSchema:schema58,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3971,10 +4144,10 @@ vErrors.push(err32);
 errors++;
 }
 else {
-errors = _errs42;
+errors = _errs43;
 if(vErrors !== null){
-if(_errs42){
-vErrors.length = _errs42;
+if(_errs43){
+vErrors.length = _errs43;
 }
 else {
 vErrors = null;
@@ -3983,13 +4156,13 @@ vErrors = null;
 }
 }
 if(data.instanceVar !== undefined){
-let data14 = data.instanceVar;
-const _errs49 = errors;
-let valid15 = false;
+let data15 = data.instanceVar;
 const _errs50 = errors;
-if(typeof data14 === "string"){
-if(func2(data14) > 128){
-const err33 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema56.anyOf[0],data:data14};
+let valid15 = false;
+const _errs51 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) > 128){
+const err33 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema59.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3998,8 +4171,8 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(func2(data14) < 1){
-const err34 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.anyOf[0],data:data14};
+if(func2(data15) < 1){
+const err34 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4008,8 +4181,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern24.test(data14)){
-const err35 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema56.anyOf[0],data:data14};
+if(!pattern26.test(data15)){
+const err35 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema59.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4020,7 +4193,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data14};
+const err36 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.anyOf[0].type,parentSchema:schema59.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4029,11 +4202,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-var _valid3 = _errs50 === errors;
+var _valid3 = _errs51 === errors;
 valid15 = valid15 || _valid3;
-const _errs52 = errors;
-if(data14 !== null){
-const err37 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data14};
+const _errs53 = errors;
+if(data15 !== null){
+const err37 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema59.anyOf[1].type,parentSchema:schema59.anyOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4042,10 +4215,10 @@ vErrors.push(err37);
 }
 errors++;
 }
-var _valid3 = _errs52 === errors;
+var _valid3 = _errs53 === errors;
 valid15 = valid15 || _valid3;
 if(!valid15){
-const err38 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data14};
+const err38 = {instancePath:instancePath+"/instanceVar",schemaPath:"#/$defs/instanceVar/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema59.anyOf,parentSchema:schema59,data:data15};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4055,10 +4228,10 @@ vErrors.push(err38);
 errors++;
 }
 else {
-errors = _errs49;
+errors = _errs50;
 if(vErrors !== null){
-if(_errs49){
-vErrors.length = _errs49;
+if(_errs50){
+vErrors.length = _errs50;
 }
 else {
 vErrors = null;
@@ -4067,25 +4240,25 @@ vErrors = null;
 }
 }
 if(data.logs !== undefined){
-if(!(validate34(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-if(data.guards !== undefined){
-if(!(validate36(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+if(!(validate36(data.logs, {instancePath:instancePath+"/logs",parentData:data,parentDataProperty:"logs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 }
+if(data.guards !== undefined){
+if(!(validate38(data.guards, {instancePath:instancePath+"/guards",parentData:data,parentDataProperty:"guards",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+}
 if(data.user !== undefined){
-let data17 = data.user;
-const _errs58 = errors;
-let valid17 = false;
+let data18 = data.user;
 const _errs59 = errors;
-if(typeof data17 === "string"){
-if(func2(data17) > 32){
-const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema70.anyOf[0],data:data17};
+let valid17 = false;
+const _errs60 = errors;
+if(typeof data18 === "string"){
+if(func2(data18) > 32){
+const err39 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4094,8 +4267,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(func2(data17) < 1){
-const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70.anyOf[0],data:data17};
+if(func2(data18) < 1){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4104,8 +4277,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(!pattern34.test(data17)){
-const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data17};
+if(!pattern36.test(data18)){
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4116,7 +4289,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.anyOf[0].type,parentSchema:schema70.anyOf[0],data:data17};
+const err42 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.anyOf[0].type,parentSchema:schema73.anyOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4125,11 +4298,11 @@ vErrors.push(err42);
 }
 errors++;
 }
-var _valid4 = _errs59 === errors;
+var _valid4 = _errs60 === errors;
 valid17 = valid17 || _valid4;
-const _errs61 = errors;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err43 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.anyOf[1].type,parentSchema:schema70.anyOf[1],data:data17};
+const _errs62 = errors;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err43 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema73.anyOf[1].type,parentSchema:schema73.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4138,9 +4311,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 4294967294 || isNaN(data17)){
-const err44 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema70.anyOf[1],data:data17};
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 4294967294 || isNaN(data18)){
+const err44 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema73.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4149,8 +4322,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(data17 < 0 || isNaN(data17)){
-const err45 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema70.anyOf[1],data:data17};
+if(data18 < 0 || isNaN(data18)){
+const err45 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema73.anyOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4160,11 +4333,11 @@ vErrors.push(err45);
 errors++;
 }
 }
-var _valid4 = _errs61 === errors;
+var _valid4 = _errs62 === errors;
 valid17 = valid17 || _valid4;
-const _errs63 = errors;
-if(data17 !== null){
-const err46 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema70.anyOf[2].type,parentSchema:schema70.anyOf[2],data:data17};
+const _errs64 = errors;
+if(data18 !== null){
+const err46 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema73.anyOf[2].type,parentSchema:schema73.anyOf[2],data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4173,10 +4346,10 @@ vErrors.push(err46);
 }
 errors++;
 }
-var _valid4 = _errs63 === errors;
+var _valid4 = _errs64 === errors;
 valid17 = valid17 || _valid4;
 if(!valid17){
-const err47 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema70.anyOf,parentSchema:schema70,data:data17};
+const err47 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema73.anyOf,parentSchema:schema73,data:data18};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4186,10 +4359,10 @@ vErrors.push(err47);
 errors++;
 }
 else {
-errors = _errs58;
+errors = _errs59;
 if(vErrors !== null){
-if(_errs58){
-vErrors.length = _errs58;
+if(_errs59){
+vErrors.length = _errs59;
 }
 else {
 vErrors = null;
@@ -4198,13 +4371,13 @@ vErrors = null;
 }
 }
 if(data.group !== undefined){
-let data18 = data.group;
-const _errs67 = errors;
-let valid19 = false;
+let data19 = data.group;
 const _errs68 = errors;
-if(typeof data18 === "string"){
-if(func2(data18) > 32){
-const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema71.anyOf[0],data:data18};
+let valid19 = false;
+const _errs69 = errors;
+if(typeof data19 === "string"){
+if(func2(data19) > 32){
+const err48 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters",schema:32,parentSchema:schema74.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4213,8 +4386,8 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(func2(data18) < 1){
-const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.anyOf[0],data:data18};
+if(func2(data19) < 1){
+const err49 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema74.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4223,8 +4396,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(!pattern34.test(data18)){
-const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema71.anyOf[0],data:data18};
+if(!pattern36.test(data19)){
+const err50 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema74.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4235,7 +4408,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.anyOf[0].type,parentSchema:schema71.anyOf[0],data:data18};
+const err51 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.anyOf[0].type,parentSchema:schema74.anyOf[0],data:data19};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4244,11 +4417,11 @@ vErrors.push(err51);
 }
 errors++;
 }
-var _valid5 = _errs68 === errors;
+var _valid5 = _errs69 === errors;
 valid19 = valid19 || _valid5;
-const _errs70 = errors;
-if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err52 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema71.anyOf[1].type,parentSchema:schema71.anyOf[1],data:data18};
+const _errs71 = errors;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err52 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema74.anyOf[1].type,parentSchema:schema74.anyOf[1],data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4257,9 +4430,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 4294967294 || isNaN(data18)){
-const err53 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema71.anyOf[1],data:data18};
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 4294967294 || isNaN(data19)){
+const err53 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294",schema:4294967294,parentSchema:schema74.anyOf[1],data:data19};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4268,8 +4441,8 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(data18 < 0 || isNaN(data18)){
-const err54 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema71.anyOf[1],data:data18};
+if(data19 < 0 || isNaN(data19)){
+const err54 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema74.anyOf[1],data:data19};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -4279,11 +4452,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-var _valid5 = _errs70 === errors;
+var _valid5 = _errs71 === errors;
 valid19 = valid19 || _valid5;
-const _errs72 = errors;
-if(data18 !== null){
-const err55 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema71.anyOf[2].type,parentSchema:schema71.anyOf[2],data:data18};
+const _errs73 = errors;
+if(data19 !== null){
+const err55 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema74.anyOf[2].type,parentSchema:schema74.anyOf[2],data:data19};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -4292,10 +4465,10 @@ vErrors.push(err55);
 }
 errors++;
 }
-var _valid5 = _errs72 === errors;
+var _valid5 = _errs73 === errors;
 valid19 = valid19 || _valid5;
 if(!valid19){
-const err56 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema71.anyOf,parentSchema:schema71,data:data18};
+const err56 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema74.anyOf,parentSchema:schema74,data:data19};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4305,10 +4478,10 @@ vErrors.push(err56);
 errors++;
 }
 else {
-errors = _errs67;
+errors = _errs68;
 if(vErrors !== null){
-if(_errs67){
-vErrors.length = _errs67;
+if(_errs68){
+vErrors.length = _errs68;
 }
 else {
 vErrors = null;
@@ -4318,7 +4491,7 @@ vErrors = null;
 }
 }
 else {
-const err57 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data};
+const err57 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4327,10 +4500,10 @@ vErrors.push(err57);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -4422,8 +4595,8 @@ errors++;
 }
 }
 if(data.defaults !== undefined){
-if(!(validate45(data.defaults, {instancePath:instancePath+"/defaults",parentData:data,parentDataProperty:"defaults",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+if(!(validate47(data.defaults, {instancePath:instancePath+"/defaults",parentData:data,parentDataProperty:"defaults",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
 errors = vErrors.length;
 }
 }
@@ -4431,7 +4604,7 @@ if(data.health !== undefined){
 let data4 = data.health;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.port === undefined){
-const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema83.required,parentSchema:schema83,data:data4};
+const err6 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema86.required,parentSchema:schema86,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4442,7 +4615,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!(((key1 === "port") || (key1 === "host")) || (key1 === "readyShare"))){
-const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data:data4};
+const err7 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4455,7 +4628,7 @@ errors++;
 if(data4.port !== undefined){
 let data5 = data4.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema83.properties.port.type,parentSchema:schema83.properties.port,data:data5};
+const err8 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.port.type,parentSchema:schema86.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4466,7 +4639,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema83.properties.port,data:data5};
+const err9 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema86.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4476,7 +4649,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema83.properties.port,data:data5};
+const err10 = {instancePath:instancePath+"/health/port",schemaPath:"#/$defs/health/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema86.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4491,7 +4664,7 @@ if(data4.host !== undefined){
 let data6 = data4.host;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema83.properties.host,data:data6};
+const err11 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4502,7 +4675,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.host.type,parentSchema:schema83.properties.host,data:data6};
+const err12 = {instancePath:instancePath+"/health/host",schemaPath:"#/$defs/health/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.host.type,parentSchema:schema86.properties.host,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4516,7 +4689,7 @@ if(data4.readyShare !== undefined){
 let data7 = data4.readyShare;
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 1 || isNaN(data7)){
-const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema83.properties.readyShare,data:data7};
+const err13 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema86.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4526,7 +4699,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data7 <= 0 || isNaN(data7)){
-const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema83.properties.readyShare,data:data7};
+const err14 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema86.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4537,7 +4710,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema83.properties.readyShare.type,parentSchema:schema83.properties.readyShare,data:data7};
+const err15 = {instancePath:instancePath+"/health/readyShare",schemaPath:"#/$defs/health/properties/readyShare/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema86.properties.readyShare.type,parentSchema:schema86.properties.readyShare,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4549,7 +4722,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.type,parentSchema:schema83,data:data4};
+const err16 = {instancePath:instancePath+"/health",schemaPath:"#/$defs/health/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }

@@ -2,7 +2,7 @@
 // can read everything, the worker cannot, and Node's own message (EACCES on a path, or a spawn error for
 // an unreachable cwd) does not say which user lacked which permission. Pure over an injected stat, so the
 // permission rules are unit-tested without creating users.
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResolvedRunAs } from '../config/resolved.js';
 
@@ -82,5 +82,37 @@ function statMode(path: string): Mode | null {
     return { mode: s.mode, uid: s.uid, gid: s.gid };
   } catch {
     return null;
+  }
+}
+
+/**
+ * What keeps `who` from reading `file` itself (search permission on each directory on the way, read
+ * permission on the file), or null. The supervisor (often root) reads an app's env files for it: a file
+ * its workers' user could not read, such as a symbolic link to one of root's, must not reach them.
+ */
+export function readProblem(
+  path: string,
+  who: ResolvedRunAs,
+  stat: (path: string) => Mode | null = statMode,
+  real: (path: string) => string = realPath,
+): string | null {
+  // The directories of the file a symbolic link leads to are the ones the user would have to enter.
+  const file = real(path);
+  for (const dir of ancestors(file)) {
+    const s = stat(dir);
+    if (s !== null && !allowed(s, who, X))
+      return `${whoIs(who)} cannot enter ${dir} (mode ${octal(s.mode)}, owner ${s.uid}:${s.gid})`;
+  }
+  const s = stat(file);
+  if (s !== null && !allowed(s, who, R))
+    return `${whoIs(who)} cannot read it (mode ${octal(s.mode)}, owner ${s.uid}:${s.gid})`;
+  return null;
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }

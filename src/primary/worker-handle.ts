@@ -18,7 +18,7 @@ import {
 import drain from '../worker/drain.cjs';
 import { accessProblem } from './access.js';
 import type { ProcessTrees } from './descendants-proc.js';
-import { workerEnv } from './env.js';
+import { envFileVars, workerEnv } from './env.js';
 import { Handoff } from './handoff.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
@@ -78,6 +78,9 @@ export class WorkerHandle implements WorkerProcess {
     },
     private readonly events: WorkerEvents,
   ) {
+    // Read before anything else of the fork: a file gone or unreadable since the load throws here, and
+    // that is a failed start of the slot (worker.ts), never a change to what runs.
+    const fileVars = envFileVars(app);
     const release = resolveRelease(app);
     this.script = release.script;
     this.cwd = release.cwd;
@@ -91,7 +94,7 @@ export class WorkerHandle implements WorkerProcess {
       uid: app.runAs?.uid,
       gid: app.runAs?.gid,
     } as ClusterSettings);
-    const env = workerEnv(options.baseEnv, app, slot);
+    const env = workerEnv(options.baseEnv, app, slot, fileVars);
     const worker = forkWith(env);
     this.worker = worker;
     this.trees = options.trees;
@@ -108,7 +111,9 @@ export class WorkerHandle implements WorkerProcess {
       // (listen-readiness.ts). With kernel balancing (SO_REUSEPORT) or a handoff balancing (the primary's
       // own listen) node:cluster does not see a TCP listen, and the preload reports it; a Unix socket or
       // an fd is node:cluster's as usual.
-      const decides = readinessListen(app.env.PORT ?? undefined);
+      // A PORT from the app's env files is the app's own too (its `env` still wins, `null` included).
+      const port = Object.hasOwn(app.env, 'PORT') ? app.env.PORT : fileVars.PORT;
+      const decides = readinessListen(port ?? undefined);
       const listened = (address: string) => {
         if (decides(address)) events.ready(address);
       };

@@ -31,6 +31,7 @@ describe('normalization', () => {
       cwd: dir,
       instances: 3,
       env: {},
+      envFiles: [],
       restart: {
         policy: 'on-failure',
         backoff: { initial: 100, factor: 2, max: 15_000 },

@@ -16,6 +16,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     cwd: '/srv/web',
     instances: 2,
     env: {},
+    envFiles: [],
     restart: {
       policy: 'on-failure',
       backoff: { initial: 100, factor: 2, max: 1_000 },

@@ -1,6 +1,6 @@
 // Why a worker run as another user could not reach its files: permission bits against a fake file system.
 import { describe, expect, it } from 'vitest';
-import { accessProblem, type Mode } from '../../src/primary/access.js';
+import { accessProblem, type Mode, readProblem } from '../../src/primary/access.js';
 
 const who = { uid: 1001, gid: 1001, user: 'web', home: '/home/web' };
 
@@ -104,6 +104,35 @@ describe('accessProblem', () => {
     expect(accessProblem(paths, { uid: 0, gid: 50, user: null, home: null }, stat)).toBeNull();
     expect(accessProblem(paths, { uid: 7, gid: 7, user: null, home: null }, stat)).toBe(
       'uid 7, gid 7 cannot enter / (mode 0700, owner 0:0)',
+    );
+  });
+});
+
+describe('readProblem (an env file the supervisor reads for a worker of another user)', () => {
+  const same = (path: string) => path;
+  it('passes a file the user may read, and names the directory or file it may not', () => {
+    const tree = { '/': dir(0o755), '/srv': dir(0o755), '/srv/app': dir(0o755) };
+    expect(
+      readProblem('/srv/app/.env', who, fs({ ...tree, '/srv/app/.env': file(0o640, 0, 1001) }), same),
+    ).toBe(null);
+    expect(readProblem('/srv/app/.env', who, fs({ ...tree, '/srv/app/.env': file(0o600) }), same)).toBe(
+      'user web (uid 1001, gid 1001) cannot read it (mode 0600, owner 0:0)',
+    );
+    expect(
+      readProblem(
+        '/srv/app/.env',
+        who,
+        fs({ ...tree, '/srv': dir(0o700), '/srv/app/.env': file(0o644) }),
+        same,
+      ),
+    ).toBe('user web (uid 1001, gid 1001) cannot enter /srv (mode 0700, owner 0:0)');
+  });
+
+  it('checks the file a symbolic link leads to, where it really is', () => {
+    const stat = fs({ '/': dir(0o755), '/root': dir(0o700), '/root/.env': file(0o644) });
+    const real = (path: string) => (path === '/srv/app/.env' ? '/root/.env' : path);
+    expect(readProblem('/srv/app/.env', who, stat, real)).toBe(
+      'user web (uid 1001, gid 1001) cannot enter /root (mode 0700, owner 0:0)',
     );
   });
 });

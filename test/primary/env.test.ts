@@ -1,7 +1,10 @@
 // A worker's environment is built in one place, per fork, from the supervisor's environment.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { workerEnv } from '../../src/primary/env.js';
+import { envFileVars, workerEnv } from '../../src/primary/env.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
+import { tempDir, writeFiles } from '../helpers/files.js';
 
 describe('workerEnv', () => {
   it('is the supervisor env, the app env over it, removals applied, and the slot variables', () => {
@@ -40,5 +43,49 @@ describe('workerEnv', () => {
     // A numeric uid without an entry has no name and no home: the supervisor's are left as they are.
     const numeric = workerEnv(base, resolvedApp({ runAs: { uid: 7, gid: 7, user: null, home: null } }), 0);
     expect(numeric).toMatchObject({ HOME: '/root', USER: 'root' });
+  });
+});
+
+describe('workerEnv with env files', () => {
+  it('puts the files over the supervisor env and the app env (and the selected environment) over the files', () => {
+    const base = { PATH: '/bin', DB_URL: 'from-shell', ONLY_SHELL: '1' };
+    const app = resolvedApp({ env: { PORT: '3000', TZ: null } });
+    const env = workerEnv(base, app, 0, { DB_URL: 'from-file', PORT: '9999', TZ: 'UTC', ONLY_FILE: '2' });
+    expect(env).toMatchObject({
+      PATH: '/bin',
+      DB_URL: 'from-file',
+      ONLY_SHELL: '1',
+      ONLY_FILE: '2',
+      PORT: '3000',
+    });
+    // `null` in env removes a variable the file set, as it removes an inherited one.
+    expect(env).not.toHaveProperty('TZ');
+  });
+
+  it("lets a file set a worker user's HOME, and never override the variables clusterd sets", () => {
+    const runAs = { uid: 1001, gid: 1001, user: 'web', home: '/srv/web' };
+    const env = workerEnv({ HOME: '/root' }, resolvedApp({ runAs }), 1, {
+      HOME: '/data',
+      NODE_APP_INSTANCE: '7',
+      CLUSTERD_APP: 'other',
+    });
+    expect(env).toMatchObject({ HOME: '/data', USER: 'web', NODE_APP_INSTANCE: '1', CLUSTERD_APP: 'web' });
+  });
+});
+
+describe('envFileVars', () => {
+  it('reads the files again at every call, a later file winning', () => {
+    const dir = tempDir();
+    writeFiles(dir, { '.env': 'A=1\nB=1\n', '.env.local': 'B=2\n' });
+    const app = resolvedApp({ envFiles: [join(dir, '.env'), join(dir, '.env.local')] });
+    expect(envFileVars(app)).toEqual({ A: '1', B: '2' });
+    writeFileSync(join(dir, '.env'), 'A=changed\n');
+    expect(envFileVars(app)).toEqual({ A: 'changed', B: '2' });
+  });
+
+  it('throws a reason that names the file and no value when it is gone', () => {
+    const dir = tempDir();
+    const app = resolvedApp({ envFiles: [join(dir, '.env')] });
+    expect(() => envFileVars(app)).toThrow(`env file ${join(dir, '.env')} does not exist`);
   });
 });

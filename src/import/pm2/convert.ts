@@ -3,6 +3,7 @@
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { App, ClusterdConfig } from '../../config/types.generated.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
+import type { EnvNote } from './environment.js';
 import { mapApp } from './map-app.js';
 import type { Verdict } from './mapping.js';
 import { pathKind } from './project.js';
@@ -40,6 +41,35 @@ export function projectRoot(dir: string): string {
   }
 }
 
+// What came from the environment (read.ts, environment.ts), said on the option's own verdict when the
+// mappers gave it one (a mapped option becomes changed), else on a verdict of its own. Leaving a variable
+// to the environment is not a lost setting: clusterd's workers inherit the environment it starts with.
+function withNotes(verdicts: Verdict[], notes: readonly EnvNote[], app: string): Verdict[] {
+  const out = verdicts.map((v) => ({ ...v }));
+  for (const n of notes) {
+    const own = out.find((v) => v.app === app && v.option === n.option);
+    if (own) {
+      if (own.kind === 'mapped') own.kind = 'changed';
+      own.note = own.note ? `${own.note}; ${n.note}` : n.note;
+    } else out.push({ app, option: n.option, kind: 'changed', target: n.target, note: n.note });
+  }
+  return out;
+}
+
+// The .env file the ecosystem file loaded into process.env (PM2 passed it on to every app): the app reads
+// it at each worker start instead, from its cwd, and its values stay out of the config.
+function readsDotenv(app: App, dotenv: string, baseDir: string, name: string): Verdict {
+  const cwd = resolve(baseDir, app.cwd ?? '.');
+  app.envFile = relative(cwd, dotenv) || '.env';
+  return {
+    app: name,
+    option: '(.env loaded by the file)',
+    kind: 'changed',
+    target: 'envFile',
+    note: `the file loaded ${app.envFile} into process.env, which PM2 passed to the app; clusterd reads it at each worker start (envFile), and no value of it is written`,
+  };
+}
+
 /**
  * Converts `ecosystem` into a clusterd config to be written in `outDir`; relative paths in it are
  * taken from `root`, the directory `pm2 start` ran in. Throws a ClusterdError when no
@@ -54,14 +84,16 @@ export function convertEcosystem(
   const apps: App[] = [];
   const verdicts: Verdict[] = [];
   const dropped: { name: string; why: string }[] = [];
-  for (const raw of ecosystem.apps) {
+  ecosystem.apps.forEach((raw, i) => {
     const mapped = mapApp(raw, root, taken);
-    verdicts.push(...mapped.verdicts);
+    verdicts.push(...withNotes(mapped.verdicts, ecosystem.notes[i] ?? [], mapped.name));
+    if (mapped.app && ecosystem.dotenv)
+      verdicts.push(readsDotenv(mapped.app, ecosystem.dotenv, root, mapped.name));
     if (mapped.app) {
       taken.add(mapped.name.toLowerCase());
       apps.push(JSON.parse(JSON.stringify(rebased(mapped.app, root, outDir))));
     } else dropped.push({ name: mapped.name, why: mapped.dropped ?? '' });
-  }
+  });
   for (const { key, line } of ecosystem.duplicates ?? [])
     verdicts.push({
       app: null,

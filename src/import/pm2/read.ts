@@ -1,15 +1,19 @@
 // Reads a PM2 ecosystem file in the forms PM2 takes (lib/API.js _startJson, lib/Common.js parseConfig):
 // a JS module (`module.exports` or `export default`: it runs, as PM2 runs it), JSON, YAML; the apps under
 // `apps` (or `pm2`), a bare array of apps, or a single app. PM2 evaluates a .json file as JavaScript (its
-// own examples use unquoted keys and comments): one that is not strict JSON is run the same way.
+// own examples use unquoted keys and comments): one that is not strict JSON is run the same way. A file
+// that runs never sees the importer's environment: see environment.ts.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
+import { readEnvFile } from '../../config/env-file.js';
 import { type LoadedConfigFile, loadConfigFile } from '../../config/load.js';
-import { loadModule } from '../../config/load-module.js';
+import { runModule } from '../../config/load-module.js';
 import { FileProblem, readConfigBytes } from '../../config/read.js';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../../errors.js';
 import { type DuplicateKey, lastKeyWins } from './duplicates.js';
+import { type EnvNote, markerEnv, markerKeys, sanitizeApp } from './environment.js';
 
 export interface Ecosystem {
   /** Absolute path of the ecosystem file. */
@@ -22,7 +26,34 @@ export interface Ecosystem {
   extra: Record<string, unknown>;
   /** Keys a .json file repeats in one object (the last one wins, as in PM2). */
   duplicates?: DuplicateKey[];
+  /** For each app, what was left out or changed because it came from the environment (a JS file). */
+  notes: EnvNote[][];
+  /** The `.env` file the ecosystem file loaded into process.env (dotenv), absolute; null: none. */
+  dotenv: string | null;
 }
+
+/** The export of a file that ran (three times: environment.ts), or the data of one that did not. */
+interface Probed {
+  a: unknown;
+  b: unknown;
+  empty: unknown | null;
+  known: string[];
+  emptyKnown: string[];
+  markers: ReturnType<typeof markerKeys> | null;
+  dotenv: string | null;
+  /** Keys a .json file repeats (lastKeyWins). */
+  duplicates?: DuplicateKey[];
+}
+
+const plainData = (data: unknown): Probed => ({
+  a: data,
+  b: data,
+  empty: data,
+  known: [],
+  emptyKnown: [],
+  markers: null,
+  dotenv: null,
+});
 
 const FORMATS: Record<string, 'js' | 'json' | 'yaml'> = {
   '.js': 'js',
@@ -42,7 +73,7 @@ const isPlain = (v: unknown): v is Record<string, unknown> =>
 
 // `(<text>)` evaluated as PM2 does (vm.runInThisContext), here in the config loader's child process; the
 // text keeps its lines, so an error's line number is the file's.
-async function evaluateJson(file: string): Promise<unknown> {
+async function evaluateJson(file: string): Promise<Probed> {
   let text: string;
   try {
     text = readConfigBytes(file).toString('utf8');
@@ -55,20 +86,12 @@ async function evaluateJson(file: string): Promise<unknown> {
   const module = join(dir, 'ecosystem.cjs');
   try {
     writeFileSync(module, `module.exports = (${text}\n);\n`);
-    return await loadModule(module, 'js');
+    return await probe(module, dirname(file));
   } catch (error) {
     throw renamed(error, 'not JSON, nor the JavaScript PM2 reads a .json file as', file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-// A .json file's data read with its repeated keys, the last winning.
-class Duplicated {
-  constructor(
-    readonly data: unknown,
-    readonly duplicates: DuplicateKey[],
-  ) {}
 }
 
 // The loader's "the config module failed to load: ..." said of the ecosystem file.
@@ -82,8 +105,78 @@ function renamed(error: unknown, what: string, file?: string): unknown {
   return new ConfigError(issues, { cause: error });
 }
 
-async function readData(file: string, format: 'js' | 'json' | 'yaml'): Promise<unknown> {
+// The `.env` files dotenv's config() would load: beside the ecosystem file, and in the directory the
+// import runs in (dotenv's default). Their variables get markers too; their values are never shown.
+function dotenvCandidates(dir: string): { file: string; vars: Record<string, string> }[] {
+  const files = [...new Set([join(dir, '.env'), join(process.cwd(), '.env')])];
+  return files.flatMap((file) => {
+    try {
+      return [{ file, vars: readEnvFile(file) }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+// Runs the module with marker environments and an empty one (environment.ts); its own output is
+// dropped, as it could print what it read.
+async function probe(module: string, dir: string): Promise<Probed> {
+  const candidates = dotenvCandidates(dir);
+  const markers = markerKeys(
+    process.env,
+    candidates.flatMap((c) => Object.keys(c.vars)),
+    randomBytes(6).toString('hex'),
+  );
+  const run = (env: NodeJS.ProcessEnv) => runModule(module, 'js', { env, envChanges: true, quiet: true });
+  let a: Awaited<ReturnType<typeof run>>;
+  let b: typeof a;
+  try {
+    a = await run(markerEnv(markers, 'a'));
+    b = await run(markerEnv(markers, 'b'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const hint =
+      'clusterd runs the file with placeholder values for the variables of the environment, so that none is written into the config';
+    throw new ConfigError(
+      error.issues.map((i) => ({ ...i, hint: i.hint ? `${i.hint}; ${hint}` : hint })),
+      { cause: error },
+    );
+  }
+  const empty = await run({}).catch(() => null);
+  // The .env file the module loaded: every variable of it set, to its value, when nothing was set before.
+  const loaded = empty
+    ? candidates.find(
+        (c) => Object.keys(c.vars).length > 0 && Object.entries(c.vars).every(([k, v]) => empty.env[k] === v),
+      )
+    : undefined;
+  const dotenvValues = loaded ? Object.values(loaded.vars) : [];
+  return {
+    a: a.value,
+    b: b.value,
+    empty: empty?.value ?? null,
+    known: [...Object.values(a.env), ...Object.values(b.env), ...dotenvValues],
+    emptyKnown: [...Object.values(empty?.env ?? {}), ...dotenvValues],
+    markers,
+    dotenv: loaded?.file ?? null,
+  };
+}
+
+async function readData(file: string, format: 'js' | 'json' | 'yaml'): Promise<Probed> {
   if (extname(file) === '.json5') return evaluateJson(file);
+  if (format === 'js') {
+    try {
+      readConfigBytes(file);
+    } catch (error) {
+      if (!(error instanceof FileProblem)) throw error;
+      const code = error.kind === 'missing' ? ErrorCode.CONFIG_NOT_FOUND : ErrorCode.CONFIG_LOAD;
+      throw problem(file, `the file ${error.message}`, { code });
+    }
+    try {
+      return await probe(file, dirname(file));
+    } catch (error) {
+      throw loadFailed(error, file);
+    }
+  }
   let loaded: LoadedConfigFile;
   try {
     loaded = await loadConfigFile({ path: file, cwd: process.cwd() });
@@ -95,7 +188,7 @@ async function readData(file: string, format: 'js' | 'json' | 'yaml'): Promise<u
       error.issues.every((issue) => issue.code === ErrorCode.CONFIG_DUPLICATE_KEY)
     ) {
       const read = lastKeyWins(readConfigBytes(file).toString('utf8'));
-      if (read) return new Duplicated(read.data, read.duplicates);
+      if (read) return { ...plainData(read.data), duplicates: read.duplicates };
     }
     if (
       format === 'json' &&
@@ -103,14 +196,19 @@ async function readData(file: string, format: 'js' | 'json' | 'yaml'): Promise<u
       first.message.startsWith('invalid JSON')
     )
       return evaluateJson(file);
-    if (first?.message === 'the config module has no default export')
-      throw problem(file, 'the ecosystem file exports nothing', {
-        code: ErrorCode.CONFIG_LOAD,
-        hint: 'PM2 reads module.exports = { apps: [...] } (or export default { apps: [...] })',
-      });
-    throw renamed(error, 'the ecosystem file failed to load');
+    throw loadFailed(error, file);
   }
-  return loaded.data;
+  return plainData(loaded.data);
+}
+
+function loadFailed(error: unknown, file: string): unknown {
+  const first = error instanceof ConfigError ? error.issues[0] : undefined;
+  if (first?.message === 'the config module has no default export')
+    return problem(file, 'the ecosystem file exports nothing', {
+      code: ErrorCode.CONFIG_LOAD,
+      hint: 'PM2 reads module.exports = { apps: [...] } (or export default { apps: [...] })',
+    });
+  return renamed(error, 'the ecosystem file failed to load');
 }
 
 // YAML merge keys (`<<: *defaults`), which PM2's js-yaml applies and clusterd's core-schema parser keeps
@@ -125,7 +223,7 @@ export function mergeKeys(value: unknown): unknown {
   return Object.assign({}, ...sources.reverse(), rest);
 }
 
-function appsOf(file: string, data: unknown): Omit<Ecosystem, 'file' | 'dir'> {
+function appsOf(file: string, data: unknown): Pick<Ecosystem, 'apps' | 'extra'> {
   let apps: unknown = data;
   let extra: Record<string, unknown> = {};
   if (isPlain(data) && (Object.hasOwn(data, 'apps') || Object.hasOwn(data, 'pm2'))) {
@@ -156,9 +254,38 @@ export async function readEcosystem(path: string): Promise<Ecosystem> {
       code: ErrorCode.CONFIG_LOAD,
       hint: `PM2 reads ${Object.keys(FORMATS).join(', ')} files`,
     });
-  let data = await readData(file, format);
-  const duplicates = data instanceof Duplicated ? data.duplicates : [];
-  if (data instanceof Duplicated) data = data.data;
-  if (format === 'yaml') data = mergeKeys(data);
-  return { file, dir: dirname(file), ...appsOf(file, data), ...(duplicates.length ? { duplicates } : {}) };
+  const probed = await readData(file, format);
+  const duplicates = probed.duplicates?.length ? { duplicates: probed.duplicates } : {};
+  if (format === 'yaml')
+    return { file, dir: dirname(file), ...appsOf(file, mergeKeys(probed.a)), notes: [], dotenv: null };
+  return { file, dir: dirname(file), ...sanitized(file, probed), ...duplicates };
+}
+
+// The apps with what came from the environment left out or replaced (environment.ts), and why.
+function sanitized(file: string, probed: Probed): Omit<Ecosystem, 'file' | 'dir'> {
+  const a = appsOf(file, probed.a);
+  if (!probed.markers) return { ...a, notes: a.apps.map(() => []), dotenv: null };
+  const b = appsOf(file, probed.b);
+  if (b.apps.length !== a.apps.length)
+    throw problem(file, 'the number of apps depends on the values of environment variables', {
+      code: ErrorCode.CONFIG_LOAD,
+      hint: 'a checked-in config lists its apps; declare them without reading process.env',
+    });
+  let empty: Record<string, unknown>[] | null = null;
+  try {
+    if (probed.empty !== null) empty = appsOf(file, probed.empty).apps;
+  } catch {}
+  if (empty?.length !== a.apps.length) empty = null;
+  const evidence = { markers: probed.markers, known: probed.known };
+  // The .env file as the notes name it: from the ecosystem file's directory.
+  const shown = probed.dotenv ? relative(dirname(file), probed.dotenv) : null;
+  const apps = a.apps.map((app, i) =>
+    sanitizeApp(app, b.apps[i] ?? {}, empty?.[i] ?? null, evidence, probed.emptyKnown, shown),
+  );
+  return {
+    apps: apps.map((s) => s.app),
+    extra: a.extra,
+    notes: apps.map((s) => s.notes),
+    dotenv: probed.dotenv,
+  };
 }

@@ -1,0 +1,114 @@
+// `clusterd import pm2` on ecosystem files that read the environment: a secret planted in the
+// importer's environment and in a .env file appears nowhere (stdout, stderr, any file written), each
+// key left out is named with the reason, and the config written runs on this machine.
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir, writeFiles } from '../helpers/files.js';
+
+// What dotenv's config() does, without the dependency: .env from the working directory, and a variable
+// that is set already wins. It also prints what it read, as a careless file might.
+const DOTENV = `const fs = require('node:fs');
+for (const line of fs.readFileSync('.env', 'utf8').split('\\n')) {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+  if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
+}
+console.log('loaded', process.env.DB_PASS);
+`;
+
+// Every file under `dir` but the .env the user wrote, as text.
+function writtenFiles(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name !== '.env' && !name.endsWith('/.env'))
+    .map((name) => {
+      try {
+        return readFileSync(join(dir, name), 'utf8');
+      } catch {
+        return ''; // a directory
+      }
+    })
+    .join('\n');
+}
+
+const secret = () => `planted-${randomBytes(12).toString('hex')}`;
+
+describe('import pm2 and the environment', () => {
+  it('leaves a spread of process.env and variables read from it to the environment, naming each key', async () => {
+    const shell = secret();
+    const dir = writeFiles(tempDir(), {
+      'server.js': '',
+      'ecosystem.config.js': `module.exports = {
+  apps: [{
+    name: 'api',
+    script: './server.js',
+    instances: process.env.WEB_CONCURRENCY || 2,
+    env: { ...process.env, NODE_ENV: 'production' },
+    env_staging: { TOKEN: process.env.CLUSTERD_TEST_SECRET, LEVEL: 'debug' },
+  }],
+};
+`,
+    });
+    const env = { ...process.env, CLUSTERD_TEST_SECRET: shell, WEB_CONCURRENCY: '7' };
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}${writtenFiles(dir)}`).not.toContain(shell);
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8'));
+    expect(config.apps[0]).toMatchObject({
+      instances: 2,
+      env: { NODE_ENV: 'production' },
+      environments: { staging: { LEVEL: 'debug' } },
+    });
+    expect(Object.keys(config.apps[0].env)).toEqual(['NODE_ENV']);
+    expect(r.stderr).toMatch(
+      /^api\s+env\s+changed\s+env\s+spreads process\.env: \d+ inherited variables left out/m,
+    );
+    expect(r.stderr).toMatch(
+      /^api\s+env_staging\.TOKEN\s+changed\s+-\s+read from the environment \(CLUSTERD_TEST_SECRET\) when the file ran/m,
+    );
+    expect(r.stderr).toMatch(
+      /^api\s+instances\s+changed\s+instances\s+.*read from the environment when the file ran \(WEB_CONCURRENCY\); written as the file gives it with the variable unset/m,
+    );
+    expect((await runCli(['validate'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('maps a .env file the ecosystem file loads to envFile, and writes none of its values', async () => {
+    const shell = secret();
+    const dotenv = secret();
+    const dir = writeFiles(tempDir(), {
+      'server.js': '',
+      '.env': `DB_PASS=${dotenv}\nSHARED=${dotenv}-shared\n`,
+      'ecosystem.config.js': `${DOTENV}
+module.exports = {
+  apps: [{
+    name: 'db',
+    script: './server.js',
+    args: ['--password', process.env.DB_PASS],
+    env: { DB_PASS: process.env.DB_PASS, URL: 'postgres://app:' + process.env.SHARED + '@db/app', PORT: 3000 },
+  }],
+};
+`,
+    });
+    const env = { ...process.env, CLUSTERD_TEST_SECRET: shell };
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    const everything = `${r.stdout}${r.stderr}${writtenFiles(dir)}`;
+    expect(everything).not.toContain(shell);
+    expect(everything).not.toContain(dotenv);
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8'));
+    expect(config.apps[0]).toMatchObject({ name: 'db', envFile: '.env', env: { PORT: 3000 } });
+    expect(config.apps[0]).not.toHaveProperty('args');
+    expect(r.stderr).toMatch(
+      /^db\s+env\.DB_PASS\s+changed\s+-\s+from \.env, which the app now reads through envFile/m,
+    );
+    expect(r.stderr).toMatch(/^db\s+env\.URL\s+changed\s+-\s+from \.env/m);
+    expect(r.stderr).toMatch(/^db\s+\(\.env loaded by the file\)\s+changed\s+envFile\s+/m);
+    expect(r.stderr).toMatch(
+      /^db\s+args\s+changed\s+-\s+read from the environment when the file ran \(DB_PASS\); left out/m,
+    );
+    const valid = await runCli(['validate'], { cwd: dir });
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(`${valid.stdout}${valid.stderr}`).not.toContain(dotenv);
+  });
+});
