@@ -95,7 +95,7 @@ describe('clusterd import pm2', () => {
   it('exits 2 when something was left out, and still writes the config', async () => {
     const dir = project({
       'ecosystem.config.js': `module.exports = { apps: [
-  { name: 'api', script: 'server.js', log_date_format: 'YYYY-MM-DD HH:mm Z' },
+  { name: 'api', script: 'server.js', increment_var: 'PORT', instanse: 2 },
   { name: 'etl', script: 'etl.py' },
 ] };
 `,
@@ -103,10 +103,15 @@ describe('clusterd import pm2', () => {
     });
     const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^api\s+log_date_format\s+unsupported\s+-\s+logs\.file gets/m);
+    expect(r.stderr).toMatch(/^api\s+increment_var\s+unsupported\s+-\s+clusterd counts workers/m);
     expect(r.stderr).toMatch(/^etl\s+script\s+unsupported\s+-\s+PM2 runs a \.py file with python/m);
+    // A key PM2 drops too loses nothing.
+    expect(r.stderr).toMatch(/^api\s+instanse\s+ignored\s+-\s+not a PM2 option \(PM2 drops it too\); did you mean instances\?/m);
     expect(r.stderr).toContain('1 app imported (1 left out: etl)');
-    expect(r.stderr).toContain('clusterd: not everything was imported: see "unsupported" above');
+    // The last line says what was lost, by app and option.
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      'clusterd: not everything was imported, behaviour is lost: app etl left out, api.increment_var (see "unsupported" above)',
+    );
     expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps).toHaveLength(1);
   });
 

@@ -129,8 +129,9 @@ export default config;
       kind: 'changed',
       note: expect.stringContaining('a directory'),
     });
+    // pm2 deploy changes nothing in how the apps run: nothing is lost.
     expect(r.verdict(null, 'deploy')).toMatchObject({
-      kind: 'unsupported',
+      kind: 'ignored',
       note: expect.stringContaining('no deploy'),
     });
   });
@@ -280,7 +281,7 @@ apps:
     });
     expect(r.apps[1]).toMatchObject({ name: 'Worker', guards: { memory: { limit: 1048576 } } });
     expect(r.verdict('HTTP-API', '(exec_mode not set: cluster)')).toMatchObject({ kind: 'mapped' });
-    expect(r.verdict(null, 'defaults')).toMatchObject({ kind: 'unsupported' });
+    expect(r.verdict(null, 'defaults')).toMatchObject({ kind: 'ignored' });
   });
 
   it('a bare array of apps in JSON, and in a CommonJS module', async () => {
@@ -396,9 +397,10 @@ apps:
       note: expect.stringContaining('not a glob (a regular expression?)'),
     });
     expect(r.verdict('app', 'watch_delay')).toMatchObject({ kind: 'changed', target: 'watch.debounce' });
+    // chokidar's tuning changes how changes are found, not which ones reload the app.
     expect(r.verdict('app', 'watch_options')).toMatchObject({
-      kind: 'unsupported',
-      note: expect.stringContaining('followSymlinks not imported'),
+      kind: 'changed',
+      note: expect.stringContaining('followSymlinks: clusterd follows symbolic links'),
     });
     // An ignore list without watch waits for clusterd start --watch, as for pm2 start --watch.
     expect(r.apps[1]?.watch).toEqual({ ignore: ['logs'], enabled: false });
@@ -651,7 +653,7 @@ apps:
     expect(r.verdict('api', 'instance_var')).toMatchObject({ kind: 'mapped', target: 'instanceVar' });
     expect(r.apps[0]).toMatchObject({ instanceVar: expect.any(String) });
     expect(r.verdict('api', 'insances')).toMatchObject({
-      kind: 'unsupported',
+      kind: 'ignored',
       note: 'not a PM2 option (PM2 drops it too); did you mean instances?',
     });
     expect(r.verdict('api', 'args')).toMatchObject({ kind: 'mapped', note: 'null: PM2 takes its default' });

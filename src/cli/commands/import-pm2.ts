@@ -52,7 +52,12 @@ const exists = (file: string) => {
   }
 };
 
-function report(conversion: Conversion, machine: readonly ConfigIssue[], written: string | null): string {
+function report(
+  conversion: Conversion,
+  machine: readonly ConfigIssue[],
+  written: string | null,
+  root: string,
+): string {
   const counts = countVerdicts(conversion.verdicts);
   const apps = conversion.config.apps.length;
   const left = conversion.dropped.length
@@ -60,8 +65,8 @@ function report(conversion: Conversion, machine: readonly ConfigIssue[], written
     : '';
   const lines = [
     verdictTable(conversion.verdicts),
-    `${apps} app${apps === 1 ? '' : 's'} imported${left}; options: ${counts.mapped} mapped, ${counts.changed} changed, ${counts.unsupported} unsupported`,
-    "Relative paths are taken from the config file's directory (PM2 took them from the directory pm2 start ran in).",
+    `${apps} app${apps === 1 ? '' : 's'} imported${left}; options: ${counts.mapped} mapped, ${counts.changed} changed, ${counts.ignored} ignored, ${counts.unsupported} unsupported`,
+    `PM2 took relative paths from where pm2 start ran, taken as ${root} (--cwd DIR to change it); the config has them from its own directory.`,
   ];
   if (machine.length)
     lines.push(
@@ -95,13 +100,26 @@ export async function importPm2Command(options: ImportPm2Options, io: Io): Promi
   const text = renderConfig(conversion.config, format, source);
   if (toStdout) io.stdout(text);
   else writeNew(target, text, options.force);
-  io.stderr(escapeText(report(conversion, machine, toStdout ? null : target)));
-  const left = conversion.dropped.length > 0 || countVerdicts(conversion.verdicts).unsupported > 0;
-  if (!left && machine.length === 0) return ExitCode.OK;
-  io.stderr(
-    left
-      ? 'clusterd: not everything was imported: see "unsupported" above\n'
-      : 'clusterd: the config is written, but this machine cannot run it yet (see above)\n',
-  );
-  return ExitCode.IMPORT_INCOMPLETE;
+  io.stderr(escapeText(report(conversion, machine, toStdout ? null : target, root)));
+  io.stderr(escapeText(`${verdictLine(conversion, machine)}\n`));
+  const lost = conversion.dropped.length > 0 || countVerdicts(conversion.verdicts).unsupported > 0;
+  return !lost && machine.length === 0 ? ExitCode.OK : ExitCode.IMPORT_INCOMPLETE;
+}
+
+/** The one line that ends the report: whether every app runs as under PM2, and if not, what was lost. */
+export function verdictLine(conversion: Conversion, machine: readonly ConfigIssue[]): string {
+  const lost = [
+    ...conversion.dropped.map((name) => `app ${name} left out`),
+    ...conversion.verdicts
+      .filter((v) => v.kind === 'unsupported' && !conversion.dropped.includes(v.app ?? ''))
+      .map((v) => (v.app ? `${v.app}.${v.option}` : v.option)),
+  ];
+  if (lost.length) {
+    const shown = lost.length > 6 ? [...lost.slice(0, 6), `${lost.length - 6} more`] : lost;
+    return `clusterd: not everything was imported, behaviour is lost: ${shown.join(', ')} (see "unsupported" above)`;
+  }
+  if (machine.length)
+    return 'clusterd: the config is written, but this machine cannot run it yet (see above)';
+  const changed = countVerdicts(conversion.verdicts).changed;
+  return `clusterd: every app runs as it did under PM2${changed ? ` (${changed} option${changed === 1 ? '' : 's'} work${changed === 1 ? 's' : ''} differently: see "changed" above)` : ''}`;
 }

@@ -103,8 +103,10 @@ export function convertEcosystem(
       note: `repeated at line ${line} of the file: the last one wins, as in PM2 (which reads the file as JavaScript)`,
     });
   for (const key of Object.keys(ecosystem.extra)) {
+    // `deploy` is for `pm2 deploy`, which changes nothing in how the apps run; `static` apps do run.
+    const kind = key === 'static' ? 'unsupported' : 'ignored';
     const note = TOP_LEVEL[key] ?? 'not a key of a PM2 ecosystem file (PM2 ignores it too)';
-    verdicts.push({ app: null, option: key, kind: 'unsupported', target: '', note });
+    verdicts.push({ app: null, option: key, kind, target: '', note });
   }
   if (apps.length === 0) {
     const reasons = dropped.map((d) => `\n  ${d.name}: ${d.why}`).join('');

@@ -56,7 +56,7 @@ function judgeLeftovers(m: AppMapping) {
   for (const found of unset) m.mapped(found, '', 'null: PM2 takes its default');
   for (const found of unknown) {
     const near = suggest(found.key, PM2_OPTIONS);
-    m.unsupported(found, `not a PM2 option (PM2 drops it too)${near ? `; did you mean ${near}?` : ''}`);
+    m.ignored(found, `not a PM2 option (PM2 drops it too)${near ? `; did you mean ${near}?` : ''}`);
   }
 }
 

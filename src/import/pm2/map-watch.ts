@@ -6,7 +6,15 @@ import { pm2Millis, shownValue } from './values.js';
 const RELOAD_NOTE = 'a change reloads the app worker by worker (PM2 restarts it)';
 
 // Entries clusterd ignores anyway (BUILTIN_WATCH_IGNORES), as PM2's default did.
-const BUILT_IN = new Set(['node_modules', 'node_modules/', './node_modules', '.git', '*.log']);
+const BUILT_IN = new Set([
+  'node_modules',
+  'node_modules/',
+  './node_modules',
+  '.git',
+  '.git/',
+  '*.log',
+  '.log',
+]);
 
 function mapPaths(m: AppMapping) {
   const found = m.take('watch');
@@ -32,8 +40,10 @@ function mapIgnores(m: AppMapping) {
   const dropped: string[] = [];
   for (const entry of entries) {
     // PM2 hands them to chokidar, which reads strings as globs; a regular expression is not one.
+    // `\\.git`, `node_modules`: regular expressions of what clusterd ignores anyway.
+    if (typeof entry === 'string' && BUILT_IN.has(entry.replace(/^\^|\\|\$$/g, ''))) continue;
     if (typeof entry !== 'string' || entry === '' || entry.includes('\\')) dropped.push(shownValue(entry));
-    else if (!BUILT_IN.has(entry)) globs.push(entry);
+    else globs.push(entry);
   }
   if (globs.length) m.watch().ignore = globs;
   const base =
@@ -59,19 +69,53 @@ function mapDelay(m: AppMapping) {
   );
 }
 
+// chokidar's tuning options: how the watcher finds changes, not which changes reload the app.
+const TUNING: Readonly<Record<string, string>> = {
+  followSymlinks: 'clusterd follows symbolic links (a change behind one reloads too)',
+  interval: "clusterd polls at chokidar's default interval (100 ms)",
+  binaryInterval: "clusterd polls binary files at chokidar's default interval (300 ms)",
+  awaitWriteFinish: 'clusterd waits for watch.debounce of quiet instead',
+  atomic: "clusterd keeps chokidar's default for editors' atomic writes",
+  alwaysStat: 'not needed by clusterd',
+  persistent: 'clusterd watches for as long as it runs',
+  ignoreInitial: 'clusterd never reloads for the files already there',
+  ignorePermissionErrors: 'clusterd skips what it cannot read',
+  depth: 'clusterd watches the whole tree',
+  cwd: "clusterd takes watch paths from the app's cwd",
+};
+
 function mapOptions(m: AppMapping) {
   const found = m.take('watch_options');
   if (!found) return;
   const v = found.value;
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     return m.unsupported(found, `${shownValue(v)} is not an object of chokidar options`);
-  const rest = Object.keys(v).filter((k) => k !== 'usePolling');
-  if ('usePolling' in v && typeof v.usePolling === 'boolean') m.watch().usePolling = v.usePolling;
-  if (rest.length)
+  const options = v as Record<string, unknown>;
+  const notes: string[] = [];
+  const lost: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'usePolling' && typeof value === 'boolean') m.watch().usePolling = value;
+    else if (key === 'ignored' && (typeof value === 'string' || Array.isArray(value))) {
+      const globs = (Array.isArray(value) ? value : [value]).filter(
+        (g): g is string => typeof g === 'string' && g !== '' && !g.includes('\\'),
+      );
+      if (globs.length)
+        m.watch().ignore = [
+          ...(m.draft.watch && typeof m.draft.watch === 'object' ? (m.draft.watch.ignore ?? []) : []),
+          ...globs,
+        ];
+      if (globs.length !== (Array.isArray(value) ? value.length : 1)) lost.push('ignored (not a glob)');
+      else notes.push('ignored: added to watch.ignore');
+    } else if (TUNING[key]) notes.push(`${key}: ${TUNING[key]}`);
+    else lost.push(key);
+  }
+  if (lost.length)
     m.unsupported(
       found,
-      `clusterd passes no chokidar options but usePolling: ${rest.join(', ')} not imported`,
+      `${lost.join(', ')} not imported: clusterd takes usePolling and ignored of chokidar's options`,
     );
+  else if (notes.length)
+    m.changed(found, 'usePolling' in options ? 'watch.usePolling' : '', notes.join('; '));
   else m.mapped(found, 'watch.usePolling');
 }
 

@@ -4,7 +4,12 @@ import { resolve } from 'node:path';
 import type { App, Restart, Shutdown, WatchOptions } from '../../config/types.generated.js';
 import { type Found, type Pm2Option, type SortedOptions, sortOptions } from './catalogue.js';
 
-export type VerdictKind = 'mapped' | 'changed' | 'unsupported';
+/**
+ * `mapped`: runs as under PM2; `changed`: runs differently, nothing lost (the note says how);
+ * `ignored`: PM2 does nothing with it either when the app runs (an unknown key, `deploy`);
+ * `unsupported`: behaviour is lost (the note says what to do instead). Only the last makes import exit 2.
+ */
+export type VerdictKind = 'mapped' | 'changed' | 'ignored' | 'unsupported';
 
 /** What became of one PM2 option. */
 export interface Verdict {
@@ -76,6 +81,10 @@ export class AppMapping {
 
   changed(option: Found | string, target: string, note: string): void {
     this.verdict(option, 'changed', target, note);
+  }
+
+  ignored(option: Found | string, note: string): void {
+    this.verdict(option, 'ignored', '', note);
   }
 
   unsupported(option: Found | string, note: string): void {

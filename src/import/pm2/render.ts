@@ -38,7 +38,7 @@ export function renderConfig(config: ClusterdConfig, format: OutputFormat, sourc
 
 /** How many verdicts of each kind. */
 export function countVerdicts(verdicts: readonly Verdict[]): Record<VerdictKind, number> {
-  const counts = { mapped: 0, changed: 0, unsupported: 0 };
+  const counts = { mapped: 0, changed: 0, ignored: 0, unsupported: 0 };
   for (const v of verdicts) counts[v.kind] += 1;
   return counts;
 }
