@@ -170,4 +170,72 @@ describe('clusterd init', () => {
     const r = await runCli(['init', 'nowhere'], { cwd: dir });
     expect([r.code, r.stderr]).toEqual([66, `clusterd: ${join(dir, 'nowhere')} is not a directory\n`]);
   });
+
+  it("writes a working config for a real Next.js project: next start runs next's own bin file", async () => {
+    // The real next package of this repository, linked as a project's node_modules.
+    const dir = writeFiles(tempDir(), {
+      'package.json': JSON.stringify({
+        name: 'shop',
+        scripts: { build: 'next build', start: 'next start -p 4000' },
+        dependencies: { next: '*', react: '*', 'react-dom': '*' },
+      }),
+      'pages/index.js': 'export default function Home() { return "hi"; }\n',
+    });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const r = await runCli(['init'], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(STACK_LINE)]);
+    expect(r.stdout).toContain('app shop: runs node_modules/next/dist/bin/next');
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8'));
+    expect(config.apps[0]).toMatchObject({
+      script: 'node_modules/next/dist/bin/next',
+      args: ['start', '-p', '4000'],
+    });
+    expect(config.apps[0].readiness).toBe('listening');
+    expect((await runCli(['validate'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('writes a working config for a NestJS layout: nest start becomes the file it spawns', async () => {
+    const dir = writeFiles(tempDir(), {
+      'package.json': JSON.stringify({
+        name: '@acme/api',
+        scripts: { build: 'nest build', start: 'nest start', 'start:prod': 'node dist/main' },
+        dependencies: { '@nestjs/core': '^11.0.0', '@nestjs/platform-express': '^11.0.0' },
+        devDependencies: { '@nestjs/cli': '^11.0.0' },
+      }),
+      'nest-cli.json': JSON.stringify({
+        $schema: 'https://json.schemastore.org/nest-cli',
+        collection: '@nestjs/schematics',
+        sourceRoot: 'src',
+      }),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: { outDir: './dist', experimentalDecorators: true },
+      }),
+      'node_modules/@nestjs/cli/package.json': JSON.stringify({
+        name: '@nestjs/cli',
+        bin: { nest: 'bin/nest.js' },
+      }),
+      'node_modules/@nestjs/cli/bin/nest.js': '#!/usr/bin/env node\n',
+      'dist/main.js': '',
+    });
+    mkdirSync(join(dir, 'node_modules/.bin'));
+    symlinkSync('../@nestjs/cli/bin/nest.js', join(dir, 'node_modules/.bin/nest'));
+    const r = await runCli(['init'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('app api: runs dist/main.js');
+    expect(r.stderr).toContain('"nest start" compiles, then runs node dist/main.js as a child process');
+    expect((await runCli(['validate'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('sets readiness "loaded" for a queue worker without a server, and says so', async () => {
+    const dir = writeFiles(tempDir(), {
+      'package.json': JSON.stringify({ name: 'jobs', main: 'worker.js', dependencies: { bullmq: '^5.0.0' } }),
+      'worker.js': '',
+    });
+    const r = await runCli(['init'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('readiness "loaded": package.json has bullmq and no HTTP server');
+    expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps[0].readiness).toBe(
+      'loaded',
+    );
+  });
 });
