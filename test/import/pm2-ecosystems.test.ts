@@ -661,6 +661,21 @@ apps:
     expect(r.machine.map((i) => i.code)).toContain(ErrorCode.CONFIG_UNKNOWN_USER);
   });
 
+  it('a namespace groups apps for pm2 commands only: changed, nothing lost', async () => {
+    const r = await importFile(
+      {
+        'ecosystem.config.js': `module.exports = { apps: [{ name: 'api', script: 'a.js', namespace: 'backend' }] };\n`,
+        'a.js': '',
+      },
+      'ecosystem.config.js',
+    );
+    expect(r.verdict('api', 'namespace')).toMatchObject({
+      kind: 'changed',
+      note: expect.stringContaining('no namespaces'),
+    });
+    expect(r.verdicts.filter((v) => v.kind === 'unsupported')).toEqual([]);
+  });
+
   it('gives every PM2 option a verdict', async () => {
     const values: Record<string, unknown> = { script: 'app.js', name: 'all', exec_interpreter: 'node' };
     const app = Object.fromEntries(PM2_OPTIONS.map((o) => [o, values[o] ?? 1]));

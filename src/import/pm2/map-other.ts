@@ -10,6 +10,8 @@ interface Feature {
   why: string;
   /** The note when it is off (default: "off"). */
   offNote?: string;
+  /** The verdict when it is on: `unsupported` (behaviour lost) unless it only changes PM2's commands. */
+  kind?: 'changed' | 'unsupported';
 }
 
 const PM2_PLUS =
@@ -22,7 +24,8 @@ const FEATURES: Partial<Record<Pm2Option, Feature>> = {
   name_prefix: { off: never, why: 'clusterd has no name prefixes: write the prefix into name' },
   namespace: {
     off: (v) => v === 'default',
-    why: 'clusterd has no namespaces: a config file is one group of apps with its own clusterd; split the apps into config files to manage them apart',
+    kind: 'changed',
+    why: 'clusterd has no namespaces, which only group apps for pm2 commands (the apps run the same): a config file is one group with its own clusterd; split the apps into config files to manage them apart',
   },
   install_url: { off: never, why: 'clusterd installs nothing: install the app before clusterd start' },
   autostart: {
@@ -91,6 +94,7 @@ export function mapOther(m: AppMapping): void {
     const found = m.take(option);
     if (!found) continue;
     if (feature.off(found.value)) m.mapped(found, '', feature.offNote ?? 'off');
+    else if (feature.kind === 'changed') m.changed(found, '', feature.why);
     else m.unsupported(found, feature.why);
   }
 }
