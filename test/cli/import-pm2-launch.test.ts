@@ -2,6 +2,7 @@
 // binary: npm/yarn scripts that run a package's bin, `interpreter: 'none'`, `script: 'node'` with the file
 // in args, ts-node and npx tsx as interpreters, an ecosystem file in a subfolder of the project, a cwd
 // that does not exist on this machine, and a .json file with a repeated key.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -187,6 +188,21 @@ describe('clusterd import pm2: launch forms', () => {
     expect(r.apps[0]).toMatchObject({ instances: 4 });
     expect(r.stderr).toMatch(
       /^-\s+instances\s+changed\s+-\s+repeated at line 6 of the file: the last one wins/m,
+    );
+  });
+
+  it('gives up on a bin whose pnpm shim leads to a FIFO, instead of blocking on it', async () => {
+    const dir = writeFiles(tempDir(), {
+      'ecosystem.config.js': "module.exports = { apps: [{ name: 'web', script: 'npm', args: 'start' }] };\n",
+      'package.json': JSON.stringify({ scripts: { start: 'foo serve' } }),
+      'node_modules/.bin/foo': '#!/bin/sh\nexec node "$basedir/../foo/bin.js" "$@"\n',
+    });
+    mkdirSync(join(dir, 'node_modules/foo'));
+    execFileSync('mkfifo', [join(dir, 'node_modules/foo/bin.js')]);
+    const r = await imported(dir);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(
+      `it runs "foo", which is no Node.js file nor a bin of this project's node_modules`,
     );
   });
 });

@@ -1,7 +1,6 @@
 // What runs: the app's name, its script (a file, a directory, `npm start`, a command line), the
 // interpreter, its arguments, Node.js's options and the working directory. An app that does not run on
 // Node.js is dropped here, with the reason.
-import { readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Found } from './catalogue.js';
 import {
@@ -17,7 +16,7 @@ import {
 } from './launch.js';
 import type { AppMapping } from './mapping.js';
 import { resolvePackageScript } from './npm.js';
-import { directoryEntry, looksBinary, pathKind, projectContext } from './project.js';
+import { directoryEntry, looksBinary, pathKind, projectContext, readHead } from './project.js';
 import { argList, shownValue } from './values.js';
 
 const NOT_NODE =
@@ -349,12 +348,7 @@ function mapScript(m: AppMapping, args: string[] | null, argsFound: Found | unde
 
 // A file run as a program is Node.js when it is JavaScript by its name or its #! line.
 function isNodeFile(file: string): boolean {
-  if (/\.(c|m)?js$/.test(file)) return true;
-  try {
-    return /^#!.*\bnode\b/.test(readFileSync(file, 'utf8').slice(0, 200));
-  } catch {
-    return false;
-  }
+  return /\.(c|m)?js$/.test(file) || /^#!.*\bnode\b/.test(readHead(file) ?? '');
 }
 
 /** Maps name, cwd, script, interpreter, args, node_args and source_map_support. */

@@ -1,6 +1,15 @@
 // What the importer asks of the app's project on disk: what a path is, a package.json, whether a file
 // is a binary. Every answer is a plain value; a path that cannot be read counts as missing.
-import { closeSync, lstatSync, openSync, readlinkSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { readConfigBytes } from '../../config/read.js';
 import type { LaunchContext } from './launch.js';
@@ -34,14 +43,20 @@ export function readPackageJson(dir: string): PackageJson | null {
 
 // PM2 runs a script without a known extension through its interpreter "none" when it is a binary.
 export function looksBinary(file: string): boolean {
+  return headBytes(file, 512)?.includes(0) ?? false;
+}
+
+// The first `size` bytes of a regular file, or null for anything else. Opened without blocking and
+// checked after the open: a FIFO (or a device) where a file was expected would block a read forever.
+function headBytes(file: string, size: number): Buffer | null {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
-    const head = Buffer.alloc(512);
-    const n = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).includes(0);
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    if (!fstatSync(fd).isFile()) return null;
+    const head = Buffer.alloc(size);
+    return head.subarray(0, readSync(fd, head, 0, size, 0));
   } catch {
-    return false;
+    return null;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -89,18 +104,10 @@ const isLink = (path: string) => {
   }
 };
 
-function readHead(file: string): string | null {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const head = Buffer.alloc(2048);
-    const n = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).includes(0) ? null : head.subarray(0, n).toString('utf8');
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+/** The first 2 KiB of a regular text file (no NUL), or null. */
+export function readHead(file: string): string | null {
+  const head = headBytes(file, 2048);
+  return head === null || head.includes(0) ? null : head.toString('utf8');
 }
 
 /** The project in `dir` as launch.ts asks about it, read from disk. */
