@@ -205,4 +205,21 @@ describe('clusterd import pm2: launch forms', () => {
       `it runs "foo", which is no Node.js file nor a bin of this project's node_modules`,
     );
   });
+
+  it('keeps the absolute directory of `cd /abs &&` as the cwd, from the app cwd too', async () => {
+    const dir = writeFiles(tempDir(), {
+      'ecosystem.config.js': `module.exports = { apps: [
+  { name: 'web', script: 'npm', args: 'start' },
+  { name: 'api', cwd: 'sub', script: 'cd /srv/api && node server.js' },
+] };
+`,
+      'package.json': JSON.stringify({ scripts: { start: 'cd /srv/web && node server.js' } }),
+      'sub/server.js': '',
+    });
+    const r = await imported(dir);
+    expect(r.apps).toMatchObject([
+      { name: 'web', script: 'server.js', cwd: '/srv/web' },
+      { name: 'api', script: 'server.js', cwd: '/srv/api' },
+    ]);
+  });
 });

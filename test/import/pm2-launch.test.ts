@@ -67,6 +67,32 @@ describe('import pm2: following a launch to its Node.js file', () => {
     expect(resolveLine('node a.js & node b.js', project({}))).toMatchObject({ ok: false });
   });
 
+  it('follows `cd /abs` as an absolute directory, and refuses a cd or && it cannot follow', () => {
+    expect(ok(resolveLine('cd /srv/app && node server.js', project({}))).cwd).toBe('/srv/app');
+    expect(ok(resolveLine('cd api && cd /srv/app && node server.js', project({}))).cwd).toBe('/srv/app');
+    expect(ok(resolveLine('cd /srv && cd app && node server.js', project({}))).cwd).toBe('/srv/app');
+    // A bin of this project is not one of /srv/app's.
+    const bins = project({ 'package.json': {} }, { next: 'node_modules/next/dist/bin/next' });
+    expect(ok(resolveLine('cd /srv/app && next start', bins)).notes.join('\n')).toContain(
+      'next is not installed here',
+    );
+    for (const line of [
+      'cd && node a.js',
+      'cd ~/app && node a.js',
+      'cd - && node a.js',
+      'cd a b && node a.js',
+    ])
+      expect(resolveLine(line, project({}))).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('depends on the shell'),
+      });
+    for (const line of ['&& node a.js', 'node a.js &&', 'npm run build && && node a.js'])
+      expect(resolveLine(line, project({}))).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('shell syntax error'),
+      });
+  });
+
   it('maps loaders to Node.js options: tsx, ts-node, npx tsx', () => {
     expect(ok(resolveLine('tsx src/index.ts', project({}))).command).toMatchObject({
       nodeArgs: ['--import', 'tsx'],

@@ -114,6 +114,8 @@ function steps(line: string): Step[] | string {
     rest = rest.slice(at + 2);
   }
   parts.push(rest);
+  if (parts.length > 1 && parts.some((part) => part.trim() === ''))
+    return 'it has "&&" without a command on one side (a shell syntax error)';
   const out: Step[] = [];
   for (const part of parts) {
     const words = shellWords(part);
@@ -157,8 +159,14 @@ export function resolveLine(line: string, ctx: LaunchContext, depth = 0): Launch
   let cwd = '';
   const before: string[] = [];
   for (const step of parsed.slice(0, -1)) {
-    if (step.words[0] === 'cd' && step.words.length === 2) cwd = posix.join(cwd, step.words[1] as string);
-    else if (step.words.length) before.push(step.words.join(' '));
+    if (step.words[0] === 'cd') {
+      const dir = step.words.length === 2 ? (step.words[1] as string) : '';
+      if (dir === '' || /^[~-]/.test(dir))
+        return fail(
+          `"${step.words.join(' ')}" changes to a directory that depends on the shell (home, previous)`,
+        );
+      cwd = chdir(cwd, dir);
+    } else if (step.words.length) before.push(step.words.join(' '));
   }
   const inner = cwd ? within(ctx, cwd) : ctx;
   const result = resolveWords(last.words, last.env, inner, depth);
@@ -168,18 +176,23 @@ export function resolveLine(line: string, ctx: LaunchContext, depth = 0): Launch
     notes.push(
       `${before.map((b) => `"${b}"`).join(' and ')} ran first under PM2: run ${before.length > 1 ? 'them' : 'it'} yourself before clusterd start (a build belongs to the deploy, not to every worker's start)`,
     );
-  const moved = cwd ? posix.join(cwd, result.launch.cwd ?? '.') : result.launch.cwd;
+  const moved = cwd ? chdir(cwd, result.launch.cwd ?? '.') : result.launch.cwd;
   return { ok: true, launch: { ...result.launch, notes, ...(moved && moved !== '.' ? { cwd: moved } : {}) } };
 }
 
-// The project seen from a subdirectory.
+/** Where `cd to` from `from` goes: an absolute directory replaces the one before. */
+export const chdir = (from: string, to: string) =>
+  posix.isAbsolute(to) ? posix.normalize(to) : posix.join(from, to);
+
+// The project seen from a subdirectory (or, after `cd /abs`, from another directory: its bins are not
+// the project's, so none is known there).
 function within(ctx: LaunchContext, dir: string): LaunchContext {
-  const up = (file: string) => posix.join(dir, file);
+  const up = (file: string) => chdir(dir, file);
   return {
     isFile: (file) => ctx.isFile(up(file)),
     readJson: (file) => ctx.readJson(up(file)),
     binTarget: (bin) => {
-      const found = ctx.binTarget(bin);
+      const found = posix.isAbsolute(dir) ? null : ctx.binTarget(bin);
       return found === null ? null : posix.relative(dir, found);
     },
   };

@@ -4,6 +4,7 @@
 import { basename, extname, join, resolve } from 'node:path';
 import type { Found } from './catalogue.js';
 import {
+  chdir,
   isNodeProgram,
   type Launch,
   type LaunchContext,
@@ -153,7 +154,7 @@ function applyLaunch(m: AppMapping, launch: Launch) {
   if (command.args.length) m.draft.args = command.args;
   if (command.nodeArgs.length) m.draft.nodeArgs = [...(m.draft.nodeArgs ?? []), ...command.nodeArgs];
   if (Object.keys(command.env).length) m.draft.env = { ...command.env };
-  if (launch.cwd) m.draft.cwd = join(m.draft.cwd ?? '.', launch.cwd);
+  if (launch.cwd) m.draft.cwd = chdir(m.draft.cwd ?? '.', launch.cwd);
 }
 
 // Whatever PM2 runs as a program (npm, node, a bin, a command line): followed to its Node.js file.
