@@ -106,7 +106,9 @@ describe('clusterd import pm2', () => {
     expect(r.stderr).toMatch(/^api\s+increment_var\s+unsupported\s+-\s+clusterd counts workers/m);
     expect(r.stderr).toMatch(/^etl\s+script\s+unsupported\s+-\s+PM2 runs a \.py file with python/m);
     // A key PM2 drops too loses nothing.
-    expect(r.stderr).toMatch(/^api\s+instanse\s+ignored\s+-\s+not a PM2 option \(PM2 drops it too\); did you mean instances\?/m);
+    expect(r.stderr).toMatch(
+      /^api\s+instanse\s+ignored\s+-\s+not a PM2 option \(PM2 drops it too\); did you mean instances\?/m,
+    );
     expect(r.stderr).toContain('1 app imported (1 left out: etl)');
     // The last line says what was lost, by app and option.
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
