@@ -111,4 +111,30 @@ module.exports = {
     expect(valid.code, valid.stderr).toBe(0);
     expect(`${valid.stdout}${valid.stderr}`).not.toContain(dotenv);
   });
+
+  it('shows no part of a .env value the file loads over the placeholders, in an error or as a key', async () => {
+    const dotenv = secret();
+    const override = `const fs = require('node:fs');
+for (const line of fs.readFileSync('.env', 'utf8').split('\\n')) {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+  if (m) process.env[m[1]] = m[2];
+}
+`;
+    const dir = writeFiles(tempDir(), {
+      'server.js': '',
+      '.env': `DB_PASS=${dotenv}\n`,
+      'threw.config.js': `${override}JSON.parse(process.env.DB_PASS);\n`,
+      'keyed.config.js': `${override}module.exports = { apps: [{ name: 'api', script: 'server.js', env: { [process.env.DB_PASS]: '1', LEVEL: 'debug' } }] };\n`,
+    });
+    const threw = await runCli(['import', 'pm2', 'threw.config.js', '-o', '-'], { cwd: dir });
+    expect(threw.code).toBe(78);
+    expect(threw.stderr).toContain('with an error message that holds part of the value of DB_PASS in');
+    expect(`${threw.stdout}${threw.stderr}`).not.toContain(dotenv.slice(0, 8));
+    const keyed = await runCli(['import', 'pm2', 'keyed.config.js'], { cwd: dir });
+    expect(keyed.code, keyed.stderr).toBe(0);
+    expect(`${keyed.stdout}${keyed.stderr}${writtenFiles(dir)}`).not.toContain(dotenv);
+    expect(keyed.stderr).toMatch(
+      /^api\s+env\.\(a variable\)\s+changed\s+-\s+a name read from the environment/m,
+    );
+  });
 });

@@ -3,10 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Evidence,
+  keyFromEnvironment,
   markerEnv,
   markerKeys,
   originOf,
   sanitizeApp,
+  shownMessage,
 } from '../../src/import/pm2/environment.js';
 
 const markers = markerKeys(
@@ -145,5 +147,39 @@ describe('sanitizeApp', () => {
       null,
     );
     expect(loaded.app).not.toHaveProperty('instances');
+  });
+});
+
+describe('what may be shown of the file', () => {
+  it("names a marker in an error's message by its variable, and flags one that quotes part of a .env value", () => {
+    const values = [['DB_PASS in .env', 'hunter2-very-secret'] as const];
+    expect(shownMessage(`Error: bad ${a.DB_PASS}`, markers, values)).toEqual({
+      text: 'Error: bad <$DB_PASS>',
+    });
+    // V8's JSON.parse quotes the start of a long string only.
+    expect(shownMessage(`SyntaxError: "hunter2-ve"... is not valid JSON`, markers, values)).toEqual({
+      text: `SyntaxError: "hunter2-ve"... is not valid JSON`,
+      holds: 'DB_PASS in .env',
+    });
+    // A short value says nothing: it is in too many messages.
+    expect(shownMessage('Error: on', markers, [['FLAG in .env', 'on']])).toEqual({ text: 'Error: on' });
+  });
+
+  it('takes a key that holds a marker or a long value the module set as from the environment', () => {
+    const known: Evidence = { markers, known: ['DEBUG', 'hunter2-very-secret'] };
+    expect(keyFromEnvironment(a.DB_PASS as string, known)).toBe(true);
+    expect(keyFromEnvironment('hunter2-very-secret', known)).toBe(true);
+    expect(keyFromEnvironment('DEBUG', known)).toBe(false);
+    const app = sanitizeApp(
+      { script: 'a.js', env: { 'hunter2-very-secret': '1', [a.HOME as string]: 'x', LEVEL: 'debug' } },
+      { script: 'a.js', env: { 'hunter2-very-secret': '1', [b.HOME as string]: 'x', LEVEL: 'debug' } },
+      null,
+      known,
+      [],
+      null,
+    );
+    expect(app.app).toEqual({ script: 'a.js', env: { LEVEL: 'debug' } });
+    expect(app.notes.map((n) => n.option)).toEqual(['env.(a variable)', 'env.(a variable)']);
+    expect(JSON.stringify(app.notes)).not.toContain('hunter2');
   });
 });

@@ -49,6 +49,31 @@ export function markerEnv(markers: Markers, run: Run): Record<string, string> {
   return env;
 }
 
+/** The shortest part of a `.env` value that an error message may not hold (V8 quotes a prefix). */
+const PART = 6;
+
+/**
+ * The message of an error the file threw in a marker run, fit to show: markers as the variables they
+ * stand for, and null when it holds part of a value of a `.env` file (`values`: [variable, value]),
+ * which a file that loads it over the markers (dotenv's override) sees and may quote.
+ */
+export function shownMessage(
+  text: string,
+  markers: Markers,
+  values: readonly (readonly [string, string])[],
+): { text: string; holds?: string } {
+  const pattern = new RegExp(`__CLUSTERD_ENV_${markers.nonce}_[ab]_(\\d+)__`, 'g');
+  const named = text.replace(pattern, (_, i: string) => `<$${markers.keys[Number(i)] ?? '?'}>`);
+  const held = values.find(([, value]) => holdsPart(named, value));
+  return held ? { text: named, holds: held[0] } : { text: named };
+}
+
+function holdsPart(text: string, value: string): boolean {
+  if (value.length < PART) return false;
+  for (let i = 0; i + PART <= value.length; i += 1) if (text.includes(value.slice(i, i + PART))) return true;
+  return false;
+}
+
 /** Every string in `value`, at any depth. */
 function strings(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string') out.push(value);
@@ -88,6 +113,18 @@ export function originOf(a: unknown, b: unknown, evidence: Evidence): Origin | n
   if (variables.size || fromFile || !isDeepStrictEqual(a, b)) return { variables: [...variables], fromFile };
   return null;
 }
+
+/**
+ * Whether a key (an option's or a variable's name) came from the environment: it holds a marker or a
+ * long value the module set. Such a key is left out and never shown, as a value would be.
+ */
+export function keyFromEnvironment(key: string, evidence: Evidence): boolean {
+  const known = evidence.known.filter((v) => v.length >= LONG);
+  return originOf(key, key, { markers: evidence.markers, known }) !== null;
+}
+
+const NAMED_BY_ENV =
+  'a name read from the environment (or a .env file) when the file ran; left out, and not shown';
 
 /** What became of one option or variable of an app: a verdict for it, never with its value. */
 export interface EnvNote {
@@ -134,6 +171,10 @@ function sanitizeEnv(
   const notes: EnvNote[] = [];
   const inherited: string[] = [];
   for (const [key, value] of Object.entries(a)) {
+    if (keyFromEnvironment(key, evidence)) {
+      notes.push({ option: `${option}.(a variable)`, target: '', note: NAMED_BY_ENV });
+      continue;
+    }
     const origin = originOf(value, isPlain(b) ? b[key] : undefined, evidence);
     if (!origin) {
       env[key] = value;
@@ -178,6 +219,10 @@ export function sanitizeApp(
   const app: Plain = {};
   const notes: EnvNote[] = [];
   for (const [option, value] of Object.entries(a)) {
+    if (keyFromEnvironment(option, evidence)) {
+      notes.push({ option: '(an option)', target: '', note: NAMED_BY_ENV });
+      continue;
+    }
     if (ENV_OPTION.test(option) && isPlain(value)) {
       const env = sanitizeEnv(option, value, b[option], empty?.[option], evidence, dotenv);
       app[option] = env.env;

@@ -13,7 +13,14 @@ import { runModule } from '../../config/load-module.js';
 import { FileProblem, readConfigBytes } from '../../config/read.js';
 import { ConfigError, type ConfigIssue, ErrorCode } from '../../errors.js';
 import { type DuplicateKey, lastKeyWins } from './duplicates.js';
-import { type EnvNote, markerEnv, markerKeys, sanitizeApp } from './environment.js';
+import {
+  type EnvNote,
+  type Markers,
+  markerEnv,
+  markerKeys,
+  sanitizeApp,
+  shownMessage,
+} from './environment.js';
 
 export interface Ecosystem {
   /** Absolute path of the ecosystem file. */
@@ -135,12 +142,7 @@ async function probe(module: string, dir: string): Promise<Probed> {
     b = await run(markerEnv(markers, 'b'));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const hint =
-      'clusterd runs the file with placeholder values for the variables of the environment, so that none is written into the config';
-    throw new ConfigError(
-      error.issues.map((i) => ({ ...i, hint: i.hint ? `${i.hint}; ${hint}` : hint })),
-      { cause: error },
-    );
+    throw markerRunFailed(error, markers, candidates);
   }
   const empty = await run({}).catch(() => null);
   // The .env file the module loaded: every variable of it set, to its value, when nothing was set before.
@@ -159,6 +161,33 @@ async function probe(module: string, dir: string): Promise<Probed> {
     markers,
     dotenv: loaded?.file ?? null,
   };
+}
+
+// A marker run that failed, said without any value of a `.env` file (environment.ts shownMessage).
+function markerRunFailed(
+  error: ConfigError,
+  markers: Markers,
+  candidates: { file: string; vars: Record<string, string> }[],
+): ConfigError {
+  const values = candidates.flatMap((c) =>
+    Object.entries(c.vars).map(([key, value]) => [`${key} in ${c.file}`, value] as const),
+  );
+  let hidden = false;
+  const hint =
+    'clusterd runs the file with placeholder values for the variables of the environment, so that none is written into the config';
+  const issues = error.issues.map((issue) => {
+    const shown = shownMessage(issue.message, markers, values);
+    const hintShown = issue.hint ? shownMessage(issue.hint, markers, values) : null;
+    hidden ||= shown.holds !== undefined || hintShown?.holds !== undefined;
+    const message =
+      shown.holds === undefined
+        ? shown.text
+        : `the config module failed to load, with an error message that holds part of the value of ${shown.holds} (not shown)`;
+    const own = hintShown && hintShown.holds === undefined ? `${hintShown.text}; ` : '';
+    return { ...issue, message, hint: `${own}${hint}` };
+  });
+  // The child's error (its message and stack) stays behind when it held a value.
+  return new ConfigError(issues, hidden ? {} : { cause: error });
 }
 
 async function readData(file: string, format: 'js' | 'json' | 'yaml'): Promise<Probed> {
