@@ -2,6 +2,8 @@
 // as plain values: package.json scripts, bins, CLIs that spawn their server, loaders and watchers.
 import { describe, expect, it } from 'vitest';
 import { type LaunchContext, resolveLine, resolveWords } from '../../src/import/pm2/launch.js';
+import { parseJsonc, projectContext } from '../../src/import/pm2/project.js';
+import { tempDir, writeFiles } from '../helpers/files.js';
 
 function project(files: Record<string, unknown>, bins: Record<string, string> = {}): LaunchContext {
   return {
@@ -167,5 +169,29 @@ describe('import pm2: following a launch to its Node.js file', () => {
       ok: false,
       notNode: false,
     });
+  });
+});
+
+describe('import pm2: JSON with comments', () => {
+  it('reads tsconfig.json as tsc does: comments and trailing commas, with strings kept whole', () => {
+    const text = `{
+  /* Visit https://aka.ms/tsconfig */
+  "compilerOptions": {
+    "outDir": "./build", // where tsc writes
+    "experimentalDecorators": true,
+    "paths": { "a//b": ["x/*,]"], },
+  },
+}`;
+    expect(parseJsonc(text)).toEqual({
+      compilerOptions: { outDir: './build', experimentalDecorators: true, paths: { 'a//b': ['x/*,]'] } },
+    });
+    expect(() => parseJsonc('{ "a": ')).toThrow(SyntaxError);
+  });
+
+  it('finds `nest start`’s file from a tsconfig.json with comments', () => {
+    const dir = writeFiles(tempDir(), {
+      'tsconfig.json': '{\n  // tsc --init\n  "compilerOptions": { "outDir": "./build", },\n}\n',
+    });
+    expect(ok(resolveLine('nest start', projectContext(dir))).command.script).toBe('build/main.js');
   });
 });

@@ -10,7 +10,7 @@ import {
   readSync,
   statSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { readConfigBytes } from '../../config/read.js';
 import type { LaunchContext } from './launch.js';
 
@@ -110,13 +110,40 @@ export function readHead(file: string): string | null {
   return head === null || head.includes(0) ? null : head.toString('utf8');
 }
 
+/** JSON with comments and trailing commas, as tsc reads tsconfig.json; throws as JSON.parse does. */
+export function parseJsonc(text: string): unknown {
+  let out = '';
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charAt(i);
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text.charAt(j) !== '"') j += text.charAt(j) === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === '/' && text.charAt(i + 1) === '/') {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end - 1;
+    } else if (c === '/' && text.charAt(i + 1) === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+      out += ' ';
+    } else if (c !== ',' || !TRAILING.test(text.slice(i + 1, i + 4097))) out += c;
+  }
+  return JSON.parse(out);
+}
+
+// What follows a trailing comma: blanks and comments up to a closing bracket.
+const TRAILING = /^(?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*[}\]]/;
+
 /** The project in `dir` as launch.ts asks about it, read from disk. */
 export function projectContext(dir: string): LaunchContext {
   return {
     isFile: (file) => pathKind(resolve(dir, file)) === 'file',
     readJson: (file) => {
       try {
-        return JSON.parse(readConfigBytes(resolve(dir, file)).toString('utf8'));
+        const text = readConfigBytes(resolve(dir, file)).toString('utf8');
+        // tsconfig.json is JSON with comments (tsc --init writes them); npm reads package.json strictly.
+        return basename(file) === 'package.json' ? JSON.parse(text) : parseJsonc(text);
       } catch {
         return null;
       }
