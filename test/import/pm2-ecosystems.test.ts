@@ -652,6 +652,23 @@ apps:
     expect(r.verdict('api', 'port')).toMatchObject({ kind: 'mapped', target: 'env.PORT' });
     expect(r.verdict('api', 'instance_var')).toMatchObject({ kind: 'mapped', target: 'instanceVar' });
     expect(r.apps[0]).toMatchObject({ instanceVar: expect.any(String) });
+    const own = await importFile(
+      {
+        'ecosystem.config.js': `module.exports = { apps: [
+  { name: 'a', script: 'app.js', instance_var: 'CLUSTERD_APP' },
+  { name: 'b', script: 'app.js', instance_var: 'CLUSTERD_WORKER_ID' },
+] };
+`,
+        'app.js': '',
+      },
+      'ecosystem.config.js',
+    );
+    expect(own.verdict('a', 'instance_var')).toMatchObject({
+      kind: 'unsupported',
+      note: expect.stringContaining('clusterd sets CLUSTERD_APP itself'),
+    });
+    expect(own.verdict('b', 'instance_var')).toMatchObject({ kind: 'mapped', target: '' });
+    expect(own.apps.map((app) => app.instanceVar)).toEqual([undefined, undefined]);
     expect(r.verdict('api', 'insances')).toMatchObject({
       kind: 'ignored',
       note: 'not a PM2 option (PM2 drops it too); did you mean instances?',

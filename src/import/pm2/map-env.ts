@@ -94,8 +94,13 @@ export function mapEnv(m: AppMapping): void {
       "workers get clusterd's own environment; name the variables to remove in env, with the value null",
     );
   const instanceVar = m.take('instance_var');
-  if (instanceVar?.value === 'NODE_APP_INSTANCE')
-    m.mapped(instanceVar, '', 'clusterd sets NODE_APP_INSTANCE too');
+  if (instanceVar?.value === 'NODE_APP_INSTANCE' || instanceVar?.value === 'CLUSTERD_WORKER_ID')
+    m.mapped(instanceVar, '', `clusterd sets ${instanceVar.value} to the worker number too`);
+  else if (typeof instanceVar?.value === 'string' && instanceVar.value.startsWith('CLUSTERD_'))
+    m.unsupported(
+      instanceVar,
+      `clusterd sets ${instanceVar.value} itself, over the worker number: pick another name (the worker number is in NODE_APP_INSTANCE)`,
+    );
   else if (
     typeof instanceVar?.value === 'string' &&
     /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(instanceVar.value)
