@@ -22,7 +22,7 @@ export const BUILTIN_DEFAULTS = {
   reload: { parallel: 1 },
   balancing: 'round-robin',
   stickyHeader: null,
-  logs: { file: null, maxSize: '10MB', maxFiles: 5 },
+  logs: { file: null, errorFile: null, timestamp: false, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },
     heartbeat: { timeout: null, interval: '1s' },

@@ -28,7 +28,7 @@ const pattern5 = new RegExp("^[^\\u0000]*$", "u");
 const pattern9 = new RegExp("^(?!__proto__$)[^=\\u0000]+$", "u");
 const pattern14 = new RegExp("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$", "u");
 const pattern23 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
-const pattern33 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
+const pattern35 = new RegExp("^[A-Za-z_][A-Za-z0-9._-]*[$]?$", "u");
 const schema34 = SCHEMA.$defs["nodeArgs"];
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1342,7 +1342,8 @@ validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 const schema56 = SCHEMA.$defs["logs"];
 const schema57 = SCHEMA.$defs["size"];
-const pattern25 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
+const pattern26 = new RegExp("^[^\\u0000-\\u001f\\u007f]*$", "u");
+const pattern27 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1356,7 +1357,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(((key0 === "file") || (key0 === "maxSize")) || (key0 === "maxFiles"))){
+if(!(((((key0 === "file") || (key0 === "errorFile")) || (key0 === "timestamp")) || (key0 === "maxSize")) || (key0 === "maxFiles"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -1402,13 +1403,10 @@ errors++;
 }
 }
 }
-if(data.maxSize !== undefined){
-let data1 = data.maxSize;
-const _errs6 = errors;
-let valid2 = false;
-const _errs7 = errors;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data1};
+if(data.errorFile !== undefined){
+let data1 = data.errorFile;
+if((typeof data1 !== "string") && (data1 !== null)){
+const err4 = {instancePath:instancePath+"/errorFile",schemaPath:"#/properties/errorFile/type",keyword:"type",params:{type: schema56.properties.errorFile.type},message:"must be string,null",schema:schema56.properties.errorFile.type,parentSchema:schema56.properties.errorFile,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1417,9 +1415,9 @@ vErrors.push(err4);
 }
 errors++;
 }
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data1};
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err5 = {instancePath:instancePath+"/errorFile",schemaPath:"#/properties/errorFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.errorFile,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1428,13 +1426,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-}
-var _valid0 = _errs7 === errors;
-valid2 = valid2 || _valid0;
-const _errs9 = errors;
-if(typeof data1 === "string"){
-if(!pattern25.test(data1)){
-const err6 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
+if(!pattern5.test(data1)){
+const err6 = {instancePath:instancePath+"/errorFile",schemaPath:"#/properties/errorFile/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000]*$"},message:"must match pattern \""+"^[^\\u0000]*$"+"\"",schema:"^[^\\u0000]*$",parentSchema:schema56.properties.errorFile,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1444,8 +1437,11 @@ vErrors.push(err6);
 errors++;
 }
 }
-else {
-const err7 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data1};
+}
+if(data.timestamp !== undefined){
+let data2 = data.timestamp;
+if((typeof data2 !== "boolean") && (typeof data2 !== "string")){
+const err7 = {instancePath:instancePath+"/timestamp",schemaPath:"#/properties/timestamp/type",keyword:"type",params:{type: schema56.properties.timestamp.type},message:"must be boolean,string",schema:schema56.properties.timestamp.type,parentSchema:schema56.properties.timestamp,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1454,10 +1450,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-var _valid0 = _errs9 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const err8 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data1};
+if(typeof data2 === "string"){
+if(func2(data2) > 200){
+const err8 = {instancePath:instancePath+"/timestamp",schemaPath:"#/properties/timestamp/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters",schema:200,parentSchema:schema56.properties.timestamp,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1466,22 +1461,8 @@ vErrors.push(err8);
 }
 errors++;
 }
-else {
-errors = _errs6;
-if(vErrors !== null){
-if(_errs6){
-vErrors.length = _errs6;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.maxFiles !== undefined){
-let data2 = data.maxFiles;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.maxFiles.type,parentSchema:schema56.properties.maxFiles,data:data2};
+if(func2(data2) < 1){
+const err9 = {instancePath:instancePath+"/timestamp",schemaPath:"#/properties/timestamp/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.timestamp,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1490,9 +1471,8 @@ vErrors.push(err9);
 }
 errors++;
 }
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 > 1000 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema56.properties.maxFiles,data:data2};
+if(!pattern26.test(data2)){
+const err10 = {instancePath:instancePath+"/timestamp",schemaPath:"#/properties/timestamp/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u001f\\u007f]*$"+"\"",schema:"^[^\\u0000-\\u001f\\u007f]*$",parentSchema:schema56.properties.timestamp,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1501,8 +1481,15 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.maxFiles,data:data2};
+}
+}
+if(data.maxSize !== undefined){
+let data3 = data.maxSize;
+const _errs10 = errors;
+let valid2 = false;
+const _errs11 = errors;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err11 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.anyOf[0].type,parentSchema:schema57.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1511,16 +1498,110 @@ vErrors.push(err11);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 1 || isNaN(data3)){
+const err12 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.anyOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
 else {
 vErrors.push(err12);
+}
+errors++;
+}
+}
+var _valid0 = _errs11 === errors;
+valid2 = valid2 || _valid0;
+const _errs13 = errors;
+if(typeof data3 === "string"){
+if(!pattern27.test(data3)){
+const err13 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.anyOf[1].type,parentSchema:schema57.anyOf[1],data:data3};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var _valid0 = _errs13 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const err15 = {instancePath:instancePath+"/maxSize",schemaPath:"#/$defs/size/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema57.anyOf,parentSchema:schema57,data:data3};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+else {
+errors = _errs10;
+if(vErrors !== null){
+if(_errs10){
+vErrors.length = _errs10;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.maxFiles !== undefined){
+let data4 = data.maxFiles;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err16 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.maxFiles.type,parentSchema:schema56.properties.maxFiles,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 1000 || isNaN(data4)){
+const err17 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema56.properties.maxFiles,data:data4};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err18 = {instancePath:instancePath+"/maxFiles",schemaPath:"#/properties/maxFiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema56.properties.maxFiles,data:data4};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
 }
 errors++;
 }
@@ -1589,7 +1670,7 @@ var _valid1 = _errs7 === errors;
 valid3 = valid3 || _valid1;
 const _errs9 = errors;
 if(typeof data0 === "string"){
-if(!pattern25.test(data0)){
+if(!pattern27.test(data0)){
 const err3 = {instancePath:instancePath+"/limit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
@@ -1704,7 +1785,7 @@ var _valid3 = _errs18 === errors;
 valid6 = valid6 || _valid3;
 const _errs20 = errors;
 if(typeof data1 === "string"){
-if(!pattern25.test(data1)){
+if(!pattern27.test(data1)){
 const err10 = {instancePath:instancePath+"/hardLimit",schemaPath:"#/$defs/size/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$",parentSchema:schema57.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
@@ -3185,7 +3266,7 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!pattern33.test(data21)){
+if(!pattern35.test(data21)){
 const err52 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err52];
@@ -3304,7 +3385,7 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(!pattern33.test(data22)){
+if(!pattern35.test(data22)){
 const err61 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err61];
@@ -3934,7 +4015,7 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern33.test(data16)){
+if(!pattern35.test(data16)){
 const err35 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/user/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema69.anyOf[0],data:data16};
 if(vErrors === null){
 vErrors = [err35];
@@ -4053,7 +4134,7 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(!pattern33.test(data17)){
+if(!pattern35.test(data17)){
 const err44 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/group/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9._-]*[$]?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9._-]*[$]?$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9._-]*[$]?$",parentSchema:schema70.anyOf[0],data:data17};
 if(vErrors === null){
 vErrors = [err44];

@@ -1,7 +1,10 @@
-// Workers' stdout/stderr to the operator, line by line, tagged with app and worker id. This is the one
-// data path through clusterd for an app that logs, so it works per chunk, not per line, where it can.
+// Workers' stdout/stderr to the operator, line by line, tagged with app and worker id, and to the app's
+// log file. This is the one data path through clusterd for an app that logs, so it works per chunk, not
+// per line, where it can: a chunk's lines share one time, and without `logs.timestamp` the file gets
+// the very text the operator gets.
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import type { Timestamp } from '../log/timestamp.js';
 import type { LogFormat } from '../protocol.js';
 
 /** A line longer than this is cut, so a worker that never writes a newline cannot grow our memory. */
@@ -12,6 +15,13 @@ const TAIL_LINES = 40;
 /** Where forwarded lines go: a writable such as process.stdout, whose backpressure pauses the worker's stream. */
 export type Sink = Pick<Writable, 'write' | 'once'>;
 
+/** An app's log file for one stream (logs.file, or logs.errorFile for stderr). */
+export interface FileOutput {
+  /** Never applies backpressure (log/file.ts). */
+  sink: Pick<Writable, 'write'>;
+  timestamp: Timestamp | null;
+}
+
 export interface OutputTarget {
   app: string;
   worker: number;
@@ -19,25 +29,49 @@ export interface OutputTarget {
   stream: 'stdout' | 'stderr';
   format: LogFormat;
   sink: Sink;
+  /** The log file the stream goes to besides `sink`, asked per chunk: a config reload can change it. */
+  file?: () => FileOutput | null;
 }
 
-/** Formats lines for the operator: pino-compatible JSON, or `app[worker] line` on a terminal. */
-export function lineFormatter(t: Omit<OutputTarget, 'sink'>): (lines: string[], time: number) => string[] {
+type Tags = Omit<OutputTarget, 'sink' | 'file'>;
+
+/**
+ * Formats lines for the operator, and for log files: pino-compatible JSON, or `app[worker] line` on a
+ * terminal. With a timestamp, a pretty line starts with it and a JSON line has it as `timestamp`;
+ * the first line gets the time it began (`start`: it may have come in an earlier chunk), the others `time`.
+ */
+export function lineFormatter(
+  t: Tags,
+  timestamp: Timestamp | null = null,
+): (lines: string[], time: number, start?: number) => string[] {
   if (t.format === 'pretty') {
     const prefix = `${t.app}[${t.worker}] `;
-    return (lines) => lines.map((line) => `${prefix}${line}\n`);
+    if (!timestamp) return (lines) => lines.map((line) => `${prefix}${line}\n`);
+    return (lines, time, start = time) => {
+      const head = `${timestamp(time)} ${prefix}`;
+      const first = start === time ? head : `${timestamp(start)} ${prefix}`;
+      return lines.map((line, i) => `${i === 0 ? first : head}${line}\n`);
+    };
   }
   const level = t.stream === 'stderr' ? 50 : 30;
   const fields = `"app":${JSON.stringify(t.app)},"worker":${t.worker},"pid":${t.pid},"stream":"${t.stream}","msg":`;
-  return (lines, time) => {
-    const head = `{"level":${level},"time":${time},${fields}`;
-    return lines.map((line) => `${head}${JSON.stringify(line)}}\n`);
+  if (!timestamp)
+    return (lines, time) => {
+      const head = `{"level":${level},"time":${time},${fields}`;
+      return lines.map((line) => `${head}${JSON.stringify(line)}}\n`);
+    };
+  const stamped = (time: number, at: number) =>
+    `{"level":${level},"time":${time},"timestamp":${JSON.stringify(timestamp(at))},${fields}`;
+  return (lines, time, start = time) => {
+    const head = stamped(time, time);
+    const first = start === time ? head : stamped(time, start);
+    return lines.map((line, i) => `${i === 0 ? first : head}${JSON.stringify(line)}}\n`);
   };
 }
 
 /** One line, formatted as `lineFormatter` does. */
-export function formatLine(t: Omit<OutputTarget, 'sink'>, line: string, time: number): string {
-  return lineFormatter(t)([line], time)[0] as string;
+export function formatLine(t: Tags, line: string, time: number, timestamp: Timestamp | null = null): string {
+  return lineFormatter(t, timestamp)([line], time)[0] as string;
 }
 
 /** Forwards a worker stream; returns the last stderr lines seen, for crash reasons. */
@@ -45,13 +79,23 @@ export function forwardLines(stream: Readable, target: OutputTarget): { tail: ()
   const decoder = new StringDecoder('utf8');
   const tail: string[] = [];
   const format = lineFormatter(target);
+  // The file's formatter, made again when its timestamp setting changes.
+  let stamped: { timestamp: Timestamp; format: ReturnType<typeof lineFormatter> } | null = null;
   let pending = '';
-  const emit = (lines: string[]) => {
+  // When the line in `pending` began.
+  let pendingSince = 0;
+  const emit = (lines: string[], now: number, start: number) => {
     if (!lines.length) return;
-    const now = Date.now();
+    const text = format(lines, now).join('');
+    const file = target.file?.();
+    if (file?.timestamp) {
+      if (stamped?.timestamp !== file.timestamp)
+        stamped = { timestamp: file.timestamp, format: lineFormatter(target, file.timestamp) };
+      file.sink.write(stamped.format(lines, now, start).join(''));
+    } else file?.sink.write(text);
     // Backpressure: while the operator's side is slow, stop reading, so the worker's writes wait
-    // instead of this process buffering without bound.
-    if (!target.sink.write(format(lines, now).join('')) && !stream.isPaused()) {
+    // instead of this process buffering without bound. A log file never holds it up.
+    if (!target.sink.write(text) && !stream.isPaused()) {
       stream.pause();
       target.sink.once('drain', () => stream.resume());
     }
@@ -61,22 +105,29 @@ export function forwardLines(stream: Readable, target: OutputTarget): { tail: ()
     }
   };
   stream.on('data', (chunk: Buffer) => {
+    const now = Date.now();
+    if (!pending) pendingSince = now;
     pending += decoder.write(chunk);
     const last = pending.lastIndexOf('\n');
     if (last === -1) {
       if (pending.length > MAX_LINE) {
-        emit([pending]);
+        emit([pending], now, pendingSince);
         pending = '';
       }
       return;
     }
     const lines = pending.slice(0, last).split('\n');
     pending = pending.slice(last + 1);
-    emit(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)));
+    emit(
+      lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)),
+      now,
+      pendingSince,
+    );
+    pendingSince = now;
   });
   stream.on('end', () => {
     pending += decoder.end();
-    if (pending) emit([pending]);
+    if (pending) emit([pending], Date.now(), pendingSince);
     pending = '';
   });
   return { tail: () => [...tail] };
@@ -89,15 +140,4 @@ export function crashLine(tail: string[]): string | undefined {
   );
   const line = error ?? tail.at(-1);
   return line?.trim().slice(0, 300);
-}
-
-/** A sink that also copies everything to `copy` (an app's log file); backpressure follows `main` only. */
-export function teeSink(main: Sink, copy: Writable): Sink {
-  return {
-    write: ((chunk: string) => {
-      copy.write(chunk);
-      return main.write(chunk);
-    }) as Sink['write'],
-    once: ((event: string, listener: () => void) => main.once(event, listener)) as Sink['once'],
-  };
 }

@@ -51,7 +51,7 @@ describe('normalization', () => {
       reload: { parallel: 1 },
       balancing: 'round-robin',
       stickyHeader: null,
-      logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
+      logs: { file: null, errorFile: null, timestamp: false, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       guards: {
         memory: { limit: null, hardLimit: null, interval: 1_000 },
         heartbeat: { timeout: null, interval: 1_000 },
@@ -138,7 +138,7 @@ describe('normalization', () => {
             cwd: 'services/api',
             script: 'main.js',
             watch: { paths: ['src', '../shared'] },
-            logs: { file: 'logs/api.log', maxSize: '1.5MB' },
+            logs: { file: 'logs/api.log', errorFile: '../err/api.err', timestamp: 'HH:mm', maxSize: '1.5MB' },
           },
         ],
       },
@@ -150,6 +150,8 @@ describe('normalization', () => {
     expect(api?.watch.paths).toEqual([join(dir, 'services/api/src'), join(dir, 'services/shared')]);
     expect(api?.logs).toEqual({
       file: join(dir, 'services/api/logs/api.log'),
+      errorFile: join(dir, 'services/err/api.err'),
+      timestamp: 'HH:mm',
       maxSize: 1_572_864,
       maxFiles: 5,
     });
