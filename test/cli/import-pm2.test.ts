@@ -95,7 +95,7 @@ describe('clusterd import pm2', () => {
   it('exits 2 when something was left out, and still writes the config', async () => {
     const dir = project({
       'ecosystem.config.js': `module.exports = { apps: [
-  { name: 'api', script: 'server.js', log_date_format: 'YYYY-MM-DD HH:mm Z' },
+  { name: 'api', script: 'server.js', pid_file: 'api.pid' },
   { name: 'etl', script: 'etl.py' },
 ] };
 `,
@@ -103,11 +103,37 @@ describe('clusterd import pm2', () => {
     });
     const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^api\s+log_date_format\s+unsupported\s+-\s+logs\.file gets/m);
+    expect(r.stderr).toMatch(/^api\s+pid_file\s+unsupported\s+-\s+clusterd writes no pid files/m);
     expect(r.stderr).toMatch(/^etl\s+script\s+unsupported\s+-\s+PM2 runs a \.py file with python/m);
     expect(r.stderr).toContain('1 app imported (1 left out: etl)');
     expect(r.stderr).toContain('clusterd: not everything was imported: see "unsupported" above');
     expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps).toHaveLength(1);
+  });
+
+  it('imports PM2 log options in full: separate files, times and their format (issue 27)', async () => {
+    const dir = project({
+      'ecosystem.config.js': `module.exports = { apps: [{
+  name: 'api',
+  script: 'server.js',
+  out_file: './logs/api-out.log',
+  error_file: './logs/api-err.log',
+  log_date_format: 'YYYY-MM-DD HH:mm:ss Z',
+  merge_logs: true,
+}] };
+`,
+    });
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
+    expect(r.stderr).not.toContain('unsupported');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^api\s+error_file\s+mapped\s+logs\.errorFile\s+stderr$/m);
+    expect(r.stderr).toMatch(/^api\s+log_date_format\s+changed\s+logs\.timestamp\s+kept: /m);
+    expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps[0].logs).toEqual({
+      file: './logs/api-out.log',
+      errorFile: './logs/api-err.log',
+      timestamp: 'YYYY-MM-DD HH:mm:ss Z',
+    });
+    const valid = await runCli(['validate'], { cwd: dir });
+    expect(valid.code).toBe(0);
   });
 
   it('exits 2 when this machine cannot run the config yet, saying why', async () => {
