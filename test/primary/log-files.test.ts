@@ -2,6 +2,7 @@
 // changes the settings opens and closes exactly what changed (with fake files: the real ones are
 // tested in test/log/log-streams.test.ts).
 import { describe, expect, it } from 'vitest';
+import { describeLogFiles } from '../../src/cli/format.js';
 import type { ResolvedApp, ResolvedLogs } from '../../src/config/resolved.js';
 import { AppLogFiles, type OpenedFile, streamFiles } from '../../src/primary/log-files.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
@@ -87,5 +88,19 @@ describe('log files of an app', () => {
     await f.set.close();
     expect(f.ended.sort()).toEqual(['/l/a.log@1024', '/l/b.log@1024', '/l/c.log@1024']);
     expect(f.set.output('stdout')).toBeNull();
+  });
+});
+
+describe('log files as validate shows them', () => {
+  it('names one file, or each stream with its file, and the timestamp', () => {
+    expect(describeLogFiles(logs())).toBe('');
+    expect(describeLogFiles(logs({ file: '/l/app.log' }))).toBe('/l/app.log');
+    expect(describeLogFiles(logs({ file: '/l/app.log', errorFile: '/l/app.log' }))).toBe('/l/app.log');
+    expect(describeLogFiles(logs({ file: '/l/out.log', errorFile: '/l/err.log', timestamp: true }))).toBe(
+      '/l/out.log (stdout), /l/err.log (stderr), lines timestamped in ISO 8601 (UTC)',
+    );
+    expect(describeLogFiles(logs({ errorFile: '/l/err.log', timestamp: 'HH:mm' }))).toBe(
+      '/l/err.log (stderr), lines timestamped "HH:mm"',
+    );
   });
 });
