@@ -22,6 +22,7 @@ const CLUSTERD_MODES = {
   file: { format: 'json', logs: {} },
   stamped: { format: 'json', logs: { timestamp: true } },
   'stamped-format': { format: 'json', logs: { timestamp: 'YYYY-MM-DD HH:mm:ss.SSS Z' } },
+  'pretty-file': { format: 'pretty', logs: {} },
   'pretty-stamped': { format: 'pretty', logs: { timestamp: true } },
 } as const;
 const MODES = ['bare', ...Object.keys(CLUSTERD_MODES), 'pm2'] as Mode[];
@@ -149,6 +150,7 @@ const LABELS: Record<Mode, string> = {
   file: 'clusterd, JSON lines, and logs.file',
   stamped: 'clusterd, JSON, logs.file, timestamp: true',
   'stamped-format': 'clusterd, JSON, logs.file, timestamp: "YYYY-MM-DD HH:mm:ss.SSS Z"',
+  'pretty-file': 'clusterd, pretty lines, and logs.file',
   'pretty-stamped': 'clusterd, pretty, logs.file, timestamp: true',
   pm2: 'PM2 cluster mode, to its log file',
 };
