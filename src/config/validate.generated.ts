@@ -1342,7 +1342,7 @@ validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 const schema56 = SCHEMA.$defs["logs"];
 const schema57 = SCHEMA.$defs["size"];
-const pattern26 = new RegExp("^[^\\u0000-\\u001f\\u007f]*$", "u");
+const pattern26 = new RegExp("^[^\\u0000-\\u001f\\u007f-\\u009f]*$", "u");
 const pattern27 = new RegExp("^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG][bB])$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1472,7 +1472,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!pattern26.test(data2)){
-const err10 = {instancePath:instancePath+"/timestamp",schemaPath:"#/properties/timestamp/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u001f\\u007f]*$"+"\"",schema:"^[^\\u0000-\\u001f\\u007f]*$",parentSchema:schema56.properties.timestamp,data:data2};
+const err10 = {instancePath:instancePath+"/timestamp",schemaPath:"#/properties/timestamp/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u001f\\u007f-\\u009f]*$"+"\"",schema:"^[^\\u0000-\\u001f\\u007f-\\u009f]*$",parentSchema:schema56.properties.timestamp,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
