@@ -35,63 +35,68 @@ export interface OutputTarget {
 
 type Tags = Omit<OutputTarget, 'sink' | 'file'>;
 
+/** How lines are written: each line's body made once, then put behind a head per line. */
+export interface LineFormat {
+  /** The bodies of `lines`, shared by every `join` of them (the console's and the file's). */
+  encode(lines: string[]): string[];
+  /** The text of the lines; the first began at `start` (maybe in an earlier chunk), the others at `time`. */
+  join(bodies: string[], time: number, start?: number): string;
+}
+
 /**
- * Formats lines for the operator, and for log files: pino-compatible JSON, or `app[worker] line` on a
- * terminal. With a timestamp, a pretty line starts with it and a JSON line has it as `timestamp`;
- * the first line gets the time it began (`start`: it may have come in an earlier chunk), the others `time`.
+ * Lines for the operator, and for log files: pino-compatible JSON, or `app[worker] line` on a
+ * terminal. With a timestamp, a pretty line starts with it and a JSON line has it as `timestamp`.
  */
-export function lineFormatter(
-  t: Tags,
-  timestamp: Timestamp | null = null,
-): (lines: string[], time: number, start?: number) => string[] {
-  if (t.format === 'pretty') {
-    const prefix = `${t.app}[${t.worker}] `;
-    if (!timestamp) return (lines) => lines.map((line) => `${prefix}${line}\n`);
-    return (lines, time, start = time) => {
-      const head = `${timestamp(time)} ${prefix}`;
-      const first = start === time ? head : `${timestamp(start)} ${prefix}`;
-      return lines.map((line, i) => `${i === 0 ? first : head}${line}\n`);
-    };
-  }
+export function lineFormat(t: Tags, timestamp: Timestamp | null = null): LineFormat {
+  const json = t.format === 'json';
+  const tail = json ? '}\n' : '\n';
+  const encode = json
+    ? (lines: string[]) => lines.map((line) => JSON.stringify(line))
+    : (lines: string[]) => lines;
   const level = t.stream === 'stderr' ? 50 : 30;
-  const fields = `"app":${JSON.stringify(t.app)},"worker":${t.worker},"pid":${t.pid},"stream":"${t.stream}","msg":`;
-  if (!timestamp)
-    return (lines, time) => {
-      const head = `{"level":${level},"time":${time},${fields}`;
-      return lines.map((line) => `${head}${JSON.stringify(line)}}\n`);
-    };
-  const stamped = (time: number, at: number) =>
-    `{"level":${level},"time":${time},"timestamp":${JSON.stringify(timestamp(at))},${fields}`;
-  return (lines, time, start = time) => {
-    const head = stamped(time, time);
-    const first = start === time ? head : stamped(time, start);
-    return lines.map((line, i) => `${i === 0 ? first : head}${JSON.stringify(line)}}\n`);
+  const fields = json
+    ? `"app":${JSON.stringify(t.app)},"worker":${t.worker},"pid":${t.pid},"stream":"${t.stream}","msg":`
+    : `${t.app}[${t.worker}] `;
+  const head = (time: number, at: number): string => {
+    if (!json) return timestamp ? `${timestamp(at)} ${fields}` : fields;
+    const stamp = timestamp ? `"timestamp":${JSON.stringify(timestamp(at))},` : '';
+    return `{"level":${level},"time":${time},${stamp}${fields}`;
+  };
+  return {
+    encode,
+    join: (bodies, time, start = time) => {
+      const rest = head(time, time);
+      const first = start === time ? rest : head(time, start);
+      return bodies.map((body, i) => `${i === 0 ? first : rest}${body}${tail}`).join('');
+    },
   };
 }
 
-/** One line, formatted as `lineFormatter` does. */
+/** One line, formatted as `lineFormat` does. */
 export function formatLine(t: Tags, line: string, time: number, timestamp: Timestamp | null = null): string {
-  return lineFormatter(t, timestamp)([line], time)[0] as string;
+  const format = lineFormat(t, timestamp);
+  return format.join(format.encode([line]), time);
 }
 
 /** Forwards a worker stream; returns the last stderr lines seen, for crash reasons. */
 export function forwardLines(stream: Readable, target: OutputTarget): { tail: () => string[] } {
   const decoder = new StringDecoder('utf8');
   const tail: string[] = [];
-  const format = lineFormatter(target);
-  // The file's formatter, made again when its timestamp setting changes.
-  let stamped: { timestamp: Timestamp; format: ReturnType<typeof lineFormatter> } | null = null;
+  const format = lineFormat(target);
+  // The file's format, made again when its timestamp setting changes.
+  let stamped: { timestamp: Timestamp; format: LineFormat } | null = null;
   let pending = '';
   // When the line in `pending` began.
   let pendingSince = 0;
   const emit = (lines: string[], now: number, start: number) => {
     if (!lines.length) return;
-    const text = format(lines, now).join('');
+    const bodies = format.encode(lines);
+    const text = format.join(bodies, now);
     const file = target.file?.();
     if (file?.timestamp) {
       if (stamped?.timestamp !== file.timestamp)
-        stamped = { timestamp: file.timestamp, format: lineFormatter(target, file.timestamp) };
-      file.sink.write(stamped.format(lines, now, start).join(''));
+        stamped = { timestamp: file.timestamp, format: lineFormat(target, file.timestamp) };
+      file.sink.write(stamped.format.join(bodies, now, start));
     } else file?.sink.write(text);
     // Backpressure: while the operator's side is slow, stop reading, so the worker's writes wait
     // instead of this process buffering without bound. A log file never holds it up.
