@@ -41,6 +41,8 @@ export interface LineFormat {
   encode(lines: string[]): string[];
   /** The text of the lines; the first began at `start` (maybe in an earlier chunk), the others at `time`. */
   join(bodies: string[], time: number, start?: number): string;
+  /** The text of `lines` in one pass, with one time: when no other text is made of them. */
+  text(lines: string[], time: number): string;
 }
 
 /**
@@ -64,6 +66,15 @@ export function lineFormat(t: Tags, timestamp: Timestamp | null = null): LineFor
   };
   return {
     encode,
+    text: json
+      ? (lines, time) => {
+          const each = head(time, time);
+          return lines.map((line) => `${each}${JSON.stringify(line)}${tail}`).join('');
+        }
+      : (lines, time) => {
+          const each = head(time, time);
+          return lines.map((line) => `${each}${line}${tail}`).join('');
+        },
     join: (bodies, time, start = time) => {
       const rest = head(time, time);
       const first = start === time ? rest : head(time, start);
@@ -90,14 +101,19 @@ export function forwardLines(stream: Readable, target: OutputTarget): { tail: ()
   let pendingSince = 0;
   const emit = (lines: string[], now: number, start: number) => {
     if (!lines.length) return;
-    const bodies = format.encode(lines);
-    const text = format.join(bodies, now);
     const file = target.file?.();
+    let text: string;
     if (file?.timestamp) {
       if (stamped?.timestamp !== file.timestamp)
         stamped = { timestamp: file.timestamp, format: lineFormat(target, file.timestamp) };
+      const bodies = format.encode(lines);
+      text = format.join(bodies, now);
       file.sink.write(stamped.format.join(bodies, now, start));
-    } else file?.sink.write(text);
+    } else {
+      // The common path: one pass, and the file (if any) gets the very text the console gets.
+      text = format.text(lines, now);
+      file?.sink.write(text);
+    }
     // Backpressure: while the operator's side is slow, stop reading, so the worker's writes wait
     // instead of this process buffering without bound. A log file never holds it up.
     if (!target.sink.write(text) && !stream.isPaused()) {

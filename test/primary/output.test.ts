@@ -2,7 +2,14 @@
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { timestampFormatter } from '../../src/log/timestamp.js';
-import { crashLine, type FileOutput, formatLine, forwardLines, MAX_LINE } from '../../src/primary/output.js';
+import {
+  crashLine,
+  type FileOutput,
+  formatLine,
+  forwardLines,
+  lineFormat,
+  MAX_LINE,
+} from '../../src/primary/output.js';
 
 function forward(format: 'json' | 'pretty', stream: 'stdout' | 'stderr' = 'stdout') {
   const input = new PassThrough();
@@ -108,6 +115,14 @@ describe('worker output', () => {
     expect(formatLine({ ...t, format: 'pretty' }, 'hi', 1000, stamp)).toBe(
       '1970-01-01T00:00:01.000Z api[0] hi\n',
     );
+  });
+
+  it('makes the same text in one pass as from the bodies it shares with a stamped file', () => {
+    const lines = ['plain', 'quote " and \\ backslash', '€ and \u0001', ''];
+    for (const format of ['json', 'pretty'] as const) {
+      const f = lineFormat({ app: 'a"b', worker: 3, pid: 5, stream: 'stdout', format });
+      expect(f.text(lines, 1234)).toBe(f.join(f.encode(lines), 1234));
+    }
   });
 
   it('keeps the last stderr lines and finds the error that explains a crash', async () => {

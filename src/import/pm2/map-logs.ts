@@ -13,7 +13,7 @@ const OWN_LOG = "the output still reaches clusterd's own log (clusterd logs <app
 export const PM2_TIME_FORMAT = 'YYYY-MM-DDTHH:mm:ss';
 /** Where the time goes on a line: clusterd keeps its own line format in the files. */
 const PLACED =
-  'clusterd writes it as the "timestamp" field of its JSON lines (or at the start of a pretty line), where PM2 writes "TIME: " before the bare line';
+  'the time is the "timestamp" field of clusterd\'s JSON lines (or starts a pretty line), where PM2 writes "TIME: " before the bare line';
 
 // PM2 expands a leading ~ (lib/Common.js resolveHome); clusterd takes paths as they are.
 const expand = (path: string) => (path.startsWith('~') ? join(homedir(), path.slice(1)) : path);
