@@ -1,10 +1,11 @@
 // Log throughput: lines/s of an app that logs as fast as it can, run bare (stdout to a pipe), under
-// clusterd (JSON and pretty output, stdout to a pipe) and under PM2 cluster mode (its log file, PM2's
-// only output). Timed from the app's first line to its last, so start-up is not counted. Rounds are
-// interleaved; medians are reported.
-// Run: npm run build && node bench/log-throughput.ts [rounds] [lines]
+// clusterd (JSON and pretty output, stdout to a pipe; then also to `logs.file`, without and with
+// `logs.timestamp`) and under PM2 cluster mode (its log file, PM2's only output). Timed from the app's
+// first line to its last (with a log file, to its last line in the file too), so start-up is not
+// counted. Rounds are interleaved; medians are reported.
+// Run: npm run build && node bench/log-throughput.ts [rounds] [lines] [modes, comma-separated]
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLUSTERD, median, ROOT, table, tempConfig, writeResult } from './lib.ts';
@@ -14,7 +15,21 @@ const ROUNDS = Number(process.argv[2] ?? 5);
 const LINES = Number(process.argv[3] ?? 200_000);
 const APP = join(ROOT, 'bench/apps/chatty.cjs');
 
-type Mode = 'bare' | 'json' | 'pretty' | 'pm2';
+/** clusterd's runs: its output format, and the app's `logs` (a file, with or without timestamps). */
+const CLUSTERD_MODES = {
+  json: { format: 'json', logs: null },
+  pretty: { format: 'pretty', logs: null },
+  file: { format: 'json', logs: {} },
+  stamped: { format: 'json', logs: { timestamp: true } },
+  'stamped-format': { format: 'json', logs: { timestamp: 'YYYY-MM-DD HH:mm:ss.SSS Z' } },
+  'pretty-file': { format: 'pretty', logs: {} },
+  'pretty-stamped': { format: 'pretty', logs: { timestamp: true } },
+} as const;
+const MODES = ['bare', ...Object.keys(CLUSTERD_MODES), 'pm2'] as Mode[];
+type Mode = 'bare' | keyof typeof CLUSTERD_MODES | 'pm2';
+const chosen = (process.argv[4]?.split(',') ?? MODES) as Mode[];
+for (const mode of chosen)
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: ${MODES.join(', ')}`);
 
 /** The last `bytes` bytes of a file. */
 function tail(file: string, size: number, bytes: number): string {
@@ -60,27 +75,39 @@ async function runPm2(): Promise<number> {
   }
 }
 
+/** Resolves once `file` ends with the app's last line. */
+async function fileDone(file: string, done: string): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(1)) {
+    const size = (() => {
+      try {
+        return statSync(file).size;
+      } catch {
+        return 0;
+      }
+    })();
+    if (size >= LINES * 90 && tail(file, size, 300).includes(done)) return;
+  }
+  throw new Error(`the last line never reached ${file}`);
+}
+
 function run(mode: Mode): Promise<number> {
   if (mode === 'pm2') return runPm2();
   const env = { ...process.env, LINES: String(LINES) };
-  const child =
-    mode === 'bare'
-      ? spawn(process.execPath, [APP], { env, stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn(
-          process.execPath,
-          [
-            CLUSTERD,
-            'start',
-            '--log-format',
-            mode,
-            tempConfig({
-              apps: [
-                { name: 'chatty', script: APP, instances: 1, env: { LINES }, restart: { policy: 'never' } },
-              ],
-            }).file,
-          ],
-          { env, stdio: ['ignore', 'pipe', 'inherit'] },
-        );
+  let file: string | null = null;
+  let child: ReturnType<typeof spawn>;
+  if (mode === 'bare') child = spawn(process.execPath, [APP], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  else {
+    const { format, logs } = CLUSTERD_MODES[mode];
+    const app = { name: 'chatty', script: APP, instances: 1, env: { LINES }, restart: { policy: 'never' } };
+    const config = tempConfig({
+      apps: [logs ? { ...app, logs: { file: 'chatty.log', maxSize: '1GB', ...logs } } : app],
+    });
+    if (logs) file = join(config.dir, 'chatty.log');
+    child = spawn(process.execPath, [CLUSTERD, 'start', '--log-format', format, config.file], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  }
   // A consumer as cheap as possible (bytes, not strings), so it measures the producer, not itself.
   let first = 0;
   let bytes = 0;
@@ -91,38 +118,52 @@ function run(mode: Mode): Promise<number> {
       if (!first && chunk.includes(start)) first = performance.now();
       bytes += chunk.length;
       if (chunk.includes(done)) {
-        const seconds = (performance.now() - first) / 1000;
         // Every line arrived: at least ~90 bytes each.
         if (bytes < LINES * 90) reject(new Error(`${mode}: only ${bytes} bytes for ${LINES} lines`));
-        resolve(LINES / seconds);
+        const rate = () => LINES / ((performance.now() - first) / 1000);
+        // The file is removed once read: rounds of 200,000 lines would fill /tmp.
+        if (file)
+          fileDone(file, done.toString())
+            .then(() => resolve(rate()), reject)
+            .finally(() => rmSync(join(file, '..'), { recursive: true, force: true }));
+        else resolve(rate());
       }
     });
     child.on('exit', (code) => code !== 0 && reject(new Error(`${mode} exited with ${code}`)));
   });
 }
 
-const results: Record<Mode, number[]> = { bare: [], json: [], pretty: [], pm2: [] };
+const results = Object.fromEntries(chosen.map((mode) => [mode, [] as number[]])) as Record<Mode, number[]>;
 for (let round = 0; round < ROUNDS; round++) {
-  for (const mode of ['bare', 'json', 'pretty', 'pm2'] as const) results[mode].push(await run(mode));
+  for (const mode of chosen) results[mode].push(await run(mode));
 }
-const rate = (m: Mode) => Math.round(median(results[m]));
+const rate = (m: Mode) => (results[m] ? Math.round(median(results[m])) : Number.NaN);
 const result = {
   rounds: ROUNDS,
   lines: LINES,
-  linesPerSecond: { bare: rate('bare'), json: rate('json'), pretty: rate('pretty'), pm2: rate('pm2') },
+  linesPerSecond: Object.fromEntries(chosen.map((mode) => [mode, rate(mode)])),
 };
+const LABELS: Record<Mode, string> = {
+  bare: 'bare app, stdout to a pipe',
+  json: 'clusterd, JSON lines',
+  pretty: 'clusterd, pretty lines',
+  file: 'clusterd, JSON lines, and logs.file',
+  stamped: 'clusterd, JSON, logs.file, timestamp: true',
+  'stamped-format': 'clusterd, JSON, logs.file, timestamp: "YYYY-MM-DD HH:mm:ss.SSS Z"',
+  'pretty-file': 'clusterd, pretty lines, and logs.file',
+  'pretty-stamped': 'clusterd, pretty, logs.file, timestamp: true',
+  pm2: 'PM2 cluster mode, to its log file',
+};
+const ratio = (a: number, b: number) => (Number.isNaN(a / b) ? '-' : (a / b).toFixed(2));
 console.log(
   table([
     ['', 'lines/s', 'ratio to bare', 'clusterd JSON / this'],
-    ['bare app, stdout to a pipe', rate('bare'), '1.00', (rate('json') / rate('bare')).toFixed(2)],
-    ['clusterd, JSON lines', rate('json'), (rate('json') / rate('bare')).toFixed(2), '1.00'],
-    ['clusterd, pretty lines', rate('pretty'), (rate('pretty') / rate('bare')).toFixed(2), '-'],
-    [
-      'PM2 cluster mode, to its log file',
-      rate('pm2'),
-      (rate('pm2') / rate('bare')).toFixed(2),
-      (rate('json') / rate('pm2')).toFixed(2),
-    ],
+    ...chosen.map((mode) => [
+      LABELS[mode],
+      rate(mode),
+      ratio(rate(mode), rate('bare')),
+      ratio(rate('json'), rate(mode)),
+    ]),
   ]),
 );
 console.log(

@@ -1,11 +1,25 @@
 // How resolved configs are shown to people (problems: config/format-issues.ts).
 import { clip, displayPath } from '../config/display.js';
-import type { ResolvedConfig, ResolvedGuards, ResolvedRestart } from '../config/resolved.js';
+import type { ResolvedConfig, ResolvedGuards, ResolvedLogs, ResolvedRestart } from '../config/resolved.js';
 import { formatDuration, formatSize } from '../config/units.js';
 import { crashLoopLimit } from '../lifecycle/policy.js';
 import { resolveRelease } from '../primary/release.js';
 
 export { formatIssue, formatIssues } from '../config/format-issues.js';
+
+// Where `validate` says the app's output is written: one file, or stdout and stderr apart, and the time.
+export function describeLogFiles(logs: ResolvedLogs): string {
+  const { file, errorFile, timestamp } = logs;
+  const files =
+    errorFile && errorFile !== file
+      ? [file && `${displayPath(file)} (stdout)`, `${displayPath(errorFile)} (stderr)`]
+          .filter(Boolean)
+          .join(', ')
+      : file && displayPath(file);
+  if (!files) return '';
+  if (timestamp === false) return files;
+  return `${files}, lines timestamped ${timestamp === true ? 'in ISO 8601 (UTC)' : JSON.stringify(timestamp)}`;
+}
 
 /** A resolved config for `validate --json`. Env values are left out: they often hold secrets. */
 export function configSummary(config: ResolvedConfig) {
@@ -92,7 +106,8 @@ export function formatConfig(config: ResolvedConfig, warnings: readonly string[]
     // The files only: their variables are read at each worker start, and may be secrets.
     if (app.envFiles.length)
       lines.push(`  env files ${clip(app.envFiles.map((f) => shellWord(displayPath(f))).join(', '), 300)}`);
-    if (app.logs.file) lines.push(`  log file  ${displayPath(app.logs.file)}`);
+    const logFiles = describeLogFiles(app.logs);
+    if (logFiles) lines.push(`  log file  ${logFiles}`);
     const guards = describeGuards(app.guards);
     if (guards) lines.push(`  guards    ${guards}`);
     if (app.runAs) {

@@ -24,7 +24,7 @@ export const BUILTIN_DEFAULTS = {
   balancing: 'round-robin',
   stickyHeader: null,
   instanceVar: null,
-  logs: { file: null, maxSize: '10MB', maxFiles: 5 },
+  logs: { file: null, errorFile: null, timestamp: false, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },
     heartbeat: { timeout: null, interval: '1s' },

@@ -251,6 +251,8 @@ class AppNormalizer {
       }),
       logs: {
         file: s.logs.file === null ? null : resolve(cwd, s.logs.file),
+        errorFile: s.logs.errorFile === null ? null : resolve(cwd, s.logs.errorFile),
+        timestamp: s.logs.timestamp,
         maxSize: this.size(['logs', 'maxSize']),
         maxFiles: s.logs.maxFiles,
       },

@@ -49,6 +49,18 @@ export interface ResolvedRunAs {
   readonly home: string | null;
 }
 
+/** An app's log files (absolute paths), both rotated at `maxSize` with `maxFiles` kept. */
+export interface ResolvedLogs {
+  /** stdout, and stderr too unless `errorFile` is set; null: no file. */
+  readonly file: string | null;
+  /** stderr; null: it goes to `file`. */
+  readonly errorFile: string | null;
+  /** false, true (ISO 8601, UTC) or a day.js format: see log/timestamp.ts. */
+  readonly timestamp: boolean | string;
+  readonly maxSize: number;
+  readonly maxFiles: number;
+}
+
 export interface ResolvedApp {
   readonly name: string;
   /**
@@ -88,7 +100,7 @@ export interface ResolvedApp {
   readonly stickyHeader: string | null;
   /** A variable that also gets the worker's slot number (PM2's instance_var); null: none. */
   readonly instanceVar: string | null;
-  readonly logs: { readonly file: string | null; readonly maxSize: number; readonly maxFiles: number };
+  readonly logs: ResolvedLogs;
   readonly guards: ResolvedGuards;
   /**
    * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's

@@ -35,6 +35,8 @@ const PATTERN_MESSAGE: Record<string, string> = {
     'environment variable names must not contain "=" or NUL characters, nor be "__proto__"',
   '$defs/environments/propertyNames':
     'environment names must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
+  '$defs/logs/properties/timestamp':
+    'must be a format on one line, without control characters (a newline would split every line of the log)',
 };
 
 // Messages keyed by the pattern itself, for patterns used in several places.

@@ -215,12 +215,20 @@ export interface Reload {
  */
 export interface Logs {
   /**
-   * File that receives the app's output, relative to the app's `cwd`; `null` for none.
+   * File that receives the app's output (its stdout only, when `errorFile` is set), relative to the app's `cwd`; `null` for none.
    */
   file?: string | null;
+  /**
+   * File that receives the app's stderr, relative to the app's `cwd`, rotated and opened like `file`; `null`: stderr goes to `file` with stdout.
+   */
+  errorFile?: string | null;
+  /**
+   * A time on each line written to `file` and `errorFile`, taken when the line began: `false` for none, `true` for ISO 8601 in UTC with milliseconds (`2025-01-31T14:05:09.042Z`), or a format in day.js tokens, as PM2's `log_date_format`, in the supervisor's time zone (`YYYY-MM-DD HH:mm:ss Z`; tokens `YYYY YY M MM MMM MMMM D DD d dd ddd dddd H HH h hh a A m mm s ss SSS Z ZZ`, `[text]` kept as it is). A pretty line starts with it, a JSON line has it as `timestamp`. clusterd's own log is not changed.
+   */
+  timestamp?: boolean | string;
   maxSize?: Size;
   /**
-   * Rotated files kept besides the current one.
+   * Rotated files kept besides the current one, for each log file.
    */
   maxFiles?: number;
 }

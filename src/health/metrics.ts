@@ -68,16 +68,18 @@ export class Metrics {
   });
   private readonly dropped = new client.Counter({
     name: 'clusterd_log_lines_dropped_total',
-    help: "Output lines dropped because the app's logs.file could not be written.",
+    help: "Output lines dropped because the app's logs.file or logs.errorFile could not be written.",
     labelNames: ['app'],
     registers: [this.counted],
   });
   private readonly logFailing = new client.Gauge({
     name: 'clusterd_log_file_failing',
-    help: "1 while the app's logs.file cannot be written.",
+    help: "1 while the app's logs.file or logs.errorFile cannot be written.",
     labelNames: ['app'],
     registers: [this.counted],
   });
+  /** The log files of each app that cannot be written now (an app has two with logs.errorFile). */
+  private readonly failingFiles = new Map<string, Set<string>>();
   /** The kind of the last exit of each app's slots, for the restart that follows it. */
   private readonly lastExit = new Map<string, string>();
   /** Apps with metrics of their own named like ours (`clusterd_`), left out: for the server to log. */
@@ -113,13 +115,17 @@ export class Metrics {
           this.reloadSeconds.observe({ app }, message.ms / 1000);
         } else if (message.phase === 'failed') this.reloads.inc({ app, result: 'failed' });
         return;
-      case 'logfile':
-        if (message.state === 'failing') this.logFailing.set({ app }, 1);
+      case 'logfile': {
+        const failing = this.failingFiles.get(app) ?? new Set();
+        this.failingFiles.set(app, failing);
+        if (message.state === 'failing') failing.add(message.file);
         else {
-          this.logFailing.set({ app }, 0);
+          failing.delete(message.file);
           this.dropped.inc({ app }, message.dropped);
         }
+        this.logFailing.set({ app }, failing.size > 0 ? 1 : 0);
         return;
+      }
       default:
         return;
     }

@@ -4,7 +4,6 @@
 // killed and the primary exits. A fault of its own (an uncaught exception) is reported to the root,
 // which restarts this primary: other apps are not touched.
 import cluster from 'node:cluster';
-import type { Writable } from 'node:stream';
 import type { ResolvedApp } from '../config/resolved.js';
 import { ErrorCode, ExitCode } from '../errors.js';
 import { openLogFile } from '../log/file.js';
@@ -16,7 +15,7 @@ import {
   type PrimaryRequest,
 } from '../protocol.js';
 import { linuxProc, ProcessTrees } from './descendants-proc.js';
-import { type Sink, teeSink } from './output.js';
+import { AppLogFiles } from './log-files.js';
 import { Pool } from './pool.js';
 import { scrapeWorkers } from './scrape.js';
 import type { AppWatcher } from './watch.js';
@@ -38,30 +37,19 @@ const trees = new ProcessTrees({
   },
   self: process.pid,
 });
-const logFiles: Writable[] = [];
-
-// Worker output goes to the root; with `logs.file`, to that file as well.
-function sinks(app: ResolvedApp): { stdout: Sink; stderr: Sink } {
-  if (!app.logs.file) return { stdout: process.stdout, stderr: process.stderr };
-  // One that cannot be written is reported to the root (once), and its lines dropped: see log/file.ts.
-  // An app run as another user can read its own log (group), but not rewrite what it said (owner).
-  const owner = app.runAs ? { uid: process.getuid?.() ?? 0, gid: app.runAs.gid } : undefined;
-  const file = openLogFile(
-    app.logs.file,
-    app.logs.maxSize,
-    app.logs.maxFiles,
-    (report) => send({ type: 'logfile', ...report }),
-    owner,
-  );
-  logFiles.push(file);
-  return { stdout: teeSink(process.stdout, file), stderr: teeSink(process.stderr, file) };
-}
+// Worker output goes to the root; with `logs.file` (and `logs.errorFile`), to those files as well. One
+// that cannot be written is reported to the root (once), and its lines dropped: see log/file.ts.
+const logFiles = new AppLogFiles((file, logs, owner) =>
+  openLogFile(file, logs.maxSize, logs.maxFiles, (report) => send({ type: 'logfile', ...report }), owner),
+);
 let watcher: AppWatcher | null = null;
 let watching = '';
 
 // (Re)starts the app's file watcher when its watch settings changed; a change reloads the app.
 function updateWatcher(app: ResolvedApp): void {
-  const wanted = app.watch.enabled ? JSON.stringify([app.watch, app.cwd, app.logs.file]) : '';
+  const wanted = app.watch.enabled
+    ? JSON.stringify([app.watch, app.cwd, app.logs.file, app.logs.errorFile])
+    : '';
   if (wanted === watching) return;
   watching = wanted;
   void watcher?.close();
@@ -100,10 +88,7 @@ function flushStdio(): Promise<unknown> {
 
 // A log file's last lines are written before the exit; one stuck on a slow disk gets a second, no more.
 function closeLogFiles(): Promise<unknown> {
-  return Promise.race([
-    Promise.all(logFiles.map((f) => new Promise((resolve) => f.end(resolve)))),
-    new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-  ]);
+  return Promise.race([logFiles.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
 }
 
 async function finish(stopping: Promise<void>): Promise<never> {
@@ -127,9 +112,11 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
         return;
       }
       const app = request.app;
+      logFiles.update(app);
+      const sinks = { stdout: process.stdout, stderr: process.stderr };
       pool = new Pool(
         app,
-        clusterEffects({ baseEnv, logFormat: request.logFormat, sinks: sinks(app), send, trees }),
+        clusterEffects({ baseEnv, logFormat: request.logFormat, sinks, files: logFiles, send, trees }),
       );
       pool.start(answer);
       updateWatcher(app);
@@ -142,6 +129,7 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
         return;
       }
       updateWatcher(request.app);
+      logFiles.update(request.app);
       pool.reload(request.app, answer);
       return;
     case 'scale':

@@ -1,6 +1,6 @@
 // Development watch mode: one chokidar watcher per app (in the app's primary), trailing debounce, so a
 // `git checkout` touching 500 files yields one reload. Ignored: the built-in patterns, the app's own,
-// and the app's log file, so an app writing into its own directory does not reload itself in a loop.
+// and the app's log files, so an app writing into its own directory does not reload itself in a loop.
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { watch } from 'chokidar';
@@ -27,9 +27,9 @@ export function watchApp(
   handlers: { change: (files: string[]) => void; ready: () => void; error: (error: Error) => void },
 ): AppWatcher {
   const ignoredGlob = picomatch([...app.watch.ignore], { dot: true });
-  const logFile = app.logs.file;
+  const logFiles = [app.logs.file, app.logs.errorFile];
   const ignored = (path: string) => {
-    if (path === logFile) return true;
+    if (logFiles.includes(path)) return true;
     const rel = relative(app.cwd, path);
     return rel !== '' && ignoredGlob(rel);
   };

@@ -22,7 +22,7 @@ import { envFileVars, workerEnv } from './env.js';
 import { Handoff } from './handoff.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
-import { crashLine, forwardLines, type Sink } from './output.js';
+import { crashLine, type FileOutput, forwardLines, type Sink } from './output.js';
 import { readMainThread, readRss } from './proc-sample.js';
 import { resolveRelease } from './release.js';
 import { stopWorker } from './stop.js';
@@ -68,6 +68,8 @@ export class WorkerHandle implements WorkerProcess {
       baseEnv: Readonly<NodeJS.ProcessEnv>;
       logFormat: LogFormat;
       sinks: { stdout: Sink; stderr: Sink };
+      /** The app's log files (log-files.ts), when it has any. */
+      files?: AppFiles | undefined;
       /** Logs a warning through the primary, once per key. */
       warnOnce?: (key: string, message: Extract<PrimaryMessage, { type: 'warning' }>) => void;
       trees?: ProcessTrees;
@@ -101,11 +103,22 @@ export class WorkerHandle implements WorkerProcess {
     this.handoff = options.handoff;
     this.handoff?.attach(worker, slot);
     const base = { app: app.name, worker: slot, pid: this.pid ?? 0, format: options.logFormat };
-    const { sinks } = options;
+    const { sinks, files } = options;
+    const file = (stream: 'stdout' | 'stderr') => (files ? () => files.output(stream) : undefined);
     if (worker.process.stdout)
-      forwardLines(worker.process.stdout, { ...base, stream: 'stdout', sink: sinks.stdout });
+      forwardLines(worker.process.stdout, {
+        ...base,
+        stream: 'stdout',
+        sink: sinks.stdout,
+        file: file('stdout'),
+      });
     if (worker.process.stderr)
-      this.tail = forwardLines(worker.process.stderr, { ...base, stream: 'stderr', sink: sinks.stderr }).tail;
+      this.tail = forwardLines(worker.process.stderr, {
+        ...base,
+        stream: 'stderr',
+        sink: sinks.stderr,
+        file: file('stderr'),
+      }).tail;
     if (app.readiness === 'listening') {
       // A worker may run more servers than the app's (metrics, admin): the listen on PORT decides
       // (listen-readiness.ts). With kernel balancing (SO_REUSEPORT) or a handoff balancing (the primary's
@@ -223,6 +236,11 @@ export class WorkerHandle implements WorkerProcess {
 
 const require = createRequire(import.meta.url);
 
+/** The app's log file of each stream, asked per chunk (primary/log-files.ts). */
+export interface AppFiles {
+  output(stream: 'stdout' | 'stderr'): FileOutput | null;
+}
+
 // croner is loaded for the first app that recycles on a schedule, not by every primary.
 function cronJob(pattern: string, timezone: string | null, fn: () => void): () => void {
   const { Cron } = require('croner') as typeof import('croner');
@@ -235,6 +253,7 @@ export function clusterEffects(options: {
   baseEnv: Readonly<NodeJS.ProcessEnv>;
   logFormat: LogFormat;
   sinks: { stdout: Sink; stderr: Sink };
+  files?: AppFiles;
   send: PoolEffects['send'];
   /** The worker's descendants and the app's orphans, stopped with the worker. */
   trees?: ProcessTrees;

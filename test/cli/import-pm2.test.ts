@@ -117,6 +117,33 @@ describe('clusterd import pm2', () => {
     expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps).toHaveLength(1);
   });
 
+  it('imports PM2 log options in full: separate files, times and their format (issue 27)', async () => {
+    const dir = project({
+      'ecosystem.config.js': `module.exports = { apps: [{
+  name: 'api',
+  script: 'server.js',
+  out_file: './logs/api-out.log',
+  error_file: './logs/api-err.log',
+  log_date_format: 'YYYY-MM-DD HH:mm:ss Z',
+  merge_logs: true,
+}] };
+`,
+    });
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
+    expect(r.stderr).toContain('0 unsupported');
+    expect(r.stderr).not.toMatch(/^\S+\s+\S+\s+unsupported/m);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^api\s+error_file\s+mapped\s+logs\.errorFile\s+stderr$/m);
+    expect(r.stderr).toMatch(/^api\s+log_date_format\s+changed\s+logs\.timestamp\s+kept: /m);
+    expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps[0].logs).toEqual({
+      file: './logs/api-out.log',
+      errorFile: './logs/api-err.log',
+      timestamp: 'YYYY-MM-DD HH:mm:ss Z',
+    });
+    const valid = await runCli(['validate'], { cwd: dir });
+    expect(valid.code).toBe(0);
+  });
+
   it('exits 2 when this machine cannot run the config yet, saying why', async () => {
     const dir = writeFiles(tempDir(), {
       'ecosystem.json': JSON.stringify({ apps: [{ name: 'api', script: 'dist/server.js' }] }),

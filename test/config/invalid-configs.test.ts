@@ -554,6 +554,22 @@ const cases: Case[] = [
     message: /a string or null/,
   },
   {
+    name: 'a log timestamp format with a newline',
+    files: { 'cluster.config.json': one({ logs: { timestamp: 'YYYY\nMM' } }), 'x.js': '' },
+    code: ErrorCode.CONFIG_FORMAT,
+    pointer: '/apps/0/logs/timestamp',
+    at: '"timestamp": |"YYYY',
+    message: /format on one line, without control characters/,
+  },
+  {
+    name: 'a log timestamp that is a number',
+    files: { 'cluster.config.json': one({ logs: { timestamp: 1 } }), 'x.js': '' },
+    code: ErrorCode.CONFIG_TYPE,
+    pointer: '/apps/0/logs/timestamp',
+    at: '"timestamp": |1',
+    message: /a boolean or a string/,
+  },
+  {
     name: 'an unknown --env',
     files: { 'cluster.config.json': one({ environments: { production: {} } }), 'x.js': '' },
     environment: 'prodution',

@@ -53,7 +53,7 @@ describe('normalization', () => {
       balancing: 'round-robin',
       stickyHeader: null,
       instanceVar: null,
-      logs: { file: null, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
+      logs: { file: null, errorFile: null, timestamp: false, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       guards: {
         memory: { limit: null, hardLimit: null, interval: 1_000 },
         heartbeat: { timeout: null, interval: 1_000 },
@@ -140,7 +140,7 @@ describe('normalization', () => {
             cwd: 'services/api',
             script: 'main.js',
             watch: { paths: ['src', '../shared'] },
-            logs: { file: 'logs/api.log', maxSize: '1.5MB' },
+            logs: { file: 'logs/api.log', errorFile: '../err/api.err', timestamp: 'HH:mm', maxSize: '1.5MB' },
           },
         ],
       },
@@ -152,6 +152,8 @@ describe('normalization', () => {
     expect(api?.watch.paths).toEqual([join(dir, 'services/api/src'), join(dir, 'services/shared')]);
     expect(api?.logs).toEqual({
       file: join(dir, 'services/api/logs/api.log'),
+      errorFile: join(dir, 'services/err/api.err'),
+      timestamp: 'HH:mm',
       maxSize: 1_572_864,
       maxFiles: 5,
     });

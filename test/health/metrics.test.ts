@@ -103,6 +103,22 @@ describe('metrics', () => {
     expect(text.find('clusterd_root_process_resident_memory_bytes')[0]?.value).toBeGreaterThan(1e6);
   });
 
+  it("says a log file fails while any of the app's files does (logs.file and logs.errorFile)", async () => {
+    const m = new Metrics();
+    const failing = async () =>
+      parseExposition(await m.render([], ready)).value('clusterd_log_file_failing', { app: 'web' });
+    const fail = (file: string) =>
+      m.report('web', { type: 'logfile', state: 'failing', file, error: 'ENOSPC', message: 'no space' });
+    const recover = (file: string) =>
+      m.report('web', { type: 'logfile', state: 'writing', file, dropped: 1 });
+    fail('/l/out.log');
+    fail('/l/err.log');
+    recover('/l/out.log');
+    expect(await failing()).toBe(1);
+    recover('/l/err.log');
+    expect(await failing()).toBe(0);
+  });
+
   it("reads states and each worker's sample at scrape time", async () => {
     const m = new Metrics();
     const apps: AppScrape[] = [

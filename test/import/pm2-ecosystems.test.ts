@@ -622,18 +622,23 @@ apps:
       'ecosystem.config.js',
     );
     expect(r.apps[0]).toMatchObject({
-      logs: { file: './logs/out.log' },
+      logs: { file: './logs/out.log', errorFile: './logs/err.log', timestamp: 'YYYY-MM-DD HH:mm Z' },
       user: 'pm2-import-nobody',
       group: 33,
       env: { PORT: 8080 },
       guards: { memory: { limit: '500MB' } },
     });
-    expect(r.verdict('api', 'output')).toMatchObject({ kind: 'changed', target: 'logs.file' });
+    expect(r.verdict('api', 'output')).toMatchObject({ kind: 'mapped', target: 'logs.file', note: 'stdout' });
     expect(r.verdict('api', 'error')).toMatchObject({
-      kind: 'unsupported',
-      note: expect.stringContaining('stderr goes there'),
+      kind: 'mapped',
+      target: 'logs.errorFile',
+      note: 'stderr',
     });
-    expect(r.verdict('api', 'log_date_format').kind).toBe('unsupported');
+    expect(r.verdict('api', 'log_date_format')).toMatchObject({
+      kind: 'changed',
+      target: 'logs.timestamp',
+      note: expect.stringMatching(/^kept: clusterd reads day\.js tokens as PM2 does; .*"timestamp" field/),
+    });
     expect(r.verdict('api', 'merge_logs').kind).toBe('mapped');
     expect(r.verdict('api', 'pid_file').kind).toBe('unsupported');
     expect(r.verdict('api', 'user')).toMatchObject({ kind: 'mapped', target: 'user' });
@@ -691,6 +696,80 @@ apps:
       note: expect.stringContaining('no namespaces'),
     });
     expect(r.verdicts.filter((v) => v.kind === 'unsupported')).toEqual([]);
+  });
+
+  it('log files and times: out_file, error_file, log_file, /dev/null, time and log_date_format', async () => {
+    const apps = {
+      same: { out_file: 'logs/app.log', error_file: 'logs/app.log' },
+      combined: { log_file: 'logs/all.log', out_file: 'logs/out.log', error_file: '/dev/null' },
+      outOnly: { out_file: 'logs/out.log' },
+      errOnly: { error_file: 'logs/err.log' },
+      quietErr: { out_file: 'logs/out.log', error_file: '/dev/null' },
+      quiet: { out_file: '/dev/null', error_file: 'NULL' },
+      timed: { out_file: 'logs/out.log', time: true, log_date_format: 'HH:mm' },
+      formatted: { out_file: 'logs/out.log', time: false, log_date_format: 'YYYY-MM-DD HH:mm:ss Z' },
+      badFormat: { out_file: 'logs/out.log', log_date_format: 'YYYY\nMM' },
+      noFile: { time: true },
+    };
+    const r = await importFile(
+      {
+        'ecosystem.config.js': `module.exports = { apps: ${JSON.stringify(
+          Object.entries(apps).map(([name, options]) => ({ name, script: 'app.js', ...options })),
+        )} };`,
+        'app.js': '',
+      },
+      'ecosystem.config.js',
+    );
+    const logs = Object.fromEntries(r.apps.map((a) => [a.name, a.logs]));
+    expect(logs).toEqual({
+      same: { file: 'logs/app.log' },
+      combined: { file: 'logs/all.log' },
+      outOnly: { file: 'logs/out.log' },
+      errOnly: { errorFile: 'logs/err.log' },
+      quietErr: { file: 'logs/out.log', errorFile: '/dev/null' },
+      quiet: undefined,
+      timed: { file: 'logs/out.log', timestamp: 'YYYY-MM-DDTHH:mm:ss' },
+      formatted: { file: 'logs/out.log', timestamp: 'YYYY-MM-DD HH:mm:ss Z' },
+      badFormat: { file: 'logs/out.log' },
+      noFile: { timestamp: 'YYYY-MM-DDTHH:mm:ss' },
+    });
+    const kinds = r.verdicts
+      .filter((v) => v.app && v.option in { ...apps.combined, ...apps.timed })
+      .map((v) => `${v.app} ${v.option} ${v.kind} ${v.target}`);
+    expect(kinds).toEqual([
+      'same out_file mapped logs.file',
+      'same error_file mapped logs.file',
+      'combined log_file mapped logs.file',
+      'combined out_file unsupported ',
+      'combined error_file mapped ',
+      'outOnly out_file changed logs.file',
+      'errOnly error_file changed logs.errorFile',
+      'quietErr out_file mapped logs.file',
+      'quietErr error_file mapped logs.errorFile',
+      'quiet out_file mapped ',
+      'quiet error_file mapped ',
+      'timed out_file changed logs.file',
+      'timed time changed logs.timestamp',
+      'timed log_date_format mapped ',
+      'formatted out_file changed logs.file',
+      'formatted time mapped ',
+      'formatted log_date_format changed logs.timestamp',
+      'badFormat out_file changed logs.file',
+      'badFormat log_date_format unsupported ',
+      'noFile time changed logs.timestamp',
+    ]);
+    expect(r.verdict('outOnly', 'out_file').note).toContain(
+      'PM2 writes stderr to ~/.pm2/logs/outOnly-error.log',
+    );
+    expect(r.verdict('errOnly', 'error_file').note).toContain('stdout goes to no file');
+    expect(r.verdict('timed', 'time').note).toMatch(
+      /^"YYYY-MM-DDTHH:mm:ss" \(local time\), PM2's format for time/,
+    );
+    expect(r.verdict('timed', 'log_date_format').note).toContain('as PM2 ignores it when time is set');
+    expect(r.verdict('noFile', 'time').note).toContain('it applies once logs.file or logs.errorFile is set');
+    expect(r.verdict('badFormat', 'log_date_format').note).toContain('one line');
+    // clusterd's own validation takes every one of them, /dev/null as errorFile included.
+    expect(r.machine).toEqual([]);
   });
 
   it('gives every PM2 option a verdict', async () => {

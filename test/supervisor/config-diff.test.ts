@@ -35,6 +35,25 @@ describe('diffApps', () => {
   });
 });
 
+describe('diffApps: log files', () => {
+  it('rolls an app whose errorFile or timestamp changes, so its primary opens the new files', () => {
+    const logs = { file: '/l/a.log', errorFile: null, timestamp: false, maxSize: 1, maxFiles: 1 };
+    const changes = diffApps(
+      [app('err', { logs }), app('time', { logs }), app('same', { logs })],
+      [
+        app('err', { logs: { ...logs, errorFile: '/l/a.err' } }),
+        app('time', { logs: { ...logs, timestamp: 'HH:mm' } }),
+        app('same', { logs: { ...logs } }),
+      ],
+    );
+    expect(changes.map((c) => (c.action === 'roll' ? `${c.app.name} ${c.changed}` : c.action))).toEqual([
+      'err logs',
+      'time logs',
+      'keep',
+    ]);
+  });
+});
+
 describe('diffApps: who listens', () => {
   it('restarts an app whose balancing changes who listens on its ports; rolls one that does not', () => {
     const rr = app('a', { balancing: 'round-robin' });

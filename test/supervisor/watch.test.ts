@@ -120,7 +120,7 @@ describe('watch mode', () => {
     await root.waitForExit();
   });
 
-  it('ignores node_modules, dotfiles, logs, its own log file and the ignore patterns', async () => {
+  it('ignores node_modules, dotfiles, logs, its own log files and the ignore patterns', async () => {
     const root = startRoot(
       {
         apps: [
@@ -129,7 +129,7 @@ describe('watch mode', () => {
             script: 'app.cjs',
             instances: 1,
             watch: { debounce: '50ms', ignore: ['uploads/**'] },
-            logs: { file: 'out/web.txt' },
+            logs: { file: 'out/web.txt', errorFile: 'out/web-errors.txt' },
           },
         ],
       },
@@ -149,6 +149,7 @@ describe('watch mode', () => {
       '.env',
       'debug.log',
       'out/web.txt',
+      'out/web-errors.txt',
       '.git/HEAD',
     ]) {
       mkdirSync(join(root.dir, file, '..'), { recursive: true });
