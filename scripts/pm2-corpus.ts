@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   const entries = readCorpus();
   const secrets = plantSecrets();
   const env = corpusEnv(secrets);
-  const totals = { clean: 0, incomplete: 0, refused: 0 };
+  const totals = { clean: 0, incomplete: 0, refused: 0, machineOnly: 0, lost: 0 };
   const notNode: string[] = [];
   const leaks: string[] = [];
   const width = Math.max(...entries.map((e) => e.entry.length));
@@ -164,7 +164,13 @@ async function main(): Promise<void> {
     try {
       const r = await importEntry(entry, dir, env);
       if (r.code === 0) totals.clean += 1;
-      else if (r.code === 2) totals.incomplete += 1;
+      else if (r.code === 2) {
+        totals.incomplete += 1;
+        // Exit 2 says why on its last line: behaviour lost, or only what this machine lacks (the corpus
+        // holds no built scripts, no node_modules, and deploy paths such as /var/www do not exist here).
+        if (/behaviour is lost|not everything was imported/.test(lastLine(r.stderr))) totals.lost += 1;
+        else totals.machineOnly += 1;
+      }
       else totals.refused += 1;
       if (entry.node === 'yes' && notNodeLines(r.stderr).length) notNode.push(entry.entry);
       const seen = r.stdout + r.stderr;
@@ -181,6 +187,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     `${entries.length} entries: ${totals.clean} clean (0), ${totals.incomplete} incomplete (2), ${totals.refused} refused`,
+  );
+  console.log(
+    `of the exit 2: ${totals.machineOnly} with nothing lost (only what this machine lacks: a build, node_modules, a deploy path), ${totals.lost} with behaviour lost`,
   );
   console.log(
     `said "not Node.js" of an entry that runs Node.js: ${notNode.length ? notNode.join(', ') : 'none'}`,
