@@ -173,6 +173,22 @@ class AppNormalizer {
     return Object.fromEntries(merged.map(([key, value]) => [key, value === null ? null : String(value)]));
   }
 
+  // A variable clusterd or Node.js itself gives a meaning: a worker number there would break the worker
+  // (NODE_OPTIONS=0 stops node from starting) or be overwritten (CLUSTERD_*).
+  private instanceVar(): string | null {
+    const name = this.settings.instanceVar;
+    if (name !== null && /^(PATH|HOME|NODE_OPTIONS|NODE_APP_INSTANCE|CLUSTERD_.*)$/.test(name))
+      this.report(
+        ErrorCode.CONFIG_RANGE,
+        this.origin(['instanceVar']),
+        `"${name}" is a variable clusterd or Node.js gives a meaning to, not one for the worker number`,
+        name === 'NODE_APP_INSTANCE' || name.startsWith('CLUSTERD_')
+          ? 'clusterd sets NODE_APP_INSTANCE and CLUSTERD_WORKER_ID itself: remove instanceVar'
+          : 'name a variable of the app, such as INSTANCE_ID',
+      );
+    return name;
+  }
+
   private size(path: string[]): number {
     const bytes = parseSize(get(this.settings, path) as number | string);
     if (bytes > Number.MAX_SAFE_INTEGER) {
@@ -243,7 +259,7 @@ class AppNormalizer {
         usePolling: s.watch.usePolling,
       },
       reload: { parallel: s.reload.parallel },
-      instanceVar: s.instanceVar,
+      instanceVar: this.instanceVar(),
       ...resolveBalancing(s, {
         platform: this.options.platform,
         origin: (key) => this.origin([key]),

@@ -171,6 +171,15 @@ const cases: Case[] = [
     message: /at least one app/,
   },
   {
+    name: 'instanceVar naming a variable Node.js or clusterd gives a meaning',
+    files: { 'cluster.config.json': one({ instanceVar: 'NODE_OPTIONS' }) },
+    code: ErrorCode.CONFIG_RANGE,
+    pointer: '/apps/0/instanceVar',
+    at: '"instanceVar": |"NODE_OPTIONS"',
+    message: /"NODE_OPTIONS" is a variable clusterd or Node\.js gives a meaning to/,
+    hint: /INSTANCE_ID/,
+  },
+  {
     name: 'apps as an object',
     files: { 'cluster.config.json': json({ apps: { web: {} } }) },
     code: ErrorCode.CONFIG_TYPE,

@@ -772,6 +772,18 @@ apps:
     expect(r.machine).toEqual([]);
   });
 
+  it('instance_var naming PATH or NODE_OPTIONS is lost, not written into a config clusterd refuses', async () => {
+    const r = await importFile(
+      {
+        'ecosystem.config.js': `module.exports = { apps: [{ name: 'api', script: 'a.js', instance_var: 'NODE_OPTIONS' }] };\n`,
+        'a.js': '',
+      },
+      'ecosystem.config.js',
+    );
+    expect(r.verdict('api', 'instance_var')).toMatchObject({ kind: 'unsupported' });
+    expect(r.apps[0]).not.toHaveProperty('instanceVar');
+  });
+
   it('gives every PM2 option a verdict', async () => {
     const values: Record<string, unknown> = { script: 'app.js', name: 'all', exec_interpreter: 'node' };
     const app = Object.fromEntries(PM2_OPTIONS.map((o) => [o, values[o] ?? 1]));

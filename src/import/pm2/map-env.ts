@@ -101,6 +101,11 @@ export function mapEnv(m: AppMapping): void {
       instanceVar,
       `clusterd sets ${instanceVar.value} itself, over the worker number: pick another name (the worker number is in NODE_APP_INSTANCE)`,
     );
+  else if (typeof instanceVar?.value === 'string' && /^(PATH|HOME|NODE_OPTIONS)$/.test(instanceVar.value))
+    m.unsupported(
+      instanceVar,
+      `${instanceVar.value} holding the worker number would break the worker (clusterd refuses it): the worker number is in NODE_APP_INSTANCE`,
+    );
   else if (
     typeof instanceVar?.value === 'string' &&
     /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(instanceVar.value)
