@@ -170,8 +170,7 @@ async function main(): Promise<void> {
         // holds no built scripts, no node_modules, and deploy paths such as /var/www do not exist here).
         if (/behaviour is lost|not everything was imported/.test(lastLine(r.stderr))) totals.lost += 1;
         else totals.machineOnly += 1;
-      }
-      else totals.refused += 1;
+      } else totals.refused += 1;
       if (entry.node === 'yes' && notNodeLines(r.stderr).length) notNode.push(entry.entry);
       const seen = r.stdout + r.stderr;
       if (Object.values(secrets).some((secret) => seen.includes(secret))) leaks.push(entry.entry);

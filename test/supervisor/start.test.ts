@@ -114,7 +114,10 @@ describe('clusterd start', () => {
       'stopped',
     );
     expect(stopped.signal).toBe('SIGKILL');
-    expect(stopped.time - draining.time).toBeGreaterThanOrEqual(700);
+    // Both times are the root's log times, each an IPC hop after the primary's event: the primary starts
+    // its 700 ms timer right after it reports the drain, but the root may log that report a few ms late
+    // (699 ms was seen under a loaded CI). An immediate SIGKILL would show as a few ms, far below this.
+    expect(stopped.time - draining.time).toBeGreaterThanOrEqual(700 - 25);
     expect(root.output.some((l) => l.includes('SIGTERM ignored'))).toBe(true);
     expect((await root.waitForExit()).code).toBe(0);
   });
