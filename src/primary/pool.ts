@@ -220,10 +220,7 @@ export class Pool {
       return;
     }
     const now = this.fx.now();
-    const failure =
-      worker.failureOf(exit) ??
-      exit.failure ??
-      (exit.detail ? `${describeExit(exit)}: ${exit.detail}` : undefined);
+    const failure = worker.failureOf(exit);
     const ended: Exit = {
       code: exit.code,
       signal: exit.signal,

@@ -6,6 +6,7 @@ import type { ResolvedApp } from '../config/resolved.js';
 import { formatDuration } from '../config/units.js';
 import { errorMessage } from '../errors.js';
 import { Lifecycle } from '../lifecycle/machine.js';
+import { describeExit } from '../lifecycle/policy.js';
 import { WORKER_TRANSITIONS, type WorkerState } from '../lifecycle/states.js';
 import type { PrimaryMessage, WorkerTransition } from '../protocol.js';
 
@@ -170,11 +171,17 @@ export class Worker {
     return this.notReadyStop !== null;
   }
 
-  /** Why clusterd failed it, if it did; for one stopped for not getting ready, how that stop ended. */
-  failureOf(exit: WorkerExit): string | null {
+  /**
+   * Why its exit is a failure, when that is known: clusterd failed it (for one stopped for not getting
+   * ready, with how that stop ended), it never ran, or it printed why it crashed.
+   */
+  failureOf(exit: WorkerExit): string | undefined {
     const stop = this.notReadyStop;
-    if (this.failure === null || stop === null) return this.failure;
-    return `${this.failure}; ${howStopped(exit, this.fx.now() - stop.at, stop.shutdown)}`;
+    if (this.failure !== null && stop !== null)
+      return `${this.failure}; ${howStopped(exit, this.fx.now() - stop.at, stop.shutdown)}`;
+    return (
+      this.failure ?? exit.failure ?? (exit.detail ? `${describeExit(exit)}: ${exit.detail}` : undefined)
+    );
   }
 
   ready(address: string | undefined): void {
