@@ -266,7 +266,6 @@ function watched(name: string, args: string[], loader: readonly string[]): Launc
 }
 
 function runScript(runner: string, args: string[], ctx: LaunchContext, depth: number): LaunchResult {
-  const shown = [runner, ...args].join(' ');
   if (runner !== 'npm' && (args[0] === 'exec' || args[0] === 'dlx'))
     return resolveWords(args.slice(1), {}, ctx, depth + 1);
   if (runner === 'npm' && args[0] === 'exec')
@@ -276,6 +275,17 @@ function runScript(runner: string, args: string[], ctx: LaunchContext, depth: nu
       ctx,
       depth + 1,
     );
+  return runPackageScript(runner, args, ctx, depth);
+}
+
+/** The package.json script `runner args` runs (`npm start`, `yarn run serve`), followed to its file. */
+export function runPackageScript(
+  runner: string,
+  args: readonly string[],
+  ctx: LaunchContext,
+  depth = 0,
+): LaunchResult & { line?: string } {
+  const shown = [runner, ...args].join(' ');
   const target = scriptTarget(runner, args);
   if (!target) return fail(`"${shown}" runs no package.json script`);
   const pkg = ctx.readJson('package.json');

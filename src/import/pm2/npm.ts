@@ -3,7 +3,7 @@
 // itself, so the script is followed (launch.ts) to the file that serves.
 
 import type { NodeCommand } from './command.js';
-import { type LaunchContext, type LaunchResult, packageScriptLaunch, scriptTarget } from './launch.js';
+import { type LaunchContext, type LaunchResult, packageScriptLaunch, runPackageScript } from './launch.js';
 import type { PackageJson } from './project.js';
 
 export { packageRunner, scriptTarget } from './launch.js';
@@ -18,13 +18,14 @@ export function resolvePackageScript(
   runner: string,
   args: readonly string[],
 ): ResolvedScript {
-  const target = scriptTarget(runner, args);
-  const shown = [runner, ...args].join(' ');
-  if (!target) return { ok: false, reason: `"${shown}" runs no package.json script` };
-  const pkg = ctx.readJson('package.json');
-  if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg))
-    return { ok: false, reason: `"${shown}" needs a package.json, and there is none` };
-  return packageScript(pkg as PackageJson, target, { runner, shown, ...ctx });
+  return asResolved(runPackageScript(runner, args, ctx));
+}
+
+// launch.ts's result in the shape callers of a package script read: the command, its line and notes.
+function asResolved(result: LaunchResult & { line?: string }): ResolvedScript {
+  if (!result.ok) return result;
+  const { command, notes, cwd } = result.launch;
+  return { ok: true, command, line: result.line ?? '', notes, ...(cwd ? { cwd } : {}) };
 }
 
 export interface ScriptContext extends Partial<Omit<LaunchContext, 'isFile'>> {
@@ -50,14 +51,5 @@ export function packageScript(
     readJson: readJson ?? ((file) => (file === 'package.json' ? pkg : null)),
     binTarget: binTarget ?? (() => null),
   };
-  const result: LaunchResult & { line?: string } = packageScriptLaunch(
-    pkg as Record<string, unknown>,
-    target,
-    runner,
-    shown,
-    ctx,
-  );
-  if (!result.ok) return result;
-  const { command, notes, cwd } = result.launch;
-  return { ok: true, command, line: result.line ?? '', notes, ...(cwd ? { cwd } : {}) };
+  return asResolved(packageScriptLaunch(pkg as Record<string, unknown>, target, runner, shown, ctx));
 }
