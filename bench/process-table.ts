@@ -1,8 +1,8 @@
 // What a sweep costs: reading /proc and deciding the orphans, as the primary does after every worker
 // exit. `npm run build && node bench/process-table.ts [extra processes]` starts that many `sleep` processes first.
 import { spawn } from 'node:child_process';
-import { descendantsOf, orphansOf } from '../dist/primary/descendants.js';
-import { linuxProc } from '../dist/primary/descendants-proc.js';
+import { descendantsOf, orphansOf } from '../dist/primary/stop/descendants.js';
+import { linuxProc } from '../dist/primary/stop/descendants-proc.js';
 
 const extra = Number(process.argv[2] ?? 0);
 const children = Array.from({ length: extra }, () => spawn('sleep', ['60'], { stdio: 'ignore' }));

@@ -82,7 +82,7 @@ export interface WorkerTransition {
 }
 
 /**
- * What a guard found (`guards`, primary/guards.ts): over the memory limit, over the hard limit, no answer
+ * What a guard found (`guards`, primary/guards/guards.ts): over the memory limit, over the hard limit, no answer
  * to the heartbeat, old enough (`maxAge`), or its time came (`cron`).
  */
 export type GuardCause = 'memory' | 'memory-hard' | 'unresponsive' | 'max-age' | 'schedule';

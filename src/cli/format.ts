@@ -3,7 +3,7 @@ import { clip, displayPath } from '../config/display.js';
 import type { ResolvedConfig, ResolvedGuards, ResolvedLogs, ResolvedRestart } from '../config/resolved.js';
 import { formatDuration, formatSize } from '../config/units.js';
 import { crashLoopLimit } from '../lifecycle/policy.js';
-import { resolveRelease } from '../primary/release.js';
+import { resolveRelease } from '../primary/process/release.js';
 
 export { formatIssue, formatIssues } from '../config/format-issues.js';
 

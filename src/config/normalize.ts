@@ -3,7 +3,7 @@
 // names and paths alone are preflight.ts's.
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
-import { readProblem } from '../primary/access.js';
+import { readProblem } from '../primary/process/access.js';
 import { resolveBalancing } from './balancing.js';
 import { availableCpus } from './cpus.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';

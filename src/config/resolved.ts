@@ -64,7 +64,7 @@ export interface ResolvedLogs {
 export interface ResolvedApp {
   readonly name: string;
   /**
-   * Absolute path of the entry file, symbolic links kept: each fork resolves it anew (primary/release.ts),
+   * Absolute path of the entry file, symbolic links kept: each fork resolves it anew (primary/process/release.ts),
    * so a `current -> releases/N` switch is what the next reload runs.
    */
   readonly script: string;
@@ -77,7 +77,7 @@ export interface ResolvedApp {
   readonly env: Readonly<Record<string, string | null>>;
   /**
    * Absolute paths of the app's `.env` files, in order (a later one wins). Only the paths: the files are
-   * read at each worker start (primary/env.ts), under `env`, so their values are in no resolved config.
+   * read at each worker start (primary/process/env.ts), under `env`, so their values are in no resolved config.
    */
   readonly envFiles: readonly string[];
   readonly restart: ResolvedRestart;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
-import { parseStat } from '../primary/descendants.js';
+import { parseStat } from '../primary/stop/descendants.js';
 
 export interface Holder {
   pid: number;

@@ -14,12 +14,12 @@ import {
   type PrimaryMessage,
   type PrimaryRequest,
 } from '../protocol.js';
-import { linuxProc, ProcessTrees } from './descendants-proc.js';
-import { AppLogFiles } from './log-files.js';
-import { Pool } from './pool.js';
-import { scrapeWorkers } from './scrape.js';
-import type { AppWatcher } from './watch.js';
-import { clusterEffects } from './worker-handle.js';
+import { Pool } from './pool/pool.js';
+import { clusterEffects } from './process/cluster-worker.js';
+import { AppLogFiles } from './process/log-files.js';
+import { scrapeWorkers } from './process/scrape.js';
+import type { AppWatcher } from './reload/watch.js';
+import { linuxProc, ProcessTrees } from './stop/descendants-proc.js';
 
 // The supervisor's environment, as the root gave it: each worker's is built from it, per fork.
 const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
@@ -56,7 +56,7 @@ function updateWatcher(app: ResolvedApp): void {
   watcher = null;
   if (!wanted) return;
   // Loaded on demand: chokidar and picomatch cost every primary ~20 ms of start-up otherwise.
-  void import('./watch.js').then(({ watchApp }) => {
+  void import('./reload/watch.js').then(({ watchApp }) => {
     if (watching !== wanted) return;
     watcher = watchApp(app, {
       change: (files) => {

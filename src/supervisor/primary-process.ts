@@ -3,7 +3,7 @@
 import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { relayLines } from '../log/relay.js';
-import { killGroup, linuxProc } from '../primary/descendants-proc.js';
+import { killGroup, linuxProc } from '../primary/stop/descendants-proc.js';
 import type { RootMessage } from '../protocol.js';
 
 /** What the runner asks of a primary process. */

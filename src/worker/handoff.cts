@@ -1,4 +1,4 @@
-// `balancing: "least-connections"` and `"sticky"`, the worker's half (the primary's: primary/handoff.ts).
+// `balancing: "least-connections"` and `"sticky"`, the worker's half (the primary's: primary/balance/handoff.ts).
 // The primary listens and picks the worker of each connection itself, so a TCP listen of the app is
 // answered here instead of by node:cluster: `cluster._getServer` asks clusterd's primary for the
 // listen, and the server gets a stand-in handle (as node:cluster's round-robin gives it) whose

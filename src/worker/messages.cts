@@ -10,11 +10,11 @@
 // - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
 // - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
 // - `{ clusterd: 'open', count }`: while it drains, the connections its servers still hold (when it changes).
-// Heartbeat (guards.heartbeat, primary/guards.ts): primary -> worker `{ clusterd: 'beat' }`, answered at
+// Heartbeat (guards.heartbeat, primary/guards/guards.ts): primary -> worker `{ clusterd: 'beat' }`, answered at
 // once by the preload with `{ clusterd: 'alive' }`, from the worker's main thread.
-// Metrics (metrics.cts, primary/scrape.ts): primary -> worker `{ clusterd: 'metrics', seq }`, answered by
+// Metrics (metrics.cts, primary/process/scrape.ts): primary -> worker `{ clusterd: 'metrics', seq }`, answered by
 // `{ clusterd: 'sample', seq, sample }` (protocol.ts's WorkerSample).
-// With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/handoff.ts):
+// With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/balance/handoff.ts):
 // - worker -> primary `{ clusterd: 'listen', seq, address, port, addressType, flags, backlog, index }`,
 //   answered by `{ clusterd: 'listen-reply', seq, id, sockname }` or `{ ..., seq, errno }`;
 // - primary -> worker `{ clusterd: 'conn', id }` with the accepted connection's handle;

@@ -1,4 +1,4 @@
-// A worker's answer to its primary's metrics scrape (primary/scrape.ts): measured here, on the worker's
+// A worker's answer to its primary's metrics scrape (primary/process/scrape.ts): measured here, on the worker's
 // own event loop, so that what it says of that loop is true, and nothing runs between scrapes:
 // - event-loop utilization since the previous scrape (libuv's own counters: free to read);
 // - event-loop delay since the previous scrape, from a histogram started by the first scrape (a worker

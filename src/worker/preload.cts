@@ -100,7 +100,7 @@ function setUpWorker(): void {
     sweep.begin();
     own?.drain();
     // Long-lived connections (WebSockets) are the app's to close: it is told now. The SIGKILL comes
-    // `shutdown.spread` + `shutdown.timeout` after the drain began (primary/stop.ts).
+    // `shutdown.spread` + `shutdown.timeout` after the drain began (primary/stop/stop.ts).
     const timer = (ms: number, fn: () => void) => void setTimeout(fn, ms);
     drainHandlers.begin(
       workerState,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResolvedApp } from '../../src/config/resolved.js';
 import { ErrorCode } from '../../src/errors.js';
-import { resolveRelease } from '../../src/primary/release.js';
+import { resolveRelease } from '../../src/primary/process/release.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 import { type Case, check } from '../helpers/hostile.js';
 
@@ -122,7 +122,7 @@ const cases: Case[] = [
     files: { 'cluster.config.json': one({ script: 'other/real/app.js' }) },
     setup: (dir) => symlinkSync(writeFiles(tempDir(), { 'real/app.js': '' }), join(dir, 'other')),
     path: 'cluster.config.json',
-    // Kept as written: each fork resolves it anew (a `current -> releases/N` switch), see primary/release.ts.
+    // Kept as written: each fork resolves it anew (a `current -> releases/N` switch), see primary/process/release.ts.
     safe: ({ apps: [app] }, dir) => {
       expect(app?.script).toBe(join(dir, 'other/real/app.js'));
       expect(resolveRelease(app as ResolvedApp).script).toBe(realpathSync(join(dir, 'other/real/app.js')));

@@ -3,8 +3,13 @@
 import { vi } from 'vitest';
 import type { ResolvedApp } from '../../src/config/resolved.js';
 import type { AppState, SlotState, WorkerState } from '../../src/lifecycle/states.js';
-import { Pool } from '../../src/primary/pool.js';
-import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from '../../src/primary/worker.js';
+import { Pool } from '../../src/primary/pool/pool.js';
+import type {
+  PoolEffects,
+  ThreadSample,
+  WorkerEvents,
+  WorkerProcess,
+} from '../../src/primary/pool/tracked-worker.js';
 import type { Outcome, PrimaryMessage } from '../../src/protocol.js';
 
 export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {

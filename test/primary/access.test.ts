@@ -1,6 +1,6 @@
 // Why a worker run as another user could not reach its files: permission bits against a fake file system.
 import { describe, expect, it } from 'vitest';
-import { accessProblem, type Mode, readProblem } from '../../src/primary/access.js';
+import { accessProblem, type Mode, readProblem } from '../../src/primary/process/access.js';
 
 const who = { uid: 1001, gid: 1001, user: 'web', home: '/home/web' };
 

@@ -1,6 +1,6 @@
 // The choices of least-connections and sticky balancing, with fake members (no process).
 import { describe, expect, it } from 'vitest';
-import { leastConnections, type Member, sticky } from '../../src/primary/balance.js';
+import { leastConnections, type Member, sticky } from '../../src/primary/balance/balance.js';
 
 const member = (id: number, extra: Partial<Member> = {}): Member => ({
   id,

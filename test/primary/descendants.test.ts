@@ -1,8 +1,8 @@
 // The process-tree decisions over fake process tables, and the stops they drive with a fake system
 // and fake time: nested trees, reused pids, garbage, processes that vanish mid-way.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { descendantsOf, orphansOf, type ProcEntry, parseStat } from '../../src/primary/descendants.js';
-import { killGroup, ProcessTrees, type ProcSystem } from '../../src/primary/descendants-proc.js';
+import { descendantsOf, orphansOf, type ProcEntry, parseStat } from '../../src/primary/stop/descendants.js';
+import { killGroup, ProcessTrees, type ProcSystem } from '../../src/primary/stop/descendants-proc.js';
 
 const p = (pid: number, ppid: number, start = pid, pgid = 100, state = 'S'): ProcEntry => ({
   pid,

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envFileVars, workerEnv } from '../../src/primary/env.js';
+import { envFileVars, workerEnv } from '../../src/primary/process/env.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 

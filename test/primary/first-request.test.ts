@@ -1,7 +1,12 @@
 // The sticky header's key in a request head: the first value of the first such header, case-insensitive
 // names, nothing from what is not an HTTP/1 request or from a line cut short.
 import { describe, expect, it } from 'vitest';
-import { HEAD_TIMEOUT_MS, headDecided, headerKey, MAX_HEAD_BYTES } from '../../src/primary/first-request.js';
+import {
+  HEAD_TIMEOUT_MS,
+  headDecided,
+  headerKey,
+  MAX_HEAD_BYTES,
+} from '../../src/primary/balance/first-request.js';
 
 const head = (...lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 

@@ -4,7 +4,7 @@
 // place beside rolling reloads. The real processes are proven by test/supervisor/guards.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResolvedApp, ResolvedGuards } from '../../src/config/resolved.js';
-import { memoryAction } from '../../src/primary/guards.js';
+import { memoryAction } from '../../src/primary/guards/guards.js';
 import type { PrimaryMessage } from '../../src/protocol.js';
 import { advance, fakePool, resolvedApp } from '../helpers/fake-pool.js';
 

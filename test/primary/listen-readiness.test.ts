@@ -1,7 +1,7 @@
 // Which listen makes a worker ready (balancing: "kernel"): the one on its PORT, or the first.
 import { describe, expect, it } from 'vitest';
-import { keepAliveWarning } from '../../src/primary/keep-alive-warning.js';
-import { readinessListen } from '../../src/primary/listen-readiness.js';
+import { keepAliveWarning } from '../../src/primary/process/keep-alive-warning.js';
+import { readinessListen } from '../../src/primary/process/listen-readiness.js';
 
 describe('readinessListen', () => {
   it('takes the first listen when PORT is not set', () => {

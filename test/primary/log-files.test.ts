@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeLogFiles } from '../../src/cli/format.js';
 import type { ResolvedApp, ResolvedLogs } from '../../src/config/resolved.js';
-import { AppLogFiles, type OpenedFile, streamFiles } from '../../src/primary/log-files.js';
+import { AppLogFiles, type OpenedFile, streamFiles } from '../../src/primary/process/log-files.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
 
 const logs = (extra: Partial<ResolvedLogs> = {}): ResolvedLogs => ({

@@ -3,7 +3,7 @@
 // first; its exit is still a failed start, and its slot restarts only once it has exited. The escalation
 // itself is test/primary/stop.test.ts; the real processes are test/supervisor/ready-timeout.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { howStopped } from '../../src/primary/worker.js';
+import { howStopped } from '../../src/primary/pool/tracked-worker.js';
 import type { Outcome } from '../../src/protocol.js';
 import { advance, fakePool, resolvedApp } from '../helpers/fake-pool.js';
 

@@ -9,7 +9,7 @@ import {
   forwardLines,
   lineFormat,
   MAX_LINE,
-} from '../../src/primary/output.js';
+} from '../../src/primary/process/output.js';
 
 function forward(format: 'json' | 'pretty', stream: 'stdout' | 'stderr' = 'stdout') {
   const input = new PassThrough();

@@ -1,7 +1,7 @@
 // Reading a worker's memory and main thread from /proc files (a fake /proc here; the real one in
-// worker-handle.test.ts).
+// cluster-worker.test.ts).
 import { describe, expect, it } from 'vitest';
-import { readMainThread, readRss } from '../../src/primary/proc-sample.js';
+import { readMainThread, readRss } from '../../src/primary/guards/proc-sample.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
 describe('proc samples', () => {

@@ -5,7 +5,7 @@
 import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stopWorker } from '../../src/primary/stop.js';
+import { stopWorker } from '../../src/primary/stop/stop.js';
 import { DRAIN } from '../../src/protocol.js';
 
 beforeEach(() => {

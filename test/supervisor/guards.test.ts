@@ -4,7 +4,7 @@
 // rolling the workers one at a time with 0 failed requests.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRss } from '../../src/primary/proc-sample.js';
+import { readRss } from '../../src/primary/guards/proc-sample.js';
 import { startLoad } from '../helpers/load.js';
 import { FIXTURES, type LogEvent, type Root, startRoot } from '../helpers/root.js';
 

@@ -3,20 +3,20 @@
 // successor is ready, and the guards' replacements of single workers (pool-guards.ts), queued with them;
 // scaling (scale.ts); graceful stop. Every decision is made here and every effect goes through
 // `PoolEffects`, so the whole lifecycle runs the same against fake workers and fake time
-// (test/primary/pool.test.ts, guards.test.ts); worker-handle.ts carries the effects out with node:cluster.
-import type { ResolvedApp } from '../config/resolved.js';
-import { Coalescer } from '../lifecycle/coalescer.js';
-import { Lifecycle } from '../lifecycle/machine.js';
-import { decideRestart, describeExit, type Exit } from '../lifecycle/policy.js';
-import { APP_TRANSITIONS, type AppState, deriveAppState } from '../lifecycle/states.js';
-import type { ExitRecord, OpResults, Outcome } from '../protocol.js';
-import type { Guards } from './guards.js';
-import { poolGuards } from './pool-guards.js';
-import { Recycle, type RecycleTarget } from './recycle.js';
-import { RollingReload, type Run } from './rolling-reload.js';
+// (test/primary/pool.test.ts, guards.test.ts); process/cluster-worker.ts carries the effects out with node:cluster.
+import type { ResolvedApp } from '../../config/resolved.js';
+import { Coalescer } from '../../lifecycle/coalescer.js';
+import { Lifecycle } from '../../lifecycle/machine.js';
+import { decideRestart, describeExit, type Exit } from '../../lifecycle/policy.js';
+import { APP_TRANSITIONS, type AppState, deriveAppState } from '../../lifecycle/states.js';
+import type { ExitRecord, OpResults, Outcome } from '../../protocol.js';
+import type { Guards } from '../guards/guards.js';
+import { poolGuards } from '../guards/pool-guards.js';
+import { Recycle, type RecycleTarget } from '../reload/recycle.js';
+import { RollingReload, type Run } from '../reload/rolling-reload.js';
 import { scaleSlots } from './scale.js';
 import { cancelRestart, createSlot, type Slot } from './slot.js';
-import { type PoolEffects, Worker, type WorkerExit } from './worker.js';
+import { type PoolEffects, TrackedWorker, type WorkerExit } from './tracked-worker.js';
 
 const LAST_EXITS = 5;
 
@@ -34,14 +34,14 @@ export class Pool {
   private app: ResolvedApp;
   private readonly slots: Slot[] = [];
   /** Every worker process alive: slots' workers and successors, and those draining. */
-  private readonly workers = new Set<Worker>();
+  private readonly workers = new Set<TrackedWorker>();
   private readonly state: Lifecycle<AppState>;
   /** Why the app is in its state, for the answers that refuse or fail because of it. */
   private reason: string | undefined;
   private readonly lastExits: ExitRecord[] = [];
   private readonly reloads: Coalescer<ReloadRequest, Outcome<OpResults['reload']>>;
   private run: Run | null = null;
-  private readonly guards: Guards<Worker>;
+  private readonly guards: Guards<TrackedWorker>;
   /** Requests waiting for a condition: each answers and returns true once it holds. */
   private readonly waiting = new Set<() => boolean>();
   private settleDone: () => void = () => {};
@@ -179,8 +179,8 @@ export class Pool {
     return slot;
   }
 
-  private spawn(slot: Slot): Worker {
-    const worker = new Worker(slot.id, this.fx);
+  private spawn(slot: Slot): TrackedWorker {
+    const worker = new TrackedWorker(slot.id, this.fx);
     this.workers.add(worker);
     worker.start(this.app, {
       ready: (address) => this.onReady(worker, address),
@@ -190,11 +190,11 @@ export class Pool {
     return worker;
   }
 
-  private slotHolding(worker: Worker): Slot | undefined {
+  private slotHolding(worker: TrackedWorker): Slot | undefined {
     return this.slots.find((s) => s.worker === worker || s.successor === worker);
   }
 
-  private onReady(worker: Worker, address: string | undefined): void {
+  private onReady(worker: TrackedWorker, address: string | undefined): void {
     if (worker.exited || !worker.lifecycle.is('starting')) return;
     worker.ready(address);
     const slot = this.slotHolding(worker);
@@ -206,7 +206,7 @@ export class Pool {
     this.settle();
   }
 
-  private onExit(worker: Worker, exit: WorkerExit): void {
+  private onExit(worker: TrackedWorker, exit: WorkerExit): void {
     if (worker.exited) return;
     worker.exit();
     this.workers.delete(worker);

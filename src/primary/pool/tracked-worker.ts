@@ -2,13 +2,13 @@
 // crashed), its readiness deadline (a worker not ready in time is stopped, and its exit is a failed
 // start), and the effects the pool may ask of its process. The process itself
 // (node:cluster) is behind `WorkerProcess`, so the pool runs the same with fake workers in the tests.
-import type { ResolvedApp } from '../config/resolved.js';
-import { formatDuration } from '../config/units.js';
-import { errorMessage } from '../errors.js';
-import { Lifecycle } from '../lifecycle/machine.js';
-import { describeExit } from '../lifecycle/policy.js';
-import { WORKER_TRANSITIONS, type WorkerState } from '../lifecycle/states.js';
-import type { PrimaryMessage, WorkerTransition } from '../protocol.js';
+import type { ResolvedApp } from '../../config/resolved.js';
+import { formatDuration } from '../../config/units.js';
+import { errorMessage } from '../../errors.js';
+import { Lifecycle } from '../../lifecycle/machine.js';
+import { describeExit } from '../../lifecycle/policy.js';
+import { WORKER_TRANSITIONS, type WorkerState } from '../../lifecycle/states.js';
+import type { PrimaryMessage, WorkerTransition } from '../../protocol.js';
 
 /** How a worker process ended, as its process reports it. */
 export interface WorkerExit {
@@ -100,7 +100,7 @@ export function howStopped(exit: WorkerExit, elapsed: number, shutdown: Shutdown
 
 type TransitionDetail = Omit<WorkerTransition, 'worker' | 'pid' | 'from' | 'to'>;
 
-export class Worker {
+export class TrackedWorker {
   readonly lifecycle: Lifecycle<WorkerState, TransitionDetail>;
   readonly startedAt: number;
   process: WorkerProcess | null = null;

@@ -4,8 +4,8 @@
 // the very text the operator gets.
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { Timestamp } from '../log/timestamp.js';
-import type { LogFormat } from '../protocol.js';
+import type { Timestamp } from '../../log/timestamp.js';
+import type { LogFormat } from '../../protocol.js';
 
 /** A line longer than this is cut, so a worker that never writes a newline cannot grow our memory. */
 export const MAX_LINE = 64 * 1024;

@@ -4,7 +4,7 @@
 // What the worker started (its descendants, seen in /proc while it lives) gets the same signal at the
 // same moment, and SIGKILL at the same deadline, even if the worker itself has ended by then.
 import type { Worker } from 'node:cluster';
-import { DRAIN, isWorkerDrained } from '../protocol.js';
+import { DRAIN, isWorkerDrained } from '../../protocol.js';
 import type { ProcEntry } from './descendants.js';
 import type { ProcessTrees } from './descendants-proc.js';
 

@@ -1,8 +1,8 @@
 // A metrics scrape of the app's workers: each connected worker is asked for a sample (worker/metrics.cts)
 // and gets `timeoutMs` to answer; one that does not (a blocked event loop, a worker exiting) is left out
 // and counted, so that a scrape never waits on a stuck worker longer than that.
-import type { WorkerSample } from '../protocol.js';
-import { isWorkerSample, workerMetricsRequest } from '../protocol.js';
+import type { WorkerSample } from '../../protocol.js';
+import { isWorkerSample, workerMetricsRequest } from '../../protocol.js';
 
 /** What the scrape needs of a node:cluster worker. */
 export interface Scraped {

@@ -1,16 +1,16 @@
-// A guard's replacements of single workers (primary/guards.ts): each a rolling reload of one slot, one
+// A guard's replacements of single workers (primary/guards/guards.ts): each a rolling reload of one slot, one
 // slot after the other, in the order they were asked for. A worker that no longer serves its slot when
 // its turn comes (a reload replaced it, it died) is skipped. Each one's end is reported to the root
 // (`recycled`); the first that fails ends the run, and the guards ask again later for what still needs it.
-import type { GuardCause, OpResults, Outcome, PrimaryMessage } from '../protocol.js';
+import type { GuardCause, OpResults, Outcome, PrimaryMessage } from '../../protocol.js';
+import type { Slot } from '../pool/slot.js';
+import type { TrackedWorker } from '../pool/tracked-worker.js';
 import { type ReloadHost, RollingReload, type Run } from './rolling-reload.js';
-import type { Slot } from './slot.js';
-import type { Worker } from './worker.js';
 
 /** One worker a guard wants replaced. */
 export interface RecycleTarget {
   slot: number;
-  worker: Worker;
+  worker: TrackedWorker;
   cause: GuardCause;
 }
 
@@ -85,15 +85,15 @@ export class Recycle implements Run {
     this.end(outcome);
   }
 
-  ready(worker: Worker): void {
+  ready(worker: TrackedWorker): void {
     this.current?.ready(worker);
   }
 
-  tookOver(worker: Worker): void {
+  tookOver(worker: TrackedWorker): void {
     this.current?.tookOver(worker);
   }
 
-  failed(worker: Worker, reason: string): void {
+  failed(worker: TrackedWorker, reason: string): void {
     this.current?.failed(worker, reason);
   }
 

@@ -5,7 +5,7 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { watch } from 'chokidar';
 import picomatch from 'picomatch';
-import type { ResolvedApp } from '../config/resolved.js';
+import type { ResolvedApp } from '../../config/resolved.js';
 
 // Through a symbolic link loop (src/loop -> src) chokidar reports one change under each alias it followed
 // (src/a.txt, src/loop/a.txt, src/loop/loop/a.txt ...): by its directory's real path it is one file.

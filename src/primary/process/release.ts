@@ -5,7 +5,7 @@
 // fork as real paths, so what is reported (status, the worker's `starting` event) is what the worker
 // runs, even if the link changes again a moment later.
 import { realpathSync } from 'node:fs';
-import type { ResolvedApp } from '../config/resolved.js';
+import type { ResolvedApp } from '../../config/resolved.js';
 
 export interface Release {
   /** Real path of the entry file the worker runs. */

@@ -1,8 +1,8 @@
 // Scaling a pool to `instances` slots: new slots start (answered once each serves, or with why one did
 // not), or the highest slots are removed and their workers drained (answered once they have exited).
-import type { OpResults, Outcome } from '../protocol.js';
+import type { OpResults, Outcome } from '../../protocol.js';
 import { cancelRestart, type Slot } from './slot.js';
-import type { Worker } from './worker.js';
+import type { TrackedWorker } from './tracked-worker.js';
 
 /** What scaling needs of its pool. */
 export interface ScaledPool {
@@ -36,7 +36,7 @@ export function scaleSlots(
       return true;
     });
   } else if (instances < from) {
-    const leaving: Worker[] = [];
+    const leaving: TrackedWorker[] = [];
     for (const slot of pool.slots.splice(instances)) {
       cancelRestart(slot);
       for (const worker of [slot.worker, slot.successor]) {

@@ -2,9 +2,9 @@
 // for both), with logs.timestamp. Opened at the app's start and changed by a reload that brings new
 // settings (a config reload's roll), so a change of file, rotation or timestamp needs no restart;
 // workers look their file up per chunk, so old and new workers write to the new one from then on.
-import type { ResolvedApp, ResolvedLogs } from '../config/resolved.js';
-import type { LogOwner } from '../log/open.js';
-import { type Timestamp, timestampFormatter } from '../log/timestamp.js';
+import type { ResolvedApp, ResolvedLogs } from '../../config/resolved.js';
+import type { LogOwner } from '../../log/open.js';
+import { type Timestamp, timestampFormatter } from '../../log/timestamp.js';
 import type { FileOutput } from './output.js';
 
 type Stream = 'stdout' | 'stderr';

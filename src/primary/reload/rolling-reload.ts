@@ -3,30 +3,30 @@
 // at once). A successor that dies before the reload is done with it, before or after it was ready,
 // rolls its group back: the old workers keep serving. Driven by the pool's events, synchronously, so no
 // process event can slip in between a group's last `ready` and its promotion.
-import type { OpResults, Outcome } from '../protocol.js';
-import { cancelRestart, type Slot } from './slot.js';
-import type { Worker } from './worker.js';
+import type { OpResults, Outcome } from '../../protocol.js';
+import { cancelRestart, type Slot } from '../pool/slot.js';
+import type { TrackedWorker } from '../pool/tracked-worker.js';
 
 /** What the reload needs of its pool. */
 export interface ReloadHost {
   /** Forks a worker for `slot` on the pool's current settings. */
-  spawn(slot: Slot): Worker;
+  spawn(slot: Slot): TrackedWorker;
   now(): number;
 }
 
 /** A worker the reload waits for: a successor beside a serving worker, or a slot's restart. */
 interface Replacement {
   slot: Slot;
-  worker: Worker;
+  worker: TrackedWorker;
   successor: boolean;
   ready: boolean;
 }
 
 /** A run the pool routes its workers' events to: a rolling reload, or a guard's replacements. */
 export interface Run {
-  ready(worker: Worker): void;
-  tookOver(worker: Worker): void;
-  failed(worker: Worker, reason: string): void;
+  ready(worker: TrackedWorker): void;
+  tookOver(worker: TrackedWorker): void;
+  failed(worker: TrackedWorker, reason: string): void;
   abort(reason: string): void;
 }
 
@@ -57,14 +57,14 @@ export class RollingReload implements Run {
     }
     this.group = revived.map((slot) => ({
       slot,
-      worker: slot.worker as Worker,
+      worker: slot.worker as TrackedWorker,
       successor: false,
       ready: false,
     }));
   }
 
   /** A worker got ready; the group is promoted once all of its workers are. */
-  ready(worker: Worker): void {
+  ready(worker: TrackedWorker): void {
     const replacement = this.group.find((r) => r.worker === worker);
     if (!replacement) return;
     replacement.ready = true;
@@ -84,13 +84,13 @@ export class RollingReload implements Run {
   }
 
   /** A successor took its slot over (the old worker died): it is the slot's worker now. */
-  tookOver(worker: Worker): void {
+  tookOver(worker: TrackedWorker): void {
     const replacement = this.group.find((r) => r.worker === worker);
     if (replacement) replacement.successor = false;
   }
 
   /** A worker died: if the reload waits for it, the group is rolled back and the reload fails. */
-  failed(worker: Worker, reason: string): void {
+  failed(worker: TrackedWorker, reason: string): void {
     const failed = this.group.find((r) => r.worker === worker);
     if (!failed) return;
     for (const { slot, worker: successor, successor: isSuccessor } of this.group) {

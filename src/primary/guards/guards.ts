@@ -3,11 +3,11 @@
 // its slot (the pool's `replace`: successor first); over the hard limit, or stuck while it drains, it is
 // killed. The guards decide; reading memory, sending heartbeats, timers and the clock are injected, so
 // every decision runs against fake workers and fake time (test/primary/guards.test.ts).
-import type { ResolvedGuards, ResolvedRestart } from '../config/resolved.js';
-import { formatDuration, formatSize } from '../config/units.js';
-import { backoffDelay } from '../lifecycle/policy.js';
-import type { GuardCause, PrimaryMessage } from '../protocol.js';
-import type { ThreadSample } from './worker.js';
+import type { ResolvedGuards, ResolvedRestart } from '../../config/resolved.js';
+import { formatDuration, formatSize } from '../../config/units.js';
+import { backoffDelay } from '../../lifecycle/policy.js';
+import type { GuardCause, PrimaryMessage } from '../../protocol.js';
+import type { ThreadSample } from '../pool/tracked-worker.js';
 
 /** What a worker is to its slot: the guards treat each differently. */
 export type GuardedRole = 'starting' | 'serving' | 'successor' | 'draining';

@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 // The built module: its preload is the compiled dist/worker/preload.cjs (npm test builds first).
-import { WorkerHandle } from '../../dist/primary/worker-handle.js';
-import type { WorkerExit } from '../../src/primary/worker.js';
+import { ClusterWorkerProcess } from '../../dist/primary/process/cluster-worker.js';
+import type { WorkerExit } from '../../src/primary/pool/tracked-worker.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
 import { FIXTURES } from '../helpers/root.js';
 
 // Output goes nowhere: only the environment is under test.
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 
-describe('WorkerHandle', () => {
+describe('ClusterWorkerProcess', () => {
   it('forks with exactly the worker environment and leaves its own untouched', async () => {
     const before = { ...process.env };
     const base = { PATH: process.env.PATH, KEPT: 'k', REMOVED: 'r', TZ: 'UTC' };
@@ -27,7 +27,7 @@ describe('WorkerHandle', () => {
     const exit = new Promise<WorkerExit>((resolve) => {
       exited = resolve;
     });
-    const handle = new WorkerHandle(
+    const handle = new ClusterWorkerProcess(
       3,
       app,
       { baseEnv: base, logFormat: 'json', sinks: { stdout: quiet, stderr: quiet } },
@@ -74,7 +74,7 @@ describe('WorkerHandle', () => {
     const exit = new Promise<WorkerExit>((resolve) => {
       exited = resolve;
     });
-    const handle = new WorkerHandle(
+    const handle = new ClusterWorkerProcess(
       0,
       app,
       { baseEnv: { PATH: process.env.PATH }, logFormat: 'json', sinks: { stdout: quiet, stderr: quiet } },

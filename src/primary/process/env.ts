@@ -1,8 +1,8 @@
 // The environment of one worker, built in one place, once per fork: the supervisor's environment (the
 // primary's own, which it never changes), the app's env files over it, the app's `env` over those
 // (`null` removes a variable), and the variables clusterd sets for the worker.
-import { readEnvFiles } from '../config/env-file.js';
-import type { ResolvedApp } from '../config/resolved.js';
+import { readEnvFiles } from '../../config/env-file.js';
+import type { ResolvedApp } from '../../config/resolved.js';
 import { readProblem } from './access.js';
 
 /**

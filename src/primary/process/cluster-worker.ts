@@ -4,8 +4,8 @@
 import cluster, { type Address, type ClusterSettings, type Worker as ClusterWorker } from 'node:cluster';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { ResolvedApp } from '../config/resolved.js';
-import type { LogFormat, PrimaryMessage } from '../protocol.js';
+import type { ResolvedApp } from '../../config/resolved.js';
+import type { LogFormat, PrimaryMessage } from '../../protocol.js';
 import {
   HEARTBEAT,
   isWorkerAlive,
@@ -14,22 +14,22 @@ import {
   isWorkerLoaded,
   isWorkerOpen,
   isWorkerReady,
-} from '../protocol.js';
-import drain from '../worker/drain.cjs';
+} from '../../protocol.js';
+import drain from '../../worker/drain.cjs';
+import { Handoff } from '../balance/handoff.js';
+import { readMainThread, readRss } from '../guards/proc-sample.js';
+import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from '../pool/tracked-worker.js';
+import type { ProcessTrees } from '../stop/descendants-proc.js';
+import { stopWorker } from '../stop/stop.js';
 import { accessProblem } from './access.js';
-import type { ProcessTrees } from './descendants-proc.js';
 import { envFileVars, workerEnv } from './env.js';
-import { Handoff } from './handoff.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
 import { crashLine, type FileOutput, forwardLines, type Sink } from './output.js';
-import { readMainThread, readRss } from './proc-sample.js';
 import { resolveRelease } from './release.js';
-import { stopWorker } from './stop.js';
-import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from './worker.js';
 
 /** Loaded into every worker before the app (see worker/preload.cts). */
-export const PRELOAD = fileURLToPath(new URL('../worker/preload.cjs', import.meta.url));
+export const PRELOAD = fileURLToPath(new URL('../../worker/preload.cjs', import.meta.url));
 
 /** How long an exited worker's output may take to drain before its exit is handled anyway. */
 const OUTPUT_GRACE_MS = 1_000;
@@ -52,7 +52,7 @@ function forkWith(env: Record<string, string>): ClusterWorker {
   }
 }
 
-export class WorkerHandle implements WorkerProcess {
+export class ClusterWorkerProcess implements WorkerProcess {
   readonly worker: ClusterWorker;
   readonly script: string;
   private readonly cwd: string;
@@ -236,7 +236,7 @@ export class WorkerHandle implements WorkerProcess {
 
 const require = createRequire(import.meta.url);
 
-/** The app's log file of each stream, asked per chunk (primary/log-files.ts). */
+/** The app's log file of each stream, asked per chunk (primary/process/log-files.ts). */
 export interface AppFiles {
   output(stream: 'stdout' | 'stderr'): FileOutput | null;
 }
@@ -277,7 +277,7 @@ export function clusterEffects(options: {
   };
   return {
     fork: (slot, app, events) =>
-      new WorkerHandle(slot, app, { ...options, warnOnce, handoff: handoffFor(app) }, events),
+      new ClusterWorkerProcess(slot, app, { ...options, warnOnce, handoff: handoffFor(app) }, events),
     send: options.send,
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);

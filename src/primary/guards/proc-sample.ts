@@ -2,7 +2,7 @@
 // no message to the worker (whose event loop may be the thing that is stuck). Where there is no /proc
 // (macOS), both are null and the guards that need them do nothing.
 import { readFileSync } from 'node:fs';
-import type { ThreadSample } from './worker.js';
+import type { ThreadSample } from '../pool/tracked-worker.js';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux architecture Node runs on. */
 const TICKS_PER_S = 100;

@@ -4,7 +4,7 @@
 // permission rules are unit-tested without creating users.
 import { realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ResolvedRunAs } from '../config/resolved.js';
+import type { ResolvedRunAs } from '../../config/resolved.js';
 
 export interface Mode {
   readonly mode: number;

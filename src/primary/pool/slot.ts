@@ -1,17 +1,17 @@
 // One worker slot (NODE_APP_INSTANCE) of a pool: the worker serving it, its successor during a rolling
 // reload, and its own restart state. Its lifecycle is the slot machine of lifecycle/states.ts.
-import { Lifecycle } from '../lifecycle/machine.js';
-import { SLOT_TRANSITIONS, type SlotState } from '../lifecycle/states.js';
-import type { PrimaryMessage } from '../protocol.js';
-import type { Worker } from './worker.js';
+import { Lifecycle } from '../../lifecycle/machine.js';
+import { SLOT_TRANSITIONS, type SlotState } from '../../lifecycle/states.js';
+import type { PrimaryMessage } from '../../protocol.js';
+import type { TrackedWorker } from './tracked-worker.js';
 
 export interface Slot {
   readonly id: number;
   readonly lifecycle: Lifecycle<SlotState>;
   /** The worker serving the slot, or on its way up to. */
-  worker: Worker | null;
+  worker: TrackedWorker | null;
   /** Its successor during a rolling reload, until promoted. */
-  successor: Worker | null;
+  successor: TrackedWorker | null;
   /** Failed starts in a row since its worker was last stable: the backoff and the crash-loop limit. */
   failedStarts: number;
   cancelRestart: (() => void) | null;
