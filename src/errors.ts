@@ -12,10 +12,14 @@ export const ExitCode = {
   APP_ERRORED: 3,
   /** EX_USAGE: unknown command or option. */
   USAGE: 64,
+  /** EX_UNAVAILABLE: no clusterd is running for the config (a control command had nothing to talk to). */
+  UNAVAILABLE: 69,
   /** EX_NOINPUT: no config file found, or the given one does not exist (init: no file to run). */
   NO_INPUT: 66,
   /** EX_SOFTWARE: a bug in clusterd (reported with a stack trace). */
   INTERNAL: 70,
+  /** EX_TEMPFAIL: a command did not finish within its bound; it may still complete. */
+  TIMEOUT: 75,
   /** EX_CONFIG: the config file is invalid. */
   CONFIG: 78,
 } as const;
@@ -57,8 +61,75 @@ export const ErrorCode = {
   INTERNAL: 'CLUSTERD_ERR_INTERNAL',
   IMPORT: 'CLUSTERD_ERR_IMPORT',
   INIT: 'CLUSTERD_ERR_INIT',
+  // Why a command that ran did not do what it asked, as the app's primary or the root decided it.
+  APP_STOPPING: 'CLUSTERD_ERR_APP_STOPPING',
+  APP_ENDED: 'CLUSTERD_ERR_APP_ENDED',
+  START_FAILED: 'CLUSTERD_ERR_START_FAILED',
+  RELOAD_FAILED: 'CLUSTERD_ERR_RELOAD_FAILED',
+  SCALE_FAILED: 'CLUSTERD_ERR_SCALE_FAILED',
+  PRIMARY_EXITED: 'CLUSTERD_ERR_PRIMARY_EXITED',
+  CONFLICT: 'CLUSTERD_ERR_CONFLICT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The exit status each code gives the CLI (docs/errors.md lists both; a test checks they agree). A few
+ * commands give another one for a reason of their own, which the docs say next to the code.
+ */
+export const EXIT_OF: Readonly<Record<ErrorCode, ExitCode>> = {
+  CLUSTERD_ERR_USAGE: ExitCode.USAGE,
+  CLUSTERD_ERR_NODE_VERSION: ExitCode.FAILURE,
+  CLUSTERD_ERR_CONFIG_NOT_FOUND: ExitCode.NO_INPUT,
+  CLUSTERD_ERR_CONFIG_PARSE: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_TOO_LARGE: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_DUPLICATE_KEY: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_LOAD: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_UNKNOWN_KEY: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_REMOVED_KEY: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_MISSING_KEY: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_TYPE: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_ENUM: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_RANGE: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_FORMAT: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_DUPLICATE_ITEM: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_DUPLICATE_APP: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_SCRIPT_NOT_FOUND: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_CWD_NOT_FOUND: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_ENV_FILE: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_UNKNOWN_ENVIRONMENT: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_UNSUPPORTED: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_UNKNOWN_USER: ExitCode.CONFIG,
+  CLUSTERD_ERR_CONFIG_PRIVILEGE: ExitCode.CONFIG,
+  CLUSTERD_ERR_NOT_RUNNING: ExitCode.UNAVAILABLE,
+  CLUSTERD_ERR_SEVERAL_RUNNING: ExitCode.FAILURE,
+  CLUSTERD_ERR_ALREADY_RUNNING: ExitCode.FAILURE,
+  CLUSTERD_ERR_CONTROL: ExitCode.FAILURE,
+  CLUSTERD_ERR_COMMAND_FAILED: ExitCode.FAILURE,
+  CLUSTERD_ERR_UNKNOWN_APP: ExitCode.FAILURE,
+  CLUSTERD_ERR_LOG_FILE: ExitCode.FAILURE,
+  CLUSTERD_ERR_HEALTH: ExitCode.FAILURE,
+  CLUSTERD_ERR_TIMEOUT: ExitCode.TIMEOUT,
+  CLUSTERD_ERR_INTERNAL: ExitCode.INTERNAL,
+  CLUSTERD_ERR_IMPORT: ExitCode.CONFIG,
+  CLUSTERD_ERR_INIT: ExitCode.NO_INPUT,
+  CLUSTERD_ERR_APP_STOPPING: ExitCode.FAILURE,
+  CLUSTERD_ERR_APP_ENDED: ExitCode.FAILURE,
+  CLUSTERD_ERR_START_FAILED: ExitCode.FAILURE,
+  CLUSTERD_ERR_RELOAD_FAILED: ExitCode.FAILURE,
+  CLUSTERD_ERR_SCALE_FAILED: ExitCode.FAILURE,
+  CLUSTERD_ERR_PRIMARY_EXITED: ExitCode.FAILURE,
+  CLUSTERD_ERR_CONFLICT: ExitCode.FAILURE,
+};
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === 'string' && CODES.has(value);
+
+/** A failure of an operation, as a primary, the root and the control socket pass it on: why, and its code. */
+export interface Failure {
+  code: ErrorCode;
+  reason: string;
+}
 
 /** The message of anything thrown: an Error's message, or the value itself in words. */
 export function errorMessage(error: unknown): string {
@@ -87,7 +158,12 @@ export class ClusterdError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: ExitCode;
 
-  constructor(code: ErrorCode, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    exitCode: ExitCode = EXIT_OF[code],
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ClusterdError';
     this.code = code;

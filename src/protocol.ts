@@ -6,6 +6,7 @@
 // is pending on a primary when it exits is rejected by the root with the reason. Primary -> root
 // messages other than `reply` are reports of what happened (transitions, reload phases, watch events).
 import type { ResolvedApp } from './config/resolved.js';
+import type { ErrorCode, Failure } from './errors.js';
 import type { AppState, SlotState, WorkerState } from './lifecycle/states.js';
 import type { LogFileReport } from './log/file.js';
 import workerMessages from './worker/messages.cjs';
@@ -62,7 +63,11 @@ export interface WorkerSample {
   app: unknown[] | null;
 }
 
-export type Outcome<T = unknown> = { ok: true; result: T } | { ok: false; reason: string };
+/** How an operation ended: its result, or why it failed and the code of that (errors.ts), which the root
+ * and the control socket pass on unchanged to the CLI's exit status and `--json`. */
+export type Outcome<T = unknown> = { ok: true; result: T } | ({ ok: false } & Failure);
+
+export const failed = (code: ErrorCode, reason: string) => ({ ok: false as const, code, reason });
 
 export type RootMessage = { type: 'request'; id: number; request: PrimaryRequest };
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { displayPath } from '../config/display.js';
 import { formatDuration } from '../config/units.js';
-import { ClusterdError, ConfigError, ErrorCode, ExitCode, UpError } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode, isErrorCode, UpError } from '../errors.js';
 import { verifySocket } from './private-dir.js';
 import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply, type ReplyError } from './protocol.js';
 
@@ -28,26 +28,30 @@ export interface Bounds {
 }
 
 export const notRunningError = (config: string) =>
-  new ClusterdError(
-    ErrorCode.NOT_RUNNING,
-    `clusterd is not running for ${displayPath(config)}`,
-    ExitCode.FAILURE,
-  );
+  new ClusterdError(ErrorCode.NOT_RUNNING, `clusterd is not running for ${displayPath(config)}`);
 
-/** Codes the root's answers keep; any other is a command that failed. */
-const KEPT: ReadonlySet<string> = new Set([
-  ErrorCode.TIMEOUT,
-  ErrorCode.UNKNOWN_APP,
-  ErrorCode.CONTROL,
-  ErrorCode.COMMAND_FAILED,
-]);
+/** A command about several apps failed: `apps` gives each failed app's own code and reason. */
+export class CommandError extends ClusterdError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly apps: readonly { app: string; code: string; reason: string }[],
+  ) {
+    super(code, message);
+    this.name = 'CommandError';
+  }
+}
 
 /** The error an error answer stands for: a ConfigError with its issues, an UpError with its report. */
 export function replyError(error: ReplyError): ClusterdError {
   if (Array.isArray(error.issues) && error.issues.length) return new ConfigError(error.issues);
   if (error.report) return new UpError(error.message, error.report);
-  const code = KEPT.has(error.code) ? (error.code as ErrorCode) : ErrorCode.COMMAND_FAILED;
-  return new ClusterdError(code, error.message, ExitCode.FAILURE);
+  if (Array.isArray(error.apps) && isErrorCode(error.code))
+    return new CommandError(error.code, error.message, error.apps);
+  // Every code the root sends is kept, so a script can tell a timeout from a failed reload from a bug.
+  // One this client does not know (a newer root) is still the root's failure: a failed command.
+  if (isErrorCode(error.code)) return new ClusterdError(error.code, error.message);
+  return new ClusterdError(ErrorCode.COMMAND_FAILED, `${error.message} [${String(error.code)}]`);
 }
 
 interface Handlers {
@@ -135,10 +139,7 @@ export function sendCommand(target: Target, command: Command, bounds: Bounds = {
     // Until the first line, and again with each bound the supervisor gives.
     const expect = (ms: number, what: string) => {
       clearTimeout(timer);
-      timer = setTimeout(
-        () => settle(() => reject(new ClusterdError(ErrorCode.TIMEOUT, what, ExitCode.FAILURE))),
-        ms,
-      );
+      timer = setTimeout(() => settle(() => reject(new ClusterdError(ErrorCode.TIMEOUT, what))), ms);
     };
     expect(
       answerMs,
@@ -236,7 +237,6 @@ export class ReplyStream<T> implements AsyncIterableIterator<T> {
             new ClusterdError(
               ErrorCode.TIMEOUT,
               `clusterd did not answer ${command.cmd} within ${formatDuration(answerMs)} (control socket ${target.socket}): it may be stopped or overloaded`,
-              ExitCode.FAILURE,
             ),
           ),
         answerMs,

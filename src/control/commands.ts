@@ -1,12 +1,12 @@
 // What the control commands do, and the checks a request line passes before anything runs: a request of
 // the wrong shape is answered with an error and changes nothing.
 import { formatDuration, MAX_TIMER_MS } from '../config/units.js';
-import { ClusterdError, ErrorCode, errorMessage } from '../errors.js';
+import { ClusterdError, ErrorCode, errorMessage, type Failure } from '../errors.js';
 import type { LogEvents } from '../log/events.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import { COMMANDS, CONTROL_VERSION, type Reply, type ReplyError, type Request } from './protocol.js';
 import { answerEvents, answerLogs } from './streams.js';
 import { defaultTimeout, isWaitingCommand } from './timeouts.js';
 import { answerUp } from './up.js';
@@ -35,8 +35,8 @@ export interface CommandContext {
   events: LogEvents;
 }
 
-export function failure(id: Id, code: ErrorCode, message: string): Reply {
-  return { v: CONTROL_VERSION, id, ok: false, error: { code, message } };
+export function failure(id: Id, code: ErrorCode, message: string, more: Partial<ReplyError> = {}): Reply {
+  return { v: CONTROL_VERSION, id, ok: false, error: { code, message, ...more } };
 }
 
 // Why a command's fields are wrong, if they are. `app` names an app; scale and start need one.
@@ -84,14 +84,19 @@ export function parseRequest(line: string): Request | { error: string; id: Id } 
   return r as unknown as Request;
 }
 
-type Outcomes = { app: string; ok: boolean; reason?: string }[];
+type Outcomes = ({ app: string } & ({ ok: true } | ({ ok: false } & Failure)))[];
 
-// Every app's outcome: the result when all went well, else one failure naming each app and why.
+// Every app's outcome: the result when all went well, else one failure naming each app and why. Its code
+// is the apps' own when they agree (a script can tell a failed reload from a stopping app), else
+// COMMAND_FAILED, and `apps` gives each one's.
 function summarize(id: Request['id'], outcomes: Outcomes, result: unknown, what: string): Reply {
-  const failed = outcomes.filter((o) => !o.ok);
+  const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ app: o.app, code: o.code, reason: o.reason }]));
   if (!failed.length) return { v: CONTROL_VERSION, id, ok: true, result };
   const reasons = failed.map((o) => `${o.app}: ${what} failed: ${o.reason}`);
-  return failure(id, ErrorCode.COMMAND_FAILED, reasons.join('; '));
+  const codes = new Set(failed.map((o) => o.code));
+  const [only] = codes;
+  const code = codes.size === 1 && only !== undefined ? only : ErrorCode.COMMAND_FAILED;
+  return failure(id, code, reasons.join('; '), { apps: failed });
 }
 
 // The work of a command that waits for what it asked for. What can be refused at once (an unknown app,
@@ -125,7 +130,7 @@ function prepare(request: Request, supervisor: Supervisor): () => Promise<Reply>
         const outcome = await supervisor.scaleApp(request.app, to);
         return outcome.ok
           ? ok({ app: outcome.app, ...outcome.result })
-          : failure(id, ErrorCode.COMMAND_FAILED, `${outcome.app}: scale failed: ${outcome.reason}`);
+          : failure(id, outcome.code, `${outcome.app}: scale failed: ${outcome.reason}`);
       };
     }
     case 'stop':
@@ -208,9 +213,18 @@ export async function answer(
         throw new Error(`unhandled command ${request.cmd}`);
     }
   } catch (error) {
-    log.debug({ err: error }, 'control command failed');
-    // An unknown app keeps its own code, so that a client can tell it from a command that failed.
-    const code = error instanceof ClusterdError ? error.code : ErrorCode.COMMAND_FAILED;
-    return { reply: failure(request.id, code, errorMessage(error)) };
+    // A refusal clusterd meant (an unknown app, a bad count) keeps its code. Anything else thrown is a bug
+    // in the root: logged with its stack, and answered as one, never as an ordinary failed command.
+    if (error instanceof ClusterdError) {
+      log.debug({ err: error }, 'control command failed');
+      return { reply: failure(request.id, error.code, errorMessage(error)) };
+    }
+    log.error(
+      { err: error, code: ErrorCode.INTERNAL, cmd: request.cmd },
+      `internal error in control command ${request.cmd}: ${errorMessage(error)}`,
+    );
+    return {
+      reply: failure(request.id, ErrorCode.INTERNAL, `internal error in clusterd: ${errorMessage(error)}`),
+    };
   }
 }

@@ -143,6 +143,8 @@ export interface ReplyError {
   issues?: ConfigIssue[];
   /** A failed `up`: what it did, app by app. */
   report?: UpReport;
+  /** A command about several apps: each app that failed, with its own code and reason. */
+  apps?: { app: string; code: string; reason: string }[];
 }
 
 export type Reply =

@@ -8,6 +8,7 @@ import type { ResolvedApp } from '../config/resolved.js';
 import { ErrorCode, ExitCode } from '../errors.js';
 import { openLogFile } from '../log/file.js';
 import {
+  failed,
   isRootMessage,
   type Outcome,
   PROTOCOL_VERSION,
@@ -104,11 +105,12 @@ async function finish(stopping: Promise<void>): Promise<never> {
 }
 
 function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () => void) => void): void {
-  const notStarted = () => answer({ ok: false, reason: 'the primary has not started its app' });
+  // The root asks in order (start first, once): anything else is a fault of the root's.
+  const notStarted = () => answer(failed(ErrorCode.INTERNAL, 'the primary has not started its app'));
   switch (request.op) {
     case 'start': {
       if (pool) {
-        answer({ ok: false, reason: 'the app is already started' });
+        answer(failed(ErrorCode.INTERNAL, 'the app is already started'));
         return;
       }
       const app = request.app;
@@ -200,7 +202,7 @@ process.on('message', (message: unknown) => {
     const id = (message as { id?: unknown } | null)?.id;
     const text = `unknown message from the root: ${JSON.stringify(message)?.slice(0, 200)}`;
     if (Number.isSafeInteger(id))
-      send({ type: 'reply', id: id as number, outcome: { ok: false, reason: text } });
+      send({ type: 'reply', id: id as number, outcome: failed(ErrorCode.INTERNAL, text) });
     else send({ type: 'error', message: text });
     return;
   }

@@ -6,12 +6,13 @@
 // real one (app-view.ts says what it all looks like from outside). A fault in any handler here is
 // contained: it is logged and restarts this app's primary only.
 import type { ResolvedApp } from '../config/resolved.js';
-import { ErrorCode, errorMessage } from '../errors.js';
+import { ErrorCode, errorMessage, type Failure } from '../errors.js';
 import { canTransition, Lifecycle } from '../lifecycle/machine.js';
 import { decideRestart, describeExit, type Exit } from '../lifecycle/policy.js';
 import { type AppState, PRIMARY_TRANSITIONS, type PrimaryState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
 import {
+  failed,
   isPrimaryMessage,
   type LogFormat,
   type Op,
@@ -103,7 +104,7 @@ export class AppRunner {
    */
   request<O extends Request['op']>(request: Extract<Request, { op: O }>): Promise<Outcome<OpResults[O]>> {
     const refusal = this.refusal();
-    if (refusal) return Promise.resolve({ ok: false, reason: refusal });
+    if (refusal) return Promise.resolve({ ok: false, ...refusal });
     return new Promise((resolve) => {
       const message = this.requests.track(request, resolve as (outcome: Outcome) => void);
       if (this.primary.is('spawning')) this.requests.hold(message);
@@ -168,7 +169,7 @@ export class AppRunner {
         case 'spawning':
           // Told to stop once it says hello: before that, it may not be listening yet.
           this.primary.to('stopping', { reason: 'stop requested' });
-          this.requests.refuseHeld('the app is stopping');
+          this.requests.refuseHeld(ErrorCode.APP_STOPPING, 'the app is stopping');
           return;
         case 'running':
           this.primary.to('stopping', { reason: 'stop requested' });
@@ -192,7 +193,7 @@ export class AppRunner {
     return this.done;
   }
 
-  private refusal(): string | null {
+  private refusal(): Failure | null {
     return refusalOf(this.primary.state, this.reported, this.reason);
   }
 
@@ -224,7 +225,7 @@ export class AppRunner {
     const end = canTransition(PRIMARY_TRANSITIONS, this.primary.state, 'errored') ? 'errored' : 'stopped';
     this.reason = `internal error: ${message}`;
     if (!this.settled) this.primary.to(end, { reason: this.reason });
-    this.end(this.reason);
+    this.end(ErrorCode.INTERNAL, this.reason);
   }
 
   private spawn(): void {
@@ -339,11 +340,11 @@ export class AppRunner {
       case 'stopping':
         this.primary.to('stopped');
         if (this.reported !== 'errored') this.reported = 'stopped';
-        this.end('the app stopped');
+        this.end(ErrorCode.APP_STOPPING, 'the app stopped');
         return;
       case 'exiting':
         this.primary.to(this.reported === 'errored' ? 'errored' : 'stopped');
-        this.end(`the app ended (${this.reported})`);
+        this.end(ErrorCode.APP_ENDED, `the app ended (${this.reported})`);
         return;
       case 'spawning':
       case 'running':
@@ -355,9 +356,9 @@ export class AppRunner {
   }
 
   // The primary has ended for good: what is pending, the start too, is answered with why.
-  private end(reason: string, why: (op: Op) => string = () => reason): void {
-    this.requests.refuseAll(why);
-    this.answerStart({ ok: false, reason });
+  private end(code: ErrorCode, reason: string, why: (op: Op) => string = () => reason): void {
+    this.requests.refuseAll(code, why);
+    this.answerStart(failed(code === ErrorCode.APP_STOPPING ? code : ErrorCode.START_FAILED, reason));
     this.settleDone();
   }
 
@@ -377,7 +378,7 @@ export class AppRunner {
       this.reported = 'errored';
       this.primary.to('errored', { reason: this.reason });
       this.log.error({ app, from, to: 'errored', reason: decision.reason }, `app errored: ${this.reason}`);
-      this.end(this.reason, exitedBefore(how, 'the app is errored'));
+      this.end(ErrorCode.PRIMARY_EXITED, this.reason, exitedBefore(how, 'the app is errored'));
       return;
     }
     this.failedStarts = decision.failedStarts;
@@ -389,7 +390,10 @@ export class AppRunner {
       { app, code: exit.code, signal: exit.signal, delay: decision.delay },
       `primary exited unexpectedly (${how}), restarting in ${decision.delay} ms`,
     );
-    this.requests.refuseAll(exitedBefore(how, `it restarts in ${decision.delay} ms with the code on disk`));
+    this.requests.refuseAll(
+      ErrorCode.PRIMARY_EXITED,
+      exitedBefore(how, `it restarts in ${decision.delay} ms with the code on disk`),
+    );
     this.cancelRestart = this.fx.timer(decision.delay, () =>
       this.contain('a restart of its primary', () => {
         this.cancelRestart = null;

@@ -1,15 +1,11 @@
 // What the root says of an app, from its primary's lifecycle: the state `status` shows, and why a request
 // cannot be taken now. Pure: the runner's state in, words out.
-import { ClusterdError, ErrorCode, ExitCode } from '../errors.js';
+import { ClusterdError, ErrorCode, type Failure } from '../errors.js';
 import type { AppState, PrimaryState } from '../lifecycle/states.js';
 
 /** A command about an app the config does not have: the message names the apps it has. */
 export function unknownApp(name: string, apps: readonly string[]): ClusterdError {
-  return new ClusterdError(
-    ErrorCode.UNKNOWN_APP,
-    `no app named "${name}" (apps: ${apps.join(', ')})`,
-    ExitCode.FAILURE,
-  );
+  return new ClusterdError(ErrorCode.UNKNOWN_APP, `no app named "${name}" (apps: ${apps.join(', ')})`);
 }
 
 /**
@@ -36,21 +32,24 @@ export function refusalOf(
   primary: PrimaryState,
   reported: AppState,
   reason: string | undefined,
-): string | null {
+): Failure | null {
   const why = reason ? `: ${reason}` : '';
   switch (primary) {
     case 'spawning':
     case 'running':
       return null;
     case 'backoff':
-      return `the app's primary is restarting (it exited: ${reason}); try again once the app runs`;
+      return {
+        code: ErrorCode.PRIMARY_EXITED,
+        reason: `the app's primary is restarting (it exited: ${reason}); try again once the app runs`,
+      };
     case 'stopping':
-      return 'the app is stopping';
+      return { code: ErrorCode.APP_STOPPING, reason: 'the app is stopping' };
     case 'exiting':
-      return `the app has ended (${reported}${why})`;
+      return { code: ErrorCode.APP_ENDED, reason: `the app has ended (${reported}${why})` };
     case 'stopped':
-      return 'the app is stopped';
+      return { code: ErrorCode.APP_ENDED, reason: 'the app is stopped' };
     case 'errored':
-      return `the app is errored${why}`;
+      return { code: ErrorCode.APP_ENDED, reason: `the app is errored${why}` };
   }
 }

@@ -1,6 +1,7 @@
 // The requests pending on one primary, by id. Each is answered exactly once: by the primary's reply, or,
 // once that cannot come any more (the primary exited, the app is stopping), with the reason.
-import type { Op, Outcome, PrimaryRequest, RootMessage } from '../protocol.js';
+import type { ErrorCode } from '../errors.js';
+import { failed, type Op, type Outcome, type PrimaryRequest, type RootMessage } from '../protocol.js';
 
 type Pending = { op: Op; settle: (outcome: Outcome) => void };
 
@@ -52,15 +53,15 @@ export class Requests {
   }
 
   /** Answers the held requests, which will never be sent, with `reason`. */
-  refuseHeld(reason: string): void {
-    for (const message of this.release()) this.answer(message.id, { ok: false, reason });
+  refuseHeld(code: ErrorCode, reason: string): void {
+    for (const message of this.release()) this.answer(message.id, failed(code, reason));
   }
 
   /** Answers every pending request with why the primary never will. */
-  refuseAll(why: (op: Op) => string): void {
+  refuseAll(code: ErrorCode, why: (op: Op) => string): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
     this.held = [];
-    for (const { op, settle } of pending) settle({ ok: false, reason: why(op) });
+    for (const { op, settle } of pending) settle(failed(code, why(op)));
   }
 }

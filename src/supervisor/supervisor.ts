@@ -8,10 +8,10 @@ import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
-import { ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
-import type { LogFormat, OpResults, Outcome } from '../protocol.js';
+import { failed, type LogFormat, type OpResults, type Outcome } from '../protocol.js';
 import { AppRunner } from './app-runner.js';
 import { unknownApp } from './app-view.js';
 import { applyChanges, type ConfigApplied } from './apply-changes.js';
@@ -212,9 +212,10 @@ export class Supervisor {
     // The old runner stays the app's until the new one replaces it: a config reload meanwhile updates
     // its settings (kept for the new start), and one that removes the app cancels the restart.
     await old.stop();
-    if (this.stopRequested) return { app: name, ok: false, reason: 'the supervisor is stopping' };
+    if (this.stopRequested)
+      return { app: name, ...failed(ErrorCode.APP_STOPPING, 'the supervisor is stopping') };
     if (this.current.get(name) !== old)
-      return { app: name, ok: false, reason: 'the app left the config meanwhile' };
+      return { app: name, ...failed(ErrorCode.CONFLICT, 'the app left the config meanwhile') };
     this.runners.delete(old);
     const runner = this.add(old.app);
     return { app: name, ...(await runner.started) };
@@ -223,14 +224,14 @@ export class Supervisor {
   /** The worker count `N`, `+N` or `-N` asks of one app; throws if it is not a count clusterd runs. */
   scaleTarget(name: string, spec: string): number {
     const [runner] = this.select(name);
-    if (!runner) throw new Error(`no app named "${name}"`);
+    if (!runner) throw unknownApp(name, [...this.current.keys()]);
     return scaleCount(runner.app.instances, spec);
   }
 
   /** Runs `to` workers of one app; resolves once the new ones serve (or the removed ones have stopped). */
   async scaleApp(name: string, to: number): Promise<AppOutcome<OpResults['scale']>> {
     const [runner] = this.select(name);
-    if (!runner) throw new Error(`no app named "${name}"`);
+    if (!runner) throw unknownApp(name, [...this.current.keys()]);
     return { app: name, ...(await runner.scale(to)) };
   }
 
@@ -255,10 +256,14 @@ export class Supervisor {
    */
   startApp(name: string): () => Promise<AppOutcome<OpResults['start']>> {
     const [runner] = this.select(name);
-    if (!runner?.settled) throw new Error(`app "${name}" is ${runner?.state ?? 'unknown'}, not stopped`);
+    if (!runner?.settled)
+      throw new ClusterdError(
+        ErrorCode.CONFLICT,
+        `app "${name}" is ${runner?.state ?? 'unknown'}, not stopped`,
+      );
     return async () => {
       if (!runner.settled || this.current.get(name) !== runner)
-        return { app: name, ok: false, reason: 'the app was started meanwhile' };
+        return { app: name, ...failed(ErrorCode.CONFLICT, 'the app was started meanwhile') };
       this.stoppedByCommand.delete(runner);
       this.runners.delete(runner);
       const started = this.add(runner.app);

@@ -3,9 +3,9 @@
 // by `clusterd stop <app>` or errored is started. Answered once every app settled, app by app.
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { UpApp, UpChange, UpReport } from '../control/protocol.js';
-import { ConfigError } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { OpResults, Outcome } from '../protocol.js';
+import { failed, type OpResults, type Outcome } from '../protocol.js';
 import type { AppRunner } from './app-runner.js';
 import type { AppApplied, ConfigApplied } from './apply-changes.js';
 import type { AppOutcome } from './supervisor.js';
@@ -66,16 +66,18 @@ async function upApp(target: UpTarget, name: string, applied: AppApplied | undef
     try {
       outcomes.push(await target.startApp(name)());
     } catch (error) {
-      outcomes.push({ ok: false, reason: (error as Error).message });
+      outcomes.push(
+        failed(error instanceof ClusterdError ? error.code : ErrorCode.INTERNAL, errorMessage(error)),
+      );
     }
   } else if (!runner && report.change !== 'removed') {
-    outcomes.push({ ok: false, reason: 'the app left the config meanwhile' });
+    outcomes.push(failed(ErrorCode.CONFLICT, 'the app left the config meanwhile'));
   }
   report.replaced = replacedBy(outcomes);
-  const failed = outcomes.find((o) => !o.ok);
-  if (failed && !failed.ok) {
+  const lost = outcomes.find((o) => !o.ok);
+  if (lost && !lost.ok) {
     report.ok = false;
-    report.reason = failed.reason;
+    report.reason = lost.reason;
     report.serving = target.runner(name)?.state === 'running';
   }
   return report;
@@ -89,7 +91,7 @@ async function upApp(target: UpTarget, name: string, applied: AppApplied | undef
 export async function runUp(target: UpTarget, next: ResolvedConfig, log: Logger): Promise<UpReport> {
   const started = Date.now();
   const applied = await target.reloadConfig(next);
-  if (applied === null) throw new Error('the supervisor is stopping');
+  if (applied === null) throw new ClusterdError(ErrorCode.APP_STOPPING, 'the supervisor is stopping');
   if (!applied.ok) throw new ConfigError(applied.issues);
   const byApp = new Map(applied.changes.map((c) => [c.app, c]));
   const removed = applied.changes.filter((c) => c.change === 'removed').map((c) => c.app);

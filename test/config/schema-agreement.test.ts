@@ -16,7 +16,7 @@ import {
 } from '../../scripts/gen-config-artifacts.js';
 import { MIN_NODE } from '../../src/cli/node-support.js';
 import { APP_ONLY_DEFAULTS, BUILTIN_DEFAULTS, HEALTH_DEFAULTS } from '../../src/config/defaults.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode, EXIT_OF } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/files.js';
 
 type Node = Record<string, unknown>;
@@ -89,9 +89,18 @@ describe('schema agreement', () => {
     expect(doc).toBe(spliceReference(doc, generateReference(await loadSchema())));
   });
 
-  it('documents every error code', () => {
+  // Both directions, with the exit status: a code added without its row, a row for a code that no longer
+  // exists, or an exit status changed on one side only all fail here.
+  it('documents every error code with its exit status, and no other', () => {
     const doc = readFileSync(join(REPO_ROOT, 'docs/errors.md'), 'utf8');
-    for (const code of Object.values(ErrorCode)) expect(doc, code).toContain(`\`${code}\``);
+    const rows = [...doc.matchAll(/^\| `(CLUSTERD_ERR_[A-Z_]+)` \| (\d+)/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
+    const documented = Object.fromEntries(rows);
+    expect(rows.length, 'a code has two rows').toBe(Object.keys(documented).length);
+    expect(documented).toEqual({ ...EXIT_OF });
+    for (const code of Object.values(ErrorCode)) expect(EXIT_OF[code], code).toBeTypeOf('number');
   });
 });
 

@@ -117,12 +117,8 @@ describe('control socket abuse', () => {
       ['{"v":1,"id":14,"cmd":"logs","lines":"all"}', '"lines" must be a whole number', 14],
       ['{"v":1,"id":15,"cmd":"logs","follow":"yes"}', '"follow" must be true or false', 15],
       ['{"v":1,"id":16,"cmd":"reload","app":"nope"}', 'no app named "nope" (apps: web)', 16, 'UNKNOWN_APP'],
-      [
-        '{"v":1,"id":17,"cmd":"scale","app":"web","instances":"0"}',
-        /between 1 and 1024/,
-        17,
-        'COMMAND_FAILED',
-      ],
+      ['{"v":1,"id":17,"cmd":"scale","app":"web","instances":"0"}', /between 1 and 1024/, 17, 'SCALE_FAILED'],
+      ['{"v":1,"id":18,"cmd":"scale","app":"web","instances":"lots"}', /N, \+N or -N/, 18, 'USAGE'],
       [randomBytes(4096).toString('latin1').replaceAll('\n', ' '), 'malformed JSON', null],
       ['\u0000\u0000{"v":1}\u0000', 'malformed JSON', null],
     ];

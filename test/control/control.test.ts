@@ -139,6 +139,18 @@ describe('control commands', () => {
     expect(r.stderr).toMatch(
       /^clusterd: web: reload failed: worker 0 did not get ready: exit code 1: Error: boom at boot/,
     );
+    // The code decided in the primary reaches --json unchanged, for scripts.
+    const json = await cli(root, ['reload', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'CLUSTERD_ERR_RELOAD_FAILED',
+        message: expect.stringMatching(/^web: reload failed: worker 0 did not get ready/),
+        apps: [
+          { app: 'web', code: 'CLUSTERD_ERR_RELOAD_FAILED', reason: expect.stringMatching(/boom at boot/) },
+        ],
+      },
+    });
     expect((await get(await root.address('web'))).status).toBe(200);
     root.signal('SIGTERM');
     await root.waitForExit();
@@ -230,7 +242,7 @@ describe('control commands', () => {
     await root.waitForExit();
     for (const args of [['status'], ['reload'], ['logs']]) {
       const r = await cli(root, args);
-      expect([r.code, r.stderr]).toEqual([1, 'clusterd: clusterd is not running for cluster.config.json\n']);
+      expect([r.code, r.stderr]).toEqual([69, 'clusterd: clusterd is not running for cluster.config.json\n']);
     }
   });
 

@@ -68,7 +68,7 @@ describe('clusterd events', () => {
 
     const none = await runCli(['events'], { cwd: root.dir, env: root.env });
     expect([none.code, none.stderr]).toEqual([
-      1,
+      69,
       'clusterd: clusterd is not running for cluster.config.json\n',
     ]);
   });

@@ -164,7 +164,7 @@ describe('the programmatic client', () => {
     const failed = await client.scale('web', 0).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(ClusterdError);
     expect(failed).toMatchObject({
-      code: ErrorCode.COMMAND_FAILED,
+      code: ErrorCode.SCALE_FAILED,
       message: expect.stringMatching(/between 1 and 1024/),
     });
     // Still serving after all of it.

@@ -121,6 +121,7 @@ describe('a readiness timeout', () => {
     successor?.exit(null, 'SIGTERM');
     expect(reloads[0]).toEqual({
       ok: false,
+      code: 'CLUSTERD_ERR_RELOAD_FAILED',
       reason: expect.stringMatching(
         /^worker 0 did not get ready: not ready within 5s .*; stopped with SIGTERM after 300ms$/,
       ),

@@ -182,6 +182,7 @@ describe('AppRunner: requests with ids', () => {
     first.exit(null, 'SIGKILL');
     expect(await reload).toEqual({
       ok: false,
+      code: 'CLUSTERD_ERR_PRIMARY_EXITED',
       reason:
         'the primary exited (killed by SIGKILL) before the reload was done; it restarts in 100 ms with the code on disk',
     });
@@ -191,6 +192,7 @@ describe('AppRunner: requests with ids', () => {
     // Meanwhile a request is refused at once, with the reason.
     expect(await t.r.reload()).toEqual({
       ok: false,
+      code: 'CLUSTERD_ERR_PRIMARY_EXITED',
       reason: "the app's primary is restarting (it exited: killed by SIGKILL); try again once the app runs",
     });
     vi.advanceTimersByTime(100);
@@ -274,7 +276,11 @@ describe('AppRunner: requests with ids', () => {
     const t = runner();
     const reload = t.r.reload();
     const stopped = t.r.stop();
-    expect(await reload).toEqual({ ok: false, reason: 'the app is stopping' });
+    expect(await reload).toEqual({
+      ok: false,
+      code: 'CLUSTERD_ERR_APP_STOPPING',
+      reason: 'the app is stopping',
+    });
     t.last().hello();
     expect(t.last().requests()).toEqual([[2, 'stop']]);
     t.last().report({ type: 'bye' });
@@ -421,9 +427,18 @@ describe('supervisor commands over fake primaries', () => {
     web.reply(1, { ok: true, result: { instances: 2 } });
     await vi.advanceTimersByTimeAsync(0);
     expect(seen).toEqual([]);
-    jobs.reply(1, { ok: false, reason: 'the app is errored' });
+    jobs.reply(1, { ok: false, code: 'CLUSTERD_ERR_START_FAILED', reason: 'the app is errored' });
     await vi.advanceTimersByTimeAsync(0);
-    expect(seen).toEqual([['ready', { failed: [{ app: 'jobs', ok: false, reason: 'the app is errored' }] }]]);
+    expect(seen).toEqual([
+      [
+        'ready',
+        {
+          failed: [
+            { app: 'jobs', ok: false, code: 'CLUSTERD_ERR_START_FAILED', reason: 'the app is errored' },
+          ],
+        },
+      ],
+    ]);
     supervisor.reload();
     expect(seen.at(-1)).toEqual(['reloading', 'apps']);
     web.reply(2, { ok: true, result: { replaced: 2, ms: 1 } });
@@ -473,7 +488,9 @@ describe('supervisor commands over fake primaries', () => {
     supervisor.stop();
     old.report({ type: 'bye' });
     old.exit(0);
-    expect(await restart).toEqual([{ app: 'web', ok: false, reason: 'the supervisor is stopping' }]);
+    expect(await restart).toEqual([
+      { app: 'web', ok: false, code: 'CLUSTERD_ERR_APP_STOPPING', reason: 'the supervisor is stopping' },
+    ]);
     expect(primaries).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(await finished).toBe(0);
@@ -495,7 +512,7 @@ describe('supervisor commands over fake primaries', () => {
     expect(await reload).toEqual([{ app: 'web', ok: true, result: { replaced: 2, ms: 3 } }]);
     // Named, it says why it cannot.
     expect(await supervisor.reloadApps('jobs')).toEqual([
-      { app: 'jobs', ok: false, reason: 'the app is stopped' },
+      { app: 'jobs', ok: false, code: 'CLUSTERD_ERR_APP_ENDED', reason: 'the app is stopped' },
     ]);
   });
 });

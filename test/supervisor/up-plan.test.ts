@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { nextStep } from '../../src/supervisor/up.js';
 
 const ok = { ok: true as const, result: {} };
-const failed = { ok: false as const, reason: 'worker 0 did not get ready' };
+const failed = {
+  ok: false as const,
+  code: 'CLUSTERD_ERR_RELOAD_FAILED' as const,
+  reason: 'worker 0 did not get ready',
+};
 
 describe('up: the step after the config change', () => {
   it.each([

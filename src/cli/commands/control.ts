@@ -4,7 +4,9 @@
 import { connect } from '../../client/index.js';
 import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
+import { CommandError } from '../../control/client.js';
 import type { AppStatus, Command, LogEvent, Status } from '../../control/protocol.js';
+import { ClusterdError } from '../../errors.js';
 import type { Io } from '../main.js';
 import { escapeField, escapeText } from '../terminal-text.js';
 
@@ -84,8 +86,26 @@ export function formatEvent(event: LogEvent): string {
 
 // What the root answers is shown escaped (terminal-text.ts), but for `--json` and for `logs` into a pipe
 // or a file: those are data, kept byte for byte.
-/** Runs one control command through the client and prints its result; the exit code says whether it worked. */
+/**
+ * Runs one control command through the client and prints its result; the exit code says whether it
+ * worked (docs/errors.md: each code has its own). With `--json` a failure is printed as JSON too, on
+ * stdout, `{ "error": { "code", "message", "apps"? } }`, and its message on stderr as always.
+ */
 export async function controlCommand(command: Command, options: ControlOptions, io: Io): Promise<number> {
+  try {
+    return await runControl(command, options, io);
+  } catch (error) {
+    if (options.json && error instanceof ClusterdError) {
+      const apps = error instanceof CommandError ? { apps: error.apps } : {};
+      io.stdout(
+        `${JSON.stringify({ error: { code: error.code, message: error.message, ...apps } }, null, 2)}\n`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function runControl(command: Command, options: ControlOptions, io: Io): Promise<number> {
   const client = await connect(options.config === undefined ? {} : { config: options.config });
   const output = (text: string) => (io.terminal ? escapeText(text) : text);
   const wait = 'timeout' in command && command.timeout !== undefined ? { timeout: command.timeout } : {};

@@ -5,11 +5,12 @@
 // `PoolEffects`, so the whole lifecycle runs the same against fake workers and fake time
 // (test/primary/pool.test.ts, guards.test.ts); process/cluster-worker.ts carries the effects out with node:cluster.
 import type { ResolvedApp } from '../../config/resolved.js';
+import { ErrorCode, type Failure } from '../../errors.js';
 import { Coalescer } from '../../lifecycle/coalescer.js';
 import { Lifecycle } from '../../lifecycle/machine.js';
 import { decideRestart, describeExit, type Exit } from '../../lifecycle/policy.js';
 import { APP_TRANSITIONS, type AppState, deriveAppState } from '../../lifecycle/states.js';
-import type { ExitRecord, OpResults, Outcome } from '../../protocol.js';
+import { type ExitRecord, failed, type OpResults, type Outcome } from '../../protocol.js';
 import type { Guards } from '../guards/guards.js';
 import { poolGuards } from '../guards/pool-guards.js';
 import { Recycle, type RecycleTarget } from '../reload/recycle.js';
@@ -21,7 +22,6 @@ import { type PoolEffects, TrackedWorker, type WorkerExit } from './tracked-work
 const LAST_EXITS = 5;
 
 export type Reply<T> = (outcome: Outcome<T>) => void;
-const fail = (reason: string) => ({ ok: false as const, reason });
 const STOPPING = 'the app is stopping';
 
 /**
@@ -75,7 +75,7 @@ export class Pool {
       {
         workers: this.workers,
         slotHolding: (worker) => this.slotHolding(worker),
-        refusal: () => this.refusal(),
+        refusal: () => this.refusal()?.reason ?? null,
         request: (target, done) =>
           this.reloads.request({ app: null, targets: [target] }, (outcome) => done(outcome.ok)),
       },
@@ -98,10 +98,13 @@ export class Pool {
   }
 
   // Why a request can no longer be taken, if it cannot.
-  private refusal(): string | null {
-    if (this.state.is('stopping', 'stopped')) return STOPPING;
+  private refusal(): (Failure & { ok: false }) | null {
+    if (this.state.is('stopping', 'stopped')) return failed(ErrorCode.APP_STOPPING, STOPPING);
     if (this.finished)
-      return `the app has ended (${this.state.state}${this.reason ? `: ${this.reason}` : ''})`;
+      return failed(
+        ErrorCode.APP_ENDED,
+        `the app has ended (${this.state.state}${this.reason ? `: ${this.reason}` : ''})`,
+      );
     return null;
   }
 
@@ -112,7 +115,13 @@ export class Pool {
     this.when(() => {
       if (this.state.is('starting', 'backoff')) return false;
       if (this.state.is('running')) reply({ ok: true, result: { instances: this.slots.length } });
-      else reply(fail(`the app is ${this.state.state}${this.reason ? `: ${this.reason}` : ''}`));
+      else
+        reply(
+          failed(
+            ErrorCode.START_FAILED,
+            `the app is ${this.state.state}${this.reason ? `: ${this.reason}` : ''}`,
+          ),
+        );
       return true;
     });
     this.settle();
@@ -127,7 +136,7 @@ export class Pool {
   reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>): void {
     const refusal = this.refusal();
     if (refusal) {
-      reply(fail(refusal));
+      reply(refusal);
       return;
     }
     this.reloads.request({ app, targets: null }, reply);
@@ -137,7 +146,7 @@ export class Pool {
   scale(instances: number, reply: Reply<OpResults['scale']>): void {
     const refusal = this.refusal();
     if (refusal) {
-      reply(fail(refusal));
+      reply(refusal);
       return;
     }
     this.reloads.whenIdle(() => this.applyScale(instances, reply));
@@ -160,7 +169,7 @@ export class Pool {
       cancelRestart(slot);
       slot.lifecycle.to('removed', { reason: 'stop requested' });
     }
-    this.reloads.dropQueued(fail(STOPPING));
+    this.reloads.dropQueued(failed(ErrorCode.APP_STOPPING, STOPPING));
     this.run?.abort(STOPPING);
     for (const worker of [...this.workers]) worker.drain('stop requested');
     this.settle('stop requested');
@@ -323,7 +332,7 @@ export class Pool {
   private startReload(request: ReloadRequest, finish: Reply<OpResults['reload']>): void {
     const refusal = this.refusal();
     if (refusal) {
-      finish(fail(refusal));
+      finish(refusal);
       return;
     }
     const host = { spawn: (slot: Slot) => this.spawn(slot), now: this.fx.now };
@@ -390,7 +399,7 @@ export class Pool {
     // Asked again: the reloads it waited for may have ended the app (stopped, or errored with no worker).
     const refusal = this.refusal();
     if (refusal) {
-      reply(fail(refusal));
+      reply(refusal);
       return;
     }
     this.app = { ...this.app, instances };

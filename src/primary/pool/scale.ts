@@ -1,6 +1,7 @@
 // Scaling a pool to `instances` slots: new slots start (answered once each serves, or with why one did
 // not), or the highest slots are removed and their workers drained (answered once they have exited).
-import type { OpResults, Outcome } from '../../protocol.js';
+import { ErrorCode } from '../../errors.js';
+import { failed, type OpResults, type Outcome } from '../../protocol.js';
 import { cancelRestart, type Slot } from './slot.js';
 import type { TrackedWorker } from './tracked-worker.js';
 
@@ -21,16 +22,20 @@ export function scaleSlots(
 ): number {
   const from = pool.slots.length;
   const result = { ok: true as const, result: { from, to: instances } };
-  const fail = (reason: string) => reply({ ok: false, reason });
+  const fail = (code: ErrorCode, reason: string) => reply(failed(code, reason));
   if (instances > from) {
     const added: Slot[] = [];
     for (let id = from; id < instances; id++) added.push(pool.addSlot(id));
     pool.when(() => {
-      const failed = added.find((s) => !s.lifecycle.is('starting', 'serving', 'replacing'));
-      if (pool.stopping()) fail('the app is stopping');
-      else if (failed?.lifecycle.is('removed')) fail(`worker ${failed.id} was scaled away before it served`);
-      else if (failed)
-        fail(`worker ${failed.id} did not start: ${failed.lastExit ?? failed.lifecycle.state}`);
+      const gone = added.find((s) => !s.lifecycle.is('starting', 'serving', 'replacing'));
+      if (pool.stopping()) fail(ErrorCode.APP_STOPPING, 'the app is stopping');
+      else if (gone?.lifecycle.is('removed'))
+        fail(ErrorCode.CONFLICT, `worker ${gone.id} was scaled away before it served`);
+      else if (gone)
+        fail(
+          ErrorCode.START_FAILED,
+          `worker ${gone.id} did not start: ${gone.lastExit ?? gone.lifecycle.state}`,
+        );
       else if (added.every((s) => s.lifecycle.is('serving', 'replacing'))) reply(result);
       else return false;
       return true;

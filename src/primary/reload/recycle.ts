@@ -2,7 +2,14 @@
 // slot after the other, in the order they were asked for. A worker that no longer serves its slot when
 // its turn comes (a reload replaced it, it died) is skipped. Each one's end is reported to the root
 // (`recycled`); the first that fails ends the run, and the guards ask again later for what still needs it.
-import type { GuardCause, OpResults, Outcome, PrimaryMessage } from '../../protocol.js';
+import { ErrorCode } from '../../errors.js';
+import {
+  failed,
+  type GuardCause,
+  type OpResults,
+  type Outcome,
+  type PrimaryMessage,
+} from '../../protocol.js';
 import type { Slot } from '../pool/slot.js';
 import type { TrackedWorker } from '../pool/tracked-worker.js';
 import { type ReloadHost, RollingReload, type Run } from './rolling-reload.js';
@@ -99,6 +106,6 @@ export class Recycle implements Run {
 
   abort(reason: string): void {
     this.current?.abort(reason);
-    this.finish({ ok: false, reason });
+    this.finish(failed(ErrorCode.APP_STOPPING, reason));
   }
 }

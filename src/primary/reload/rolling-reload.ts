@@ -3,7 +3,8 @@
 // at once). A successor that dies before the reload is done with it, before or after it was ready,
 // rolls its group back: the old workers keep serving. Driven by the pool's events, synchronously, so no
 // process event can slip in between a group's last `ready` and its promotion.
-import type { OpResults, Outcome } from '../../protocol.js';
+import { ErrorCode } from '../../errors.js';
+import { failed, type OpResults, type Outcome } from '../../protocol.js';
 import { cancelRestart, type Slot } from '../pool/slot.js';
 import type { TrackedWorker } from '../pool/tracked-worker.js';
 
@@ -91,21 +92,21 @@ export class RollingReload implements Run {
 
   /** A worker died: if the reload waits for it, the group is rolled back and the reload fails. */
   failed(worker: TrackedWorker, reason: string): void {
-    const failed = this.group.find((r) => r.worker === worker);
-    if (!failed) return;
+    const lost = this.group.find((r) => r.worker === worker);
+    if (!lost) return;
     for (const { slot, worker: successor, successor: isSuccessor } of this.group) {
       if (!isSuccessor || slot.successor !== successor) continue;
       slot.successor = null;
       slot.lifecycle.to('serving', { reason: 'reload failed' });
       successor.drain('reload failed');
     }
-    const what = failed.ready ? 'crashed after it was ready' : 'did not get ready';
-    this.finish({ ok: false, reason: `worker ${failed.slot.id} ${what}: ${reason}` });
+    const what = lost.ready ? 'crashed after it was ready' : 'did not get ready';
+    this.finish(failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot.id} ${what}: ${reason}`));
   }
 
   /** Ends the reload with `reason` (the app is stopping); its workers are the pool's to stop. */
   abort(reason: string): void {
-    this.finish({ ok: false, reason });
+    this.finish(failed(ErrorCode.APP_STOPPING, reason));
   }
 
   private finish(outcome: Outcome<OpResults['reload']>): void {
