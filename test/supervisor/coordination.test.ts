@@ -71,7 +71,7 @@ describe('coordination under faults', () => {
     slowlyReady(root, 1_500);
     const started = Date.now();
     const result = await cli(root, ['reload', '--timeout', '300ms']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(75);
     expect(result.stderr).toBe(
       'clusterd: reload did not finish within 300ms; it goes on in the background (see clusterd status), or pass a longer --timeout\n',
     );
