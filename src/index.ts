@@ -18,4 +18,5 @@ export { defineConfig } from './config/define.js';
 export type { LoadConfigOptions, ResolvedApp, ResolvedConfig } from './config/index.js';
 export { loadConfig } from './config/index.js';
 export type * from './config/types.generated.js';
+export { CommandError } from './control/client.js';
 export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode, UpError } from './errors.js';

@@ -70,9 +70,10 @@ export interface Stream<T> extends AsyncIterableIterator<T> {
 
 /**
  * A running clusterd: each method is one control command, on a connection of its own, so a `reload` that
- * takes a minute does not hold up a `status`. Methods reject with a `ClusterdError` (`code`:
- * `CLUSTERD_ERR_NOT_RUNNING`, `_UNKNOWN_APP`, `_COMMAND_FAILED`, `_TIMEOUT`, `_CONTROL`;
- * see docs/errors.md); `up` rejects with an `UpError` carrying its report, or a `ConfigError`.
+ * takes a minute does not hold up a `status`. Methods reject with a `ClusterdError` (`code`: the
+ * one the supervisor decided, passed on unchanged, such as `CLUSTERD_ERR_RELOAD_FAILED`,
+ * `_NOT_RUNNING`, `_TIMEOUT`, `_INTERNAL`; a command about several apps whose failures differ rejects
+ * with a `CommandError` whose `apps` gives each one's; see docs/errors.md); `up` rejects with an `UpError` carrying its report, or a `ConfigError`.
  */
 export class Client {
   private readonly streams = new Set<Stream<unknown>>();

@@ -3,7 +3,7 @@
 // reloads (supervisor/up.ts), within a bound derived from the apps of both configs.
 import { displayPath } from '../config/display.js';
 import { MODULE_LOAD_TIMEOUT_MS } from '../config/load-module.js';
-import { ConfigError, ErrorCode } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runUp } from '../supervisor/up.js';
@@ -32,13 +32,13 @@ export async function answerUp(
   progress: (reply: Reply) => void,
 ): Promise<Reply> {
   const { id } = request;
-  if (supervisor.stopping) return failure(id, ErrorCode.COMMAND_FAILED, 'clusterd is stopping');
+  if (supervisor.stopping) return failure(id, ErrorCode.APP_STOPPING, 'clusterd is stopping');
   const problem = environmentProblem(
     supervisor.config.environment,
     request.environment,
     supervisor.config.file,
   );
-  if (problem) return failure(id, ErrorCode.COMMAND_FAILED, problem);
+  if (problem) return failure(id, ErrorCode.CONFLICT, problem);
   const invalid = (error: ConfigError): Reply => ({
     v: CONTROL_VERSION,
     id,
@@ -74,10 +74,15 @@ export async function answerUp(
               report,
             },
           },
-    (error: unknown): Reply =>
-      error instanceof ConfigError
-        ? invalid(error)
-        : failure(id, ErrorCode.COMMAND_FAILED, (error as Error).message),
+    (error: unknown): Reply => {
+      if (error instanceof ConfigError) return invalid(error);
+      if (error instanceof ClusterdError) return failure(id, error.code, error.message);
+      log.error(
+        { err: error, code: ErrorCode.INTERNAL, cmd: 'up' },
+        `internal error in up: ${errorMessage(error)}`,
+      );
+      return failure(id, ErrorCode.INTERNAL, `internal error in clusterd: ${errorMessage(error)}`);
+    },
   );
   return withDeadline(request, timeout, work);
 }
