@@ -8,22 +8,10 @@ import { isWaitingCommand, WAITING_COMMANDS } from '../control/timeouts.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../errors.js';
 import { parseHealthFlag } from '../health/flag.js';
 import { formatIssues } from './format.js';
+import { type Io, processIo } from './io.js';
 import { escapeText } from './terminal-text.js';
 
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** stdout is a terminal: `logs` escapes control characters there (terminal-text.ts). */
-  terminal?: boolean;
-}
-
-const processIo: Io = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  get terminal() {
-    return process.stdout.isTTY === true;
-  },
-};
+export type { Io };
 
 export const USAGE = `Usage: clusterd <command> [options]
 
