@@ -1,6 +1,5 @@
 // Every error clusterd reports to a user has a code from this module and a documented exit code
 // (docs/errors.md; a test checks that each code is documented there).
-import type { UpReport } from './control/protocol.js';
 
 export const ExitCode = {
   OK: 0,
@@ -184,16 +183,5 @@ export class ConfigError extends ClusterdError {
     super(code, summary, exitCode, options);
     this.name = 'ConfigError';
     this.issues = issues;
-  }
-}
-
-/** `up` ran, and an app did not end ready: `report` says what was done to each app, and why it failed. */
-export class UpError extends ClusterdError {
-  readonly report: UpReport;
-
-  constructor(message: string, report: UpReport) {
-    super(ErrorCode.COMMAND_FAILED, message, ExitCode.FAILURE);
-    this.name = 'UpError';
-    this.report = report;
   }
 }

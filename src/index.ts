@@ -19,4 +19,5 @@ export type { LoadConfigOptions, ResolvedApp, ResolvedConfig } from './config/in
 export { loadConfig } from './config/index.js';
 export type * from './config/types.generated.js';
 export { CommandError } from './control/client.js';
-export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode, UpError } from './errors.js';
+export { UpError } from './control/up-error.js';
+export { ClusterdError, ConfigError, type ConfigIssue, ErrorCode, ExitCode } from './errors.js';

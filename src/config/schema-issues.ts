@@ -1,11 +1,14 @@
 // Turns ajv's raw errors into issues a user can act on: one per problem, in plain words,
 // with "did you mean" for misspelled keys and values.
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import { closest, distance } from 'fastest-levenshtein';
 import { ErrorCode } from '../errors.js';
 import { removedKey } from './removed-keys.js';
 import { getSchema, type JsonSchema } from './schema.js';
 import { describeSecret, isSecretPointer } from './secret-values.js';
+import { suggest } from './suggest.js';
+
+// Where preflight.ts and the PM2 importer have always found it.
+export { suggest };
 
 export interface SchemaIssue {
   code: ErrorCode;
@@ -110,14 +113,6 @@ function gotValue(value: unknown): string {
 }
 
 const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
-
-/** A "did you mean" candidate: close enough to be a typo, not just any other word. */
-export function suggest(input: string, candidates: readonly string[]): string | undefined {
-  if (!candidates.length) return undefined;
-  const best = closest(input, [...candidates]);
-  const limit = Math.max(2, Math.floor(best.length / 3));
-  return distance(input.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
-}
 
 // Drops the errors of anyOf branches the value was never meant for: `instances: 0` is a bad integer,
 // not a bad "max"; a value no branch accepts gets one "must be ..." error. Errors are indexed by path,

@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { displayPath } from '../config/display.js';
 import { formatDuration } from '../config/units.js';
-import { ClusterdError, ConfigError, ErrorCode, ExitCode, isErrorCode, UpError } from '../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode, isErrorCode } from '../errors.js';
 import { verifySocket } from './private-dir.js';
 import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply, type ReplyError } from './protocol.js';
+import { UpError } from './up-error.js';
 
 export { locateSocket } from './locate.js';
 

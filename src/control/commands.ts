@@ -1,42 +1,27 @@
 // What the control commands do, and the checks a request line passes before anything runs: a request of
 // the wrong shape is answered with an error and changes nothing.
-import { formatDuration, MAX_TIMER_MS } from '../config/units.js';
+import { MAX_TIMER_MS } from '../config/units.js';
 import { ClusterdError, ErrorCode, errorMessage, type Failure } from '../errors.js';
 import type { LogEvents } from '../log/events.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { COMMANDS, CONTROL_VERSION, type Reply, type ReplyError, type Request } from './protocol.js';
+import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import { type Answer, failure, withDeadline } from './replies.js';
 import { answerEvents, answerLogs } from './streams.js';
 import { defaultTimeout, isWaitingCommand } from './timeouts.js';
 import { answerUp } from './up.js';
 
-type Id = string | number | null;
+// Kept importable from here, where the server and the connection have always found them.
+export { type Answer, failure, withDeadline };
 
-/** What a request gets: one reply (and something to do once it is sent), or a stream of messages. */
-export type Answer =
-  | { reply: Reply; after?: () => void }
-  | {
-      follow: {
-        id: string | number;
-        /** The stream's name, in the message of a client that falls behind. */
-        what: 'logs --follow' | 'events';
-        /** Sent at once (the recent lines of `logs`). */
-        first: Reply[];
-        /** Calls `send` with each message as it comes; returns how to stop. */
-        subscribe: (send: (reply: Reply) => void) => () => void;
-      };
-    };
+type Id = string | number | null;
 
 /** What the commands work on: the supervisor, its log, and the events logged. */
 export interface CommandContext {
   supervisor: Supervisor;
   log: Logger;
   events: LogEvents;
-}
-
-export function failure(id: Id, code: ErrorCode, message: string, more: Partial<ReplyError> = {}): Reply {
-  return { v: CONTROL_VERSION, id, ok: false, error: { code, message, ...more } };
 }
 
 // Why a command's fields are wrong, if they are. `app` names an app; scale and start need one.
@@ -145,30 +130,6 @@ function prepare(request: Request, supervisor: Supervisor): () => Promise<Reply>
     }
     default:
       throw new Error(`${request.cmd} does not wait`);
-  }
-}
-
-/** Runs `work`, or answers with a timeout failure once `ms` have passed (the work goes on). */
-export async function withDeadline(request: Request, ms: number, work: Promise<Reply>): Promise<Reply> {
-  let timer: NodeJS.Timeout | undefined;
-  const what = `${request.cmd}${'app' in request && request.app !== undefined ? ` ${request.app}` : ''}`;
-  const expired = new Promise<Reply>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve(
-          failure(
-            request.id,
-            ErrorCode.TIMEOUT,
-            `${what} did not finish within ${formatDuration(ms)}; it goes on in the background (see clusterd status), or pass a longer --timeout`,
-          ),
-        ),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

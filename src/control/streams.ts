@@ -3,8 +3,8 @@
 // that falls behind.
 import type { LogEvents } from '../log/events.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { Answer } from './commands.js';
 import { CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import type { Answer } from './replies.js';
 
 /** Most recent lines a `logs` request may ask for. */
 const MAX_LINES = 10_000;

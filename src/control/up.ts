@@ -7,8 +7,8 @@ import { ClusterdError, ConfigError, ErrorCode, errorMessage } from '../errors.j
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runUp } from '../supervisor/up.js';
-import { failure, withDeadline } from './commands.js';
 import { CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import { failure, withDeadline } from './replies.js';
 import { defaultTimeout } from './timeouts.js';
 
 type UpRequest = Extract<Request, { cmd: 'up' }>;

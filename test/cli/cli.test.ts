@@ -143,7 +143,7 @@ describe('clusterd command line', () => {
 
   it.each([
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['validate', '--colour'], /Unknown option '--colour'/],
+    [['validate', '--colour'], /unknown option --colour for validate; validate takes --env NAME, --json/],
     [['validate', 'a.json', 'b.json'], /validate takes one config path, got 2/],
     [['validate', '--env'], /argument missing/],
   ])('rejects %j with exit 64 and a hint', async (args, message) => {
@@ -152,6 +152,26 @@ describe('clusterd command line', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain('Run "clusterd help" for usage.');
     expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+});
+
+describe('options per command', () => {
+  it('refuses an option the command does not take: exit 64, one message naming its options', async () => {
+    const r = await runCli(['status', '--image', 'x', '--replicas', '3', '--force']);
+    expect(r.code).toBe(64);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'clusterd: --image applies to export kubernetes, not to status; status takes --config PATH, --json\n' +
+        'Run "clusterd help" for usage.\n',
+    );
+  });
+
+  it('names the closest command to a misspelled one', async () => {
+    const r = await runCli(['stauts']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe(
+      'clusterd: unknown command "stauts"; did you mean status?\nRun "clusterd help" for usage.\n',
+    );
   });
 });
 

@@ -152,9 +152,12 @@ describe('clusterd init', () => {
     [['init', '--name', '@acme/api'], /--name must be 1 to 64 letters/],
     [['init', '--script', ''], /--script needs the file/],
     [['init', 'a', 'b'], /init takes one project directory, got 2/],
-    [['init', '--json'], /init takes no --json/],
-    [['init', '-o', 'x.json'], /init takes no --output/],
-    [['init', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      ['init', '--json'],
+      /--json applies to .*, not to init; init takes --format json\|yaml\|ts, --name NAME/,
+    ],
+    [['init', '-o', 'x.json'], /-o applies to .*, not to init;/],
+    [['init', '--frobnicate'], /unknown option --frobnicate for init;/],
     [['init', '--format'], /argument missing/],
   ])('rejects %j with exit 64 and no stack trace', async (args, message) => {
     const dir = project();

@@ -7,7 +7,7 @@ import { formatDuration } from '../../config/units.js';
 import { CommandError } from '../../control/client.js';
 import type { AppStatus, Command, LogEvent, Status } from '../../control/protocol.js';
 import { ClusterdError } from '../../errors.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { escapeField, escapeText } from '../terminal-text.js';
 
 export interface ControlOptions {

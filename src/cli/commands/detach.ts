@@ -13,7 +13,7 @@ import { configId, ensurePrivateDir, logsDir, socketPath } from '../../control/p
 import type { Status } from '../../control/protocol.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
 import { checkLogFile } from '../../log/file.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { escapeText } from '../terminal-text.js';
 
 const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));

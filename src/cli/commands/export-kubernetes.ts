@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../config/index.js';
 import { ClusterdError, ErrorCode, ExitCode } from '../../errors.js';
 import { dnsLabel, kubernetesManifests, kubernetesWarnings } from '../../export/kubernetes.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 
 export interface ExportKubernetesOptions {
   path: string | undefined;

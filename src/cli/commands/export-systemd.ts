@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/index.js';
 import { systemAccounts } from '../../config/run-as.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
 import { defaultUnitName, isUnitName, systemdUnit } from '../../export/systemd.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { writeNew } from './export-kubernetes.js';
 
 export interface ExportSystemdOptions {

@@ -18,7 +18,7 @@ import {
   renderConfig,
   verdictTable,
 } from '../../import/pm2/render.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { escapeText } from '../terminal-text.js';
 import { writeNew } from './export-kubernetes.js';
 

@@ -13,7 +13,7 @@ import { DEFAULT_FILES, OUTPUT_FORMATS, type OutputFormat } from '../../import/p
 import { type Detection, detectApp, isAppName } from '../../init/detect.js';
 import { placement } from '../../init/placement.js';
 import { renderStarter, starterConfig } from '../../init/render.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { escapeText } from '../terminal-text.js';
 import { writeNew } from './export-kubernetes.js';
 

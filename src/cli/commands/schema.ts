@@ -1,5 +1,5 @@
 import { getSchema } from '../../config/schema.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 
 /** `clusterd schema`: the JSON Schema configs are validated against, for editors and tools. */
 export function schemaCommand(io: Io): number {

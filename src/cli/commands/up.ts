@@ -6,8 +6,9 @@ import { type Client, connect } from '../../client/index.js';
 import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
 import type { UpApp, UpReport } from '../../control/protocol.js';
-import { ClusterdError, ConfigError, ErrorCode, ExitCode, UpError } from '../../errors.js';
-import type { Io } from '../main.js';
+import { UpError } from '../../control/up-error.js';
+import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../../errors.js';
+import type { Io } from '../io.js';
 import { escapeField } from '../terminal-text.js';
 import { MAX_JSON_ISSUES } from './validate.js';
 

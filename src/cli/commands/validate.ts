@@ -3,7 +3,7 @@ import { guardWarnings } from '../../config/guards.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors.js';
 import { configSummary, formatConfig } from '../format.js';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 import { escapeText } from '../terminal-text.js';
 
 /** Issues `validate --json` lists; `omitted` counts the rest. */
