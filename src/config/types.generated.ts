@@ -288,7 +288,7 @@ export interface Recycling {
  */
 export interface Primary {
   /**
-   * How long a running primary may leave a ping unanswered before the root kills it (SIGKILL, with its workers and whatever is left in its process group) and restarts the app with its `restart` backoff and crash-loop limit; logged as `CLUSTERD_ERR_PRIMARY_HUNG` and counted in `clusterd_primary_hangs_total`. A hung primary is replaced at most `hangTimeout` + 1 s after its event loop stopped. `null`: a hung primary is only reported (`/livez`, the systemd watchdog), never replaced.
+   * How long a running primary may leave a ping unanswered before the root kills it (SIGKILL, with its workers and whatever is left in its process group) and restarts the app with its `restart` backoff and crash-loop limit; logged as `CLUSTERD_ERR_PRIMARY_HUNG` and counted in `clusterd_primary_hangs_total`. A hung primary is replaced at most `hangTimeout` + 1 s after its event loop stopped; under systemd, keep that below half of `WatchdogSec`, so that the root replaces one app's primary before systemd restarts the whole service. `null`: a hung primary is only reported (`/livez`, the systemd watchdog), never replaced.
    */
   hangTimeout?: Duration | null;
 }
