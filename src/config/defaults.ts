@@ -30,6 +30,7 @@ export const BUILTIN_DEFAULTS = {
     heartbeat: { timeout: null, interval: '1s' },
     recycle: { maxAge: null, cron: null, timezone: null, jitter: '0s' },
   },
+  primary: { hangTimeout: '10s' },
   user: null,
   group: null,
 } as const satisfies Required<Defaults>;

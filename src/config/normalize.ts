@@ -28,6 +28,7 @@ import type {
   Defaults,
   Env,
   Logs,
+  Primary,
   Reload,
   Restart,
   Shutdown,
@@ -81,13 +82,16 @@ function get(value: unknown, path: readonly string[]): unknown {
 }
 
 // An app's settings after inheritance: every key present.
-type Settings = Required<Omit<Defaults, 'restart' | 'shutdown' | 'watch' | 'reload' | 'logs' | 'guards'>> & {
+type Settings = Required<
+  Omit<Defaults, 'restart' | 'shutdown' | 'watch' | 'reload' | 'logs' | 'guards' | 'primary'>
+> & {
   restart: Required<Restart> & { backoff: Required<Backoff> };
   shutdown: Required<Shutdown>;
   watch: Required<WatchOptions>;
   reload: Required<Reload>;
   logs: Required<Logs>;
   guards: GuardSettings;
+  primary: Required<Primary>;
 };
 
 class AppNormalizer {
@@ -278,6 +282,12 @@ class AppNormalizer {
         origin: (path) => this.origin(path),
         report: (...issue) => this.report(...issue),
       }),
+      primary: {
+        hangTimeout:
+          s.primary.hangTimeout === null
+            ? null
+            : this.duration(['primary', 'hangTimeout'], { positive: true }),
+      },
       runAs,
     };
   }

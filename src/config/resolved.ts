@@ -102,6 +102,8 @@ export interface ResolvedApp {
   readonly instanceVar: string | null;
   readonly logs: ResolvedLogs;
   readonly guards: ResolvedGuards;
+  /** `primary`: how long a running primary may leave the root's pings unanswered (ms); null: not watched. */
+  readonly primary: { readonly hangTimeout: number | null };
   /**
    * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's
    * workers (its log file) belong to these ids.

@@ -115,6 +115,7 @@ export interface App {
   instanceVar?: InstanceVar;
   logs?: Logs;
   guards?: Guards;
+  primary?: Primary;
   user?: User;
   group?: Group;
 }
@@ -283,6 +284,15 @@ export interface Recycling {
   jitter?: Duration;
 }
 /**
+ * The app's primary process, as the root watches it. The root pings each running primary every second (or twice per `hangTimeout` when that is shorter); a primary whose event loop is blocked answers no ping, and its workers get no new connection through it (round-robin, least-connections, sticky), no restart and no stop.
+ */
+export interface Primary {
+  /**
+   * How long a running primary may leave a ping unanswered before the root kills it (SIGKILL, with its workers and whatever is left in its process group) and restarts the app with its `restart` backoff and crash-loop limit; logged as `CLUSTERD_ERR_PRIMARY_HUNG` and counted in `clusterd_primary_hangs_total`. A hung primary is replaced at most `hangTimeout` + 1 s after its event loop stopped; under systemd, keep that below half of `WatchdogSec`, so that the root replaces one app's primary before systemd restarts the whole service. `null`: a hung primary is only reported (`/livez`, the systemd watchdog), never replaced.
+   */
+  hangTimeout?: Duration | null;
+}
+/**
  * Settings every app inherits unless it sets them itself. Objects merge key by key; arrays and scalars replace.
  */
 export interface Defaults {
@@ -302,6 +312,7 @@ export interface Defaults {
   instanceVar?: InstanceVar;
   logs?: Logs;
   guards?: Guards;
+  primary?: Primary;
   user?: User;
   group?: Group;
 }

@@ -1,5 +1,5 @@
 // `/metrics`: clusterd's own metrics and the apps' prom-client metrics, in Prometheus's text format.
-// - Counters (restarts by reason, reloads, primary restarts, log lines dropped) are counted from what the
+// - Counters (restarts by reason, reloads, primary restarts and hangs, log lines dropped) are counted from what the
 //   primaries report, as it happens, for the root's life: a config reload does not reset them.
 // - Gauges (app and worker states, readiness, each worker's memory, CPU and event loop) are read at
 //   scrape time: from the root's picture of its apps, and from a sample each worker takes of itself
@@ -63,6 +63,12 @@ export class Metrics {
   private readonly primaryRestarts = new client.Counter({
     name: 'clusterd_primary_restarts_total',
     help: "Restarts of an app's primary process after it died.",
+    labelNames: ['app'],
+    registers: [this.counted],
+  });
+  private readonly primaryHangs = new client.Counter({
+    name: 'clusterd_primary_hangs_total',
+    help: "An app's primary killed and restarted by the root for not answering its pings within primary.hangTimeout.",
     labelNames: ['app'],
     registers: [this.counted],
   });
@@ -133,6 +139,10 @@ export class Metrics {
 
   primaryRestarted(app: string): void {
     this.primaryRestarts.inc({ app });
+  }
+
+  primaryHung(app: string): void {
+    this.primaryHangs.inc({ app });
   }
 
   /** The text of a scrape. */

@@ -85,9 +85,10 @@ export const PRIMARY_STATES = [
 ] as const;
 /**
  * An app's primary process as the root sees it: `spawning` (forked, no hello yet), `running` (it has
- * the app), `exiting` (it said bye: its app ended and it exits on purpose), `backoff` (it died and is
- * restarted after a delay), `stopping` (asked to stop), and the ends: `stopped`, `errored` (it died too
- * often, or its app errored and it exited).
+ * the app), `exiting` (it said bye: its app ended and it exits on purpose), `backoff` (it died, or the
+ * root killed it for a fault or a hang, and it is restarted after a delay), `stopping` (asked to stop),
+ * and the ends: `stopped`, `errored` (it died too often, or its app errored and it exited). Decided by
+ * supervisor/primary-step.ts.
  */
 export type PrimaryState = (typeof PRIMARY_STATES)[number];
 

@@ -1,43 +1,45 @@
-// The root's side of one app: its primary's lifecycle (spawning -> running -> ..., see lifecycle/states.ts),
-// the requests sent to it, each with an id and answered exactly once (whatever is pending when the
-// primary exits is answered with the reason), restarts of a primary that dies (the app's backoff and
-// crash-loop rules), and what the primary reports, logged. The process itself is behind
-// `RunnerEffects`, so all of this runs against a fake primary in the tests; primary-process.ts forks the
-// real one (app-view.ts says what it all looks like from outside). A fault in any handler here is
-// contained: it is logged and restarts this app's primary only.
+// The root's side of one app: it turns what its primary process does (forked, hello, reports, exit),
+// its timers and the commands into events of the primary's step (primary-step.ts, pure: the lifecycle,
+// the restart policy, the hang watch), and carries out the effects the step returns. It also keeps the
+// requests sent to the primary, each with an id and answered exactly once (requests.ts), and what the
+// primary reports: its workers, logged. The process itself is behind `RunnerEffects`, so all of this runs
+// against a fake primary in the tests; primary-process.ts forks the real one (app-view.ts says what it
+// all looks like from outside). A fault in any handler here is contained: it is logged and restarts this
+// app's primary only.
 import type { ResolvedApp } from '../config/resolved.js';
-import { ErrorCode, errorMessage, type Failure } from '../errors.js';
-import { canTransition, Lifecycle } from '../lifecycle/machine.js';
-import { decideRestart, describeExit, type Exit } from '../lifecycle/policy.js';
-import { type AppState, PRIMARY_TRANSITIONS, type PrimaryState } from '../lifecycle/states.js';
+import { errorMessage, type Failure } from '../errors.js';
+import type { AppState, PrimaryState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
 import {
-  failed,
   isPrimaryMessage,
   type LogFormat,
-  type Op,
   type OpResults,
   type Outcome,
-  PROTOCOL_VERSION,
   type PrimaryMessage,
   type PrimaryRequest,
 } from '../protocol.js';
 import { appStateOf, refusalOf } from './app-view.js';
 import { killLeftovers } from './leftovers.js';
+import {
+  faultWhere,
+  initialPrimary,
+  isSettled,
+  type PrimaryEffect,
+  type PrimaryEvent,
+  type PrimarySnapshot,
+  type PrimaryTimer,
+  TIMER_EVENTS,
+} from './primary-machine.js';
 import type { PrimaryChild, RunnerEffects } from './primary-process.js';
+import { primaryStep } from './primary-step.js';
 import { RecentOutput } from './recent-output.js';
 import { logReport, type RunnerObserver } from './reports.js';
 import { exitedBefore, Requests } from './requests.js';
-
 import { WorkersView } from './workers-view.js';
-
-/** A primary told to kill its workers that has not exited after this long is SIGKILLed itself. */
-const KILL_GRACE_MS = 1_000;
 
 type Request = Exclude<PrimaryRequest, { op: 'start' }>;
 
 export class AppRunner {
-  readonly primary: Lifecycle<PrimaryState>;
   readonly workers: WorkersView;
   /** The app's recent output, and its `logs --follow` listeners. */
   readonly output = new RecentOutput();
@@ -45,18 +47,15 @@ export class AppRunner {
   readonly started: Promise<Outcome<OpResults['start']>>;
   /** Resolves once the primary has ended for good (stopped, or errored). */
   readonly done: Promise<void>;
-  /** The app state its primary reported last (or what the root knows better: the primary died). */
-  private reported: AppState = 'starting';
-  private reason: string | undefined;
+  /** Everything decided about the primary; written by `dispatch` only, from `primaryStep`. */
+  private s: PrimarySnapshot;
   private child: PrimaryChild | null = null;
   /** Which spawn the events belong to: those of an older primary are ignored. */
   private generation = 0;
-  private startedAt = 0;
-  /** The primary's failed starts in a row (lifecycle/policy.ts): its backoff and crash-loop limit. */
-  private failedStarts = 0;
-  private cancelRestart: (() => void) | null = null;
-  private cancelKill: (() => void) | null = null;
+  private readonly timers = new Map<PrimaryTimer, () => void>();
   private readonly requests = new Requests();
+  /** The ping on its way to the primary: every caller (health, watchdog, hang watch) shares it. */
+  private pinging: Promise<Outcome<OpResults['ping']>> | null = null;
   private answerStart: (outcome: Outcome<OpResults['start']>) => void = () => {};
   private settleDone: () => void = () => {};
 
@@ -68,9 +67,7 @@ export class AppRunner {
     private readonly observer?: RunnerObserver,
   ) {
     this.workers = new WorkersView(fx.now);
-    this.primary = new Lifecycle('primary', PRIMARY_TRANSITIONS, 'spawning', (from, to, { reason }) =>
-      this.log.debug({ app: app.name, primaryFrom: from, primaryTo: to, reason }, `primary ${to}`),
-    );
+    this.s = initialPrimary(fx.now());
     this.started = new Promise((resolve) => {
       this.answerStart = resolve;
     });
@@ -79,14 +76,20 @@ export class AppRunner {
     });
   }
 
+  /** The primary's state, as the root sees it (lifecycle/states.ts). */
+  get primary(): { readonly state: PrimaryState; is(...states: readonly PrimaryState[]): boolean } {
+    const state = this.s.state;
+    return { state, is: (...states) => states.includes(state) };
+  }
+
   /** The app's state, as `status` shows it. */
   get state(): AppState {
-    return appStateOf(this.primary.state, this.reported);
+    return appStateOf(this.s.state, this.s.app);
   }
 
   /** True once the primary has ended for good. */
   get settled(): boolean {
-    return this.primary.is('stopped', 'errored');
+    return isSettled(this.s);
   }
 
   get primaryPid(): number | null {
@@ -95,7 +98,7 @@ export class AppRunner {
 
   /** Forks the primary; its hello is answered with the app's settings. */
   start(): void {
-    this.contain('start', () => this.spawn());
+    this.dispatch({ type: 'start' });
   }
 
   /**
@@ -107,14 +110,28 @@ export class AppRunner {
     if (refusal) return Promise.resolve({ ok: false, ...refusal });
     return new Promise((resolve) => {
       const message = this.requests.track(request, resolve as (outcome: Outcome) => void);
-      if (this.primary.is('spawning')) this.requests.hold(message);
+      if (this.s.state === 'spawning') this.requests.hold(message);
       else this.child?.send(message);
     });
   }
 
-  /** Resolves once the primary answers a ping (or refuses it: it is not running now); never rejects. */
+  /**
+   * Resolves once the primary answers a ping (or refuses it: it is not running now); never rejects. A
+   * ping already on its way is shared: the primary answers in order, so a second one would say nothing
+   * more, and the hang watch sees the pings of /livez and the watchdog too.
+   */
   ping(): Promise<Outcome<OpResults['ping']>> {
-    return this.request({ op: 'ping' });
+    if (this.pinging) return this.pinging;
+    if (this.refusal()) return this.request({ op: 'ping' });
+    const generation = this.generation;
+    const ping = this.request({ op: 'ping' }).then((outcome) => {
+      if (this.pinging === ping) this.pinging = null;
+      if (outcome.ok && generation === this.generation) this.dispatch({ type: 'ping answered' });
+      return outcome;
+    });
+    this.pinging = ping;
+    this.dispatch({ type: 'ping sent' });
+    return ping;
   }
 
   /** Rolling reload onto the current settings. */
@@ -157,44 +174,18 @@ export class AppRunner {
 
   /** Graceful stop; resolves when the primary has stopped its workers and exited. */
   stop(): Promise<void> {
-    this.contain('stop', () => {
-      switch (this.primary.state) {
-        case 'backoff':
-          this.cancelRestart?.();
-          this.cancelRestart = null;
-          this.primary.to('stopped', { reason: 'stop requested' });
-          this.reported = 'stopped';
-          this.settleDone();
-          return;
-        case 'spawning':
-          // Told to stop once it says hello: before that, it may not be listening yet.
-          this.primary.to('stopping', { reason: 'stop requested' });
-          this.requests.refuseHeld(ErrorCode.APP_STOPPING, 'the app is stopping');
-          return;
-        case 'running':
-          this.primary.to('stopping', { reason: 'stop requested' });
-          this.child?.send(this.requests.track({ op: 'stop' }, () => {}));
-          return;
-        default:
-          return;
-      }
-    });
+    this.dispatch({ type: 'stop asked' });
     return this.done;
   }
 
   /** Immediate stop: the primary SIGKILLs its workers; a primary that does not exit is killed too. */
   kill(): Promise<void> {
-    void this.stop();
-    const child = this.child;
-    if (child && this.primary.is('stopping')) {
-      child.send(this.requests.track({ op: 'kill' }, () => {}));
-      this.cancelKill ??= this.fx.timer(KILL_GRACE_MS, () => child.kill('SIGKILL'));
-    }
+    this.dispatch({ type: 'kill asked' });
     return this.done;
   }
 
   private refusal(): Failure | null {
-    return refusalOf(this.primary.state, this.reported, this.reason);
+    return refusalOf(this.s.state, this.s.app, this.s.reason);
   }
 
   /** Runs a handler for this app; a throw is clusterd's own fault, contained to this app. */
@@ -207,78 +198,144 @@ export class AppRunner {
   }
 
   private fault(where: string, error: unknown): void {
-    const message = errorMessage(error);
+    try {
+      this.run({ type: 'fault', where, error, message: errorMessage(error) });
+    } catch (again) {
+      // A fault in handling a fault (the log itself throws): nothing more can be done for this app
+      // than what is done already; the root goes on.
+      void again;
+    }
+  }
+
+  // Steps the primary's machine and carries out its effects, in order; a throw is contained.
+  private dispatch(event: PrimaryEvent, where = faultWhere(event)): void {
+    this.contain(where, () => this.run(event));
+  }
+
+  private run(event: PrimaryEvent): void {
+    const { snapshot, effects } = primaryStep(this.s, event, {
+      now: this.fx.now(),
+      app: this.app.name,
+      restart: this.app.restart,
+      hangTimeout: this.app.primary.hangTimeout,
+    });
+    this.s = snapshot;
+    for (const effect of effects) this.carryOut(effect);
+  }
+
+  private carryOut(effect: PrimaryEffect): void {
+    switch (effect.type) {
+      case 'spawn':
+        this.spawn();
+        return;
+      case 'send':
+        this.send(effect.op);
+        return;
+      case 'release held':
+        for (const message of this.requests.release()) this.child?.send(message);
+        return;
+      case 'refuse held':
+        this.requests.refuseHeld(effect.failure.code, effect.failure.reason);
+        return;
+      case 'refuse pending': {
+        const { reason, exited } = effect;
+        this.requests.refuseAll(effect.code, exited ? exitedBefore(exited.how, exited.after) : () => reason);
+        return;
+      }
+      case 'answer start':
+        this.answerStart(effect.outcome as Outcome<OpResults['start']>);
+        return;
+      case 'signal':
+        this.child?.kill(effect.signal);
+        return;
+      case 'schedule': {
+        this.cancel(effect.timer);
+        const generation = this.generation;
+        const fire = TIMER_EVENTS[effect.timer];
+        this.timers.set(
+          effect.timer,
+          this.fx.timer(effect.delay, () => {
+            this.timers.delete(effect.timer);
+            // A restart spawns a new generation itself; the other timers belong to one primary.
+            if (effect.timer === 'restart' || generation === this.generation) this.dispatch(fire);
+          }),
+        );
+        return;
+      }
+      case 'cancel':
+        this.cancel(effect.timer);
+        return;
+      case 'clear leftovers': {
+        const group = this.child?.pid ?? null;
+        this.child = null;
+        killLeftovers(this.fx, this.log, this.app.name, this.workers, group);
+        return;
+      }
+      case 'ping':
+        void this.ping();
+        return;
+      case 'log':
+        this.log[effect.level](effect.fields, effect.msg);
+        return;
+      case 'count':
+        if (effect.what === 'restart') this.observer?.primaryRestarted(this.app.name);
+        else this.observer?.primaryHung(this.app.name);
+        return;
+      case 'settle':
+        this.settleDone();
+        return;
+    }
+  }
+
+  private cancel(timer: PrimaryTimer): void {
+    this.timers.get(timer)?.();
+    this.timers.delete(timer);
+  }
+
+  private send(op: 'start' | 'stop' | 'kill'): void {
     const child = this.child;
-    this.log.error(
-      { app: this.app.name, code: ErrorCode.INTERNAL, err: error },
-      `internal error in ${where} for app ${this.app.name}: ${message}; ${child ? 'restarting its primary' : 'giving up on it'}`,
-    );
-    // Its exit restarts it, by the primary's restart policy (so a fault on every start ends in errored).
-    if (child) {
-      child.kill('SIGKILL');
+    if (!child) return;
+    if (op !== 'start') {
+      child.send(this.requests.track({ op }, () => {}));
       return;
     }
-    // The fault was in handling an exit or a restart, with no primary left: the app is given up rather
-    // than looped on; the other apps are not touched.
-    this.cancelRestart?.();
-    this.cancelRestart = null;
-    const end = canTransition(PRIMARY_TRANSITIONS, this.primary.state, 'errored') ? 'errored' : 'stopped';
-    this.reason = `internal error: ${message}`;
-    if (!this.settled) this.primary.to(end, { reason: this.reason });
-    this.end(ErrorCode.INTERNAL, this.reason);
+    const start = { op: 'start' as const, app: this.app, logFormat: this.logFormat };
+    child.send(this.requests.track(start, (outcome) => this.dispatch({ type: 'start answered', outcome })));
   }
 
   private spawn(): void {
     const generation = ++this.generation;
-    const mine = (where: string, fn: () => void) => {
-      if (generation === this.generation) this.contain(where, fn);
+    this.pinging = null;
+    const mine = (event: () => PrimaryEvent, where: string) => {
+      if (generation === this.generation) this.dispatch(event(), where);
     };
-    this.startedAt = this.fx.now();
     try {
       this.child = this.fx.spawn({
-        message: (message) => mine('a message from its primary', () => this.onMessage(message)),
+        message: (message) => {
+          if (generation === this.generation)
+            this.contain('a message from its primary', () => this.onMessage(message));
+        },
         exit: (code, signal, failure) =>
-          mine('the exit of its primary', () => this.onExit(code, signal, failure)),
+          mine(() => ({ type: 'exited', code, signal, failure }), 'the exit of its primary'),
         output: (chunk) => this.output.add(chunk),
-        error: (error) =>
-          mine('its primary', () =>
-            this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),
-          ),
+        error: (error) => {
+          if (generation === this.generation)
+            this.contain('its primary', () =>
+              this.log.error({ app: this.app.name, err: error }, `primary: ${error.message}`),
+            );
+        },
       });
     } catch (error) {
-      const failure = `could not start: ${errorMessage(error)}`;
       this.child = null;
-      this.onExit(null, null, failure);
+      this.run({
+        type: 'exited',
+        code: null,
+        signal: null,
+        failure: `could not start: ${errorMessage(error)}`,
+      });
       return;
     }
-    this.log.info({ app: this.app.name, primary: this.child.pid }, `primary started (pid ${this.child.pid})`);
-  }
-
-  private onHello(version: number): void {
-    const child = this.child;
-    if (!child) return;
-    if (version !== PROTOCOL_VERSION) {
-      this.log.error(
-        { app: this.app.name },
-        `primary speaks protocol ${version}, expected ${PROTOCOL_VERSION}`,
-      );
-      child.kill('SIGKILL');
-      return;
-    }
-    if (this.primary.is('stopping')) {
-      child.send(this.requests.track({ op: 'stop' }, () => {}));
-      return;
-    }
-    if (!this.primary.is('spawning')) return;
-    this.primary.to('running');
-    const start = { op: 'start' as const, app: this.app, logFormat: this.logFormat };
-    // A primary that dies before its app runs is restarted: the next one's start answers, unless the
-    // app ends (the restart policy gave up).
-    const answer = (outcome: Outcome) => {
-      if (!this.primary.is('backoff')) this.answerStart(outcome as Outcome<OpResults['start']>);
-    };
-    child.send(this.requests.track(start, answer));
-    for (const message of this.requests.release()) child.send(message);
+    this.run({ type: 'spawned', pid: this.child.pid });
   }
 
   private onMessage(raw: unknown): void {
@@ -289,15 +346,14 @@ export class AppRunner {
     const message: PrimaryMessage = raw;
     switch (message.type) {
       case 'hello':
-        this.onHello(message.version);
+        this.run({ type: 'hello', version: message.version });
         return;
       case 'reply':
         if (!this.requests.answer(message.id, message.outcome))
           this.log.warn({ app: this.app.name, id: message.id }, 'a reply to no pending request');
         return;
       case 'app':
-        this.reported = message.to;
-        this.reason = message.reason;
+        this.run({ type: 'report', to: message.to, reason: message.reason });
         break;
       case 'worker':
         this.workers.transition(message.transition);
@@ -314,92 +370,12 @@ export class AppRunner {
         this.workers.connections(message.pid, message.open);
         return;
       case 'bye':
-        if (this.primary.is('running')) this.primary.to('exiting');
+        this.run({ type: 'bye' });
         return;
       default:
         break;
     }
     logReport(this.log, this.app.name, message);
     this.observer?.report(this.app.name, message);
-  }
-
-  private onExit(code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
-    const group = this.child?.pid ?? null;
-    this.child = null;
-    this.cancelKill?.();
-    this.cancelKill = null;
-    killLeftovers(this.fx, this.log, this.app.name, this.workers, group);
-    const exit = {
-      code,
-      signal,
-      uptime: this.fx.now() - this.startedAt,
-      ...(failure ? { reason: failure } : {}),
-    };
-    const how = describeExit(exit);
-    switch (this.primary.state) {
-      case 'stopping':
-        this.primary.to('stopped');
-        if (this.reported !== 'errored') this.reported = 'stopped';
-        this.end(ErrorCode.APP_STOPPING, 'the app stopped');
-        return;
-      case 'exiting':
-        this.primary.to(this.reported === 'errored' ? 'errored' : 'stopped');
-        this.end(ErrorCode.APP_ENDED, `the app ended (${this.reported})`);
-        return;
-      case 'spawning':
-      case 'running':
-        this.died(exit, how);
-        return;
-      default:
-        return;
-    }
-  }
-
-  // The primary has ended for good: what is pending, the start too, is answered with why.
-  private end(code: ErrorCode, reason: string, why: (op: Op) => string = () => reason): void {
-    this.requests.refuseAll(code, why);
-    this.answerStart(failed(code === ErrorCode.APP_STOPPING ? code : ErrorCode.START_FAILED, reason));
-    this.settleDone();
-  }
-
-  // A primary never ends on its own unless its app is done: any other exit is a failure.
-  // A primary has no readiness of its own: its start failed when it exited before stableAfter. A SIGKILL
-  // of it counts too (not an outside kill of a worker): a fault of ours that repeats must end.
-  private died(exit: Exit, how: string): void {
-    const decision = decideRestart(
-      { ...this.app.restart, policy: 'always', noRestartExitCodes: [] },
-      exit,
-      this.failedStarts,
-    );
-    const app = this.app.name;
-    const from = this.reported;
-    if (decision.action !== 'restart') {
-      this.reason = `primary ${decision.reason}`;
-      this.reported = 'errored';
-      this.primary.to('errored', { reason: this.reason });
-      this.log.error({ app, from, to: 'errored', reason: decision.reason }, `app errored: ${this.reason}`);
-      this.end(ErrorCode.PRIMARY_EXITED, this.reason, exitedBefore(how, 'the app is errored'));
-      return;
-    }
-    this.failedStarts = decision.failedStarts;
-    this.observer?.primaryRestarted(this.app.name);
-    this.reason = how;
-    this.reported = 'backoff';
-    this.primary.to('backoff', { reason: how });
-    this.log.error(
-      { app, code: exit.code, signal: exit.signal, delay: decision.delay },
-      `primary exited unexpectedly (${how}), restarting in ${decision.delay} ms`,
-    );
-    this.requests.refuseAll(
-      ErrorCode.PRIMARY_EXITED,
-      exitedBefore(how, `it restarts in ${decision.delay} ms with the code on disk`),
-    );
-    this.cancelRestart = this.fx.timer(decision.delay, () =>
-      this.contain('a restart of its primary', () => {
-        this.cancelRestart = null;
-        this.primary.to('spawning');
-        this.spawn();
-      }),
-    );
   }
 }

@@ -1,9 +1,10 @@
 // A config reload's changes, app by app (config-diff.ts decides them): new apps start, removed ones
 // stop, a changed `instances` scales, other changes roll the app, a balancing family change restarts it.
 // A fault in applying one app's change is that app's alone: the others are applied all the same.
-import type { ResolvedApp } from '../config/resolved.js';
+import { formatIssue } from '../config/format-issues.js';
+import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { UpChange } from '../control/protocol.js';
-import { type ConfigIssue, ErrorCode, errorMessage } from '../errors.js';
+import { ConfigError, type ConfigIssue, ErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Outcome } from '../protocol.js';
 import type { AppRunner } from './app-runner.js';
@@ -121,4 +122,22 @@ export function applyChanges(
     }
   }
   return { summary, work, applied };
+}
+
+/** The config file as it is now; an invalid one is logged and answered, and changes nothing. */
+export async function readNextConfig(
+  log: Logger,
+  file: string,
+  read: () => Promise<ResolvedConfig>,
+): Promise<ResolvedConfig | ConfigApplied> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log.error(
+      { config: file, errors: error.issues },
+      `config reload failed, still running the previous config:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+    );
+    return { ok: false, issues: error.issues };
+  }
 }

@@ -8,6 +8,8 @@ import type { PrimaryMessage } from '../protocol.js';
 export interface RunnerObserver {
   report(app: string, message: PrimaryMessage): void;
   primaryRestarted(app: string): void;
+  /** The root killed the app's primary for not answering its pings (`primary.hangTimeout`). */
+  primaryHung(app: string): void;
 }
 
 export function logReport(log: Logger, app: string, message: PrimaryMessage): void {

@@ -3,25 +3,37 @@
 // in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
 // any reason changes nothing and never takes the root down.
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:os';
-import { formatIssue } from '../config/format-issues.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
-import { ClusterdError, ConfigError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
+import { ClusterdError, ErrorCode, errorMessage } from '../errors.js';
 import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
-import { failed, type LogFormat, type OpResults, type Outcome } from '../protocol.js';
+import { failed, type LogFormat, type OpResults } from '../protocol.js';
 import { AppRunner } from './app-runner.js';
 import { unknownApp } from './app-view.js';
-import { applyChanges, type ConfigApplied } from './apply-changes.js';
+import { applyChanges, type ConfigApplied, readNextConfig } from './apply-changes.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 import type { RunnerObserver } from './reports.js';
 import { runsAsRoot, scaleCount } from './scale-count.js';
 import { statusOf } from './status.js';
+import { stopEveryApp } from './stop-apps.js';
+import {
+  type AppOutcome,
+  acceptsReload,
+  exitCodeOf,
+  initialSupervisor,
+  type ReloadKind,
+  type StopKind,
+  type SupervisorEffect,
+  type SupervisorEvent,
+  type SupervisorEvents,
+  type SupervisorSnapshot,
+  supervisorStep,
+} from './supervisor-step.js';
 
-export type StopKind = 'graceful' | 'immediate';
+export type { AppOutcome, ReloadKind, StopKind, SupervisorEvents };
 
 export interface SupervisorOptions {
   /** `start --watch`: watch every app, whatever its config says. */
@@ -34,24 +46,6 @@ export interface SupervisorOptions {
   observer?: RunnerObserver;
 }
 
-/**
- * What the supervisor as a whole goes through, for observers (systemd's notify protocol, health
- * endpoints). `ready`: every app's first start has been answered (the apps that did not start are named).
- * `reloading`/`reloaded` come in pairs and may overlap (a SIGHUP during a SIGUSR2 reload).
- * `stopping`: a graceful or immediate stop of everything began.
- */
-export interface SupervisorEvents {
-  ready: [{ failed: AppOutcome<OpResults['start']>[] }];
-  reloading: [ReloadKind];
-  reloaded: [ReloadKind];
-  stopping: [StopKind];
-}
-/** `config`: the file re-read (SIGHUP, --watch-config); `apps`: a rolling reload of every app (SIGUSR2). */
-export type ReloadKind = 'config' | 'apps';
-
-/** One app's answer to a command. */
-export type AppOutcome<T> = { app: string } & Outcome<T>;
-
 export class Supervisor {
   /** The runner of each app of the config, by name. */
   private readonly current = new Map<string, AppRunner>();
@@ -59,7 +53,8 @@ export class Supervisor {
   private readonly runners = new Set<AppRunner>();
   /** Stopped by `clusterd stop <app>`: the supervisor keeps running without them. */
   private readonly stoppedByCommand = new Set<AppRunner>();
-  private stopRequested: { kind: StopKind; signal?: NodeJS.Signals } | null = null;
+  /** The supervisor's own lifecycle (supervisor-step.ts); written by `dispatch` only. */
+  private s: SupervisorSnapshot = initialSupervisor;
   /** The shutdown.delay timers of a stop under way. */
   private readonly delays = new Set<() => void>();
   private finished: (() => void) | null = null;
@@ -92,6 +87,42 @@ export class Supervisor {
         finish(null);
       });
     });
+  }
+
+  // Steps the supervisor's machine and carries out its effects.
+  private dispatch(event: SupervisorEvent): void {
+    const { snapshot, effects } = supervisorStep(this.s, event);
+    this.s = snapshot;
+    for (const effect of effects) this.carryOut(effect);
+  }
+
+  private carryOut(effect: SupervisorEffect): void {
+    switch (effect.type) {
+      case 'emit':
+        if (effect.event === 'ready') this.emit('ready', { failed: effect.failed });
+        else if (effect.event === 'stopping') this.emit('stopping', effect.kind);
+        else this.emit(effect.event, effect.kind);
+        return;
+      case 'stop apps':
+        for (const cancel of stopEveryApp(
+          this.runners,
+          (r) => this.stoppedByCommand.has(r),
+          this.effects,
+          this.log,
+        ))
+          this.delays.add(cancel);
+        this.checkFinished();
+        return;
+      case 'kill apps':
+        for (const cancel of this.delays) cancel();
+        this.delays.clear();
+        for (const runner of this.runners) void runner.kill();
+        return;
+      case 'finish':
+        // After the answers already on their way (a `clusterd restart` of the last app, which errored).
+        setImmediate(() => this.finished?.());
+        return;
+    }
   }
 
   private emit<K extends keyof SupervisorEvents>(event: K, ...args: SupervisorEvents[K]): void {
@@ -144,9 +175,7 @@ export class Supervisor {
   // (so `clusterd start <app>` can bring them back) until it is told to stop.
   private checkFinished(): void {
     if (this.busy > 0 || ![...this.runners].every((r) => r.settled)) return;
-    if (!this.stopRequested && this.stoppedByCommand.size > 0) return;
-    // After the answers already on their way (a `clusterd restart` of the last app, which errored).
-    setImmediate(() => this.finished?.());
+    this.dispatch({ type: 'apps ended', held: this.stoppedByCommand.size > 0 });
   }
 
   /** The runners of the config's apps. */
@@ -161,7 +190,7 @@ export class Supervisor {
 
   /** True once a stop of everything has begun (readiness turns 503 then, before any drain). */
   get stopping(): boolean {
-    return this.stopRequested !== null;
+    return this.s.stop !== null;
   }
 
   /** Stopped by `clusterd stop <app>`: the operator took it out. */
@@ -212,8 +241,7 @@ export class Supervisor {
     // The old runner stays the app's until the new one replaces it: a config reload meanwhile updates
     // its settings (kept for the new start), and one that removes the app cancels the restart.
     await old.stop();
-    if (this.stopRequested)
-      return { app: name, ...failed(ErrorCode.APP_STOPPING, 'the supervisor is stopping') };
+    if (this.s.stop) return { app: name, ...failed(ErrorCode.APP_STOPPING, 'the supervisor is stopping') };
     if (this.current.get(name) !== old)
       return { app: name, ...failed(ErrorCode.CONFLICT, 'the app left the config meanwhile') };
     this.runners.delete(old);
@@ -278,21 +306,14 @@ export class Supervisor {
     });
     const first = this.config.apps.map((app) => this.add(app));
     void Promise.all(first.map(async (r) => ({ app: r.app.name, ...(await r.started) }))).then((outcomes) => {
-      if (!this.stopRequested) this.emit('ready', { failed: outcomes.filter((o) => !o.ok) });
+      this.dispatch({ type: 'started', failed: outcomes.filter((o) => !o.ok) });
     });
     await finished;
     const errored = this.apps.filter((a) => a.state === 'errored').map((a) => a.app.name);
-    if (this.stopRequested?.kind === 'immediate') {
-      const signal = this.stopRequested.signal;
-      return signal ? 128 + (constants.signals[signal] ?? 0) : ExitCode.FAILURE;
-    }
-    if (this.stopRequested) return ExitCode.OK;
-    if (errored.length) {
+    if (!this.s.stop && errored.length)
       this.log.error({ errored }, `nothing left running; errored: ${errored.join(', ')}`);
-      return ExitCode.APP_ERRORED;
-    }
-    this.log.info('nothing left running: every app exited cleanly');
-    return ExitCode.OK;
+    else if (!this.s.stop) this.log.info('nothing left running: every app exited cleanly');
+    return exitCodeOf(this.s, errored);
   }
 
   /**
@@ -303,10 +324,10 @@ export class Supervisor {
    * app's (null if the supervisor stopped meanwhile); never rejects.
    */
   reloadConfig(next: ResolvedConfig | null = null): Promise<ConfigApplied | null> {
-    if (this.stopRequested) return Promise.resolve(null);
-    this.emit('reloading', 'config');
+    if (!acceptsReload(this.s)) return Promise.resolve(null);
+    this.dispatch({ type: 'reload asked', kind: 'config' });
     const done = new Promise<ConfigApplied | null>((resolve) => this.configReloads.request(next, resolve));
-    void done.then(() => this.applied).then(() => this.emit('reloaded', 'config'));
+    void done.then(() => this.applied).then(() => this.dispatch({ type: 'reload done', kind: 'config' }));
     return done;
   }
 
@@ -316,18 +337,9 @@ export class Supervisor {
   }
 
   private async applyConfig(given: ResolvedConfig | null): Promise<ConfigApplied | null> {
-    let next: ResolvedConfig;
-    try {
-      next = given ?? (await this.readConfig());
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      this.log.error(
-        { config: this.config.file, errors: error.issues },
-        `config reload failed, still running the previous config:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
-      );
-      return { ok: false, issues: error.issues };
-    }
-    if (this.stopRequested) return null;
+    const next = given ?? (await readNextConfig(this.log, this.config.file, () => this.readConfig()));
+    if ('ok' in next) return next;
+    if (this.s.stop) return null;
     // The health server was set up at start (`--health` may override it): not moved under its probes.
     if (JSON.stringify(next.health) !== JSON.stringify(this.config.health))
       this.log.warn(
@@ -360,9 +372,11 @@ export class Supervisor {
 
   /** Rolling reload of every app. */
   reload(): void {
-    if (this.stopRequested) return;
-    this.emit('reloading', 'apps');
-    void Promise.all(this.apps.map((app) => app.reload())).then(() => this.emit('reloaded', 'apps'));
+    if (!acceptsReload(this.s)) return;
+    this.dispatch({ type: 'reload asked', kind: 'apps' });
+    void Promise.all(this.apps.map((app) => app.reload())).then(() =>
+      this.dispatch({ type: 'reload done', kind: 'apps' }),
+    );
   }
 
   /**
@@ -370,34 +384,12 @@ export class Supervisor {
    * from now) for that long before it drains, so that load balancers stop sending to it first.
    */
   stop(signal?: NodeJS.Signals): void {
-    if (this.stopRequested) return;
-    this.stopRequested = { kind: 'graceful', ...(signal ? { signal } : {}) };
-    this.emit('stopping', 'graceful');
-    const delayed: string[] = [];
-    for (const runner of this.runners) {
-      const delay = runner.app.shutdown.delay;
-      if (delay > 0 && runner.primary.is('running', 'spawning') && !this.stoppedByCommand.has(runner)) {
-        delayed.push(`${runner.app.name} ${delay} ms`);
-        this.delays.add(
-          this.effects.timer(delay, () => runner.contain('a delayed stop', () => void runner.stop())),
-        );
-      } else void runner.stop();
-    }
-    if (delayed.length)
-      this.log.info(
-        { delayed },
-        `unready; serving on before the drain (shutdown.delay): ${delayed.join(', ')}`,
-      );
-    this.checkFinished();
+    this.dispatch({ type: 'stop asked', signal: signal ?? null });
   }
 
   /** Immediate stop: every worker is SIGKILLed (a shutdown.delay under way ends). */
   kill(signal?: NodeJS.Signals): void {
-    if (!this.stopRequested) this.emit('stopping', 'immediate');
-    for (const cancel of this.delays) cancel();
-    this.delays.clear();
-    this.stopRequested = { kind: 'immediate', ...(signal ? { signal } : {}) };
-    for (const runner of this.runners) void runner.kill();
+    this.dispatch({ type: 'kill asked', signal: signal ?? null });
     this.checkFinished();
   }
 }

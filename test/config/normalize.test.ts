@@ -59,6 +59,7 @@ describe('normalization', () => {
         heartbeat: { timeout: null, interval: 1_000 },
         recycle: { maxAge: null, cron: null, timezone: null, jitter: 0 },
       },
+      primary: { hangTimeout: 10_000 },
       runAs: null,
     });
   });

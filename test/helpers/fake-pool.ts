@@ -43,6 +43,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
       heartbeat: { timeout: null, interval: 1_000 },
       recycle: { maxAge: null, cron: null, timezone: null, jitter: 0 },
     },
+    primary: { hangTimeout: null },
     runAs: null,
     ...overrides,
   };

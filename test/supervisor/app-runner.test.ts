@@ -272,6 +272,18 @@ describe('AppRunner: requests with ids', () => {
     expect(t.primaries).toHaveLength(1);
   });
 
+  it('answers the start when the app is stopped while its first primary waits for a restart', async () => {
+    const t = runner();
+    t.last().exit(1);
+    await t.r.stop();
+    // Before, it was never answered: a `clusterd restart` waiting on it hung until its timeout.
+    expect(await t.r.started).toEqual({
+      ok: false,
+      code: 'CLUSTERD_ERR_APP_STOPPING',
+      reason: 'the app stopped',
+    });
+  });
+
   it('tells a primary to stop once it says hello, and refuses what was held for it', async () => {
     const t = runner();
     const reload = t.r.reload();
@@ -333,6 +345,62 @@ describe('AppRunner: requests with ids', () => {
     expect(t.r.state).toBe('backoff');
     vi.advanceTimersByTime(100);
     expect(t.primaries).toHaveLength(1);
+  });
+});
+
+describe('a hung primary', () => {
+  const watched = () => resolvedApp({ primary: { hangTimeout: 3_000 } });
+
+  it('is SIGKILLed once it leaves pings unanswered for primary.hangTimeout, and restarted', async () => {
+    const hangs: string[] = [];
+    const { fx, primaries, killed } = fakeEffects();
+    const { log, events } = memoryLog();
+    const r = new AppRunner(watched(), log, 'json', fx, {
+      report: () => {},
+      primaryRestarted: () => {},
+      primaryHung: (app) => void hangs.push(app),
+    });
+    r.start();
+    const first = primaries[0] as FakePrimary;
+    first.hello();
+    first.report({ type: 'worker', transition: { worker: 0, pid: 777, from: null, to: 'starting' } });
+    const pings = () => first.requests().filter(([, op]) => op === 'ping');
+    // Answered: a ping a second.
+    vi.advanceTimersByTime(1_000);
+    expect(pings()).toHaveLength(1);
+    first.reply(pings()[0]?.[0] ?? 0, { ok: true, result: {} });
+    await vi.advanceTimersByTimeAsync(0);
+    // Its loop stops: the ping sent at 2 s is never answered. The health server's ping meanwhile
+    // shares it rather than sending another.
+    vi.advanceTimersByTime(1_000);
+    expect(pings()).toHaveLength(2);
+    const livez = r.ping();
+    expect(pings()).toHaveLength(2);
+    vi.advanceTimersByTime(2_999);
+    expect(first.signals).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(first.signals).toEqual(['SIGKILL']);
+    expect(hangs).toEqual(['web']);
+    expect(events.find((e) => e.code === 'CLUSTERD_ERR_PRIMARY_HUNG')).toMatchObject({
+      level: 50,
+      app: 'web',
+    });
+    first.exit(null, 'SIGKILL');
+    expect(await livez).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^the primary exited \(hung/),
+    });
+    // Its workers do not outlive it.
+    expect(killed).toEqual([777]);
+    expect(r.state).toBe('backoff');
+    vi.advanceTimersByTime(100);
+    expect(primaries).toHaveLength(2);
+  });
+
+  it('is not watched without primary.hangTimeout', () => {
+    const t = up();
+    vi.advanceTimersByTime(60_000);
+    expect(t.last().requests()).toEqual([[1, 'start']]);
   });
 });
 

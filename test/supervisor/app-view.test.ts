@@ -18,12 +18,17 @@ describe('app view', () => {
   it('takes requests only while a primary runs or is on its way, and says why otherwise', () => {
     const taken = PRIMARY_STATES.filter((p) => refusalOf(p, 'running', 'exit code 1') === null);
     expect(taken).toEqual(['spawning', 'running']);
-    expect(refusalOf('backoff', 'backoff', 'killed by SIGKILL')).toBe(
-      "the app's primary is restarting (it exited: killed by SIGKILL); try again once the app runs",
-    );
-    expect(refusalOf('errored', 'errored', 'primary exit code 1')).toBe(
-      'the app is errored: primary exit code 1',
-    );
-    expect(refusalOf('exiting', 'stopped', undefined)).toBe('the app has ended (stopped)');
+    expect(refusalOf('backoff', 'backoff', 'killed by SIGKILL')).toEqual({
+      code: 'CLUSTERD_ERR_PRIMARY_EXITED',
+      reason: "the app's primary is restarting (it exited: killed by SIGKILL); try again once the app runs",
+    });
+    expect(refusalOf('errored', 'errored', 'primary exit code 1')).toEqual({
+      code: 'CLUSTERD_ERR_APP_ENDED',
+      reason: 'the app is errored: primary exit code 1',
+    });
+    expect(refusalOf('exiting', 'stopped', undefined)).toEqual({
+      code: 'CLUSTERD_ERR_APP_ENDED',
+      reason: 'the app has ended (stopped)',
+    });
   });
 });
