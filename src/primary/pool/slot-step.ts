@@ -204,6 +204,8 @@ function exited<W>(d: Draft<W>, worker: W, exit: Exit | null, reason: string, ct
   }
   if (worker !== d.worker) return;
   d.worker = null;
+  // Stopped as asked: only the step asks a held worker to drain, and it lets go of it in the same step
+  // (promote, roll-back, remove, replace), so this is a worker the slot no longer counted on.
   if (exit === null) return;
   d.lastExit = reason;
   const successor = d.successor;
