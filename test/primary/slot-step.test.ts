@@ -1,74 +1,24 @@
 // The slot's step function alone, without a pool, processes or timers: each event from each state it
 // can meet, with the snapshot that follows and the effects asserted as data. Workers are plain strings.
 import { describe, expect, it } from 'vitest';
-import type { ResolvedApp } from '../../src/config/resolved.js';
-import { type AppState, SLOT_TRANSITIONS } from '../../src/lifecycle/states.js';
+import { createSlot, type SlotEvent, slotStep } from '../../src/primary/pool/slot-step.js';
 import {
-  createSlot,
-  type SlotContext,
-  type SlotEvent,
-  type SlotSnapshot,
-  type SlotStep,
-  slotStep,
-} from '../../src/primary/pool/slot-step.js';
-import { resolvedApp } from '../helpers/fake-pool.js';
-
-type W = string;
-const v1 = resolvedApp({ env: { V: '1' } });
-const v2 = resolvedApp({ env: { V: '2' } });
-const ready = new Set<W>();
-const context = (app: AppState = 'running', restart = v1.restart): SlotContext<W> => ({
-  app,
-  restart,
-  isReady: (w) => ready.has(w),
-});
-
-// Builds a slot through its own steps (snapshots are made only by the step module).
-function through(events: SlotEvent<W>[], app: ResolvedApp = v1, ctx = context()): SlotStep<W> {
-  let step = createSlot<W>(0, app);
-  for (const event of events) step = slotStep(step.snapshot, event, ctx);
-  return step;
-}
-const crash = (worker: W, extra: { code?: number | null; ready?: boolean } = {}): SlotEvent<W> => ({
-  type: 'exited',
-  worker,
-  exit: {
-    code: extra.code === undefined ? 1 : extra.code,
-    signal: null,
-    uptime: 0,
-    ready: extra.ready ?? true,
-  },
-  reason: `exit code ${extra.code === undefined ? 1 : extra.code}`,
-});
-const starting = [{ type: 'forked', role: 'worker', worker: 'w1' }] as SlotEvent<W>[];
-const serving = [...starting, { type: 'ready', worker: 'w1' }] as SlotEvent<W>[];
-const replacing = [
-  ...serving,
-  { type: 'replace', by: 'a rolling reload', app: v2 },
-  { type: 'forked', role: 'successor', worker: 's1' },
-] as SlotEvent<W>[];
-const backoff = [...serving, crash('w1')];
-const restarting = [
-  ...backoff,
-  { type: 'backoff-over' },
-  { type: 'forked', role: 'worker', worker: 'w2' },
-] as SlotEvent<W>[];
-const finished = [...serving, crash('w1', { code: 0 })];
-
-const slotMsg = (from: string, to: string, reason?: string) => ({
-  type: 'report',
-  message: { type: 'slot', slot: 0, from, to, ...(reason ? { reason } : {}) },
-});
-const fields = (s: SlotSnapshot<W>) => ({
-  state: s.state,
-  worker: s.worker,
-  successor: s.successor,
-  failedStarts: s.failedStarts,
-  restartIn: s.restartIn,
-  lastExit: s.lastExit,
-  V: s.app.env.V,
-  next: s.next?.env.V ?? null,
-});
+  backoff,
+  context,
+  crash,
+  fields,
+  finished,
+  ready,
+  replacing,
+  restarting,
+  serving,
+  slotMsg,
+  starting,
+  through,
+  v1,
+  v2,
+  type W,
+} from '../helpers/slot-histories.js';
 
 describe('slot step: a new slot and its worker', () => {
   it('starts by forking its first worker on the settings given', () => {
@@ -369,72 +319,4 @@ describe('slot step: removal (scale-down, stop)', () => {
     expect(fromBackoff.effects).toEqual([{ type: 'cancel' }, slotMsg('backoff', 'removed', 'scaled down')]);
     expect(slotStep(fromBackoff.snapshot, remove, context()).effects).toEqual([]);
   });
-});
-
-describe('slot step: every event from every state', () => {
-  const states: Record<string, SlotEvent<W>[]> = {
-    starting,
-    serving,
-    replacing,
-    backoff,
-    restarting,
-    finished,
-    removed: [...serving, { type: 'remove', reason: 'stop requested' }],
-  };
-  const events: SlotEvent<W>[] = [
-    { type: 'ready', worker: 'w1' },
-    { type: 'ready', worker: 'w2' },
-    { type: 'ready', worker: 's1' },
-    crash('w1'),
-    crash('w2'),
-    crash('s1'),
-    crash('w1', { code: 0 }),
-    { type: 'exited', worker: 'w1', exit: null, reason: 'stopped' },
-    { type: 'exited', worker: 's1', exit: null, reason: 'stopped' },
-    { type: 'backoff-over' },
-    { type: 'replace', by: 'a rolling reload', app: v2 },
-    { type: 'promote', successor: 's1', by: 'a rolling reload' },
-    { type: 'roll-back', successor: 's1' },
-    { type: 'remove', reason: 'scaled down' },
-    { type: 'app-errored' },
-    { type: 'new-budget' },
-  ];
-  // The only inputs the step refuses: a reload reaching a slot it cannot reach (runs never overlap).
-  const refused = (state: string, event: SlotEvent<W>) =>
-    event.type === 'replace' && (state === 'replacing' || state === 'removed');
-
-  for (const [state, history] of Object.entries(states)) {
-    it(`from ${state}: allowed transitions only, replacing iff a successor, a fork for each worker missing`, () => {
-      const before = through(history).snapshot;
-      expect(before.state).toBe(state);
-      for (const event of events) {
-        if (refused(state, event)) {
-          expect(() => slotStep(before, event, context())).toThrow(/a reload reached it/);
-          continue;
-        }
-        const { snapshot, effects } = slotStep(before, event, context());
-        const what = `${state} + ${JSON.stringify(event).slice(0, 60)}`;
-        let at = before.state;
-        for (const effect of effects) {
-          if (effect.type !== 'report' || effect.message.type !== 'slot') continue;
-          expect(effect.message.from, what).toBe(at);
-          expect(SLOT_TRANSITIONS[at], what).toContain(effect.message.to);
-          at = effect.message.to;
-        }
-        expect(at, what).toBe(snapshot.state);
-        // A fork is asked for exactly when the step let a worker go that the slot must have again.
-        const forks = effects.filter((e) => e.type === 'fork');
-        if (snapshot.state === 'replacing') {
-          expect(snapshot.successor !== null || forks.some((f) => f.role === 'successor'), what).toBe(true);
-        } else expect(snapshot.successor, what).toBeNull();
-        // (A held worker stopped as asked is the one exception: the step never asks that of one it holds.)
-        const serves = snapshot.state === 'serving' || snapshot.state === 'replacing';
-        if (serves && !(event.type === 'exited' && event.exit === null))
-          expect(snapshot.worker, what).not.toBeNull();
-        if (snapshot.state === 'removed') expect([snapshot.worker, forks.length], what).toEqual([null, 0]);
-        if (snapshot.state === 'backoff') expect(snapshot.restartIn, what).not.toBeNull();
-        else expect(snapshot.restartIn, what).toBeNull();
-      }
-    });
-  }
 });
