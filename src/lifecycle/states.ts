@@ -1,6 +1,7 @@
 // Every lifecycle of clusterd, as a table of the transitions it allows (drawn in docs/architecture.md):
 // a worker process, a worker slot and an app (both inside the app's primary), and the app's primary as
-// the root sees it. `Lifecycle` (machine.ts) asserts each transition against these tables.
+// the root sees it. `Lifecycle` (machine.ts) asserts each transition against these tables; a slot's are
+// decided and asserted by its step function (primary/pool/slot-step.ts).
 import type { Transitions } from './machine.js';
 
 export const WORKER_STATES = ['starting', 'ready', 'draining', 'stopped', 'exited', 'crashed'] as const;

@@ -119,6 +119,12 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
       pool = new Pool(
         app,
         clusterEffects({ baseEnv, logFormat: request.logFormat, sinks, files: logFiles, send, trees }),
+        // The log files and the watcher follow the settings in force: a reload's when it starts, the
+        // previous ones again when it fails (pool.ts, endReload).
+        (settings) => {
+          updateWatcher(settings);
+          logFiles.update(settings);
+        },
       );
       pool.start(answer);
       updateWatcher(app);
@@ -130,8 +136,6 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
         notStarted();
         return;
       }
-      updateWatcher(request.app);
-      logFiles.update(request.app);
       pool.reload(request.app, answer);
       return;
     case 'scale':

@@ -68,6 +68,8 @@ export class FakeWorker implements WorkerProcess {
     readonly slot: number,
     readonly app: ResolvedApp,
     private readonly events: WorkerEvents,
+    /** What the process does when asked to drain (the fuzzer's workers exit a while later). */
+    private readonly onDrain?: (worker: FakeWorker) => void,
   ) {}
 
   get script(): string {
@@ -77,6 +79,7 @@ export class FakeWorker implements WorkerProcess {
   drain(): void {
     this.drained = true;
     this.drains += 1;
+    this.onDrain?.(this);
   }
 
   kill(): void {
@@ -110,8 +113,15 @@ export class FakeWorker implements WorkerProcess {
   }
 }
 
+export interface FakePoolOptions {
+  /** Called when a worker is asked to drain; the tests that leave it out play every exit themselves. */
+  onDrain?: (worker: FakeWorker) => void;
+  /** Told the pool's settings each time they change (main.ts: the log files and the watcher). */
+  settingsChanged?: (app: ResolvedApp) => void;
+}
+
 /** A pool on fake workers; call inside `vi.useFakeTimers()`. */
-export function fakePool(app: ResolvedApp = resolvedApp()) {
+export function fakePool(app: ResolvedApp = resolvedApp(), options: FakePoolOptions = {}) {
   const forks: FakeWorker[] = [];
   const sent: PrimaryMessage[] = [];
   const forkErrors: Error[] = [];
@@ -123,7 +133,7 @@ export function fakePool(app: ResolvedApp = resolvedApp()) {
     fork: (slot, settings, events) => {
       const error = forkErrors.shift();
       if (error) throw error;
-      const worker = new FakeWorker(slot, settings, events);
+      const worker = new FakeWorker(slot, settings, events, options.onDrain);
       forks.push(worker);
       return worker;
     },
@@ -142,7 +152,7 @@ export function fakePool(app: ResolvedApp = resolvedApp()) {
       };
     },
   };
-  const pool = new Pool(app, fx);
+  const pool = new Pool(app, fx, options.settingsChanged);
   const replies: Outcome[] = [];
   const reply =
     (into: Outcome[] = replies) =>

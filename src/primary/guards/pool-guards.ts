@@ -2,7 +2,7 @@
 // queued like the pool's reloads (they never interleave), and a kill whose reason is the worker's exit.
 import type { ResolvedApp } from '../../config/resolved.js';
 import type { GuardCause } from '../../protocol.js';
-import type { Slot } from '../pool/slot.js';
+import type { SlotSnapshot } from '../pool/slot-step.js';
 import type { PoolEffects, TrackedWorker } from '../pool/tracked-worker.js';
 import type { RecycleTarget } from '../reload/recycle.js';
 import { type GuardedRole, Guards } from './guards.js';
@@ -10,24 +10,25 @@ import { type GuardedRole, Guards } from './guards.js';
 /** What the guards need of their pool. */
 export interface GuardedPool {
   readonly workers: ReadonlySet<TrackedWorker>;
-  slotHolding(worker: TrackedWorker): Slot | undefined;
+  slotHolding(worker: TrackedWorker): SlotSnapshot<TrackedWorker> | undefined;
   /** Why the pool takes no request now, if it does not. */
   refusal(): string | null;
   /** Queues the replacement of one worker behind the reloads; `done` gets whether it went well. */
   request(target: RecycleTarget, done: (ok: boolean) => void): void;
 }
 
-export function roleOf(worker: TrackedWorker, slot: Slot | undefined): GuardedRole {
+export function roleOf(worker: TrackedWorker, slot: SlotSnapshot<TrackedWorker> | undefined): GuardedRole {
   if (worker.lifecycle.is('draining')) return 'draining';
   if (slot?.successor === worker) return 'successor';
-  return worker.lifecycle.is('ready') && slot?.lifecycle.is('serving', 'replacing') ? 'serving' : 'starting';
+  const serving = slot?.state === 'serving' || slot?.state === 'replacing';
+  return worker.lifecycle.is('ready') && serving ? 'serving' : 'starting';
 }
 
 export function poolGuards(app: ResolvedApp, pool: GuardedPool, fx: PoolEffects): Guards<TrackedWorker> {
   const replace = (worker: TrackedWorker, cause: GuardCause, done: (ok: boolean) => void): boolean => {
     const slot = pool.slotHolding(worker);
     // One that a reload replaced, or that lost its slot, is not replaced again.
-    if (pool.refusal() || slot?.worker !== worker || !slot.lifecycle.is('serving')) return false;
+    if (pool.refusal() || slot?.worker !== worker || slot.state !== 'serving') return false;
     pool.request({ slot: slot.id, worker, cause }, done);
     return true;
   };

@@ -1,14 +1,13 @@
 // One app's pool of workers, inside the app's primary: `instances` slots, each served by one worker at a
-// time; crashes restarted by the restart policy; rolling reloads that replace each worker only once its
-// successor is ready, and the guards' replacements of single workers (pool-guards.ts), queued with them;
-// scaling (scale.ts); graceful stop. Every decision is made here and every effect goes through
-// `PoolEffects`, so the whole lifecycle runs the same against fake workers and fake time
-// (test/primary/pool.test.ts, guards.test.ts); process/cluster-worker.ts carries the effects out with node:cluster.
+// time, restarted by the restart policy, rolled by reloads and the guards' replacements (queued
+// together), scaled (scale.ts), stopped. A slot is decided by its step function (slot-step.ts): the pool
+// turns worker events into slot events (`dispatch`, the one place a slot changes) and carries out the
+// effects, all through `PoolEffects` (fakes in pool.test.ts and pool-fuzz.test.ts, node:cluster in
+// process/cluster-worker.ts).
 import type { ResolvedApp } from '../../config/resolved.js';
 import { ErrorCode, type Failure } from '../../errors.js';
 import { Coalescer } from '../../lifecycle/coalescer.js';
 import { Lifecycle } from '../../lifecycle/machine.js';
-import { decideRestart, describeExit, type Exit } from '../../lifecycle/policy.js';
 import { APP_TRANSITIONS, type AppState, deriveAppState } from '../../lifecycle/states.js';
 import { type ExitRecord, failed, type OpResults, type Outcome } from '../../protocol.js';
 import type { Guards } from '../guards/guards.js';
@@ -16,10 +15,14 @@ import { poolGuards } from '../guards/pool-guards.js';
 import { Recycle, type RecycleTarget } from '../reload/recycle.js';
 import { RollingReload, type Run } from '../reload/rolling-reload.js';
 import { scaleSlots } from './scale.js';
-import { cancelRestart, createSlot, type Slot } from './slot.js';
+import type { SlotEffect, SlotEvent, SlotSnapshot } from './slot-step.js';
+import { SlotTable } from './slot-table.js';
 import { type PoolEffects, TrackedWorker, type WorkerExit } from './tracked-worker.js';
 
+type Slot = SlotSnapshot<TrackedWorker>;
+
 const LAST_EXITS = 5;
+const isReady = (worker: TrackedWorker) => worker.lifecycle.is('ready');
 
 export type Reply<T> = (outcome: Outcome<T>) => void;
 const STOPPING = 'the app is stopping';
@@ -31,8 +34,12 @@ const STOPPING = 'the app is stopping';
 type ReloadRequest = { app: ResolvedApp | null; targets: RecycleTarget[] | null };
 
 export class Pool {
+  /** The app's settings: a scale-up's and the restart policy's; a failed reload's are never kept. */
   private app: ResolvedApp;
-  private readonly slots: Slot[] = [];
+  /** The slots, each the snapshot its last step returned (changed only in `dispatch`). */
+  private readonly slots = new SlotTable<TrackedWorker>();
+  /** The slots' scheduled restarts: how to cancel each. */
+  private readonly restarts = new Map<number, () => void>();
   /** Every worker process alive: slots' workers and successors, and those draining. */
   private readonly workers = new Set<TrackedWorker>();
   private readonly state: Lifecycle<AppState>;
@@ -51,6 +58,8 @@ export class Pool {
   constructor(
     app: ResolvedApp,
     private readonly fx: PoolEffects,
+    /** Told the app's settings whenever they change: a reload brings some, a failed one restores them. */
+    private readonly settingsChanged: (app: ResolvedApp) => void = () => {},
   ) {
     this.app = app;
     this.state = new Lifecycle('app', APP_TRANSITIONS, 'starting', (from, to, { reason }) =>
@@ -74,7 +83,7 @@ export class Pool {
       app,
       {
         workers: this.workers,
-        slotHolding: (worker) => this.slotHolding(worker),
+        slotHolding: (worker) => this.slots.holding(worker),
         refusal: () => this.refusal()?.reason ?? null,
         request: (target, done) =>
           this.reloads.request({ app: null, targets: [target] }, (outcome) => done(outcome.ok)),
@@ -90,6 +99,11 @@ export class Pool {
     return this.state.state;
   }
 
+  /** The slots and the live workers, read-only (the tests' invariants). */
+  view(): { slots: readonly Slot[]; workers: readonly TrackedWorker[] } {
+    return { slots: this.slots.all, workers: [...this.workers] };
+  }
+
   // Nothing alive and nothing to come: stopped, or errored with its last worker gone. A reload running
   // or queued may still give an errored app a new start, so the pool is not finished while one is.
   private get finished(): boolean {
@@ -100,12 +114,20 @@ export class Pool {
   // Why a request can no longer be taken, if it cannot.
   private refusal(): (Failure & { ok: false }) | null {
     if (this.state.is('stopping', 'stopped')) return failed(ErrorCode.APP_STOPPING, STOPPING);
-    if (this.finished)
-      return failed(
-        ErrorCode.APP_ENDED,
-        `the app has ended (${this.state.state}${this.reason ? `: ${this.reason}` : ''})`,
-      );
+    if (this.finished) return failed(ErrorCode.APP_ENDED, `the app has ended (${this.why})`);
     return null;
+  }
+
+  /** Answers `reply` with the refusal, if the request cannot be taken. */
+  private refused<T>(reply: Reply<T>): boolean {
+    const refusal = this.refusal();
+    if (refusal) reply(refusal);
+    return refusal !== null;
+  }
+
+  // Its state, and why it is in it: "errored: exit code 1; 6 failed starts in a row (...)".
+  private get why(): string {
+    return `${this.state.state}${this.reason ? `: ${this.reason}` : ''}`;
   }
 
   /** Starts every slot; answers once the app runs, or with why it did not. */
@@ -114,14 +136,8 @@ export class Pool {
     this.guards.start();
     this.when(() => {
       if (this.state.is('starting', 'backoff')) return false;
-      if (this.state.is('running')) reply({ ok: true, result: { instances: this.slots.length } });
-      else
-        reply(
-          failed(
-            ErrorCode.START_FAILED,
-            `the app is ${this.state.state}${this.reason ? `: ${this.reason}` : ''}`,
-          ),
-        );
+      if (this.state.is('running')) reply({ ok: true, result: { instances: this.slots.size } });
+      else reply(failed(ErrorCode.START_FAILED, `the app is ${this.why}`));
       return true;
     });
     this.settle();
@@ -134,21 +150,13 @@ export class Pool {
    * is queued behind it, and every request made meanwhile is served by that one next reload.
    */
   reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>): void {
-    const refusal = this.refusal();
-    if (refusal) {
-      reply(refusal);
-      return;
-    }
+    if (this.refused(reply)) return;
     this.reloads.request({ app, targets: null }, reply);
   }
 
   /** Runs `instances` workers, once the reloads in progress and queued are over (they never interleave). */
   scale(instances: number, reply: Reply<OpResults['scale']>): void {
-    const refusal = this.refusal();
-    if (refusal) {
-      reply(refusal);
-      return;
-    }
+    if (this.refused(reply)) return;
     this.reloads.whenIdle(() => this.applyScale(instances, reply));
   }
 
@@ -165,10 +173,7 @@ export class Pool {
     }
     this.setApp('stopping', 'stop requested');
     this.guards.stop();
-    for (const slot of this.slots) {
-      cancelRestart(slot);
-      slot.lifecycle.to('removed', { reason: 'stop requested' });
-    }
+    for (const slot of this.slots.all) this.dispatch(slot.id, { type: 'remove', reason: 'stop requested' });
     this.reloads.dropQueued(failed(ErrorCode.APP_STOPPING, STOPPING));
     this.run?.abort(STOPPING);
     for (const worker of [...this.workers]) worker.drain('stop requested');
@@ -181,17 +186,62 @@ export class Pool {
     for (const worker of [...this.workers]) worker.kill();
   }
 
-  private addSlot(id: number): Slot {
-    const slot = createSlot(id, this.fx.send);
-    this.slots.push(slot);
-    slot.worker = this.spawn(slot);
-    return slot;
+  private addSlot(id: number): void {
+    for (const effect of this.slots.add(id, this.app)) this.perform(id, effect);
   }
 
-  private spawn(slot: Slot): TrackedWorker {
-    const worker = new TrackedWorker(slot.id, this.fx);
+  /**
+   * The one place a slot changes: its step's snapshot replaces it, then the step's effects are carried
+   * out (which may dispatch more events: a fork's `forked`). Returns the slot as it is after all that.
+   */
+  private dispatch(id: number, event: SlotEvent<TrackedWorker>): Slot | undefined {
+    const context = { app: this.state.state, restart: this.app.restart, isReady };
+    for (const effect of this.slots.step(id, event, context)) this.perform(id, effect);
+    return this.slots.get(id);
+  }
+
+  private perform(id: number, effect: SlotEffect<TrackedWorker>): void {
+    switch (effect.type) {
+      case 'fork':
+        this.dispatch(id, { type: 'forked', role: effect.role, worker: this.spawn(id, effect.app) });
+        return;
+      case 'drain':
+        effect.worker.drain(effect.reason);
+        return;
+      case 'schedule':
+        this.restarts.set(
+          id,
+          this.fx.timer(effect.delay, () => {
+            this.restarts.delete(id);
+            this.dispatch(id, { type: 'backoff-over' });
+            this.settle();
+          }),
+        );
+        return;
+      case 'cancel':
+        this.restarts.get(id)?.();
+        this.restarts.delete(id);
+        return;
+      case 'report':
+        this.fx.send(effect.message);
+        return;
+      case 'give-up':
+        this.setApp('errored', effect.reason);
+        for (const slot of this.slots.all) this.dispatch(slot.id, { type: 'app-errored' });
+        return;
+      case 'took-over':
+        this.run?.tookOver(effect.worker);
+        return;
+      case 'lost':
+        this.run?.failed(effect.worker, effect.reason);
+        return;
+    }
+  }
+
+  private spawn(slot: number, app: ResolvedApp): TrackedWorker {
+    const worker = new TrackedWorker(slot, this.fx);
     this.workers.add(worker);
-    worker.start(this.app, {
+    worker.start(app, {
       ready: (address) => this.onReady(worker, address),
       exit: (exit) => this.onExit(worker, exit),
       alive: () => this.guards.answered(worker),
@@ -199,113 +249,27 @@ export class Pool {
     return worker;
   }
 
-  private slotHolding(worker: TrackedWorker): Slot | undefined {
-    return this.slots.find((s) => s.worker === worker || s.successor === worker);
-  }
-
   private onReady(worker: TrackedWorker, address: string | undefined): void {
-    if (worker.exited || !worker.lifecycle.is('starting')) return;
+    if (!worker.alive || !worker.lifecycle.is('starting')) return;
     worker.ready(address);
-    const slot = this.slotHolding(worker);
-    if (slot?.worker === worker) {
-      slot.lifecycle.to('serving');
-      slot.lastExit = null;
-    }
+    const slot = this.slots.holding(worker);
+    if (slot) this.dispatch(slot.id, { type: 'ready', worker });
     this.run?.ready(worker);
     this.settle();
   }
 
   private onExit(worker: TrackedWorker, exit: WorkerExit): void {
-    if (worker.exited) return;
-    worker.exit();
+    if (!worker.alive) return;
+    const ended = worker.ended(exit);
     this.workers.delete(worker);
-    const slot = this.slotHolding(worker);
-    // A worker stopped for not getting ready in time drained too, but its exit is a failed start.
-    if (worker.lifecycle.is('draining') && !worker.failedToStart) {
-      worker.lifecycle.to('stopped', { code: exit.code, signal: exit.signal });
-      if (slot?.worker === worker) slot.worker = null;
-      if (slot?.successor === worker) slot.successor = null;
-      this.settle();
-      return;
+    if (ended.exit) {
+      const at = new Date(this.fx.now()).toISOString();
+      this.lastExits.push({ worker: worker.slot, pid: worker.pid, at, reason: ended.reason });
+      if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
     }
-    const now = this.fx.now();
-    const failure = worker.failureOf(exit);
-    const ended: Exit = {
-      code: exit.code,
-      signal: exit.signal,
-      uptime: now - worker.startedAt,
-      ready: worker.lifecycle.is('ready'),
-      ...(failure ? { reason: failure } : {}),
-    };
-    const reason = describeExit(ended);
-    // Exit code 0 of its own accord: its work is done (a job, a consumer whose queue closed), not a crash.
-    const clean = exit.code === 0 && exit.signal === null && !failure;
-    worker.lifecycle.to(clean ? 'exited' : 'crashed', { code: exit.code, signal: exit.signal, reason });
-    this.lastExits.push({ worker: worker.slot, pid: worker.pid, at: new Date(now).toISOString(), reason });
-    if (this.lastExits.length > LAST_EXITS) this.lastExits.shift();
-
-    if (slot && slot.successor === worker) {
-      // A new version that dies, before or after it was ready, fails the reload; the slot's own worker
-      // still serves. It is not a restart of the app.
-      slot.successor = null;
-      // Stopped for not getting ready, it may end after the app's stop removed its slot.
-      if (slot.lifecycle.is('replacing')) slot.lifecycle.to('serving', { reason: 'reload failed' });
-      this.run?.failed(worker, reason);
-    } else if (slot && slot.worker === worker) {
-      slot.worker = null;
-      slot.lastExit = reason;
-      const successor = slot.successor;
-      if (successor) {
-        // Its successor (rolling reload) is on the way: it takes the slot over.
-        slot.worker = successor;
-        slot.successor = null;
-        slot.lifecycle.to(successor.lifecycle.is('ready') ? 'serving' : 'restarting', { reason });
-        this.run?.tookOver(successor);
-      } else {
-        this.restartOrGiveUp(slot, ended, reason);
-        // A slot the reload restarted (it was not serving) fails the reload too.
-        this.run?.failed(worker, reason);
-      }
-    }
-    this.settle(reason);
-  }
-
-  private restartOrGiveUp(slot: Slot, ended: Exit, reason: string): void {
-    if (this.state.is('stopping', 'stopped')) return;
-    if (this.state.is('errored')) {
-      slot.lifecycle.to('finished', { reason });
-      return;
-    }
-    // The crash-loop limit is per slot: its failed starts in a row, as its backoff (lifecycle/policy.ts).
-    const decision = decideRestart(this.app.restart, ended, slot.failedStarts);
-    if (decision.action === 'restart') {
-      slot.failedStarts = decision.failedStarts;
-      slot.lifecycle.to('backoff', { reason });
-      this.fx.send({
-        type: 'backoff',
-        worker: slot.id,
-        delay: decision.delay,
-        failedStarts: slot.failedStarts,
-      });
-      slot.cancelRestart = this.fx.timer(decision.delay, () => {
-        slot.cancelRestart = null;
-        slot.lifecycle.to('restarting', { reason: 'backoff over' });
-        slot.worker = this.spawn(slot);
-        this.settle();
-      });
-      return;
-    }
-    slot.lifecycle.to('finished', { reason: decision.reason });
-    if (decision.action === 'errored') {
-      // Past the crash-loop limit nothing of the app restarts any more; workers still serving keep
-      // serving: stopping them would turn one bad slot into an outage.
-      this.setApp('errored', decision.reason);
-      for (const s of this.slots) {
-        if (!s.lifecycle.is('backoff')) continue;
-        cancelRestart(s);
-        s.lifecycle.to('finished', { reason: 'the app errored' });
-      }
-    }
+    const slot = this.slots.holding(worker);
+    if (slot) this.dispatch(slot.id, { type: 'exited', worker, exit: ended.exit, reason: ended.reason });
+    this.settle(ended.exit ? ended.reason : undefined);
   }
 
   private setApp(to: AppState, reason?: string): void {
@@ -316,7 +280,7 @@ export class Pool {
 
   // After every event: the app state that follows, the requests it answers, and the end.
   private settle(reason?: string): void {
-    const slots = this.slots.map((s) => s.lifecycle.state);
+    const slots = this.slots.all.map((s) => s.state);
     this.setApp(deriveAppState(this.state.state, slots, this.workers.size), reason);
     for (const answered of [...this.waiting]) if (answered()) this.waiting.delete(answered);
     if (this.finished) {
@@ -330,64 +294,72 @@ export class Pool {
   }
 
   private startReload(request: ReloadRequest, finish: Reply<OpResults['reload']>): void {
-    const refusal = this.refusal();
-    if (refusal) {
-      finish(refusal);
-      return;
-    }
-    const host = { spawn: (slot: Slot) => this.spawn(slot), now: this.fx.now };
+    if (this.refused(finish)) return;
+    const host = {
+      slot: (id: number) => this.slots.get(id),
+      dispatch: (id: number, event: SlotEvent<TrackedWorker>) => this.dispatch(id, event),
+      now: this.fx.now,
+    };
     if (request.targets) {
       // A guard's replacements: no reload is reported, and an errored app is not given a new start.
-      const recycle = new Recycle(
-        { ...host, slots: this.slots, send: this.fx.send },
-        request.targets,
-        (outcome) => {
-          this.run = null;
-          finish(outcome);
-          this.settle();
-        },
-      );
+      const recycle = new Recycle({ ...host, send: this.fx.send }, request.targets, (outcome) => {
+        this.run = null;
+        finish(outcome);
+        this.settle();
+      });
       this.run = recycle;
       recycle.start();
       this.settle();
       return;
     }
-    if (request.app) {
-      this.app = { ...request.app, instances: this.slots.length };
-      this.guards.update(this.app.guards, this.app.restart);
-    }
+    const previous = this.app;
+    if (request.app) this.setSettings(request.app);
     this.fx.send({ type: 'reload', phase: 'started' });
     if (this.state.is('errored')) this.recover();
     // Slots that finished (crash-loop limit, a clean exit) serve nothing: they start again at once, as the
     // reload's first group, instead of waiting for their turn.
-    const revived = this.slots.filter((s) => s.lifecycle.is('finished'));
-    for (const slot of revived) {
-      slot.lifecycle.to('starting', { reason: 'rolling reload' });
-      slot.worker = this.spawn(slot);
-    }
-    const order = this.slots.filter((s) => !revived.includes(s));
-    const reload = new RollingReload(host, order, this.app.reload.parallel, (outcome) =>
-      this.endReload(outcome, finish),
+    const revived = this.slots.all.filter((s) => s.state === 'finished').map((s) => s.id);
+    const order = this.slots.all.map((s) => s.id).filter((id) => !revived.includes(id));
+    const reload = new RollingReload(
+      host,
+      order,
+      this.app.reload.parallel,
+      (outcome) => this.endReload(outcome, finish, previous),
+      'a rolling reload',
+      this.app,
     );
     this.run = reload;
     reload.start(revived);
     this.settle();
   }
 
+  private setSettings(app: ResolvedApp): void {
+    this.app = { ...app, instances: this.slots.size };
+    this.guards.update(this.app.guards, this.app.restart);
+    this.settingsChanged(this.app);
+  }
+
   // A reload is a new attempt: an app errored by a crash loop gets a fresh restart budget (at its start,
   // and again at its end if the app errored meanwhile: every slot now runs the new version).
   private recover(): void {
-    for (const slot of this.slots) slot.failedStarts = 0;
+    for (const slot of this.slots.all) this.dispatch(slot.id, { type: 'new-budget' });
     this.setApp('starting', 'reload');
   }
 
-  private endReload(outcome: Outcome<OpResults['reload']>, finish: Reply<OpResults['reload']>): void {
+  private endReload(
+    outcome: Outcome<OpResults['reload']>,
+    finish: Reply<OpResults['reload']>,
+    previous: ResolvedApp,
+  ): void {
     this.run = null;
     this.fx.send(
       outcome.ok
         ? { type: 'reload', phase: 'done', ...outcome.result }
         : { type: 'reload', phase: 'failed', reason: outcome.reason },
     );
+    // Failed: the app's settings are those it had (restarts of old workers, scale-ups: never the failed
+    // reload's). Slots it already promoted keep the new ones their workers run, until the next reload.
+    if (!outcome.ok && this.app !== previous) this.setSettings(previous);
     if (outcome.ok && this.state.is('errored')) this.recover();
     // Answered before the app settles: a reload queued behind this one starts here, and the pool is not
     // finished while it runs.
@@ -397,16 +369,18 @@ export class Pool {
 
   private applyScale(instances: number, reply: Reply<OpResults['scale']>): void {
     // Asked again: the reloads it waited for may have ended the app (stopped, or errored with no worker).
-    const refusal = this.refusal();
-    if (refusal) {
-      reply(refusal);
-      return;
-    }
+    if (this.refused(reply)) return;
     this.app = { ...this.app, instances };
     const from = scaleSlots(
       {
-        slots: this.slots,
+        count: () => this.slots.size,
+        slot: (id) => this.slots.get(id),
         addSlot: (id) => this.addSlot(id),
+        removeFrom: (count) => {
+          for (const slot of this.slots.all.slice(count))
+            this.dispatch(slot.id, { type: 'remove', reason: 'scaled down' });
+          this.slots.truncate(count);
+        },
         when: (answered) => this.when(answered),
         stopping: () => this.state.is('stopping', 'stopped'),
       },

@@ -2,13 +2,16 @@
 // not), or the highest slots are removed and their workers drained (answered once they have exited).
 import { ErrorCode } from '../../errors.js';
 import { failed, type OpResults, type Outcome } from '../../protocol.js';
-import { cancelRestart, type Slot } from './slot.js';
+import type { SlotSnapshot } from './slot-step.js';
 import type { TrackedWorker } from './tracked-worker.js';
 
 /** What scaling needs of its pool. */
 export interface ScaledPool {
-  readonly slots: Slot[];
-  addSlot(id: number): Slot;
+  count(): number;
+  slot(id: number): SlotSnapshot<TrackedWorker> | undefined;
+  addSlot(id: number): void;
+  /** Removes the slots from `count` on: their workers drain. */
+  removeFrom(count: number): void;
   /** Calls `answered` after every event of the pool until it returns true. */
   when(answered: () => boolean): void;
   stopping(): boolean;
@@ -20,39 +23,41 @@ export function scaleSlots(
   instances: number,
   reply: (outcome: Outcome<OpResults['scale']>) => void,
 ): number {
-  const from = pool.slots.length;
+  const from = pool.count();
   const result = { ok: true as const, result: { from, to: instances } };
   const fail = (code: ErrorCode, reason: string) => reply(failed(code, reason));
   if (instances > from) {
-    const added: Slot[] = [];
-    for (let id = from; id < instances; id++) added.push(pool.addSlot(id));
+    const added: number[] = [];
+    for (let id = from; id < instances; id++) {
+      pool.addSlot(id);
+      added.push(id);
+    }
     pool.when(() => {
-      const gone = added.find((s) => !s.lifecycle.is('starting', 'serving', 'replacing'));
+      const slots = added.map((id) => ({ id, slot: pool.slot(id) }));
+      const gone = slots.find(
+        ({ slot }) => !slot || !['starting', 'serving', 'replacing'].includes(slot.state),
+      );
       if (pool.stopping()) fail(ErrorCode.APP_STOPPING, 'the app is stopping');
-      else if (gone?.lifecycle.is('removed'))
+      // Scaled away (a later scale-down took the slot out of the pool).
+      else if (gone && (!gone.slot || gone.slot.state === 'removed'))
         fail(ErrorCode.CONFLICT, `worker ${gone.id} was scaled away before it served`);
       else if (gone)
         fail(
           ErrorCode.START_FAILED,
-          `worker ${gone.id} did not start: ${gone.lastExit ?? gone.lifecycle.state}`,
+          `worker ${gone.id} did not start: ${gone.slot?.lastExit ?? gone.slot?.state}`,
         );
-      else if (added.every((s) => s.lifecycle.is('serving', 'replacing'))) reply(result);
+      else if (slots.every(({ slot }) => slot?.state === 'serving' || slot?.state === 'replacing'))
+        reply(result);
       else return false;
       return true;
     });
   } else if (instances < from) {
     const leaving: TrackedWorker[] = [];
-    for (const slot of pool.slots.splice(instances)) {
-      cancelRestart(slot);
-      for (const worker of [slot.worker, slot.successor]) {
-        if (!worker?.alive) continue;
-        leaving.push(worker);
-        worker.drain('scaled down');
-      }
-      slot.worker = null;
-      slot.successor = null;
-      slot.lifecycle.to('removed', { reason: 'scaled down' });
+    for (let id = instances; id < from; id++) {
+      const slot = pool.slot(id);
+      for (const worker of [slot?.worker, slot?.successor]) if (worker?.alive) leaving.push(worker);
     }
+    pool.removeFrom(instances);
     pool.when(() => {
       if (leaving.some((w) => w.alive)) return false;
       reply(result);

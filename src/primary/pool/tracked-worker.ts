@@ -6,8 +6,8 @@ import type { ResolvedApp } from '../../config/resolved.js';
 import { formatDuration } from '../../config/units.js';
 import { errorMessage } from '../../errors.js';
 import { Lifecycle } from '../../lifecycle/machine.js';
-import { describeExit } from '../../lifecycle/policy.js';
-import { WORKER_TRANSITIONS, type WorkerState } from '../../lifecycle/states.js';
+import { describeExit, type Exit } from '../../lifecycle/policy.js';
+import { isWorkerDone, WORKER_TRANSITIONS, type WorkerState } from '../../lifecycle/states.js';
 import type { PrimaryMessage, WorkerTransition } from '../../protocol.js';
 
 /** How a worker process ended, as its process reports it. */
@@ -110,7 +110,6 @@ export class TrackedWorker {
   readyAt: number | null = null;
   /** Since when its event loop has not answered (the heartbeat guard): a drain kills it instead. */
   stuckSince: number | null = null;
-  exited = false;
   private cancelReady: (() => void) | null = null;
   /** Set when it is being stopped for not getting ready in time: since when, and how. */
   private notReadyStop: { at: number; shutdown: Shutdown } | null = null;
@@ -129,8 +128,9 @@ export class TrackedWorker {
     return this.process?.pid ?? null;
   }
 
+  /** Until its exit is recorded: its terminal states (stopped, exited, crashed) are its end. */
   get alive(): boolean {
-    return !this.exited;
+    return !isWorkerDone(this.lifecycle.state);
   }
 
   private report(from: WorkerState | null, to: WorkerState, detail: TransitionDetail): void {
@@ -159,7 +159,7 @@ export class TrackedWorker {
   // shutdown.timeout. Its slot restarts once it has exited, never beside it.
   private stopNotReady(app: ResolvedApp): void {
     // Killed by a guard meanwhile: that is its end already.
-    if (this.failure !== null || this.exited) return;
+    if (this.failure !== null || !this.alive) return;
     this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${notReady(app)}`;
     this.notReadyStop = { at: this.fx.now(), shutdown: app.shutdown };
     const budget = formatDuration(app.shutdown.spread + app.shutdown.timeout);
@@ -191,7 +191,7 @@ export class TrackedWorker {
   }
 
   drain(reason: string): void {
-    if (this.exited || this.lifecycle.is('draining')) return;
+    if (!this.alive || this.lifecycle.is('draining')) return;
     this.clearReady();
     if (this.stuckSince !== null) {
       // A blocked event loop would never finish its requests nor close its connections.
@@ -207,25 +207,46 @@ export class TrackedWorker {
   }
 
   kill(): void {
-    if (!this.exited) this.process?.kill();
+    if (this.alive) this.process?.kill();
   }
 
   rss(): number | null {
-    return this.exited ? null : (this.process?.rss() ?? null);
+    return this.alive ? (this.process?.rss() ?? null) : null;
   }
 
   beat(): boolean {
-    return !this.exited && (this.process?.beat() ?? false);
+    return this.alive && (this.process?.beat() ?? false);
   }
 
   mainThread(): ThreadSample | null {
-    return this.exited ? null : (this.process?.mainThread() ?? null);
+    return this.alive ? (this.process?.mainThread() ?? null) : null;
   }
 
-  /** Records that the process has exited. */
-  exit(): void {
-    this.exited = true;
+  /**
+   * Records that the process has exited: its end state, and what the restart policy needs to know of
+   * the exit (`exit` null: it was stopped as asked, which decides nothing).
+   */
+  ended(exit: WorkerExit): { exit: Exit | null; reason: string } {
     this.clearReady();
+    const { code, signal } = exit;
+    // A worker stopped for not getting ready in time drained too, but its exit is a failed start.
+    if (this.lifecycle.is('draining') && !this.failedToStart) {
+      this.lifecycle.to('stopped', { code, signal });
+      return { exit: null, reason: describeExit(exit) };
+    }
+    const failure = this.failureOf(exit);
+    const ended: Exit = {
+      code,
+      signal,
+      uptime: this.fx.now() - this.startedAt,
+      ready: this.lifecycle.is('ready'),
+      ...(failure ? { reason: failure } : {}),
+    };
+    const reason = describeExit(ended);
+    // Exit code 0 of its own accord: its work is done (a job, a consumer whose queue closed), not a crash.
+    const clean = code === 0 && signal === null && !failure;
+    this.lifecycle.to(clean ? 'exited' : 'crashed', { code, signal, reason });
+    return { exit: ended, reason };
   }
 
   private clearReady(): void {

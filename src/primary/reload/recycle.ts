@@ -10,7 +10,6 @@ import {
   type Outcome,
   type PrimaryMessage,
 } from '../../protocol.js';
-import type { Slot } from '../pool/slot.js';
 import type { TrackedWorker } from '../pool/tracked-worker.js';
 import { type ReloadHost, RollingReload, type Run } from './rolling-reload.js';
 
@@ -37,7 +36,7 @@ export class Recycle implements Run {
   private readonly started: number;
 
   constructor(
-    private readonly host: ReloadHost & { slots: readonly Slot[]; send(message: PrimaryMessage): void },
+    private readonly host: ReloadHost & { send(message: PrimaryMessage): void },
     targets: readonly RecycleTarget[],
     private readonly end: (outcome: Outcome<OpResults['reload']>) => void,
   ) {
@@ -52,13 +51,13 @@ export class Recycle implements Run {
   private next(): void {
     while (this.queue.length) {
       const target = this.queue.shift() as RecycleTarget;
-      const slot = this.host.slots.find((s) => s.id === target.slot);
-      if (slot?.worker !== target.worker || !slot.lifecycle.is('serving')) continue;
+      const slot = this.host.slot(target.slot);
+      if (slot?.worker !== target.worker || slot.state !== 'serving') continue;
       const began = this.host.now();
       const { worker } = target;
       this.current = new RollingReload(
         this.host,
-        [slot],
+        [slot.id],
         1,
         (outcome) => {
           this.current = null;

@@ -3,21 +3,23 @@
 // at once). A successor that dies before the reload is done with it, before or after it was ready,
 // rolls its group back: the old workers keep serving. Driven by the pool's events, synchronously, so no
 // process event can slip in between a group's last `ready` and its promotion.
+import type { ResolvedApp } from '../../config/resolved.js';
 import { ErrorCode } from '../../errors.js';
 import { failed, type OpResults, type Outcome } from '../../protocol.js';
-import { cancelRestart, type Slot } from '../pool/slot.js';
+import type { SlotEvent, SlotSnapshot } from '../pool/slot-step.js';
 import type { TrackedWorker } from '../pool/tracked-worker.js';
 
-/** What the reload needs of its pool. */
+/** What the reload needs of its pool: its slots, read, and changed only by events (slot-step.ts). */
 export interface ReloadHost {
-  /** Forks a worker for `slot` on the pool's current settings. */
-  spawn(slot: Slot): TrackedWorker;
+  slot(id: number): SlotSnapshot<TrackedWorker> | undefined;
+  /** Steps a slot (the pool forks and drains what the step asks for); returns the slot after it. */
+  dispatch(id: number, event: SlotEvent<TrackedWorker>): SlotSnapshot<TrackedWorker> | undefined;
   now(): number;
 }
 
 /** A worker the reload waits for: a successor beside a serving worker, or a slot's restart. */
 interface Replacement {
-  slot: Slot;
+  slot: number;
   worker: TrackedWorker;
   successor: boolean;
   ready: boolean;
@@ -41,27 +43,24 @@ export class RollingReload implements Run {
 
   constructor(
     private readonly host: ReloadHost,
-    private readonly order: readonly Slot[],
+    private readonly order: readonly number[],
     private readonly parallel: number,
     private readonly end: (outcome: Outcome<OpResults['reload']>) => void,
     /** What replaces the workers, for their reasons: "a rolling reload", "the memory guard". */
     private readonly by = 'a rolling reload',
+    /** The settings it starts its workers on; null: each slot's own (a guard's like-for-like). */
+    private readonly app: ResolvedApp | null = null,
   ) {
     this.started = host.now();
   }
 
-  /** Starts with `revived` (slots the pool restarted at once: they served nothing) as the first group. */
-  start(revived: readonly Slot[] = []): void {
+  /** Starts with `revived` (slots that served nothing: they restart at once) as the first group. */
+  start(revived: readonly number[] = []): void {
     if (!revived.length) {
       this.nextGroup();
       return;
     }
-    this.group = revived.map((slot) => ({
-      slot,
-      worker: slot.worker as TrackedWorker,
-      successor: false,
-      ready: false,
-    }));
+    this.group = revived.map((id) => this.replace(id));
   }
 
   /** A worker got ready; the group is promoted once all of its workers are. */
@@ -70,15 +69,8 @@ export class RollingReload implements Run {
     if (!replacement) return;
     replacement.ready = true;
     if (!this.group.every((r) => r.ready)) return;
-    for (const { slot, worker: successor, successor: isSuccessor } of this.group) {
-      if (!isSuccessor) continue;
-      const old = slot.worker;
-      slot.worker = successor;
-      slot.successor = null;
-      slot.failedStarts = 0;
-      slot.lifecycle.to('serving', { reason: 'promoted' });
-      old?.drain(`replaced by ${this.by}`);
-    }
+    for (const { slot, worker: successor, successor: isSuccessor } of this.group)
+      if (isSuccessor) this.host.dispatch(slot, { type: 'promote', successor, by: this.by });
     this.replaced += this.group.length;
     this.group = [];
     this.nextGroup();
@@ -94,14 +86,10 @@ export class RollingReload implements Run {
   failed(worker: TrackedWorker, reason: string): void {
     const lost = this.group.find((r) => r.worker === worker);
     if (!lost) return;
-    for (const { slot, worker: successor, successor: isSuccessor } of this.group) {
-      if (!isSuccessor || slot.successor !== successor) continue;
-      slot.successor = null;
-      slot.lifecycle.to('serving', { reason: 'reload failed' });
-      successor.drain('reload failed');
-    }
+    for (const { slot, worker: successor, successor: isSuccessor } of this.group)
+      if (isSuccessor) this.host.dispatch(slot, { type: 'roll-back', successor });
     const what = lost.ready ? 'crashed after it was ready' : 'did not get ready';
-    this.finish(failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot.id} ${what}: ${reason}`));
+    this.finish(failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot} ${what}: ${reason}`));
   }
 
   /** Ends the reload with `reason` (the app is stopping); its workers are the pool's to stop. */
@@ -118,32 +106,24 @@ export class RollingReload implements Run {
 
   private nextGroup(): void {
     while (this.next < this.order.length) {
-      const group = this.order
-        .slice(this.next, this.next + this.parallel)
-        .filter((s) => !s.lifecycle.is('removed'));
+      const group = this.order.slice(this.next, this.next + this.parallel).filter((id) => {
+        const slot = this.host.slot(id);
+        return slot !== undefined && slot.state !== 'removed';
+      });
       this.next += this.parallel;
       if (!group.length) continue;
-      this.group = group.map((slot) => this.replace(slot));
+      this.group = group.map((id) => this.replace(id));
       return;
     }
     this.finish({ ok: true, result: { replaced: this.replaced, ms: this.host.now() - this.started } });
   }
 
-  private replace(slot: Slot): Replacement {
-    if (slot.lifecycle.is('serving')) {
-      slot.lifecycle.to('replacing', { reason: this.by });
-      const worker = this.host.spawn(slot);
-      slot.successor = worker;
-      return { slot, worker, successor: true, ready: false };
-    }
-    // A slot that does not serve has no capacity to keep: it restarts at once, on the new settings.
-    cancelRestart(slot);
-    slot.worker?.drain('replaced by a rolling reload');
-    // One that finished meanwhile (the app errored during the reload) starts again as if new.
-    if (slot.lifecycle.is('finished')) slot.lifecycle.to('starting', { reason: 'rolling reload' });
-    else if (!slot.lifecycle.is('starting')) slot.lifecycle.to('restarting', { reason: 'rolling reload' });
-    const worker = this.host.spawn(slot);
-    slot.worker = worker;
-    return { slot, worker, successor: false, ready: false };
+  // Serving, the slot gets a successor; otherwise it restarts at once (slot-step.ts, `replace`).
+  private replace(id: number): Replacement {
+    const successor = this.host.slot(id)?.state === 'serving';
+    const slot = this.host.dispatch(id, { type: 'replace', by: this.by, app: this.app });
+    const worker = successor ? slot?.successor : slot?.worker;
+    if (!worker) throw new Error(`slot ${id}: a reload started no worker for it`);
+    return { slot: id, worker, successor, ready: false };
   }
 }
