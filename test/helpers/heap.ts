@@ -1,4 +1,4 @@
-// The live JS heap (and buffers) of one of clusterd's own processes, after a full GC, read through the inspector: the
+// The live JS heap of one of clusterd's own processes, after a full GC, read through the inspector: the
 // measure of a leak that RSS hides (V8 keeps freed pages, the young generation swings by megabytes).
 // The process must run with NODE_OPTIONS=--inspect-port=0 (so SIGUSR1 opens the inspector on a free
 // port, never on 9229 that another test or engineer may hold); it then says where on stderr, which the
@@ -8,7 +8,10 @@
 export const INSPECTABLE = { NODE_OPTIONS: '--inspect-port=0' };
 
 export interface HeapReader {
-  /** Bytes of live JS objects, and of the buffers they hold (outside the heap), after a full GC. */
+  /**
+   * Bytes of live JS objects after a full GC. Not the buffers' memory outside the heap (`external`): a
+   * primary whose root reads its output late holds megabytes of it for a moment, in one sample in three.
+   */
   usedAfterGc(): Promise<number>;
   close(): void;
 }
@@ -60,7 +63,7 @@ export async function openHeap(pid: number, output: string[], timeoutMs = 10_000
       await call('HeapProfiler.collectGarbage');
       await call('HeapProfiler.collectGarbage');
       const result = (await call('Runtime.evaluate', {
-        expression: '(({ heapUsed, external }) => heapUsed + external)(process.memoryUsage())',
+        expression: 'process.memoryUsage().heapUsed',
         returnByValue: true,
       })) as { result: { value: number } };
       return result.result.value;
@@ -69,12 +72,18 @@ export async function openHeap(pid: number, output: string[], timeoutMs = 10_000
   };
 }
 
-/** The least-squares slope of `y` over `x`. */
+/**
+ * The slope of `y` over `x` by Theil-Sen: the median of the slopes between every two points. A sample
+ * caught at an unlucky moment (a burst of workers alive, their output in flight) moves a least-squares
+ * fit by up to a kilobyte per restart, and this median hardly at all.
+ */
 export function slope(points: { x: number; y: number }[]): number {
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
-  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
-  return sxy / sxx;
+  const slopes: number[] = [];
+  for (const [i, a] of points.entries())
+    for (const b of points.slice(i + 1)) if (b.x !== a.x) slopes.push((b.y - a.y) / (b.x - a.x));
+  slopes.sort((a, b) => a - b);
+  const mid = Math.floor(slopes.length / 2);
+  return slopes.length % 2
+    ? (slopes[mid] as number)
+    : ((slopes[mid - 1] as number) + (slopes[mid] as number)) / 2;
 }
