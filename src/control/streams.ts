@@ -24,9 +24,10 @@ export function answerLogs(request: Extract<Request, { cmd: 'logs' }>, superviso
     const listener = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line) send(output(line));
     };
-    for (const r of runners) r.output.followers.add(listener);
+    // Each unsubscribe finds the listener where it is now: a restart moves it to the app's new runner.
+    const unsubscribes = runners.map((r) => r.output.follow(listener));
     return () => {
-      for (const r of runners) r.output.followers.delete(listener);
+      for (const unsubscribe of unsubscribes) unsubscribe();
     };
   };
   return { follow: { id, what: 'logs --follow', first: lines.map(output), subscribe } };

@@ -140,7 +140,8 @@ export class Supervisor {
     return this.options.watchAll ? { ...app, watch: { ...app.watch, enabled: true } } : app;
   }
 
-  private add(app: ResolvedApp): AppRunner {
+  /** Starts a runner for `app`; one that replaces `previous` (a restart) takes over its recent output. */
+  private add(app: ResolvedApp, previous?: AppRunner): AppRunner {
     const runner = new AppRunner(
       this.settings(app),
       this.log,
@@ -152,6 +153,8 @@ export class Supervisor {
       this.warnedRoot.add(app.name);
       this.log.warn({ app: app.name }, `app ${app.name} runs as root; set user to drop privileges`);
     }
+    // `clusterd logs` still shows what the app printed before, and its followers go on following it.
+    previous?.output.passTo(runner.output);
     this.current.set(app.name, runner);
     this.runners.add(runner);
     void runner.done.then(() => {
@@ -245,7 +248,7 @@ export class Supervisor {
     if (this.current.get(name) !== old)
       return { app: name, ...failed(ErrorCode.CONFLICT, 'the app left the config meanwhile') };
     this.runners.delete(old);
-    const runner = this.add(old.app);
+    const runner = this.add(old.app, old);
     return { app: name, ...(await runner.started) };
   }
 
@@ -294,7 +297,7 @@ export class Supervisor {
         return { app: name, ...failed(ErrorCode.CONFLICT, 'the app was started meanwhile') };
       this.stoppedByCommand.delete(runner);
       this.runners.delete(runner);
-      const started = this.add(runner.app);
+      const started = this.add(runner.app, runner);
       return { app: name, ...(await started.started) };
     };
   }

@@ -67,10 +67,14 @@ describe('supervisor processes killed under load', () => {
     expect(everyone).toHaveLength(6);
     const killedAt = Date.now();
     root.signal('SIGKILL');
-    await until(() => everyone.every((pid) => !isAlive(pid)), 'every process to exit', 1_000);
+    // The wait measures and the assertion decides: the primary SIGKILLs its workers as soon as its
+    // channel to the root closes (event-driven, no timer), so all are gone within tens of ms, a few
+    // hundred on a loaded machine; one that missed the root's death would live on forever. The bound is
+    // what the docs promise (within a second), below the wait so that it is the bound that fails.
+    await until(() => everyone.every((pid) => !isAlive(pid)), 'every process to exit', 10_000);
     const took = Date.now() - killedAt;
     const outcomes = await traffic.stop();
-    expect(took).toBeLessThanOrEqual(1_000);
+    expect(took).toBeLessThan(1_000);
     console.info(
       `root kill: ${everyone.length} processes gone in ${took} ms; ${outcomes.length} requests sent`,
     );

@@ -106,7 +106,8 @@ describe('faults', () => {
     const root = startRoot({
       apps: [
         fixtureApp('a', 'http-server.cjs', { instances: 2 }),
-        fixtureApp('b', 'ignores-sigterm.cjs', { instances: 2 }),
+        // Its workers outlive a graceful stop by shutdown.timeout: only a SIGKILL ends them sooner.
+        fixtureApp('b', 'ignores-sigterm.cjs', { instances: 2, shutdown: { timeout: '5s' } }),
       ],
     });
     await Promise.all([root.running('a'), root.running('b')]);
@@ -120,12 +121,17 @@ describe('faults', () => {
     expect(workers).toHaveLength(4);
     root.signal('SIGKILL');
     await root.waitForExit();
+    // Each primary hears its channel to the root close and SIGKILLs its workers at once: a few ms, some
+    // hundreds on a loaded machine. Were they stopped gracefully instead, b's would live the 5 s of its
+    // shutdown.timeout; not stopped at all, forever. So the wait runs past 5 s (it measures, it does not
+    // decide) and the bound sits half-way, at 2.5 s.
     const took = await until(
       () => [...primaries, ...workers].every((pid) => !isAlive(pid)),
       'every process to exit',
-      1_000,
+      10_000,
     );
-    expect(took).toBeLessThanOrEqual(1_000);
+    console.info(`root SIGKILL: its primaries and workers gone ${took} ms after it`);
+    expect(took).toBeLessThan(2_500);
   });
 
   it('restarts a primary killed with SIGKILL, without leaving its old workers', async () => {

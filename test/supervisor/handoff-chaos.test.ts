@@ -5,16 +5,12 @@
 import { request } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { killAtRandom, servingPids } from '../helpers/chaos.js';
+import { auditKills, killAtRandom, servingPids } from '../helpers/chaos.js';
 import { isAlive } from '../helpers/processes.js';
 import { fixtureApp, startRoot } from '../helpers/root.js';
 
 const CHAOS_MS = 8_000;
 const INSTANCES = 4;
-// Date.now() at the kill and at a request's start or end, in two processes, while the kernel tears the
-// killed process down: how far apart "the same moment" may be.
-const MARGIN_MS = 50;
-
 interface Outcome {
   start: number;
   end: number;
@@ -93,24 +89,23 @@ describe('SIGKILLs under load with a handoff balancing', () => {
       await load.answered(100);
       const outcomes = await load.stop();
 
-      const failed = outcomes.filter((o) => o.error);
-      const unexplained = failed.filter(
-        (o) => !kills.some((k) => k.at >= o.start - MARGIN_MS && k.at <= o.end + MARGIN_MS),
-      );
-      expect(unexplained).toEqual([]);
-      // At most the four loops' requests in flight at each kill.
-      expect(failed.length).toBeLessThanOrEqual(kills.length * 4);
-      for (const o of outcomes) {
-        const kill = kills.find((k) => k.pid === o.pid);
-        if (kill)
-          expect(o.end, 'no answer from a worker after it was killed').toBeLessThanOrEqual(
-            kill.at + MARGIN_MS,
-          );
-      }
+      const audit = auditKills(outcomes, kills, root.events);
+      expect(audit.unlogged).toEqual([]);
+      expect(audit.unexplained).toEqual([]);
+      expect(
+        audit.answeredAfterKill,
+        'no answer from a worker to a request sent after it was killed',
+      ).toEqual([]);
+      const share = audit.failed / Math.max(1, audit.exposed);
+      // Not the worst case, every exposed request lost (3-3.75 times the expected loss in the runs
+      // measured), which a fault that fails the other workers' requests too would give: the victims' share,
+      // with room for an uneven spread. Measured: 0.2-0.45 of the expected loss, loaded or not.
+      expect(audit.failed).toBeLessThanOrEqual(1.5 * audit.expectedLoss);
       expect(kills.length).toBeGreaterThanOrEqual(12);
       expect(root.events.some((e) => e.app === 'web' && e.to === 'errored')).toBe(false);
       console.info(
-        `${balancing} chaos: ${kills.length} kills, ${outcomes.length} requests, ${failed.length} failed`,
+        `${balancing} chaos: ${kills.length} kills, ${outcomes.length} requests, ${audit.failed} failed; ` +
+          `${audit.exposed} exposed to a kill, ${(share * 100).toFixed(0)}% of them failed (expected loss ${audit.expectedLoss.toFixed(0)})`,
       );
       root.signal('SIGTERM');
       expect((await root.waitForExit()).code).toBe(0);

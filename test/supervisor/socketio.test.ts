@@ -59,10 +59,12 @@ const connected = (socket: Socket) =>
 
 /**
  * Sends `seq` until it is acknowledged. socket.io delivers an emit at most once: one sent as its
- * connection closes may never be answered. So an emit whose ack does not come within ACK_TIMEOUT_MS is
- * sent again once the client is connected (the server may see it twice: at-least-once, which is what an
- * app that needs its emits delivered does); it counts as lost only if ATTEMPTS sends all go unanswered,
- * i.e. if reconnecting does not bring the client back to a worker that answers.
+ * connection closes (its worker drains during a reload and closes it) may never be answered, and no
+ * client library resends it. So an emit whose ack does not come within ACK_TIMEOUT_MS is sent again once
+ * the client is connected (the server may see it twice: at-least-once, which is what an app that needs
+ * its emits delivered does); it counts as lost only if ATTEMPTS sends all go unanswered, i.e. if
+ * reconnecting does not bring the client back to a worker that answers. The test bounds the retries:
+ * they are the price of a closed connection only, never of a worker that drops an emit on a live one.
  */
 async function emitUntilAcked(client: Client, seq: number): Promise<void> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -160,12 +162,20 @@ describe('socket.io with sticky balancing', () => {
           expect(new Set(c.acks.map((a) => a.pid)).size, c.ip).toBe(4);
           expect(new Set(c.acks.map((a) => a.worker)).size, c.ip).toBe(1);
           expect(c.connects, c.ip).toBe(4);
+          // A client has one emit in flight at a time and loses at most that one when its connection
+          // closes; the resend waits for the next connection. So a retry needs a reconnect: at most one
+          // per reload (3). An emit unanswered on a live connection (a lost message or an ack slower
+          // than 2 s on a loaded machine, where acks take a few ms) would show as more.
+          expect(c.retries, `${c.ip} emits sent again`).toBeLessThanOrEqual(c.connects - 1);
         }
         // The clients spread over the slots.
         expect(new Set(clients.map((c) => c.acks[0]?.worker)).size).toBeGreaterThan(1);
         const emits = clients.reduce((n, c) => n + c.acks.length, 0);
         const retries = clients.reduce((n, c) => n + c.retries, 0);
-        console.log(`socket.io: ${emits} emits acked, ${retries} sent again after a reconnect, 0 lost`);
+        const most = Math.max(...clients.map((c) => c.retries));
+        console.log(
+          `socket.io: ${emits} emits acked, ${retries} sent again after a reconnect (at most ${most} by one client), 0 lost`,
+        );
       } finally {
         for (const c of clients) c.socket.close();
       }
