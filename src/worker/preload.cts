@@ -82,7 +82,8 @@ function setUpWorker(): void {
     // 0 disables the timeout: idle sockets would stay open for ever.
     if (timeout !== 0 && timeout <= shutdownTimeout) return;
     warned = true;
-    process.send?.(messages.keepAlive(timeout));
+    // Infinity would cross the channel as null (JSON): it means no timeout, as 0 does.
+    process.send?.(messages.keepAlive(Number.isFinite(timeout) && timeout > 0 ? timeout : 0));
   }
 
   function learn(server: http.Server): void {
