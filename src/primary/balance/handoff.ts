@@ -51,6 +51,7 @@ interface Entry extends Member {
   readonly worker: Worker;
   open: number;
   unanswered: number;
+  unsettled: number;
   heard: number;
   accepting: boolean;
 }
@@ -113,6 +114,7 @@ export class Handoff {
         const entry = this.byId.get(message.id)?.members.get(worker.id);
         if (!entry) return;
         entry.open = Math.max(0, entry.open - message.closed);
+        entry.unsettled = message.unsettled;
         entry.heard = ++this.heard;
       } else if (isWorkerBounce(message)) this.bounced(worker, message.seq);
       else if (isWorkerUnlisten(message)) {
@@ -203,6 +205,7 @@ export class Handoff {
       worker,
       open: 0,
       unanswered: 0,
+      unsettled: 0,
       heard: ++this.heard,
       accepting: true,
     });
