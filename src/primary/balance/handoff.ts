@@ -136,9 +136,12 @@ export class Handoff {
     }
   }
 
-  /** The worker has exited. */
+  /**
+   * The worker has exited. What it held is given away when its channel closes ('disconnect', which may
+   * come after the exit): until then its last acknowledgements may still be in the channel, and a
+   * connection it took must not go to a second worker.
+   */
   detach(worker: Worker): void {
-    this.orphaned(worker);
     for (const listener of [...this.listeners.values()]) {
       const binding = listener.binding.filter((b) => b.worker !== worker);
       listener.binding.splice(0, listener.binding.length, ...binding);
