@@ -11,7 +11,6 @@
 // take is sent back (`bounce`) by its seq alone: the primary still holds it. A listen on a Unix socket
 // or an fd, and dgram, are left to node:cluster. node:cluster neither sees these listens nor closes these servers on disconnect: the
 // worker reports `listening`, and its drain closes them, then says `drained` (as with kernel balancing).
-import diagnostics = require('node:diagnostics_channel');
 import net = require('node:net');
 
 import messages = require('./messages.cjs');
@@ -20,11 +19,6 @@ type Callback = (error: unknown, handle?: unknown) => unknown;
 type GetServer = (obj: unknown, options: Record<string, unknown>, cb: Callback) => unknown;
 type Sockname = { address?: string; family?: string; port?: number };
 type Reply = typeof messages.isListenReply extends (m: unknown) => m is infer R ? R : never;
-/** A connection that brings no HTTP request (raw TCP, a slow client) settles after this long (see settle). */
-const SETTLE_MS = 50;
-/** On a socket that has not settled: the listen id whose count it is in, and its fallback timer. */
-const FRESH = Symbol('clusterd.fresh');
-type Fresh = net.Socket & { [FRESH]?: { id: number; timer: NodeJS.Timeout } };
 /** net's own bookkeeping of a server's connections, which `close()` waits on. */
 type Counted = net.Server & { _connections?: number };
 
@@ -77,38 +71,13 @@ function installHandoff(): { drain(): void } {
   // back from whatever it ran: a worker whose loop is blocked (a CPU-bound request) leaves the
   // connections handed to it unanswered, which is how the primary tells it is busy.
   let upTo = 0;
-  // With least-connections, a connection settles once its first request has been dispatched and the
-  // event loop has come back (or after SETTLE_MS of a running loop when no request comes, or when it
-  // closes): a worker that took a connection and blocks on its first request has not settled, while
-  // an idle worker whose close report is still on its way has. The primary breaks ties between equal
-  // counts with it (balance.ts). Sticky balancing does not need it, and sends no report for it.
-  const settling = process.env.CLUSTERD_BALANCING === 'least-connections';
-  const unsettled = new Map<number, number>();
-  function fresh(id: number, socket: Fresh): void {
-    unsettled.set(id, (unsettled.get(id) ?? 0) + 1);
-    socket[FRESH] = { id, timer: setTimeout(() => settle(socket), SETTLE_MS).unref() };
-  }
-  function settle(socket: Fresh): void {
-    const mark = socket[FRESH];
-    if (!mark) return;
-    socket[FRESH] = undefined;
-    clearTimeout(mark.timer);
-    unsettled.set(mark.id, Math.max(0, (unsettled.get(mark.id) ?? 0) - 1));
-    count(mark.id, 0);
-  }
-  if (settling)
-    diagnostics.subscribe('http.server.request.start', (message) => {
-      const socket = (message as { socket?: Fresh }).socket;
-      // After the request's handler has run (setImmediate waits for it, and for a blocked loop).
-      if (socket?.[FRESH]) setImmediate(settle, socket);
-    });
   let closedSince = new Map<number, number>();
   let flushing = false;
   function flush(): void {
     flushing = false;
     const due = closedSince;
     closedSince = new Map();
-    for (const [id, closed] of due) send(messages.conns(id, upTo, unsettled.get(id) ?? 0, closed));
+    for (const [id, closed] of due) send(messages.conns(id, upTo, closed));
   }
   function count(id: number, closed: number): void {
     closedSince.set(id, (closedSince.get(id) ?? 0) + closed);
@@ -199,13 +168,7 @@ function installHandoff(): { drain(): void } {
       const handle = standIn(id, reply.sockname, () => release(where, index));
       listens.set(id, { server, handle });
       const closedOne = () => countClosed(id);
-      server.on('connection', (socket: Fresh) => {
-        if (settling) fresh(id, socket);
-        socket.once('close', () => {
-          settle(socket);
-          closedOne();
-        });
-      });
+      server.on('connection', (socket: net.Socket) => socket.once('close', closedOne));
       server.once('listening', () => {
         const a = server.address();
         send(messages.listening(typeof a === 'object' && a ? `${a.address}:${a.port}` : String(a)));

@@ -23,9 +23,8 @@
 // - `keep-alive`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
 // - `alive`, `sample`: the answers above;
 // - `listen` (handoff.cts): a TCP listen, asked of the primary; `unlisten`: that server closed;
-// - `conns`: per listen, the last handoff `seq` it has dealt with (`upTo`), how many of the listen's
-//   connections have not settled (`unsettled`: least-connections only, else 0), and the connections
-//   closed since the last report, once per turn of its event loop;
+// - `conns`: per listen, the last handoff `seq` it has dealt with (`upTo`) and the connections closed
+//   since the last report, once per turn of its event loop;
 // - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another.
 
 type Check = (value: unknown) => boolean;
@@ -188,8 +187,6 @@ interface Conns {
   id: number;
   /** The last handoff `seq` this worker has dealt with (taken or sent back), on any listen; 0: none. */
   upTo: number;
-  /** Connections of this listen it took that have not settled (handoff.cts): a busy worker's are not. */
-  unsettled: number;
   /** Connections of this listen closed since the last report. */
   closed: number;
 }
@@ -234,7 +231,7 @@ const fromWorker = {
     backlog: nullable(integer),
     index: count,
   }),
-  conns: tagged<Conns>('conns', { id: serial, upTo: count, unsettled: count, closed: count }),
+  conns: tagged<Conns>('conns', { id: serial, upTo: count, closed: count }),
   unlisten: tagged<Unlisten>('unlisten', { id: serial }),
   bounce: tagged<Bounce>('bounce', { seq: serial }),
 };
@@ -286,13 +283,7 @@ const messages = {
   alive: { clusterd: 'alive' } as Alive,
   sample: (seq: number, sample: WorkerSample): Sample => ({ clusterd: 'sample', seq, sample }),
   listen: (fields: Omit<Listen, 'clusterd'>): Listen => ({ clusterd: 'listen', ...fields }),
-  conns: (id: number, upTo: number, unsettled: number, closed: number): Conns => ({
-    clusterd: 'conns',
-    id,
-    upTo,
-    unsettled,
-    closed,
-  }),
+  conns: (id: number, upTo: number, closed: number): Conns => ({ clusterd: 'conns', id, upTo, closed }),
   unlisten: (id: number): Unlisten => ({ clusterd: 'unlisten', id }),
   bounce: (seq: number): Bounce => ({ clusterd: 'bounce', seq }),
 

@@ -12,11 +12,6 @@ export interface Member {
   readonly open: number;
   /** Connections handed to it that it has not yet said it took: its event loop has not come back since. */
   readonly unanswered: number;
-  /**
-   * Connections it took that have not settled: their first request has not been dispatched with the
-   * event loop back since (worker/handoff.cts), which a loop blocked on that request cannot say.
-   */
-  readonly unsettled: number;
   /** When it was last heard from: a number that grows with every report of any worker. */
   readonly heard: number;
 }
@@ -24,9 +19,7 @@ export interface Member {
 /**
  * The member for a new connection: one whose event loop answers (it has said it took every connection
  * handed to it: a worker inside a CPU-bound request has not), with the fewest open connections; among
- * equals, one whose connections have all settled (a worker that has just taken a connection and blocked
- * on its first request has said it took it, but cannot say it settled: its counts look like those of
- * an idle worker whose close report is still on its way); then the one heard from last (a worker's closes reach the primary a moment after its client has
+ * equals, the one heard from last (a worker's closes reach the primary a moment after its client has
  * seen the response: one that just answered is idle, one silent since is likely busy); then the first
  * after `after` (the id of the last one picked), so that idle workers take turns.
  */
@@ -41,9 +34,6 @@ function better(a: Member, b: Member, after: number): boolean {
   const stuckB = b.unanswered > 0;
   if (stuckA !== stuckB) return stuckB;
   if (a.open !== b.open) return a.open < b.open;
-  const freshA = a.unsettled > 0;
-  const freshB = b.unsettled > 0;
-  if (freshA !== freshB) return freshB;
   if (a.heard !== b.heard) return a.heard > b.heard;
   return turnBefore(a.id, b.id, after);
 }

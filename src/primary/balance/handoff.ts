@@ -51,7 +51,6 @@ interface Entry extends Member {
   readonly worker: Worker;
   open: number;
   unanswered: number;
-  unsettled: number;
   heard: number;
   accepting: boolean;
 }
@@ -114,7 +113,6 @@ export class Handoff {
         const entry = this.byId.get(message.id)?.members.get(worker.id);
         if (!entry) return;
         entry.open = Math.max(0, entry.open - message.closed);
-        entry.unsettled = message.unsettled;
         entry.heard = ++this.heard;
       } else if (isWorkerBounce(message)) this.bounced(worker, message.seq);
       else if (isWorkerUnlisten(message)) {
@@ -208,7 +206,6 @@ export class Handoff {
       worker,
       open: 0,
       unanswered: 0,
-      unsettled: 0,
       heard: ++this.heard,
       accepting: true,
     });
