@@ -1,6 +1,9 @@
 // A connection handed to a worker (least-connections, sticky) that dies before taking it goes to another
 // worker: the primary keeps its copy until the worker acknowledges the handoff. Before, the primary
 // closed its copy as soon as the handle was sent, and the client's connection died with the worker.
+// A worker that dies with a handle sent to it and not acknowledged never gets Node's 'disconnect' event
+// in the primary (Node postpones it until its queue of handles is acknowledged): its connections must
+// be given away all the same.
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -9,11 +12,20 @@ import { tempDir } from '../helpers/files.js';
 import { fixtureApp, startRoot } from '../helpers/root.js';
 
 /** One GET on a fresh connection, with an X-Forwarded-For header: the status and body, or the error. */
-function get(address: string): Promise<{ status: number; body: string } | { error: string }> {
+function get(
+  address: string,
+  forwardedFor = '10.1.2.3',
+): Promise<{ status: number; body: string } | { error: string }> {
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, agent: false, timeout: 10_000, headers: { 'x-forwarded-for': '10.1.2.3' } },
+      {
+        host: '127.0.0.1',
+        port,
+        agent: false,
+        timeout: 10_000,
+        headers: { 'x-forwarded-for': forwardedFor },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => {
@@ -30,7 +42,7 @@ function get(address: string): Promise<{ status: number; body: string } | { erro
 
 describe('a connection whose worker dies before taking it', () => {
   // With stickyHeader the primary hands over a socket it read the head of, not a raw handle.
-  it.each([
+  it.each<[string, { stickyHeader?: string; env?: Record<string, string> }]>([
     ['least-connections', {}],
     ['sticky', {}],
     ['sticky with stickyHeader', { stickyHeader: 'X-Forwarded-For' }],
@@ -42,7 +54,7 @@ describe('a connection whose worker dies before taking it', () => {
           instances: 2,
           balancing: what.split(' ')[0],
           ...extra,
-          env: { PORT: 0, DIE_ONCE_FILE: dieOnce },
+          env: { PORT: 0, DIE_ONCE_FILE: dieOnce, ...extra.env },
         }),
       ],
     });
@@ -60,6 +72,30 @@ describe('a connection whose worker dies before taking it', () => {
     const { pid } = JSON.parse((answer as { body: string }).body) as { pid: number };
     expect(pid).not.toBe(dead);
 
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+  });
+
+  it('sticky: two connections of a worker that blocks, then dies without reading the second', async () => {
+    const dieOnce = join(tempDir(), 'died');
+    const root = startRoot({
+      apps: [
+        fixtureApp('web', 'dies-on-handoff.cjs', {
+          instances: 2,
+          balancing: 'sticky',
+          env: { PORT: 0, DIE_ONCE_FILE: dieOnce, DIE_BLOCK_MS: 300 },
+        }),
+      ],
+    });
+    await root.running('web');
+    const address = await root.address('web');
+    // One client address: both connections go to the same worker, the second while it blocks.
+    const answers = await Promise.all([get(address), get(address)]);
+    const dead = Number(readFileSync(dieOnce, 'utf8'));
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ status: 200 });
+      expect((JSON.parse((answer as { body: string }).body) as { pid: number }).pid).not.toBe(dead);
+    }
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   });

@@ -63,6 +63,9 @@ interface InFlight {
   readonly pending: Pending;
 }
 
+/** How often, and how many times, an exited worker's channel is looked at (detach). */
+const RELEASE_EVERY_MS = 10;
+const RELEASE_LOOKS = 100;
 /** Connections held while no worker takes any; more are refused (closed) at once. */
 const MAX_WAITING = 1024;
 /** Connections whose first request is being read at once (`stickyHeader`); more are keyed by address. */
@@ -122,7 +125,7 @@ export class Handoff {
     });
     // Its channel is closed (it died, or disconnected): every message it sent before has been read, so
     // what it has not acknowledged it never took. Its copy is gone with the channel; the primary's goes
-    // to another worker.
+    // to another worker. (A worker that died may never say so: see detach.)
     worker.once('disconnect', () => this.orphaned(worker));
   }
 
@@ -135,11 +138,20 @@ export class Handoff {
   }
 
   /**
-   * The worker has exited. What it held is given away when its channel closes ('disconnect', which may
-   * come after the exit): until then its last acknowledgements may still be in the channel, and a
-   * connection it took must not go to a second worker.
+   * The worker has exited. What it held is given away once its channel has been read to its end: until
+   * then its last acknowledgements may still be in the channel, and a connection it took must not go to
+   * a second worker. That end is normally 'disconnect', but Node postpones that event until every
+   * handle it sent has been acknowledged, which a dead worker never does: a worker that died with a
+   * handoff unread never gets it. The channel's state says it too (not connected: its end was read), so
+   * it is looked at until then, for at most a second, after which whatever was in it has long been read.
    */
   detach(worker: Worker): void {
+    let looks = 0;
+    const released = () => {
+      if (!worker.isConnected() || ++looks >= RELEASE_LOOKS) this.orphaned(worker);
+      else setTimeout(released, RELEASE_EVERY_MS);
+    };
+    released();
     for (const listener of [...this.listeners.values()]) {
       const binding = listener.binding.filter((b) => b.worker !== worker);
       listener.binding.splice(0, listener.binding.length, ...binding);
