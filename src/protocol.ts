@@ -43,25 +43,12 @@ export interface OpResults {
   stop: Record<string, never>;
   kill: Record<string, never>;
   ping: Record<string, never>;
-  metrics: { workers: WorkerSample[]; unanswered: number };
+  /** `malformedMessages`: messages from the app's workers that claimed to be clusterd's and were not. */
+  metrics: { workers: WorkerSample[]; unanswered: number; malformedMessages: number };
 }
 
-/** One worker's answer to a metrics scrape, measured in the worker (worker/metrics.cts). */
-export interface WorkerSample {
-  /** Its slot. */
-  worker: number;
-  pid: number;
-  /** Event-loop utilization (0..1) since the previous scrape, or since the worker started. */
-  elu: number;
-  /** Event-loop delay since the previous scrape (ms); null on the first, which starts measuring it. */
-  delay: { p50: number; p99: number; max: number } | null;
-  /** Resident set size (bytes). */
-  rss: number;
-  /** CPU time used since the worker started (µs). */
-  cpu: { user: number; system: number };
-  /** The app's prom-client metrics (`getMetricsAsJSON()` of each copy's default registry), if it has any. */
-  app: unknown[] | null;
-}
+/** One worker's answer to a metrics scrape, measured in the worker (declared in worker/messages.cts). */
+export type WorkerSample = Guarded<typeof workerMessages.isSample>['sample'];
 
 /** How an operation ended: its result, or why it failed and the code of that (errors.ts), which the root
  * and the control socket pass on unchanged to the CLI's exit status and `--json`. */
@@ -157,36 +144,51 @@ export type PrimaryMessage =
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
   | { type: 'bye' };
 
-// Primary <-> worker, on node:cluster's channel (runtime in worker/messages.cts, shared with the preload).
-export type PrimaryToWorker = typeof workerMessages.drain | typeof workerMessages.beat;
+// Primary <-> worker, on node:cluster's channel: declared, built and guarded in worker/messages.cts (shared
+// with the preload); each guard checks every field. What a worker sends is user input: a message that
+// claims to be clusterd's and fails its guard is counted (`isMalformedWorkerMessage`) and ignored.
+type Guarded<G> = G extends (message: unknown) => message is infer T ? T : never;
+
+export type PrimaryToWorker =
+  | Guarded<typeof workerMessages.isDrain>
+  | Guarded<typeof workerMessages.isBeat>
+  | Guarded<typeof workerMessages.isMetrics>
+  | Guarded<typeof workerMessages.isConn>
+  | Guarded<typeof workerMessages.isListenReply>;
 export type WorkerToPrimary =
-  | 'ready'
-  | typeof workerMessages.ready
-  | ReturnType<typeof workerMessages.listening>
-  | typeof workerMessages.drained
-  | ReturnType<typeof workerMessages.keepAlive>
-  | ReturnType<typeof workerMessages.open>
-  | typeof workerMessages.alive;
+  | Guarded<typeof workerMessages.isReady>
+  | Guarded<typeof workerMessages.isLoaded>
+  | Guarded<typeof workerMessages.isListening>
+  | Guarded<typeof workerMessages.isDrained>
+  | Guarded<typeof workerMessages.isKeepAlive>
+  | Guarded<typeof workerMessages.isOpen>
+  | Guarded<typeof workerMessages.isAlive>
+  | Guarded<typeof workerMessages.isSample>
+  | Guarded<typeof workerMessages.isListen>
+  | Guarded<typeof workerMessages.isConns>
+  | Guarded<typeof workerMessages.isUnlisten>
+  | Guarded<typeof workerMessages.isBounce>;
+export type WorkerListen = Guarded<typeof workerMessages.isListen>;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
 export const HEARTBEAT: PrimaryToWorker = workerMessages.beat;
-export const isWorkerAlive = workerMessages.isAlive as (m: unknown) => m is typeof workerMessages.alive;
-export const isWorkerReady = workerMessages.isReady as (m: unknown) => m is 'ready' | { clusterd: 'ready' };
-export const isWorkerListening = workerMessages.isListening as (
-  m: unknown,
-) => m is ReturnType<typeof workerMessages.listening>;
-export const isWorkerLoaded = workerMessages.isLoaded as (m: unknown) => m is { clusterd: 'loaded' };
-export const isWorkerDrained = workerMessages.isDrained as (m: unknown) => m is { clusterd: 'drained' };
-export const isWorkerOpen = workerMessages.isOpen as (
-  m: unknown,
-) => m is ReturnType<typeof workerMessages.open>;
-export const isWorkerSample = workerMessages.isSample as (
-  m: unknown,
-) => m is { clusterd: 'sample'; seq: number; sample: WorkerSample };
-export const workerMetricsRequest = workerMessages.metrics;
-export const isWorkerKeepAlive = workerMessages.isKeepAlive as (
-  m: unknown,
-) => m is ReturnType<typeof workerMessages.keepAlive>;
+export const workerMetricsRequest: typeof workerMessages.metrics = workerMessages.metrics;
+export const workerConn: typeof workerMessages.conn = workerMessages.conn;
+export const workerListenReply: typeof workerMessages.listenReply = workerMessages.listenReply;
+export const isWorkerAlive: typeof workerMessages.isAlive = workerMessages.isAlive;
+export const isWorkerReady: typeof workerMessages.isReady = workerMessages.isReady;
+export const isWorkerListening: typeof workerMessages.isListening = workerMessages.isListening;
+export const isWorkerLoaded: typeof workerMessages.isLoaded = workerMessages.isLoaded;
+export const isWorkerDrained: typeof workerMessages.isDrained = workerMessages.isDrained;
+export const isWorkerOpen: typeof workerMessages.isOpen = workerMessages.isOpen;
+export const isWorkerSample: typeof workerMessages.isSample = workerMessages.isSample;
+export const isWorkerKeepAlive: typeof workerMessages.isKeepAlive = workerMessages.isKeepAlive;
+export const isWorkerListen: typeof workerMessages.isListen = workerMessages.isListen;
+export const isWorkerConns: typeof workerMessages.isConns = workerMessages.isConns;
+export const isWorkerUnlisten: typeof workerMessages.isUnlisten = workerMessages.isUnlisten;
+export const isWorkerBounce: typeof workerMessages.isBounce = workerMessages.isBounce;
+export const isMalformedWorkerMessage: typeof workerMessages.isMalformed = workerMessages.isMalformed;
+export const describeWorkerMessage: typeof workerMessages.describe = workerMessages.describe;
 
 // Records with every type as a key: adding a message type without listing it here fails to compile.
 const ROOT_TYPES: Record<RootMessage['type'], true> = { request: true };

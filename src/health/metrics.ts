@@ -30,7 +30,7 @@ export interface AppScrape {
   instances: number;
   workers: readonly { slot: number; state: WorkerState }[];
   /** The workers' samples; null when the primary could not be asked (restarting, stopped, no answer). */
-  samples: { workers: WorkerSample[]; unanswered: number } | null;
+  samples: { workers: WorkerSample[]; unanswered: number; malformedMessages?: number } | null;
 }
 
 type Json = { name: string; help: string; type: string; aggregator?: string; values: JsonValue[] };
@@ -160,6 +160,13 @@ export class Metrics {
       'Workers that did not answer this scrape in time (left out of it).',
       ['app'],
     );
+    // Counted by the app's primary for its life (a restarted primary starts again from 0: a counter reset).
+    const malformed = new client.Counter({
+      name: 'clusterd_worker_messages_malformed_total',
+      help: "Messages from the app's workers that claimed to be clusterd's and failed its checks (ignored).",
+      labelNames: ['app'],
+      registers: [now],
+    });
     const perWorker = ['app', 'worker', 'pid'];
     const rss = gauge('clusterd_worker_resident_memory_bytes', "A worker's resident set size.", perWorker);
     const cpu = new client.Counter({
@@ -188,6 +195,8 @@ export class Metrics {
       }
       if (!app.samples) continue;
       unanswered.set({ app: app.name }, app.samples.unanswered);
+      if (app.samples.malformedMessages !== undefined)
+        malformed.inc({ app: app.name }, app.samples.malformedMessages);
       for (const s of app.samples.workers) {
         const labels = { app: app.name, worker: s.worker, pid: s.pid };
         rss.set(labels, s.rss);

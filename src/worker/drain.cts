@@ -15,6 +15,8 @@
 type IdleClosable = object & { closeIdleConnections?: () => void };
 
 interface SweepEffects {
+  /** Whether the worker drains (state.cts): the sweep keeps no draining flag of its own. */
+  draining(): boolean;
   now(): number;
   /** Calls `fn` once after `ms`. */
   timer(ms: number, fn: () => void): void;
@@ -30,8 +32,8 @@ function graceMs(shutdownTimeout: number): number {
 }
 
 class IdleSweep {
+  /** Each server, with Node's own closeIdleConnections once it is held (null until then). */
   private readonly servers = new Map<IdleClosable, (() => void) | null>();
-  private draining = false;
   private due = 0;
   private armed = false;
 
@@ -44,7 +46,7 @@ class IdleSweep {
   add(server: object): void {
     if (this.servers.has(server)) return;
     this.servers.set(server, null);
-    if (this.draining) this.hold(server);
+    if (this.fx.draining()) this.hold(server);
   }
 
   has(server: object): boolean {
@@ -55,20 +57,20 @@ class IdleSweep {
     this.servers.delete(server);
   }
 
-  /** The drain begins: no idle socket is destroyed now; they are swept after the grace. */
+  /** The drain has begun: no idle socket is destroyed now; they are swept after the grace. */
   begin(): void {
-    if (this.draining) return;
-    this.draining = true;
     for (const server of this.servers.keys()) this.hold(server);
     this.later();
   }
 
-  /** A response ended during the drain: its socket, if kept alive, is idle from now. */
+  /** A response ended: during the drain, its socket, if kept alive, is idle from now. */
   responseEnded(): void {
-    if (this.draining) this.later();
+    if (this.fx.draining()) this.later();
   }
 
   private hold(server: IdleClosable): void {
+    // Held already: what it has now is our stand-in, not Node's.
+    if (this.servers.get(server)) return;
     const close = server.closeIdleConnections;
     if (typeof close !== 'function') return;
     this.servers.set(server, close);

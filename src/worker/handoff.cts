@@ -4,9 +4,12 @@
 // listen, and the server gets a stand-in handle (as node:cluster's round-robin gives it) whose
 // `onconnection` receives the connections the primary hands over. The app's server, plain or TLS, HTTP
 // or not, sees ordinary connections, counted by net as its own (`server.close()` waits for them).
-// Each connection taken and each one closed is counted back to the primary (batched per turn of the
-// event loop), which is how it knows a worker's open connections, and which worker is busy. A listen on a Unix socket or an fd, and dgram, are left to
-// node:cluster. node:cluster neither sees these listens nor closes these servers on disconnect: the
+// Each handoff is acknowledged to the primary (the last `seq` dealt with, batched per turn of the event
+// loop, with the connections closed since): the primary keeps its copy of a connection until then, so
+// that one whose worker dies before taking it goes to another worker. Those acknowledgements are also
+// how it knows a worker's open connections, and which worker is busy. A connection this worker cannot
+// take is sent back (`bounce`) by its seq alone: the primary still holds it. A listen on a Unix socket
+// or an fd, and dgram, are left to node:cluster. node:cluster neither sees these listens nor closes these servers on disconnect: the
 // worker reports `listening`, and its drain closes them, then says `drained` (as with kernel balancing).
 import net = require('node:net');
 
@@ -15,14 +18,7 @@ import messages = require('./messages.cjs');
 type Callback = (error: unknown, handle?: unknown) => unknown;
 type GetServer = (obj: unknown, options: Record<string, unknown>, cb: Callback) => unknown;
 type Sockname = { address?: string; family?: string; port?: number };
-type Reply = {
-  seq: number;
-  id?: number;
-  errno?: number;
-  sockname?: Sockname;
-  data?: unknown;
-  refused?: unknown;
-};
+type Reply = typeof messages.isListenReply extends (m: unknown) => m is infer R ? R : never;
 /** net's own bookkeeping of a server's connections, which `close()` waits on. */
 type Counted = net.Server & { _connections?: number };
 
@@ -70,37 +66,34 @@ function installHandoff(): { drain(): void } {
     if (process.connected) process.send?.(message);
   };
 
-  // Per listen: connections taken and closed since the last report. One report per listen and turn of
-  // the event loop, sent when the loop comes back from whatever it ran: a worker whose loop is blocked
-  // (a CPU-bound request) leaves the connections handed to it unanswered, which is how the primary
-  // tells it is busy.
-  let counts = new Map<number, { took: number; closed: number }>();
+  // The last handoff this worker has dealt with (taken or sent back), and per listen the connections closed
+  // since the last report. One report per listen and turn of the event loop, sent when the loop comes
+  // back from whatever it ran: a worker whose loop is blocked (a CPU-bound request) leaves the
+  // connections handed to it unanswered, which is how the primary tells it is busy.
+  let upTo = 0;
+  let closedSince = new Map<number, number>();
   let flushing = false;
   function flush(): void {
     flushing = false;
-    const due = counts;
-    counts = new Map();
-    for (const [id, { took, closed }] of due) send({ clusterd: 'conns', id, took, closed });
+    const due = closedSince;
+    closedSince = new Map();
+    for (const [id, closed] of due) send(messages.conns(id, upTo, closed));
   }
-  function count(id: number, took: number, closed: number): void {
-    const c = counts.get(id);
-    if (c) {
-      c.took += took;
-      c.closed += closed;
-    } else counts.set(id, { took, closed });
+  function count(id: number, closed: number): void {
+    closedSince.set(id, (closedSince.get(id) ?? 0) + closed);
     if (!flushing) {
       flushing = true;
       setImmediate(flush);
     }
   }
-  const countClosed = (id: number) => count(id, 0, 1);
+  const countClosed = (id: number) => count(id, 1);
 
   function standIn(id: number, sockname: Sockname, closed: () => void): StandIn {
     return {
       close() {
         listens.delete(id);
         closed();
-        send({ clusterd: 'unlisten', id });
+        send(messages.unlisten(id));
       },
       listen: () => 0,
       getsockname(out) {
@@ -114,42 +107,28 @@ function installHandoff(): { drain(): void } {
   }
 
   function accept(
-    id: number,
-    handle: { close(): void } | net.Socket | undefined,
-    data: unknown,
-    refused: unknown,
+    conn: { id: number; seq: number; data?: string },
+    handle: { close(): void } | net.Socket,
   ): void {
+    const { id, seq, data } = conn;
+    // Handoffs arrive in the order they were sent: this one acknowledges every earlier one too.
+    upTo = seq;
+    count(id, 0);
     const listen = listens.get(id);
-    if (!handle) return;
     const server = listen?.server as Counted | undefined;
     const full =
       server && server.maxConnections != null && (server._connections ?? 0) >= server.maxConnections;
     if (!server || !listen?.handle.onconnection || full) {
-      // Not taken here (its server closed, or at maxConnections): back to the primary, which gives it to
-      // another worker, as node:cluster's round-robin does with a connection a worker does not accept.
-      count(id, 1, 1);
-      if (process.connected) {
-        const back = handle instanceof net.Socket ? { data: unread(handle, data) } : {};
-        // node closes a socket it has sent; a raw handle is closed here once sent (or not).
-        process.send?.({ clusterd: 'bounce', id, refused, ...back }, handle as net.Socket, undefined, () => {
-          if (!(handle instanceof net.Socket)) handle.close();
-        });
-      } else if (handle instanceof net.Socket) handle.destroy();
+      // Not taken here (its server closed, or at maxConnections): the primary, which still holds the
+      // connection, gives it to another worker, as node:cluster's round-robin does with a connection a
+      // worker does not accept. Nothing has been read from it here: it came in this tick.
+      if (handle instanceof net.Socket) handle.destroy();
       else handle.close();
+      send(messages.bounce(seq));
       return;
     }
-    count(id, 1, 0);
     if (handle instanceof net.Socket) inject(server, handle, data);
     else listen.handle.onconnection(0, handle);
-  }
-
-  // A socket to send back: the bytes the primary read, and any this worker has read since (none, as it
-  // is sent back in the tick it came: reading is stopped first so that none is taken after).
-  function unread(socket: net.Socket, data: unknown): string {
-    (socket as unknown as { _handle?: { readStop?(): unknown } })._handle?.readStop?.();
-    const chunks = [Buffer.from(typeof data === 'string' ? data : '', 'base64')];
-    for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) chunks.push(Buffer.from(chunk));
-    return Buffer.concat(chunks).toString('base64');
   }
 
   // A connection the primary read the first request head of (`stickyHeader`) comes as a socket, with
@@ -163,13 +142,11 @@ function installHandoff(): { drain(): void } {
   }
 
   process.on('message', (message: unknown, handle: unknown) => {
-    const tag = messages.tag(message);
-    const m = message as Reply;
-    if (tag === 'conn')
-      accept(m.id as number, handle as { close(): void } | net.Socket | undefined, m.data, m.refused);
-    else if (tag === 'listen-reply') {
-      waiting.get(m.seq)?.(m);
-      waiting.delete(m.seq);
+    if (messages.isConn(message)) {
+      if (handle) accept(message, handle as { close(): void } | net.Socket);
+    } else if (messages.isListenReply(message)) {
+      waiting.get(message.seq)?.(message);
+      waiting.delete(message.seq);
     }
   });
 
@@ -183,12 +160,12 @@ function installHandoff(): { drain(): void } {
     used.open.add(index);
     const number = ++seq;
     waiting.set(number, (reply) => {
-      if (reply.errno !== undefined || reply.id === undefined) {
+      if ('errno' in reply) {
         release(where, index);
-        return cb(reply.errno ?? -1);
+        return cb(reply.errno);
       }
       const id = reply.id;
-      const handle = standIn(id, reply.sockname ?? {}, () => release(where, index));
+      const handle = standIn(id, reply.sockname, () => release(where, index));
       listens.set(id, { server, handle });
       const closedOne = () => countClosed(id);
       server.on('connection', (socket: net.Socket) => socket.once('close', closedOne));
@@ -198,16 +175,17 @@ function installHandoff(): { drain(): void } {
       });
       return cb(0, handle);
     });
-    send({
-      clusterd: 'listen',
-      seq: number,
-      address: options.address ?? null,
-      port: options.port,
-      addressType: options.addressType,
-      flags: options.flags ?? 0,
-      backlog: options.backlog ?? null,
-      index,
-    });
+    send(
+      messages.listen({
+        seq: number,
+        address: typeof options.address === 'string' ? options.address : null,
+        port: options.port as number,
+        addressType: options.addressType as 4 | 6,
+        flags: typeof options.flags === 'number' ? options.flags : 0,
+        backlog: typeof options.backlog === 'number' ? options.backlog : null,
+        index,
+      }),
+    );
   };
 
   return {

@@ -15,7 +15,7 @@ export function ready(): void {
 
 /** True once clusterd has started to stop this worker (it no longer receives new connections). */
 export function isDraining(): boolean {
-  return state.draining;
+  return state.isDraining();
 }
 
 /** What an `onDrain` handler is given. */
@@ -33,7 +33,7 @@ export type DrainHandler = (drain: Drain) => unknown;
  * A handler registered once the drain has begun runs at once. Without clusterd it never runs.
  */
 export function onDrain(handler: DrainHandler): void {
-  drainHandlers.add(state, handler);
+  drainHandlers.add(state.shared, handler);
 }
 
 let installed = false;
@@ -42,7 +42,7 @@ let shuttingDown: Promise<void> | null = null;
 // Runs every handler once, then exits. Triggered by whichever comes first: the end of clusterd's drain
 // (the IPC channel closes once the servers are closed) or the stop signal.
 function runShutdown(): Promise<void> {
-  shuttingDown ??= Promise.allSettled(state.shutdownHandlers.map(async (h) => h())).then((results) => {
+  shuttingDown ??= Promise.allSettled(state.shared.shutdownHandlers.map(async (h) => h())).then((results) => {
     for (const r of results)
       if (r.status === 'rejected') console.error('clusterd: an onShutdown handler failed:', r.reason);
     process.exit(0);
@@ -56,12 +56,12 @@ function runShutdown(): Promise<void> {
  * is killed at the app's `shutdown.timeout`. Without clusterd, handlers run on SIGTERM.
  */
 export function onShutdown(handler: () => unknown): void {
-  state.shutdownHandlers.push(handler);
+  state.shared.shutdownHandlers.push(handler);
   if (installed) return;
   installed = true;
   const signal = (process.env.CLUSTERD_SHUTDOWN_SIGNAL ?? 'SIGTERM') as NodeJS.Signals;
   process.once(signal, () => void runShutdown());
   process.once('disconnect', () => {
-    if (state.draining) void runShutdown();
+    if (state.isDraining()) void runShutdown();
   });
 }

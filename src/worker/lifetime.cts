@@ -11,6 +11,8 @@
 // ever lose `_getServer`, nothing is changed: the worker lives as long as its channel, as before.
 import net = require('node:net');
 
+import workerState = require('./state.cjs');
+
 type GetServer = (
   obj: unknown,
   options: unknown,
@@ -21,16 +23,14 @@ const cluster = require('node:cluster') as { _getServer?: GetServer };
 let holds = 0;
 /** Servers listening through node:cluster (round-robin, least-connections, sticky) until they close. */
 const servers = new Set<net.Server>();
-let draining = false;
 
 function update(): void {
-  if (holds > 0 || draining) process.channel?.ref();
+  if (holds > 0 || workerState.isDraining()) process.channel?.ref();
   else process.channel?.unref();
 }
 
-/** The worker drains: the channel holds it until the primary disconnects it. */
+/** The worker's drain has begun (state.cts): the channel holds it until the primary disconnects it. */
 function drain(): void {
-  draining = true;
   update();
 }
 

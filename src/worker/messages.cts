@@ -1,64 +1,314 @@
-// The messages between a worker and its primary on node:cluster's IPC channel. CommonJS, because the
-// preload that sends most of them loads with --require into every worker; src/protocol.ts re-exports
-// them with their types, beside every other message of clusterd.
+// Every message between a worker and its primary on node:cluster's IPC channel, declared once: its
+// shape (the interfaces), how it is made (the builders) and its guard, which checks every field with its
+// type and range and refuses fields it does not know. CommonJS, because the preload that sends most of
+// them loads with --require into every worker; src/protocol.ts re-exports them for the primary.
 //
-// Primary -> worker: `{ clusterd: 'drain' }`: stop taking new connections, finish what is in flight.
+// What a worker sends is user input: the app's own code can call process.send() with anything. A
+// message that says it is clusterd's (an object with a `clusterd` key) and fails its guard is
+// `malformed`: the primary counts it and ignores it (primary/process/channel.ts). Anything else the app
+// sends (socket.io's adapter, its own protocol) is not clusterd's business and is left alone.
+//
+// Primary -> worker:
+// - `drain`: stop taking new connections, finish what is in flight;
+// - `beat` (guards.heartbeat), answered at once by the preload with `alive`, from the main thread;
+// - `metrics` with a `seq` (primary/process/scrape.ts), answered by `sample` with the same `seq`;
+// - `conn` (least-connections / sticky, primary/balance/handoff.ts) with an accepted connection's handle,
+//   the listen's `id`, the handoff's `seq`, and with `stickyHeader` the bytes the primary read (`data`);
+// - `listen-reply` to a worker's `listen`: the listen's `id` and address, or the bind's `errno`.
 // Worker -> primary:
-// - `'ready'` (PM2's `process.send('ready')`) or `{ clusterd: 'ready' }` (clusterd/worker's `ready()`);
-// - `{ clusterd: 'loaded' }`: with `readiness: "loaded"`, its entry module has run;
-// - `{ clusterd: 'listening', address }`: with kernel balancing, its server listens (no cluster event);
-// - `{ clusterd: 'drained' }`: with kernel balancing, its servers are closed;
-// - `{ clusterd: 'keep-alive', timeout }`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
-// - `{ clusterd: 'open', count }`: while it drains, the connections its servers still hold (when it changes).
-// Heartbeat (guards.heartbeat, primary/guards/guards.ts): primary -> worker `{ clusterd: 'beat' }`, answered at
-// once by the preload with `{ clusterd: 'alive' }`, from the worker's main thread.
-// Metrics (metrics.cts, primary/process/scrape.ts): primary -> worker `{ clusterd: 'metrics', seq }`, answered by
-// `{ clusterd: 'sample', seq, sample }` (protocol.ts's WorkerSample).
-// With `balancing: "least-connections"` or `"sticky"` (handoff.cts, primary/balance/handoff.ts):
-// - worker -> primary `{ clusterd: 'listen', seq, address, port, addressType, flags, backlog, index }`,
-//   answered by `{ clusterd: 'listen-reply', seq, id, sockname }` or `{ ..., seq, errno }`;
-// - primary -> worker `{ clusterd: 'conn', id }` with the accepted connection's handle;
-// - worker -> primary `{ clusterd: 'conns', id, took, closed }`: connections taken and closed since;
-// - worker -> primary `{ clusterd: 'unlisten', id }`: its server closed.
+// - `'ready'` (PM2's `process.send('ready')`) or `ready` (clusterd/worker's `ready()`);
+// - `loaded`: with `readiness: "loaded"`, its entry module has run;
+// - `listening` with its `address`: a listen node:cluster does not see (kernel and handoff balancings);
+// - `drained`: those servers are closed; `open`: while it drains, the connections they still hold;
+// - `keep-alive`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
+// - `alive`, `sample`: the answers above;
+// - `listen` (handoff.cts): a TCP listen, asked of the primary; `unlisten`: that server closed;
+// - `conns`: per listen, the last handoff `seq` it has dealt with (`upTo`) and the connections closed
+//   since the last report, once per turn of its event loop;
+// - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another.
 
-type Tagged =
-  | { clusterd?: unknown; address?: unknown; timeout?: unknown; count?: unknown }
-  | null
-  | undefined;
+type Check = (value: unknown) => boolean;
+type Guard<T> = (message: unknown) => message is T;
+type Fields = Record<string, Check>;
 
-const tag = (message: unknown): unknown =>
-  typeof message === 'object' && message !== null ? (message as Tagged)?.clusterd : undefined;
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const str: Check = (v) => typeof v === 'string';
+/** A count: 0, 1, 2... (a safe integer: a huge or fractional number is not one). */
+const count: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+/** An identifier or sequence number: 1, 2, 3... */
+const serial: Check = (v) => Number.isSafeInteger(v) && (v as number) > 0;
+/** A measured amount (bytes, µs, ms): finite and not negative. */
+const amount: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const share: Check = (v) => amount(v) && (v as number) <= 1;
+const port: Check = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65_535;
+const integer: Check = (v) => Number.isSafeInteger(v);
+const nullable =
+  (check: Check): Check =>
+  (v) =>
+    v === null || check(v);
+const oneOf =
+  (...values: unknown[]): Check =>
+  (v) =>
+    values.includes(v);
+const arrayOf =
+  (check: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(check);
+
+/** An object with exactly these fields: each required one present, no other than the optional ones. */
+function exact(required: Fields, optional: Fields = {}): Check {
+  return (v) => {
+    if (!isObject(v)) return false;
+    for (const key of Object.keys(v)) {
+      // Own keys of the tables only: `toString` or `__proto__` in a message is a field nobody declared.
+      const check = Object.hasOwn(required, key)
+        ? required[key]
+        : Object.hasOwn(optional, key)
+          ? optional[key]
+          : null;
+      if (!check?.(v[key])) return false;
+    }
+    return Object.keys(required).every((key) => Object.hasOwn(v, key));
+  };
+}
+
+/** An object with at least these fields (the app's own metrics: prom-client's JSON varies by version). */
+function atLeast(required: Fields): Check {
+  return (v) => isObject(v) && Object.entries(required).every(([key, check]) => check(v[key]));
+}
+
+const tagged = <T,>(tag: string, required: Fields = {}, optional: Fields = {}) =>
+  exact({ clusterd: (v) => v === tag, ...required }, optional) as Guard<T>;
+
+// The app's prom-client metrics (`getMetricsAsJSON()`): summed by the root with prom-client's own
+// aggregators, so each must at least be one of prom-client's metrics. A value may be NaN in the app
+// (JSON makes it null): that is the app's figure, not clusterd's.
+const appMetric = atLeast({
+  name: str,
+  help: str,
+  type: str,
+  values: arrayOf(
+    atLeast({
+      value: (v) => v === null || typeof v === 'number',
+      labels: (v) => v === undefined || (isObject(v) && Object.values(v).every((l) => str(l) || amount(l))),
+    }),
+  ),
+});
+
+// The shapes. `clusterd` is the tag of each.
+interface Drain {
+  clusterd: 'drain';
+}
+interface Beat {
+  clusterd: 'beat';
+}
+interface Metrics {
+  clusterd: 'metrics';
+  seq: number;
+}
+interface Conn {
+  clusterd: 'conn';
+  /** The listen (its `listen-reply` id). */
+  id: number;
+  /** This handoff, acknowledged by `conns.upTo` or sent back by `bounce`. */
+  seq: number;
+  /** The bytes the primary read of it (`stickyHeader`), base64. */
+  data?: string;
+}
+interface Sockname {
+  address?: string;
+  family?: string;
+  port?: number;
+}
+type ListenReply =
+  | { clusterd: 'listen-reply'; seq: number; id: number; sockname: Sockname }
+  | { clusterd: 'listen-reply'; seq: number; errno: number };
+interface Ready {
+  clusterd: 'ready';
+}
+interface Loaded {
+  clusterd: 'loaded';
+}
+interface Listening {
+  clusterd: 'listening';
+  address: string;
+}
+interface Drained {
+  clusterd: 'drained';
+}
+interface KeepAlive {
+  clusterd: 'keep-alive';
+  /** The server's keepAliveTimeout (ms); 0: none. */
+  timeout: number;
+}
+interface Open {
+  clusterd: 'open';
+  count: number;
+}
+interface Alive {
+  clusterd: 'alive';
+}
+/** One worker's answer to a metrics scrape, measured in the worker (metrics.cts). */
+interface WorkerSample {
+  /** Its slot. */
+  worker: number;
+  pid: number;
+  /** Event-loop utilization (0..1) since the previous scrape, or since the worker started. */
+  elu: number;
+  /** Event-loop delay since the previous scrape (ms); null on the first, which starts measuring it. */
+  delay: { p50: number; p99: number; max: number } | null;
+  /** Resident set size (bytes). */
+  rss: number;
+  /** CPU time used since the worker started (µs). */
+  cpu: { user: number; system: number };
+  /** The app's prom-client metrics (`getMetricsAsJSON()` of each copy's default registry), if it has any. */
+  app: unknown[] | null;
+}
+interface Sample {
+  clusterd: 'sample';
+  seq: number;
+  sample: WorkerSample;
+}
+interface Listen {
+  clusterd: 'listen';
+  seq: number;
+  address: string | null;
+  port: number;
+  addressType: 4 | 6;
+  flags: number;
+  backlog: number | null;
+  /** Which of this worker's identical listens (two servers on port 0 are two listens). */
+  index: number;
+}
+interface Conns {
+  clusterd: 'conns';
+  id: number;
+  /** The last handoff `seq` this worker has dealt with (taken or sent back), on any listen; 0: none. */
+  upTo: number;
+  /** Connections of this listen closed since the last report. */
+  closed: number;
+}
+interface Unlisten {
+  clusterd: 'unlisten';
+  id: number;
+}
+interface Bounce {
+  clusterd: 'bounce';
+  seq: number;
+}
+
+const isSample = tagged<Sample>('sample', {
+  seq: serial,
+  sample: exact({
+    worker: count,
+    pid: serial,
+    elu: share,
+    delay: nullable(exact({ p50: amount, p99: amount, max: amount })),
+    rss: amount,
+    cpu: exact({ user: amount, system: amount }),
+    app: nullable(arrayOf(appMetric)),
+  }),
+});
+
+/** Worker -> primary, by tag: a message with one of these tags that fails its guard is malformed. */
+const fromWorker = {
+  ready: tagged<Ready>('ready'),
+  loaded: tagged<Loaded>('loaded'),
+  listening: tagged<Listening>('listening', { address: str }),
+  drained: tagged<Drained>('drained'),
+  'keep-alive': tagged<KeepAlive>('keep-alive', { timeout: amount }),
+  open: tagged<Open>('open', { count }),
+  alive: tagged<Alive>('alive'),
+  sample: isSample,
+  listen: tagged<Listen>('listen', {
+    seq: serial,
+    address: nullable(str),
+    port,
+    addressType: oneOf(4, 6),
+    flags: count,
+    backlog: nullable(integer),
+    index: count,
+  }),
+  conns: tagged<Conns>('conns', { id: serial, upTo: count, closed: count }),
+  unlisten: tagged<Unlisten>('unlisten', { id: serial }),
+  bounce: tagged<Bounce>('bounce', { seq: serial }),
+};
+
+type FromWorker = typeof fromWorker;
+
+const listenReply = (v: unknown) =>
+  exact({
+    clusterd: (t) => t === 'listen-reply',
+    seq: serial,
+    id: serial,
+    sockname: exact({}, { address: str, family: str, port }),
+  })(v) ||
+  exact({ clusterd: (t) => t === 'listen-reply', seq: serial, errno: (e) => integer(e) && e !== 0 })(v);
+
+/**
+ * Whether `message` says it is clusterd's (an object with a `clusterd` key) but is not a message a worker
+ * sends, field by field. PM2's string `'ready'`, and anything without the key, are not.
+ */
+function isMalformed(message: unknown): boolean {
+  if (!isObject(message) || !Object.hasOwn(message, 'clusterd')) return false;
+  const tag = message.clusterd;
+  const guard =
+    typeof tag === 'string' && Object.hasOwn(fromWorker, tag) ? fromWorker[tag as keyof FromWorker] : null;
+  return !guard?.(message);
+}
+
+/** The tag of a malformed message, for the log: short and printable, whatever the app sent. */
+function describe(message: unknown): string {
+  const tag = isObject(message) ? message.clusterd : undefined;
+  return typeof tag === 'string' ? JSON.stringify(tag.slice(0, 40)) : typeof tag;
+}
 
 const messages = {
-  drain: { clusterd: 'drain' } as const,
-  ready: { clusterd: 'ready' } as const,
-  drained: { clusterd: 'drained' } as const,
-  loaded: { clusterd: 'loaded' } as const,
-  listening: (address: string) => ({ clusterd: 'listening' as const, address }),
-  keepAlive: (timeout: number) => ({ clusterd: 'keep-alive' as const, timeout }),
-  open: (count: number) => ({ clusterd: 'open' as const, count }),
-  metrics: (seq: number) => ({ clusterd: 'metrics' as const, seq }),
-  sample: (seq: number, sample: unknown) => ({ clusterd: 'sample' as const, seq, sample }),
-  beat: { clusterd: 'beat' } as const,
-  alive: { clusterd: 'alive' } as const,
+  // Builders: what clusterd sends.
+  drain: { clusterd: 'drain' } as Drain,
+  beat: { clusterd: 'beat' } as Beat,
+  metrics: (seq: number): Metrics => ({ clusterd: 'metrics', seq }),
+  conn: (id: number, seq: number, data?: string): Conn =>
+    data === undefined ? { clusterd: 'conn', id, seq } : { clusterd: 'conn', id, seq, data },
+  listenReply: (reply: { seq: number; id: number; sockname: Sockname } | { seq: number; errno: number }) =>
+    ({ clusterd: 'listen-reply', ...reply }) as ListenReply,
+  ready: { clusterd: 'ready' } as Ready,
+  loaded: { clusterd: 'loaded' } as Loaded,
+  listening: (address: string): Listening => ({ clusterd: 'listening', address }),
+  drained: { clusterd: 'drained' } as Drained,
+  keepAlive: (timeout: number): KeepAlive => ({ clusterd: 'keep-alive', timeout }),
+  open: (count: number): Open => ({ clusterd: 'open', count }),
+  alive: { clusterd: 'alive' } as Alive,
+  sample: (seq: number, sample: WorkerSample): Sample => ({ clusterd: 'sample', seq, sample }),
+  listen: (fields: Omit<Listen, 'clusterd'>): Listen => ({ clusterd: 'listen', ...fields }),
+  conns: (id: number, upTo: number, closed: number): Conns => ({ clusterd: 'conns', id, upTo, closed }),
+  unlisten: (id: number): Unlisten => ({ clusterd: 'unlisten', id }),
+  bounce: (seq: number): Bounce => ({ clusterd: 'bounce', seq }),
 
-  isDrain: (message: unknown): boolean => tag(message) === 'drain',
-  isBeat: (message: unknown): boolean => tag(message) === 'beat',
-  isAlive: (message: unknown): boolean => tag(message) === 'alive',
-  tag,
-  isReady: (message: unknown): boolean => message === 'ready' || tag(message) === 'ready',
-  isDrained: (message: unknown): boolean => tag(message) === 'drained',
-  isLoaded: (message: unknown): boolean => tag(message) === 'loaded',
-  isListening: (message: unknown): boolean =>
-    tag(message) === 'listening' && typeof (message as Tagged)?.address === 'string',
-  isOpen: (message: unknown): boolean =>
-    tag(message) === 'open' && typeof (message as Tagged)?.count === 'number',
-  isMetrics: (message: unknown): boolean =>
-    tag(message) === 'metrics' && typeof (message as { seq?: unknown })?.seq === 'number',
-  isSample: (message: unknown): boolean =>
-    tag(message) === 'sample' && typeof (message as { seq?: unknown })?.seq === 'number',
-  isKeepAlive: (message: unknown): boolean =>
-    tag(message) === 'keep-alive' && typeof (message as Tagged)?.timeout === 'number',
+  // Guards, primary -> worker (the worker's side).
+  isDrain: tagged<Drain>('drain'),
+  isBeat: tagged<Beat>('beat'),
+  isMetrics: tagged<Metrics>('metrics', { seq: serial }),
+  isConn: tagged<Conn>('conn', { id: serial, seq: serial }, { data: str }),
+  isListenReply: listenReply as Guard<ListenReply>,
+
+  // Guards, worker -> primary (the primary's side).
+  isReady: ((m: unknown) => m === 'ready' || fromWorker.ready(m)) as Guard<'ready' | Ready>,
+  isLoaded: fromWorker.loaded,
+  isListening: fromWorker.listening,
+  isDrained: fromWorker.drained,
+  isKeepAlive: fromWorker['keep-alive'],
+  isOpen: fromWorker.open,
+  isAlive: fromWorker.alive,
+  isSample,
+  isListen: fromWorker.listen,
+  isConns: fromWorker.conns,
+  isUnlisten: fromWorker.unlisten,
+  isBounce: fromWorker.bounce,
+  isMalformed,
+  describe,
 };
 
 export = messages;

@@ -14,6 +14,7 @@ import perfHooks = require('node:perf_hooks');
 import messages = require('./messages.cjs');
 
 type Elu = ReturnType<typeof perfHooks.performance.eventLoopUtilization>;
+type WorkerSample = Parameters<typeof messages.sample>[1];
 type Registry = { getMetricsAsJSON(): unknown[] | Promise<unknown[]> };
 
 /** The delay timer's interval (ms): what it records is how much later than this it fired. */
@@ -50,7 +51,7 @@ function installMetrics(): void {
     return recorded;
   }
 
-  async function sample(): Promise<unknown> {
+  async function sample(): Promise<WorkerSample> {
     const elu = perfHooks.performance.eventLoopUtilization(lastElu);
     lastElu = perfHooks.performance.eventLoopUtilization();
     let delay: { p50: number; p99: number; max: number } | null = null;
@@ -88,7 +89,7 @@ function installMetrics(): void {
 
   process.on('message', (message: unknown) => {
     if (!messages.isMetrics(message)) return;
-    const { seq } = message as { seq: number };
+    const { seq } = message;
     void sample().then((s) => {
       if (process.connected) process.send?.(messages.sample(seq, s));
     });

@@ -48,6 +48,7 @@ function setUpWorker(): void {
   const shutdownTimeout = Number(process.env.CLUSTERD_SHUTDOWN_TIMEOUT);
   const spreadMs = Number(process.env.CLUSTERD_SHUTDOWN_SPREAD) || 0;
   const sweep = new drain.IdleSweep(drain.graceMs(shutdownTimeout), {
+    draining: workerState.isDraining,
     now: Date.now,
     timer: (ms, fn) => setTimeout(fn, ms).unref(),
   });
@@ -58,8 +59,8 @@ function setUpWorker(): void {
 
   // One listener shared by every response (no closure per request); 'close' follows 'finish' too.
   function untrack(this: http.ServerResponse): void {
-    workerState.active.delete(this);
-    if (workerState.draining) sweep.responseEnded();
+    workerState.shared.active.delete(this);
+    sweep.responseEnded();
   }
 
   // Every HTTP/1 request, plain or TLS, and the server it came to. HTTP/2 compatibility responses are not
@@ -69,8 +70,8 @@ function setUpWorker(): void {
   diagnostics.subscribe('http.server.request.start', (message) => {
     const { response: res, server } = message as { response: http.ServerResponse; server: http.Server };
     if (!sweep.has(server)) learn(server);
-    if (workerState.draining) closeAfter(res);
-    workerState.active.add(res);
+    if (workerState.isDraining()) closeAfter(res);
+    workerState.shared.active.add(res);
     res.on('close', untrack);
   });
 
@@ -82,7 +83,8 @@ function setUpWorker(): void {
     // 0 disables the timeout: idle sockets would stay open for ever.
     if (timeout !== 0 && timeout <= shutdownTimeout) return;
     warned = true;
-    process.send?.(messages.keepAlive(timeout));
+    // Infinity would cross the channel as null (JSON): it means no timeout, as 0 does.
+    process.send?.(messages.keepAlive(Number.isFinite(timeout) && timeout > 0 ? timeout : 0));
   }
 
   function learn(server: http.Server): void {
@@ -92,10 +94,9 @@ function setUpWorker(): void {
   }
 
   process.on('message', (message: unknown) => {
-    if (!messages.isDrain(message) || workerState.draining) return;
-    workerState.draining = true;
+    if (!messages.isDrain(message) || !workerState.beginDraining()) return;
     lifetime.drain();
-    for (const res of workerState.active) closeAfter(res);
+    for (const res of workerState.shared.active) closeAfter(res);
     // Before any server closes (node:cluster's disconnect comes after this message, on the same channel).
     sweep.begin();
     own?.drain();
@@ -103,7 +104,7 @@ function setUpWorker(): void {
     // `shutdown.spread` + `shutdown.timeout` after the drain began (primary/stop/stop.ts).
     const timer = (ms: number, fn: () => void) => void setTimeout(fn, ms);
     drainHandlers.begin(
-      workerState,
+      workerState.shared,
       drainHandlers.makeDrain(spreadMs, Date.now() + spreadMs + shutdownTimeout, timer),
     );
     reportOpen([...lifetime.servers, ...(own?.servers ?? [])]);

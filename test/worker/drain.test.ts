@@ -4,6 +4,13 @@ import { describe, expect, it } from 'vitest';
 import drain from '../../src/worker/drain.cjs';
 import { fakeTime } from '../helpers/fake-time.js';
 
+/** Fake time, and the worker's draining state (state.cts) as the sweep reads it. */
+function fakeWorker() {
+  const time = fakeTime();
+  const worker = { draining: false, time, fx: { ...time.fx, draining: () => worker.draining } };
+  return worker;
+}
+
 function fakeServer() {
   const server = { swept: [] as number[], closeIdleConnections: undefined as (() => void) | undefined };
   return server;
@@ -11,8 +18,9 @@ function fakeServer() {
 
 describe('IdleSweep', () => {
   it('holds Node closing idle sockets when the drain begins, and sweeps them after the grace', () => {
-    const time = fakeTime();
-    const sweep = new drain.IdleSweep(1_000, time.fx);
+    const worker = fakeWorker();
+    const { time } = worker;
+    const sweep = new drain.IdleSweep(1_000, worker.fx);
     const server = fakeServer();
     let sweeps = 0;
     const original = function (this: unknown) {
@@ -23,6 +31,7 @@ describe('IdleSweep', () => {
     sweep.add(server);
     // Not draining: the server's own method is untouched.
     expect(server.closeIdleConnections).toBe(original);
+    worker.draining = true; // the drain message (state.cts), then
     sweep.begin();
     // node:cluster's close() calls it now: held.
     server.closeIdleConnections?.();
@@ -35,8 +44,9 @@ describe('IdleSweep', () => {
   });
 
   it('sweeps again a grace after the last response that ended during the drain', () => {
-    const time = fakeTime();
-    const sweep = new drain.IdleSweep(1_000, time.fx);
+    const worker = fakeWorker();
+    const { time } = worker;
+    const sweep = new drain.IdleSweep(1_000, worker.fx);
     let sweeps = 0;
     sweep.add({
       closeIdleConnections: () => {
@@ -45,6 +55,7 @@ describe('IdleSweep', () => {
     });
     sweep.responseEnded(); // before the drain: nothing scheduled
     expect(time.pending()).toBe(0);
+    worker.draining = true; // the drain message (state.cts), then
     sweep.begin();
     time.advance(600);
     sweep.responseEnded(); // a streaming response kept its connection alive: idle from now
@@ -57,12 +68,14 @@ describe('IdleSweep', () => {
   });
 
   it('holds servers first seen during the drain, forgets closed ones, skips servers without the method', () => {
-    const time = fakeTime();
-    const sweep = new drain.IdleSweep(500, time.fx);
+    const worker = fakeWorker();
+    const { time } = worker;
+    const sweep = new drain.IdleSweep(500, worker.fx);
     const calls: string[] = [];
     const closed = { closeIdleConnections: () => void calls.push('closed') };
     sweep.add(closed);
     sweep.add({}); // a raw TCP server
+    worker.draining = true; // the drain message (state.cts), then
     sweep.begin();
     const late = { closeIdleConnections: () => void calls.push('late') };
     sweep.add(late);

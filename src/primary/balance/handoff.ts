@@ -9,15 +9,27 @@
 //   servers close.
 // - A connection that finds no worker taking connections waits (as node:cluster's round-robin lets it)
 //   until one listens; the listen closes when its last worker has gone, and those waiting are closed.
-// - A handoff that fails (the worker's channel closed under it) goes to another worker, and so does a
-//   connection a worker sends back (`bounce`: its server at maxConnections, or closed), as node:cluster's
-//   round-robin does; one that every worker has refused is closed.
+// - The primary keeps its copy of each connection it hands over until the worker acknowledges it
+//   (`conns`, the last handoff it dealt with): a worker that dies (or whose channel closes) before
+//   taking it leaves the connection with the primary, which gives it to another worker, as does a
+//   handoff that fails (the channel closed under it) and a connection a worker sends back (`bounce`:
+//   its server at maxConnections, or closed), as node:cluster's round-robin does; one that every worker
+//   has refused is closed, and so is one no worker is left to take.
 // - With `stickyHeader`, a connection's key is a header of its first request: the primary reads that
 //   head (first-request.ts), and hands the socket over with the bytes it read.
 import type { Worker } from 'node:cluster';
 import net from 'node:net';
+import {
+  isWorkerBounce,
+  isWorkerConns,
+  isWorkerListen,
+  isWorkerUnlisten,
+  type WorkerListen,
+  workerConn,
+  workerListenReply,
+} from '../../protocol.js';
 import { leastConnections, type Member, sticky } from './balance.js';
-import { headerKey, readFirstRequest } from './first-request.js';
+import { readFirstRequest } from './first-request.js';
 
 export type HandoffBalancing = 'least-connections' | 'sticky';
 
@@ -43,16 +55,17 @@ interface Entry extends Member {
   accepting: boolean;
 }
 
-interface ListenRequest {
-  seq: number;
-  address: string | null;
-  port: number;
-  addressType: 4 | 6;
-  flags: number;
-  backlog: number | null;
-  index: number;
+/** A connection handed to a worker, held by the primary until the worker has dealt with it. */
+interface InFlight {
+  readonly seq: number;
+  readonly listener: Listener;
+  readonly entry: Entry;
+  readonly pending: Pending;
 }
 
+/** How often, and how many times, an exited worker's channel is looked at (detach). */
+const RELEASE_EVERY_MS = 10;
+const RELEASE_LOOKS = 100;
 /** Connections held while no worker takes any; more are refused (closed) at once. */
 const MAX_WAITING = 1024;
 /** Connections whose first request is being read at once (`stickyHeader`); more are keyed by address. */
@@ -81,6 +94,9 @@ export class Handoff {
   private last = 0;
   private heard = 0;
   private reading = 0;
+  private seq = 0;
+  /** Per worker id, in handoff order: the connections it has not yet acknowledged. */
+  private readonly held = new Map<number, InFlight[]>();
 
   /**
    * The app's balancing at its latest fork (a config reload may switch between the two), and with
@@ -93,23 +109,24 @@ export class Handoff {
 
   /** Serves `worker`'s listens and counts its connections. */
   attach(worker: Worker, slot: number): void {
-    worker.on('message', (message: unknown, handle: unknown) => {
-      if (typeof message !== 'object' || message === null) return;
-      const m = message as { clusterd?: unknown; id?: unknown; took?: unknown; closed?: unknown };
-      if (m.clusterd === 'listen') this.listen(worker, slot, message as ListenRequest);
-      else if (m.clusterd === 'bounce' && typeof m.id === 'number' && handle)
-        this.bounced(worker, m.id, handle, message as { data?: unknown; refused?: unknown });
-      else if (m.clusterd === 'conns' && typeof m.id === 'number') {
-        const entry = this.byId.get(m.id)?.members.get(worker.id);
+    worker.on('message', (message: unknown) => {
+      if (isWorkerListen(message)) this.listen(worker, slot, message);
+      else if (isWorkerConns(message)) {
+        this.acknowledged(worker, message.upTo);
+        const entry = this.byId.get(message.id)?.members.get(worker.id);
         if (!entry) return;
-        entry.unanswered = Math.max(0, entry.unanswered - Number(m.took));
-        entry.open = Math.max(0, entry.open - Number(m.closed));
+        entry.open = Math.max(0, entry.open - message.closed);
         entry.heard = ++this.heard;
-      } else if (m.clusterd === 'unlisten' && typeof m.id === 'number') {
-        const listener = this.byId.get(m.id);
+      } else if (isWorkerBounce(message)) this.bounced(worker, message.seq);
+      else if (isWorkerUnlisten(message)) {
+        const listener = this.byId.get(message.id);
         if (listener) this.remove(listener, worker.id);
       }
     });
+    // Its channel is closed (it died, or disconnected): every message it sent before has been read, so
+    // what it has not acknowledged it never took. Its copy is gone with the channel; the primary's goes
+    // to another worker. (A worker that died may never say so: see detach.)
+    worker.once('disconnect', () => this.orphaned(worker));
   }
 
   /** The worker drains: it gets no new connection. */
@@ -120,8 +137,21 @@ export class Handoff {
     }
   }
 
-  /** The worker has exited. */
+  /**
+   * The worker has exited. What it held is given away once its channel has been read to its end: until
+   * then its last acknowledgements may still be in the channel, and a connection it took must not go to
+   * a second worker. That end is normally 'disconnect', but Node postpones that event until every
+   * handle it sent has been acknowledged, which a dead worker never does: a worker that died with a
+   * handoff unread never gets it. The channel's state says it too (not connected: its end was read), so
+   * it is looked at until then, for at most a second, after which whatever was in it has long been read.
+   */
   detach(worker: Worker): void {
+    let looks = 0;
+    const released = () => {
+      if (!worker.isConnected() || ++looks >= RELEASE_LOOKS) this.orphaned(worker);
+      else setTimeout(released, RELEASE_EVERY_MS);
+    };
+    released();
     for (const listener of [...this.listeners.values()]) {
       const binding = listener.binding.filter((b) => b.worker !== worker);
       listener.binding.splice(0, listener.binding.length, ...binding);
@@ -139,7 +169,7 @@ export class Handoff {
     return open;
   }
 
-  private listen(worker: Worker, slot: number, request: ListenRequest): void {
+  private listen(worker: Worker, slot: number, request: WorkerListen): void {
     const key = [request.addressType, request.address, request.port, request.index].join(':');
     let listener = this.listeners.get(key);
     listener ??= this.bind(key, request);
@@ -147,7 +177,7 @@ export class Handoff {
     else listener.binding.push({ worker, slot, seq: request.seq });
   }
 
-  private bind(key: string, request: ListenRequest): Listener {
+  private bind(key: string, request: WorkerListen): Listener {
     const server = net.createServer();
     const listener = new Listener(this.nextId++, key, server);
     this.listeners.set(key, listener);
@@ -191,7 +221,7 @@ export class Handoff {
       heard: ++this.heard,
       accepting: true,
     });
-    this.reply(worker, { seq, id: listener.id, sockname: listener.sockname });
+    this.reply(worker, { seq, id: listener.id, sockname: listener.sockname ?? {} });
     for (const pending of listener.waiting.splice(0)) this.route(listener, pending);
   }
 
@@ -208,6 +238,8 @@ export class Handoff {
       header,
       (key, read) => {
         this.reading -= 1;
+        // Its copy stays here, not read, until a worker has taken it: nothing may throw for want of a listener.
+        socket.on('error', () => {});
         this.route(listener, { socket, read, key: key ?? socket.remoteAddress ?? '' });
       },
       () => {
@@ -235,53 +267,73 @@ export class Handoff {
     this.last = entry.id;
     entry.open += 1;
     entry.unanswered += 1;
-    // The workers that refused it go along, and come back if this one refuses it too.
-    const message = {
-      clusterd: 'conn',
-      id: listener.id,
-      ...(pending.refused ? { refused: [...pending.refused] } : {}),
-    };
-    if ('socket' in pending) {
-      // node sends a net.Socket's descriptor and closes it here once the worker has it; the bytes read
-      // go in the message. A failed send leaves the socket without its descriptor: it is lost.
-      const { socket, read } = pending;
-      entry.worker.send({ ...message, data: read.toString('base64') }, socket as never, (error) => {
-        socket.destroy();
-        if (error) this.failed(entry);
-      });
-      return;
-    }
-    const client = pending.handle;
-    entry.worker.send(message, client as never, (error: Error | null) => {
-      if (!error) return client.close();
+    const seq = ++this.seq;
+    const item: InFlight = { seq, listener, entry, pending };
+    const held = this.held.get(entry.id) ?? [];
+    this.held.set(entry.id, held);
+    held.push(item);
+    // The primary's copy stays open until the worker acknowledges it (`keepOpen` for a socket; a raw
+    // handle is closed only by us). A send that fails (the channel closed under it) goes to another worker.
+    const sent = (error: Error | null) => {
+      if (!error || !this.unhold(entry.id, seq)) return;
       this.failed(entry);
       this.route(listener, pending);
-    });
+    };
+    if ('socket' in pending) {
+      // With the bytes read: the worker puts them back in front of the socket.
+      const message = workerConn(listener.id, seq, pending.read.toString('base64'));
+      entry.worker.send(message, pending.socket as never, { keepOpen: true }, sent);
+    } else entry.worker.send(workerConn(listener.id, seq), pending.handle as never, sent);
+  }
+
+  // The worker has dealt with every handoff up to `upTo` (taken, or sent back before this report): the
+  // primary's copies are closed. Handoffs reach a worker in order, so one seq acknowledges all before it.
+  private acknowledged(worker: Worker, upTo: number): void {
+    const held = this.held.get(worker.id);
+    while (held?.[0] && held[0].seq <= upTo) {
+      const item = held.shift() as InFlight;
+      item.entry.unanswered = Math.max(0, item.entry.unanswered - 1);
+      closePending(item.pending);
+    }
+  }
+
+  // Removes a handoff from those held for a worker; false if it was not held (acknowledged, or unknown).
+  private unhold(workerId: number, seq: number): InFlight | undefined {
+    const held = this.held.get(workerId);
+    const at = held?.findIndex((item) => item.seq === seq) ?? -1;
+    return at === -1 ? undefined : held?.splice(at, 1)[0];
   }
 
   // A worker sent a connection back: another one gets it, or, when every one has refused it, no one.
-  private bounced(
-    worker: Worker,
-    id: number,
-    handle: unknown,
-    { data, refused }: { data?: unknown; refused?: unknown },
-  ): void {
-    const pending: Pending =
-      handle instanceof net.Socket
-        ? { socket: handle, read: Buffer.from(typeof data === 'string' ? data : '', 'base64'), key: '' }
-        : { handle: handle as TcpHandle };
-    if ('socket' in pending)
-      pending.key = headerKey(pending.read, this.header ?? '') ?? pending.socket.remoteAddress ?? '';
-    pending.refused = new Set([...(Array.isArray(refused) ? refused : []), worker.id]);
-    const listener = this.byId.get(id);
-    if (listener) this.route(listener, pending);
-    else closePending(pending);
+  private bounced(worker: Worker, seq: number): void {
+    const item = this.unhold(worker.id, seq);
+    if (!item) return;
+    const { entry, listener, pending } = item;
+    entry.open = Math.max(0, entry.open - 1);
+    entry.unanswered = Math.max(0, entry.unanswered - 1);
+    pending.refused = new Set([...(pending.refused ?? []), worker.id]);
+    this.route(listener, pending);
+  }
+
+  // The worker's channel is closed: it takes nothing more, and what it held goes to another worker (or
+  // waits for one, or is closed with its listen).
+  private orphaned(worker: Worker): void {
+    for (const listener of this.listeners.values()) {
+      const entry = listener.members.get(worker.id);
+      if (entry) entry.accepting = false;
+    }
+    const held = this.held.get(worker.id) ?? [];
+    this.held.delete(worker.id);
+    for (const { entry, listener, pending } of held) {
+      this.failed(entry);
+      this.route(listener, pending);
+    }
   }
 
   // The worker's channel closed under a handoff: it takes nothing more.
   private failed(entry: Entry): void {
-    entry.open -= 1;
-    entry.unanswered -= 1;
+    entry.open = Math.max(0, entry.open - 1);
+    entry.unanswered = Math.max(0, entry.unanswered - 1);
     entry.accepting = false;
   }
 
@@ -315,7 +367,7 @@ export class Handoff {
     this.byId.delete(listener.id);
   }
 
-  private reply(worker: Worker, reply: object): void {
-    if (worker.isConnected()) worker.send({ clusterd: 'listen-reply', ...reply });
+  private reply(worker: Worker, reply: Parameters<typeof workerListenReply>[0]): void {
+    if (worker.isConnected()) worker.send(workerListenReply(reply));
   }
 }

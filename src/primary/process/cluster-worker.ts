@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedApp } from '../../config/resolved.js';
 import type { LogFormat, PrimaryMessage } from '../../protocol.js';
 import {
+  describeWorkerMessage,
   HEARTBEAT,
+  isMalformedWorkerMessage,
   isWorkerAlive,
   isWorkerKeepAlive,
   isWorkerListening,
@@ -27,6 +29,7 @@ import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
 import { crashLine, type FileOutput, forwardLines, type Sink } from './output.js';
 import { resolveRelease } from './release.js';
+import { type ChannelTally, workerChannel } from './worker-channel.js';
 
 /** Loaded into every worker before the app (see worker/preload.cts). */
 export const PRELOAD = fileURLToPath(new URL('../../worker/preload.cjs', import.meta.url));
@@ -77,6 +80,8 @@ export class ClusterWorkerProcess implements WorkerProcess {
       send?: (message: PrimaryMessage) => void;
       /** With `least-connections` or `sticky` balancing: the primary's listens and handoffs. */
       handoff?: Handoff;
+      /** Where malformed messages from the worker are counted (the primary's own by default). */
+      tally?: ChannelTally;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -149,6 +154,18 @@ export class ClusterWorkerProcess implements WorkerProcess {
       const { timeout } = app.shutdown;
       const warning = keepAliveWarning(message.timeout, timeout, drain.graceMs(timeout));
       options.warnOnce?.('keep-alive', { type: 'warning', ...warning });
+    });
+    // Every message is checked here once for the count; each handler below (and the handoff's, the
+    // scrape's) reads only the messages its guard passes, so a malformed one reaches none of them.
+    const tally = options.tally ?? workerChannel;
+    worker.on('message', (message: unknown) => {
+      if (!isMalformedWorkerMessage(message)) return;
+      tally.malformed += 1;
+      options.warnOnce?.('malformed-message', {
+        type: 'warning',
+        message: `a worker sent a malformed clusterd message (clusterd: ${describeWorkerMessage(message)}): it is ignored, and such messages are counted (clusterd_worker_messages_malformed_total)`,
+        fields: { worker: slot, pid: this.pid ?? 0 },
+      });
     });
     worker.on('message', (message: unknown) => {
       if (isWorkerAlive(message)) events.alive();

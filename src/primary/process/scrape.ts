@@ -1,8 +1,10 @@
 // A metrics scrape of the app's workers: each connected worker is asked for a sample (worker/metrics.cts)
 // and gets `timeoutMs` to answer; one that does not (a blocked event loop, a worker exiting) is left out
-// and counted, so that a scrape never waits on a stuck worker longer than that.
+// and counted, so that a scrape never waits on a stuck worker longer than that. The answer also carries
+// the count of malformed messages the app's workers have sent (worker-channel.ts).
 import type { WorkerSample } from '../../protocol.js';
 import { isWorkerSample, workerMetricsRequest } from '../../protocol.js';
+import { type ChannelTally, workerChannel } from './worker-channel.js';
 
 /** What the scrape needs of a node:cluster worker. */
 export interface Scraped {
@@ -18,7 +20,9 @@ export function scrapeWorkers(
   workers: Iterable<Scraped>,
   timeoutMs: number,
   timer: (ms: number, fn: () => void) => () => void,
-): Promise<{ workers: WorkerSample[]; unanswered: number }> {
+  /** The count of malformed messages reported with the samples (the primary's own by default). */
+  tally: ChannelTally = workerChannel,
+): Promise<{ workers: WorkerSample[]; unanswered: number; malformedMessages: number }> {
   const id = ++seq;
   const asked = [...workers].filter((w) => w.isConnected());
   const samples: WorkerSample[] = [];
@@ -29,7 +33,11 @@ export function scrapeWorkers(
       for (const [worker, listener] of listeners) worker.off('message', listener);
       listeners.clear();
       cancel();
-      resolve({ workers: samples.sort((a, b) => a.worker - b.worker || a.pid - b.pid), unanswered: pending });
+      resolve({
+        workers: samples.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
+        unanswered: pending,
+        malformedMessages: tally.malformed,
+      });
     };
     const cancel = asked.length ? timer(timeoutMs, finish) : () => {};
     for (const worker of asked) {

@@ -1,0 +1,13 @@
+// What the primary has seen on its workers' channels. Messages from workers are user input (the app's
+// code can call process.send() with anything): one that claims to be clusterd's (worker/messages.cts)
+// and fails its guard is ignored, and counted here for the app's metrics
+// (`clusterd_worker_messages_malformed_total`). One primary runs one app, so the count is the app's,
+// for the primary's life.
+
+export class ChannelTally {
+  /** Malformed clusterd messages received from the app's workers. */
+  malformed = 0;
+}
+
+/** This primary's (so this app's) tally. */
+export const workerChannel = new ChannelTally();
