@@ -75,6 +75,19 @@ export function decideRestart(settings: ResolvedRestart, exit: Exit, failedStart
       reason: `${why} while serving`,
     };
   }
+  return restartAfter(settings, why, stable, failedStarts);
+}
+
+/**
+ * The restart after a start that went well (`stable`: its count and backoff start over) or failed (one
+ * more failed start in a row, and past `maxRestarts` the app errors). Workers and primaries share it.
+ */
+export function restartAfter(
+  settings: ResolvedRestart,
+  why: string,
+  stable: boolean,
+  failedStarts: number,
+): Exclude<Decision, { action: 'stop' }> {
   // A process that stayed up long enough started well: its crash starts the count and the backoff over.
   if (stable) {
     return { action: 'restart', delay: backoffDelay(settings, 0), failedStarts: 0, reason: why };

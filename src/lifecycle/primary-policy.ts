@@ -4,7 +4,7 @@
 // whatever the app's `restart.policy` and `noRestartExitCodes` say; those are about the user's script.
 // The app's backoff and crash-loop limit apply: a fault of ours that repeats must end in errored, not loop.
 import type { ResolvedRestart } from '../config/resolved.js';
-import { backoffDelay, type Decision, describeExit } from './policy.js';
+import { type Decision, describeExit, restartAfter } from './policy.js';
 
 /** How a primary ended. It has no readiness: its uptime alone says whether its start went well. */
 export interface PrimaryExit {
@@ -19,8 +19,6 @@ export interface PrimaryExit {
 /** The restart of a primary that exited without being asked to, or why there is none. */
 export type PrimaryDecision = Exclude<Decision, { action: 'stop' }>;
 
-const starts = (n: number) => `${n} failed start${n === 1 ? '' : 's'}`;
-
 /**
  * A primary that ran `stableAfter` started well: it is restarted after `backoff.initial` and its count
  * starts over. One that ended sooner failed its start, even when the root killed it (a SIGKILL of a
@@ -32,21 +30,5 @@ export function decidePrimaryRestart(
   exit: PrimaryExit,
   failedStarts: number,
 ): PrimaryDecision {
-  const why = describeExit(exit);
-  if (exit.uptime >= settings.stableAfter) {
-    return { action: 'restart', delay: backoffDelay(settings, 0), failedStarts: 0, reason: why };
-  }
-  const failures = failedStarts + 1;
-  if (failures > settings.maxRestarts) {
-    return {
-      action: 'errored',
-      reason: `${why}; ${starts(failures)} in a row (restart.maxRestarts ${settings.maxRestarts})`,
-    };
-  }
-  return {
-    action: 'restart',
-    delay: backoffDelay(settings, failures - 1),
-    failedStarts: failures,
-    reason: why,
-  };
+  return restartAfter(settings, describeExit(exit), exit.uptime >= settings.stableAfter, failedStarts);
 }

@@ -16,6 +16,7 @@ import {
   stopWorker,
 } from '../../src/primary/stop/stop.js';
 import { DRAIN } from '../../src/protocol.js';
+import { fakeTime } from '../helpers/fake-time.js';
 
 describe('stopStep', () => {
   const begin = (connected = true, ownServers = false) =>
@@ -78,36 +79,11 @@ describe('stopStep', () => {
   });
 });
 
-// A clock whose timers can be cancelled; `advance` runs what falls due, in order, at its own time.
+// A clock whose timers can be cancelled (the shared fake time), as stop.ts takes it.
 function fakeClock() {
-  let now = 0;
-  let timers: { at: number; fn: () => void }[] = [];
-  const clock: StopClock = {
-    now: () => now,
-    timer: (ms, fn) => {
-      const timer = { at: now + ms, fn };
-      timers.push(timer);
-      return () => {
-        timers = timers.filter((t) => t !== timer);
-      };
-    },
-  };
-  return {
-    clock,
-    now: () => now,
-    advance(ms: number) {
-      const end = now + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const next = timers[0];
-        if (!next || next.at > end) break;
-        timers.shift();
-        now = next.at;
-        next.fn();
-      }
-      now = end;
-    },
-  };
+  const time = fakeTime();
+  const clock: StopClock = time.fx;
+  return { ...time, clock };
 }
 
 const SELF = 100;
