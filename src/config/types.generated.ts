@@ -27,9 +27,9 @@ export type EnvFilePath = string;
  */
 export type Duration = number | string;
 /**
- * When a new worker counts as ready: `listening` when its server listens, `message` when it sends `ready` (`process.send('ready')` or `ready()` from `clusterd/worker`), `loaded` once its entry module has run (workers that serve no port: queue consumers, schedulers, bots; an ES module's top-level await included).
+ * When a new worker counts as ready. For Node.js apps: `listening` when its server listens, `message` when it sends `ready` (`process.send('ready')` or `ready()` from `clusterd/worker`), `loaded` once its entry module has run (workers that serve no port: queue consumers, schedulers, bots; an ES module's top-level await included). For programs (`command`): `loaded` once it has run for `readySettle` without exiting, `port` once it accepts a connection on the app's `listen` port itself, or a probe run until it succeeds: `{ "http": url }` (a 2xx answer) or `{ "command": [...] }` (exit status 0). Default: `listening` for Node.js apps; for programs `port` with `listen`, else `loaded`.
  */
-export type Readiness = 'listening' | 'message' | 'loaded';
+export type Readiness = ('listening' | 'message' | 'loaded' | 'port') | HTTPProbe | CommandProbe;
 /**
  * Reload the app when its files change (development). `true` watches the app's `cwd`; `clusterd start --watch` turns it on for every app.
  */
@@ -60,7 +60,7 @@ export type User = string | number | null;
 export type Group = string | number | null;
 
 /**
- * A clusterd configuration: the apps to run, each as a pool of node:cluster workers.
+ * A clusterd configuration: the apps to run, each as a pool of node:cluster workers or of plain child processes.
  */
 export interface ClusterdConfig {
   /**
@@ -78,7 +78,7 @@ export interface ClusterdConfig {
   health?: Health;
 }
 /**
- * One app: a script run as a pool of workers.
+ * One app: a Node.js script run as a pool of node:cluster workers (`script`), or any other program run as plain child processes (`command`).
  */
 export interface App {
   /**
@@ -86,11 +86,18 @@ export interface App {
    */
   name: string;
   /**
-   * Entry file of the app, relative to `cwd`. It must be an existing regular file; it may lie outside the config's directory (monorepos).
+   * Entry file of a Node.js app, relative to `cwd`. It must be an existing regular file; it may lie outside the config's directory (monorepos). An app has `script` or `command`, not both.
    */
-  script: string;
+  script?: string;
   /**
-   * Arguments passed to the script (`process.argv.slice(2)`), verbatim: no shell interprets them.
+   * A program that is not Node.js, as its argument vector: `["python3", "-u", "serve.py"]`. Executed as given, never through a shell; the first element is found on the app's `PATH` (or is a path, relative to `cwd`) when the config loads. Its instances are plain child processes, each in its own process group; see docs/programs.md. An app has `script` or `command`, not both.
+   *
+   * @minItems 1
+   * @maxItems 1024
+   */
+  command?: [Argument, ...Argument[]];
+  /**
+   * Arguments passed to the script (`process.argv.slice(2)`), verbatim: no shell interprets them. With `command`, the arguments are part of the command.
    *
    * @maxItems 1024
    */
@@ -107,6 +114,7 @@ export interface App {
   restart?: Restart;
   readiness?: Readiness;
   readyTimeout?: Duration;
+  readySettle?: Duration;
   shutdown?: Shutdown;
   watch?: Watch;
   reload?: Reload;
@@ -118,6 +126,7 @@ export interface App {
   primary?: Primary;
   user?: User;
   group?: Group;
+  listen?: Listen;
 }
 /**
  * Environment variables for the workers, added to the supervisor's own environment. Numbers and booleans become strings; `null` removes an inherited variable.
@@ -162,6 +171,23 @@ export interface Backoff {
    */
   factor?: number;
   max?: Duration;
+}
+export interface HTTPProbe {
+  /**
+   * URL asked with GET until it answers 2xx, for example `http://127.0.0.1:9000/healthz`. Only `http:` and `https:`.
+   */
+  http: string;
+  interval?: Duration;
+}
+export interface CommandProbe {
+  /**
+   * A program run until it exits 0 (never through a shell), with the instance's `CLUSTERD_WORKER_ID` and `CLUSTERD_INSTANCE_PID` in its environment.
+   *
+   * @minItems 1
+   * @maxItems 256
+   */
+  command: [Argument, ...Argument[]];
+  interval?: Duration;
 }
 /**
  * How workers are stopped: drain (the app's `onDrain` handlers close long-lived connections over `spread`), then `signal`, then SIGKILL after `spread` + `timeout`.
@@ -293,6 +319,23 @@ export interface Primary {
   hangTimeout?: Duration | null;
 }
 /**
+ * With `command`: a TCP port the primary listens on itself and hands to every instance by systemd's socket activation protocol (`LISTEN_FDS=1`, the socket as file descriptor 3, `LISTEN_PID`, `LISTEN_FDNAMES`), so that all instances accept on one port and a replacement starts before its predecessor stops (gunicorn, uvicorn `--fd 3`, many Go servers). Programs only: a Node.js app listens itself.
+ */
+export interface Listen {
+  /**
+   * TCP port.
+   */
+  port: number;
+  /**
+   * Address to listen on. Default: every address, IPv4 and IPv6 (as Node.js's `listen(port)`).
+   */
+  host?: string;
+  /**
+   * The socket's name in `LISTEN_FDNAMES` (default: the app's name).
+   */
+  name?: string;
+}
+/**
  * Settings every app inherits unless it sets them itself. Objects merge key by key; arrays and scalars replace.
  */
 export interface Defaults {
@@ -304,6 +347,7 @@ export interface Defaults {
   restart?: Restart;
   readiness?: Readiness;
   readyTimeout?: Duration;
+  readySettle?: Duration;
   shutdown?: Shutdown;
   watch?: Watch;
   reload?: Reload;
