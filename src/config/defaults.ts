@@ -18,6 +18,7 @@ export const BUILTIN_DEFAULTS = {
   },
   readiness: 'listening',
   readyTimeout: '30s',
+  readySettle: '1s',
   shutdown: { signal: 'SIGTERM', timeout: '5s', delay: '0s', spread: '0s' },
   watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
   reload: { parallel: 1 },

@@ -11,6 +11,7 @@ import { clip } from './display.js';
 import { envFilePaths } from './env-file.js';
 import { type GuardSettings, resolveGuards } from './guards.js';
 import { appCwd, isPlain, type Plain, preflightIssues } from './preflight.js';
+import { type Runnable, resolveProgram, runnable } from './program.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, ResolvedRunAs, StopSignal } from './resolved.js';
 import {
   type Accounts,
@@ -49,6 +50,10 @@ export interface NormalizeOptions {
   accounts?: Accounts;
   /** Who the supervisor runs as (default: this process; null where there are no uids). */
   supervisor?: Supervisor | null;
+  /** Why a program's executable cannot be run, or null (default: the file system's answer). */
+  runnable?: Runnable;
+  /** The supervisor's PATH, where a program's command is looked up (default: this process's). */
+  path?: string;
 }
 
 function merge(...layers: unknown[]): unknown {
@@ -225,6 +230,12 @@ class AppNormalizer {
   }
 
   resolve(): ResolvedApp {
+    const app = this.resolveApp();
+    this.settleWithinTimeout(app);
+    return app;
+  }
+
+  private resolveApp(): ResolvedApp {
     const s = this.settings;
     const cwd = appCwd(this.options.file, this.app);
     const env = this.env();
@@ -237,18 +248,23 @@ class AppNormalizer {
       report: (...issue) => this.report(...issue),
     });
     this.envFilesReadable(envFiles, runAs);
+    const kind = this.kind(cwd, env, runAs);
+    const instances = kind.instances ?? s.instances;
     return {
       name: this.app.name,
-      script: resolve(cwd, this.app.script),
-      args: this.app.args ?? [],
-      nodeArgs: s.nodeArgs,
+      program: kind.program,
+      script: kind.script,
+      args: kind.args,
+      nodeArgs: kind.program ? [] : s.nodeArgs,
       cwd,
-      instances: s.instances === 'max' ? this.options.cpus() : s.instances,
+      instances: instances === 'max' ? this.options.cpus() : instances,
       env,
       envFiles,
       restart: this.restart(),
-      readiness: s.readiness,
+      readiness: kind.readiness,
+      probe: kind.probe,
       readyTimeout: this.duration(['readyTimeout'], { positive: true }),
+      readySettle: this.duration(['readySettle']),
       shutdown: {
         signal: s.shutdown.signal as StopSignal,
         timeout: this.duration(['shutdown', 'timeout']),
@@ -264,11 +280,14 @@ class AppNormalizer {
       },
       reload: { parallel: s.reload.parallel },
       instanceVar: this.instanceVar(),
-      ...resolveBalancing(s, {
-        platform: this.options.platform,
-        origin: (key) => this.origin([key]),
-        report: (...issue) => this.report(...issue),
-      }),
+      // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
+      ...(kind.program
+        ? { balancing: 'round-robin' as const, stickyHeader: null }
+        : resolveBalancing(s, {
+            platform: this.options.platform,
+            origin: (key) => this.origin([key]),
+            report: (...issue) => this.report(...issue),
+          })),
       logs: {
         file: s.logs.file === null ? null : resolve(cwd, s.logs.file),
         errorFile: s.logs.errorFile === null ? null : resolve(cwd, s.logs.errorFile),
@@ -276,12 +295,16 @@ class AppNormalizer {
         maxSize: this.size(['logs', 'maxSize']),
         maxFiles: s.logs.maxFiles,
       },
-      guards: resolveGuards(s.guards, {
-        duration: (path, options) => this.duration(path, options),
-        size: (path) => this.size(path),
-        origin: (path) => this.origin(path),
-        report: (...issue) => this.report(...issue),
-      }),
+      // The heartbeat guard is answered inside a Node.js worker: a program has none (from `defaults`).
+      guards: resolveGuards(
+        kind.program ? { ...s.guards, heartbeat: { ...s.guards.heartbeat, timeout: null } } : s.guards,
+        {
+          duration: (path, options) => this.duration(path, options),
+          size: (path) => this.size(path),
+          origin: (path) => this.origin(path),
+          report: (...issue) => this.report(...issue),
+        },
+      ),
       primary: {
         hangTimeout:
           s.primary.hangTimeout === null
@@ -289,6 +312,95 @@ class AppNormalizer {
             : this.duration(['primary', 'hangTimeout'], { positive: true }),
       },
       runAs,
+    };
+  }
+
+  // A program ready once it has run readySettle must get there before readyTimeout fails its start.
+  private settleWithinTimeout(app: ResolvedApp): void {
+    if (app.program === null || app.readiness !== 'loaded' || app.readySettle < app.readyTimeout) return;
+    this.report(
+      ErrorCode.CONFIG_RANGE,
+      this.origin(['readySettle']),
+      `must be shorter than readyTimeout (${formatDuration(app.readySettle)} >= ${formatDuration(app.readyTimeout)}): a program is ready once it has run readySettle, and not ready within readyTimeout is a failed start`,
+    );
+  }
+
+  // A Node.js app (`script`) or a program (`command`, program.ts), and what differs between the two.
+  private kind(
+    cwd: string,
+    env: Record<string, string | null>,
+    runAs: ResolvedRunAs | null,
+  ): Pick<ResolvedApp, 'program' | 'script' | 'args' | 'readiness' | 'probe'> & {
+    instances: number | 'max' | null;
+  } {
+    const app = this.app;
+    const at = `/apps/${this.index}`;
+    const missing = {
+      program: null,
+      script: '',
+      args: [],
+      readiness: 'loaded' as const,
+      probe: null,
+      instances: null,
+    };
+    if (app.command === undefined) {
+      if (app.script === undefined) {
+        this.report(
+          ErrorCode.CONFIG_MISSING_KEY,
+          at,
+          `app ${app.name} has neither "script" (a Node.js app) nor "command" (any other program)`,
+          'add "script": "server.js", or "command": ["python3", "app.py"]',
+        );
+        return missing;
+      }
+      const readiness = this.settings.readiness;
+      if (app.listen !== undefined)
+        this.report(
+          ErrorCode.CONFIG_UNSUPPORTED,
+          `${at}/listen`,
+          '"listen" is for programs ("command"): a Node.js app listens itself, and node:cluster shares its port',
+          'remove "listen"',
+        );
+      if (typeof readiness === 'object' || readiness === 'port') {
+        this.report(
+          ErrorCode.CONFIG_UNSUPPORTED,
+          this.origin(['readiness']),
+          `readiness ${JSON.stringify(readiness)} is for programs ("command"); a Node.js app is ready when it listens, says so, or has loaded`,
+          'use "listening", "message" or "loaded"',
+        );
+        return { ...missing, script: resolve(cwd, app.script), args: app.args ?? [] };
+      }
+      return {
+        program: null,
+        script: resolve(cwd, app.script),
+        args: app.args ?? [],
+        readiness,
+        probe: null,
+        instances: null,
+      };
+    }
+    const path = Object.hasOwn(env, 'PATH') && env.PATH !== null ? env.PATH : this.options.path;
+    const program = resolveProgram(app, this.index, {
+      cwd,
+      path: path ?? '',
+      runAs,
+      probeInterval: () => {
+        const readiness = this.settings.readiness as { interval?: unknown };
+        return readiness.interval === undefined
+          ? 500
+          : this.duration(['readiness', 'interval'], { positive: true });
+      },
+      report: (...issue) => this.report(...issue),
+      runnable: this.options.runnable,
+    });
+    if (!program) return missing;
+    return {
+      program: program.program,
+      script: program.program.file,
+      args: program.program.command.slice(1),
+      readiness: program.readiness,
+      probe: program.probe,
+      instances: program.instances,
     };
   }
 
@@ -331,6 +443,8 @@ export function normalizeConfig(
     platform: process.platform,
     accounts: systemAccounts,
     supervisor: currentSupervisor(),
+    runnable: runnable,
+    path: process.env.PATH ?? '',
     ...options,
   };
   opts.accounts = memoized(opts.accounts);

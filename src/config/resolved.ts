@@ -1,6 +1,6 @@
 // The normalized, frozen form of a config that the rest of clusterd works with:
 // durations in ms, sizes in bytes, instances as a number, absolute paths, env merged for one environment.
-import type { Balancing, Readiness } from './types.generated.js';
+import type { Balancing } from './types.generated.js';
 
 export type RestartPolicy = 'on-failure' | 'always' | 'never';
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
@@ -61,14 +61,48 @@ export interface ResolvedLogs {
   readonly maxFiles: number;
 }
 
+/**
+ * When a new worker counts as ready. Node.js apps: `listening`, `message`, `loaded` (its entry module
+ * ran). Programs: `loaded` (alive for `readySettle`), `port` (a connection on its `listen` port accepted
+ * by the instance itself), `probe` (`ResolvedApp.probe` succeeds).
+ */
+export type ResolvedReadiness = 'listening' | 'message' | 'loaded' | 'port' | 'probe';
+
+/** A readiness probe of a program: a URL answered 2xx, or a command that exits 0; every `interval` ms. */
+export type ResolvedProbe =
+  | { readonly http: string; readonly interval: number }
+  | { readonly command: readonly string[]; readonly interval: number };
+
+/** The socket a program's primary listens on and hands to every instance (socket activation). */
+export interface ResolvedListen {
+  /** Null: every address, IPv4 and IPv6. */
+  readonly host: string | null;
+  readonly port: number;
+  /** Its name in `LISTEN_FDNAMES`. */
+  readonly name: string;
+}
+
+/** An app that is not Node.js (`command`): its instances are plain child processes. */
+export interface ResolvedProgram {
+  /** The command as written (its first element as given: the instance's argv[0]). */
+  readonly command: readonly string[];
+  /** Absolute path of the executable, found on the app's PATH (or relative to `cwd`) at load. */
+  readonly file: string;
+  readonly listen: ResolvedListen | null;
+}
+
 export interface ResolvedApp {
   readonly name: string;
+  /** Null: a Node.js app (node:cluster workers). */
+  readonly program: ResolvedProgram | null;
   /**
-   * Absolute path of the entry file, symbolic links kept: each fork resolves it anew (primary/process/release.ts),
+   * Absolute path of the entry file (a program's: its executable, `program.file`), symbolic links kept: each fork resolves it anew (primary/process/release.ts),
    * so a `current -> releases/N` switch is what the next reload runs.
    */
   readonly script: string;
+  /** The script's arguments (a program's: its command after the first element). */
   readonly args: readonly string[];
+  /** Empty for a program. */
   readonly nodeArgs: readonly string[];
   /** Absolute working directory, symbolic links kept (resolved per fork, as `script`). */
   readonly cwd: string;
@@ -81,8 +115,12 @@ export interface ResolvedApp {
    */
   readonly envFiles: readonly string[];
   readonly restart: ResolvedRestart;
-  readonly readiness: Readiness;
+  readonly readiness: ResolvedReadiness;
+  /** With readiness `probe`: the probe. */
+  readonly probe: ResolvedProbe | null;
   readonly readyTimeout: number;
+  /** A program with readiness `loaded` is ready once it has run this long (ms). */
+  readonly readySettle: number;
   /**
    * `spread`: the time long-lived connections get to close before `timeout` starts (ms); `delay`: how
    * long the app keeps serving, unready, once the root is told to stop, before it drains (ms).

@@ -15,6 +15,7 @@ import type { Outcome, PrimaryMessage } from '../../src/protocol.js';
 export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
   return {
     name: 'web',
+    program: null,
     script: '/srv/web/server.js',
     args: [],
     nodeArgs: [],
@@ -30,7 +31,9 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
       noRestartExitCodes: [],
     },
     readiness: 'listening',
+    probe: null,
     readyTimeout: 5_000,
+    readySettle: 1_000,
     shutdown: { signal: 'SIGTERM', timeout: 1_000, delay: 0, spread: 0 },
     watch: { enabled: false, paths: [], ignore: [], debounce: 100, usePolling: false },
     reload: { parallel: 1 },
