@@ -10,6 +10,7 @@ import { openLogFile } from '../log/file.js';
 import {
   failed,
   isRootMessage,
+  type LogFormat,
   type Outcome,
   PROTOCOL_VERSION,
   type PrimaryMessage,
@@ -17,7 +18,9 @@ import {
 } from '../protocol.js';
 import { Pool } from './pool/pool.js';
 import { clusterEffects } from './process/cluster-worker.js';
+import { ListenSockets } from './process/listen-sockets.js';
 import { AppLogFiles } from './process/log-files.js';
+import { killPrograms } from './process/program.js';
 import { scrapeWorkers } from './process/scrape.js';
 import type { AppWatcher } from './reload/watch.js';
 import { linuxProc, ProcessTrees } from './stop/descendants-proc.js';
@@ -45,6 +48,8 @@ const logFiles = new AppLogFiles((file, logs, owner) =>
 );
 let watcher: AppWatcher | null = null;
 let watching = '';
+// A program's listening sockets (`listen`): opened before its instances start, held until the exit.
+const sockets = new ListenSockets();
 
 // (Re)starts the app's file watcher when its watch settings changed; a change reloads the app.
 function updateWatcher(app: ResolvedApp): void {
@@ -104,31 +109,46 @@ async function finish(stopping: Promise<void>): Promise<never> {
   process.exit(0);
 }
 
-function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () => void) => void): void {
+type Answer = (outcome: Outcome, then?: () => void) => void;
+
+let starting: Promise<void> | null = null;
+
+function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
+  logFiles.update(app);
+  const sinks = { stdout: process.stdout, stderr: process.stderr };
+  pool = new Pool(
+    app,
+    clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
+    // The log files and the watcher follow the settings in force: a reload's when it starts, the
+    // previous ones again when it fails (pool.ts, endReload).
+    (settings) => {
+      updateWatcher(settings);
+      logFiles.update(settings);
+    },
+  );
+  pool.start(answer);
+  updateWatcher(app);
+  void finish(pool.done);
+}
+
+function handle(request: PrimaryRequest, answer: Answer): void {
   // The root asks in order (start first, once): anything else is a fault of the root's.
   const notStarted = () => answer(failed(ErrorCode.INTERNAL, 'the primary has not started its app'));
   switch (request.op) {
     case 'start': {
-      if (pool) {
+      if (pool || starting) {
         answer(failed(ErrorCode.INTERNAL, 'the app is already started'));
         return;
       }
       const app = request.app;
-      logFiles.update(app);
-      const sinks = { stdout: process.stdout, stderr: process.stderr };
-      pool = new Pool(
-        app,
-        clusterEffects({ baseEnv, logFormat: request.logFormat, sinks, files: logFiles, send, trees }),
-        // The log files and the watcher follow the settings in force: a reload's when it starts, the
-        // previous ones again when it fails (pool.ts, endReload).
-        (settings) => {
-          updateWatcher(settings);
-          logFiles.update(settings);
-        },
-      );
-      pool.start(answer);
-      updateWatcher(app);
-      void finish(pool.done);
+      // Once: the start is answered once, and a second one is refused above while this one waits.
+      starting ??= sockets.ensure(app).then((problem) => {
+        if (problem) {
+          answer(failed(ErrorCode.START_FAILED, problem), () => process.exit(0));
+          return;
+        }
+        start(app, request.logFormat, answer);
+      });
       return;
     }
     case 'reload':
@@ -136,8 +156,22 @@ function handle(request: PrimaryRequest, answer: (outcome: Outcome, then?: () =>
         notStarted();
         return;
       }
-      pool.reload(request.app, answer);
+      {
+        const app = request.app;
+        void sockets.ensure(app).then((problem) => {
+          if (!pool) return notStarted();
+          if (problem) return answer(failed(ErrorCode.RELOAD_FAILED, problem));
+          pool.reload(app, (outcome) => {
+            // The socket a reload moved from is closed once the new instances serve.
+            if (outcome.ok && app) sockets.keepOnly(app);
+            answer(outcome);
+          });
+        });
+      }
       return;
+    // The log files and the watcher follow the settings in force: a reload's when it starts, the
+    // previous ones again when it fails (pool.ts, endReload).
+
     case 'scale':
       if (!pool) {
         notStarted();
@@ -182,6 +216,7 @@ function fatal(error: unknown): void {
   failing = true;
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   trees.hurry();
+  killPrograms();
   for (const worker of Object.values(cluster.workers ?? {}))
     if (worker) trees.killTree(worker.process.pid, () => worker.process.kill('SIGKILL'));
   const exit = () => process.exit(ExitCode.INTERNAL);

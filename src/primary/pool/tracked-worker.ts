@@ -74,6 +74,8 @@ const NOT_READY: Record<ResolvedApp['readiness'], string> = {
   message: 'it never sent "ready" (process.send("ready") or ready() from clusterd/worker)',
   loaded:
     'its entry module did not finish loading; an ES module whose top-level await lasts the whole run never does: start that work without awaiting it at the top level',
+  port: 'it never accepted a connection on its listen port',
+  probe: 'its readiness probe never succeeded',
 };
 
 function notReady(app: ResolvedApp): string {

@@ -21,13 +21,15 @@ import drain from '../../worker/drain.cjs';
 import { Handoff } from '../balance/handoff.js';
 import { readMainThread, readRss } from '../guards/proc-sample.js';
 import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from '../pool/tracked-worker.js';
-import type { ProcessTrees } from '../stop/descendants-proc.js';
+import { linuxProc, type ProcessTrees, type ProcSystem } from '../stop/descendants-proc.js';
 import { stopWorker } from '../stop/stop.js';
 import { accessProblem } from './access.js';
 import { envFileVars, workerEnv } from './env.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
+import type { ListenSockets } from './listen-sockets.js';
 import { crashLine, type FileOutput, forwardLines, type Sink } from './output.js';
+import { ProgramProcess } from './program.js';
 import { resolveRelease } from './release.js';
 import { type ChannelTally, workerChannel } from './worker-channel.js';
 
@@ -265,7 +267,10 @@ function cronJob(pattern: string, timezone: string | null, fn: () => void): () =
   return () => job.stop();
 }
 
-/** The pool's effects in a primary: node:cluster workers, real timers, and messages to the root. */
+/**
+ * The pool's effects in a primary: node:cluster workers (or a program's plain child processes), real
+ * timers, and messages to the root.
+ */
 export function clusterEffects(options: {
   baseEnv: Readonly<NodeJS.ProcessEnv>;
   logFormat: LogFormat;
@@ -274,7 +279,11 @@ export function clusterEffects(options: {
   send: PoolEffects['send'];
   /** The worker's descendants and the app's orphans, stopped with the worker. */
   trees?: ProcessTrees;
+  /** A program's listening sockets (`listen`), opened before its instances are forked. */
+  sockets?: ListenSockets;
+  sys?: ProcSystem;
 }): PoolEffects {
+  const sys = options.sys ?? linuxProc();
   // A warning about the app's settings is logged once per primary (once per app), not per worker.
   const warned = new Set<string>();
   const warnOnce = (key: string, message: PrimaryMessage) => {
@@ -294,7 +303,14 @@ export function clusterEffects(options: {
   };
   return {
     fork: (slot, app, events) =>
-      new ClusterWorkerProcess(slot, app, { ...options, warnOnce, handoff: handoffFor(app) }, events),
+      app.program
+        ? new ProgramProcess(
+            slot,
+            app,
+            { ...options, sys, listenFd: (a) => options.sockets?.fd(a) ?? null },
+            events,
+          )
+        : new ClusterWorkerProcess(slot, app, { ...options, warnOnce, handoff: handoffFor(app) }, events),
     send: options.send,
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);

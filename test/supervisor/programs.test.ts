@@ -1,0 +1,222 @@
+// Programs that are not Node.js (`command`), run for real: gunicorn (Debian's python3-gunicorn) and a
+// plain Python server on one socket clusterd listens on (systemd's socket activation), shell scripts
+// with children, a program that crashes at boot, one that ignores SIGTERM, a Python process that leaks.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, getJson } from '../helpers/http.js';
+import { isAlive, taggedProcesses } from '../helpers/processes.js';
+import { FIXTURES, type LogEvent, type Root, startRoot } from '../helpers/root.js';
+import { startTraffic } from '../helpers/traffic.js';
+
+const PROGRAMS = join(FIXTURES, 'programs');
+
+// gunicorn is installed by .ci/run (Debian's python3-gunicorn): a test that cannot find it fails.
+const GUNICORN = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v gunicorn'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'gunicorn';
+  }
+})();
+
+const workerEvents = (root: Root, app: string, to: string, from = 0) =>
+  root.events.slice(from).filter((e) => e.app === app && e.to === to && typeof e.pid === 'number');
+
+async function stop(root: Root): Promise<void> {
+  root.signal('SIGTERM');
+  expect((await root.waitForExit()).code).toBe(0);
+  expect(taggedProcesses(root.tag), 'processes left after the stop').toEqual([]);
+}
+
+async function reload(root: Root, app: string): Promise<LogEvent> {
+  const from = root.events.length;
+  root.signal('SIGUSR2');
+  return root.waitFor((e) => e.app === app && (e.reload === 'done' || e.reload === 'failed'), 'the reload', {
+    from,
+    timeoutMs: 30_000,
+  });
+}
+
+describe('programs', () => {
+  it('reloads gunicorn on the shared port three times under traffic with 0 failed requests', async () => {
+    const port = await freePort();
+    const root = startRoot({
+      apps: [
+        {
+          name: 'api',
+          command: [GUNICORN, '--workers', '2', '--graceful-timeout', '5', 'wsgi_app:app'],
+          cwd: PROGRAMS,
+          instances: 2,
+          listen: { port, host: '127.0.0.1' },
+          readyTimeout: '20s',
+          shutdown: { timeout: '10s' },
+        },
+      ],
+    });
+    await root.running('api');
+    const address = `127.0.0.1:${port}`;
+    const first = workerEvents(root, 'api', 'ready').map((e) => e.pid);
+    expect(first).toHaveLength(2);
+    // gunicorn took the socket clusterd gave it (it would bind its default 127.0.0.1:8000 otherwise).
+    expect(
+      root.events.some((e) => e.app === 'api' && String(e.msg).includes(`Listening at: http://${address}`)),
+    ).toBe(true);
+    const traffic = startTraffic(address, { concurrency: 8 });
+    await traffic.answered(50);
+    const mark = root.events.length;
+    for (let i = 0; i < 3; i++) {
+      const result = await reload(root, 'api');
+      expect(result.reload, String(result.reason)).toBe('done');
+      await traffic.answered(50);
+    }
+    const outcomes = await traffic.stop();
+    const failed = outcomes.filter((o) => o.error);
+    expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
+    expect(outcomes.length).toBeGreaterThan(200);
+    // Replacement before stop: every new instance was ready before its predecessor began to drain.
+    const events = root.events.slice(mark).filter((e) => e.app === 'api' && typeof e.pid === 'number');
+    for (const drained of events.filter((e) => e.to === 'draining')) {
+      const at = events.indexOf(drained);
+      const successor = events.slice(0, at).findLast((e) => e.to === 'ready' && e.worker === drained.worker);
+      expect(successor, `a ready successor before ${drained.pid} drained`).toBeDefined();
+    }
+    // The new arbiters served: the answers after the last reload come from their workers.
+    const arbiters = new Set(
+      workerEvents(root, 'api', 'ready', mark)
+        .slice(-2)
+        .map((e) => e.pid),
+    );
+    const last = await getJson<{ arbiter: number }>(address);
+    expect(arbiters.has(last.arbiter)).toBe(true);
+    for (const pid of first) expect(isAlive(pid as number)).toBe(false);
+    await stop(root);
+  }, 90_000);
+
+  it('is ready on "port" only once the instance itself accepts, not when the kernel does', async () => {
+    const port = await freePort();
+    const root = startRoot({
+      apps: [
+        {
+          name: 'py',
+          command: ['python3', '-u', join(PROGRAMS, 'activated.py')],
+          listen: { port, host: '127.0.0.1', name: 'web' },
+          env: { SLOW_START: '1.5' },
+        },
+      ],
+    });
+    const activated = await root.waitFor((e) => e.app === 'py' && e.msg === 'activated: web', 'activation');
+    const ready = await root.waitFor((e) => e.app === 'py' && e.to === 'ready', 'ready');
+    // The socket listens from the start, so a connection succeeds at once: readiness waited for the accept.
+    expect(ready.time - activated.time).toBeGreaterThanOrEqual(1_400);
+    expect((await getJson<{ pid: number }>(`127.0.0.1:${port}`)).pid).toBe(ready.pid);
+    await stop(root);
+  }, 30_000);
+
+  it('stops a shell script and every child it started (its process group), none left', async () => {
+    const root = startRoot({
+      apps: [{ name: 'sh', command: [join(PROGRAMS, 'spawns-children.sh')], instances: 2 }],
+    });
+    await root.running('sh');
+    const children = await root.waitForCount(
+      (e) => e.app === 'sh' && /^child \d+$/.test(e.msg),
+      4,
+      'children',
+    );
+    const pids = children.map((e) => Number(e.msg.split(' ')[1]));
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+    // SIGTERM to the group ends the script and its sleeps at once: no SIGKILL was needed.
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+    for (const pid of pids) expect(isAlive(pid), `child ${pid}`).toBe(false);
+    const stopped = workerEvents(root, 'sh', 'stopped');
+    expect(stopped).toHaveLength(2);
+    for (const e of stopped) expect(e.signal === 'SIGTERM' || e.code === 143).toBe(true);
+    expect(taggedProcesses(root.tag)).toEqual([]);
+  }, 30_000);
+
+  it('kills a program that ignores SIGTERM at shutdown.timeout, with its group', async () => {
+    const root = startRoot({
+      apps: [
+        { name: 'stubborn', command: [join(PROGRAMS, 'ignores-term.sh')], shutdown: { timeout: '800ms' } },
+      ],
+    });
+    await root.running('stubborn');
+    await root.waitFor((e) => e.app === 'stubborn' && e.msg === 'ignoring SIGTERM', 'the trap');
+    root.signal('SIGTERM');
+    const draining = await root.waitFor((e) => e.app === 'stubborn' && e.to === 'draining', 'draining');
+    const stopped = await root.waitFor((e) => e.app === 'stubborn' && e.to === 'stopped', 'stopped');
+    expect(stopped.signal).toBe('SIGKILL');
+    const took = stopped.time - draining.time;
+    expect(took).toBeGreaterThanOrEqual(750);
+    // Half-way between the timeout and twice it: a SIGKILL that came late, or never, fails this.
+    expect(took).toBeLessThan(1_600);
+    expect((await root.waitForExit()).code).toBe(0);
+    expect(taggedProcesses(root.tag)).toEqual([]);
+  }, 30_000);
+
+  it('backs off a program that crashes at boot and errors the app at the crash-loop limit', async () => {
+    const root = startRoot({
+      apps: [
+        {
+          name: 'crash',
+          command: ['sh', '-c', 'echo "cannot open /etc/missing.conf" >&2; exit 3'],
+          restart: { maxRestarts: 3, backoff: { initial: '50ms', max: '200ms' } },
+        },
+      ],
+    });
+    const errored = await root.waitFor((e) => e.app === 'crash' && e.to === 'errored', 'the app errored');
+    expect(String(errored.reason)).toMatch(/crash|restart/);
+    const crashes = root.events.filter((e) => e.app === 'crash' && e.to === 'crashed');
+    expect(crashes.length).toBe(4);
+    expect(crashes[0]?.code).toBe(3);
+    expect(String(crashes[0]?.msg)).toContain('cannot open /etc/missing.conf');
+    await stop(root);
+  }, 30_000);
+
+  it('replaces a leaking Python process at guards.memory.limit, measured over its process group', async () => {
+    const root = startRoot({
+      apps: [
+        {
+          name: 'leak',
+          // sh in front: the wrapper holds little itself, the Python process below it the memory.
+          command: ['sh', '-c', 'python3 -u "$0"; exit $?', join(PROGRAMS, 'grows.py')],
+          env: { GROW_MB: '8' },
+          guards: { memory: { limit: '120MB', interval: '100ms' } },
+        },
+      ],
+    });
+    await root.running('leak');
+    const first = workerEvents(root, 'leak', 'ready')[0]?.pid as number;
+    const guard = await root.waitFor(
+      (e) => e.app === 'leak' && e.guard === 'memory' && e.pid === first,
+      'the guard',
+    );
+    expect(guard.msg).toMatch(/guards.memory.limit \(120MB\)/);
+    await root.waitFor(
+      (e) => e.app === 'leak' && e.pid === first && e.to === 'stopped',
+      'the old one stopped',
+    );
+    const next = workerEvents(root, 'leak', 'ready').map((e) => e.pid);
+    expect(next.length).toBeGreaterThanOrEqual(2);
+    expect(isAlive(first)).toBe(false);
+    await stop(root);
+  }, 40_000);
+
+  it('says why a program exits at once with 127, naming the app', async () => {
+    const root = startRoot({
+      apps: [
+        {
+          name: 'gone',
+          command: ['sh', '-c', 'exec /nonexistent/program'],
+          restart: { maxRestarts: 1, backoff: { initial: '50ms', max: '50ms' } },
+        },
+      ],
+    });
+    const crashed = await root.waitFor((e) => e.app === 'gone' && e.to === 'crashed', 'the crash');
+    expect(crashed.code).toBe(127);
+    expect(String(crashed.msg)).toMatch(/nonexistent/);
+    await root.waitFor((e) => e.app === 'gone' && e.to === 'errored', 'the app errored');
+    await stop(root);
+  }, 30_000);
+});
