@@ -98,7 +98,9 @@ export function primaryEffects(
     killLeftover: (pid) => {
       if (!alive(pid)) return false;
       try {
-        process.kill(pid, 'SIGKILL');
+        // A program's instance leads a process group of its own: all of it goes (its children too).
+        const leads = linuxProc().entry(pid)?.pgid === pid;
+        process.kill(leads ? -pid : pid, 'SIGKILL');
         return true;
       } catch {
         return false;

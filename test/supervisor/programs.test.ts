@@ -135,6 +135,26 @@ describe('programs', () => {
     expect(taggedProcesses(root.tag)).toEqual([]);
   }, 30_000);
 
+  it('leaves nothing of a program behind when its primary is SIGKILLed: the root kills its group', async () => {
+    const root = startRoot({ apps: [{ name: 'sh', command: [join(PROGRAMS, 'spawns-children.sh')] }] });
+    await root.running('sh');
+    const children = await root.waitForCount(
+      (e) => e.app === 'sh' && /^child \d+$/.test(e.msg),
+      2,
+      'children',
+    );
+    const script = workerEvents(root, 'sh', 'ready')[0]?.pid as number;
+    const primary = root.events.find((e) => e.app === 'sh' && typeof e.primary === 'number')
+      ?.primary as number;
+    const mark = root.events.length;
+    process.kill(primary, 'SIGKILL');
+    await root.waitFor((e) => e.app === 'sh' && e.to === 'ready', 'the app back', { from: mark });
+    // The old script and its children: gone (not re-parented to init and left running).
+    for (const pid of [script, ...children.map((e) => Number(e.msg.split(' ')[1]))])
+      expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    await stop(root);
+  }, 30_000);
+
   it('kills a program that ignores SIGTERM at shutdown.timeout, with its group', async () => {
     const root = startRoot({
       apps: [
