@@ -9,9 +9,15 @@
 //   time to exit: Kubernetes SIGKILLs the pod when it runs out.
 // - CPU requests and limits are `cpus`, and the config is resolved with `instances: "max"` as that many
 //   CPUs: in the pod, clusterd reads the same figure from the cgroup's cpu.max (config/cpus.ts).
-// - A Service port for every app whose `env.PORT` is a number.
+// - A container and Service port for every app's port: a program's `listen.port` (the socket clusterd
+//   opens for its instances), else the app's `env.PORT` when it is a number (Node.js apps, and programs
+//   that listen themselves by that convention). A program listening on loopback gets none: nothing
+//   outside the pod can reach it.
+// - Nothing of Node.js is assumed of the apps: clusterd itself is what runs on Node.js in the container,
+//   and it runs programs (`command`) as they are.
 // - shareProcessNamespace, so that clusterd is not the pod's PID 1 (zombies: docs/deploy.md).
-import type { ResolvedConfig } from '../config/resolved.js';
+import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
+import { describeListen, isLoopback, programOf } from './program.js';
 
 export interface KubernetesOptions {
   /** The Deployment's name (a DNS-1123 label). */
@@ -52,14 +58,35 @@ export function gracePeriod(config: ResolvedConfig): number {
   return Math.ceil(slowest / 1000) + EXIT_MARGIN_S;
 }
 
-/** Ports the apps listen on, by their `env.PORT`, each with a port name Kubernetes accepts. */
+/** An app's port for the pod to expose, or why it has none (for the warning). */
+function portOf(app: ResolvedApp): { port: number } | { none: string } {
+  const listen = programOf(app)?.listen;
+  if (listen) {
+    if (isLoopback(listen.host))
+      return {
+        none: `listens on ${describeListen(listen)}, which only the pod itself can reach: it gets no container or Service port`,
+      };
+    return { port: listen.port };
+  }
+  const value = app.env.PORT;
+  const port = value == null || !/^\d{1,5}$/.test(value) ? Number.NaN : Number(value);
+  if (port > 0 && port <= 65535) return { port };
+  return {
+    none: `has no ${programOf(app) ? '"listen" port and no ' : ''}numeric env.PORT: it gets no Service port (add one by hand)`,
+  };
+}
+
+/**
+ * Ports the apps listen on (a program's `listen.port`, else the app's `env.PORT`), each with a port name
+ * Kubernetes accepts; a port two apps share is listed once.
+ */
 export function appPorts(config: ResolvedConfig): { name: string; port: number; app: string }[] {
   const ports: { name: string; port: number; app: string }[] = [];
   const names = new Set<string>(['health']);
   for (const app of config.apps) {
-    const value = app.env.PORT;
-    const port = value == null || !/^\d{1,5}$/.test(value) ? Number.NaN : Number(value);
-    if (!(port > 0 && port <= 65535) || ports.some((p) => p.port === port)) continue;
+    const found = portOf(app);
+    if (!('port' in found) || ports.some((p) => p.port === found.port)) continue;
+    const { port } = found;
     // Port names: at most 15 characters, with a letter; unique in the pod.
     const base = dnsLabel(app.name, 15) ?? `app-${ports.length}`;
     let name = base;
@@ -154,9 +181,9 @@ export function kubernetesWarnings(config: ResolvedConfig, options: KubernetesOp
   for (const app of config.apps)
     if (app.instances > options.cpus)
       warnings.push(`app ${app.name} runs ${app.instances} workers on ${options.cpus} CPUs (--cpus)`);
-  const withPort = new Set(appPorts(config).map((p) => p.app));
-  for (const app of config.apps)
-    if (!withPort.has(app.name))
-      warnings.push(`app ${app.name} has no numeric env.PORT: it gets no Service port (add one by hand)`);
+  for (const app of config.apps) {
+    const found = portOf(app);
+    if ('none' in found) warnings.push(`app ${app.name} ${found.none}`);
+  }
   return warnings;
 }

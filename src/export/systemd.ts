@@ -4,6 +4,7 @@
 import { dirname } from 'node:path';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import { crashLoopLimit } from '../lifecycle/policy.js';
+import { describeListen, namedByPath, programOf } from './program.js';
 
 /** WatchdogSec: the root and every primary must answer within this; clusterd pings at half of it. */
 export const DEFAULT_WATCHDOG_SEC = 30;
@@ -11,6 +12,15 @@ export const DEFAULT_WATCHDOG_SEC = 30;
 export const STOP_MARGIN_SEC = 5;
 /** Added to the longest first start: forks, config load, a slow disk. */
 export const START_MARGIN_SEC = 10;
+/**
+ * The PATH systemd gives a system service (systemd.exec(5), "Environment Variables in Spawned
+ * Processes"): a program's bare command name is looked up there when the service loads the config. Its
+ * builds for a /usr that is not merged append /sbin and /bin; where /usr is merged they are /usr's own.
+ */
+export const SERVICE_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin'] as const;
+const SERVICE_PATH_DIRS: readonly string[] = [...SERVICE_PATH, '/sbin', '/bin'];
+/** Ports below this need CAP_NET_BIND_SERVICE (net.ipv4.ip_unprivileged_port_start's default). */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
 
 export interface UnitInput {
   config: ResolvedConfig;
@@ -85,6 +95,75 @@ export function startTimeoutSec(apps: readonly ResolvedApp[]): number {
   return Math.max(90, Math.ceil(longest / 1000) + START_MARGIN_SEC);
 }
 
+/** Where the service finds a program's executable when it loads the config. */
+type Lookup =
+  /** Its command names it by a path (relative to the app's cwd): the same file. */
+  | 'path'
+  /** A bare name, looked up on the app's own `env.PATH`, which the service gives it too. */
+  | 'app-path'
+  /** A bare name the export found in a directory of the service's PATH. */
+  | 'service-path'
+  /** A bare name the export found on its own PATH only: the service will not find it there. */
+  | 'export-path';
+
+function lookup(app: ResolvedApp, file: string, byPath: boolean): Lookup {
+  if (byPath) return 'path';
+  if (typeof app.env.PATH === 'string') return 'app-path';
+  return SERVICE_PATH_DIRS.includes(dirname(file)) ? 'service-path' : 'export-path';
+}
+
+const LOOKUP_NOTE: Record<Lookup, string> = {
+  path: 'a path in the config',
+  'app-path': "on the app's env.PATH",
+  'service-path': "on the service's PATH",
+  'export-path':
+    "found on the PATH of the export, which the service does not search: the config would not load; set the app's env.PATH, or give the executable's path in its command",
+};
+
+/** The programs (`command` apps) clusterd runs, one comment line each; none for Node.js apps. */
+function programLines(apps: readonly ResolvedApp[]): string[] {
+  const lines: string[] = [];
+  for (const app of apps) {
+    const program = programOf(app);
+    if (!program) continue;
+    const where = lookup(app, program.file, namedByPath(program));
+    const socket = program.listen
+      ? `; clusterd listens on ${describeListen(program.listen)} and hands the socket to each instance`
+      : '';
+    lines.push(`#   ${escapeValue(`${app.name}: ${program.file} (${LOOKUP_NOTE[where]})${socket}`)}`);
+  }
+  if (lines.length === 0) return [];
+  return [
+    '# clusterd runs these programs, and finds their executables again each time it loads the config:',
+    ...lines,
+  ];
+}
+
+/**
+ * What the operator should know about the unit before installing it (the CLI prints these on stderr): a
+ * program whose executable the service would not find.
+ */
+export function systemdWarnings(config: ResolvedConfig): string[] {
+  const warnings: string[] = [];
+  for (const app of config.apps) {
+    const program = programOf(app);
+    if (!program || lookup(app, program.file, namedByPath(program)) !== 'export-path') continue;
+    warnings.push(
+      `app ${app.name}: "${program.command[0]}" was found in ${dirname(program.file)}, which is not on the PATH systemd gives a service (${SERVICE_PATH.join(':')}): the service would refuse the config (exit 78); set "PATH" in the app's "env", or give the executable's path in "command"`,
+    );
+  }
+  return warnings;
+}
+
+/** Programs' listen ports that need CAP_NET_BIND_SERVICE: below 1024, opened by a clusterd that is not root. */
+function privilegedPorts(apps: readonly ResolvedApp[], who: Identity): string[] {
+  if (who.kind !== 'same' || who.uid === 0) return [];
+  return apps.flatMap((app) => {
+    const listen = programOf(app)?.listen;
+    return listen && listen.port < FIRST_UNPRIVILEGED_PORT ? [`${app.name} ${listen.port}`] : [];
+  });
+}
+
 type Identity =
   | { kind: 'same'; uid: number; gid: number; user: string | null }
   | { kind: 'supervisor' }
@@ -132,6 +211,7 @@ export function systemdUnit(input: UnitInput): string {
           `ExecStart=${exec} --env \${CLUSTERD_ENV}`,
         ]
       : [`ExecStart=${exec}`]),
+    ...programLines(apps),
     '# SIGHUP re-reads the config and applies the difference (rolling reloads, no dropped request). With',
     '# systemd 253 or newer, Type=notify-reload instead of Type=notify and no ExecReload= makes',
     '# systemctl reload wait for the READY=1 that ends the reload.',
@@ -157,6 +237,7 @@ export function systemdUnit(input: UnitInput): string {
     '# 64 usage, 66 no config, 78 invalid config: restarting does not fix those.',
     'RestartPreventExitStatus=64 66 78',
     ...userLines(who, input.groupName),
+    ...capabilityLines(privilegedPorts(apps, who)),
     '',
     '[Install]',
     'WantedBy=multi-user.target',
@@ -183,4 +264,13 @@ function userLines(who: Identity, groupName: (gid: number) => string | null): st
         '# No User=: the apps set no user, so they run as root with clusterd; set "user" in the config.',
       ];
   }
+}
+
+function capabilityLines(ports: readonly string[]): string[] {
+  if (ports.length === 0) return [];
+  return [
+    `# clusterd opens the programs' sockets itself, as this user, and a port below ${FIRST_UNPRIVILEGED_PORT} needs this`,
+    `# capability (${escapeValue(ports.join(', '))}); the processes it starts inherit it.`,
+    'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+  ];
 }

@@ -1,7 +1,7 @@
 // `clusterd export kubernetes` for real: YAML that parses into manifests the Kubernetes schemas accept
 // (kubernetes-models), written to stdout or a new file (never over one without --force, never through a
 // symbolic link), and clear refusals of what it cannot export.
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
@@ -48,6 +48,58 @@ describe('clusterd export kubernetes', () => {
     expect(docs[0].metadata.name).toBe('shop');
     expect(container.command).toContain('0.0.0.0:9200');
     expect(container.resources.limits.cpu).toBe('3');
+  });
+
+  it("exposes a program's listen port and says which apps get none", async () => {
+    const cwd = project();
+    writeFiles(cwd, {
+      'cluster.config.json': JSON.stringify({
+        health: { port: 9200 },
+        defaults: { shutdown: { delay: '5s' } },
+        apps: [
+          { name: 'web', script: 'server.js', instances: 2, env: { PORT: 3000 } },
+          { name: 'py-api', command: ['./bin/serve', '--fd', '3'], listen: { port: 8000 }, env: { PORT: 1 } },
+          { name: 'local', command: ['./bin/serve'], listen: { port: 8001, host: '127.0.0.1' } },
+          { name: 'jobs', command: ['sh', '-c', 'exec sleep 600'] },
+        ],
+      }),
+      'bin/serve': '#!/bin/sh\nexec sleep 600\n',
+    });
+    chmodSync(join(cwd, 'bin/serve'), 0o755);
+    const result = await runCli(['export', 'kubernetes', '--image', 'reg.example/shop:3', '--cpus', '2'], {
+      cwd,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      [
+        'clusterd: warning: app local listens on 127.0.0.1:8001, which only the pod itself can reach: it gets no container or Service port',
+        'clusterd: warning: app jobs has no "listen" port and no numeric env.PORT: it gets no Service port (add one by hand)',
+        '',
+      ].join('\n'),
+    );
+    const [deployment, service] = parseAllDocuments(result.stdout).map((d) => {
+      expect(d.errors).toEqual([]);
+      return d.toJS();
+    });
+    new Deployment(deployment).validate();
+    new Service(service).validate();
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.ports).toEqual([
+      { name: 'health', containerPort: 9200, protocol: 'TCP' },
+      { name: 'web', containerPort: 3000, protocol: 'TCP' },
+      { name: 'py-api', containerPort: 8000, protocol: 'TCP' },
+    ]);
+    expect(service.spec.ports.map((p: { port: number }) => p.port)).toEqual([3000, 8000]);
+    // clusterd runs the programs; nothing of theirs (nor a Node.js flag for them) is in the manifest.
+    expect(container.command).toEqual([
+      'node',
+      'node_modules/clusterd/dist/cli/bin.js',
+      'start',
+      'cluster.config.json',
+      '--health',
+      '0.0.0.0:9200',
+    ]);
+    expect(result.stdout).not.toMatch(/bin\/serve|exec sleep/);
   });
 
   it('writes a new file, not over one without --force, not through a symlink', async () => {

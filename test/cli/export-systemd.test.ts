@@ -1,8 +1,8 @@
 // `clusterd export systemd` for real: the unit it writes passes `systemd-analyze verify` without a word
 // (verify exits 0 on unknown keys and bad values, so any line it prints fails the test; a broken unit
 // proves the check can fail), -o refuses to overwrite, and bad input gets the loader's message.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, runCli, runCommand } from '../helpers/cli.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
@@ -10,6 +10,15 @@ import { requireTool } from '../helpers/notify-socket.js';
 import { FIXTURES } from '../helpers/root.js';
 
 const app = { name: 'web', script: join(FIXTURES, 'http-server.cjs'), instances: 2 };
+/** A program (`command`) clusterd runs with its own socket; `sh` is on the PATH systemd gives services. */
+const program = { name: 'edge', command: ['sh', '-c', 'exec sleep 600'], listen: { port: 8000 } };
+
+/** An executable file (a program for `command`) at `dir/name`. */
+function executable(dir: string, name: string): string {
+  const file = join(writeFiles(dir, { [name]: '#!/bin/sh\nexec sleep 600\n' }), name);
+  chmodSync(file, 0o755);
+  return file;
+}
 
 function project(config: object, dir = tempDir()): string {
   return writeFiles(dir, { 'cluster.config.json': JSON.stringify(config, null, 2) });
@@ -53,6 +62,56 @@ describe('clusterd export systemd', () => {
     expect(complaint.said).toMatch(/notfy/);
   });
 
+  it('with programs in the config: their executables named in comments, and verify still says nothing', async () => {
+    const dir = project({
+      apps: [
+        app,
+        program,
+        { name: 'py', command: ['./bin/serve', '--fd', '3'], listen: { port: 8001, host: '127.0.0.1' } },
+      ],
+    });
+    executable(join(dir, 'bin'), 'serve');
+    const out = join(tempDir(), 'clusterd-progs.service');
+    const written = await runCli(['export', 'systemd', dir, '-o', out]);
+    expect(written.stderr).toBe(`wrote ${out}\n`);
+    expect(written.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    const sh = text.match(
+      /^# {3}edge: (\/\S+) \(on the service's PATH\); clusterd listens on port 8000 \(every address\) and hands the socket to each instance$/m,
+    );
+    expect(sh?.[1]).toMatch(/^\/(usr\/)?bin\/sh$/);
+    expect(text).toContain(
+      `\n#   py: ${dir}/bin/serve (a path in the config); clusterd listens on 127.0.0.1:8001 and hands the socket to each instance\n`,
+    );
+    // Node.js apps get no line, the programs' arguments are not written, and nothing else changes.
+    expect(text).not.toMatch(/# {3}web:|exec sleep|--fd/);
+    expect(text).not.toContain('AmbientCapabilities');
+    const checked = await verify(out);
+    expect(checked.said).toBe('');
+    expect(checked.code).toBe(0);
+  });
+
+  it('warns about a program that only the PATH of the export has: the service would not find it', async () => {
+    const tools = tempDir();
+    executable(tools, 'mytool');
+    const dir = project({ apps: [{ name: 'tool', command: ['mytool', '--serve'] }] });
+    const env = { ...process.env, PATH: `${tools}${delimiter}${process.env.PATH ?? ''}` };
+    const printed = await runCli(['export', 'systemd', dir, '--name', 'clusterd-tool'], { env });
+    expect(printed.code).toBe(0);
+    expect(printed.stderr).toBe(
+      `clusterd: warning: app tool: "mytool" was found in ${tools}, which is not on the PATH systemd gives a service (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin): the service would refuse the config (exit 78); set "PATH" in the app's "env", or give the executable's path in "command"\n`,
+    );
+    expect(printed.stdout).toContain(`#   tool: ${tools}/mytool (found on the PATH of the export, which`);
+    // The same program on the app's own PATH: the service looks there too, so no warning.
+    const own = project({ apps: [{ name: 'tool', command: ['mytool'], env: { PATH: tools } }] });
+    const fine = await runCli(['export', 'systemd', own], { env });
+    expect([fine.code, fine.stderr]).toEqual([0, '']);
+    expect(fine.stdout).toContain(`#   tool: ${tools}/mytool (on the app's env.PATH)\n`);
+    const file = join(tempDir(), 'clusterd-tool.service');
+    writeFileSync(file, printed.stdout);
+    expect((await verify(file)).said).toBe('');
+  });
+
   it('with --env, a path with spaces and %, on stdout: verify accepts it too', async () => {
     const dir = project(
       { apps: [{ ...app, environments: { production: { NODE_ENV: 'production' } } }] },
@@ -78,12 +137,19 @@ describe('clusterd export systemd', () => {
 
   // Naming another user in the config needs a root clusterd (as CI runs), like the other run-as tests.
   it.skipIf(process.getuid?.() !== 0)(
-    'apps that all run as www-data: User=/Group= that verify accepts',
+    'apps that all run as www-data, a program on port 80 among them: User=/Group= and the capability, which verify accepts',
     async () => {
-      const dir = project({ defaults: { user: 'www-data' }, apps: [app, { ...app, name: 'api' }] });
+      const dir = project({
+        defaults: { user: 'www-data' },
+        apps: [app, { ...app, name: 'api' }, { ...program, listen: { port: 80 } }],
+      });
       const printed = await runCli(['export', 'systemd', dir, '--name', 'clusterd-www']);
       expect(printed.code).toBe(0);
       expect(printed.stdout).toMatch(/^User=www-data\nGroup=www-data$/m);
+      // The primary opens port 80 as www-data.
+      expect(printed.stdout).toMatch(
+        /^# capability \(edge 80\).*\nAmbientCapabilities=CAP_NET_BIND_SERVICE$/m,
+      );
       const file = join(tempDir(), 'clusterd-www.service');
       writeFileSync(file, printed.stdout);
       expect((await verify(file)).said).toBe('');

@@ -4,7 +4,11 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import type { ResolvedApp, ResolvedConfig } from '../../src/config/resolved.js';
 import { appPorts, dnsLabel, kubernetesManifests, kubernetesWarnings } from '../../src/export/kubernetes.js';
+import type { ExportedProgram } from '../../src/export/program.js';
+import { isLoopback } from '../../src/export/program.js';
+import { resolvedApp } from '../helpers/fake-pool.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
 const OPTIONS = {
@@ -42,6 +46,24 @@ const CONFIG = {
     { name: 'jobs', script: 'jobs.js', instances: 1, readiness: 'loaded' },
   ],
 };
+
+/** A program app (`command`) as the loader resolves it (test/cli/export-kubernetes.test.ts loads real ones). */
+const program = (
+  name: string,
+  listen: ExportedProgram['listen'],
+  extra: Partial<ResolvedApp> = {},
+): ResolvedApp =>
+  ({
+    ...resolvedApp({ name, script: '/usr/bin/python3', args: ['serve.py'], instances: 1, ...extra }),
+    program: { command: ['python3', 'serve.py'], file: '/usr/bin/python3', listen },
+  }) as ResolvedApp;
+const configOf = (apps: ResolvedApp[]): ResolvedConfig => ({
+  file: '/app/cluster.config.json',
+  environment: null,
+  health: null,
+  apps,
+});
+type Container = { command: string[]; ports: { name: string; containerPort: number }[] };
 
 describe('export kubernetes', () => {
   it('writes a Deployment and a Service that the Kubernetes schemas accept', async () => {
@@ -116,6 +138,73 @@ describe('export kubernetes', () => {
     // No app port: no Service.
     const none = await load({ apps: [{ name: 'jobs', script: 'jobs.js', instances: 1 }] }, 1);
     expect(kubernetesManifests(none, OPTIONS)).toHaveLength(1);
+  });
+
+  it("exposes a program's listen port, not its env.PORT, and assumes nothing of Node.js about it", () => {
+    const config = configOf([
+      program('py-api', { host: null, port: 8000, name: 'http' }, { env: { PORT: '9999' } }),
+      program('go-edge', { host: '0.0.0.0', port: 8443, name: 'go-edge' }),
+      // Listening itself, by the PORT convention.
+      program('rb', null, { env: { PORT: '4567' } }),
+      resolvedApp({ name: 'node', env: { PORT: '3000' } }),
+    ]);
+    const [deployment, service] = kubernetesManifests(config, OPTIONS) as [
+      { spec: { template: { spec: { containers: Container[] } } } },
+      { spec: { ports: { name: string; port: number; targetPort: string }[] } },
+    ];
+    expect(() => new Deployment(deployment as never).validate()).not.toThrow();
+    expect(() => new Service(service as never).validate()).not.toThrow();
+    const container = deployment.spec.template.spec.containers[0] as Container;
+    expect(container.ports).toEqual([
+      { name: 'health', containerPort: 9100, protocol: 'TCP' },
+      { name: 'py-api', containerPort: 8000, protocol: 'TCP' },
+      { name: 'go-edge', containerPort: 8443, protocol: 'TCP' },
+      { name: 'rb', containerPort: 4567, protocol: 'TCP' },
+      { name: 'node', containerPort: 3000, protocol: 'TCP' },
+    ]);
+    expect(service.spec.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([
+      ['py-api', 8000, 'py-api'],
+      ['go-edge', 8443, 'go-edge'],
+      ['rb', 4567, 'rb'],
+      ['node', 3000, 'node'],
+    ]);
+    // The container runs clusterd (the one Node.js in it), which runs the programs as they are.
+    expect(container.command.slice(0, 3)).toEqual(['node', 'node_modules/clusterd/dist/cli/bin.js', 'start']);
+    expect(JSON.stringify(deployment)).not.toMatch(/python3|serve\.py|NODE_OPTIONS|node_modules\/\.bin/);
+    expect(kubernetesWarnings(config, OPTIONS).filter((w) => w.startsWith('app '))).toEqual([]);
+  });
+
+  it('says why a program gets no port: none to listen on, or only loopback', () => {
+    const config = configOf([
+      program('jobs', null),
+      program('local', { host: '127.0.0.1', port: 8000, name: 'local' }),
+      program('local6', { host: '::1', port: 8001, name: 'local6' }),
+      resolvedApp({ name: 'worker', readiness: 'loaded' }),
+    ]);
+    expect(appPorts(config)).toEqual([]);
+    expect(kubernetesManifests(config, OPTIONS)).toHaveLength(1);
+    expect(kubernetesWarnings(config, OPTIONS).filter((w) => w.startsWith('app '))).toEqual([
+      'app jobs has no "listen" port and no numeric env.PORT: it gets no Service port (add one by hand)',
+      'app local listens on 127.0.0.1:8000, which only the pod itself can reach: it gets no container or Service port',
+      'app local6 listens on [::1]:8001, which only the pod itself can reach: it gets no container or Service port',
+      'app worker has no numeric env.PORT: it gets no Service port (add one by hand)',
+    ]);
+  });
+
+  it('tells loopback listen hosts from others', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      'LOCALHOST',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+    ])
+      expect([host, isLoopback(host)]).toEqual([host, true]);
+    for (const host of [null, '0.0.0.0', '::', '10.0.0.5', 'example.com', '::ffff:10.0.0.1', '128.0.0.1'])
+      expect([host, isLoopback(host)]).toEqual([host, false]);
   });
 
   it('makes names Kubernetes takes', () => {

@@ -2,6 +2,7 @@
 // runs the real command and systemd-analyze on its output).
 import { describe, expect, it } from 'vitest';
 import type { ResolvedApp, ResolvedConfig } from '../../src/config/resolved.js';
+import type { ExportedProgram } from '../../src/export/program.js';
 import {
   defaultUnitName,
   isUnitName,
@@ -9,6 +10,7 @@ import {
   startTimeoutSec,
   stopTimeoutSec,
   systemdUnit,
+  systemdWarnings,
 } from '../../src/export/systemd.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
 
@@ -36,6 +38,21 @@ const settings = (text: string) =>
     .filter((l) => l.includes('=') && !l.startsWith('#'))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
 const setting = (text: string, key: string) => settings(text).find(([k]) => k === key)?.[1];
+
+/** A program app (`command`) as the loader resolves it: script = its executable, args = the rest. */
+const program = (
+  name: string,
+  command: string[],
+  file: string,
+  extra: { listen?: ExportedProgram['listen'] } & Partial<ResolvedApp> = {},
+): ResolvedApp => {
+  const { listen = null, ...app } = extra;
+  return {
+    ...resolvedApp({ name, script: file, args: command.slice(1), instances: 1, readiness: 'loaded', ...app }),
+    program: { command, file, listen },
+  } as ResolvedApp;
+};
+const as = (uid: number, gid: number, user: string | null) => ({ uid, gid, user, home: null });
 
 const web = (shutdown: Partial<ResolvedApp['shutdown']>, name = 'web') =>
   resolvedApp({ name, shutdown: { ...resolvedApp().shutdown, ...shutdown } });
@@ -95,7 +112,6 @@ describe('systemd unit', () => {
   });
 
   it('User= and Group= when every app runs as one user; root with a comment when they differ', () => {
-    const as = (uid: number, gid: number, user: string | null) => ({ uid, gid, user, home: null });
     const same = unit(
       config([
         resolvedApp({ runAs: as(1001, 1002, 'web') }),
@@ -118,6 +134,90 @@ describe('systemd unit', () => {
     const none = unit(config([resolvedApp()]));
     expect(setting(none, 'User')).toBeUndefined();
     expect(none).toMatch(/^# No User=: the apps set no user/m);
+  });
+
+  it('a Node.js-only config gets no program lines, no capability, no warning', () => {
+    const text = unit(config([resolvedApp({ runAs: as(1001, 1002, 'web'), env: { PORT: '80' } })]));
+    expect(text).not.toMatch(/programs|AmbientCapabilities/);
+    expect(systemdWarnings(config([resolvedApp()]))).toEqual([]);
+  });
+
+  it("names each program's executable and where the service will find it, and its socket", () => {
+    const apps = [
+      resolvedApp(),
+      program('api', ['.venv/bin/gunicorn', '-b', 'fd://3'], '/srv/shop/.venv/bin/gunicorn', {
+        listen: { host: null, port: 8000, name: 'api' },
+      }),
+      program('worker', ['python3', '-u', 'worker.py'], '/usr/bin/python3'),
+      program('cron', ['sh', '-c', 'sleep 1'], '/bin/sh', {
+        listen: { host: '127.0.0.1', port: 9000, name: 'cron' },
+      }),
+      program('tool', ['mytool'], '/opt/tools/bin/mytool', { env: { PATH: '/opt/tools/bin:/usr/bin' } }),
+    ];
+    const text = unit(config(apps));
+    const block = text.slice(text.indexOf('# clusterd runs these programs'));
+    expect(block.split('\n').slice(0, 5)).toEqual([
+      '# clusterd runs these programs, and finds their executables again each time it loads the config:',
+      '#   api: /srv/shop/.venv/bin/gunicorn (a path in the config); clusterd listens on port 8000 (every address) and hands the socket to each instance',
+      "#   worker: /usr/bin/python3 (on the service's PATH)",
+      "#   cron: /bin/sh (on the service's PATH); clusterd listens on 127.0.0.1:9000 and hands the socket to each instance",
+      "#   tool: /opt/tools/bin/mytool (on the app's env.PATH)",
+    ]);
+    // Right after ExecStart, before the settings that follow it; the arguments are not written.
+    expect(text.indexOf('\nExecStart=')).toBeLessThan(text.indexOf('# clusterd runs these programs'));
+    expect(text.indexOf('# clusterd runs these programs')).toBeLessThan(text.indexOf('\nExecReload='));
+    expect(text).not.toContain('fd://3');
+    expect(text).not.toContain('worker.py');
+    expect(systemdWarnings(config(apps))).toEqual([]);
+    // Deterministic: the same config, the same unit.
+    expect(unit(config(apps))).toBe(text);
+  });
+
+  it('warns about a program found only on the PATH of the export, which the service does not search', () => {
+    const apps = [program('api', ['uvicorn', 'app:app', '--fd', '3'], '/home/me/.venv/bin/uvicorn')];
+    const text = unit(config(apps));
+    expect(text).toContain(
+      "#   api: /home/me/.venv/bin/uvicorn (found on the PATH of the export, which the service does not search: the config would not load; set the app's env.PATH, or give the executable's path in its command)\n",
+    );
+    expect(systemdWarnings(config(apps))).toEqual([
+      'app api: "uvicorn" was found in /home/me/.venv/bin, which is not on the PATH systemd gives a service (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin): the service would refuse the config (exit 78); set "PATH" in the app\'s "env", or give the executable\'s path in "command"',
+    ]);
+    // The app's own PATH is the one the service uses too; a path in the command needs none.
+    const ownPath = program('api', ['uvicorn'], '/home/me/.venv/bin/uvicorn', {
+      env: { PATH: '/home/me/.venv/bin' },
+    });
+    const byPath = program('api', ['/home/me/.venv/bin/uvicorn'], '/home/me/.venv/bin/uvicorn');
+    expect(systemdWarnings(config([ownPath, byPath]))).toEqual([]);
+  });
+
+  it('AmbientCapabilities=CAP_NET_BIND_SERVICE when a non-root clusterd opens a port below 1024', () => {
+    const listen = (port: number) => ({ host: null, port, name: 'api' });
+    const www = as(33, 33, 'www-data');
+    const low = unit(
+      config([
+        program('api', ['./server'], '/srv/shop/server', { listen: listen(80), runAs: www }),
+        program('admin', ['./admin'], '/srv/shop/admin', { listen: listen(8080), runAs: www }),
+      ]),
+      { 33: 'www-data' },
+    );
+    expect(setting(low, 'AmbientCapabilities')).toBe('CAP_NET_BIND_SERVICE');
+    expect(low).toMatch(
+      /^User=www-data\nGroup=www-data\n# clusterd opens the programs' sockets itself, as this user, and a port below 1024 needs this\n# capability \(api 80\); the processes it starts inherit it\.\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n$/m,
+    );
+    // Port 1024 and up, a clusterd that runs as root (no user, or several), or root itself: none.
+    const high = program('api', ['./server'], '/srv/shop/server', { listen: listen(1024), runAs: www });
+    const asRoot = program('api', ['./server'], '/srv/shop/server', { listen: listen(80) });
+    const root = program('api', ['./server'], '/srv/shop/server', {
+      listen: listen(80),
+      runAs: as(0, 0, 'root'),
+    });
+    const mixed = [asRoot, program('b', ['./b'], '/srv/shop/b', { runAs: www })];
+    for (const apps of [[high], [asRoot], [root], mixed])
+      expect(setting(unit(config(apps)), 'AmbientCapabilities')).toBeUndefined();
+  });
+
+  it('refuses a program path a unit cannot hold', () => {
+    expect(() => unit(config([program('api', ['./a\nb'], '/srv/shop/a\nb')]))).toThrow(/newline/);
   });
 
   it('quotes and escapes paths: spaces, %, $, quotes; refuses a newline', () => {

@@ -70,7 +70,9 @@ export function writeNew(file: string, text: string, force: boolean): void {
 
 export async function exportKubernetesCommand(options: ExportKubernetesOptions, io: Io): Promise<number> {
   if (!options.image)
-    throw usage('export kubernetes needs --image IMAGE: the image with the app and its node_modules');
+    throw usage(
+      'export kubernetes needs --image IMAGE: the image with the project, its node_modules (clusterd) and any program its config runs',
+    );
   const cpus = integer(options.cpus, '--cpus', 1, 1024, 2);
   const replicas = integer(options.replicas, '--replicas', 0, 10_000, 1);
   const config = await loadConfig({

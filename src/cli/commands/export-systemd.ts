@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/index.js';
 import { systemAccounts } from '../../config/run-as.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
-import { defaultUnitName, isUnitName, systemdUnit } from '../../export/systemd.js';
+import { defaultUnitName, isUnitName, systemdUnit, systemdWarnings } from '../../export/systemd.js';
 import type { Io } from '../io.js';
 import { writeNew } from './export-kubernetes.js';
 
@@ -45,6 +45,7 @@ export async function exportSystemdCommand(options: ExportSystemdOptions, io: Io
   } catch (error) {
     throw new ClusterdError(ErrorCode.USAGE, errorMessage(error), ExitCode.FAILURE);
   }
+  for (const warning of systemdWarnings(config)) io.stderr(`clusterd: warning: ${warning}\n`);
   if (options.output === undefined) {
     io.stdout(unit);
     return ExitCode.OK;
