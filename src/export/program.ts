@@ -1,24 +1,12 @@
 // What the exporters read of an app that is a program (`command`, not a Node.js `script`): its
 // resolved `program` (config/resolved.ts; docs/programs.md), null for a Node.js app.
-import type { ResolvedApp } from '../config/resolved.js';
+import type { ResolvedApp, ResolvedProgram } from '../config/resolved.js';
 
-/** The fields of ResolvedApp.program the exporters use. */
-export interface ExportedProgram {
-  /** As written; its first element with a slash is a path (relative to cwd), else a name found on PATH. */
-  readonly command: readonly string[];
-  /** The absolute executable the loader found for it. */
-  readonly file: string;
-  /** The socket clusterd's primary opens for the instances; host null: every address. */
-  readonly listen: { readonly host: string | null; readonly port: number; readonly name: string } | null;
-}
+export type ExportedProgram = ResolvedProgram;
 
-/**
- * The app's program, or null for a Node.js app. Written against the field the issue 29 spec names
- * (`ResolvedApp.program`), read through a cast so that this compiles before and after the loader adds it;
- * once it has, `app.program` is the same thing.
- */
+/** The app's program, or null for a Node.js app. */
 export function programOf(app: ResolvedApp): ExportedProgram | null {
-  return (app as ResolvedApp & { readonly program?: ExportedProgram | null }).program ?? null;
+  return app.program;
 }
 
 /** Whether a command's executable was named by a path (relative to cwd, or absolute), not found on PATH. */
