@@ -498,7 +498,7 @@ const cases: Case[] = [
     code: ErrorCode.CONFIG_ENUM,
     pointer: '/apps/0/readiness',
     at: '"readiness": |"ready"',
-    message: /"listening", "message" or "loaded"/,
+    message: /"listening", "message", "loaded" or "port"/,
   },
   {
     name: 'SIGKILL as the stop signal',

@@ -25,6 +25,7 @@ describe('normalization', () => {
     const { config, dir } = await resolveConfig({ apps: [{ name: 'web', script: 'server.js' }] });
     expect(config.apps[0]).toEqual({
       name: 'web',
+      program: null,
       script: join(dir, 'server.js'),
       args: [],
       nodeArgs: [],
@@ -40,7 +41,9 @@ describe('normalization', () => {
         noRestartExitCodes: [],
       },
       readiness: 'listening',
+      probe: null,
       readyTimeout: 30_000,
+      readySettle: 1_000,
       shutdown: { signal: 'SIGTERM', timeout: 5_000, delay: 0, spread: 0 },
       watch: {
         enabled: false,

@@ -28,7 +28,10 @@ import { envFileVars, workerEnv } from './env.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
 import type { ListenSockets } from './listen-sockets.js';
-import { crashLine, type FileOutput, forwardLines, type Sink } from './output.js';
+import { type AppFiles, crashLine, forwardLines, type Sink } from './output.js';
+
+export type { AppFiles } from './output.js';
+
 import { ProgramProcess } from './program.js';
 import { resolveRelease } from './release.js';
 import { type ChannelTally, workerChannel } from './worker-channel.js';
@@ -254,11 +257,6 @@ export class ClusterWorkerProcess implements WorkerProcess {
 }
 
 const require = createRequire(import.meta.url);
-
-/** The app's log file of each stream, asked per chunk (primary/process/log-files.ts). */
-export interface AppFiles {
-  output(stream: 'stdout' | 'stderr'): FileOutput | null;
-}
 
 // croner is loaded for the first app that recycles on a schedule, not by every primary.
 function cronJob(pattern: string, timezone: string | null, fn: () => void): () => void {

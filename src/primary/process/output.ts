@@ -16,6 +16,11 @@ const TAIL_LINES = 40;
 export type Sink = Pick<Writable, 'write' | 'once'>;
 
 /** An app's log file for one stream (logs.file, or logs.errorFile for stderr). */
+/** The app's log file of each stream, asked per chunk (primary/process/log-files.ts). */
+export interface AppFiles {
+  output(stream: 'stdout' | 'stderr'): FileOutput | null;
+}
+
 export interface FileOutput {
   /** Never applies backpressure (log/file.ts). */
   sink: Pick<Writable, 'write'>;

@@ -11,9 +11,8 @@ import type { ThreadSample, WorkerEvents, WorkerProcess } from '../pool/tracked-
 import { isLive } from '../stop/descendants.js';
 import type { ProcessTrees, ProcSystem } from '../stop/descendants-proc.js';
 import { accessProblem } from './access.js';
-import type { AppFiles } from './cluster-worker.js';
 import { envFileVars, workerEnv } from './env.js';
-import { crashLine, forwardLines, type Sink } from './output.js';
+import { type AppFiles, crashLine, forwardLines, type Sink } from './output.js';
 import { watchReadiness } from './program-readiness.js';
 import { resolveRelease } from './release.js';
 
