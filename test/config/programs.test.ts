@@ -91,7 +91,7 @@ describe('programs in the config', () => {
   });
 
   it('finds a path relative to cwd, and the app env PATH before the supervisor one', () => {
-    const { config, issues, dir } = normalize([
+    const { config, issues } = normalize([
       { name: 'rel', command: ['./bin/serve'] },
       { name: 'own', command: ['serve'], env: { PATH: '/nowhere' } },
     ]);
