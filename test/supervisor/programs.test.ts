@@ -113,6 +113,33 @@ describe('programs', () => {
     await stop(root);
   }, 30_000);
 
+  it('is ready by an HTTP probe once it answers 2xx, by a command probe once that exits 0', async () => {
+    const port = await freePort();
+    const root = startRoot({
+      apps: [
+        {
+          name: 'http',
+          command: ['python3', '-u', join(PROGRAMS, 'activated.py')],
+          listen: { port, host: '127.0.0.1' },
+          env: { SLOW_START: '1' },
+          readiness: { http: `http://127.0.0.1:${port}/`, interval: '100ms' },
+        },
+        {
+          // Ready once it has written its marker file, which takes it a second.
+          name: 'cmd',
+          command: ['sh', '-c', 'echo started; sleep 1; touch "marker-$CLUSTERD_WORKER_ID"; exec sleep 1000'],
+          readiness: { command: ['sh', '-c', 'test -e "marker-$CLUSTERD_WORKER_ID"'], interval: '100ms' },
+        },
+      ],
+    });
+    for (const app of ['http', 'cmd']) {
+      const started = await root.waitFor((e) => e.app === app && e.to === 'starting', `${app} starting`);
+      const ready = await root.waitFor((e) => e.app === app && e.to === 'ready', `${app} ready`);
+      expect(ready.time - started.time, app).toBeGreaterThanOrEqual(950);
+    }
+    await stop(root);
+  }, 30_000);
+
   it('stops a shell script and every child it started (its process group), none left', async () => {
     const root = startRoot({
       apps: [{ name: 'sh', command: [join(PROGRAMS, 'spawns-children.sh')], instances: 2 }],
@@ -191,7 +218,9 @@ describe('programs', () => {
     expect(crashes.length).toBe(4);
     expect(crashes[0]?.code).toBe(3);
     expect(String(crashes[0]?.msg)).toContain('cannot open /etc/missing.conf');
-    await stop(root);
+    // Its only app ended by itself, errored: the root ends too, with exit status 3.
+    expect((await root.waitForExit()).code).toBe(3);
+    expect(taggedProcesses(root.tag)).toEqual([]);
   }, 30_000);
 
   it('replaces a leaking Python process at guards.memory.limit, measured over its process group', async () => {
@@ -237,6 +266,7 @@ describe('programs', () => {
     expect(crashed.code).toBe(127);
     expect(String(crashed.msg)).toMatch(/nonexistent/);
     await root.waitFor((e) => e.app === 'gone' && e.to === 'errored', 'the app errored');
-    await stop(root);
+    expect((await root.waitForExit()).code).toBe(3);
+    expect(taggedProcesses(root.tag)).toEqual([]);
   }, 30_000);
 });
