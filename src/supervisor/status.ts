@@ -1,7 +1,10 @@
 // What `clusterd status` shows: every app and worker as the root sees them, with each worker's CPU and
-// memory read at the time of asking (pidusage, loaded only then).
+// memory read at the time of asking (pidusage, loaded only then). A program's instance counts its whole
+// process group (a shell wrapper holds little itself), as its memory guard does.
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { AppStatus, Status } from '../control/protocol.js';
+import { isLive } from '../primary/stop/descendants.js';
+import { linuxProc } from '../primary/stop/descendants-proc.js';
 import type { AppRunner } from './app-runner.js';
 
 export async function statusOf(
@@ -10,10 +13,23 @@ export async function statusOf(
   startedAt: number,
 ): Promise<Status> {
   const { default: pidusage } = await import('pidusage');
-  const usage = async (pid: number | null) => {
+  let table: ReturnType<ReturnType<typeof linuxProc>['table']> | undefined;
+  const group = (pid: number): number[] => {
+    table ??= linuxProc().table();
+    const members = (table ?? [])
+      .filter((e) => e.pgid === pid && e.pid !== pid && isLive(e))
+      .map((e) => e.pid);
+    return [pid, ...members];
+  };
+  const usage = async (pid: number | null, program: boolean) => {
     if (pid === null) return null;
     try {
-      return await pidusage(pid);
+      if (!program) return await pidusage(pid);
+      const all = Object.values(await pidusage(group(pid)).catch(() => pidusage([pid])));
+      return {
+        cpu: all.reduce((sum, u) => sum + u.cpu, 0),
+        memory: all.reduce((sum, u) => sum + u.memory, 0),
+      };
     } catch {
       return null;
     }
@@ -27,7 +43,7 @@ export async function statusOf(
       replaced: { ...a.workers.replaced },
       workers: await Promise.all(
         a.workers.list().map(async (w) => {
-          const u = await usage(w.pid);
+          const u = await usage(w.pid, a.app.program !== null);
           return {
             id: w.slot,
             pid: w.pid,

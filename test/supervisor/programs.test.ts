@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { freePort, getJson } from '../helpers/http.js';
 import { isAlive, taggedProcesses } from '../helpers/processes.js';
 import { FIXTURES, type LogEvent, type Root, startRoot } from '../helpers/root.js';
@@ -237,6 +238,10 @@ describe('programs', () => {
     });
     await root.running('leak');
     const first = workerEvents(root, 'leak', 'ready')[0]?.pid as number;
+    // status counts the group too: the sh in front holds about 1 MB, Python below it ten times that.
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    const memory = status.apps[0].workers[0].memory as number;
+    expect(memory).toBeGreaterThan(15 * 1024 * 1024);
     const guard = await root.waitFor(
       (e) => e.app === 'leak' && e.guard === 'memory' && e.pid === first,
       'the guard',
