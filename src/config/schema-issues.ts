@@ -149,7 +149,19 @@ function pruneAnyOf(errors: ErrorObject[]): ErrorObject[] {
   for (const a of anyOfs) {
     const at = a.instancePath;
     const branches = (a.schema as Record<string, unknown>[]).map((b) => resolveRef(schema, b));
-    const admitting = branches.filter((b) => admits(b.type, jsonType(a.data)));
+    let admitting = branches.filter((b) => admits(b.type, jsonType(a.data)));
+    // Objects told apart by a key (`readiness: { http }` or `{ command }`): the branch whose required
+    // keys the value has is the one it was meant for.
+    if (admitting.length > 1 && jsonType(a.data) === 'object') {
+      const data = a.data as object;
+      const keyed = admitting.filter((b) => {
+        const required = (b as { required?: unknown }).required;
+        return (
+          Array.isArray(required) && required.length > 0 && required.every((k) => Object.hasOwn(data, k))
+        );
+      });
+      if (keyed.length) admitting = keyed;
+    }
     if (admitting.length) {
       dropped.add(a);
       for (const e of byPath.get(at) ?? []) {
@@ -200,10 +212,17 @@ function translate(e: ErrorObject): SchemaIssue {
       };
     case 'type': {
       const types = String(params.type).split(',');
+      // A command line written as one string: no shell will split it, so the config must.
+      const line = /\/command$/.test(pointer) && typeof e.data === 'string' && !secret;
       return {
         code: ErrorCode.CONFIG_TYPE,
         pointer,
         message: `must be ${listOr(types.map((t) => ARTICLE[t] ?? t))}, ${got(e.data)}`,
+        ...(line
+          ? {
+              hint: `write it as its arguments, one string each (no shell splits it): ${JSON.stringify((e.data as string).trim().split(/\s+/)).slice(0, 200)}`,
+            }
+          : {}),
       };
     }
     case 'anyOf':

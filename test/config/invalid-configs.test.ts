@@ -501,6 +501,28 @@ const cases: Case[] = [
     message: /"listening", "message", "loaded" or "port"/,
   },
   {
+    name: 'a command written as one string',
+    files: { 'cluster.config.json': json({ apps: [{ name: 'ml', command: 'python3 -u serve.py' }] }) },
+    code: ErrorCode.CONFIG_TYPE,
+    pointer: '/apps/0/command',
+    at: '"command": |"python3',
+    message: /must be an array/,
+    hint: /one string each \(no shell splits it\): \["python3","-u","serve.py"\]/,
+    count: 1,
+  },
+  {
+    name: 'a readiness probe with a URL of another scheme (only its own branch is reported)',
+    files: {
+      'cluster.config.json': json({
+        apps: [{ name: 'ml', command: ['sh'], readiness: { http: 'ftp://host/' } }],
+      }),
+    },
+    code: ErrorCode.CONFIG_FORMAT,
+    pointer: '/apps/0/readiness/http',
+    at: '"http": |"ftp',
+    count: 1,
+  },
+  {
     name: 'SIGKILL as the stop signal',
     files: { 'cluster.config.json': one({ shutdown: { signal: 'SIGKILL' } }), 'x.js': '' },
     code: ErrorCode.CONFIG_ENUM,
