@@ -2,6 +2,7 @@
 // plain Python server on one socket clusterd listens on (systemd's socket activation), shell scripts
 // with children, a program that crashes at boot, one that ignores SIGTERM, a Python process that leaks.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -138,6 +139,42 @@ describe('programs', () => {
       const ready = await root.waitFor((e) => e.app === app && e.to === 'ready', `${app} ready`);
       expect(ready.time - started.time, app).toBeGreaterThanOrEqual(950);
     }
+    await stop(root);
+  }, 30_000);
+
+  it('replaces a watched program when its files change: the new version serves on the same port', async () => {
+    const port = await freePort();
+    const root = startRoot(
+      {
+        apps: [
+          {
+            name: 'py',
+            command: ['python3', '-u', 'server.py'],
+            listen: { port, host: '127.0.0.1' },
+            watch: { debounce: '100ms' },
+          },
+        ],
+      },
+      {
+        files: {
+          'server.py': readFileSync(join(PROGRAMS, 'activated.py'), 'utf8'),
+          'version.txt': 'v1',
+        },
+      },
+    );
+    await root.running('py');
+    await root.waitFor((e) => e.app === 'py' && Array.isArray(e.watching), 'the watcher');
+    const before = (await getJson<{ pid: number }>(`127.0.0.1:${port}`)).pid;
+    const mark = root.events.length;
+    writeFileSync(join(root.dir, 'version.txt'), 'v2');
+    const done = await root.waitFor((e) => e.app === 'py' && e.reload === 'done', 'the reload', {
+      from: mark,
+    });
+    expect(done.replaced).toBe(1);
+    const after = (await getJson<{ pid: number }>(`127.0.0.1:${port}`)).pid;
+    expect(after).not.toBe(before);
+    await root.waitFor((e) => e.app === 'py' && e.pid === before && e.to === 'stopped', 'the old one stopped');
+    expect(isAlive(before)).toBe(false);
     await stop(root);
   }, 30_000);
 
