@@ -92,11 +92,15 @@ function mapDelays(m: AppMapping) {
 }
 
 function mapStop(m: AppMapping) {
+  // A Node.js worker is drained first; a program's instance gets the signal in its whole process group.
+  const program = m.program !== null;
   m.shutdown().signal = 'SIGINT';
   m.mapped(
     '(stop signal: SIGINT)',
     'shutdown.signal',
-    'PM2 stops an app with SIGINT (unless PM2_KILL_SIGNAL says otherwise); clusterd drains the worker, then sends it',
+    program
+      ? "PM2 stops an app with SIGINT (unless PM2_KILL_SIGNAL says otherwise); clusterd sends it to the instance's process group"
+      : 'PM2 stops an app with SIGINT (unless PM2_KILL_SIGNAL says otherwise); clusterd drains the worker, then sends it',
   );
   const timeout = m.take('kill_timeout');
   if (timeout) {
@@ -104,18 +108,27 @@ function mapStop(m: AppMapping) {
     if (ms === null) m.unsupported(timeout, `${shownValue(timeout.value)} is not a time in ms`);
     else {
       m.shutdown().timeout = ms;
-      m.changed(
-        timeout,
-        'shutdown.timeout',
-        'SIGKILL comes this long after the stop began, as in PM2, but clusterd first drains the worker (no new connections, requests in flight finish), then sends SIGINT',
-      );
+      if (program)
+        m.mapped(
+          timeout,
+          'shutdown.timeout',
+          "SIGKILL comes this long after SIGINT, as in PM2, to the instance's process group",
+        );
+      else
+        m.changed(
+          timeout,
+          'shutdown.timeout',
+          'SIGKILL comes this long after the stop began, as in PM2, but clusterd first drains the worker (no new connections, requests in flight finish), then sends SIGINT',
+        );
     }
   }
   const message = m.take('shutdown_with_message');
   if (message?.value === true)
     m.unsupported(
       message,
-      "clusterd sends no 'shutdown' message: it drains the worker, then sends shutdown.signal (SIGINT); move the handler to onShutdown from clusterd/worker, or to process.on('SIGINT')",
+      program
+        ? "clusterd sends a program no 'shutdown' message, only shutdown.signal (SIGINT): handle SIGINT"
+        : "clusterd sends no 'shutdown' message: it drains the worker, then sends shutdown.signal (SIGINT); move the handler to onShutdown from clusterd/worker, or to process.on('SIGINT')",
     );
   else if (message) m.mapped(message, '', 'off');
 }

@@ -1,5 +1,7 @@
-// How many workers, and when one is ready: instances, exec_mode (clusterd always runs a node:cluster
-// pool), wait_ready and listen_timeout.
+// How many workers, and when one is ready: instances, exec_mode (clusterd runs a Node.js app as a
+// node:cluster pool, and a program's instances as processes of their own, as PM2's fork mode does),
+// wait_ready and listen_timeout.
+import type { Found } from './catalogue.js';
 import type { AppMapping } from './mapping.js';
 import { pm2Millis, shownValue } from './values.js';
 
@@ -20,6 +22,10 @@ const MAX_NOTE =
 function mapInstances(m: AppMapping): number | undefined {
   const found = m.take('instances');
   if (!found) {
+    if (m.program) {
+      m.mapped('(instances not set)', '', 'PM2 runs one process, as clusterd does for a program by default');
+      return undefined;
+    }
     m.draft.instances = 1;
     m.mapped('(instances not set)', 'instances', "PM2 runs one process; clusterd's own default would be max");
     return undefined;
@@ -56,10 +62,13 @@ function mapExecMode(m: AppMapping, instances: number | undefined): 'cluster' | 
   const match = typeof found?.value === 'string' ? /^(cluster|fork)(_mode)?$/.exec(found.value) : null;
   if (found && !match)
     m.unsupported(found, `${shownValue(found.value)} is neither cluster nor fork; taken as PM2's default`);
-  // PM2's default (lib/Common.js determineExecMode): cluster when instances is set to >= 1, 0 or -1.
-  const implied = instances !== undefined && (instances >= 0 || instances === -1) ? 'cluster' : 'fork';
+  // PM2's default (lib/Common.js determineExecMode): cluster when instances is set to >= 1, 0 or -1,
+  // for an app that runs on Node.js (or Bun); fork for any other program.
+  const implied =
+    !m.program && instances !== undefined && (instances >= 0 || instances === -1) ? 'cluster' : 'fork';
   const mode = (match?.[1] as 'cluster' | 'fork' | undefined) ?? implied;
   const option = found && match ? found : `(exec_mode not set: ${mode})`;
+  if (m.program) return programMode(m, option, mode);
   if (mode === 'cluster') {
     m.mapped(option, '', 'clusterd runs every app as a node:cluster pool; a worker is ready once it listens');
     return mode;
@@ -79,9 +88,35 @@ function mapExecMode(m: AppMapping, instances: number | undefined): 'cluster' | 
   return mode;
 }
 
+// A program's instances are processes of their own, as in PM2's fork mode; ready once they have run
+// readySettle (clusterd's default for a program, "loaded"), where PM2 counts one online at its start.
+function programMode(m: AppMapping, option: Found | string, mode: 'cluster' | 'fork'): 'cluster' | 'fork' {
+  const ready =
+    'ready once it has run readySettle (1s) without exiting, where PM2 counts it online when it starts; for a server, add listen and readiness "port", or a probe';
+  if (mode === 'cluster')
+    m.changed(
+      option,
+      '',
+      `PM2's cluster mode loads the script into Node.js (node:cluster), which cannot run a program; clusterd runs each instance as a process of its own, as PM2's fork mode does; ${ready}`,
+    );
+  else
+    m.mapped(
+      option,
+      '',
+      `each instance is a process of its own, as in PM2's fork mode (instances on one port need SO_REUSEPORT, or listen); ${ready}`,
+    );
+  return mode;
+}
+
 function mapReadiness(m: AppMapping) {
   const wait = m.take('wait_ready');
-  if (wait?.value === true) {
+  if (wait?.value === true && m.program)
+    m.changed(
+      wait,
+      '',
+      `a program does not send PM2's 'ready' message (PM2 counted it online after listen_timeout); clusterd counts it ready once it has run readySettle, or by a probe: readiness { "http": url } or { "command": [...] }`,
+    );
+  else if (wait?.value === true) {
     m.draft.readiness = 'message';
     m.mapped(wait, 'readiness', `"message": the worker calls process.send('ready'), as for PM2`);
   } else if (wait) m.mapped(wait, '', 'off');

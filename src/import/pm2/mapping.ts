@@ -32,6 +32,11 @@ export class AppMapping {
   readonly verdicts: Verdict[] = [];
   /** Why the whole app cannot be imported, once a mapper decided so. */
   dropped: string | null = null;
+  /**
+   * Set once the app is found to be a program that is not Node.js (`command`): the interpreter PM2
+   * runs its script with, or null when PM2 runs the script itself (interpreter "none", a binary).
+   */
+  program: { interpreter: string | null } | null = null;
   /** The app's clusterd name, once mapped; verdicts carry it. */
   name = '';
   /** Absolute path of the app's working directory: its `cwd`, from the project root. */
