@@ -192,7 +192,7 @@ export default config;
     expect(r.verdict('app', 'listen_timeout').note).toMatch(/ready anyway.*failed start/);
   });
 
-  it('a .json file in JavaScript syntax, evaluated as PM2 does, with a bash app left out (PM2 example)', async () => {
+  it('a .json file in JavaScript syntax, evaluated as PM2 does, with a bash app as a program (PM2 example)', async () => {
     const r = await importFile(
       {
         'process.json': `{
@@ -222,7 +222,7 @@ export default config;
       },
       'process.json',
     );
-    expect(r.apps.map((a) => a.name)).toEqual(['HTTP-API', 'Worker']);
+    expect(r.apps.map((a) => a.name)).toEqual(['HTTP-API', 'Worker', 'Checks']);
     expect(r.apps[0]).toMatchObject({
       instances: 'max',
       env: { NODE_ENV: 'normal' },
@@ -235,18 +235,18 @@ export default config;
       kind: 'changed',
       target: 'guards.memory.limit',
     });
-    expect(r.dropped).toEqual(['Checks']);
-    expect(r.verdicts.filter((v) => v.app === 'Checks')).toEqual([
-      {
-        app: 'Checks',
-        option: 'script',
-        kind: 'unsupported',
-        target: '',
-        note: expect.stringMatching(
-          /PM2 runs a \.sh file with bash: clusterd runs Node\.js apps only.*not imported/,
-        ),
-      },
-    ]);
+    // PM2 runs a .sh file with bash: clusterd runs the same command, as a program (issue 29).
+    expect(r.dropped).toEqual([]);
+    expect(r.apps[2]).toEqual({
+      name: 'Checks',
+      command: ['bash', 'apps/connection_check.sh'],
+      ...PM2_DEFAULTS,
+    });
+    expect(r.verdict('Checks', 'script')).toMatchObject({
+      kind: 'mapped',
+      target: 'command',
+      note: expect.stringMatching(/^PM2 runs a \.sh file with bash: imported as a program/),
+    });
   });
 
   it('YAML, with a merge key (PM2 example process.yml)', async () => {
@@ -454,7 +454,7 @@ apps:
     expect(r.verdict('next', 'script').note).toContain('next is not installed here');
   });
 
-  it('a Python app and a python3 interpreter are left out; a node interpreter is kept', async () => {
+  it('a Python app and a python3 interpreter become programs; a node interpreter is kept', async () => {
     const r = await importFile(
       {
         'ecosystem.config.js': `module.exports = {
@@ -478,15 +478,16 @@ apps:
       },
       'ecosystem.config.js',
     );
-    expect(r.apps.map((a) => a.name)).toEqual(['Node']);
-    expect(r.dropped).toEqual(['API', 'PythonApp']);
-    expect(r.verdict('API', 'script').note).toMatch(
-      /^PM2 runs a \.py file with python: clusterd runs Node\.js apps only/,
-    );
-    expect(r.verdict('PythonApp', 'interpreter')).toMatchObject({
-      kind: 'unsupported',
-      note: expect.stringContaining('its interpreter is "/usr/bin/python3"'),
-    });
+    // Until issue 29 both were left out: clusterd ran Node.js apps only.
+    expect(r.apps.map((a) => a.name)).toEqual(['API', 'PythonApp', 'Node']);
+    expect(r.dropped).toEqual([]);
+    // PM2 picks python for a .py file, or python3 where PATH has no python (this machine's PATH decides).
+    expect(r.apps[0]?.command).toEqual([expect.stringMatching(/^python3?$/), 'echo.py']);
+    expect(r.verdict('API', 'script').note).toMatch(/^PM2 runs a \.py file with python/);
+    // An interpreter that is not Node.js runs whatever file it is given, .js included, as PM2 spawns it.
+    expect(r.apps[1]).toMatchObject({ command: ['/usr/bin/python3', '-u', 'echo.js'] });
+    expect(r.verdict('PythonApp', 'interpreter')).toMatchObject({ kind: 'mapped', target: 'command' });
+    expect(r.apps[2]).toMatchObject({ script: 'echo.js' });
     expect(r.verdict('Node', 'interpreter')).toMatchObject({
       kind: 'changed',
       note: expect.stringContaining('not on'),
@@ -798,7 +799,7 @@ apps:
       'empty.json': '{ "apps": [] }',
       'ecosystem.config.js': 'const apps = [];\n',
       'nothing.mjs': 'export const apps = [];\n',
-      'only-python.yml': 'apps:\n  - script: run.py\n',
+      'only-outside.yml': 'apps:\n  - script: run.py\n    interpreter: ../venv/bin/python\n',
       'run.py': '',
       'app.toml': '',
     });
@@ -811,9 +812,10 @@ apps:
       issues: [{ code: ErrorCode.CONFIG_LOAD, message: 'the ecosystem file exports nothing' }],
     });
     await expect(readEcosystem(join(dir, 'app.toml'))).rejects.toMatchObject({ code: ErrorCode.CONFIG_LOAD });
-    const python = await readEcosystem(join(dir, 'only-python.yml'));
-    expect(() => convertEcosystem(python)).toThrow(
-      /no app of .* can run under clusterd:\n {2}run: PM2 runs a \.py file/,
+    // No app left to import (a Python app is one since issue 29; an interpreter out of the project is not).
+    const outside = await readEcosystem(join(dir, 'only-outside.yml'));
+    expect(() => convertEcosystem(outside)).toThrow(
+      /no app of .* can run under clusterd:\n {2}run: its interpreter "\.\.\/venv\/bin\/python" is a relative path/,
     );
   });
 });

@@ -29,8 +29,15 @@ const TOP_LEVEL: Record<string, string> = {
 function rebased(app: App, from: string, to: string): App {
   if (from === to || (app.cwd !== undefined && isAbsolute(app.cwd))) return app;
   const cwd = relative(to, resolve(from, app.cwd ?? '.')) || '.';
-  const { name, script, args, cwd: _, ...rest } = app;
-  return { name, script, ...(args ? { args } : {}), ...(cwd === '.' ? {} : { cwd }), ...rest };
+  const { name, script, command, args, cwd: _, ...rest } = app;
+  return {
+    name,
+    ...(script !== undefined ? { script } : {}),
+    ...(command ? { command } : {}),
+    ...(args ? { args } : {}),
+    ...(cwd === '.' ? {} : { cwd }),
+    ...rest,
+  } as App;
 }
 
 /** The project an ecosystem file belongs to: the nearest directory at or above it with a package.json. */

@@ -14,7 +14,7 @@ import { mapWatch } from './map-watch.js';
 import { AppMapping, type Draft, type Verdict } from './mapping.js';
 
 export interface MappedApp {
-  /** The clusterd app, or null when it cannot run under clusterd (`dropped` says why). */
+  /** The clusterd app (a Node.js app, or a program), or null when it is not imported (`dropped` says why). */
   app: App | null;
   name: string;
   dropped: string | null;
@@ -25,6 +25,7 @@ export interface MappedApp {
 const KEY_ORDER: readonly (keyof App)[] = [
   'name',
   'script',
+  'command',
   'args',
   'cwd',
   'nodeArgs',
