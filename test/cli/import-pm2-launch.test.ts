@@ -200,7 +200,9 @@ describe('clusterd import pm2: launch forms', () => {
     mkdirSync(join(dir, 'node_modules/foo'));
     execFileSync('mkfifo', [join(dir, 'node_modules/foo/bin.js')]);
     const r = await imported(dir);
-    expect(r.code).toBe(78);
+    // Not followed to a Node.js file, so the app is what PM2 runs: npm, a program (issue 29).
+    expect(r.code, r.stderr).not.toBe(78);
+    expect(r.apps).toMatchObject([{ name: 'web', command: ['npm', 'start'] }]);
     expect(r.stderr).toContain(
       `it runs "foo", which is no Node.js file nor a bin of this project's node_modules`,
     );

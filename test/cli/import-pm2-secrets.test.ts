@@ -112,6 +112,45 @@ module.exports = {
     expect(`${valid.stdout}${valid.stderr}`).not.toContain(dotenv);
   });
 
+  it('writes no secret into a program: what the file read from the environment is left out of its command', async () => {
+    const shell = secret();
+    const dir = writeFiles(tempDir(), {
+      'etl.py': '',
+      'ecosystem.config.js': `module.exports = {
+  apps: [{
+    name: 'etl',
+    script: 'etl.py',
+    interpreter: process.env.ETL_PYTHON || 'python3',
+    interpreter_args: ['-X', 'dev'],
+    args: ['--token', process.env.CLUSTERD_TEST_SECRET],
+    env: { TOKEN: process.env.CLUSTERD_TEST_SECRET, LEVEL: 'debug' },
+  }],
+};
+`,
+    });
+    const env = { ...process.env, CLUSTERD_TEST_SECRET: shell, ETL_PYTHON: 'python3' };
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir, env });
+    // args holds no value of its own without the variable: lost, and named (exit 2).
+    expect(r.code, r.stderr).toBe(2);
+    expect(`${r.stdout}${r.stderr}${writtenFiles(dir)}`).not.toContain(shell);
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8'));
+    expect(config.apps[0]).toMatchObject({
+      name: 'etl',
+      command: ['python3', '-X', 'dev', 'etl.py'],
+      env: { LEVEL: 'debug', PYTHONUNBUFFERED: '1' },
+    });
+    expect(Object.keys(config.apps[0].env).sort()).toEqual(['LEVEL', 'PYTHONUNBUFFERED']);
+    expect(r.stderr).toMatch(
+      /^etl\s+args\s+unsupported\s+-\s+not a string or a list of strings; read from the environment when the file ran \(CLUSTERD_TEST_SECRET\)/m,
+    );
+    expect(r.stderr).toMatch(
+      /^etl\s+interpreter\s+changed\s+command\s+.*read from the environment when the file ran \(ETL_PYTHON\); written as the file gives it with the variable unset/m,
+    );
+    const valid = await runCli(['validate'], { cwd: dir, env });
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(`${valid.stdout}${valid.stderr}`).not.toContain(shell);
+  });
+
   it('shows no part of a .env value the file loads over the placeholders, in an error or as a key', async () => {
     const dotenv = secret();
     const override = `const fs = require('node:fs');

@@ -96,7 +96,7 @@ describe('clusterd import pm2', () => {
     const dir = project({
       'ecosystem.config.js': `module.exports = { apps: [
   { name: 'api', script: 'server.js', increment_var: 'PORT', instanse: 2 },
-  { name: 'etl', script: 'etl.py' },
+  { name: 'etl', script: 'etl.py', interpreter: '../venv/bin/python' },
 ] };
 `,
       'etl.py': '',
@@ -104,7 +104,9 @@ describe('clusterd import pm2', () => {
     const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^api\s+increment_var\s+unsupported\s+-\s+clusterd counts workers/m);
-    expect(r.stderr).toMatch(/^etl\s+script\s+unsupported\s+-\s+PM2 runs a \.py file with python/m);
+    expect(r.stderr).toMatch(
+      /^etl\s+interpreter\s+unsupported\s+-\s+its interpreter "\.\.\/venv\/bin\/python" is a relative path that leads out of the project/m,
+    );
     // A key PM2 drops too loses nothing.
     expect(r.stderr).toMatch(
       /^api\s+instanse\s+ignored\s+-\s+not a PM2 option \(PM2 drops it too\); did you mean instances\?/m,
@@ -114,7 +116,58 @@ describe('clusterd import pm2', () => {
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
       'clusterd: not everything was imported, behaviour is lost: app etl left out, api.increment_var (see "unsupported" above)',
     );
+    expect(r.stderr).not.toMatch(STACK_LINE);
     expect(JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8')).apps).toHaveLength(1);
+  });
+
+  it('imports Python and shell apps as programs that clusterd validates and resolves (issue 29)', async () => {
+    const dir = project({
+      'ecosystem.config.js': `module.exports = { apps: [
+  { name: 'api', script: './server.js', instances: 2, exec_mode: 'cluster' },
+  { name: 'etl', script: 'etl.py', interpreter: 'python3', interpreter_args: '-u', args: '--once' },
+  { name: 'backup', script: 'backup.sh', cron_restart: '0 3 * * *', autorestart: false },
+] };
+`,
+      'etl.py': 'print(1)\n',
+      'backup.sh': 'echo backup\n',
+    });
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('3 apps imported; options: ');
+    expect(r.stderr).toMatch(
+      /^etl\s+script\s+mapped\s+command\s+PM2 runs it with python3: imported as a program/m,
+    );
+    expect(r.stderr).toMatch(/^backup\s+script\s+mapped\s+command\s+PM2 runs a \.sh file with bash/m);
+    expect(r.stderr).not.toMatch(/Node\.js apps only/);
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.config.json'), 'utf8'));
+    expect(config.apps.map((a: { command?: string[] }) => a.command)).toEqual([
+      undefined,
+      ['python3', '-u', 'etl.py', '--once'],
+      ['bash', 'backup.sh'],
+    ]);
+    // The loader finds each program's executable on PATH, as clusterd start will.
+    const valid = await runCli(['validate', '--json'], { cwd: dir });
+    expect(valid.code, valid.stderr).toBe(0);
+    const apps = JSON.parse(valid.stdout).apps as { name: string; program: { file: string } | null }[];
+    expect(apps.map((a) => [a.name, a.program === null])).toEqual([
+      ['api', true],
+      ['etl', false],
+      ['backup', false],
+    ]);
+    expect(apps[1]?.program?.file).toMatch(/\/python3$/);
+  });
+
+  it('refuses a file whose only app has an interpreter out of the project, naming the app, without a stack trace', async () => {
+    const dir = project({
+      'ecosystem.config.js': `module.exports = { apps: [{ name: 'etl', script: 'etl.py', interpreter: '../../venv/bin/python' }] };\n`,
+    });
+    const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(
+      /^clusterd: no app of .*ecosystem\.config\.js can run under clusterd:\n {2}etl: its interpreter "\.\.\/\.\.\/venv\/bin\/python" is a relative path that leads out of the project \(.*\), to .*: give the interpreter's absolute path in the ecosystem file/m,
+    );
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(existsSync(join(dir, 'cluster.config.json'))).toBe(false);
   });
 
   it('imports PM2 log options in full: separate files, times and their format (issue 27)', async () => {
