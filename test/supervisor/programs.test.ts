@@ -173,7 +173,10 @@ describe('programs', () => {
     expect(done.replaced).toBe(1);
     const after = (await getJson<{ pid: number }>(`127.0.0.1:${port}`)).pid;
     expect(after).not.toBe(before);
-    await root.waitFor((e) => e.app === 'py' && e.pid === before && e.to === 'stopped', 'the old one stopped');
+    await root.waitFor(
+      (e) => e.app === 'py' && e.pid === before && e.to === 'stopped',
+      'the old one stopped',
+    );
     expect(isAlive(before)).toBe(false);
     await stop(root);
   }, 30_000);
