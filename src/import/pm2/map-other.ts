@@ -38,7 +38,10 @@ const FEATURES: Partial<Record<Pm2Option, Feature>> = {
     off: isFalse,
     why: 'clusterd keeps app names as they are: --env selects variables only',
   },
-  execute_command: { off: isFalse, why: 'clusterd runs Node.js files, not commands' },
+  execute_command: {
+    off: isFalse,
+    why: 'a command line for PM2 to run: clusterd runs a program from its argument vector (`command`), never through a shell; the script and its arguments are written there',
+  },
   post_update: { off: (v) => Array.isArray(v) && v.length === 0, why: PM2_PLUS },
   trace: { off: isFalse, why: PM2_PLUS },
   disable_trace: { off: (v) => v !== false, why: PM2_PLUS },
