@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { tempDir, writeFiles } from '../helpers/files.js';
 import { freePort, getJson } from '../helpers/http.js';
 import { isAlive, taggedProcesses } from '../helpers/processes.js';
 import { FIXTURES, type LogEvent, type Root, startRoot } from '../helpers/root.js';
@@ -41,6 +42,40 @@ async function reload(root: Root, app: string): Promise<LogEvent> {
 }
 
 describe('programs', () => {
+  it('runs what `clusterd import pm2` writes for a PM2 file with a Python server and a bash script', async () => {
+    const port = await freePort();
+    const dir = writeFiles(tempDir(), {
+      'ecosystem.config.js': `module.exports = { apps: [
+        { name: 'py', script: 'server.py', interpreter: 'python3', env: { PORT: '${port}' } },
+        { name: 'tick', script: './tick.sh', interpreter: 'bash' },
+      ] };`,
+      'server.py': [
+        'import http.server, json, os',
+        'class H(http.server.BaseHTTPRequestHandler):',
+        '    def do_GET(self):',
+        '        body = json.dumps({"pid": os.getpid()}).encode()',
+        '        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)',
+        'http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()',
+        '',
+      ].join('\n'),
+      'tick.sh': 'echo tick; exec sleep 1000\n',
+    });
+    const imported = await runCli(['import', 'pm2', 'ecosystem.config.js', '-o', '-'], { cwd: dir });
+    expect(imported.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    const config = JSON.parse(imported.stdout) as { apps: Record<string, unknown>[] };
+    expect(config.apps.map((a) => a.command)).toEqual([
+      ['python3', 'server.py'],
+      ['bash', './tick.sh'],
+    ]);
+    const root = startRoot(config, { dir });
+    await root.running('py');
+    await root.running('tick');
+    await root.waitFor((e) => e.app === 'tick' && e.msg === 'tick', 'the script');
+    const served = await getJson<{ pid: number }>(`127.0.0.1:${port}`);
+    expect(workerEvents(root, 'py', 'ready').map((e) => e.pid)).toContain(served.pid);
+    await stop(root);
+  }, 30_000);
+
   it('reloads gunicorn on the shared port three times under traffic with 0 failed requests', async () => {
     const port = await freePort();
     const root = startRoot({
