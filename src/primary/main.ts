@@ -169,9 +169,6 @@ function handle(request: PrimaryRequest, answer: Answer): void {
         });
       }
       return;
-    // The log files and the watcher follow the settings in force: a reload's when it starts, the
-    // previous ones again when it fails (pool.ts, endReload).
-
     case 'scale':
       if (!pool) {
         notStarted();

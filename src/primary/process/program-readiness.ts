@@ -4,20 +4,20 @@
 //   by every instance (and the kernel accepts connections on it before any of them does), so a
 //   connection that merely succeeds proves nothing: the primary connects, finds the accepted end in
 //   /proc/net/tcp{,6} by the two ports, and looks for its inode among the file descriptors of the
-//   instance's process group. A probe another instance took is closed unanswered, and tried again;
+//   instance and its descendants (gunicorn's workers). A probe another instance took is closed
+//   unanswered, and tried again;
 // - a probe: `{ http }` answered 2xx, or `{ command }` exiting 0, tried every `interval` (each attempt
 //   bounded by it too).
 // Each returns how to stop watching (the instance exited, or is being stopped).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { ResolvedApp, ResolvedListen } from '../../config/resolved.js';
-import { isLive } from '../stop/descendants.js';
-import type { ProcSystem } from '../stop/descendants-proc.js';
 
-/** How often the accepted end of a `port` probe is looked for, and for how long before a new probe. */
-const LOOK_EVERY_MS = 20;
-const LOOKS = 15;
+/** How often the accepted end of a `port` probe is looked for, and how many times before a new round. */
+const LOOK_EVERY_MS = 50;
+const LOOKS = 6;
 /** Time between two `port` probes, and the connections each makes. */
 const PORT_PROBE_EVERY_MS = 100;
 const PORT_PROBES = 4;
@@ -26,7 +26,8 @@ export interface ReadinessTarget {
   pid: number;
   slot: number;
   env: Readonly<Record<string, string>>;
-  sys: ProcSystem;
+  /** The listening socket's inode (every instance holds it): not a sign that the instance accepted. */
+  listenInode: number | null;
   ready(): void;
 }
 
@@ -143,92 +144,120 @@ export function acceptedInode(table: string, serverPort: number, clientPort: num
   return null;
 }
 
-function readTable(name: string): string {
-  try {
-    return readFileSync(`/proc/net/${name}`, 'latin1');
-  } catch {
-    return '';
+/** The instance and its descendants, from /proc/<pid>/task/<pid>/children (no walk of all of /proc). */
+function familyOf(pid: number): number[] {
+  const family = [pid];
+  for (let i = 0; i < family.length && family.length < 4096; i++) {
+    let children: string;
+    try {
+      children = readFileSync(`/proc/${family[i]}/task/${family[i]}/children`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(' ')) if (child.trim()) family.push(Number(child));
   }
+  return family;
 }
 
-/** Whether a process of group `group` holds socket `inode`. */
-function groupHolds(sys: ProcSystem, group: number, inode: number): boolean {
-  const wanted = `socket:[${inode}]`;
-  for (const entry of sys.table() ?? []) {
-    if (entry.pgid !== group || !isLive(entry)) continue;
+const SOCKET = /^socket:\[(\d+)\]$/;
+
+/** The socket inodes the instance and its descendants hold. */
+function socketsHeld(pid: number): Set<number> {
+  const held = new Set<number>();
+  for (const member of familyOf(pid)) {
     let fds: string[];
     try {
-      fds = readdirSync(`/proc/${entry.pid}/fd`);
+      fds = readdirSync(`/proc/${member}/fd`);
     } catch {
       continue;
     }
     for (const fd of fds) {
       try {
-        if (readlinkSync(`/proc/${entry.pid}/fd/${fd}`) === wanted) return true;
+        const inode = SOCKET.exec(readlinkSync(`/proc/${member}/fd/${fd}`))?.[1];
+        if (inode) held.add(Number(inode));
       } catch {
         // Closed in between.
       }
     }
   }
-  return false;
+  return held;
 }
 
+/** The inode of a socket this process holds as file descriptor `fd`, or null. */
+export function ownSocketInode(fd: number): number | null {
+  try {
+    const inode = SOCKET.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    return inode ? Number(inode) : null;
+  } catch {
+    return null;
+  }
+}
+
+function readTables(): Promise<string> {
+  const read = (name: string) => readFile(`/proc/net/${name}`, 'latin1').catch(() => '');
+  return Promise.all([read('tcp'), read('tcp6')]).then(([v4, v6]) => `${v4}\n${v6}`);
+}
+
+// A round of `port` probes: PORT_PROBES connections at once (each lands on any instance, so one soon
+// reaches this one), then a look every LOOK_EVERY_MS at whether this instance accepted one. The socket
+// table of the whole system is read only once the instance holds a socket besides the listening one:
+// until it accepts something, a look costs a read of its own file descriptors.
 function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void {
-  // Several connections at once: each lands on any instance, so one of them soon reaches this one.
   const attempt = (done: (ok: boolean) => void) => {
-    let open = PORT_PROBES;
     let finished = false;
-    const cancels: (() => void)[] = [];
-    const one = (ok: boolean) => {
+    let look: NodeJS.Timeout | null = null;
+    const sockets: net.Socket[] = [];
+    const ports = new Set<number>();
+    const finish = (ok: boolean) => {
       if (finished) return;
-      open -= 1;
-      if (!ok && open > 0) return;
       finished = true;
-      for (const cancel of cancels) cancel();
+      if (look) clearTimeout(look);
+      for (const socket of sockets) socket.destroy();
       done(ok);
     };
-    for (let i = 0; i < PORT_PROBES; i++) cancels.push(portProbe(listen, target, one));
+    let pending = PORT_PROBES;
+    const connected = () => {
+      if (--pending === 0) check(0);
+    };
+    for (let i = 0; i < PORT_PROBES; i++) {
+      const socket = net.connect({ host: probeHost(listen.host), port: listen.port });
+      sockets.push(socket);
+      socket.once('connect', () => {
+        if (socket.localPort !== undefined) ports.add(socket.localPort);
+        connected();
+      });
+      socket.once('error', connected);
+    }
+    const check = (looks: number) => {
+      look = null;
+      if (finished) return;
+      if (ports.size === 0) return finish(false);
+      const held = socketsHeld(target.pid);
+      if (target.listenInode !== null) held.delete(target.listenInode);
+      const next = () => {
+        if (finished) return;
+        if (looks + 1 >= LOOKS) return finish(false);
+        look = setTimeout(() => check(looks + 1), LOOK_EVERY_MS);
+      };
+      if (held.size === 0) return next();
+      void readTables().then((tables) => {
+        if (finished) return;
+        let accepted = 0;
+        for (const port of ports) {
+          const inode = acceptedInode(tables, listen.port, port);
+          if (inode && held.has(inode)) return finish(true);
+          if (inode) accepted += 1;
+        }
+        // Every probe was accepted, by other instances: a new round.
+        if (accepted === ports.size) return finish(false);
+        next();
+      });
+    };
     return () => {
       finished = true;
-      for (const cancel of cancels) cancel();
+      if (look) clearTimeout(look);
+      for (const socket of sockets) socket.destroy();
     };
   };
   return repeat(attempt, PORT_PROBE_EVERY_MS, target.ready);
-}
-
-// One connection to the port: true once this instance's group holds its accepted end.
-function portProbe(listen: ResolvedListen, target: ReadinessTarget, done: (ok: boolean) => void): () => void {
-  let finished = false;
-  let look: NodeJS.Timeout | null = null;
-  const socket = net.connect({ host: probeHost(listen.host), port: listen.port });
-  const finish = (ok: boolean) => {
-    if (finished) return;
-    finished = true;
-    if (look) clearTimeout(look);
-    socket.destroy();
-    done(ok);
-  };
-  socket.once('error', () => finish(false));
-  socket.once('close', () => finish(false));
-  socket.once('connect', () => {
-    const clientPort = socket.localPort;
-    if (clientPort === undefined) return finish(false);
-    let looks = 0;
-    const check = () => {
-      look = null;
-      const inode =
-        acceptedInode(readTable('tcp'), listen.port, clientPort) ??
-        acceptedInode(readTable('tcp6'), listen.port, clientPort);
-      // Accepted (an inode): by this instance, or by another one (closed, and tried again).
-      if (inode) return finish(groupHolds(target.sys, target.pid, inode));
-      if (++looks >= LOOKS) return finish(false);
-      look = setTimeout(check, LOOK_EVERY_MS);
-    };
-    check();
-  });
-  return () => {
-    finished = true;
-    if (look) clearTimeout(look);
-    socket.destroy();
-  };
 }

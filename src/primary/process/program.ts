@@ -13,7 +13,7 @@ import type { ProcessTrees, ProcSystem } from '../stop/descendants-proc.js';
 import { accessProblem } from './access.js';
 import { envFileVars, workerEnv } from './env.js';
 import { type AppFiles, crashLine, forwardLines, type Sink } from './output.js';
-import { watchReadiness } from './program-readiness.js';
+import { ownSocketInode, watchReadiness } from './program-readiness.js';
 import { resolveRelease } from './release.js';
 
 /** How long an exited instance's output may take to drain before its exit is handled anyway. */
@@ -138,7 +138,7 @@ export class ProgramProcess implements WorkerProcess {
         pid: child.pid,
         slot,
         env,
-        sys: options.sys,
+        listenInode: fd === null ? null : ownSocketInode(fd),
         ready: () => {
           if (!this.exited) events.ready();
         },
