@@ -3,7 +3,10 @@
 // - start to ready: from the start command until both instances answer HTTP;
 // - supervisor memory, RSS and PSS, 1 s after both answer: clusterd's root + the app's primary, PM2's
 //   daemon (a fresh PM2_HOME every round, so its daemon starts and is measured like clusterd's root);
-// - the instances' own memory under each (the same program: should be equal).
+// - the instances' own memory under each (the same program: should be equal);
+// - the supervisor's CPU time from the start to that reading: clusterd's root (its CLI) + primary and
+//   the helpers they reaped, PM2's `pm2 start` CLI + daemon; and how many TCP sockets the network
+//   namespace held at each start (clusterd's readiness "port" reads /proc/net/tcp while it waits).
 // The two setups differ where the managers do: clusterd listens on one port and hands it to both
 // instances (`listen`, socket activation on fd 3), and waits until each instance has accepted a
 // connection (readiness "port") before it logs `running`; PM2's fork mode cannot share a port between
@@ -52,6 +55,10 @@ interface Sample {
   instances: { rss: number[]; pss: number[] };
   /** Processes under the supervisor that are neither its part nor an instance (none expected). */
   others: string[];
+  /** User + system CPU time of the supervisor's processes, from their start to the memory reading, ms. */
+  supervisorCpuMs: number;
+  /** TCP sockets in this network namespace when the round started (lines of /proc/net/tcp and tcp6). */
+  tcpSockets: number;
 }
 
 let interrupted = false;
@@ -112,6 +119,31 @@ function descendants(pid: number): number[] {
 
 const memory = (pids: number[]) => ({ rss: pids.map(rssKiB), pss: pids.map(pssKiB) });
 
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+/**
+ * User + system CPU time a process has used, ms (fields 14-15 of /proc/PID/stat), and with `reaped` that
+ * of its children it has waited for (16-17: the CLI of `pm2 start`, clusterd's short-lived helpers).
+ */
+function cpuMs(pid: number | 'self', reaped = true): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = [11, 12, ...(reaped ? [13, 14] : [])].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks * TICK_MS;
+}
+
+// clusterd's readiness "port" reads /proc/net/tcp (the whole namespace's table) while it waits: the
+// size of that table is part of the conditions of a round, and other work on the machine changes it.
+function tcpSockets(): number {
+  return ['tcp', 'tcp6']
+    .map((name) => {
+      try {
+        return readFileSync(`/proc/net/${name}`, 'latin1').trim().split('\n').length - 1;
+      } catch {
+        return 0;
+      }
+    })
+    .reduce((a, b) => a + b, 0);
+}
+
 /** Starts `clusterd start` in the foreground; resolves once `ready(event)`; the child is stopped by `cleanups`. */
 function startClusterd(file: string, ready: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000) {
   const child: ChildProcess = spawn(process.execPath, [CLUSTERD, 'start', '--log-format', 'json', file], {
@@ -151,6 +183,7 @@ async function clusterd(): Promise<Sample> {
       },
     ],
   });
+  const sockets = tcpSockets();
   const started = performance.now();
   const { child, events, done } = startClusterd(file, (e) => e.app === 'py' && e.to === 'running');
   const known = new Set<number>();
@@ -171,11 +204,20 @@ async function clusterd(): Promise<Sample> {
     const instances = events.filter((e) => e.app === 'py' && e.to === 'ready').map((e) => e.pid as number);
     if (!primary || instances.length !== INSTANCES) throw new Error('clusterd: no primary or instance pids');
     const supervisor = memory([root, primary]);
+    const supervisorCpuMs = cpuMs(root) + cpuMs(primary);
     const own = memory(instances);
     const tree = descendants(root);
     for (const pid of tree) known.add(pid);
     const others = tree.filter((pid) => pid !== primary && !instances.includes(pid)).map(cmdline);
-    return { commandMs, answeringMs, supervisor, instances: own, others };
+    return {
+      commandMs,
+      answeringMs,
+      supervisor,
+      instances: own,
+      others,
+      supervisorCpuMs,
+      tcpSockets: sockets,
+    };
   } finally {
     cleanups.delete(cleanup);
     await cleanup();
@@ -235,8 +277,12 @@ async function pm2Fork(): Promise<Sample> {
   };
   cleanups.add(cleanup);
   try {
+    const sockets = tcpSockets();
+    // The CLI's CPU time: it is this process's only child that ends meanwhile (execFileSync waits).
+    const before = cpuMs('self') - cpuMs('self', false);
     const started = performance.now();
     cli.run(['start', ecosystem]);
+    const cliCpuMs = cpuMs('self') - cpuMs('self', false) - before;
     const commandMs = performance.now() - started;
     const answered = await Promise.all(
       Array.from({ length: INSTANCES }, (_, i) => answering(port + i, 1).then((pids) => [...pids])),
@@ -250,11 +296,20 @@ async function pm2Fork(): Promise<Sample> {
       if (!instances.includes(Number(pid))) throw new Error(`PM2: pid ${pid} answered, not in pm2 jlist`);
     if (list.some((p) => p.pm2_env.exec_mode !== 'fork_mode')) throw new Error('PM2: not in fork mode');
     const supervisor = memory([daemon]);
+    const supervisorCpuMs = cpuMs(daemon) + cliCpuMs;
     const own = memory(instances);
     const tree = descendants(daemon);
     for (const pid of [daemon, ...tree]) known.add(pid);
     const others = tree.filter((pid) => !instances.includes(pid)).map(cmdline);
-    return { commandMs, answeringMs, supervisor, instances: own, others };
+    return {
+      commandMs,
+      answeringMs,
+      supervisor,
+      instances: own,
+      others,
+      supervisorCpuMs,
+      tcpSockets: sockets,
+    };
   } finally {
     cleanups.delete(cleanup);
     await cleanup();
@@ -284,6 +339,8 @@ const summarize = (s: Sample[]) => ({
   commandMs: Math.round(median(s.map((x) => x.commandMs))),
   answeringMs: Math.round(median(s.map((x) => x.answeringMs))),
   answeringEachMs: s.map((x) => Math.round(x.answeringMs)),
+  supervisorCpuMs: Math.round(median(s.map((x) => x.supervisorCpuMs))),
+  tcpSocketsEach: s.map((x) => x.tcpSockets),
   rss: memorySummary(s, 'rss'),
   pss: memorySummary(s, 'pss'),
   others: [...new Set(s.flatMap((x) => x.others))],
@@ -299,6 +356,12 @@ rows.push([
   ours.answeringMs,
   theirs.answeringMs,
   ratio(ours.answeringMs, theirs.answeringMs),
+]);
+rows.push([
+  'supervisor CPU, start to reading (ms)',
+  ours.supervisorCpuMs,
+  `${theirs.supervisorCpuMs} (CLI + daemon)`,
+  ratio(ours.supervisorCpuMs, theirs.supervisorCpuMs),
 ]);
 for (const kind of ['rss', 'pss'] as const) {
   const [root, primary] = ours[kind].parts;
@@ -318,6 +381,9 @@ for (const kind of ['rss', 'pss'] as const) {
 console.log(table(rows));
 console.log(
   `\neach round, start to both answering (ms): clusterd ${ours.answeringEachMs.join(' ')}; PM2 ${theirs.answeringEachMs.join(' ')}`,
+);
+console.log(
+  `TCP sockets in the namespace at each round's start: clusterd ${ours.tcpSocketsEach.join(' ')}; PM2 ${theirs.tcpSocketsEach.join(' ')}`,
 );
 console.log(
   `each round, supervisor RSS (MiB): clusterd ${ours.rss.supervisorEachMiB.join(' ')}; PM2 ${theirs.rss.supervisorEachMiB.join(' ')}`,
