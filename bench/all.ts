@@ -21,6 +21,7 @@ const SCENARIOS = [
   'balancing',
   'health',
   'guards',
+  'programs',
 ];
 
 const started = Date.now();
@@ -45,6 +46,7 @@ const logs = read('log-throughput');
 const balancing = read('balancing');
 const health = read('health');
 const guards = read('guards');
+const programs = read('programs');
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const leak = (target: string): any =>
   (guards.leaks ?? []).find((l: { target: string }) => l.target === target) ?? {};
@@ -198,6 +200,18 @@ const rows: [string, number, string, string][] = [
     r(guards.heartbeat?.['clusterd, heartbeat every 1s'], guards.heartbeat?.['clusterd, no guards']),
     '~1 (within noise)',
     'npm run bench:guards',
+  ],
+  [
+    'program (Python, 2 instances) start to both answering, clusterd / PM2 fork mode',
+    r(programs.clusterd?.answeringMs, programs.pm2?.answeringMs),
+    '(lower is better)',
+    'npm run bench:programs',
+  ],
+  [
+    'program supervisor RSS, clusterd root + primary / PM2 daemon',
+    r(programs.clusterd?.rss?.supervisorMiB, programs.pm2?.rss?.supervisorMiB),
+    '(lower is better)',
+    'npm run bench:programs',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
