@@ -132,16 +132,14 @@ export function probeHost(host: string | null): string {
 
 /** The inode of the accepted end of a connection, from /proc/net/tcp text: 0 while none accepted it. */
 export function acceptedInode(table: string, serverPort: number, clientPort: number): number | null {
-  for (const line of table.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    const local = fields[1];
-    const remote = fields[2];
-    if (!local || !remote || fields.length < 10) continue;
-    const localPort = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-    const remotePort = Number.parseInt(remote.slice(remote.lastIndexOf(':') + 1), 16);
-    if (localPort === serverPort && remotePort === clientPort) return Number(fields[9]);
-  }
-  return null;
+  // One search over the text (a host with many sockets has a table of megabytes: no split into lines).
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+  const ends = new RegExp(`^ *\\d+: [0-9A-F]+:${hex(serverPort)} [0-9A-F]+:${hex(clientPort)} (.*)$`, 'm');
+  const rest = ends.exec(table)?.[1];
+  if (rest === undefined) return null;
+  // After the two addresses: st, tx:rx, tr:when, retrnsmt, uid, timeout, inode.
+  const inode = Number(rest.trim().split(/\s+/)[6]);
+  return Number.isSafeInteger(inode) ? inode : null;
 }
 
 /** The instance and its descendants, from /proc/<pid>/task/<pid>/children (no walk of all of /proc). */
@@ -193,10 +191,7 @@ export function ownSocketInode(fd: number): number | null {
   }
 }
 
-function readTables(): Promise<string> {
-  const read = (name: string) => readFile(`/proc/net/${name}`, 'latin1').catch(() => '');
-  return Promise.all([read('tcp'), read('tcp6')]).then(([v4, v6]) => `${v4}\n${v6}`);
-}
+const readTable = (name: string) => readFile(`/proc/net/${name}`, 'latin1').catch(() => '');
 
 // A round of `port` probes: PORT_PROBES connections at once (each lands on any instance, so one soon
 // reaches this one), then a look every LOOK_EVERY_MS at whether this instance accepted one. The socket
@@ -240,11 +235,20 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
         look = setTimeout(() => check(looks + 1), LOOK_EVERY_MS);
       };
       if (held.size === 0) return next();
-      void readTables().then((tables) => {
+      // IPv4 first (a dual-stack socket shows IPv4 connections in tcp6: read only when needed).
+      const tables = new Map<string, Promise<string>>();
+      const table = (name: string) => {
+        const read = tables.get(name) ?? readTable(name);
+        tables.set(name, read);
+        return read;
+      };
+      const lookup = async (port: number) =>
+        acceptedInode(await table('tcp'), listen.port, port) ??
+        acceptedInode(await table('tcp6'), listen.port, port);
+      void Promise.all([...ports].map(lookup)).then((inodes) => {
         if (finished) return;
         let accepted = 0;
-        for (const port of ports) {
-          const inode = acceptedInode(tables, listen.port, port);
+        for (const inode of inodes) {
           if (inode && held.has(inode)) return finish(true);
           if (inode) accepted += 1;
         }
