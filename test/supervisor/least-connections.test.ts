@@ -40,9 +40,11 @@ describe('least-connections balancing', () => {
   it('sends no /fast request to a worker inside a /slow one while another is idle', async () => {
     const { fast, busy } = await seedScenario('least-connections');
     expect(busy.size).toBe(2);
-    // Every /fast went to one of the two idle workers, and both took turns.
+    // Every /fast went to one of the two idle workers. Which one is not asserted: among equally idle
+    // workers the one heard from last wins (balance.ts), and whether the last /fast's close has reached
+    // the primary before the next connection arrives is a race of the two processes (one worker took all
+    // 20 in one run of three on a loaded machine).
     expect(fast.every((f) => !busy.has(f.worker))).toBe(true);
-    expect(new Set(fast.map((f) => f.worker)).size).toBe(2);
     // None waited for a /slow one (which would take up to SLOW_MS).
     expect(Math.max(...fast.map((f) => f.ms))).toBeLessThan(SLOW_MS / 3);
   }, 30_000);
