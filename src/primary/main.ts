@@ -48,8 +48,10 @@ const logFiles = new AppLogFiles((file, logs, owner) =>
 );
 let watcher: AppWatcher | null = null;
 let watching = '';
-// A program's listening sockets (`listen`): opened before its instances start, held until the exit.
+// A program's listening sockets (`listen`): opened before the instances that use them start.
 const sockets = new ListenSockets();
+// Requests are handled one after another (see the message handler).
+let gate: Promise<void> = Promise.resolve();
 
 // (Re)starts the app's file watcher when its watch settings changed; a change reloads the app.
 function updateWatcher(app: ResolvedApp): void {
@@ -111,19 +113,21 @@ async function finish(stopping: Promise<void>): Promise<never> {
 
 type Answer = (outcome: Outcome, then?: () => void) => void;
 
-let starting: Promise<void> | null = null;
+let starting = false;
 
 function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
   logFiles.update(app);
+  sockets.settings(app);
   const sinks = { stdout: process.stdout, stderr: process.stderr };
   pool = new Pool(
     app,
     clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
-    // The log files and the watcher follow the settings in force: a reload's when it starts, the
-    // previous ones again when it fails (pool.ts, endReload).
+    // The log files, the watcher and the listen socket follow the settings in force: a reload's when it
+    // starts, the previous ones again when it fails (pool.ts, endReload).
     (settings) => {
       updateWatcher(settings);
       logFiles.update(settings);
+      sockets.settings(settings);
     },
   );
   pool.start(answer);
@@ -131,7 +135,16 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
   void finish(pool.done);
 }
 
-function handle(request: PrimaryRequest, answer: Answer): void {
+// The app could not start at all (its listen socket): errored, as a pool that gives up is, and the
+// primary ends once the root has heard it.
+function cannotStart(reason: string, answer: Answer): void {
+  send({ type: 'app', from: 'starting', to: 'errored', reason, lastExits: [] });
+  answer(failed(ErrorCode.START_FAILED, reason));
+  void finish(Promise.resolve());
+}
+
+/** Handles one request; a promise while what it needs first (a listen socket) is being opened. */
+function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefined {
   // The root asks in order (start first, once): anything else is a fault of the root's.
   const notStarted = () => answer(failed(ErrorCode.INTERNAL, 'the primary has not started its app'));
   switch (request.op) {
@@ -140,35 +153,31 @@ function handle(request: PrimaryRequest, answer: Answer): void {
         answer(failed(ErrorCode.INTERNAL, 'the app is already started'));
         return;
       }
+      starting = true;
       const app = request.app;
-      // Once: the start is answered once, and a second one is refused above while this one waits.
-      starting ??= sockets.ensure(app).then((problem) => {
-        if (problem) {
-          answer(failed(ErrorCode.START_FAILED, problem), () => process.exit(0));
-          return;
-        }
-        start(app, request.logFormat, answer);
+      return sockets.ensure(app).then((problem) => {
+        if (problem) cannotStart(problem, answer);
+        else start(app, request.logFormat, answer);
       });
-      return;
     }
-    case 'reload':
+    case 'reload': {
       if (!pool) {
         notStarted();
         return;
       }
-      {
-        const app = request.app;
-        void sockets.ensure(app).then((problem) => {
-          if (!pool) return notStarted();
-          if (problem) return answer(failed(ErrorCode.RELOAD_FAILED, problem));
-          pool.reload(app, (outcome) => {
-            // The socket a reload moved from is closed once the new instances serve.
-            if (outcome.ok && app) sockets.keepOnly(app);
-            answer(outcome);
-          });
+      const app = request.app;
+      return sockets.ensure(app).then((problem) => {
+        if (!pool) return notStarted();
+        if (problem) return answer(failed(ErrorCode.RELOAD_FAILED, problem));
+        // Its socket stays open while the reload may still fork on it; then only if its settings are
+        // in force (a failed reload's, or one a later reload moved on from, is closed).
+        const { release } = sockets.hold(app);
+        pool.reload(app, (outcome) => {
+          release();
+          answer(outcome);
         });
-      }
-      return;
+      });
+    }
     case 'scale':
       if (!pool) {
         notStarted();
@@ -244,11 +253,14 @@ process.on('message', (message: unknown) => {
   }
   const { id } = message;
   let answered = false;
-  handle(message.request, (outcome, then) => {
+  const answer: Answer = (outcome, then) => {
     if (answered) return;
     answered = true;
     send({ type: 'reply', id, outcome }, then);
-  });
+  };
+  // In the order they came: a request that waits for a socket to open holds back those after it (a
+  // reload's scale must not run first on the old settings).
+  gate = gate.then(() => handle(message.request, answer)).catch(fatal);
 });
 
 process.on('disconnect', () => {

@@ -3,6 +3,7 @@
 // with children, a program that crashes at boot, one that ignores SIGTERM, a Python process that leaks.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -155,16 +156,21 @@ describe('programs', () => {
     const root = startRoot({
       apps: [
         {
+          // Accepts at once, answers 503 for 2.5 s: "port" or "loaded" would be ready long before.
           name: 'http',
           command: ['python3', '-u', join(PROGRAMS, 'activated.py')],
           listen: { port, host: '127.0.0.1' },
-          env: { SLOW_START: '1' },
+          env: { UNREADY_FOR: '2.5' },
           readiness: { http: `http://127.0.0.1:${port}/`, interval: '100ms' },
         },
         {
-          // Ready once it has written its marker file, which takes it a second.
+          // Ready once it has written its marker file, which takes it 2.5 s (readySettle is 1 s).
           name: 'cmd',
-          command: ['sh', '-c', 'echo started; sleep 1; touch "marker-$CLUSTERD_WORKER_ID"; exec sleep 1000'],
+          command: [
+            'sh',
+            '-c',
+            'echo started; sleep 2.5; touch "marker-$CLUSTERD_WORKER_ID"; exec sleep 1000',
+          ],
           readiness: { command: ['sh', '-c', 'test -e "marker-$CLUSTERD_WORKER_ID"'], interval: '100ms' },
         },
       ],
@@ -172,10 +178,87 @@ describe('programs', () => {
     for (const app of ['http', 'cmd']) {
       const started = await root.waitFor((e) => e.app === app && e.to === 'starting', `${app} starting`);
       const ready = await root.waitFor((e) => e.app === app && e.to === 'ready', `${app} ready`);
-      expect(ready.time - started.time, app).toBeGreaterThanOrEqual(950);
+      expect(ready.time - started.time, app).toBeGreaterThanOrEqual(2_400);
     }
     await stop(root);
   }, 30_000);
+
+  it('refuses to start on a port another process holds, saying so, and listens on no other port', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const root = startRoot({
+        apps: [
+          {
+            name: 'taken',
+            command: ['sleep', '1000'],
+            listen: { port, host: '127.0.0.1' },
+            readiness: 'loaded',
+          },
+        ],
+      });
+      const errored = await root.waitFor((e) => e.app === 'taken' && e.to === 'errored', 'the app errored');
+      expect(String(errored.reason)).toMatch(new RegExp(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`));
+      expect(
+        root.events.some((e) => e.app === 'taken' && e.to === 'starting' && e.worker !== undefined),
+      ).toBe(false);
+      expect((await root.waitForExit()).code).toBe(3);
+      expect(taggedProcesses(root.tag)).toEqual([]);
+    } finally {
+      holder.close();
+    }
+  }, 30_000);
+
+  it('hands over a blocking socket, as systemd does: a plain accept() on fd 3 serves', async () => {
+    const port = await freePort();
+    const root = startRoot({
+      apps: [
+        {
+          name: 'inetd',
+          command: ['python3', '-u', join(PROGRAMS, 'blocking-accept.py')],
+          listen: { port, host: '127.0.0.1' },
+          instances: 2,
+        },
+      ],
+    });
+    await root.running('inetd');
+    const pids = workerEvents(root, 'inetd', 'ready').map((e) => e.pid);
+    for (let i = 0; i < 6; i++)
+      expect(pids).toContain((await getJson<{ pid: number }>(`127.0.0.1:${port}`)).pid);
+    expect(root.events.filter((e) => e.app === 'inetd' && e.to === 'crashed')).toEqual([]);
+    await stop(root);
+  }, 30_000);
+
+  it('moves to a new listen port on a config reload and closes the old one', async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    const config = (port: number) => ({
+      apps: [
+        {
+          name: 'py',
+          command: ['python3', '-u', join(PROGRAMS, 'activated.py')],
+          listen: { port, host: '127.0.0.1' },
+          instances: 2,
+        },
+      ],
+    });
+    const root = startRoot(config(first));
+    await root.running('py');
+    const mark = root.events.length;
+    writeFileSync(join(root.dir, 'cluster.config.json'), JSON.stringify(config(second)));
+    root.signal('SIGHUP');
+    await root.waitFor((e) => e.app === 'py' && e.reload === 'done', 'the reload', {
+      from: mark,
+      timeoutMs: 20_000,
+    });
+    const now = workerEvents(root, 'py', 'ready', mark).map((e) => e.pid);
+    expect(now).toContain((await getJson<{ pid: number }>(`127.0.0.1:${second}`)).pid);
+    // The old port is closed by the primary, and the old instances (which held it too) are gone.
+    for (const e of workerEvents(root, 'py', 'ready').slice(0, 2))
+      await root.waitFor((x) => x.pid === e.pid && x.to === 'stopped', 'an old instance stopped');
+    await expect(getJson(`127.0.0.1:${first}`)).rejects.toThrow(/ECONNREFUSED/);
+    await stop(root);
+  }, 40_000);
 
   it('replaces a watched program when its files change: the new version serves on the same port', async () => {
     const port = await freePort();

@@ -305,7 +305,7 @@ export function clusterEffects(options: {
         ? new ProgramProcess(
             slot,
             app,
-            { ...options, sys, listenFd: (a) => options.sockets?.fd(a) ?? null },
+            { ...options, sys, listen: (a) => options.sockets?.hold(a) ?? { fd: null, release: () => {} } },
             events,
           )
         : new ClusterWorkerProcess(slot, app, { ...options, warnOnce, handoff: handoffFor(app) }, events),

@@ -21,6 +21,8 @@ const LOOKS = 6;
 /** Time between two `port` probes, and the connections each makes. */
 const PORT_PROBE_EVERY_MS = 100;
 const PORT_PROBES = 4;
+/** How long a probe's connect may take before its round gives up on it. */
+const CONNECT_MS = 500;
 
 export interface ReadinessTarget {
   pid: number;
@@ -102,24 +104,47 @@ function commandProbe(
 ): () => void {
   const [file = '', ...args] = command;
   let finished = false;
+  let timer: NodeJS.Timeout | null = null;
+  let child: ReturnType<typeof spawn> | null = null;
+  // Its own process group, killed whole: a `sh -c` probe's hung child does not outlive its attempt.
+  const killGroup = () => {
+    if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Ended in between.
+    }
+  };
   const finish = (ok: boolean) => {
     if (finished) return;
     finished = true;
+    if (timer) clearTimeout(timer);
+    killGroup();
     done(ok);
   };
-  const child = spawn(file, args, {
-    cwd: app.cwd,
-    env: { ...target.env, CLUSTERD_INSTANCE_PID: String(target.pid) },
-    stdio: 'ignore',
-    timeout: interval,
-    killSignal: 'SIGKILL',
-    ...(app.runAs ? { uid: app.runAs.uid, gid: app.runAs.gid } : {}),
-  });
+  try {
+    child = spawn(file, args, {
+      cwd: app.cwd,
+      env: { ...target.env, CLUSTERD_INSTANCE_PID: String(target.pid) },
+      stdio: 'ignore',
+      detached: true,
+      ...(app.runAs ? { uid: app.runAs.uid, gid: app.runAs.gid } : {}),
+    });
+  } catch {
+    // Not even started (a bad uid, no such file): this attempt failed, the next may not.
+    setImmediate(() => finish(false));
+    return () => {
+      finished = true;
+    };
+  }
   child.once('error', () => finish(false));
   child.once('exit', (code) => finish(code === 0));
+  timer = setTimeout(() => finish(false), interval);
   return () => {
+    if (finished) return;
     finished = true;
-    child.kill('SIGKILL');
+    if (timer) clearTimeout(timer);
+    killGroup();
   };
 }
 
@@ -217,11 +242,22 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
     for (let i = 0; i < PORT_PROBES; i++) {
       const socket = net.connect({ host: probeHost(listen.host), port: listen.port });
       sockets.push(socket);
+      // A full accept queue leaves a connect waiting on SYN retries for minutes: this round gives up.
+      let settled = false;
+      const timeout = setTimeout(() => socket.destroy(), CONNECT_MS);
+      socket.once('close', () => {
+        clearTimeout(timeout);
+        if (settled) return;
+        settled = true;
+        connected();
+      });
       socket.once('connect', () => {
+        clearTimeout(timeout);
+        settled = true;
         if (socket.localPort !== undefined) ports.add(socket.localPort);
         connected();
       });
-      socket.once('error', connected);
+      socket.once('error', () => {});
     }
     const check = (looks: number) => {
       look = null;

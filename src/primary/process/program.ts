@@ -26,7 +26,14 @@ const SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 const SH = '/bin/sh';
 
 /** Variables of socket activation: never passed on from the supervisor's own environment. */
-const ACTIVATION_VARS = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET'];
+const ACTIVATION_VARS = [
+  'LISTEN_FDS',
+  'LISTEN_PID',
+  'LISTEN_FDNAMES',
+  'NOTIFY_SOCKET',
+  'WATCHDOG_PID',
+  'WATCHDOG_USEC',
+];
 
 /** The program instances alive in this primary, by pid: killed with their groups if the primary fails. */
 const live = new Set<number>();
@@ -52,8 +59,8 @@ export interface ProgramOptions {
   files?: AppFiles | undefined;
   trees?: ProcessTrees | undefined;
   sys: ProcSystem;
-  /** The listening socket's file descriptor, for an app with `listen`. */
-  listenFd?: (app: ResolvedApp) => number | null;
+  /** The listening socket of an app with `listen`, held open for the instance until its release. */
+  listen?: (app: ResolvedApp) => { fd: number | null; release: () => void };
 }
 
 export class ProgramProcess implements WorkerProcess {
@@ -84,9 +91,13 @@ export class ProgramProcess implements WorkerProcess {
     let file = program.file;
     let args = [...app.args];
     let argv0 = program.command[0];
-    const fd = program.listen ? (options.listenFd?.(app) ?? null) : null;
+    const socket = program.listen ? options.listen?.(app) : undefined;
+    const fd = socket?.fd ?? null;
     if (program.listen) {
-      if (fd === null) throw new Error(`no listening socket for ${program.listen.port}`);
+      if (fd === null) {
+        socket?.release();
+        throw new Error(`no listening socket for ${program.listen.port}`);
+      }
       stdio.push(fd);
       env.LISTEN_FDS = '1';
       env.LISTEN_FDNAMES = program.listen.name;
@@ -94,15 +105,24 @@ export class ProgramProcess implements WorkerProcess {
       file = SH;
       argv0 = SH;
     }
-    this.child = spawn(file, args, {
-      argv0,
-      cwd: release.cwd,
-      env,
-      stdio,
-      // Its own process group: a stop signals everything it started, and a terminal's Ctrl-C does not.
-      detached: true,
-      ...(app.runAs ? { uid: app.runAs.uid, gid: app.runAs.gid } : {}),
-    });
+    const releaseSocket = socket?.release ?? (() => {});
+    // A probe's environment is the instance's, without the socket it does not have.
+    const probeEnv = { ...env };
+    for (const key of ACTIVATION_VARS) delete probeEnv[key];
+    try {
+      this.child = spawn(file, args, {
+        argv0,
+        cwd: release.cwd,
+        env,
+        stdio,
+        // Its own process group: a stop signals everything it started, and a terminal's Ctrl-C does not.
+        detached: true,
+        ...(app.runAs ? { uid: app.runAs.uid, gid: app.runAs.gid } : {}),
+      });
+    } catch (error) {
+      releaseSocket();
+      throw error;
+    }
     const child = this.child;
     const base = { app: app.name, worker: slot, pid: child.pid ?? 0, format: options.logFormat };
     const files = options.files;
@@ -123,29 +143,20 @@ export class ProgramProcess implements WorkerProcess {
       }).tail;
     child.once('error', (error: NodeJS.ErrnoException) => {
       // Never started (spawn failed): no 'exit' follows.
-      if (child.pid === undefined)
-        setImmediate(() =>
-          this.exit({
-            code: null,
-            signal: null,
-            failure: `could not start: ${this.accessProblem() ?? error.message}`,
-          }),
-        );
+      if (child.pid !== undefined) return;
+      releaseSocket();
+      setImmediate(() =>
+        this.exit({
+          code: null,
+          signal: null,
+          failure: `could not start: ${this.accessProblem() ?? error.message}`,
+        }),
+      );
     });
-    if (child.pid !== undefined) {
-      live.add(child.pid);
-      this.stopReadiness = watchReadiness(app, {
-        pid: child.pid,
-        slot,
-        env,
-        listenInode: fd === null ? null : ownSocketInode(fd),
-        ready: () => {
-          if (!this.exited) events.ready();
-        },
-      });
-    }
+    // Its exit is handled before anything else can go wrong with it (its readiness below).
     child.once('exit', (code, signal) => {
       this.stopReadiness();
+      releaseSocket();
       if (child.pid !== undefined) live.delete(child.pid);
       if (this.killTimer) clearTimeout(this.killTimer);
       this.killTimer = null;
@@ -157,6 +168,19 @@ export class ProgramProcess implements WorkerProcess {
         this.exitWithOutput(code, signal);
       });
     });
+    if (child.pid !== undefined) {
+      live.add(child.pid);
+      // (A probe that cannot even be started never succeeds: readyTimeout then fails the start.)
+      this.stopReadiness = watchReadiness(app, {
+        pid: child.pid,
+        slot,
+        env: probeEnv,
+        listenInode: fd === null ? null : ownSocketInode(fd),
+        ready: () => {
+          if (!this.exited) events.ready();
+        },
+      });
+    }
   }
 
   get pid(): number | null {
