@@ -384,14 +384,16 @@ class AppNormalizer {
       cwd,
       path: path ?? '',
       runAs,
+      // The app's own probe's interval (a program takes no readiness from `defaults`).
       probeInterval: () => {
-        const readiness = this.settings.readiness as { interval?: unknown };
-        return readiness.interval === undefined
+        const own = app.readiness as { interval?: unknown } | undefined;
+        return own?.interval === undefined
           ? 500
           : this.duration(['readiness', 'interval'], { positive: true });
       },
       report: (...issue) => this.report(...issue),
       runnable: this.options.runnable,
+      platform: this.options.platform,
     });
     if (!program) return missing;
     return {

@@ -95,6 +95,8 @@ export function resolveProgram(
     probeInterval: () => number;
     report: Report;
     runnable?: Runnable;
+    /** Readiness `port` reads /proc (Linux). */
+    platform?: NodeJS.Platform;
   },
 ): ProgramSettings | null {
   const at = `/apps/${index}`;
@@ -164,6 +166,18 @@ export function resolveProgram(
   }
   const listen = resolveListen(app);
   const readiness = programReadiness(app, at, listen !== null, options);
+  if (readiness?.probe && 'command' in readiness.probe) {
+    const probe = findExecutable(readiness.probe.command[0] ?? '', options);
+    if ('problem' in probe) {
+      report(
+        ErrorCode.CONFIG_SCRIPT_NOT_FOUND,
+        `${at}/readiness/command/0`,
+        `the readiness probe: ${probe.problem}`,
+        'a probe that cannot run never succeeds: every start would fail at readyTimeout',
+      );
+      ok = false;
+    }
+  }
   if (!readiness) ok = false;
   if (!ok || 'problem' in found || !readiness) return null;
   return {
@@ -184,10 +198,20 @@ function programReadiness(
   app: App,
   at: string,
   listens: boolean,
-  options: { probeInterval: () => number; report: Report },
+  options: { probeInterval: () => number; report: Report; platform?: NodeJS.Platform },
 ): { readiness: ResolvedReadiness; probe: ResolvedProbe | null } | null {
   const own: Readiness | undefined = app.readiness;
-  if (own === undefined) return { readiness: listens ? 'port' : 'loaded', probe: null };
+  const proc = (options.platform ?? process.platform) === 'linux';
+  if (own === undefined) return { readiness: listens && proc ? 'port' : 'loaded', probe: null };
+  if (own === 'port' && !proc) {
+    options.report(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `${at}/readiness`,
+      `readiness "port" reads which process accepted a connection from /proc, which ${options.platform ?? process.platform} does not have`,
+      'use "loaded", or a probe: { "command": [...] } or { "http": url }',
+    );
+    return null;
+  }
   if (typeof own === 'object') {
     const interval = options.probeInterval();
     return 'http' in own

@@ -213,14 +213,20 @@ function translate(e: ErrorObject): SchemaIssue {
     case 'type': {
       const types = String(params.type).split(',');
       // A command line written as one string: no shell will split it, so the config must.
-      const line = /\/command$/.test(pointer) && typeof e.data === 'string' && !secret;
+      // Not when it holds quotes or shell syntax: splitting that at spaces would be a wrong argument vector.
+      const line =
+        /\/command$/.test(pointer) &&
+        typeof e.data === 'string' &&
+        !secret &&
+        !/['"\\$`|;&<>*?(){}]/.test(e.data) &&
+        e.data.length <= 200;
       return {
         code: ErrorCode.CONFIG_TYPE,
         pointer,
         message: `must be ${listOr(types.map((t) => ARTICLE[t] ?? t))}, ${got(e.data)}`,
         ...(line
           ? {
-              hint: `write it as its arguments, one string each (no shell splits it): ${JSON.stringify((e.data as string).trim().split(/\s+/)).slice(0, 200)}`,
+              hint: `write it as its arguments, one string each (no shell splits it): ${JSON.stringify((e.data as string).trim().split(/\s+/))}`,
             }
           : {}),
       };

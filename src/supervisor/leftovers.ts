@@ -13,7 +13,7 @@ export function killLeftovers(
   group: number | null,
 ): void {
   for (const info of workers.list()) {
-    if (info.pid === null || !fx.killLeftover(info.pid)) continue;
+    if (info.pid === null || !fx.killLeftover(info.pid, app)) continue;
     log.warn({ app, worker: info.slot, pid: info.pid }, 'killed a worker left by its primary');
   }
   workers.clear();

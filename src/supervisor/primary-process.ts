@@ -1,6 +1,7 @@
 // The runner's effects: what it asks of a primary process, and the real one in the root (child_process.fork of primary/main.js),
 // its output relayed whole lines at a time, real timers.
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { relayLines } from '../log/relay.js';
 import { killGroup, linuxProc } from '../primary/stop/descendants-proc.js';
@@ -27,13 +28,25 @@ export interface RunnerEffects {
   spawn(handlers: PrimaryHandlers): PrimaryChild;
   timer(ms: number, fn: () => void): () => void;
   now(): number;
-  /** SIGKILLs a worker its dead primary left behind, if it still runs. */
-  killLeftover(pid: number): boolean;
+  /**
+   * SIGKILLs a worker its dead primary left behind, if it still runs; a program's instance (the leader
+   * of its own process group, with the app's name in its environment) with its whole group.
+   */
+  killLeftover(pid: number, app: string): boolean;
   /** SIGKILLs what a dead primary's process group still holds (`group`: its pid); returns their pids. */
   killGroup(group: number): number[];
 }
 
 const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
+
+/** Whether `pid` runs with `CLUSTERD_APP=app` in its environment (as clusterd started its workers). */
+function isAppInstance(pid: number, app: string): boolean {
+  try {
+    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`.includes(`\0CLUSTERD_APP=${app}\0`);
+  } catch {
+    return false;
+  }
+}
 
 function alive(pid: number): boolean {
   try {
@@ -95,11 +108,13 @@ export function primaryEffects(
     },
     now: Date.now,
     killGroup: (group) => killGroup(linuxProc(), group),
-    killLeftover: (pid) => {
+    killLeftover: (pid, app) => {
       if (!alive(pid)) return false;
       try {
-        // A program's instance leads a process group of its own: all of it goes (its children too).
-        const leads = linuxProc().entry(pid)?.pgid === pid;
+        // A program's instance leads a process group of its own: all of it goes (its children too). A
+        // pid reused since by another group's leader (another app's primary or instance) is not ours:
+        // its environment names another app, or none.
+        const leads = linuxProc().entry(pid)?.pgid === pid && isAppInstance(pid, app);
         process.kill(leads ? -pid : pid, 'SIGKILL');
         return true;
       } catch {

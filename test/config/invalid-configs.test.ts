@@ -511,6 +511,15 @@ const cases: Case[] = [
     count: 1,
   },
   {
+    name: 'a command line with quotes written as one string: no guess at its arguments',
+    files: { 'cluster.config.json': json({ apps: [{ name: 'ml', command: "python3 -c 'print(1)'" }] }) },
+    code: ErrorCode.CONFIG_TYPE,
+    pointer: '/apps/0/command',
+    at: '"command": |"python3',
+    message: /must be an array, got "python3 -c 'print\(1\)'"$/,
+    count: 1,
+  },
+  {
     name: 'a readiness probe with a URL of another scheme (only its own branch is reported)',
     files: {
       'cluster.config.json': json({

@@ -205,6 +205,55 @@ describe('programs in the config', () => {
   });
 });
 
+describe('programs where readiness "port" cannot work, and probes that cannot run', () => {
+  it('refuses "port" without /proc, and defaults a listen to "loaded" there', () => {
+    const dir = project();
+    const raw = (apps: object[]) => ({ apps }) as ClusterdConfig;
+    const options = {
+      file: join(dir, 'c.json'),
+      cpus: () => 1,
+      path: join(dir, 'bin'),
+      platform: 'darwin' as const,
+    };
+    const refused = normalizeConfig(
+      raw([{ name: 'a', command: ['serve'], listen: { port: 8000 }, readiness: 'port' }]),
+      options,
+    );
+    expect(refused.issues).toEqual([
+      issue('/apps/0/readiness', 'reads which process accepted a connection from /proc'),
+    ]);
+    const fallback = normalizeConfig(
+      raw([{ name: 'a', command: ['serve'], listen: { port: 8000 } }]),
+      options,
+    );
+    expect(fallback.config?.apps[0]?.readiness).toBe('loaded');
+  });
+
+  it('refuses a command probe whose program is not found, at load rather than at readyTimeout', () => {
+    const { issues } = normalize([
+      { name: 'a', command: ['serve'], readiness: { command: ['no-such-check-xyz'] } },
+    ]);
+    expect(issues).toEqual([
+      issue(
+        '/apps/0/readiness/command/0',
+        'the readiness probe: "no-such-check-xyz" is not an executable file',
+      ),
+    ]);
+  });
+
+  it("takes a probe's interval from the app's own readiness only", () => {
+    const { config, issues } = normalize(
+      [
+        { name: 'a', command: ['serve'], readiness: { http: 'http://127.0.0.1:1/' } },
+        { name: 'web', script: 'server.js' },
+      ],
+      { defaults: { readiness: 'loaded' } },
+    );
+    expect(issues).toEqual([]);
+    expect(config?.apps[0]?.probe).toEqual({ http: 'http://127.0.0.1:1/', interval: 500 });
+  });
+});
+
 describe('findExecutable', () => {
   it('skips relative PATH entries and missing directories, and checks the mode for the app user', () => {
     const dir = project();

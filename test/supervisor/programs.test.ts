@@ -355,8 +355,8 @@ describe('programs', () => {
     expect(stopped.signal).toBe('SIGKILL');
     const took = stopped.time - draining.time;
     expect(took).toBeGreaterThanOrEqual(750);
-    // Half-way between the timeout and twice it: a SIGKILL that came late, or never, fails this.
-    expect(took).toBeLessThan(1_600);
+    // A SIGKILL that never came fails the wait above; one that came late (not armed at the drain) this.
+    expect(took).toBeLessThan(1_500);
     expect((await root.waitForExit()).code).toBe(0);
     expect(taggedProcesses(root.tag)).toEqual([]);
   }, 30_000);
@@ -389,8 +389,9 @@ describe('programs', () => {
           name: 'leak',
           // sh in front: the wrapper holds little itself, the Python process below it the memory.
           command: ['sh', '-c', 'python3 -u "$0"; exit $?', join(PROGRAMS, 'grows.py')],
+          // About 2 s to the limit after a 1 s readySettle: room to read the status of the first process.
           env: { GROW_MB: '8' },
-          guards: { memory: { limit: '120MB', interval: '100ms' } },
+          guards: { memory: { limit: '200MB', interval: '100ms' } },
         },
       ],
     });
@@ -398,13 +399,14 @@ describe('programs', () => {
     const first = workerEvents(root, 'leak', 'ready')[0]?.pid as number;
     // status counts the group too: the sh in front holds about 1 MB, Python below it ten times that.
     const status = JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    expect(status.apps[0].workers[0].pid).toBe(first);
     const memory = status.apps[0].workers[0].memory as number;
     expect(memory).toBeGreaterThan(15 * 1024 * 1024);
     const guard = await root.waitFor(
       (e) => e.app === 'leak' && e.guard === 'memory' && e.pid === first,
       'the guard',
     );
-    expect(guard.msg).toMatch(/guards.memory.limit \(120MB\)/);
+    expect(guard.msg).toMatch(/guards.memory.limit \(200MB\)/);
     await root.waitFor(
       (e) => e.app === 'leak' && e.pid === first && e.to === 'stopped',
       'the old one stopped',
