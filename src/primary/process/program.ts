@@ -198,7 +198,8 @@ export class ProgramProcess implements WorkerProcess {
 
   private exitWithOutput(code: number | null, signal: NodeJS.Signals | null): void {
     const clean = code === 0 && signal === null;
-    let detail = clean ? undefined : (this.accessProblem() ?? crashLine(this.tail()));
+    // What it printed last first: a binary may be executable without being readable by its user.
+    let detail = clean ? undefined : (crashLine(this.tail()) ?? this.accessProblem());
     // The shell's (or the program's own) "not found": the command vanished since the config loaded.
     if (!clean && code === 127 && !detail) detail = `exit status 127: ${this.script} could not be run`;
     this.exit({ code, signal, ...(detail ? { detail } : {}) });
