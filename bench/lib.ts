@@ -52,17 +52,20 @@ export function lines(child: ChildProcess, onLine: (line: string) => void): void
   });
 }
 
-/** Starts `clusterd start` on a config; resolves with the process and its JSON events once `ready` says so. */
-export function startClusterd(
+/**
+ * Starts `clusterd start` on a config in the foreground: the process at once (so a caller can stop it
+ * whatever happens), its JSON events, and `done`, which resolves once `ready` says so.
+ */
+export function launchClusterd(
   file: string,
   ready: (event: Record<string, unknown>) => boolean,
   timeoutMs = 20_000,
-): Promise<{ child: ChildProcess; events: Record<string, unknown>[] }> {
+): { child: ChildProcess; events: Record<string, unknown>[]; done: Promise<void> } {
   const child = spawn(process.execPath, [CLUSTERD, 'start', '--log-format', 'json', file], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const events: Record<string, unknown>[] = [];
-  return new Promise((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('clusterd did not become ready')), timeoutMs);
     lines(child, (line) => {
       try {
@@ -70,12 +73,27 @@ export function startClusterd(
         events.push(event);
         if (ready(event)) {
           clearTimeout(timer);
-          resolve({ child, events });
+          resolve();
         }
       } catch {}
     });
-    child.on('exit', () => reject(new Error('clusterd exited early')));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`clusterd exited early (${signal ?? code})`));
+    });
   });
+  return { child, events, done };
+}
+
+/** Starts `clusterd start` on a config; resolves with the process and its JSON events once `ready` says so. */
+export async function startClusterd(
+  file: string,
+  ready: (event: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+): Promise<{ child: ChildProcess; events: Record<string, unknown>[] }> {
+  const { child, events, done } = launchClusterd(file, ready, timeoutMs);
+  await done;
+  return { child, events };
 }
 
 /** Stops `child` with `signal`, and with SIGKILL if it is still there after `graceMs`: a run must end. */

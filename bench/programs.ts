@@ -15,15 +15,14 @@
 // `python3` on PATH, so that no pyenv shim or other wrapper runs first).
 // Rounds interleaved (the first target alternates); medians; ratios clusterd / PM2.
 // Run: npm run build && node bench/programs.ts [rounds]
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CLUSTERD,
   freePort,
-  lines,
+  launchClusterd,
   median,
   pssKiB,
   ROOT,
@@ -144,32 +143,6 @@ function tcpSockets(): number {
     .reduce((a, b) => a + b, 0);
 }
 
-/** Starts `clusterd start` in the foreground; resolves once `ready(event)`; the child is stopped by `cleanups`. */
-function startClusterd(file: string, ready: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000) {
-  const child: ChildProcess = spawn(process.execPath, [CLUSTERD, 'start', '--log-format', 'json', file], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const events: Record<string, unknown>[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('clusterd did not become ready')), timeoutMs);
-    lines(child, (line) => {
-      try {
-        const event = JSON.parse(line);
-        events.push(event);
-        if (ready(event)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      } catch {}
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`clusterd exited early (${signal ?? code})`));
-    });
-  });
-  return { child, events, done };
-}
-
 async function clusterd(): Promise<Sample> {
   const port = await freePort();
   const { file } = tempConfig({
@@ -185,7 +158,7 @@ async function clusterd(): Promise<Sample> {
   });
   const sockets = tcpSockets();
   const started = performance.now();
-  const { child, events, done } = startClusterd(file, (e) => e.app === 'py' && e.to === 'running');
+  const { child, events, done } = launchClusterd(file, (e) => e.app === 'py' && e.to === 'running', 30_000);
   const known = new Set<number>();
   const cleanup = async () => {
     for (const pid of descendants(child.pid as number)) known.add(pid);
