@@ -2,7 +2,7 @@
 // package.json the way npm would start it. Pure: the project comes in as plain values, so every rule is
 // unit-tested without a disk.
 
-import { clusterdName } from '../import/pm2/map-process.js';
+import { clusterdName } from '../import/pm2/map-name.js';
 import { packageScript } from '../import/pm2/npm.js';
 import { mainCandidates, type PackageJson, packageEntry } from '../import/pm2/project.js';
 

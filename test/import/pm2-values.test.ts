@@ -1,8 +1,8 @@
 // PM2's value formats and command lines, read as PM2 (and npm's shell) read them.
 import { describe, expect, it } from 'vitest';
 import { parseNodeCommand, shellWords } from '../../src/import/pm2/command.js';
+import { clusterdName } from '../../src/import/pm2/map-name.js';
 import { pm2Instances } from '../../src/import/pm2/map-pool.js';
-import { clusterdName } from '../../src/import/pm2/map-process.js';
 import { packageRunner, scriptTarget } from '../../src/import/pm2/npm.js';
 import { mergeKeys } from '../../src/import/pm2/read.js';
 import { argList, pm2Size, pm2Time, splitArgs } from '../../src/import/pm2/values.js';

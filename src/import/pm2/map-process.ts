@@ -9,159 +9,27 @@ import {
   type Launch,
   type LaunchContext,
   type LaunchResult,
-  LOADERS,
   packageRunner,
   resolveLine,
   resolveWords,
   scriptTarget,
 } from './launch.js';
+import {
+  BY_EXTENSION,
+  type Interpreter,
+  type InterpreterUse,
+  loaderPackage,
+  mapInterpreter,
+  needsTransform,
+  TYPESCRIPT,
+  typescriptLoader,
+} from './map-interpreter.js';
+import { mapName } from './map-name.js';
 import { commandLine, executable, findOnPath, mapProgram, pythonInterpreter } from './map-program.js';
 import type { AppMapping } from './mapping.js';
 import { resolvePackageScript } from './npm.js';
 import { directoryEntry, looksBinary, pathKind, projectContext, readHead } from './project.js';
 import { argList, shownValue } from './values.js';
-
-// The interpreters PM2 picks by extension when none is given (lib/API/interpreter.json), besides node.
-const BY_EXTENSION: Record<string, string> = {
-  '.sh': 'bash',
-  '.py': 'python',
-  '.rb': 'ruby',
-  '.php': 'php',
-  '.pl': 'perl',
-  '.coffee': 'coffee',
-  '.ls': 'lsc',
-  '.tsx': 'bun',
-};
-const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** A name clusterd accepts, as close to PM2's as it can be; `taken` (lower case) is avoided. */
-export function clusterdName(name: string, taken: ReadonlySet<string>): string {
-  const clean =
-    name
-      .replace(/[^A-Za-z0-9._-]+/g, '-')
-      .replace(/^[^A-Za-z0-9]+/, '')
-      .slice(0, 60)
-      .replace(/-+$/, '') || 'app';
-  let unique = clean;
-  for (let n = 2; taken.has(unique.toLowerCase()); n += 1) unique = `${clean}-${n}`;
-  return unique;
-}
-
-// PM2's default name: the script's file name without its extension.
-const defaultName = (script: unknown) => {
-  const base = typeof script === 'string' ? basename(script) : 'app';
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-};
-
-function mapName(m: AppMapping, taken: ReadonlySet<string>) {
-  const found = m.take('name');
-  const wanted = found === undefined ? defaultName(m.peek('script')?.value) : String(found.value);
-  m.name = clusterdName(wanted, taken);
-  m.draft.name = m.name;
-  if (!found) m.mapped('(name not set)', 'name', `PM2's default, from the script's file name`);
-  else if (m.name === wanted && NAME.test(wanted)) m.mapped(found, 'name');
-  else
-    m.changed(
-      found,
-      'name',
-      `renamed from ${shownValue(wanted)}: clusterd names are unique (ignoring case), up to 64 letters, digits, ".", "_" and "-"`,
-    );
-}
-
-type Interpreter = 'node' | 'other-node' | 'bun' | 'loader' | 'npx' | 'none' | 'other';
-
-function interpreterKind(value: string): Interpreter {
-  if (value === 'node' || value === 'nodejs') return 'node';
-  if (value === 'none') return 'none';
-  if (/^node@/.test(value) || /(^|\/)node(js)?(\.exe)?$/.test(value)) return 'other-node';
-  if (/(^|\/)bun$/.test(value)) return 'bun';
-  if (LOADERS[basename(value)]) return 'loader';
-  if (/^(npx|pnpx|bunx)$/.test(basename(value))) return 'npx';
-  return 'other';
-}
-
-/** The interpreter's kind, and its verdict for when the app runs on Node.js (pushed once that is known). */
-interface InterpreterUse {
-  kind: Interpreter;
-  judge: () => void;
-}
-
-const NO_VERDICT = () => {};
-
-// The interpreter, and the Node.js options it stands for (a loader: at once, as the script's launch adds
-// its own after them); null when the app is dropped. "none" and the interpreters that are not Node.js
-// are judged with the script (mapScript): the app becomes a program, or "none" leads to a Node.js file.
-function mapInterpreter(m: AppMapping, found: Found | undefined): InterpreterUse | null {
-  if (!found) return { kind: 'node', judge: NO_VERDICT };
-  if (typeof found.value !== 'string' || found.value.trim() === '') {
-    m.drop(found, `${shownValue(found.value)} is not an interpreter (a program's name or path)`);
-    return null;
-  }
-  const value = found.value;
-  const kind = interpreterKind(value);
-  switch (kind) {
-    case 'node':
-      return { kind, judge: () => m.mapped(found, '', 'workers run on the Node.js that runs clusterd') };
-    case 'other-node':
-      return {
-        kind,
-        judge: () =>
-          m.changed(found, '', `workers run on the Node.js that runs clusterd, not on ${shownValue(value)}`),
-      };
-    case 'bun':
-      return {
-        kind,
-        judge: () =>
-          m.changed(found, '', 'workers run on Node.js, not Bun: check that the app uses no Bun APIs'),
-      };
-    case 'loader': {
-      const loader = LOADERS[basename(value)] as readonly string[];
-      m.draft.nodeArgs = [...loader, ...(m.draft.nodeArgs ?? [])];
-      return {
-        kind,
-        judge: () =>
-          m.changed(
-            found,
-            'nodeArgs',
-            `${basename(value)} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`,
-          ),
-      };
-    }
-    case 'npx': {
-      // `interpreter: 'npx', interpreter_args: 'tsx'`: PM2 runs npx tsx <script>.
-      const [first, ...rest] = m.draft.nodeArgs ?? [];
-      const loader = first === undefined ? undefined : LOADERS[first];
-      // npx runs another program (not a loader clusterd knows): the command PM2 spawns, as a program.
-      if (!loader) return { kind: 'other', judge: NO_VERDICT };
-      m.draft.nodeArgs = [...loader, ...rest];
-      return {
-        kind,
-        judge: () =>
-          m.changed(
-            found,
-            'nodeArgs',
-            `npx ${first} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`,
-          ),
-      };
-    }
-    case 'none':
-      return {
-        kind,
-        judge: () =>
-          m.changed(
-            found,
-            '',
-            'PM2 runs the script as a program; clusterd runs the Node.js file it leads to',
-          ),
-      };
-    default:
-      return { kind, judge: NO_VERDICT };
-  }
-}
-
-const loaderPackage = (loader: readonly string[]) => (loader[1] ?? '').split('/')[0] ?? '';
 
 // The project the app's scripts are read from: its cwd, or, where that does not exist on this machine
 // (a deploy path such as /var/www/app), the project the ecosystem file sits in.
@@ -209,29 +77,6 @@ function mapLaunch(
     `${how}: clusterd runs ${result.launch.command.script} itself${lead}${rest.length ? `; ${rest.join('; ')}` : ''}`,
   );
   if (argsFound) m.changed(argsFound, argsNote ? 'args' : '', argsNote || 'part of the command above');
-}
-
-// A TypeScript file without an interpreter: PM2 runs it with Bun. The project's own loader when it has
-// one; Node.js's type stripping otherwise, which cannot run code that needs a transform (decorators).
-function typescriptLoader(ctx: LaunchContext): readonly string[] | null {
-  const pkg = ctx.readJson('package.json');
-  const deps = (field: string) => {
-    const v = typeof pkg === 'object' && pkg !== null ? (pkg as Record<string, unknown>)[field] : null;
-    return typeof v === 'object' && v !== null ? Object.keys(v) : [];
-  };
-  const all = new Set([...deps('dependencies'), ...deps('devDependencies')]);
-  if (all.has('tsx')) return LOADERS.tsx as readonly string[];
-  if (all.has('ts-node')) return LOADERS['ts-node'] as readonly string[];
-  return null;
-}
-
-function needsTransform(ctx: LaunchContext): boolean {
-  const conf = ctx.readJson('tsconfig.json');
-  const options =
-    typeof conf === 'object' && conf !== null
-      ? (conf as { compilerOptions?: Record<string, unknown> }).compilerOptions
-      : undefined;
-  return options?.experimentalDecorators === true || options?.emitDecoratorMetadata === true;
 }
 
 /** The app's script as PM2 runs it, for the mappers that follow it to a Node.js file or a program. */
