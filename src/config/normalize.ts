@@ -11,7 +11,7 @@ import { clip } from './display.js';
 import { envFilePaths } from './env-file.js';
 import { type GuardSettings, resolveGuards } from './guards.js';
 import { appCwd, isPlain, type Plain, preflightIssues } from './preflight.js';
-import { type Runnable, resolveProgram, runnable } from './program.js';
+import { appKind, type Runnable, runnable, settleWithinTimeout } from './program.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, ResolvedRunAs, StopSignal } from './resolved.js';
 import {
   type Accounts,
@@ -231,7 +231,7 @@ class AppNormalizer {
 
   resolve(): ResolvedApp {
     const app = this.resolveApp();
-    this.settleWithinTimeout(app);
+    settleWithinTimeout(app, this.origin(['readySettle']), (...issue) => this.report(...issue));
     return app;
   }
 
@@ -248,7 +248,18 @@ class AppNormalizer {
       report: (...issue) => this.report(...issue),
     });
     this.envFilesReadable(envFiles, runAs);
-    const kind = this.kind(cwd, env, runAs);
+    const kind = appKind(this.app, this.index, {
+      cwd,
+      env,
+      runAs,
+      readiness: s.readiness,
+      path: this.options.path,
+      runnable: this.options.runnable,
+      platform: this.options.platform,
+      origin: (path) => this.origin(path),
+      duration: (path, options) => this.duration(path, options),
+      report: (...issue) => this.report(...issue),
+    });
     const instances = kind.instances ?? s.instances;
     return {
       name: this.app.name,
@@ -312,97 +323,6 @@ class AppNormalizer {
             : this.duration(['primary', 'hangTimeout'], { positive: true }),
       },
       runAs,
-    };
-  }
-
-  // A program ready once it has run readySettle must get there before readyTimeout fails its start.
-  private settleWithinTimeout(app: ResolvedApp): void {
-    if (app.program === null || app.readiness !== 'loaded' || app.readySettle < app.readyTimeout) return;
-    this.report(
-      ErrorCode.CONFIG_RANGE,
-      this.origin(['readySettle']),
-      `must be shorter than readyTimeout (${formatDuration(app.readySettle)} >= ${formatDuration(app.readyTimeout)}): a program is ready once it has run readySettle, and not ready within readyTimeout is a failed start`,
-    );
-  }
-
-  // A Node.js app (`script`) or a program (`command`, program.ts), and what differs between the two.
-  private kind(
-    cwd: string,
-    env: Record<string, string | null>,
-    runAs: ResolvedRunAs | null,
-  ): Pick<ResolvedApp, 'program' | 'script' | 'args' | 'readiness' | 'probe'> & {
-    instances: number | 'max' | null;
-  } {
-    const app = this.app;
-    const at = `/apps/${this.index}`;
-    const missing = {
-      program: null,
-      script: '',
-      args: [],
-      readiness: 'loaded' as const,
-      probe: null,
-      instances: null,
-    };
-    if (app.command === undefined) {
-      if (app.script === undefined) {
-        this.report(
-          ErrorCode.CONFIG_MISSING_KEY,
-          at,
-          `app ${app.name} has neither "script" (a Node.js app) nor "command" (any other program)`,
-          'add "script": "server.js", or "command": ["python3", "app.py"]',
-        );
-        return missing;
-      }
-      const readiness = this.settings.readiness;
-      if (app.listen !== undefined)
-        this.report(
-          ErrorCode.CONFIG_UNSUPPORTED,
-          `${at}/listen`,
-          '"listen" is for programs ("command"): a Node.js app listens itself, and node:cluster shares its port',
-          'remove "listen"',
-        );
-      if (typeof readiness === 'object' || readiness === 'port') {
-        this.report(
-          ErrorCode.CONFIG_UNSUPPORTED,
-          this.origin(['readiness']),
-          `readiness ${JSON.stringify(readiness)} is for programs ("command"); a Node.js app is ready when it listens, says so, or has loaded`,
-          'use "listening", "message" or "loaded"',
-        );
-        return { ...missing, script: resolve(cwd, app.script), args: app.args ?? [] };
-      }
-      return {
-        program: null,
-        script: resolve(cwd, app.script),
-        args: app.args ?? [],
-        readiness,
-        probe: null,
-        instances: null,
-      };
-    }
-    const path = Object.hasOwn(env, 'PATH') && env.PATH !== null ? env.PATH : this.options.path;
-    const program = resolveProgram(app, this.index, {
-      cwd,
-      path: path ?? '',
-      runAs,
-      // The app's own probe's interval (a program takes no readiness from `defaults`).
-      probeInterval: () => {
-        const own = app.readiness as { interval?: unknown } | undefined;
-        return own?.interval === undefined
-          ? 500
-          : this.duration(['readiness', 'interval'], { positive: true });
-      },
-      report: (...issue) => this.report(...issue),
-      runnable: this.options.runnable,
-      platform: this.options.platform,
-    });
-    if (!program) return missing;
-    return {
-      program: program.program,
-      script: program.program.file,
-      args: program.program.command.slice(1),
-      readiness: program.readiness,
-      probe: program.probe,
-      instances: program.instances,
     };
   }
 

@@ -6,6 +6,7 @@ import { delimiter, isAbsolute, resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { clip } from './display.js';
 import type {
+  ResolvedApp,
   ResolvedListen,
   ResolvedProbe,
   ResolvedProgram,
@@ -14,6 +15,7 @@ import type {
 } from './resolved.js';
 import type { SchemaIssue } from './schema-issues.js';
 import type { App, Readiness } from './types.generated.js';
+import { formatDuration } from './units.js';
 
 type Report = (code: SchemaIssue['code'], pointer: string, message: string, hint?: string) => void;
 
@@ -239,4 +241,101 @@ function programReadiness(
     return null;
   }
   return { readiness: own, probe: null };
+}
+
+/** What normalize.ts gives `appKind`: the app's resolved surroundings and its reporting. */
+export interface KindContext {
+  cwd: string;
+  env: Readonly<Record<string, string | null>>;
+  runAs: ResolvedRunAs | null;
+  /** The readiness after inheritance from `defaults` (a Node.js app's). */
+  readiness: Readiness;
+  /** The supervisor's PATH. */
+  path: string;
+  runnable: Runnable;
+  platform: NodeJS.Platform;
+  origin(path: string[]): string;
+  duration(path: string[], options?: { positive?: boolean }): number;
+  report: Report;
+}
+
+export type AppKind = Pick<ResolvedApp, 'program' | 'script' | 'args' | 'readiness' | 'probe'> & {
+  /** A program's own instances (its value or 1); null: the inherited setting applies. */
+  instances: number | 'max' | null;
+};
+
+/** A Node.js app (`script`) or a program (`command`), and what differs between the two. */
+export function appKind(app: App, index: number, ctx: KindContext): AppKind {
+  const at = `/apps/${index}`;
+  const missing = {
+    program: null,
+    script: '',
+    args: [],
+    readiness: 'loaded' as const,
+    probe: null,
+    instances: null,
+  };
+  if (app.command === undefined) {
+    if (app.script === undefined) {
+      ctx.report(
+        ErrorCode.CONFIG_MISSING_KEY,
+        at,
+        `app ${app.name} has neither "script" (a Node.js app) nor "command" (any other program)`,
+        'add "script": "server.js", or "command": ["python3", "app.py"]',
+      );
+      return missing;
+    }
+    const node = { script: resolve(ctx.cwd, app.script), args: app.args ?? [] };
+    if (app.listen !== undefined)
+      ctx.report(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `${at}/listen`,
+        '"listen" is for programs ("command"): a Node.js app listens itself, and node:cluster shares its port',
+        'remove "listen"',
+      );
+    const readiness = ctx.readiness;
+    if (typeof readiness === 'object' || readiness === 'port') {
+      ctx.report(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        ctx.origin(['readiness']),
+        `readiness ${JSON.stringify(readiness)} is for programs ("command"); a Node.js app is ready when it listens, says so, or has loaded`,
+        'use "listening", "message" or "loaded"',
+      );
+      return { ...missing, ...node };
+    }
+    return { ...missing, ...node, readiness };
+  }
+  const path = Object.hasOwn(ctx.env, 'PATH') && ctx.env.PATH !== null ? ctx.env.PATH : ctx.path;
+  const program = resolveProgram(app, index, {
+    cwd: ctx.cwd,
+    path: path ?? '',
+    runAs: ctx.runAs,
+    // The app's own probe's interval (a program takes no readiness from `defaults`).
+    probeInterval: () => {
+      const own = app.readiness as { interval?: unknown } | undefined;
+      return own?.interval === undefined ? 500 : ctx.duration(['readiness', 'interval'], { positive: true });
+    },
+    report: ctx.report,
+    runnable: ctx.runnable,
+    platform: ctx.platform,
+  });
+  if (!program) return missing;
+  return {
+    program: program.program,
+    script: program.program.file,
+    args: program.program.command.slice(1),
+    readiness: program.readiness,
+    probe: program.probe,
+    instances: program.instances,
+  };
+}
+
+/** A program ready once it has run readySettle must get there before readyTimeout fails its start. */
+export function settleWithinTimeout(app: ResolvedApp, pointer: string, report: Report): void {
+  if (app.program === null || app.readiness !== 'loaded' || app.readySettle < app.readyTimeout) return;
+  report(
+    ErrorCode.CONFIG_RANGE,
+    pointer,
+    `must be shorter than readyTimeout (${formatDuration(app.readySettle)} >= ${formatDuration(app.readyTimeout)}): a program is ready once it has run readySettle, and not ready within readyTimeout is a failed start`,
+  );
 }
