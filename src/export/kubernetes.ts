@@ -17,7 +17,7 @@
 //   and it runs programs (`command`) as they are.
 // - shareProcessNamespace, so that clusterd is not the pod's PID 1 (zombies: docs/deploy.md).
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
-import { describeListen, isLoopback, programOf } from './program.js';
+import { describeListen, isLoopback } from './program.js';
 
 export interface KubernetesOptions {
   /** The Deployment's name (a DNS-1123 label). */
@@ -60,7 +60,7 @@ export function gracePeriod(config: ResolvedConfig): number {
 
 /** An app's port for the pod to expose, or why it has none (for the warning). */
 function portOf(app: ResolvedApp): { port: number } | { none: string } {
-  const listen = programOf(app)?.listen;
+  const listen = app.program?.listen;
   if (listen) {
     if (isLoopback(listen.host))
       return {
@@ -72,7 +72,7 @@ function portOf(app: ResolvedApp): { port: number } | { none: string } {
   const port = value == null || !/^\d{1,5}$/.test(value) ? Number.NaN : Number(value);
   if (port > 0 && port <= 65535) return { port };
   return {
-    none: `has no ${programOf(app) ? '"listen" port and no ' : ''}numeric env.PORT: it gets no Service port (add one by hand)`,
+    none: `has no ${app.program ? '"listen" port and no ' : ''}numeric env.PORT: it gets no Service port (add one by hand)`,
   };
 }
 

@@ -1,16 +1,9 @@
-// What the exporters read of an app that is a program (`command`, not a Node.js `script`): its
-// resolved `program` (config/resolved.ts; docs/programs.md), null for a Node.js app.
-import type { ResolvedApp, ResolvedProgram } from '../config/resolved.js';
-
-export type ExportedProgram = ResolvedProgram;
-
-/** The app's program, or null for a Node.js app. */
-export function programOf(app: ResolvedApp): ExportedProgram | null {
-  return app.program;
-}
+// What the exporters say of an app that is a program (`command`, not a Node.js `script`; its resolved
+// `program` in config/resolved.ts, docs/programs.md): how its executable was named, and its listen.
+import type { ResolvedProgram } from '../config/resolved.js';
 
 /** Whether a command's executable was named by a path (relative to cwd, or absolute), not found on PATH. */
-export function namedByPath(program: ExportedProgram): boolean {
+export function namedByPath(program: ResolvedProgram): boolean {
   return (program.command[0] ?? '').includes('/');
 }
 
@@ -29,7 +22,7 @@ export function isLoopback(host: string | null): boolean {
 }
 
 /** `port 8000 (every address)` or `127.0.0.1:8000`, for messages. */
-export function describeListen(listen: NonNullable<ExportedProgram['listen']>): string {
+export function describeListen(listen: NonNullable<ResolvedProgram['listen']>): string {
   if (listen.host === null) return `port ${listen.port} (every address)`;
   return listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
 }

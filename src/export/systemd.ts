@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import { crashLoopLimit } from '../lifecycle/policy.js';
-import { describeListen, namedByPath, programOf } from './program.js';
+import { describeListen, namedByPath } from './program.js';
 
 /** WatchdogSec: the root and every primary must answer within this; clusterd pings at half of it. */
 export const DEFAULT_WATCHDOG_SEC = 30;
@@ -124,7 +124,7 @@ const LOOKUP_NOTE: Record<Lookup, string> = {
 function programLines(apps: readonly ResolvedApp[]): string[] {
   const lines: string[] = [];
   for (const app of apps) {
-    const program = programOf(app);
+    const program = app.program;
     if (!program) continue;
     const where = lookup(app, program.file, namedByPath(program));
     const socket = program.listen
@@ -146,7 +146,7 @@ function programLines(apps: readonly ResolvedApp[]): string[] {
 export function systemdWarnings(config: ResolvedConfig): string[] {
   const warnings: string[] = [];
   for (const app of config.apps) {
-    const program = programOf(app);
+    const program = app.program;
     if (!program || lookup(app, program.file, namedByPath(program)) !== 'export-path') continue;
     warnings.push(
       `app ${app.name}: "${program.command[0]}" was found in ${dirname(program.file)}, which is not on the PATH systemd gives a service (${SERVICE_PATH.join(':')}): the service would refuse the config (exit 78); set "PATH" in the app's "env", or give the executable's path in "command"`,
@@ -159,7 +159,7 @@ export function systemdWarnings(config: ResolvedConfig): string[] {
 function privilegedPorts(apps: readonly ResolvedApp[], who: Identity): string[] {
   if (who.kind !== 'same' || who.uid === 0) return [];
   return apps.flatMap((app) => {
-    const listen = programOf(app)?.listen;
+    const listen = app.program?.listen;
     return listen && listen.port < FIRST_UNPRIVILEGED_PORT ? [`${app.name} ${listen.port}`] : [];
   });
 }

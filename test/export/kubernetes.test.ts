@@ -4,9 +4,8 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import type { ResolvedApp, ResolvedConfig } from '../../src/config/resolved.js';
+import type { ResolvedApp, ResolvedConfig, ResolvedProgram } from '../../src/config/resolved.js';
 import { appPorts, dnsLabel, kubernetesManifests, kubernetesWarnings } from '../../src/export/kubernetes.js';
-import type { ExportedProgram } from '../../src/export/program.js';
 import { isLoopback } from '../../src/export/program.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
@@ -50,7 +49,7 @@ const CONFIG = {
 /** A program app (`command`) as the loader resolves it (test/cli/export-kubernetes.test.ts loads real ones). */
 const program = (
   name: string,
-  listen: ExportedProgram['listen'],
+  listen: ResolvedProgram['listen'],
   extra: Partial<ResolvedApp> = {},
 ): ResolvedApp =>
   ({

@@ -1,8 +1,7 @@
 // The unit `clusterd export systemd` writes, from resolved configs (pure; test/cli/export-systemd.test.ts
 // runs the real command and systemd-analyze on its output).
 import { describe, expect, it } from 'vitest';
-import type { ResolvedApp, ResolvedConfig } from '../../src/config/resolved.js';
-import type { ExportedProgram } from '../../src/export/program.js';
+import type { ResolvedApp, ResolvedConfig, ResolvedProgram } from '../../src/config/resolved.js';
 import {
   defaultUnitName,
   isUnitName,
@@ -44,7 +43,7 @@ const program = (
   name: string,
   command: string[],
   file: string,
-  extra: { listen?: ExportedProgram['listen'] } & Partial<ResolvedApp> = {},
+  extra: { listen?: ResolvedProgram['listen'] } & Partial<ResolvedApp> = {},
 ): ResolvedApp => {
   const { listen = null, ...app } = extra;
   return {
