@@ -3,7 +3,7 @@
 // process group (a shell wrapper holds little itself), as its memory guard does.
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { AppStatus, Status } from '../control/protocol.js';
-import { isLive } from '../primary/stop/descendants.js';
+import { groupMembers } from '../primary/stop/descendants.js';
 import { linuxProc } from '../primary/stop/descendants-proc.js';
 import type { AppRunner } from './app-runner.js';
 
@@ -16,10 +16,7 @@ export async function statusOf(
   let table: ReturnType<ReturnType<typeof linuxProc>['table']> | undefined;
   const group = (pid: number): number[] => {
     table ??= linuxProc().table();
-    const members = (table ?? [])
-      .filter((e) => e.pgid === pid && e.pid !== pid && isLive(e))
-      .map((e) => e.pid);
-    return [pid, ...members];
+    return [pid, ...groupMembers(table ?? [], pid).map((e) => e.pid)];
   };
   const usage = async (pid: number | null, program: boolean) => {
     if (pid === null) return null;

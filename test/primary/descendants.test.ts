@@ -1,7 +1,13 @@
 // The process-tree decisions over fake process tables, and the stops they drive with a fake system
 // and fake time: nested trees, reused pids, garbage, processes that vanish mid-way.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { descendantsOf, orphansOf, type ProcEntry, parseStat } from '../../src/primary/stop/descendants.js';
+import {
+  descendantsOf,
+  groupMembers,
+  orphansOf,
+  type ProcEntry,
+  parseStat,
+} from '../../src/primary/stop/descendants.js';
 import { killGroup, ProcessTrees, type ProcSystem } from '../../src/primary/stop/descendants-proc.js';
 
 const p = (pid: number, ppid: number, start = pid, pgid = 100, state = 'S'): ProcEntry => ({
@@ -57,6 +63,20 @@ describe('descendantsOf', () => {
     const table = [p(40, 41), p(41, 40), p(42, 42), p(43, 40), p(43, 40)];
     expect(pids(descendantsOf(table, 40))).toEqual([41, 43]);
     expect(pids(descendantsOf(table, 42))).toEqual([]);
+  });
+});
+
+describe('groupMembers', () => {
+  it("lists a group's live members besides its leader, none of another group, no zombie", () => {
+    const table: ProcEntry[] = [
+      { pid: 50, ppid: 10, pgid: 50, start: 1, state: 'S' },
+      { pid: 51, ppid: 50, pgid: 50, start: 2, state: 'S' },
+      { pid: 52, ppid: 1, pgid: 50, start: 3, state: 'R' },
+      { pid: 53, ppid: 50, pgid: 50, start: 4, state: 'Z' },
+      { pid: 60, ppid: 50, pgid: 60, start: 5, state: 'S' },
+    ];
+    expect(groupMembers(table, 50).map((e) => e.pid)).toEqual([51, 52]);
+    expect(groupMembers(table, 70)).toEqual([]);
   });
 });
 

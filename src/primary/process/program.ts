@@ -8,7 +8,7 @@ import type { ResolvedApp } from '../../config/resolved.js';
 import type { LogFormat } from '../../protocol.js';
 import { readRss } from '../guards/proc-sample.js';
 import type { ThreadSample, WorkerEvents, WorkerProcess } from '../pool/tracked-worker.js';
-import { isLive } from '../stop/descendants.js';
+import { groupMembers } from '../stop/descendants.js';
 import type { ProcessTrees, ProcSystem } from '../stop/descendants-proc.js';
 import { accessProblem } from './access.js';
 import { envFileVars, workerEnv } from './env.js';
@@ -191,7 +191,7 @@ export class ProgramProcess implements WorkerProcess {
     const { pid } = this.child;
     const { trees, sys } = this.options;
     if (pid === undefined || !trees) return;
-    const members = (sys.table() ?? []).filter((e) => e.pgid === pid && e.pid !== pid && isLive(e));
+    const members = groupMembers(sys.table() ?? [], pid);
     if (members.length)
       trees.stop(members, this.app.shutdown.signal as NodeJS.Signals, this.app.shutdown.timeout);
   }
@@ -243,9 +243,8 @@ export class ProgramProcess implements WorkerProcess {
     if (!table) return readRss(pid);
     let total = 0;
     let any = false;
-    for (const entry of table) {
-      if (entry.pgid !== pid || !isLive(entry)) continue;
-      const rss = readRss(entry.pid);
+    for (const member of [pid, ...groupMembers(table, pid).map((e) => e.pid)]) {
+      const rss = readRss(member);
       if (rss === null) continue;
       total += rss;
       any = true;

@@ -84,6 +84,11 @@ export function descendantsOf(table: ProcessTable, pid: number): ProcEntry[] {
   return found;
 }
 
+/** The live members of process group `group` besides its leader (a program's instance): what it started. */
+export function groupMembers(table: ProcessTable, group: number): ProcEntry[] {
+  return table.filter((e) => e.pgid === group && e.pid !== group && isLive(e));
+}
+
 /**
  * Members of process group `group` whose chain of parents does not reach `ancestor`: processes the
  * app started that lost their parent (re-parented to PID 1 or a subreaper). `ancestor` itself is
