@@ -194,7 +194,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: [
       'Start an app stopped with clusterd stop <app>; waits until it serves.',
       'These five wait at most --timeout DURATION (30s, 2m; by default a bound',
-      "derived from the app's readyTimeout, reload.parallel and shutdown.timeout)",
+      "derived from the app's readyTimeout, reload.parallel, reload.order and shutdown.timeout)",
     ],
   },
   { name: 'shutdown', args: '', options: CONTROL, section: 'Control', help: ['Stop everything'] },

@@ -21,7 +21,7 @@ export const BUILTIN_DEFAULTS = {
   readySettle: '1s',
   shutdown: { signal: 'SIGTERM', timeout: '5s', delay: '0s', spread: '0s' },
   watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
-  reload: { parallel: 1 },
+  reload: { parallel: 1, order: 'start-first' },
   balancing: 'round-robin',
   stickyHeader: null,
   instanceVar: null,

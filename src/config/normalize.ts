@@ -289,7 +289,7 @@ class AppNormalizer {
         debounce: this.duration(['watch', 'debounce']),
         usePolling: s.watch.usePolling,
       },
-      reload: { parallel: s.reload.parallel },
+      reload: { parallel: s.reload.parallel, order: s.reload.order },
       instanceVar: this.instanceVar(),
       // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
       ...(kind.program

@@ -4,6 +4,8 @@ import type { Balancing } from './types.generated.js';
 
 export type RestartPolicy = 'on-failure' | 'always' | 'never';
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+/** How a reload replaces a worker: its successor first (no capacity lost), or its old worker first. */
+export type ReloadOrder = 'start-first' | 'stop-first';
 
 export interface ResolvedRestart {
   readonly policy: RestartPolicy;
@@ -132,7 +134,7 @@ export interface ResolvedApp {
     readonly spread: number;
   };
   readonly watch: ResolvedWatch;
-  readonly reload: { readonly parallel: number };
+  readonly reload: { readonly parallel: number; readonly order: ReloadOrder };
   readonly balancing: Balancing;
   /** With sticky balancing: the header (lower case) that keys a connection; null: the client IP. */
   readonly stickyHeader: string | null;

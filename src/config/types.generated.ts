@@ -236,6 +236,10 @@ export interface Reload {
    * Workers replaced at a time during a rolling reload.
    */
   parallel?: number;
+  /**
+   * `"start-first"`: each replacement starts and gets ready before the worker it replaces drains (no capacity lost). `"stop-first"`: the old worker drains and exits first, then its replacement starts: for a program that binds a fixed port itself (not a `listen` socket), which its successor could not bind while the old one holds it. Each slot then serves nothing for its stop and start time.
+   */
+  order?: 'start-first' | 'stop-first';
 }
 /**
  * Where the workers' output goes besides the supervisor's own log.

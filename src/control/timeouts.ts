@@ -31,8 +31,9 @@ function bound(cmd: WaitingCommand, app: ResolvedApp): number {
   // before its start counts as failed: a first failure, then its retry.
   const retried = 2 * start + stop;
   // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout, and the
-  // one that fails its readiness its stop too.
-  const reload = Math.ceil(app.instances / app.reload.parallel) * start + stop;
+  // one that fails its readiness its stop too; stop-first, each group's old workers stop before.
+  const group = app.reload.order === 'stop-first' ? stop + start : start;
+  const reload = Math.ceil(app.instances / app.reload.parallel) * group + stop;
   switch (cmd) {
     // A reload asked for during another one runs after it.
     case 'reload':

@@ -26,6 +26,7 @@ export const SLOT_STATES = [
   'starting',
   'serving',
   'replacing',
+  'recreating',
   'backoff',
   'restarting',
   'finished',
@@ -36,6 +37,8 @@ export const SLOT_STATES = [
  * - `starting`: its first worker (app start, scale-up) is on its way up;
  * - `serving`: its worker is ready;
  * - `replacing`: serving, while a successor (rolling reload) gets ready beside it;
+ * - `recreating`: a reload with `order: "stop-first"`: its worker drains, then its replacement starts
+ *   and gets ready; the slot serves nothing meanwhile, as planned (the app is not in backoff for it);
  * - `backoff`: its worker is gone and a restart is scheduled;
  * - `restarting`: a new worker for a slot that lost its worker is on its way up;
  * - `finished`: its worker is gone and no other will start (restart policy, crash-loop limit), until a
@@ -46,10 +49,12 @@ export type SlotState = (typeof SLOT_STATES)[number];
 
 export const SLOT_TRANSITIONS: Transitions<SlotState> = {
   starting: ['serving', 'backoff', 'finished', 'removed'],
-  serving: ['replacing', 'backoff', 'finished', 'removed'],
+  serving: ['replacing', 'recreating', 'backoff', 'finished', 'removed'],
   // serving: promoted, or the reload was rolled back; restarting: its worker died and the successor
   // takes the slot over.
   replacing: ['serving', 'restarting', 'removed'],
+  // serving: its replacement is ready; backoff, finished: its replacement died (the reload fails).
+  recreating: ['serving', 'backoff', 'finished', 'removed'],
   backoff: ['restarting', 'finished', 'removed'],
   restarting: ['serving', 'backoff', 'finished', 'removed'],
   // A reload starts it again, as if new.
@@ -121,7 +126,7 @@ export function deriveAppState(
   const live = slots.filter((s) => s !== 'finished' && s !== 'removed');
   if (live.length === 0) return workersAlive > 0 ? current : 'stopped';
   if (live.some((s) => s === 'backoff')) return 'backoff';
-  if (live.every((s) => s === 'serving' || s === 'replacing')) return 'running';
+  if (live.every((s) => s === 'serving' || s === 'replacing' || s === 'recreating')) return 'running';
   // Slots on their way up. A starting app (a first start, or a new one after errored) starts until
   // every slot served; a slot that lost its worker keeps a running app in backoff until it serves
   // again; new capacity (a scale-up) does not make a running app any less running.

@@ -570,6 +570,13 @@ const cases: Case[] = [
     at: '"parallel": |0',
   },
   {
+    name: 'a reload order that does not exist',
+    files: { 'cluster.config.json': one({ reload: { order: 'stop-then-start' } }), 'x.js': '' },
+    code: ErrorCode.CONFIG_ENUM,
+    pointer: '/apps/0/reload/order',
+    at: '"order": |"stop-then-start"',
+  },
+  {
     name: 'a misspelled balancing',
     files: { 'cluster.config.json': one({ balancing: 'kernal' }), 'x.js': '' },
     code: ErrorCode.CONFIG_ENUM,

@@ -52,7 +52,7 @@ describe('normalization', () => {
         debounce: 150,
         usePolling: false,
       },
-      reload: { parallel: 1 },
+      reload: { parallel: 1, order: 'start-first' },
       balancing: 'round-robin',
       stickyHeader: null,
       instanceVar: null,

@@ -28,6 +28,12 @@ describe('defaultTimeout', () => {
     expect(defaultTimeout('reload', [app])).toBe(2 * reload + MARGIN);
   });
 
+  it('counts the stop of each group before its start with reload.order stop-first', () => {
+    const stopFirst = resolvedApp({ ...app, reload: { parallel: 1, order: 'stop-first' } });
+    const reload = 2 * (stop + 10_000 + FORK) + stop;
+    expect(defaultTimeout('reload', [stopFirst])).toBe(2 * reload + MARGIN);
+  });
+
   it('takes the slowest app', () => {
     const slow = resolvedApp({ ...app, name: 'slow', readyTimeout: 60_000 });
     expect(defaultTimeout('start', [app, slow])).toBe(defaultTimeout('start', [slow]));

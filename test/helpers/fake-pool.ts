@@ -36,7 +36,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     readySettle: 1_000,
     shutdown: { signal: 'SIGTERM', timeout: 1_000, delay: 0, spread: 0 },
     watch: { enabled: false, paths: [], ignore: [], debounce: 100, usePolling: false },
-    reload: { parallel: 1 },
+    reload: { parallel: 1, order: 'start-first' },
     balancing: 'round-robin',
     stickyHeader: null,
     instanceVar: null,

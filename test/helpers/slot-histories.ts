@@ -15,6 +15,8 @@ import { resolvedApp } from './fake-pool.js';
 export type W = string;
 export const v1 = resolvedApp({ env: { V: '1' } });
 export const v2 = resolvedApp({ env: { V: '2' } });
+/** Reloaded with `reload.order` stop-first. */
+export const v2StopFirst = resolvedApp({ env: { V: '2' }, reload: { parallel: 1, order: 'stop-first' } });
 export const ready = new Set<W>();
 export const context = (app: AppState = 'running', restart = v1.restart): SlotContext<W> => ({
   app,
@@ -52,6 +54,17 @@ export const restarting = [
   { type: 'forked', role: 'worker', worker: 'w2' },
 ] as SlotEvent<W>[];
 export const finished = [...serving, crash('w1', { code: 0 })];
+/** A stop-first reload: the old worker drains, the slot waits for its exit. */
+export const recreating = [
+  ...serving,
+  { type: 'replace', by: 'a rolling reload', app: v2StopFirst },
+] as SlotEvent<W>[];
+/** ... it exited, and the replacement started. */
+export const recreated = [
+  ...recreating,
+  { type: 'exited', worker: 'w1', exit: null, reason: 'stopped' },
+  { type: 'forked', role: 'worker', worker: 'w2' },
+] as SlotEvent<W>[];
 
 export const slotMsg = (from: string, to: string, reason?: string) => ({
   type: 'report',

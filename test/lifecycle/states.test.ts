@@ -61,12 +61,17 @@ describe('lifecycle tables', () => {
       ['starting', 'finished'],
       ['starting', 'removed'],
       ['serving', 'replacing'],
+      ['serving', 'recreating'],
       ['serving', 'backoff'],
       ['serving', 'finished'],
       ['serving', 'removed'],
       ['replacing', 'serving'],
       ['replacing', 'restarting'],
       ['replacing', 'removed'],
+      ['recreating', 'serving'],
+      ['recreating', 'backoff'],
+      ['recreating', 'finished'],
+      ['recreating', 'removed'],
       ['backoff', 'restarting'],
       ['backoff', 'finished'],
       ['backoff', 'removed'],
@@ -143,6 +148,9 @@ describe('deriveAppState', () => {
     // A new start after errored starts until every slot served.
     ['starting', ['restarting', 'replacing'], 3, 'starting'],
     ['running', ['replacing', 'serving'], 3, 'running'],
+    // A stop-first reload's slot serves nothing for a while, as planned: not a backoff.
+    ['running', ['recreating', 'serving'], 2, 'running'],
+    ['running', ['recreating'], 0, 'running'],
     // Finished slots do not count; with none left and nothing alive the app is stopped.
     ['running', ['finished', 'serving'], 1, 'running'],
     ['running', ['finished', 'finished'], 0, 'stopped'],

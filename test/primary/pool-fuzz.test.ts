@@ -57,7 +57,7 @@ function fuzzRun(seed: number, steps: number): void {
     resolvedApp({
       instances,
       env: { VERSION: String(version) },
-      reload: { parallel: 1 + int(2) },
+      reload: { parallel: 1 + int(2), order: pick(['start-first', 'stop-first'] as const) ?? 'start-first' },
       restart: {
         ...base.restart,
         policy: pick(['on-failure', 'always', 'on-failure'] as const) ?? 'on-failure',
@@ -101,6 +101,9 @@ function fuzzRun(seed: number, steps: number): void {
         fail(`${name}: replacing iff it has a successor, successor ${slot.successor?.pid}`);
       if ((slot.state === 'serving' || slot.state === 'replacing') && slot.worker === null)
         fail(`${name}: serves without a worker`);
+      // Recreating (stop-first): first its old worker drains, held until it exits; then its replacement.
+      if (slot.state === 'recreating' && slot.next !== null && !slot.worker?.lifecycle.is('draining'))
+        fail(`${name}: waits for its old worker to exit, which is ${slot.worker?.lifecycle.state ?? 'none'}`);
       for (const worker of [slot.worker, slot.successor]) {
         if (!worker) continue;
         if (held.has(worker)) fail(`${name}: worker ${worker.pid} held twice`);

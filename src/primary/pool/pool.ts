@@ -232,6 +232,9 @@ export class Pool {
       case 'took-over':
         this.run?.tookOver(effect.worker);
         return;
+      case 'recreated':
+        this.run?.recreated(id, effect.worker);
+        return;
       case 'lost':
         this.run?.failed(effect.worker, effect.reason);
         return;

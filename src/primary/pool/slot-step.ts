@@ -27,7 +27,10 @@ export interface SlotSnapshot<W> {
   readonly lastExit: string | null;
   /** The settings its worker runs (and a restart uses): a failed reload's never reach an old worker. */
   readonly app: ResolvedApp;
-  /** Its successor's settings. */
+  /**
+   * Its successor's settings; in `recreating`, also the sign that `worker` is the old one, draining,
+   * and the replacement starts on these once it has exited.
+   */
   readonly next: ResolvedApp | null;
   readonly [sealed]: true;
 }
@@ -62,6 +65,8 @@ export type SlotEffect<W> =
   | { type: 'give-up'; reason: string }
   /** Its successor is its worker now (the old one died): the reload waits for it as a restart. */
   | { type: 'took-over'; worker: W }
+  /** A recreating slot's replacement, started once its old worker exited: the reload waits for it. */
+  | { type: 'recreated'; worker: W }
   /** A worker died that a reload may wait for: the reload fails if it does. */
   | { type: 'lost'; worker: W; reason: string };
 
@@ -105,15 +110,17 @@ export function slotStep<W>(slot: SlotSnapshot<W>, event: SlotEvent<W>, ctx: Slo
   const d: Draft<W> = { ...slot, effects: [] };
   switch (event.type) {
     case 'forked':
-      if (event.role === 'worker') d.worker = event.worker;
-      else {
+      if (event.role === 'worker') {
+        d.worker = event.worker;
+        if (d.state === 'recreating') d.effects.push({ type: 'recreated', worker: event.worker });
+      } else {
         if (d.state !== 'replacing' || d.successor !== null)
           throw new Error(`slot ${d.id}: a successor forked while ${d.state}`);
         d.successor = event.worker;
       }
       break;
     case 'ready':
-      if (event.worker === d.worker && (d.state === 'starting' || d.state === 'restarting')) {
+      if (event.worker === d.worker && (d.state === 'starting' || d.state === 'restarting' || recreated(d))) {
         to(d, 'serving');
         d.lastExit = null;
       }
@@ -170,6 +177,11 @@ export function slotStep<W>(slot: SlotSnapshot<W>, event: SlotEvent<W>, ctx: Slo
   return done(d);
 }
 
+// A recreating slot whose old worker has exited: its worker, if any, is the replacement.
+function recreated<W>(d: Draft<W>): boolean {
+  return d.state === 'recreating' && d.next === null;
+}
+
 function to<W>(d: Draft<W>, state: SlotState, reason?: string): void {
   if (d.state === state) return;
   assertTransition('slot', SLOT_TRANSITIONS, d.state, state);
@@ -204,8 +216,17 @@ function exited<W>(d: Draft<W>, worker: W, exit: Exit | null, reason: string, ct
   }
   if (worker !== d.worker) return;
   d.worker = null;
+  if (d.state === 'recreating' && d.next !== null) {
+    // Its old worker is gone (drained as asked, or it died meanwhile: the same to the slot): the port it
+    // held is free, and its replacement starts.
+    d.app = d.next;
+    d.next = null;
+    d.effects.push({ type: 'fork', role: 'worker', app: d.app });
+    return;
+  }
   // Stopped as asked: only the step asks a held worker to drain, and it lets go of it in the same step
-  // (promote, roll-back, remove, replace), so this is a worker the slot no longer counted on.
+  // (promote, roll-back, remove, replace), so this is a worker the slot no longer counted on; a
+  // recreating slot's old worker, the one it keeps, was handled above.
   if (exit === null) return;
   d.lastExit = reason;
   const successor = d.successor;
@@ -249,9 +270,30 @@ function restartOrGiveUp<W>(d: Draft<W>, exit: Exit, reason: string, ctx: SlotCo
   if (decision.action === 'errored') d.effects.push({ type: 'give-up', reason: decision.reason });
 }
 
-// A reload reached the slot. Serving, it gets a successor; otherwise it has no capacity to keep, and
+// A reload reached the slot. Serving, it gets a successor, or with `reload.order` "stop-first" its worker
+// drains first and the replacement starts once it has exited; otherwise it has no capacity to keep, and
 // restarts at once on the reload's settings (its scheduled restart cancelled, a starting worker drained).
 function replace<W>(d: Draft<W>, by: string, app: ResolvedApp | null): void {
+  if (d.state === 'serving' && (app ?? d.app).reload.order === 'stop-first' && d.worker !== null) {
+    to(d, 'recreating', by);
+    d.next = app ?? d.app;
+    d.effects.push({ type: 'drain', worker: d.worker, reason: `replaced by ${by} (stop-first)` });
+    return;
+  }
+  if (d.state === 'recreating') {
+    // A failed reload left it on its way (stop-first has no old worker to roll back to): this reload
+    // takes it over. A replacement still starting drains first, as the old worker did.
+    const next = app ?? d.next ?? d.app;
+    if (d.next === null && d.worker !== null)
+      d.effects.push({ type: 'drain', worker: d.worker, reason: `replaced by ${by} (stop-first)` });
+    d.next = next;
+    if (d.worker === null) {
+      d.app = next;
+      d.next = null;
+      d.effects.push({ type: 'fork', role: 'worker', app: d.app });
+    }
+    return;
+  }
   if (d.state === 'serving') {
     to(d, 'replacing', by);
     d.next = app ?? d.app;

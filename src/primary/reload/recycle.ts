@@ -99,6 +99,10 @@ export class Recycle implements Run {
     this.current?.tookOver(worker);
   }
 
+  recreated(slot: number, worker: TrackedWorker): void {
+    this.current?.recreated(slot, worker);
+  }
+
   failed(worker: TrackedWorker, reason: string): void {
     this.current?.failed(worker, reason);
   }

@@ -1,7 +1,9 @@
 // One rolling reload of a pool: `reload.parallel` slots at a time, each given a successor that must be
 // ready before its predecessor drains (a slot that does not serve has no capacity to keep: it restarts
 // at once). A successor that dies before the reload is done with it, before or after it was ready,
-// rolls its group back: the old workers keep serving. Driven by the pool's events, synchronously, so no
+// rolls its group back: the old workers keep serving. With `reload.order` "stop-first" a slot's old
+// worker drains first and the reload waits for the replacement the slot starts once it has exited:
+// one that dies fails the reload, with no old worker left to roll back to. Driven by the pool's events, synchronously, so no
 // process event can slip in between a group's last `ready` and its promotion.
 import type { ResolvedApp } from '../../config/resolved.js';
 import { ErrorCode } from '../../errors.js';
@@ -17,10 +19,13 @@ export interface ReloadHost {
   now(): number;
 }
 
-/** A worker the reload waits for: a successor beside a serving worker, or a slot's restart. */
+/**
+ * A worker the reload waits for: a successor beside a serving worker, or a slot's restart; null while
+ * a recreating slot's old worker has not exited yet (its replacement is not forked).
+ */
 interface Replacement {
   slot: number;
-  worker: TrackedWorker;
+  worker: TrackedWorker | null;
   successor: boolean;
   ready: boolean;
 }
@@ -29,6 +34,8 @@ interface Replacement {
 export interface Run {
   ready(worker: TrackedWorker): void;
   tookOver(worker: TrackedWorker): void;
+  /** A recreating slot started its replacement (its old worker exited). */
+  recreated(slot: number, worker: TrackedWorker): void;
   failed(worker: TrackedWorker, reason: string): void;
   abort(reason: string): void;
 }
@@ -70,7 +77,7 @@ export class RollingReload implements Run {
     replacement.ready = true;
     if (!this.group.every((r) => r.ready)) return;
     for (const { slot, worker: successor, successor: isSuccessor } of this.group)
-      if (isSuccessor) this.host.dispatch(slot, { type: 'promote', successor, by: this.by });
+      if (isSuccessor && successor) this.host.dispatch(slot, { type: 'promote', successor, by: this.by });
     this.replaced += this.group.length;
     this.group = [];
     this.nextGroup();
@@ -82,12 +89,17 @@ export class RollingReload implements Run {
     if (replacement) replacement.successor = false;
   }
 
+  recreated(slot: number, worker: TrackedWorker): void {
+    const replacement = this.group.find((r) => r.slot === slot && r.worker === null);
+    if (replacement) replacement.worker = worker;
+  }
+
   /** A worker died: if the reload waits for it, the group is rolled back and the reload fails. */
   failed(worker: TrackedWorker, reason: string): void {
     const lost = this.group.find((r) => r.worker === worker);
     if (!lost) return;
     for (const { slot, worker: successor, successor: isSuccessor } of this.group)
-      if (isSuccessor) this.host.dispatch(slot, { type: 'roll-back', successor });
+      if (isSuccessor && successor) this.host.dispatch(slot, { type: 'roll-back', successor });
     const what = lost.ready ? 'crashed after it was ready' : 'did not get ready';
     this.finish(failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot} ${what}: ${reason}`));
   }
@@ -118,10 +130,14 @@ export class RollingReload implements Run {
     this.finish({ ok: true, result: { replaced: this.replaced, ms: this.host.now() - this.started } });
   }
 
-  // Serving, the slot gets a successor; otherwise it restarts at once (slot-step.ts, `replace`).
+  // Serving, the slot gets a successor, or drains its worker first; otherwise it restarts at once
+  // (slot-step.ts, `replace`).
   private replace(id: number): Replacement {
-    const successor = this.host.slot(id)?.state === 'serving';
+    const serving = this.host.slot(id)?.state === 'serving';
     const slot = this.host.dispatch(id, { type: 'replace', by: this.by, app: this.app });
+    if (slot?.state === 'recreating' && slot.next !== null)
+      return { slot: id, worker: null, successor: false, ready: false };
+    const successor = serving && slot?.state === 'replacing';
     const worker = successor ? slot?.successor : slot?.worker;
     if (!worker) throw new Error(`slot ${id}: a reload started no worker for it`);
     return { slot: id, worker, successor, ready: false };
