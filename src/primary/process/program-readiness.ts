@@ -18,6 +18,13 @@ import type { ResolvedApp, ResolvedListen } from '../../config/resolved.js';
 /** How often the accepted end of a `port` probe is looked for, and how many times before a new round. */
 const LOOK_EVERY_MS = 50;
 const LOOKS = 6;
+/**
+ * While the instance holds no socket but the listening one (it accepts nothing yet), the looks of a
+ * round: the probes an old instance accepted meanwhile occupy it until they are closed, and a
+ * single-threaded server (Python's http.server, a gunicorn sync worker) serves nobody else until then.
+ */
+const QUICK_LOOK_MS = 10;
+const QUICK_LOOKS = 3;
 /** Time between two `port` probes, and the connections each makes. */
 const PORT_PROBE_EVERY_MS = 100;
 const PORT_PROBES = 4;
@@ -221,13 +228,19 @@ const readTable = (name: string) => readFile(`/proc/net/${name}`, 'latin1').catc
 // A round of `port` probes: PORT_PROBES connections at once (each lands on any instance, so one soon
 // reaches this one), then a look every LOOK_EVERY_MS at whether this instance accepted one. The socket
 // table of the whole system is read only once the instance holds a socket besides the listening one:
-// until it accepts something, a look costs a read of its own file descriptors.
+// until it accepts something, a look costs a read of its own file descriptors, and the round ends after
+// QUICK_LOOKS of them (the probes are closed: an old instance that took one is free again).
+// Sockets the instance held from its start are no sign either: the listening one, and its standard
+// streams (libuv makes them socket pairs).
 function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void {
+  const before = socketsHeld(target.pid);
+  if (target.listenInode !== null) before.add(target.listenInode);
   const attempt = (done: (ok: boolean) => void) => {
     let finished = false;
     let look: NodeJS.Timeout | null = null;
     const sockets: net.Socket[] = [];
-    const ports = new Set<number>();
+    /** Each probe's local port, and its socket. */
+    const ports = new Map<number, net.Socket>();
     const finish = (ok: boolean) => {
       if (finished) return;
       finished = true;
@@ -254,7 +267,7 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       socket.once('connect', () => {
         clearTimeout(timeout);
         settled = true;
-        if (socket.localPort !== undefined) ports.add(socket.localPort);
+        if (socket.localPort !== undefined) ports.set(socket.localPort, socket);
         connected();
       });
       socket.once('error', () => {});
@@ -264,13 +277,13 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       if (finished) return;
       if (ports.size === 0) return finish(false);
       const held = socketsHeld(target.pid);
-      if (target.listenInode !== null) held.delete(target.listenInode);
-      const next = () => {
+      for (const inode of before) held.delete(inode);
+      const next = (most = LOOKS, every = LOOK_EVERY_MS) => {
         if (finished) return;
-        if (looks + 1 >= LOOKS) return finish(false);
-        look = setTimeout(() => check(looks + 1), LOOK_EVERY_MS);
+        if (looks + 1 >= most) return finish(false);
+        look = setTimeout(() => check(looks + 1), every);
       };
-      if (held.size === 0) return next();
+      if (held.size === 0) return next(QUICK_LOOKS, QUICK_LOOK_MS);
       // IPv4 first (a dual-stack socket shows IPv4 connections in tcp6: read only when needed).
       const tables = new Map<string, Promise<string>>();
       const table = (name: string) => {
@@ -281,15 +294,19 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       const lookup = async (port: number) =>
         acceptedInode(await table('tcp'), listen.port, port) ??
         acceptedInode(await table('tcp6'), listen.port, port);
-      void Promise.all([...ports].map(lookup)).then((inodes) => {
+      const probes = [...ports];
+      void Promise.all(probes.map(([port]) => lookup(port))).then((inodes) => {
         if (finished) return;
-        let accepted = 0;
-        for (const inode of inodes) {
-          if (inode && held.has(inode)) return finish(true);
-          if (inode) accepted += 1;
-        }
+        if (inodes.some((inode) => inode && held.has(inode))) return finish(true);
+        inodes.forEach((inode, i) => {
+          const [port, socket] = probes[i] ?? [];
+          if (!inode || port === undefined) return;
+          // Another instance took it: closed now, so that instance is free to serve again.
+          socket?.destroy();
+          ports.delete(port);
+        });
         // Every probe was accepted, by other instances: a new round.
-        if (accepted === ports.size) return finish(false);
+        if (ports.size === 0) return finish(false);
         next();
       });
     };
