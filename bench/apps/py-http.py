@@ -22,11 +22,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+# A graceful stop, as a real server does: a request being served is answered first. (Not
+# server.shutdown(): on a shared blocking socket, a loser of an accept race waits in accept() and would
+# not see the request to stop.)
+busy = False
+stopping = False
+
+
+class Server(http.server.HTTPServer):
+    def finish_request(self, request, client_address):
+        global busy
+        busy = True
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            busy = False
+            if stopping:
+                sys.exit(0)
+
+
+def on_term(*_):
+    global stopping
+    if busy:
+        stopping = True
+    else:
+        sys.exit(0)
+
+
 activated = os.environ.get("LISTEN_FDS") == "1" and os.environ.get("LISTEN_PID") == str(os.getpid())
 if activated:
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.socket = socket.socket(fileno=3)
 else:
-    server = http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = Server(("127.0.0.1", int(os.environ["PORT"])), Handler)
+signal.signal(signal.SIGTERM, on_term)
 server.serve_forever()

@@ -1,0 +1,173 @@
+// What a reload costs a program's clients (issue 29), for one instance of the same Python HTTP server
+// (`bench/apps/py-http.py`) under steady loopback traffic (4 loops, a fresh connection per request):
+// - clusterd with `listen` (socket activation) and the default start-first reload: the new instance
+//   accepts on the socket the old one shares, so nothing should be refused;
+// - clusterd on a fixed port the program binds itself, `reload.order: "stop-first"`: the old instance
+//   stops, then the new one starts (readiness: an HTTP probe, which only the new one can answer);
+// - PM2's fork mode on a fixed port, `pm2 reload` (which, in fork mode, stops and starts the process).
+// Per round: the reload's time (signal/command to done), requests failed (refused) meanwhile, and the
+// longest time no request succeeded. Rounds interleaved; medians.
+// Run: npm run build && node bench/programs-reload.ts [rounds]
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, launchClusterd, median, ROOT, stop, table, tempConfig, writeResult } from './lib.ts';
+import { pm2 } from './pm2.ts';
+import { answering } from './targets.ts';
+
+const ROUNDS = Number(process.argv[2] ?? 5);
+const APP = join(ROOT, 'bench/apps/py-http.py');
+const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+  encoding: 'utf8',
+}).trim();
+const LOOPS = 4;
+/** Traffic goes on this long after the reload is done, so a late gap is seen. */
+const AFTER_MS = 500;
+
+interface Sample {
+  reloadMs: number;
+  failed: number;
+  ok: number;
+  /** The longest time no request succeeded, ms. */
+  gapMs: number;
+}
+
+/** Sequential GETs on `LOOPS` loops until `stop()`; every answer and failure time-stamped. */
+function traffic(port: number) {
+  let running = true;
+  const successes: number[] = [];
+  let failed = 0;
+  const once = () =>
+    new Promise<boolean>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+        res.on('error', () => resolve(false));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+    });
+  const loops = Array.from({ length: LOOPS }, async () => {
+    while (running) {
+      if (await once()) successes.push(performance.now());
+      else {
+        failed += 1;
+        await sleep(1);
+      }
+    }
+  });
+  return {
+    async stop(): Promise<{ ok: number; failed: number; gapMs: number }> {
+      running = false;
+      await Promise.all(loops);
+      const times = [...successes].sort((a, b) => a - b);
+      let gapMs = 0;
+      for (let i = 1; i < times.length; i++) gapMs = Math.max(gapMs, (times[i] ?? 0) - (times[i - 1] ?? 0));
+      return { ok: times.length, failed, gapMs };
+    },
+  };
+}
+
+async function clusterd(mode: 'listen' | 'stop-first'): Promise<Sample> {
+  const port = await freePort();
+  const app =
+    mode === 'listen'
+      ? { listen: { port, host: '127.0.0.1' }, readiness: 'port' }
+      : {
+          env: { PORT: String(port) },
+          reload: { order: 'stop-first' },
+          readiness: { http: `http://127.0.0.1:${port}/`, interval: '20ms' },
+        };
+  const { file } = tempConfig({ apps: [{ name: 'py', command: [PYTHON, '-u', APP], ...app }] });
+  const { child, events, done } = launchClusterd(file, (e) => e.app === 'py' && e.to === 'running', 30_000);
+  try {
+    await done;
+    await answering(port, 1);
+    const load = traffic(port);
+    await sleep(300);
+    const from = events.length;
+    const began = performance.now();
+    child.kill('SIGUSR2');
+    const deadline = Date.now() + 30_000;
+    let end: Record<string, unknown> | undefined;
+    while (!end && Date.now() < deadline) {
+      end = events.slice(from).find((e) => e.app === 'py' && (e.reload === 'done' || e.reload === 'failed'));
+      if (!end) await sleep(5);
+    }
+    const reloadMs = performance.now() - began;
+    if (end?.reload !== 'done')
+      throw new Error(`clusterd ${mode}: reload ${String(end?.reload ?? 'timed out')}`);
+    await sleep(AFTER_MS);
+    return { reloadMs, ...(await load.stop()) };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function pm2Fork(): Promise<Sample> {
+  const port = await freePort();
+  const cli = pm2();
+  try {
+    const ecosystem = join(tempConfig({}).dir, 'ecosystem.config.json');
+    writeFileSync(
+      ecosystem,
+      JSON.stringify({
+        apps: [{ name: 'py', script: APP, interpreter: PYTHON, env: { PORT: String(port) } }],
+      }),
+    );
+    cli.run(['start', ecosystem]);
+    await answering(port, 1);
+    const load = traffic(port);
+    await sleep(300);
+    const began = performance.now();
+    cli.run(['reload', 'py']);
+    await answering(port, 1);
+    const reloadMs = performance.now() - began;
+    await sleep(AFTER_MS);
+    return { reloadMs, ...(await load.stop()) };
+  } finally {
+    cli.kill();
+  }
+}
+
+const targets = {
+  'clusterd, listen (socket activation), start-first': () => clusterd('listen'),
+  'clusterd, fixed port, stop-first': () => clusterd('stop-first'),
+  'PM2 fork mode, fixed port, pm2 reload': pm2Fork,
+} as const;
+
+const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+const names = Object.keys(targets) as (keyof typeof targets)[];
+for (let round = 0; round < ROUNDS; round++) {
+  const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)];
+  for (const name of order) {
+    const sample = await targets[name]();
+    samples[name]?.push(sample);
+    console.error(`round ${round + 1} ${name}: ${JSON.stringify(sample)}`);
+  }
+}
+
+const rows: (string | number)[][] = [['target', 'reload ms', 'failed', 'ok', 'longest gap ms']];
+const summary: Record<string, object> = {};
+for (const name of names) {
+  const list = samples[name] ?? [];
+  const m = (pick: (s: Sample) => number) => Math.round(median(list.map(pick)));
+  const row = {
+    reloadMs: m((s) => s.reloadMs),
+    failed: m((s) => s.failed),
+    ok: m((s) => s.ok),
+    gapMs: m((s) => s.gapMs),
+  };
+  summary[name] = { ...row, samples: list };
+  rows.push([
+    name,
+    row.reloadMs,
+    `${row.failed} (${list.map((s) => s.failed).join(' ')})`,
+    row.ok,
+    row.gapMs,
+  ]);
+}
+console.log(table(rows));
+console.log(writeResult('programs-reload', { rounds: ROUNDS, loops: LOOPS, targets: summary }));
