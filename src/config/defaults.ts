@@ -25,6 +25,7 @@ export const BUILTIN_DEFAULTS = {
   balancing: 'round-robin',
   stickyHeader: null,
   instanceVar: null,
+  incrementVar: null,
   logs: { file: null, errorFile: null, timestamp: false, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },

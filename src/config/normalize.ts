@@ -22,6 +22,7 @@ import {
   systemAccounts,
 } from './run-as.js';
 import type { SchemaIssue } from './schema-issues.js';
+import { resolveSlotVars } from './slot-vars.js';
 import type {
   App,
   Backoff,
@@ -182,22 +183,6 @@ class AppNormalizer {
     return Object.fromEntries(merged.map(([key, value]) => [key, value === null ? null : String(value)]));
   }
 
-  // A variable clusterd or Node.js itself gives a meaning: a worker number there would break the worker
-  // (NODE_OPTIONS=0 stops node from starting) or be overwritten (CLUSTERD_*).
-  private instanceVar(): string | null {
-    const name = this.settings.instanceVar;
-    if (name !== null && /^(PATH|HOME|NODE_OPTIONS|NODE_APP_INSTANCE|CLUSTERD_.*)$/.test(name))
-      this.report(
-        ErrorCode.CONFIG_RANGE,
-        this.origin(['instanceVar']),
-        `"${name}" is a variable clusterd or Node.js gives a meaning to, not one for the worker number`,
-        name === 'NODE_APP_INSTANCE' || name.startsWith('CLUSTERD_')
-          ? 'clusterd sets NODE_APP_INSTANCE and CLUSTERD_WORKER_ID itself: remove instanceVar'
-          : 'name a variable of the app, such as INSTANCE_ID',
-      );
-    return name;
-  }
-
   private size(path: string[]): number {
     const bytes = parseSize(get(this.settings, path) as number | string);
     if (bytes > Number.MAX_SAFE_INTEGER) {
@@ -261,6 +246,7 @@ class AppNormalizer {
       report: (...issue) => this.report(...issue),
     });
     const instances = kind.instances ?? s.instances;
+    const count = instances === 'max' ? this.options.cpus() : instances;
     return {
       name: this.app.name,
       program: kind.program,
@@ -268,7 +254,7 @@ class AppNormalizer {
       args: kind.args,
       nodeArgs: kind.program ? [] : s.nodeArgs,
       cwd,
-      instances: instances === 'max' ? this.options.cpus() : instances,
+      instances: count,
       env,
       envFiles,
       restart: this.restart(),
@@ -290,7 +276,15 @@ class AppNormalizer {
         usePolling: s.watch.usePolling,
       },
       reload: { parallel: s.reload.parallel, order: s.reload.order },
-      instanceVar: this.instanceVar(),
+      ...resolveSlotVars(s, {
+        index: this.index,
+        env,
+        envFiles,
+        instances: count,
+        own: (key) => this.app[key] !== undefined,
+        origin: (key) => this.origin([key]),
+        report: (...issue) => this.report(...issue),
+      }),
       // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
       ...(kind.program
         ? { balancing: 'round-robin' as const, stickyHeader: null }

@@ -140,6 +140,11 @@ export interface ResolvedApp {
   readonly stickyHeader: string | null;
   /** A variable that also gets the worker's slot number (PM2's instance_var); null: none. */
   readonly instanceVar: string | null;
+  /**
+   * A variable of the app's env whose integer value each slot gets plus its slot number (PM2's
+   * increment_var); null: none. Only the name: the value is read at each start, as the env files are.
+   */
+  readonly incrementVar: string | null;
   readonly logs: ResolvedLogs;
   readonly guards: ResolvedGuards;
   /** `primary`: how long a running primary may leave the root's pings unanswered (ms); null: not watched. */

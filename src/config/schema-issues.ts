@@ -45,6 +45,8 @@ const PATTERN_MESSAGE: Record<string, string> = {
 // Messages keyed by the pattern itself, for patterns used in several places.
 const PATTERN_BY_REGEX: Record<string, string> = {
   '^[^\\u0000]*$': 'must not contain NUL characters (the operating system cannot pass them on)',
+  // instanceVar and incrementVar: a name a shell could export too.
+  '^[A-Za-z_][A-Za-z0-9_]*$': 'must be a variable name (a letter or "_", then letters, digits and "_")',
 };
 
 let paths: WeakMap<object, string> | undefined;

@@ -47,6 +47,10 @@ export type StickyHeader = string | null;
  */
 export type InstanceVar = string | null;
 /**
+ * A variable of the app's env whose value, an integer, each worker or instance gets plus its slot number (0, 1, ...), for apps written for PM2's `increment_var`: with `"env": { "PORT": 3000 }`, slot 0 gets `PORT=3000`, slot 1 `PORT=3001`, a slot added by a scale up its own. The variable must be set in the app's `env`, its `environments` overlay or its env files (not only in clusterd's own environment), as a decimal integer (digits, an optional `-`, no leading zero). Every slot's value must stay a safe integer (at most 9007199254740991 in size), and, for a variable named `PORT` or ending in `_PORT`, a TCP port (1 to 65535). For Node.js apps and programs alike. `null`: none.
+ */
+export type IncrementVar = string | null;
+/**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
@@ -121,6 +125,7 @@ export interface App {
   balancing?: Balancing;
   stickyHeader?: StickyHeader;
   instanceVar?: InstanceVar;
+  incrementVar?: IncrementVar;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;
@@ -358,6 +363,7 @@ export interface Defaults {
   balancing?: Balancing;
   stickyHeader?: StickyHeader;
   instanceVar?: InstanceVar;
+  incrementVar?: IncrementVar;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;

@@ -103,7 +103,10 @@ describe('clusterd import pm2', () => {
     });
     const r = await runCli(['import', 'pm2', 'ecosystem.config.js'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^api\s+increment_var\s+unsupported\s+-\s+clusterd counts workers/m);
+    // increment_var without the variable in env: PM2 counts from the shell's value, or from 0.
+    expect(r.stderr).toMatch(
+      /^api\s+increment_var\s+unsupported\s+-\s+PORT is not set in the app's env: PM2 counts up/m,
+    );
     expect(r.stderr).toMatch(
       /^etl\s+interpreter\s+unsupported\s+-\s+its interpreter "\.\.\/venv\/bin\/python" is a relative path that leads out of the project/m,
     );

@@ -56,6 +56,7 @@ describe('normalization', () => {
       balancing: 'round-robin',
       stickyHeader: null,
       instanceVar: null,
+      incrementVar: null,
       logs: { file: null, errorFile: null, timestamp: false, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       guards: {
         memory: { limit: null, hardLimit: null, interval: 1_000 },

@@ -40,6 +40,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     balancing: 'round-robin',
     stickyHeader: null,
     instanceVar: null,
+    incrementVar: null,
     logs: { file: null, errorFile: null, timestamp: false, maxSize: 1024, maxFiles: 1 },
     guards: {
       memory: { limit: null, hardLimit: null, interval: 1_000 },

@@ -337,7 +337,7 @@ describe('clusterd import pm2: programs that are not Node.js', () => {
     );
   });
 
-  it('Node.js-only options on a program: cluster mode, wait_ready, source maps; increment_var as for Node.js', async () => {
+  it('Node.js-only options on a program: cluster mode, wait_ready, source maps; increment_var without its variable', async () => {
     const r = await importFile(
       {
         'ecosystem.config.js': `module.exports = {
@@ -384,11 +384,13 @@ describe('clusterd import pm2: programs that are not Node.js', () => {
     });
     expect(r.verdict('api', 'source_map_support')).toMatchObject({ kind: 'ignored', target: '' });
     expect(r.verdict('api', 'kill_timeout')).toMatchObject({ kind: 'mapped', target: 'shutdown.timeout' });
-    // Not supported yet, for programs as for Node.js apps.
-    expect(r.verdict('api', 'increment_var')).toEqual({
+    // As for a Node.js app: without PORT in env, PM2 counts from the shell's value or from 0.
+    expect(r.verdict('api', 'increment_var')).toMatchObject({
       kind: 'unsupported',
       target: '',
-      note: 'clusterd counts workers in NODE_APP_INSTANCE (0, 1, ...): compute the value from it, for example a port',
+      note: expect.stringMatching(
+        /^PORT is not set in the app's env: PM2 counts up from its value in the environment/,
+      ),
     });
     expect(r.machine).toEqual([]);
   });

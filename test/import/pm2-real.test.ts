@@ -26,6 +26,8 @@
 //   store) was written as a Node.js script before; it is gunicorn's command now.
 //   of the exit 2: 45 with nothing lost, 7 with behaviour lost (increment_var twice; three log files of
 //   one app where clusterd writes two, four times (17, 30, 41, 50); a pid file (37))
+// AFTER incrementVar (PM2's increment_var as a setting): 28 and 39 set PORT in env, and map to
+//   incrementVar. Of the exit 2: 47 with nothing lost, 5 with behaviour lost (the log files, the pid file).
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';

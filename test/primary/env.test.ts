@@ -89,3 +89,40 @@ describe('envFileVars', () => {
     expect(() => envFileVars(app)).toThrow(`env file ${join(dir, '.env')} does not exist`);
   });
 });
+
+describe('workerEnv with incrementVar', () => {
+  it("gives each slot the app's value plus its slot number, for a scale up's new slots too", () => {
+    const app = resolvedApp({ env: { PORT: '3000' }, incrementVar: 'PORT' });
+    expect([0, 1, 5].map((slot) => workerEnv({}, app, slot).PORT)).toEqual(['3000', '3001', '3005']);
+    expect(workerEnv({}, app, 1)).toMatchObject({ NODE_APP_INSTANCE: '1', CLUSTERD_WORKER_ID: '1' });
+    // Negative values count up as well; nothing assumes a port.
+    const offset = resolvedApp({ env: { OFFSET: '-1' }, incrementVar: 'OFFSET' });
+    expect(workerEnv({}, offset, 3).OFFSET).toBe('2');
+  });
+
+  it("counts from the env file's value, read at this start, under the app's env", () => {
+    const fromFile = resolvedApp({ incrementVar: 'PORT' });
+    expect(workerEnv({ PORT: '1' }, fromFile, 2, { PORT: '8000' }).PORT).toBe('8002');
+    const own = resolvedApp({ env: { PORT: '9000' }, incrementVar: 'PORT' });
+    expect(workerEnv({}, own, 2, { PORT: '8000' }).PORT).toBe('9002');
+  });
+
+  it("fails the start, naming the variable and not the value, when the app's value is no longer usable", () => {
+    const app = resolvedApp({ incrementVar: 'PORT' });
+    // clusterd's own environment does not count: only the app's env and env files.
+    expect(() => workerEnv({ PORT: '5000' }, app, 0)).toThrow(/^incrementVar PORT: PORT is not set/);
+    // An env file edited since the load.
+    let thrown: unknown;
+    try {
+      workerEnv({}, app, 0, { PORT: 's3cret-value' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(String(thrown)).toMatch(/incrementVar PORT: the app's PORT is not an integer/);
+    expect(String(thrown)).not.toContain('s3cret');
+    // A scale up past the bound the load checked for `instances`.
+    const high = resolvedApp({ env: { PORT: '65534' }, incrementVar: 'PORT' });
+    expect(workerEnv({}, high, 1).PORT).toBe('65535');
+    expect(() => workerEnv({}, high, 2)).toThrow(/must be a TCP port, 1 to 65535/);
+  });
+});

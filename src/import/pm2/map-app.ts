@@ -33,6 +33,7 @@ const KEY_ORDER: readonly (keyof App)[] = [
   'env',
   'environments',
   'instanceVar',
+  'incrementVar',
   'restart',
   'readiness',
   'readyTimeout',

@@ -1,5 +1,8 @@
 // Environment variables: env, the env_<name> overlays `pm2 start --env <name>` selects (clusterd's
-// environments, selected by `clusterd start --env <name>`), port, and PM2's env filters and counters.
+// environments, selected by `clusterd start --env <name>`), port, and PM2's env filters and counters
+// (instance_var, increment_var).
+import { availableCpus } from '../../config/cpus.js';
+import { incrementValues, RESERVED_INCREMENT_VAR } from '../../config/slot-vars.js';
 import type { Env } from '../../config/types.generated.js';
 import type { Found } from './catalogue.js';
 import type { AppMapping } from './mapping.js';
@@ -117,10 +120,74 @@ export function mapEnv(m: AppMapping): void {
       instanceVar,
       `${shownValue(instanceVar.value)} is not a variable name: the worker number is in NODE_APP_INSTANCE`,
     );
-  const increment = m.take('increment_var');
-  if (increment)
+  mapIncrementVar(m);
+}
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+// PM2 (lib/God.js, injectVariables) gives each process `Number(value) || 0` plus its number, `value`
+// from the app's env merged over the environment `pm2 start` ran in (lib/Common.js), so 0 when it is
+// unset or not a number. clusterd counts from the app's own env: the value is written as PM2 counts
+// from it, in env and in each environment that sets it, or the option is unsupported.
+function mapIncrementVar(m: AppMapping): void {
+  const found = m.take('increment_var');
+  if (!found) return;
+  const name = found.value;
+  if (typeof name !== 'string' || !VARIABLE_NAME.test(name)) {
     m.unsupported(
-      increment,
-      'clusterd counts workers in NODE_APP_INSTANCE (0, 1, ...): compute the value from it, for example a port',
+      found,
+      `${shownValue(name)} is not a variable name (a letter or "_", then letters, digits and "_")`,
     );
+    return;
+  }
+  if (RESERVED_INCREMENT_VAR.test(name) || name === m.draft.instanceVar) {
+    const why =
+      name === m.draft.instanceVar ? 'instance_var too' : 'a variable clusterd or Node.js gives a meaning to';
+    m.unsupported(
+      found,
+      `${name} is ${why}: count up another variable (the worker number is in NODE_APP_INSTANCE)`,
+    );
+    return;
+  }
+  const env = m.draft.env ?? {};
+  if (!Object.hasOwn(env, name)) {
+    m.unsupported(
+      found,
+      `${name} is not set in the app's env: PM2 counts up from its value in the environment pm2 start ran in, or from 0 where it is unset; set ${name} in env (or an env file) and incrementVar "${name}" counts up from it`,
+    );
+    return;
+  }
+  const layers: [string, Env][] = [['env', env]];
+  for (const [environment, overlay] of Object.entries(m.draft.environments ?? {}))
+    if (Object.hasOwn(overlay, name)) layers.push([`environments.${environment}`, overlay]);
+  const rewrites: { where: string; layer: Env; counted: number }[] = [];
+  for (const [where, layer] of layers) {
+    const value = layer[name];
+    const counted = Number(value) || 0;
+    const read = String(value) === String(counted) ? '' : ` (PM2 reads it as ${counted})`;
+    const problem = Number.isSafeInteger(counted)
+      ? incrementValues(name, String(counted), importedInstances(m)).problem?.message
+      : 'not a whole number: PM2 counts up from it in fractions, clusterd from an integer';
+    if (problem) {
+      m.unsupported(found, `${where}.${name}${Number.isSafeInteger(counted) ? read : ''}: ${problem}`);
+      return;
+    }
+    if (read) rewrites.push({ where: `${where}.${name}`, layer, counted });
+  }
+  for (const { layer, counted } of rewrites) layer[name] = counted;
+  m.draft.incrementVar = name;
+  const note = `each instance gets ${name} plus its number (0, 1, ...), as PM2 counts; a slot added by clusterd scale gets its own`;
+  if (rewrites.length)
+    m.changed(
+      found,
+      'incrementVar',
+      `${note}; ${rewrites.map((r) => r.where).join(', ')} written as the number PM2 reads (Number(value), 0 for one that is not a number)`,
+    );
+  else m.mapped(found, 'incrementVar', note);
+}
+
+// The instances the config will run, for the bound on the values: "max" as this machine counts it.
+function importedInstances(m: AppMapping): number {
+  const { instances } = m.draft;
+  return instances === undefined ? 1 : instances === 'max' ? availableCpus() : instances;
 }

@@ -134,8 +134,10 @@ export class ClusterWorkerProcess implements WorkerProcess {
       // (listen-readiness.ts). With kernel balancing (SO_REUSEPORT) or a handoff balancing (the primary's
       // own listen) node:cluster does not see a TCP listen, and the preload reports it; a Unix socket or
       // an fd is node:cluster's as usual.
-      // A PORT from the app's env files is the app's own too (its `env` still wins, `null` included).
-      const port = Object.hasOwn(app.env, 'PORT') ? app.env.PORT : fileVars.PORT;
+      // A PORT from the app's env files is the app's own too (its `env` still wins, `null` included);
+      // counted up by incrementVar, this worker's own value.
+      const own = Object.hasOwn(app.env, 'PORT') ? app.env.PORT : fileVars.PORT;
+      const port = app.incrementVar === 'PORT' ? env.PORT : own;
       const decides = readinessListen(port ?? undefined);
       const listened = (address: string) => {
         if (decides(address)) events.ready(address);

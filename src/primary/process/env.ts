@@ -1,8 +1,10 @@
 // The environment of one worker, built in one place, once per fork: the supervisor's environment (the
 // primary's own, which it never changes), the app's env files over it, the app's `env` over those
-// (`null` removes a variable), and the variables clusterd sets for the worker.
+// (`null` removes a variable), `incrementVar` counted up for the slot, and the variables clusterd sets
+// for the worker.
 import { readEnvFiles } from '../../config/env-file.js';
 import type { ResolvedApp } from '../../config/resolved.js';
+import { incrementedValue, ownValue } from '../../config/slot-vars.js';
 import { readProblem } from './access.js';
 
 /**
@@ -43,6 +45,10 @@ export function workerEnv(
     if (value === null) delete env[key];
     else env[key] = value;
   }
+  // The app's own value (not the supervisor's) plus the slot; throws, failing this start, when the value
+  // is no longer an integer (an env file edited since the load) or the slot takes it past its bound.
+  const counted = app.incrementVar;
+  if (counted) env[counted] = incrementedValue(counted, ownValue(counted, app.env, fileVars), slot);
   const id = String(slot);
   env.NODE_APP_INSTANCE = id;
   env.CLUSTERD_WORKER_ID = id;
