@@ -1,19 +1,31 @@
 // What a reload costs a program's clients (issue 29), for one instance of the same Python HTTP server
-// (`bench/apps/py-http.py`) under steady loopback traffic (4 loops, a fresh connection per request):
+// (`bench/apps/py-http.py`) under steady loopback traffic (4 loops, a fresh connection per request, 2 ms
+// apart):
 // - clusterd with `listen` (socket activation) and the default start-first reload: the new instance
 //   accepts on the socket the old one shares, so nothing should be refused;
 // - clusterd on a fixed port the program binds itself, `reload.order: "stop-first"`: the old instance
 //   stops, then the new one starts (readiness: an HTTP probe, which only the new one can answer);
 // - PM2's fork mode on a fixed port, `pm2 reload` (which, in fork mode, stops and starts the process).
 // Per round: the reload's time (signal/command to done), requests failed (refused) meanwhile, and the
-// longest time no request succeeded. Rounds interleaved; medians.
+// longest time no request succeeded, and the host's TCP sockets when it began (readiness "port" reads
+// their whole table: its cost grows with them). Rounds interleaved; medians.
 // Run: npm run build && node bench/programs-reload.ts [rounds]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, launchClusterd, median, ROOT, stop, table, tempConfig, writeResult } from './lib.ts';
+import {
+  freePort,
+  launchClusterd,
+  median,
+  ROOT,
+  stop,
+  table,
+  tcpSockets,
+  tempConfig,
+  writeResult,
+} from './lib.ts';
 import { pm2 } from './pm2.ts';
 import { answering } from './targets.ts';
 
@@ -23,6 +35,7 @@ const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)
   encoding: 'utf8',
 }).trim();
 const LOOPS = 4;
+const PACE_MS = 2;
 /** Traffic goes on this long after the reload is done, so a late gap is seen. */
 const AFTER_MS = 500;
 
@@ -32,6 +45,8 @@ interface Sample {
   ok: number;
   /** The longest time no request succeeded, ms. */
   gapMs: number;
+  /** TCP sockets of the host when the reload began: readiness "port" reads their whole table. */
+  tcpSockets: number;
 }
 
 /** Sequential GETs on `LOOPS` loops until `stop()`; every answer and failure time-stamped. */
@@ -52,10 +67,10 @@ function traffic(port: number) {
   const loops = Array.from({ length: LOOPS }, async () => {
     while (running) {
       if (await once()) successes.push(performance.now());
-      else {
-        failed += 1;
-        await sleep(1);
-      }
+      else failed += 1;
+      // Paced (each request on a fresh connection leaves a TIME_WAIT socket behind, 60 s long): a run
+      // should not grow the host's socket table, which readiness "port" reads, much beyond what it found.
+      await sleep(PACE_MS);
     }
   });
   return {
@@ -88,6 +103,7 @@ async function clusterd(mode: 'listen' | 'stop-first'): Promise<Sample> {
     const load = traffic(port);
     await sleep(300);
     const from = events.length;
+    const sockets = tcpSockets();
     const began = performance.now();
     child.kill('SIGUSR2');
     const deadline = Date.now() + 30_000;
@@ -100,7 +116,7 @@ async function clusterd(mode: 'listen' | 'stop-first'): Promise<Sample> {
     if (end?.reload !== 'done')
       throw new Error(`clusterd ${mode}: reload ${String(end?.reload ?? 'timed out')}`);
     await sleep(AFTER_MS);
-    return { reloadMs, ...(await load.stop()) };
+    return { reloadMs, ...(await load.stop()), tcpSockets: sockets };
   } finally {
     await stop(child);
   }
@@ -121,12 +137,13 @@ async function pm2Fork(): Promise<Sample> {
     await answering(port, 1);
     const load = traffic(port);
     await sleep(300);
+    const sockets = tcpSockets();
     const began = performance.now();
     cli.run(['reload', 'py']);
     await answering(port, 1);
     const reloadMs = performance.now() - began;
     await sleep(AFTER_MS);
-    return { reloadMs, ...(await load.stop()) };
+    return { reloadMs, ...(await load.stop()), tcpSockets: sockets };
   } finally {
     cli.kill();
   }
@@ -149,7 +166,9 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const rows: (string | number)[][] = [['target', 'reload ms', 'failed', 'ok', 'longest gap ms']];
+const rows: (string | number)[][] = [
+  ['target', 'reload ms', 'failed', 'ok', 'longest gap ms', 'host TCP sockets'],
+];
 const summary: Record<string, object> = {};
 for (const name of names) {
   const list = samples[name] ?? [];
@@ -166,7 +185,8 @@ for (const name of names) {
     row.reloadMs,
     `${row.failed} (${list.map((s) => s.failed).join(' ')})`,
     row.ok,
-    row.gapMs,
+    `${row.gapMs} (${list.map((s) => Math.round(s.gapMs)).join(' ')})`,
+    list.map((s) => s.tcpSockets).join(' '),
   ]);
 }
 console.log(table(rows));

@@ -29,6 +29,7 @@ import {
   rssKiB,
   stop,
   table,
+  tcpSockets,
   tempConfig,
   writeResult,
 } from './lib.ts';
@@ -127,20 +128,6 @@ function cpuMs(pid: number | 'self', reaped = true): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   const ticks = [11, 12, ...(reaped ? [13, 14] : [])].reduce((sum, i) => sum + Number(fields[i]), 0);
   return ticks * TICK_MS;
-}
-
-// clusterd's readiness "port" reads /proc/net/tcp (the whole namespace's table) while it waits: the
-// size of that table is part of the conditions of a round, and other work on the machine changes it.
-function tcpSockets(): number {
-  return ['tcp', 'tcp6']
-    .map((name) => {
-      try {
-        return readFileSync(`/proc/net/${name}`, 'latin1').trim().split('\n').length - 1;
-      } catch {
-        return 0;
-      }
-    })
-    .reduce((a, b) => a + b, 0);
 }
 
 async function clusterd(): Promise<Sample> {

@@ -30,15 +30,19 @@ stopping = False
 
 
 class Server(http.server.HTTPServer):
-    def finish_request(self, request, client_address):
+    # From the moment a connection is accepted until it is closed.
+    def get_request(self):
         global busy
+        request = super().get_request()
         busy = True
-        try:
-            super().finish_request(request, client_address)
-        finally:
-            busy = False
-            if stopping:
-                sys.exit(0)
+        return request
+
+    def shutdown_request(self, request):
+        global busy
+        super().shutdown_request(request)
+        busy = False
+        if stopping:
+            sys.exit(0)
 
 
 def on_term(*_):

@@ -11,20 +11,18 @@
 // Each returns how to stop watching (the instance exited, or is being stopped).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import net from 'node:net';
 import type { ResolvedApp, ResolvedListen } from '../../config/resolved.js';
 
-/** How often the accepted end of a `port` probe is looked for, and how many times before a new round. */
-const LOOK_EVERY_MS = 50;
-const LOOKS = 6;
 /**
- * While the instance holds no socket but the listening one (it accepts nothing yet), the looks of a
- * round: the probes an old instance accepted meanwhile occupy it until they are closed, and a
+ * How often the instance's own sockets are looked at during a round, and how many times, before the
+ * round's probes are closed: a probe an old instance accepted occupies it until it is closed, and a
  * single-threaded server (Python's http.server, a gunicorn sync worker) serves nobody else until then.
  */
-const QUICK_LOOK_MS = 10;
-const QUICK_LOOKS = 3;
+const LOOK_EVERY_MS = 10;
+const LOOKS = 3;
+const TABLE_READ = 1 << 20;
 /** Time between two `port` probes, and the connections each makes. */
 const PORT_PROBE_EVERY_MS = 100;
 const PORT_PROBES = 4;
@@ -56,8 +54,14 @@ export function watchReadiness(app: ResolvedApp, target: ReadinessTarget): () =>
   return () => clearTimeout(timer);
 }
 
-// Runs `attempt` every `interval` ms (never two at once) until one succeeds.
-function repeat(attempt: (done: (ok: boolean) => void) => () => void, interval: number, ready: () => void) {
+// Runs `attempt` every `interval` ms (never two at once) until one succeeds; with `rest`, the next one
+// waits at least as long as the last one took (a `port` round holds probes an old instance may wait on).
+function repeat(
+  attempt: (done: (ok: boolean) => void) => () => void,
+  interval: number,
+  ready: () => void,
+  rest = false,
+) {
   let stopped = false;
   let cancel: () => void = () => {};
   let timer: NodeJS.Timeout | null = null;
@@ -72,7 +76,8 @@ function repeat(attempt: (done: (ok: boolean) => void) => () => void, interval: 
         ready();
         return;
       }
-      timer = setTimeout(run, Math.max(0, interval - (Date.now() - started)));
+      const took = Date.now() - started;
+      timer = setTimeout(run, Math.max(0, interval - took, rest ? took : 0));
     });
   };
   run();
@@ -223,13 +228,38 @@ export function ownSocketInode(fd: number): number | null {
   }
 }
 
-const readTable = (name: string) => readFile(`/proc/net/${name}`, 'latin1').catch(() => '');
+/**
+ * /proc/net/tcp{,6}: the kernel writes it anew for each read, so it is read in reads of 1 MiB (half the
+ * time of readFile's 64 KiB ones on a table of 80,000 sockets); '' where it cannot be read.
+ */
+async function readTable(name: string): Promise<string> {
+  let file: FileHandle;
+  try {
+    file = await open(`/proc/net/${name}`);
+  } catch {
+    return '';
+  }
+  try {
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(TABLE_READ), 0, TABLE_READ, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('latin1');
+  } catch {
+    return '';
+  } finally {
+    await file.close().catch(() => {});
+  }
+}
 
 // A round of `port` probes: PORT_PROBES connections at once (each lands on any instance, so one soon
-// reaches this one), then a look every LOOK_EVERY_MS at whether this instance accepted one. The socket
-// table of the whole system is read only once the instance holds a socket besides the listening one:
-// until it accepts something, a look costs a read of its own file descriptors, and the round ends after
-// QUICK_LOOKS of them (the probes are closed: an old instance that took one is free again).
+// reaches this one), then up to LOOKS looks, LOOK_EVERY_MS apart, at whether this instance accepted
+// one. A look costs a read of its own file descriptors; only once it holds a socket it did not hold at
+// its start is the socket table of the whole system read, once, and the round ends with it: the time
+// that read takes (it grows with every socket of the host, TIME_WAIT ones included) is as long as an
+// old instance may wait on a probe it took.
 // Sockets the instance held from its start are no sign either: the listening one, and its standard
 // streams (libuv makes them socket pairs).
 function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void {
@@ -239,8 +269,8 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
     let finished = false;
     let look: NodeJS.Timeout | null = null;
     const sockets: net.Socket[] = [];
-    /** Each probe's local port, and its socket. */
-    const ports = new Map<number, net.Socket>();
+    /** Each probe's local port. */
+    const ports = new Set<number>();
     const finish = (ok: boolean) => {
       if (finished) return;
       finished = true;
@@ -267,7 +297,7 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       socket.once('connect', () => {
         clearTimeout(timeout);
         settled = true;
-        if (socket.localPort !== undefined) ports.set(socket.localPort, socket);
+        if (socket.localPort !== undefined) ports.add(socket.localPort);
         connected();
       });
       socket.once('error', () => {});
@@ -278,12 +308,11 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       if (ports.size === 0) return finish(false);
       const held = socketsHeld(target.pid);
       for (const inode of before) held.delete(inode);
-      const next = (most = LOOKS, every = LOOK_EVERY_MS) => {
-        if (finished) return;
-        if (looks + 1 >= most) return finish(false);
-        look = setTimeout(() => check(looks + 1), every);
-      };
-      if (held.size === 0) return next(QUICK_LOOKS, QUICK_LOOK_MS);
+      if (held.size === 0) {
+        if (looks + 1 >= LOOKS) return finish(false);
+        look = setTimeout(() => check(looks + 1), LOOK_EVERY_MS);
+        return;
+      }
       // IPv4 first (a dual-stack socket shows IPv4 connections in tcp6: read only when needed).
       const tables = new Map<string, Promise<string>>();
       const table = (name: string) => {
@@ -294,20 +323,10 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       const lookup = async (port: number) =>
         acceptedInode(await table('tcp'), listen.port, port) ??
         acceptedInode(await table('tcp6'), listen.port, port);
-      const probes = [...ports];
-      void Promise.all(probes.map(([port]) => lookup(port))).then((inodes) => {
-        if (finished) return;
-        if (inodes.some((inode) => inode && held.has(inode))) return finish(true);
-        inodes.forEach((inode, i) => {
-          const [port, socket] = probes[i] ?? [];
-          if (!inode || port === undefined) return;
-          // Another instance took it: closed now, so that instance is free to serve again.
-          socket?.destroy();
-          ports.delete(port);
-        });
-        // Every probe was accepted, by other instances: a new round.
-        if (ports.size === 0) return finish(false);
-        next();
+      // Not found in its hands: the probes are closed (those other instances took, and those still
+      // queued, which it may take next round) and a new round starts.
+      void Promise.all([...ports].map(lookup)).then((inodes) => {
+        finish(inodes.some((inode) => inode !== null && held.has(inode)));
       });
     };
     return () => {
@@ -316,5 +335,5 @@ function watchPort(listen: ResolvedListen, target: ReadinessTarget): () => void 
       for (const socket of sockets) socket.destroy();
     };
   };
-  return repeat(attempt, PORT_PROBE_EVERY_MS, target.ready);
+  return repeat(attempt, PORT_PROBE_EVERY_MS, target.ready, true);
 }
