@@ -22,6 +22,7 @@ const SCENARIOS = [
   'health',
   'guards',
   'programs',
+  'programs-reload',
 ];
 
 const started = Date.now();
@@ -47,6 +48,9 @@ const balancing = read('balancing');
 const health = read('health');
 const guards = read('guards');
 const programs = read('programs');
+const programsReload = read('programs-reload').targets ?? {};
+const stopFirst = programsReload['clusterd, fixed port, stop-first'] ?? {};
+const pm2Reload = programsReload['PM2 fork mode, fixed port, pm2 reload'] ?? {};
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const leak = (target: string): any =>
   (guards.leaks ?? []).find((l: { target: string }) => l.target === target) ?? {};
@@ -212,6 +216,12 @@ const rows: [string, number, string, string][] = [
     r(programs.clusterd?.rss?.supervisorMiB, programs.pm2?.rss?.supervisorMiB),
     '(lower is better)',
     'npm run bench:programs',
+  ],
+  [
+    'program on a fixed port, reload: longest time without an answer, clusterd stop-first / pm2 reload',
+    r(stopFirst.gapMs, pm2Reload.gapMs),
+    '(lower is better)',
+    'npm run bench:programs-reload',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
