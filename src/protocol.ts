@@ -44,7 +44,14 @@ export interface OpResults {
   kill: Record<string, never>;
   ping: Record<string, never>;
   /** `malformedMessages`: messages from the app's workers that claimed to be clusterd's and were not. */
-  metrics: { workers: WorkerSample[]; unanswered: number; malformedMessages: number };
+  /** `relayedMessages`, `relayDropped`: messages between workers the primary passed on, or could not. */
+  metrics: {
+    workers: WorkerSample[];
+    unanswered: number;
+    malformedMessages: number;
+    relayedMessages: number;
+    relayDropped: number;
+  };
 }
 
 /** One worker's answer to a metrics scrape, measured in the worker (declared in worker/messages.cts). */

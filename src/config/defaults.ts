@@ -26,6 +26,7 @@ export const BUILTIN_DEFAULTS = {
   stickyHeader: null,
   instanceVar: null,
   incrementVar: null,
+  serialization: 'json',
   logs: { file: null, errorFile: null, timestamp: false, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },

@@ -285,6 +285,7 @@ class AppNormalizer {
         origin: (key) => this.origin([key]),
         report: (...issue) => this.report(...issue),
       }),
+      serialization: s.serialization,
       // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
       ...(kind.program
         ? { balancing: 'round-robin' as const, stickyHeader: null }

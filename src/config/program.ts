@@ -25,6 +25,7 @@ const NODE_ONLY: Record<string, string> = {
   balancing:
     "balancing is node:cluster's; a program's instances accept connections themselves (on the `listen` socket they share, the kernel spreads them)",
   stickyHeader: "balancing is node:cluster's; a program's instances accept connections themselves",
+  serialization: 'it encodes the IPC channel of Node.js workers; a program has none',
 };
 
 /** Why a file cannot be run, or null. */

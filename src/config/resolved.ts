@@ -145,6 +145,8 @@ export interface ResolvedApp {
    * increment_var); null: none. Only the name: the value is read at each start, as the env files are.
    */
   readonly incrementVar: string | null;
+  /** How the IPC channel between the primary and each worker encodes messages (node:cluster's). */
+  readonly serialization: 'json' | 'advanced';
   readonly logs: ResolvedLogs;
   readonly guards: ResolvedGuards;
   /** `primary`: how long a running primary may leave the root's pings unanswered (ms); null: not watched. */

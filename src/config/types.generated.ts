@@ -51,6 +51,10 @@ export type InstanceVar = string | null;
  */
 export type IncrementVar = string | null;
 /**
+ * How messages between the primary and the workers are encoded (node:cluster's `serialization`): `"json"`, node:cluster's and PM2's default, or `"advanced"` (V8's structured clone: Buffers, typed arrays, Maps, Sets, Dates, BigInts arrive as they were sent). socket.io's cluster adapter relays binary events only with `"advanced"`. The default stays `"json"` because apps written for node:cluster expect its results (a Date arrives as a string). Node.js apps only.
+ */
+export type Serialization = 'json' | 'advanced';
+/**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
@@ -126,6 +130,7 @@ export interface App {
   stickyHeader?: StickyHeader;
   instanceVar?: InstanceVar;
   incrementVar?: IncrementVar;
+  serialization?: Serialization;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;
@@ -364,6 +369,7 @@ export interface Defaults {
   stickyHeader?: StickyHeader;
   instanceVar?: InstanceVar;
   incrementVar?: IncrementVar;
+  serialization?: Serialization;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;

@@ -30,7 +30,13 @@ export interface AppScrape {
   instances: number;
   workers: readonly { slot: number; state: WorkerState }[];
   /** The workers' samples; null when the primary could not be asked (restarting, stopped, no answer). */
-  samples: { workers: WorkerSample[]; unanswered: number; malformedMessages?: number } | null;
+  samples: {
+    workers: WorkerSample[];
+    unanswered: number;
+    malformedMessages?: number;
+    relayedMessages?: number;
+    relayDropped?: number;
+  } | null;
 }
 
 type Json = { name: string; help: string; type: string; aggregator?: string; values: JsonValue[] };
@@ -167,6 +173,18 @@ export class Metrics {
       labelNames: ['app'],
       registers: [now],
     });
+    const relayed = new client.Counter({
+      name: 'clusterd_worker_messages_relayed_total',
+      help: "Messages the app's primary passed from one worker to the others (socket.io's cluster adapter).",
+      labelNames: ['app'],
+      registers: [now],
+    });
+    const relayDropped = new client.Counter({
+      name: 'clusterd_worker_messages_relay_dropped_total',
+      help: 'Messages to relay that reached no worker: its channel had closed, or the requester was gone.',
+      labelNames: ['app'],
+      registers: [now],
+    });
     const perWorker = ['app', 'worker', 'pid'];
     const rss = gauge('clusterd_worker_resident_memory_bytes', "A worker's resident set size.", perWorker);
     const cpu = new client.Counter({
@@ -197,6 +215,10 @@ export class Metrics {
       unanswered.set({ app: app.name }, app.samples.unanswered);
       if (app.samples.malformedMessages !== undefined)
         malformed.inc({ app: app.name }, app.samples.malformedMessages);
+      if (app.samples.relayedMessages !== undefined)
+        relayed.inc({ app: app.name }, app.samples.relayedMessages);
+      if (app.samples.relayDropped !== undefined)
+        relayDropped.inc({ app: app.name }, app.samples.relayDropped);
       for (const s of app.samples.workers) {
         const labels = { app: app.name, worker: s.worker, pid: s.pid };
         rss.set(labels, s.rss);

@@ -22,6 +22,8 @@ import { ListenSockets } from './process/listen-sockets.js';
 import { AppLogFiles } from './process/log-files.js';
 import { killPrograms } from './process/program.js';
 import { scrapeWorkers } from './process/scrape.js';
+import { workerChannel } from './process/worker-channel.js';
+import { relaySocketIo } from './relay/socketio.js';
 import type { AppWatcher } from './reload/watch.js';
 import { linuxProc, ProcessTrees } from './stop/descendants-proc.js';
 
@@ -32,6 +34,8 @@ const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
 const SCRAPE_MS = 1_000;
 
 let pool: Pool | null = null;
+// What node:cluster libraries expect of a primary of the app's own (primary/relay/).
+relaySocketIo(cluster, workerChannel);
 // What the app's workers start is stopped with them (see descendants-proc.ts).
 const trees = new ProcessTrees({
   sys: linuxProc(),

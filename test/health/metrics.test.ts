@@ -131,7 +131,12 @@ describe('metrics', () => {
           { slot: 1, state: 'ready' },
           { slot: 1, state: 'starting' },
         ],
-        samples: { workers: [sample(0, 100), sample(1, 101, { delay: null })], unanswered: 1 },
+        samples: {
+          workers: [sample(0, 100), sample(1, 101, { delay: null })],
+          unanswered: 1,
+          relayedMessages: 42,
+          relayDropped: 3,
+        },
       },
       { name: 'jobs', state: 'backoff', instances: 1, workers: [], samples: null },
     ];
@@ -145,6 +150,8 @@ describe('metrics', () => {
     expect(text.value('clusterd_workers', { app: 'web', state: 'starting' })).toBe(1);
     expect(text.value('clusterd_workers', { app: 'jobs', state: 'ready' })).toBe(0);
     expect(text.value('clusterd_scrape_unanswered_workers', { app: 'web' })).toBe(1);
+    expect(text.value('clusterd_worker_messages_relayed_total', { app: 'web' })).toBe(42);
+    expect(text.value('clusterd_worker_messages_relay_dropped_total', { app: 'web' })).toBe(3);
     const w0 = { app: 'web', worker: '0', pid: '100' };
     expect(text.value('clusterd_worker_resident_memory_bytes', w0)).toBe(50_000_000);
     expect(text.value('clusterd_worker_cpu_seconds_total', w0)).toBe(2);

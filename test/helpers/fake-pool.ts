@@ -41,6 +41,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     stickyHeader: null,
     instanceVar: null,
     incrementVar: null,
+    serialization: 'json',
     logs: { file: null, errorFile: null, timestamp: false, maxSize: 1024, maxFiles: 1 },
     guards: {
       memory: { limit: null, hardLimit: null, interval: 1_000 },

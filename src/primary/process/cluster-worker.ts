@@ -102,6 +102,7 @@ export class ClusterWorkerProcess implements WorkerProcess {
       execArgv: ['--require', PRELOAD, ...app.nodeArgs],
       cwd: release.cwd,
       silent: true,
+      serialization: app.serialization,
       // setupPrimary keeps keys it is not given: a worker of an app without `user` must not inherit them.
       uid: app.runAs?.uid,
       gid: app.runAs?.gid,

@@ -22,7 +22,13 @@ export function scrapeWorkers(
   timer: (ms: number, fn: () => void) => () => void,
   /** The count of malformed messages reported with the samples (the primary's own by default). */
   tally: ChannelTally = workerChannel,
-): Promise<{ workers: WorkerSample[]; unanswered: number; malformedMessages: number }> {
+): Promise<{
+  workers: WorkerSample[];
+  unanswered: number;
+  malformedMessages: number;
+  relayedMessages: number;
+  relayDropped: number;
+}> {
   const id = ++seq;
   const asked = [...workers].filter((w) => w.isConnected());
   const samples: WorkerSample[] = [];
@@ -37,6 +43,8 @@ export function scrapeWorkers(
         workers: samples.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
         unanswered: pending,
         malformedMessages: tally.malformed,
+        relayedMessages: tally.relayed,
+        relayDropped: tally.relayDropped,
       });
     };
     const cancel = asked.length ? timer(timeoutMs, finish) : () => {};

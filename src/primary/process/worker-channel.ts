@@ -7,6 +7,10 @@
 export class ChannelTally {
   /** Malformed clusterd messages received from the app's workers. */
   malformed = 0;
+  /** Messages relayed from one worker to another (socket.io's cluster adapter, primary/relay/). */
+  relayed = 0;
+  /** Relayed messages that reached nobody: their worker's channel closed, or the requester was gone. */
+  relayDropped = 0;
 }
 
 /** This primary's (so this app's) tally. */
