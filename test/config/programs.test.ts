@@ -145,6 +145,7 @@ describe('programs in the config', () => {
       { name: 'c', command: ['serve'], guards: { heartbeat: { timeout: '5s' } } },
       { name: 'd', command: ['serve'], readiness: 'listening' },
       { name: 'e', command: ['serve'], readiness: 'port' },
+      { name: 'f', command: ['serve'], serialization: 'advanced' },
     ]);
     expect(issues).toEqual([
       issue('/apps/0/nodeArgs', '"nodeArgs" is for Node.js apps'),
@@ -152,6 +153,7 @@ describe('programs in the config', () => {
       issue('/apps/2/guards/heartbeat', 'the heartbeat guard is for Node.js apps'),
       issue('/apps/3/readiness', 'readiness "listening" is for Node.js apps'),
       issue('/apps/4/readiness', 'readiness "port" needs "listen"'),
+      issue('/apps/5/serialization', '"serialization" is for Node.js apps'),
     ]);
   });
 
