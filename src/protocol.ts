@@ -154,7 +154,9 @@ export type PrimaryToWorker =
   | Guarded<typeof workerMessages.isBeat>
   | Guarded<typeof workerMessages.isMetrics>
   | Guarded<typeof workerMessages.isConn>
-  | Guarded<typeof workerMessages.isListenReply>;
+  | Guarded<typeof workerMessages.isListenReply>
+  | Guarded<typeof workerMessages.isLeaderGrant>
+  | Guarded<typeof workerMessages.isLeaderRevoke>;
 export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isReady>
   | Guarded<typeof workerMessages.isLoaded>
@@ -167,7 +169,9 @@ export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isListen>
   | Guarded<typeof workerMessages.isConns>
   | Guarded<typeof workerMessages.isUnlisten>
-  | Guarded<typeof workerMessages.isBounce>;
+  | Guarded<typeof workerMessages.isBounce>
+  | Guarded<typeof workerMessages.isLeaderWant>
+  | Guarded<typeof workerMessages.isLeaderStopped>;
 export type WorkerListen = Guarded<typeof workerMessages.isListen>;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
