@@ -139,6 +139,19 @@ export type PrimaryMessage =
       ms: number;
       reason?: string;
     }
+  /**
+   * A change of the app's leader (clusterd/worker's onLeadership, primary/leader/): `granted` to a worker,
+   * `revoked` from one that drains, then fenced by its stop handlers' answer (`stopped`), or `killed` at
+   * its shutdown.timeout, or `lost` when it exited. `ms`: since the revoke. `worker` is the slot.
+   */
+  | {
+      type: 'leader';
+      change: 'granted' | 'revoked' | 'stopped' | 'killed' | 'lost';
+      worker: number;
+      pid: number;
+      term: number;
+      ms?: number;
+    }
   /** The app's `logs.file` started failing, or is written again. */
   | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
@@ -221,6 +234,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   connections: true,
   guard: true,
   recycled: true,
+  leader: true,
   logfile: true,
   bye: true,
 };

@@ -102,7 +102,7 @@ function fuzzRun(seed: number, steps: number): void {
         ? []
         : [[from, to]];
     for (const [a, b] of hops) {
-      if (!(LEADER_TRANSITIONS as Record<string, string[]>)[a]?.includes(b))
+      if (!(LEADER_TRANSITIONS as Record<string, readonly string[]>)[a]?.includes(b))
         fail(`an illegal transition ${a} -> ${b}`);
       reached.add(`${a} -> ${b} (${event.type})`);
     }
@@ -117,7 +117,8 @@ function fuzzRun(seed: number, steps: number): void {
     switch (effect.type) {
       case 'grant':
         if (unfenced.size > 0) fail(`granted ${effect.pid} while ${[...unfenced.keys()]} is not fenced`);
-        if (!w?.alive || !w.wants || !w.ready || w.draining) fail(`granted ${effect.pid}, not a candidate`);
+        if (!w?.alive || !w.wants || !w.ready || w.draining)
+          return fail(`granted ${effect.pid}, not a candidate`);
         // The newest candidate: a reload's leader hands over to a worker that reload will not drain.
         if (Math.max(...candidates().map((c) => c.readyAt)) !== w.readyAt)
           fail(`granted ${effect.pid}, not the newest`);
@@ -198,6 +199,7 @@ function fuzzRun(seed: number, steps: number): void {
         alive: true,
         wants: false,
         ready: false,
+        readyAt: 0,
         draining: false,
         answered: null,
         held: false,
