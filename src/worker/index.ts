@@ -2,7 +2,7 @@
 // `ready()` does nothing, `onShutdown` handlers run on SIGTERM, and the lone process leads at once).
 
 import drainHandlers from './drain-handlers.cjs';
-import leader from './leader.cjs';
+import leader from './leader.js';
 import messages from './messages.cjs';
 import state from './state.cjs';
 

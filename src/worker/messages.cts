@@ -29,7 +29,7 @@
 //   since the last report, once per turn of its event loop;
 // - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another;
 // - `leader-want` (clusterd/worker's `onLeadership`, once): this worker is a candidate for leadership;
-// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.cts).
+// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.ts).
 
 type Check = (value: unknown) => boolean;
 type Guard<T> = (message: unknown) => message is T;

@@ -1,4 +1,4 @@
-// The worker's side of one leader per app (clusterd/worker's `isLeader`, `onLeadership`); the primary's
+// The worker's side of one leader per app (ES module: only clusterd/worker loads it, never the preload) (clusterd/worker's `isLeader`, `onLeadership`); the primary's
 // is primary/leader/. The first `onLeadership` asks the primary for leadership (`leader-want`); a
 // `leader-grant` runs every `start` handler; a `leader-revoke` makes `isLeader()` false at once, runs
 // every `stop` handler, and answers `leader-stopped` once they have all settled (a rejection is logged,
@@ -12,7 +12,8 @@
 //   runs several of them and could not keep two from leading; it says so once on stderr.
 // If the channel closes while this worker leads (its primary is gone), it stops leading: nobody could
 // fence it any more.
-import messages = require('./messages.cjs');
+import cluster from 'node:cluster';
+import messages from './messages.cjs';
 
 type Handler = () => unknown;
 interface Pair {
@@ -36,7 +37,6 @@ const state: LeaderState = holder[KEY];
 
 /** How this process can lead: through clusterd's primary, alone, or never. */
 function mode(): 'clusterd' | 'alone' | 'never' {
-  const cluster = require('node:cluster') as typeof import('node:cluster').default;
   if (cluster.isWorker && typeof process.send === 'function' && process.env.CLUSTERD_APP !== undefined)
     return 'clusterd';
   return process.env.CLUSTERD_APP === undefined ? 'alone' : 'never';
@@ -104,4 +104,4 @@ const leader = {
   },
 };
 
-export = leader;
+export default leader;
