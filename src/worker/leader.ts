@@ -1,5 +1,5 @@
-// The worker's side of one leader per app (ES module: only clusterd/worker loads it, never the preload) (clusterd/worker's `isLeader`, `onLeadership`); the primary's
-// is primary/leader/. The first `onLeadership` asks the primary for leadership (`leader-want`); a
+// The worker's side of one leader per app (clusterd/worker's `isLeader`, `onLeadership`); the primary's
+// is primary/leader/. An ES module: only clusterd/worker loads it, never the preload. The first `onLeadership` asks the primary for leadership (`leader-want`); a
 // `leader-grant` runs every `start` handler; a `leader-revoke` makes `isLeader()` false at once, runs
 // every `stop` handler, and answers `leader-stopped` once they have all settled (a rejection is logged,
 // and still answered: the handler is over). The primary grants nobody else before that answer, or
