@@ -146,6 +146,19 @@ export type PrimaryMessage =
       ms: number;
       reason?: string;
     }
+  /**
+   * A change of the app's leader (clusterd/worker's onLeadership, primary/leader/): `granted` to a worker,
+   * `revoked` from one that drains, then fenced by its stop handlers' answer (`stopped`), or `killed` at
+   * its shutdown.timeout, or `lost` when it exited. `ms`: since the revoke. `worker` is the slot.
+   */
+  | {
+      type: 'leader';
+      change: 'granted' | 'revoked' | 'stopped' | 'killed' | 'lost';
+      worker: number;
+      pid: number;
+      term: number;
+      ms?: number;
+    }
   /** The app's `logs.file` started failing, or is written again. */
   | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
@@ -161,7 +174,9 @@ export type PrimaryToWorker =
   | Guarded<typeof workerMessages.isBeat>
   | Guarded<typeof workerMessages.isMetrics>
   | Guarded<typeof workerMessages.isConn>
-  | Guarded<typeof workerMessages.isListenReply>;
+  | Guarded<typeof workerMessages.isListenReply>
+  | Guarded<typeof workerMessages.isLeaderGrant>
+  | Guarded<typeof workerMessages.isLeaderRevoke>;
 export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isReady>
   | Guarded<typeof workerMessages.isLoaded>
@@ -174,7 +189,9 @@ export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isListen>
   | Guarded<typeof workerMessages.isConns>
   | Guarded<typeof workerMessages.isUnlisten>
-  | Guarded<typeof workerMessages.isBounce>;
+  | Guarded<typeof workerMessages.isBounce>
+  | Guarded<typeof workerMessages.isLeaderWant>
+  | Guarded<typeof workerMessages.isLeaderStopped>;
 export type WorkerListen = Guarded<typeof workerMessages.isListen>;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
@@ -224,6 +241,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   connections: true,
   guard: true,
   recycled: true,
+  leader: true,
   logfile: true,
   bye: true,
 };

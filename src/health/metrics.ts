@@ -66,6 +66,12 @@ export class Metrics {
     buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
     registers: [this.counted],
   });
+  private readonly leaderChanges = new client.Counter({
+    name: 'clusterd_leader_changes_total',
+    help: "Leadership granted to a worker of the app (clusterd/worker's onLeadership): its first leader, then each hand-over.",
+    labelNames: ['app'],
+    registers: [this.counted],
+  });
   private readonly primaryRestarts = new client.Counter({
     name: 'clusterd_primary_restarts_total',
     help: "Restarts of an app's primary process after it died.",
@@ -126,6 +132,9 @@ export class Metrics {
           this.reloads.inc({ app, result: 'done' });
           this.reloadSeconds.observe({ app }, message.ms / 1000);
         } else if (message.phase === 'failed') this.reloads.inc({ app, result: 'failed' });
+        return;
+      case 'leader':
+        if (message.change === 'granted') this.leaderChanges.inc({ app });
         return;
       case 'logfile': {
         const failing = this.failingFiles.get(app) ?? new Set();

@@ -16,6 +16,8 @@ import {
   type PrimaryMessage,
   type PrimaryRequest,
 } from '../protocol.js';
+import { clusterChannel } from './leader/cluster-channel.js';
+import { withLeadership } from './leader/leadership.js';
 import { Pool } from './pool/pool.js';
 import { clusterEffects } from './process/cluster-worker.js';
 import { ListenSockets } from './process/listen-sockets.js';
@@ -125,7 +127,11 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
   const sinks = { stdout: process.stdout, stderr: process.stderr };
   pool = new Pool(
     app,
-    clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
+    // One leader among the workers that ask (clusterd/worker's onLeadership): primary/leader/.
+    withLeadership(
+      clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
+      clusterChannel(),
+    ),
     // The log files, the watcher and the listen socket follow the settings in force: a reload's when it
     // starts, the previous ones again when it fails (pool.ts, endReload).
     (settings) => {

@@ -78,6 +78,21 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
         );
       return;
     }
+    case 'leader': {
+      const { worker, pid, term, change, ms } = message;
+      const what = {
+        granted: `leader: worker ${worker} (pid ${pid}) leads, term ${term}`,
+        revoked: `leader: worker ${worker} (pid ${pid}) drains: revoked, its stop handlers run`,
+        stopped: `leader: worker ${worker} (pid ${pid}) stopped leading in ${ms ?? 0} ms`,
+        killed: `leader: worker ${worker} (pid ${pid}) did not stop leading within shutdown.timeout: killed (SIGKILL)`,
+        lost: `leader: worker ${worker} (pid ${pid}) exited while it led`,
+      }[change];
+      log[change === 'killed' ? 'warn' : 'info'](
+        { app, worker, pid, leader: change, term, ...(ms === undefined ? {} : { ms }) },
+        what,
+      );
+      return;
+    }
     case 'watch': {
       const more =
         message.count > message.files.length ? ` and ${message.count - message.files.length} more` : '';

@@ -1,7 +1,8 @@
 // `clusterd/worker`: optional helpers for apps run by clusterd. They also work without clusterd (then
-// `ready()` does nothing and `onShutdown` handlers run on SIGTERM).
+// `ready()` does nothing, `onShutdown` handlers run on SIGTERM, and the lone process leads at once).
 
 import drainHandlers from './drain-handlers.cjs';
+import leader from './leader.js';
 import messages from './messages.cjs';
 import state from './state.cjs';
 
@@ -64,4 +65,26 @@ export function onShutdown(handler: () => unknown): void {
   process.once('disconnect', () => {
     if (state.isDraining()) void runShutdown();
   });
+}
+
+/** True while this worker is its app's leader: from its grant until the primary revokes it. */
+export function isLeader(): boolean {
+  return leader.isLeader();
+}
+
+/**
+ * Runs `start` when this worker becomes the app's leader, and `stop` when it must give leadership up (it
+ * drains: a reload, a scale down, a stop, a guard's replacement). At most one live, ready worker of the
+ * app leads at a time, among those that called onLeadership: the next leader's `start` runs only after
+ * this one's `stop` has settled (it may return a promise: the primary waits for it), or after this worker
+ * was killed for not settling within the app's `shutdown.timeout`, or after it died. The place for
+ * what must run in one instance only, a cron job:
+ *
+ *     onLeadership(() => job.start(), () => job.stop());
+ *
+ * A worker that leads and dies never runs `stop`. Without clusterd the process is alone and leads at once
+ * (`stop` never runs); an instance of a `command` program never leads. See docs/leader.md.
+ */
+export function onLeadership(start: () => unknown, stop: () => unknown): void {
+  leader.onLeadership(start, stop);
 }

@@ -14,7 +14,9 @@
 // - `metrics` with a `seq` (primary/process/scrape.ts), answered by `sample` with the same `seq`;
 // - `conn` (least-connections / sticky, primary/balance/handoff.ts) with an accepted connection's handle,
 //   the listen's `id`, the handoff's `seq`, and with `stickyHeader` the bytes the primary read (`data`);
-// - `listen-reply` to a worker's `listen`: the listen's `id` and address, or the bind's `errno`.
+// - `listen-reply` to a worker's `listen`: the listen's `id` and address, or the bind's `errno`;
+// - `leader-grant` with its `term` (1, 2, 3... per primary): this worker is the app's leader now;
+// - `leader-revoke` with the same `term`: give it up (run the `stop` handlers), answer `leader-stopped`.
 // Worker -> primary:
 // - `'ready'` (PM2's `process.send('ready')`) or `ready` (clusterd/worker's `ready()`);
 // - `loaded`: with `readiness: "loaded"`, its entry module has run;
@@ -25,7 +27,9 @@
 // - `listen` (handoff.cts): a TCP listen, asked of the primary; `unlisten`: that server closed;
 // - `conns`: per listen, the last handoff `seq` it has dealt with (`upTo`) and the connections closed
 //   since the last report, once per turn of its event loop;
-// - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another.
+// - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another;
+// - `leader-want` (clusterd/worker's `onLeadership`, once): this worker is a candidate for leadership;
+// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.ts).
 
 type Check = (value: unknown) => boolean;
 type Guard<T> = (message: unknown) => message is T;
@@ -198,6 +202,21 @@ interface Bounce {
   clusterd: 'bounce';
   seq: number;
 }
+interface LeaderGrant {
+  clusterd: 'leader-grant';
+  term: number;
+}
+interface LeaderRevoke {
+  clusterd: 'leader-revoke';
+  term: number;
+}
+interface LeaderWant {
+  clusterd: 'leader-want';
+}
+interface LeaderStopped {
+  clusterd: 'leader-stopped';
+  term: number;
+}
 
 const isSample = tagged<Sample>('sample', {
   seq: serial,
@@ -234,6 +253,8 @@ const fromWorker = {
   conns: tagged<Conns>('conns', { id: serial, upTo: count, closed: count }),
   unlisten: tagged<Unlisten>('unlisten', { id: serial }),
   bounce: tagged<Bounce>('bounce', { seq: serial }),
+  'leader-want': tagged<LeaderWant>('leader-want'),
+  'leader-stopped': tagged<LeaderStopped>('leader-stopped', { term: serial }),
 };
 
 type FromWorker = typeof fromWorker;
@@ -286,6 +307,10 @@ const messages = {
   conns: (id: number, upTo: number, closed: number): Conns => ({ clusterd: 'conns', id, upTo, closed }),
   unlisten: (id: number): Unlisten => ({ clusterd: 'unlisten', id }),
   bounce: (seq: number): Bounce => ({ clusterd: 'bounce', seq }),
+  leaderGrant: (term: number): LeaderGrant => ({ clusterd: 'leader-grant', term }),
+  leaderRevoke: (term: number): LeaderRevoke => ({ clusterd: 'leader-revoke', term }),
+  leaderWant: { clusterd: 'leader-want' } as LeaderWant,
+  leaderStopped: (term: number): LeaderStopped => ({ clusterd: 'leader-stopped', term }),
 
   // Guards, primary -> worker (the worker's side).
   isDrain: tagged<Drain>('drain'),
@@ -293,6 +318,8 @@ const messages = {
   isMetrics: tagged<Metrics>('metrics', { seq: serial }),
   isConn: tagged<Conn>('conn', { id: serial, seq: serial }, { data: str }),
   isListenReply: listenReply as Guard<ListenReply>,
+  isLeaderGrant: tagged<LeaderGrant>('leader-grant', { term: serial }),
+  isLeaderRevoke: tagged<LeaderRevoke>('leader-revoke', { term: serial }),
 
   // Guards, worker -> primary (the primary's side).
   isReady: ((m: unknown) => m === 'ready' || fromWorker.ready(m)) as Guard<'ready' | Ready>,
@@ -307,6 +334,8 @@ const messages = {
   isConns: fromWorker.conns,
   isUnlisten: fromWorker.unlisten,
   isBounce: fromWorker.bounce,
+  isLeaderWant: fromWorker['leader-want'],
+  isLeaderStopped: fromWorker['leader-stopped'],
   isMalformed,
   describe,
 };

@@ -123,6 +123,8 @@ export interface FakePoolOptions {
   onDrain?: (worker: FakeWorker) => void;
   /** Told the pool's settings each time they change (main.ts: the log files and the watcher). */
   settingsChanged?: (app: ResolvedApp) => void;
+  /** Wraps the effects the pool is given (primary/leader/leadership.ts's, as main.ts does). */
+  wrap?: (fx: PoolEffects) => PoolEffects;
 }
 
 /** A pool on fake workers; call inside `vi.useFakeTimers()`. */
@@ -157,7 +159,7 @@ export function fakePool(app: ResolvedApp = resolvedApp(), options: FakePoolOpti
       };
     },
   };
-  const pool = new Pool(app, fx, options.settingsChanged);
+  const pool = new Pool(app, options.wrap ? options.wrap(fx) : fx, options.settingsChanged);
   const replies: Outcome[] = [];
   const reply =
     (into: Outcome[] = replies) =>

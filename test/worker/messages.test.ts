@@ -222,6 +222,40 @@ const table: [string, Guard, unknown[], [string, unknown][]][] = [
       ['the old shape', { clusterd: 'bounce', id: 1, seq: 9, refused: [1], data: '' }],
     ],
   ],
+  ...(['isLeaderGrant', 'isLeaderRevoke', 'isLeaderStopped'] as const).map(
+    (name): [string, Guard, unknown[], [string, unknown][]] => {
+      const tag = {
+        isLeaderGrant: 'leader-grant',
+        isLeaderRevoke: 'leader-revoke',
+        isLeaderStopped: 'leader-stopped',
+      }[name];
+      return [
+        name,
+        messages[name],
+        [
+          { clusterd: tag, term: 1 },
+          { clusterd: tag, term: 2 ** 40 },
+        ],
+        [
+          ['no term', { clusterd: tag }],
+          ['term 0', { clusterd: tag, term: 0 }],
+          ['term NaN', { clusterd: tag, term: Number.NaN }],
+          ['term fraction', { clusterd: tag, term: 1.5 }],
+          ['term string', { clusterd: tag, term: '1' }],
+          ['junk', { clusterd: tag, term: 1, junk }],
+        ],
+      ];
+    },
+  ),
+  [
+    'isLeaderWant',
+    messages.isLeaderWant,
+    [messages.leaderWant],
+    [
+      ['junk', { clusterd: 'leader-want', junk }],
+      ['a term', { clusterd: 'leader-want', term: 1 }],
+    ],
+  ],
 ];
 
 describe('worker channel guards', () => {
@@ -260,6 +294,8 @@ describe('worker channel guards', () => {
       messages.conns(1, 2, 3),
       messages.unlisten(1),
       messages.bounce(2),
+      messages.leaderWant,
+      messages.leaderStopped(3),
     ];
     for (const m of sent)
       expect(messages.isMalformed(JSON.parse(JSON.stringify(m))), JSON.stringify(m)).toBe(false);
@@ -270,6 +306,8 @@ describe('isMalformed', () => {
   it.each([
     ['an undeclared tag', { clusterd: 'nope' }],
     ['a tag of the primary (workers do not send it)', messages.drain],
+    ["the primary's leader grant", messages.leaderGrant(1)],
+    ['a leader-stopped without its term', { clusterd: 'leader-stopped' }],
     ['a tag that is not a string', { clusterd: 42 }],
     ['a null tag', { clusterd: null }],
     ['a declared tag with a bad field', { clusterd: 'conns', id: 1, upTo: 1, closed: Number.NaN }],
