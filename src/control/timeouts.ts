@@ -1,6 +1,7 @@
 // How long a control command that waits may take, by default: derived from the settings of the apps it
 // is about, so a command never waits forever and never gives up on an app doing what it was told to do.
 import type { ResolvedApp } from '../config/resolved.js';
+import { leaderStopMs } from '../lifecycle/stop-budget.js';
 
 /** What starting a worker process costs besides the app's own readiness (fork, preload, module load). */
 const FORK_MS = 1_000;
@@ -26,7 +27,8 @@ export function isWaitingCommand(cmd: string): cmd is WaitingCommand {
 
 function bound(cmd: WaitingCommand, app: ResolvedApp): number {
   const start = app.readyTimeout + FORK_MS;
-  const stop = app.shutdown.spread + app.shutdown.timeout + EXIT_MS;
+  // (Not shutdown.delay: that is how long a root told to stop keeps serving, not part of a command.)
+  const stop = leaderStopMs(app) + app.shutdown.spread + app.shutdown.timeout + EXIT_MS;
   // A worker not ready within readyTimeout is stopped (drain, signal, SIGKILL at shutdown.timeout)
   // before its start counts as failed: a first failure, then its retry.
   const retried = 2 * start + stop;

@@ -17,6 +17,7 @@
 //   and it runs programs (`command`) as they are.
 // - shareProcessNamespace, so that clusterd is not the pod's PID 1 (zombies: docs/deploy.md).
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
+import { stopBudgetMs } from '../lifecycle/stop-budget.js';
 import { describeListen, isLoopback } from './program.js';
 
 export interface KubernetesOptions {
@@ -51,10 +52,7 @@ export function dnsLabel(name: string, max = 63): string | null {
 
 /** The grace Kubernetes gives the pod between SIGTERM and SIGKILL (s). */
 export function gracePeriod(config: ResolvedConfig): number {
-  const slowest = Math.max(
-    0,
-    ...config.apps.map((a) => a.shutdown.delay + a.shutdown.spread + a.shutdown.timeout),
-  );
+  const slowest = Math.max(0, ...config.apps.map(stopBudgetMs));
   return Math.ceil(slowest / 1000) + EXIT_MARGIN_S;
 }
 

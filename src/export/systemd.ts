@@ -4,6 +4,7 @@
 import { dirname } from 'node:path';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import { crashLoopLimit } from '../lifecycle/policy.js';
+import { stopBudgetMs } from '../lifecycle/stop-budget.js';
 import { describeListen, namedByPath } from './program.js';
 
 /** WatchdogSec: the root and every primary must answer within this; clusterd pings at half of it. */
@@ -65,15 +66,13 @@ function assignment(key: string, value: string): string {
 }
 
 /**
- * Seconds a graceful stop may take: the longest app's `shutdown.delay` (serving, unready, before the
- * drain), closing spread and shutdown timeout (after which clusterd SIGKILLs), plus a margin. Apps stop
- * in parallel, so it is the maximum, not the sum (the Kubernetes grace period is budgeted alike).
+ * Seconds a graceful stop may take: the longest app's stop budget (lifecycle/stop-budget.ts:
+ * `shutdown.delay`, a leader's stop handlers, the closing spread and the shutdown timeout after which
+ * clusterd SIGKILLs), plus a margin. Apps stop in parallel, so it is the maximum, not the sum (the
+ * Kubernetes grace period is budgeted alike).
  */
 export function stopTimeoutSec(apps: readonly ResolvedApp[]): number {
-  const longest = Math.max(
-    0,
-    ...apps.map((app) => app.shutdown.delay + app.shutdown.spread + app.shutdown.timeout),
-  );
+  const longest = Math.max(0, ...apps.map(stopBudgetMs));
   return Math.ceil(longest / 1000) + STOP_MARGIN_SEC;
 }
 

@@ -45,7 +45,7 @@ describe('clusterd export systemd', () => {
     expect(written.code).toBe(0);
     const text = readFileSync(out, 'utf8');
     expect(text).toContain(`ExecStart=${process.execPath} `);
-    expect(text).toContain('TimeoutStopSec=25\n');
+    expect(text).toContain('TimeoutStopSec=45\n');
     const checked = await verify(out);
     expect(checked.said).toBe('');
     expect(checked.code).toBe(0);

@@ -12,7 +12,8 @@ const app = resolvedApp({
 const FORK = 1_000;
 const EXIT = 2_000;
 const MARGIN = 5_000;
-const stop = 1_000 + 4_000 + EXIT;
+// A leader's stop handlers (shutdown.timeout), then the drain: spread + timeout.
+const stop = 4_000 + 1_000 + 4_000 + EXIT;
 
 describe('defaultTimeout', () => {
   it('lets a start fail its readiness, be stopped (SIGKILL at shutdown.timeout at the latest), and be retried', () => {

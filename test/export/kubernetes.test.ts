@@ -99,8 +99,9 @@ describe('export kubernetes', () => {
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0] as Record<string, unknown>;
     expect(deployment.spec.replicas).toBe(3);
-    // The slowest app: 5 s delay + 20 s spread + 10 s timeout, and 5 s to exit.
-    expect(pod.terminationGracePeriodSeconds).toBe(40);
+    // The slowest app: 5 s delay + 10 s for a leader's stop handlers + 20 s spread + 10 s timeout, and
+    // 5 s to exit.
+    expect(pod.terminationGracePeriodSeconds).toBe(50);
     expect(pod.shareProcessNamespace).toBe(true);
     expect(container.command).toEqual([
       'node',
