@@ -44,6 +44,21 @@ describe('a readiness timeout', () => {
     });
   });
 
+  it("names the worker's own PORT, counted up by incrementVar, as the listen it never made", () => {
+    const t = fakePool(app({ instances: 2, env: { PORT: '3000' }, incrementVar: 'PORT' }));
+    t.pool.start(t.reply());
+    advance(5_000);
+    const reasons = t.sent.flatMap((m) =>
+      m.type === 'worker' && m.transition.to === 'draining'
+        ? [`${m.transition.worker}: ${m.transition.reason}`]
+        : [],
+    );
+    expect(reasons).toEqual([
+      expect.stringMatching(/^0: .*it never listened on PORT \(3000\)/),
+      expect.stringMatching(/^1: .*it never listened on PORT \(3001\)/),
+    ]);
+  });
+
   it('exits within shutdown.timeout: a failed start, restarted after the backoff, never beside it', () => {
     const t = fakePool(app());
     t.pool.start(t.reply());

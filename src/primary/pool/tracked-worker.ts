@@ -78,9 +78,12 @@ const NOT_READY: Record<ResolvedApp['readiness'], string> = {
   probe: 'its readiness probe never succeeded',
 };
 
-function notReady(app: ResolvedApp): string {
-  const port = app.env.PORT;
-  // With PORT in the app's env, only the listen on it counts (listen-readiness.ts).
+function notReady(app: ResolvedApp, slot: number): string {
+  // With PORT in the app's env, only the listen on it counts (listen-readiness.ts): this worker's own,
+  // counted up by incrementVar.
+  const base = app.env.PORT;
+  const port =
+    app.incrementVar === 'PORT' && base && /^-?\d+$/.test(base) ? String(Number(base) + slot) : base;
   if (app.readiness === 'listening' && port)
     return `it never listened on PORT (${port}), the listen that makes it ready; a worker that serves no port (a queue consumer, a scheduler) needs readiness "loaded"`;
   return NOT_READY[app.readiness];
@@ -162,7 +165,7 @@ export class TrackedWorker {
   private stopNotReady(app: ResolvedApp): void {
     // Killed by a guard meanwhile: that is its end already.
     if (this.failure !== null || !this.alive) return;
-    this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${notReady(app)}`;
+    this.failure = `not ready within ${formatDuration(app.readyTimeout)} (readiness: ${app.readiness}): ${notReady(app, this.slot)}`;
     this.notReadyStop = { at: this.fx.now(), shutdown: app.shutdown };
     const budget = formatDuration(app.shutdown.spread + app.shutdown.timeout);
     this.drain(`${this.failure}; stopping it: ${app.shutdown.signal}, SIGKILL after ${budget}`);
