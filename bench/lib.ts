@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: start processes, read their RSS, wait for log lines, medians.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -153,4 +153,13 @@ export function tcpSockets(): number {
       }
     })
     .reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The Python benchmark app (bench/apps/py-http.py) and the Python binary itself, found once from
+ * `python3` on PATH, so that no pyenv shim or other wrapper runs first under either manager.
+ */
+export const PY_HTTP = join(ROOT, 'bench/apps/py-http.py');
+export function pythonExecutable(): string {
+  return execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 }

@@ -10,7 +10,6 @@
 // longest time no request succeeded, and the host's TCP sockets when it began (readiness "port" reads
 // their whole table: its cost grows with them). Rounds interleaved; medians.
 // Run: npm run build && node bench/programs-reload.ts [rounds]
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -19,7 +18,8 @@ import {
   freePort,
   launchClusterd,
   median,
-  ROOT,
+  PY_HTTP,
+  pythonExecutable,
   stop,
   table,
   tcpSockets,
@@ -30,10 +30,8 @@ import { pm2 } from './pm2.ts';
 import { answering } from './targets.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
-const APP = join(ROOT, 'bench/apps/py-http.py');
-const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).trim();
+const APP = PY_HTTP;
+const PYTHON = pythonExecutable();
 const LOOPS = 4;
 const PACE_MS = 2;
 /** Traffic goes on this long after the reload is done, so a late gap is seen. */

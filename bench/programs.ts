@@ -24,8 +24,9 @@ import {
   freePort,
   launchClusterd,
   median,
+  PY_HTTP,
   pssKiB,
-  ROOT,
+  pythonExecutable,
   rssKiB,
   stop,
   table,
@@ -38,12 +39,10 @@ import { answering } from './targets.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const INSTANCES = 2;
-const APP = join(ROOT, 'bench/apps/py-http.py');
+const APP = PY_HTTP;
 // Let startup garbage settle before reading memory, as bench/supervisor-memory.ts does.
 const SETTLE_MS = 1_000;
-const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).trim();
+const PYTHON = pythonExecutable();
 const COMMAND = [PYTHON, '-u', APP];
 
 interface Sample {

@@ -20,18 +20,7 @@ import {
   leaderStep,
 } from '../../src/primary/leader/leader-step.js';
 import { fakeTime } from '../helpers/fake-time.js';
-
-/** mulberry32, as pool-fuzz.test.ts. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../helpers/seeded.js';
 
 const STOP_TIMEOUT = 1_000;
 /** The longest a SIGKILLed worker's exit takes to be seen (the driver's exit handling). */

@@ -8,6 +8,7 @@ import type { ResolvedApp } from '../../src/config/resolved.js';
 import { SLOT_TRANSITIONS, type SlotState } from '../../src/lifecycle/states.js';
 import type { Outcome } from '../../src/protocol.js';
 import { advance, type FakeWorker, fakePool, resolvedApp } from '../helpers/fake-pool.js';
+import { seeded } from '../helpers/seeded.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
@@ -15,18 +16,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** mulberry32: a small seeded generator, so a run is the same every time for its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every slot transition the runs went through. */
 const reached = new Set<string>();

@@ -2,12 +2,12 @@
 // the adapter's primary side is clusterd's primary (primary/relay/socketio.ts), so broadcasts, binary
 // events, fetchSockets() and serverSideEmit with acks reach every worker, before and after a rolling
 // reload, with the app unchanged. 8 clients, 2 on each worker (sticky by source IP: 127.0.0.N).
-import { Agent } from 'node:http';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/processes.js';
 import { fixtureApp, type Root, startRoot } from '../helpers/root.js';
+import { socketFrom } from '../helpers/socketio.js';
 
 const WORKERS = 4;
 const PER_WORKER = 2;
@@ -21,14 +21,7 @@ interface Client {
 }
 
 function connect(address: string, ip: string): Client {
-  const agent = new Agent({ localAddress: ip });
-  const socket = io(`http://${address}`, {
-    agent: agent as unknown as string,
-    localAddress: ip,
-    forceNew: true,
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 500,
-  } as Parameters<typeof io>[1]);
+  const socket = socketFrom(address, ip);
   const client: Client = { ip, socket, hello: null, news: [], bytes: [] };
   socket.on('hello', (hello) => {
     client.hello = hello;

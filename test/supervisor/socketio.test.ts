@@ -2,12 +2,12 @@
 // transports (an HTTP long-polling handshake, then an upgrade to WebSocket on a second connection):
 // both connections of a client must reach the worker that holds its session, which the client IP does.
 // Each client has its own source IP (127.0.0.N, all on lo) so that sticky spreads them over the slots.
-import { Agent } from 'node:http';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/processes.js';
 import { fixtureApp, type Root, startRoot } from '../helpers/root.js';
+import { socketFrom } from '../helpers/socketio.js';
 
 const CLIENTS = 20;
 const ACK_TIMEOUT_MS = 2_000;
@@ -31,17 +31,7 @@ interface Client {
 }
 
 function connect(address: string, ip: string, options: Record<string, unknown> = {}): Client {
-  // The agent carries the source address for the polling requests (xmlhttprequest-ssl uses it), and
-  // engine.io-client passes `agent` and `localAddress` on to ws for the WebSocket.
-  const agent = new Agent({ localAddress: ip });
-  const socket = io(`http://${address}`, {
-    agent: agent as unknown as string,
-    localAddress: ip,
-    forceNew: true,
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 500,
-    ...options,
-  } as Parameters<typeof io>[1]);
+  const socket = socketFrom(address, ip, options);
   const client: Client = { ip, socket, acks: [], lost: [], retries: 0, connects: 0, connectErrors: [] };
   socket.on('connect', () => {
     client.connects += 1;
