@@ -16,7 +16,11 @@
 //   the listen's `id`, the handoff's `seq`, and with `stickyHeader` the bytes the primary read (`data`);
 // - `listen-reply` to a worker's `listen`: the listen's `id` and address, or the bind's `errno`;
 // - `leader-grant` with its `term` (1, 2, 3... per primary): this worker is the app's leader now;
-// - `leader-revoke` with the same `term`: give it up (run the `stop` handlers), answer `leader-stopped`.
+// - `leader-revoke` with the same `term`: give it up (run the `stop` handlers), answer `leader-stopped`;
+// - `msg` (clusterd/worker's onMessage): a `topic` and its `data` from a sibling's `broadcast` (`worker`,
+//   `pid`: who sent it) or from outside (`clusterd send`: both null);
+// - `msg-ask`: a sibling's `request`/`requestAll` to answer, under the primary's `ask` id (`msg-reply`);
+// - `msg-result` to a `msg-request`, with its `id`: the `answers`, who is `missing` and why, or `dropped`.
 // Worker -> primary:
 // - `'ready'` (PM2's `process.send('ready')`) or `ready` (clusterd/worker's `ready()`);
 // - `loaded`: with `readiness: "loaded"`, its entry module has run;
@@ -29,7 +33,13 @@
 //   since the last report, once per turn of its event loop;
 // - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another;
 // - `leader-want` (clusterd/worker's `onLeadership`, once): this worker is a candidate for leadership;
-// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.ts).
+// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.ts);
+// - `msg-broadcast`: a `topic` and its `data` for every other worker of the app (messaging.cts);
+// - `msg-request`: a `topic` and `data` for the others to answer (`all`: every one, else the first), its
+//   own `id`, and how long it waits (`timeout`, ms); `msg-reply`: this worker's answer to a `msg-ask`;
+// - `msg-publish`: a `topic` and `data` for `clusterd events` (the root's log).
+// A `topic` is 1 to 128 characters of A-Z a-z 0-9 . _ : / - (starting with a letter or digit); `data` is
+// the app's own, whatever the channel carried (its size is bounded by the primary: primary/messages/).
 
 type Check = (value: unknown) => boolean;
 type Guard<T> = (message: unknown) => message is T;
@@ -82,6 +92,20 @@ function exact(required: Fields, optional: Fields = {}): Check {
 function atLeast(required: Fields): Check {
   return (v) => isObject(v) && Object.entries(required).every(([key, check]) => check(v[key]));
 }
+
+/** A message's topic: short, printable, safe in a log line and a metric-free label. */
+const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+const topic: Check = (v) => typeof v === 'string' && TOPIC.test(v);
+/** The app's payload: anything its channel carried (undefined included: JSON drops the key). */
+const payload: Check = () => true;
+/** The longest a request may wait (ms): 5 minutes. */
+const MAX_REQUEST_TIMEOUT = 300_000;
+const requestTimeout: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_REQUEST_TIMEOUT;
+/** An error's text in an answer, as the handler's error said it (cut to this length by the sender). */
+const MAX_ERROR_TEXT = 1_024;
+const errorText: Check = (v) => typeof v === 'string' && v.length <= MAX_ERROR_TEXT;
+const bool: Check = (v) => typeof v === 'boolean';
 
 const tagged = <T,>(tag: string, required: Fields = {}, optional: Fields = {}) =>
   exact({ clusterd: (v) => v === tag, ...required }, optional) as Guard<T>;
@@ -218,6 +242,88 @@ interface LeaderStopped {
   term: number;
 }
 
+// The messaging API (messaging.cts, primary/messages/).
+interface MsgBroadcast {
+  clusterd: 'msg-broadcast';
+  topic: string;
+  data?: unknown;
+}
+interface MsgRequest {
+  clusterd: 'msg-request';
+  /** The requester's own id for it (1, 2, 3...), carried back by `msg-result`. */
+  id: number;
+  topic: string;
+  data?: unknown;
+  /** Every sibling's answer (`requestAll`), or the first (`request`). */
+  all: boolean;
+  /** ms. */
+  timeout: number;
+}
+type ReplyOutcome = 'answer' | 'error' | 'no-handler';
+interface MsgReply {
+  clusterd: 'msg-reply';
+  /** The primary's id of the `msg-ask` it answers. */
+  ask: number;
+  /** The handler's value, its error (thrown or rejected), or no handler for the topic here. */
+  outcome: ReplyOutcome;
+  data?: unknown;
+  error?: string;
+}
+interface MsgPublish {
+  clusterd: 'msg-publish';
+  topic: string;
+  data?: unknown;
+}
+interface Msg {
+  clusterd: 'msg';
+  topic: string;
+  data?: unknown;
+  /** The sender's slot and pid; both null from outside (`clusterd send`). */
+  worker: number | null;
+  pid: number | null;
+}
+interface MsgAsk {
+  clusterd: 'msg-ask';
+  ask: number;
+  topic: string;
+  data?: unknown;
+  worker: number;
+  pid: number;
+}
+/** One sibling's answer to a request. */
+interface MsgAnswer {
+  worker: number;
+  pid: number;
+  ok: boolean;
+  data?: unknown;
+  error?: string;
+}
+/** Why a sibling asked gave no answer: no handler, it exited (or its channel closed), or time ran out. */
+type MissingReason = 'no-handler' | 'exited' | 'timeout';
+interface MsgMissing {
+  worker: number;
+  pid: number;
+  reason: MissingReason;
+}
+interface MsgResult {
+  clusterd: 'msg-result';
+  id: number;
+  answers: MsgAnswer[];
+  missing: MsgMissing[];
+  /** The request itself was dropped by the primary's limits (primary/messages/limits.ts). */
+  dropped?: 'size' | 'rate';
+}
+
+const isMsgResult = tagged<MsgResult>(
+  'msg-result',
+  {
+    id: serial,
+    answers: arrayOf(exact({ worker: count, pid: serial, ok: bool }, { data: payload, error: errorText })),
+    missing: arrayOf(exact({ worker: count, pid: serial, reason: oneOf('no-handler', 'exited', 'timeout') })),
+  },
+  { dropped: oneOf('size', 'rate') },
+);
+
 const isSample = tagged<Sample>('sample', {
   seq: serial,
   sample: exact({
@@ -255,6 +361,18 @@ const fromWorker = {
   bounce: tagged<Bounce>('bounce', { seq: serial }),
   'leader-want': tagged<LeaderWant>('leader-want'),
   'leader-stopped': tagged<LeaderStopped>('leader-stopped', { term: serial }),
+  'msg-broadcast': tagged<MsgBroadcast>('msg-broadcast', { topic }, { data: payload }),
+  'msg-request': tagged<MsgRequest>(
+    'msg-request',
+    { id: serial, topic, all: bool, timeout: requestTimeout },
+    { data: payload },
+  ),
+  'msg-reply': tagged<MsgReply>(
+    'msg-reply',
+    { ask: serial, outcome: oneOf('answer', 'error', 'no-handler') },
+    { data: payload, error: errorText },
+  ),
+  'msg-publish': tagged<MsgPublish>('msg-publish', { topic }, { data: payload }),
 };
 
 type FromWorker = typeof fromWorker;
@@ -311,6 +429,17 @@ const messages = {
   leaderRevoke: (term: number): LeaderRevoke => ({ clusterd: 'leader-revoke', term }),
   leaderWant: { clusterd: 'leader-want' } as LeaderWant,
   leaderStopped: (term: number): LeaderStopped => ({ clusterd: 'leader-stopped', term }),
+  msgBroadcast: (topic: string, data: unknown): MsgBroadcast => ({ clusterd: 'msg-broadcast', topic, data }),
+  msgRequest: (fields: Omit<MsgRequest, 'clusterd'>): MsgRequest => ({ clusterd: 'msg-request', ...fields }),
+  msgReply: (fields: Omit<MsgReply, 'clusterd'>): MsgReply => ({ clusterd: 'msg-reply', ...fields }),
+  msgPublish: (topic: string, data: unknown): MsgPublish => ({ clusterd: 'msg-publish', topic, data }),
+  msg: (fields: Omit<Msg, 'clusterd'>): Msg => ({ clusterd: 'msg', ...fields }),
+  msgAsk: (fields: Omit<MsgAsk, 'clusterd'>): MsgAsk => ({ clusterd: 'msg-ask', ...fields }),
+  msgResult: (fields: Omit<MsgResult, 'clusterd'>): MsgResult => ({ clusterd: 'msg-result', ...fields }),
+  /** Whether `value` is a topic a message may carry. */
+  isTopic: (value: unknown): value is string => topic(value),
+  MAX_REQUEST_TIMEOUT,
+  MAX_ERROR_TEXT,
 
   // Guards, primary -> worker (the worker's side).
   isDrain: tagged<Drain>('drain'),
@@ -320,6 +449,9 @@ const messages = {
   isListenReply: listenReply as Guard<ListenReply>,
   isLeaderGrant: tagged<LeaderGrant>('leader-grant', { term: serial }),
   isLeaderRevoke: tagged<LeaderRevoke>('leader-revoke', { term: serial }),
+  isMsg: tagged<Msg>('msg', { topic, worker: nullable(count), pid: nullable(serial) }, { data: payload }),
+  isMsgAsk: tagged<MsgAsk>('msg-ask', { ask: serial, topic, worker: count, pid: serial }, { data: payload }),
+  isMsgResult,
 
   // Guards, worker -> primary (the primary's side).
   isReady: ((m: unknown) => m === 'ready' || fromWorker.ready(m)) as Guard<'ready' | Ready>,
@@ -336,6 +468,10 @@ const messages = {
   isBounce: fromWorker.bounce,
   isLeaderWant: fromWorker['leader-want'],
   isLeaderStopped: fromWorker['leader-stopped'],
+  isMsgBroadcast: fromWorker['msg-broadcast'],
+  isMsgRequest: fromWorker['msg-request'],
+  isMsgReply: fromWorker['msg-reply'],
+  isMsgPublish: fromWorker['msg-publish'],
   isMalformed,
   describe,
 };

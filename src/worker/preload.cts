@@ -39,6 +39,8 @@ function setUpWorker(): void {
   const lifetime = require('./lifetime.cjs') as typeof import('./lifetime.cjs');
   const drainHandlers = require('./drain-handlers.cjs') as typeof import('./drain-handlers.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
+  // Siblings' requests are answered ("no handler") even if the app never loads clusterd/worker.
+  (require('./messaging.cjs') as typeof import('./messaging.cjs')).install();
   (require('./metrics.cjs') as typeof import('./metrics.cjs'))();
   // The heartbeat is answered here, on the main thread: an answer says its event loop turns.
   process.on('message', (message: unknown) => {
