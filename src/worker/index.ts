@@ -4,7 +4,7 @@
 import drainHandlers from './drain-handlers.cjs';
 import leader from './leader.js';
 import messages from './messages.cjs';
-import messaging from './messaging.cjs';
+import messaging from './messaging.js';
 import state from './state.cjs';
 
 /**

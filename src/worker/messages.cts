@@ -1,5 +1,5 @@
 // Every message between a worker and its primary on node:cluster's IPC channel, declared once: its
-// shape (the interfaces), how it is made (the builders) and its guard, which checks every field with its
+// shape (the interfaces, in message-shapes.cts: types only), how it is made (the builders) and its guard, which checks every field with its
 // type and range and refuses fields it does not know. CommonJS, because the preload that sends most of
 // them loads with --require into every worker; src/protocol.ts re-exports them for the primary.
 //
@@ -40,6 +40,39 @@
 // - `msg-publish`: a `topic` and `data` for `clusterd events` (the root's log).
 // A `topic` is 1 to 128 characters of A-Z a-z 0-9 . _ : / - (starting with a letter or digit); `data` is
 // the app's own, whatever the channel carried (its size is bounded by the primary: primary/messages/).
+
+import type {
+  Alive,
+  Beat,
+  Bounce,
+  Conn,
+  Conns,
+  Drain,
+  Drained,
+  KeepAlive,
+  LeaderGrant,
+  LeaderRevoke,
+  LeaderStopped,
+  LeaderWant,
+  Listen,
+  Listening,
+  ListenReply,
+  Loaded,
+  Metrics,
+  Msg,
+  MsgAsk,
+  MsgBroadcast,
+  MsgPublish,
+  MsgReply,
+  MsgRequest,
+  MsgResult,
+  Open,
+  Ready,
+  Sample,
+  Sockname,
+  Unlisten,
+  WorkerSample,
+} from './message-shapes.cjs';
 
 type Check = (value: unknown) => boolean;
 type Guard<T> = (message: unknown) => message is T;
@@ -124,195 +157,6 @@ const appMetric = atLeast({
     }),
   ),
 });
-
-// The shapes. `clusterd` is the tag of each.
-interface Drain {
-  clusterd: 'drain';
-}
-interface Beat {
-  clusterd: 'beat';
-}
-interface Metrics {
-  clusterd: 'metrics';
-  seq: number;
-}
-interface Conn {
-  clusterd: 'conn';
-  /** The listen (its `listen-reply` id). */
-  id: number;
-  /** This handoff, acknowledged by `conns.upTo` or sent back by `bounce`. */
-  seq: number;
-  /** The bytes the primary read of it (`stickyHeader`), base64. */
-  data?: string;
-}
-interface Sockname {
-  address?: string;
-  family?: string;
-  port?: number;
-}
-type ListenReply =
-  | { clusterd: 'listen-reply'; seq: number; id: number; sockname: Sockname }
-  | { clusterd: 'listen-reply'; seq: number; errno: number };
-interface Ready {
-  clusterd: 'ready';
-}
-interface Loaded {
-  clusterd: 'loaded';
-}
-interface Listening {
-  clusterd: 'listening';
-  address: string;
-}
-interface Drained {
-  clusterd: 'drained';
-}
-interface KeepAlive {
-  clusterd: 'keep-alive';
-  /** The server's keepAliveTimeout (ms); 0: none. */
-  timeout: number;
-}
-interface Open {
-  clusterd: 'open';
-  count: number;
-}
-interface Alive {
-  clusterd: 'alive';
-}
-/** One worker's answer to a metrics scrape, measured in the worker (metrics.cts). */
-interface WorkerSample {
-  /** Its slot. */
-  worker: number;
-  pid: number;
-  /** Event-loop utilization (0..1) since the previous scrape, or since the worker started. */
-  elu: number;
-  /** Event-loop delay since the previous scrape (ms); null on the first, which starts measuring it. */
-  delay: { p50: number; p99: number; max: number } | null;
-  /** Resident set size (bytes). */
-  rss: number;
-  /** CPU time used since the worker started (µs). */
-  cpu: { user: number; system: number };
-  /** The app's prom-client metrics (`getMetricsAsJSON()` of each copy's default registry), if it has any. */
-  app: unknown[] | null;
-}
-interface Sample {
-  clusterd: 'sample';
-  seq: number;
-  sample: WorkerSample;
-}
-interface Listen {
-  clusterd: 'listen';
-  seq: number;
-  address: string | null;
-  port: number;
-  addressType: 4 | 6;
-  flags: number;
-  backlog: number | null;
-  /** Which of this worker's identical listens (two servers on port 0 are two listens). */
-  index: number;
-}
-interface Conns {
-  clusterd: 'conns';
-  id: number;
-  /** The last handoff `seq` this worker has dealt with (taken or sent back), on any listen; 0: none. */
-  upTo: number;
-  /** Connections of this listen closed since the last report. */
-  closed: number;
-}
-interface Unlisten {
-  clusterd: 'unlisten';
-  id: number;
-}
-interface Bounce {
-  clusterd: 'bounce';
-  seq: number;
-}
-interface LeaderGrant {
-  clusterd: 'leader-grant';
-  term: number;
-}
-interface LeaderRevoke {
-  clusterd: 'leader-revoke';
-  term: number;
-}
-interface LeaderWant {
-  clusterd: 'leader-want';
-}
-interface LeaderStopped {
-  clusterd: 'leader-stopped';
-  term: number;
-}
-
-// The messaging API (messaging.cts, primary/messages/).
-interface MsgBroadcast {
-  clusterd: 'msg-broadcast';
-  topic: string;
-  data?: unknown;
-}
-interface MsgRequest {
-  clusterd: 'msg-request';
-  /** The requester's own id for it (1, 2, 3...), carried back by `msg-result`. */
-  id: number;
-  topic: string;
-  data?: unknown;
-  /** Every sibling's answer (`requestAll`), or the first (`request`). */
-  all: boolean;
-  /** ms. */
-  timeout: number;
-}
-type ReplyOutcome = 'answer' | 'error' | 'no-handler';
-interface MsgReply {
-  clusterd: 'msg-reply';
-  /** The primary's id of the `msg-ask` it answers. */
-  ask: number;
-  /** The handler's value, its error (thrown or rejected), or no handler for the topic here. */
-  outcome: ReplyOutcome;
-  data?: unknown;
-  error?: string;
-}
-interface MsgPublish {
-  clusterd: 'msg-publish';
-  topic: string;
-  data?: unknown;
-}
-interface Msg {
-  clusterd: 'msg';
-  topic: string;
-  data?: unknown;
-  /** The sender's slot and pid; both null from outside (`clusterd send`). */
-  worker: number | null;
-  pid: number | null;
-}
-interface MsgAsk {
-  clusterd: 'msg-ask';
-  ask: number;
-  topic: string;
-  data?: unknown;
-  worker: number;
-  pid: number;
-}
-/** One sibling's answer to a request. */
-interface MsgAnswer {
-  worker: number;
-  pid: number;
-  ok: boolean;
-  data?: unknown;
-  error?: string;
-}
-/** Why a sibling asked gave no answer: no handler, it exited (or its channel closed), or time ran out. */
-type MissingReason = 'no-handler' | 'exited' | 'timeout';
-interface MsgMissing {
-  worker: number;
-  pid: number;
-  reason: MissingReason;
-}
-interface MsgResult {
-  clusterd: 'msg-result';
-  id: number;
-  answers: MsgAnswer[];
-  missing: MsgMissing[];
-  /** The request itself was dropped by the primary's limits (primary/messages/limits.ts). */
-  dropped?: 'size' | 'rate';
-}
 
 const isMsgResult = tagged<MsgResult>(
   'msg-result',

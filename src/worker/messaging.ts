@@ -1,8 +1,9 @@
 // The worker's side of clusterd/worker's messaging API (broadcast, onMessage, request, requestAll,
-// publish); the primary's is primary/messages/. CommonJS, because the preload installs the listener in
-// every worker (`install`): a worker whose app never loads clusterd/worker still answers a sibling's
-// request at once ("no handler") instead of leaving it to its timeout. Handlers and pending requests are
-// kept in one global, whichever copy of clusterd/worker the app loads.
+// publish); the primary's is primary/messages/. An ES module, loaded by clusterd/worker only: until it is
+// (or if the app never loads it), the preload answers a sibling's request at once ("no handler") rather
+// than leave it to its timeout; once it is, the preload's listener hands every message to `dispatch` in
+// the global below. Handlers and pending requests are kept there, whichever copy of clusterd/worker the
+// app loads.
 //
 // - onMessage(topic, handler): the handler gets (data, from) for a sibling's broadcast, a message from
 //   outside (`clusterd send`: from.worker and from.pid are null) and a sibling's request; for a request,
@@ -15,9 +16,8 @@
 // - Both end at the latest at `timeout` (the primary's timer), and this worker's own timer 1 s later
 //   ends them if the primary's result never comes; a closed channel ends them at once.
 // Without clusterd (a process not run by it, or a `command` program): alone, nobody to talk to.
-import messages = require('./messages.cjs');
-
-const cluster = require('node:cluster') as typeof import('node:cluster').default;
+import cluster from 'node:cluster';
+import messages from './messages.cjs';
 
 interface MessageFrom {
   /** The sender's slot and pid; null for a message from outside (`clusterd send`). */
@@ -79,12 +79,19 @@ interface MessagingState {
   pending: Map<number, Pending>;
   nextId: number;
   installed: boolean;
+  /** Set by the preload: its listener hands the primary's messages to `dispatch` once there is one. */
+  preloaded?: boolean;
+  dispatch?: (message: unknown) => void;
 }
 
 const KEY = Symbol.for('clusterd.messaging');
-const holder = globalThis as unknown as Record<symbol, MessagingState | undefined>;
-holder[KEY] ??= { handlers: new Map(), pending: new Map(), nextId: 1, installed: false };
-const state: MessagingState = holder[KEY];
+const holder = globalThis as unknown as Record<symbol, Partial<MessagingState> | undefined>;
+const partial = (holder[KEY] ??= {});
+partial.handlers ??= new Map();
+partial.pending ??= new Map();
+partial.nextId ??= 1;
+partial.installed ??= false;
+const state = partial as MessagingState;
 
 /** The default and the bound of a request's timeout (ms). */
 const DEFAULT_TIMEOUT = 5_000;
@@ -181,11 +188,12 @@ function failAll(error: MessageError): void {
   }
 }
 
-/** Listens to the primary, once per process (the preload, or clusterd/worker's first use). */
+/** Listens to the primary, once per process (through the preload's listener when it runs). */
 function install(): void {
   if (state.installed || !cluster.isWorker || typeof process.send !== 'function') return;
   state.installed = true;
-  process.on('message', onPrimaryMessage);
+  state.dispatch = onPrimaryMessage;
+  if (!state.preloaded) process.on('message', onPrimaryMessage);
   process.once('disconnect', () =>
     failAll(new MessageError('disconnected', 'the channel to clusterd closed')),
   );
@@ -232,7 +240,6 @@ function noAnswer(topic: string, missing: Missing[]): MessageError {
 }
 
 const messaging = {
-  install,
   MessageError,
 
   onMessage(topic: string, handler: MessageHandler): () => void {
@@ -285,4 +292,4 @@ const messaging = {
   },
 };
 
-export = messaging;
+export default messaging;
