@@ -86,7 +86,8 @@ interface MessagingState {
 
 const KEY = Symbol.for('clusterd.messaging');
 const holder = globalThis as unknown as Record<symbol, Partial<MessagingState> | undefined>;
-const partial = (holder[KEY] ??= {});
+holder[KEY] ??= {};
+const partial = holder[KEY];
 partial.handlers ??= new Map();
 partial.pending ??= new Map();
 partial.nextId ??= 1;

@@ -33,7 +33,9 @@ function answerMessages(): void {
     symbol,
     { preloaded?: boolean; dispatch?: (m: unknown) => void }
   >;
-  const shared = (holder[Symbol.for('clusterd.messaging')] ??= {});
+  const key = Symbol.for('clusterd.messaging');
+  holder[key] ??= {};
+  const shared = holder[key];
   shared.preloaded = true;
   process.on('message', (message: unknown) => {
     if (shared.dispatch) shared.dispatch(message);
