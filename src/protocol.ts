@@ -12,7 +12,7 @@ import type { LogFileReport } from './log/file.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -31,7 +31,12 @@ export type PrimaryRequest =
   /** Answered at once: the primary's event loop turns (liveness). */
   | { op: 'ping' }
   /** A sample of every worker (event loop, memory, CPU, the app's prom-client metrics), for `/metrics`. */
-  | { op: 'metrics' };
+  | { op: 'metrics' }
+  /**
+   * `clusterd send`: `topic` and `data` to the onMessage handlers of every live worker of the app, or of
+   * slot `worker`'s (primary/messages/).
+   */
+  | { op: 'send'; topic: string; data: unknown; worker: number | null };
 
 export type Op = PrimaryRequest['op'];
 
@@ -51,7 +56,11 @@ export interface OpResults {
     malformedMessages: number;
     relayedMessages: number;
     relayDropped: number;
+    /** Messages of clusterd/worker's messaging API dropped by the limits, by reason. */
+    messagesDropped: { size: number; rate: number };
   };
+  /** The workers the message was handed to (slot and pid). */
+  send: { workers: { worker: number; pid: number }[] };
 }
 
 /** One worker's answer to a metrics scrape, measured in the worker (declared in worker/messages.cts). */
@@ -159,6 +168,8 @@ export type PrimaryMessage =
       term: number;
       ms?: number;
     }
+  /** A worker's `publish(topic, data)` (clusterd/worker): logged as an event; `data` as JSON keeps it. */
+  | { type: 'publish'; worker: number; pid: number; topic: string; data: unknown }
   /** The app's `logs.file` started failing, or is written again. */
   | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
@@ -176,7 +187,10 @@ export type PrimaryToWorker =
   | Guarded<typeof workerMessages.isConn>
   | Guarded<typeof workerMessages.isListenReply>
   | Guarded<typeof workerMessages.isLeaderGrant>
-  | Guarded<typeof workerMessages.isLeaderRevoke>;
+  | Guarded<typeof workerMessages.isLeaderRevoke>
+  | Guarded<typeof workerMessages.isMsg>
+  | Guarded<typeof workerMessages.isMsgAsk>
+  | Guarded<typeof workerMessages.isMsgResult>;
 export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isReady>
   | Guarded<typeof workerMessages.isLoaded>
@@ -191,7 +205,14 @@ export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isUnlisten>
   | Guarded<typeof workerMessages.isBounce>
   | Guarded<typeof workerMessages.isLeaderWant>
-  | Guarded<typeof workerMessages.isLeaderStopped>;
+  | Guarded<typeof workerMessages.isLeaderStopped>
+  | Guarded<typeof workerMessages.isMsgBroadcast>
+  | Guarded<typeof workerMessages.isMsgRequest>
+  | Guarded<typeof workerMessages.isMsgReply>
+  | Guarded<typeof workerMessages.isMsgPublish>;
+/** The result a requester gets (`msg-result`), and what a sibling answered (`msg-reply`). */
+export type MsgResult = Guarded<typeof workerMessages.isMsgResult>;
+export type MsgReply = Guarded<typeof workerMessages.isMsgReply>;
 export type WorkerListen = Guarded<typeof workerMessages.isListen>;
 
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
@@ -224,6 +245,7 @@ const OPS: Record<Op, true> = {
   kill: true,
   ping: true,
   metrics: true,
+  send: true,
 };
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   hello: true,
@@ -242,6 +264,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   guard: true,
   recycled: true,
   leader: true,
+  publish: true,
   logfile: true,
   bye: true,
 };

@@ -23,6 +23,7 @@ export const OPTIONS = {
   timeout: { type: 'string', value: 'DURATION' },
   lines: { type: 'string', value: 'N' },
   follow: { type: 'boolean', short: 'f' },
+  worker: { type: 'string', value: 'N' },
   name: { type: 'string', value: 'NAME' },
   output: { type: 'string', short: 'o', value: 'FILE' },
   force: { type: 'boolean' },
@@ -211,6 +212,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: CONTROL,
     section: 'Control',
     help: ["The supervisor's events (workers, apps, reloads, guards) as they happen"],
+  },
+  {
+    name: 'send',
+    args: '<app> <topic> <json>',
+    options: ['worker', ...CONTROL],
+    section: 'Control',
+    help: [
+      "A message to the app's workers' onMessage(topic) handlers (clusterd/worker):",
+      'every live worker, or --worker N; prints the workers it was handed to',
+    ],
   },
   {
     name: 'up',

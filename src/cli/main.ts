@@ -6,6 +6,7 @@ import type { Command } from '../control/protocol.js';
 import { isWaitingCommand } from '../control/timeouts.js';
 import { ClusterdError, ConfigError, ExitCode } from '../errors.js';
 import { parseHealthFlag } from '../health/flag.js';
+import workerMessages from '../worker/messages.cjs';
 import { parseCommandLine, requireForm, usageError } from './command-line.js';
 import { formatIssues } from './format.js';
 import { usageText } from './help.js';
@@ -15,7 +16,8 @@ import { escapeText } from './terminal-text.js';
 export type { Io };
 
 /** The help text, from the command table. */
-export const USAGE = usageText();
+const isTopic = workerMessages.isTopic;
+const USAGE = usageText();
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -125,6 +127,30 @@ async function run(argv: string[], io: Io): Promise<number> {
     case 'events':
       if (rest.length > 1) throw usageError('events takes at most one app name');
       return control(rest[0] === undefined ? { cmd: 'events' } : { cmd: 'events', app: rest[0] });
+    case 'send': {
+      const [app, topic, json] = rest;
+      if (rest.length !== 3 || app === undefined || topic === undefined || json === undefined)
+        throw usageError('usage: clusterd send <app> <topic> <json> [--worker N]');
+      if (!isTopic(topic))
+        throw usageError(
+          `send: a topic is 1 to 128 characters of A-Z a-z 0-9 . _ : / - starting with a letter or digit, got ${JSON.stringify(String(topic).slice(0, 80))}`,
+        );
+      let data: unknown;
+      try {
+        data = JSON.parse(json);
+      } catch {
+        throw usageError(
+          `send: the message must be JSON (a string is ""text""), got ${JSON.stringify(json.slice(0, 80))}`,
+        );
+      }
+      const worker = values.worker === undefined ? undefined : Number(values.worker);
+      if (
+        worker !== undefined &&
+        !(Number.isSafeInteger(worker) && worker >= 0 && /^\d+$/.test(values.worker ?? ''))
+      )
+        throw usageError(`--worker must be a worker number (0, 1, 2...), got "${values.worker}"`);
+      return control({ cmd: 'send', app, topic, data, ...(worker === undefined ? {} : { worker }) });
+    }
     case 'logs': {
       if (rest.length > 1) throw usageError('logs takes at most one app name');
       const lines = values.lines === undefined ? 50 : Number(values.lines);

@@ -3,11 +3,12 @@
 import { type Bounds, notRunningError, ReplyStream, sendCommand, type Target } from '../control/client.js';
 import { listening, locateSocket } from '../control/locate.js';
 import { verifySocket } from '../control/private-dir.js';
-import type { Command, LogEvent, Reply, Status, UpReport } from '../control/protocol.js';
+import type { Command, LogEvent, Reply, SendResult, Status, UpReport } from '../control/protocol.js';
 
 export type {
   AppStatus,
   LogEvent,
+  SendResult,
   Status,
   UpApp,
   UpChange,
@@ -94,7 +95,7 @@ export class Client {
     return this.target.socket;
   }
 
-  private send<T>(command: Command): Promise<T> {
+  private command<T>(command: Command): Promise<T> {
     return sendCommand(this.target, command, this.bounds) as Promise<T>;
   }
 
@@ -113,37 +114,41 @@ export class Client {
 
   /** Every app and worker: pid, state, restarts, uptime, CPU, memory, script. */
   status(): Promise<Status> {
-    return this.send({ cmd: 'status' });
+    return this.command({ cmd: 'status' });
   }
 
   /** Rolling reload of one app or all; resolves once every worker was replaced. */
   reload(app?: string, options?: WaitOptions): Promise<ReloadResult[]> {
-    return this.send(this.waiting(app === undefined ? { cmd: 'reload' } : { cmd: 'reload', app }, options));
+    return this.command(
+      this.waiting(app === undefined ? { cmd: 'reload' } : { cmd: 'reload', app }, options),
+    );
   }
 
   /** Hard restart of one app or all; resolves with their names once they serve again. */
   restart(app?: string, options?: WaitOptions): Promise<string[]> {
-    return this.send(this.waiting(app === undefined ? { cmd: 'restart' } : { cmd: 'restart', app }, options));
+    return this.command(
+      this.waiting(app === undefined ? { cmd: 'restart' } : { cmd: 'restart', app }, options),
+    );
   }
 
   /** Runs `n` workers of `app` (`'+2'`, `'-1'`: relative); resolves once they serve or have stopped. */
   scale(app: string, n: number | `+${number}` | `-${number}`, options?: WaitOptions): Promise<ScaleResult> {
-    return this.send(this.waiting({ cmd: 'scale', app, instances: String(n) }, options));
+    return this.command(this.waiting({ cmd: 'scale', app, instances: String(n) }, options));
   }
 
   /** Stops one app (the others keep running) once its workers have exited; without one, everything. */
   stop(app?: string, options?: WaitOptions): Promise<string[]> {
-    return this.send(this.waiting(app === undefined ? { cmd: 'stop' } : { cmd: 'stop', app }, options));
+    return this.command(this.waiting(app === undefined ? { cmd: 'stop' } : { cmd: 'stop', app }, options));
   }
 
   /** Starts an app stopped with `stop(app)` (or errored); resolves once it serves. */
   async start(app: string, options?: WaitOptions): Promise<void> {
-    await this.send(this.waiting({ cmd: 'start', app }, options));
+    await this.command(this.waiting({ cmd: 'start', app }, options));
   }
 
   /** Stops everything gracefully, as SIGTERM does; resolves with the supervisor's pid as it begins. */
   shutdown(): Promise<{ pid: number }> {
-    return this.send({ cmd: 'shutdown' });
+    return this.command({ cmd: 'shutdown' });
   }
 
   /**
@@ -152,7 +157,7 @@ export class Client {
    */
   up(options: WaitOptions & { environment?: string } = {}): Promise<UpReport> {
     const { environment, ...wait } = options;
-    return this.send(
+    return this.command(
       this.waiting({ cmd: 'up', ...(environment === undefined ? {} : { environment }) }, wait),
     );
   }
@@ -169,7 +174,7 @@ export class Client {
     // The recent lines alone: one answer, asked for on the first `next()` (its error is thrown there).
     const recent = (async function* (ask: () => Promise<{ lines: string[] }>) {
       yield* (await ask()).lines;
-    })(() => this.send(command));
+    })(() => this.command(command));
     return Object.assign(recent, { ready: Promise.resolve(), close: () => void recent.return(undefined) });
   }
 
@@ -180,6 +185,22 @@ export class Client {
   events(options: { app?: string } = {}): Stream<LogEvent> {
     const command: Command = { cmd: 'events', ...(options.app === undefined ? {} : { app: options.app }) };
     return this.stream(command, (r) => ('event' in r ? r.event : undefined));
+  }
+
+  /**
+   * A message from outside to the `onMessage(topic)` handlers of the app's workers (clusterd/worker): every
+   * live worker's, or slot `worker`'s (PM2's `sendDataToProcessId`). `data` is any JSON value. Resolves
+   * once it was handed to their channels, with the workers (slot, pid); rejects with
+   * `CLUSTERD_ERR_UNKNOWN_APP`, or `CLUSTERD_ERR_UNKNOWN_WORKER` when no such worker is up.
+   */
+  send(app: string, topic: string, data: unknown, options: { worker?: number } = {}): Promise<SendResult> {
+    return this.command({
+      cmd: 'send',
+      app,
+      topic,
+      data: data === undefined ? null : data,
+      ...(options.worker === undefined ? {} : { worker: options.worker }),
+    });
   }
 
   /** Closes every stream this client opened. */

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
 import { type Answer, failure, withDeadline } from './replies.js';
+import { sendMessage, sendProblem } from './send.js';
 import { answerEvents, answerLogs } from './streams.js';
 import { defaultTimeout, isWaitingCommand } from './timeouts.js';
 import { answerUp } from './up.js';
@@ -42,6 +43,7 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
       return '"lines" must be a whole number';
     if (r.follow !== undefined && typeof r.follow !== 'boolean') return '"follow" must be true or false';
   }
+  if (r.cmd === 'send') return sendProblem(r);
   return undefined;
 }
 
@@ -170,6 +172,8 @@ export async function answer(
         return answerLogs(request, supervisor);
       case 'events':
         return answerEvents(request, supervisor, events);
+      case 'send':
+        return ok(await sendMessage(request, supervisor));
       default:
         throw new Error(`unhandled command ${request.cmd}`);
     }

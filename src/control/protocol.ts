@@ -34,6 +34,11 @@ export type Command =
   | { cmd: 'start'; app: string; timeout?: number }
   | { cmd: 'shutdown' }
   | { cmd: 'logs'; app?: string; lines?: number; follow?: boolean }
+  /**
+   * `clusterd send`: `data` on `topic` to the onMessage handlers of the app's live workers, or of slot
+   * `worker`'s; answered once it was handed to their channels (`SendResult`).
+   */
+  | { cmd: 'send'; app: string; topic: string; data: unknown; worker?: number }
   /** The root's events as they are logged, live, until the client hangs up. */
   | { cmd: 'events'; app?: string }
   /**
@@ -103,6 +108,13 @@ export interface LogEvent {
   [field: string]: unknown;
 }
 
+/** What `send` did: the workers (slot and pid) the message was handed to. */
+export interface SendResult {
+  app: string;
+  topic: string;
+  workers: { worker: number; pid: number }[];
+}
+
 /** What the config change of an `up` did to an app. */
 export type UpChange = 'added' | 'removed' | 'scaled' | 'rolled' | 'restarted';
 
@@ -167,5 +179,6 @@ export const COMMANDS: Record<Command['cmd'], true> = {
   shutdown: true,
   logs: true,
   events: true,
+  send: true,
   up: true,
 };

@@ -36,6 +36,7 @@ export interface AppScrape {
     malformedMessages?: number;
     relayedMessages?: number;
     relayDropped?: number;
+    messagesDropped?: { size: number; rate: number };
   } | null;
 }
 
@@ -194,6 +195,12 @@ export class Metrics {
       labelNames: ['app'],
       registers: [now],
     });
+    const messagesDropped = new client.Counter({
+      name: 'clusterd_worker_messages_dropped_total',
+      help: "Messages of clusterd/worker's messaging API dropped by the limits: over the size (size) or the rate (rate) of one worker.",
+      labelNames: ['app', 'reason'],
+      registers: [now],
+    });
     const perWorker = ['app', 'worker', 'pid'];
     const rss = gauge('clusterd_worker_resident_memory_bytes', "A worker's resident set size.", perWorker);
     const cpu = new client.Counter({
@@ -228,6 +235,8 @@ export class Metrics {
         relayed.inc({ app: app.name }, app.samples.relayedMessages);
       if (app.samples.relayDropped !== undefined)
         relayDropped.inc({ app: app.name }, app.samples.relayDropped);
+      for (const [reason, n] of Object.entries(app.samples.messagesDropped ?? {}))
+        messagesDropped.inc({ app: app.name, reason }, n);
       for (const s of app.samples.workers) {
         const labels = { app: app.name, worker: s.worker, pid: s.pid };
         rss.set(labels, s.rss);

@@ -18,6 +18,7 @@ import {
 } from '../protocol.js';
 import { clusterChannel } from './leader/cluster-channel.js';
 import { withLeadership } from './leader/leadership.js';
+import { WorkerMessaging } from './messages/relay.js';
 import { Pool } from './pool/pool.js';
 import { clusterEffects } from './process/cluster-worker.js';
 import { ListenSockets } from './process/listen-sockets.js';
@@ -38,6 +39,16 @@ const SCRAPE_MS = 1_000;
 let pool: Pool | null = null;
 // What node:cluster libraries expect of a primary of the app's own (primary/relay/).
 relaySocketIo(cluster, workerChannel);
+// clusterd/worker's broadcast, request, publish, and `clusterd send` (primary/messages/).
+const messaging = new WorkerMessaging(cluster, {
+  tally: workerChannel,
+  report: (message) => send(message),
+  timer: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+  now: Date.now,
+});
 // What the app's workers start is stopped with them (see descendants-proc.ts).
 const trees = new ProcessTrees({
   sys: linuxProc(),
@@ -128,9 +139,11 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
   pool = new Pool(
     app,
     // One leader among the workers that ask (clusterd/worker's onLeadership): primary/leader/.
-    withLeadership(
-      clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
-      clusterChannel(),
+    messaging.wrap(
+      withLeadership(
+        clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
+        clusterChannel(),
+      ),
     ),
     // The log files, the watcher and the listen socket follow the settings in force: a reload's when it
     // starts, the previous ones again when it fails (pool.ts, endReload).
@@ -198,6 +211,10 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
     case 'ping':
       answer({ ok: true, result: {} });
       return;
+    case 'send':
+      return messaging
+        .deliver(request.topic, request.data, request.worker)
+        .then((outcome) => answer(outcome));
     case 'metrics':
       void scrapeWorkers(
         Object.values(cluster.workers ?? {}).filter((w) => w !== undefined),

@@ -93,6 +93,12 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
       );
       return;
     }
+    case 'publish': {
+      // A worker's publish (clusterd/worker): an event of its own, for `clusterd events` and the client.
+      const { worker, pid, topic, data } = message;
+      log.info({ app, worker, pid, publish: topic, data }, `publish ${topic}`);
+      return;
+    }
     case 'watch': {
       const more =
         message.count > message.files.length ? ` and ${message.count - message.files.length} more` : '';

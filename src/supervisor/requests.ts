@@ -13,6 +13,7 @@ const OP_NAMES: Record<Op, string> = {
   kill: 'stop',
   ping: 'ping',
   metrics: 'metrics scrape',
+  send: 'send',
 };
 
 /** The answer to a request whose primary exited first: "the primary exited (how) before the reload was done; after". */

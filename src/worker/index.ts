@@ -4,6 +4,7 @@
 import drainHandlers from './drain-handlers.cjs';
 import leader from './leader.js';
 import messages from './messages.cjs';
+import messaging from './messaging.js';
 import state from './state.cjs';
 
 /**
@@ -87,4 +88,61 @@ export function isLeader(): boolean {
  */
 export function onLeadership(start: () => unknown, stop: () => unknown): void {
   leader.onLeadership(start, stop);
+}
+
+/** A handler of `onMessage`: its value (or promise) answers a sibling's request. */
+export type MessageHandler = Parameters<typeof messaging.onMessage>[1];
+/** Who sent a message: a sibling's slot and pid, or null for both from outside (`clusterd send`). */
+export type MessageFrom = Parameters<MessageHandler>[1];
+/** What `requestAll` resolves with. */
+export type RequestAllResult = Awaited<ReturnType<typeof messaging.requestAll>>;
+export type Answer = RequestAllResult['answers'][number];
+export type Missing = RequestAllResult['missing'][number];
+export type MessageErrorCode = InstanceType<typeof messaging.MessageError>['code'];
+
+/** Why a `request` or `requestAll` failed; `code` says which (docs/messages.md). */
+export const MessageError: typeof messaging.MessageError = messaging.MessageError;
+
+/**
+ * Runs `handler(data, from)` for every message on `topic`: a sibling's `broadcast`, a message from outside
+ * (`clusterd send`, the client's `send`: `from.worker` is null) and a sibling's `request`/`requestAll`,
+ * whose answer is what the first handler of the topic returns (or its promise resolves to), or its
+ * error. A topic is 1 to 128 characters of `A-Z a-z 0-9 . _ : / -`. Returns how to remove the handler.
+ */
+export function onMessage(topic: string, handler: MessageHandler): () => void {
+  return messaging.onMessage(topic, handler);
+}
+
+/**
+ * Sends `data` on `topic` to every other live worker of the app (draining ones too, while their channel
+ * is up); a worker that starts later does not get it (nothing is replayed). Fire and forget.
+ */
+export function broadcast(topic: string, data?: unknown): void {
+  messaging.broadcast(topic, data);
+}
+
+/**
+ * Asks every other live worker; resolves with the first answer of a handler to reach clusterd's primary,
+ * or rejects with a `MessageError` (the handler's error: `handler`; none up: `no-workers`; no handler:
+ * `no-handler`; they exited first: `exited`; `timeout`, 5 s by default). Never waits past the timeout.
+ */
+export function request(topic: string, data?: unknown, options?: { timeout?: number }): Promise<unknown> {
+  return messaging.request(topic, data, options);
+}
+
+/**
+ * Asks every other live worker and resolves with every answer and who is missing (no handler, exited,
+ * timeout) once each has answered or is missing, at the latest at the timeout (5 s by default).
+ */
+export function requestAll(
+  topic: string,
+  data?: unknown,
+  options?: { timeout?: number },
+): Promise<RequestAllResult> {
+  return messaging.requestAll(topic, data, options);
+}
+
+/** An event for `clusterd events` and the client's `events()` (PM2's bus): `data` as JSON, up to 16 KiB. */
+export function publish(topic: string, data?: unknown): void {
+  messaging.publish(topic, data);
 }

@@ -1,5 +1,5 @@
 // Every message between a worker and its primary on node:cluster's IPC channel, declared once: its
-// shape (the interfaces), how it is made (the builders) and its guard, which checks every field with its
+// shape (the interfaces, in message-shapes.cts: types only), how it is made (the builders) and its guard, which checks every field with its
 // type and range and refuses fields it does not know. CommonJS, because the preload that sends most of
 // them loads with --require into every worker; src/protocol.ts re-exports them for the primary.
 //
@@ -16,7 +16,11 @@
 //   the listen's `id`, the handoff's `seq`, and with `stickyHeader` the bytes the primary read (`data`);
 // - `listen-reply` to a worker's `listen`: the listen's `id` and address, or the bind's `errno`;
 // - `leader-grant` with its `term` (1, 2, 3... per primary): this worker is the app's leader now;
-// - `leader-revoke` with the same `term`: give it up (run the `stop` handlers), answer `leader-stopped`.
+// - `leader-revoke` with the same `term`: give it up (run the `stop` handlers), answer `leader-stopped`;
+// - `msg` (clusterd/worker's onMessage): a `topic` and its `data` from a sibling's `broadcast` (`worker`,
+//   `pid`: who sent it) or from outside (`clusterd send`: both null);
+// - `msg-ask`: a sibling's `request`/`requestAll` to answer, under the primary's `ask` id (`msg-reply`);
+// - `msg-result` to a `msg-request`, with its `id`: the `answers`, who is `missing` and why, or `dropped`.
 // Worker -> primary:
 // - `'ready'` (PM2's `process.send('ready')`) or `ready` (clusterd/worker's `ready()`);
 // - `loaded`: with `readiness: "loaded"`, its entry module has run;
@@ -29,7 +33,46 @@
 //   since the last report, once per turn of its event loop;
 // - `bounce`: the connection of handoff `seq` was not taken (server full or closed): give it to another;
 // - `leader-want` (clusterd/worker's `onLeadership`, once): this worker is a candidate for leadership;
-// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.ts).
+// - `leader-stopped` with the revoke's `term`: its `stop` handlers have settled (leader.ts);
+// - `msg-broadcast`: a `topic` and its `data` for every other worker of the app (messaging.cts);
+// - `msg-request`: a `topic` and `data` for the others to answer (`all`: every one, else the first), its
+//   own `id`, and how long it waits (`timeout`, ms); `msg-reply`: this worker's answer to a `msg-ask`;
+// - `msg-publish`: a `topic` and `data` for `clusterd events` (the root's log).
+// A `topic` is 1 to 128 characters of A-Z a-z 0-9 . _ : / - (starting with a letter or digit); `data` is
+// the app's own, whatever the channel carried (its size is bounded by the primary: primary/messages/).
+
+import type {
+  Alive,
+  Beat,
+  Bounce,
+  Conn,
+  Conns,
+  Drain,
+  Drained,
+  KeepAlive,
+  LeaderGrant,
+  LeaderRevoke,
+  LeaderStopped,
+  LeaderWant,
+  Listen,
+  Listening,
+  ListenReply,
+  Loaded,
+  Metrics,
+  Msg,
+  MsgAsk,
+  MsgBroadcast,
+  MsgPublish,
+  MsgReply,
+  MsgRequest,
+  MsgResult,
+  Open,
+  Ready,
+  Sample,
+  Sockname,
+  Unlisten,
+  WorkerSample,
+} from './message-shapes.cjs';
 
 type Check = (value: unknown) => boolean;
 type Guard<T> = (message: unknown) => message is T;
@@ -83,6 +126,20 @@ function atLeast(required: Fields): Check {
   return (v) => isObject(v) && Object.entries(required).every(([key, check]) => check(v[key]));
 }
 
+/** A message's topic: short, printable, safe in a log line and a metric-free label. */
+const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+const topic: Check = (v) => typeof v === 'string' && TOPIC.test(v);
+/** The app's payload: anything its channel carried (undefined included: JSON drops the key). */
+const payload: Check = () => true;
+/** The longest a request may wait (ms): 5 minutes. */
+const MAX_REQUEST_TIMEOUT = 300_000;
+const requestTimeout: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_REQUEST_TIMEOUT;
+/** An error's text in an answer, as the handler's error said it (cut to this length by the sender). */
+const MAX_ERROR_TEXT = 1_024;
+const errorText: Check = (v) => typeof v === 'string' && v.length <= MAX_ERROR_TEXT;
+const bool: Check = (v) => typeof v === 'boolean';
+
 const tagged = <T,>(tag: string, required: Fields = {}, optional: Fields = {}) =>
   exact({ clusterd: (v) => v === tag, ...required }, optional) as Guard<T>;
 
@@ -101,122 +158,15 @@ const appMetric = atLeast({
   ),
 });
 
-// The shapes. `clusterd` is the tag of each.
-interface Drain {
-  clusterd: 'drain';
-}
-interface Beat {
-  clusterd: 'beat';
-}
-interface Metrics {
-  clusterd: 'metrics';
-  seq: number;
-}
-interface Conn {
-  clusterd: 'conn';
-  /** The listen (its `listen-reply` id). */
-  id: number;
-  /** This handoff, acknowledged by `conns.upTo` or sent back by `bounce`. */
-  seq: number;
-  /** The bytes the primary read of it (`stickyHeader`), base64. */
-  data?: string;
-}
-interface Sockname {
-  address?: string;
-  family?: string;
-  port?: number;
-}
-type ListenReply =
-  | { clusterd: 'listen-reply'; seq: number; id: number; sockname: Sockname }
-  | { clusterd: 'listen-reply'; seq: number; errno: number };
-interface Ready {
-  clusterd: 'ready';
-}
-interface Loaded {
-  clusterd: 'loaded';
-}
-interface Listening {
-  clusterd: 'listening';
-  address: string;
-}
-interface Drained {
-  clusterd: 'drained';
-}
-interface KeepAlive {
-  clusterd: 'keep-alive';
-  /** The server's keepAliveTimeout (ms); 0: none. */
-  timeout: number;
-}
-interface Open {
-  clusterd: 'open';
-  count: number;
-}
-interface Alive {
-  clusterd: 'alive';
-}
-/** One worker's answer to a metrics scrape, measured in the worker (metrics.cts). */
-interface WorkerSample {
-  /** Its slot. */
-  worker: number;
-  pid: number;
-  /** Event-loop utilization (0..1) since the previous scrape, or since the worker started. */
-  elu: number;
-  /** Event-loop delay since the previous scrape (ms); null on the first, which starts measuring it. */
-  delay: { p50: number; p99: number; max: number } | null;
-  /** Resident set size (bytes). */
-  rss: number;
-  /** CPU time used since the worker started (µs). */
-  cpu: { user: number; system: number };
-  /** The app's prom-client metrics (`getMetricsAsJSON()` of each copy's default registry), if it has any. */
-  app: unknown[] | null;
-}
-interface Sample {
-  clusterd: 'sample';
-  seq: number;
-  sample: WorkerSample;
-}
-interface Listen {
-  clusterd: 'listen';
-  seq: number;
-  address: string | null;
-  port: number;
-  addressType: 4 | 6;
-  flags: number;
-  backlog: number | null;
-  /** Which of this worker's identical listens (two servers on port 0 are two listens). */
-  index: number;
-}
-interface Conns {
-  clusterd: 'conns';
-  id: number;
-  /** The last handoff `seq` this worker has dealt with (taken or sent back), on any listen; 0: none. */
-  upTo: number;
-  /** Connections of this listen closed since the last report. */
-  closed: number;
-}
-interface Unlisten {
-  clusterd: 'unlisten';
-  id: number;
-}
-interface Bounce {
-  clusterd: 'bounce';
-  seq: number;
-}
-interface LeaderGrant {
-  clusterd: 'leader-grant';
-  term: number;
-}
-interface LeaderRevoke {
-  clusterd: 'leader-revoke';
-  term: number;
-}
-interface LeaderWant {
-  clusterd: 'leader-want';
-}
-interface LeaderStopped {
-  clusterd: 'leader-stopped';
-  term: number;
-}
+const isMsgResult = tagged<MsgResult>(
+  'msg-result',
+  {
+    id: serial,
+    answers: arrayOf(exact({ worker: count, pid: serial, ok: bool }, { data: payload, error: errorText })),
+    missing: arrayOf(exact({ worker: count, pid: serial, reason: oneOf('no-handler', 'exited', 'timeout') })),
+  },
+  { dropped: oneOf('size', 'rate') },
+);
 
 const isSample = tagged<Sample>('sample', {
   seq: serial,
@@ -255,6 +205,18 @@ const fromWorker = {
   bounce: tagged<Bounce>('bounce', { seq: serial }),
   'leader-want': tagged<LeaderWant>('leader-want'),
   'leader-stopped': tagged<LeaderStopped>('leader-stopped', { term: serial }),
+  'msg-broadcast': tagged<MsgBroadcast>('msg-broadcast', { topic }, { data: payload }),
+  'msg-request': tagged<MsgRequest>(
+    'msg-request',
+    { id: serial, topic, all: bool, timeout: requestTimeout },
+    { data: payload },
+  ),
+  'msg-reply': tagged<MsgReply>(
+    'msg-reply',
+    { ask: serial, outcome: oneOf('answer', 'error', 'no-handler') },
+    { data: payload, error: errorText },
+  ),
+  'msg-publish': tagged<MsgPublish>('msg-publish', { topic }, { data: payload }),
 };
 
 type FromWorker = typeof fromWorker;
@@ -311,6 +273,17 @@ const messages = {
   leaderRevoke: (term: number): LeaderRevoke => ({ clusterd: 'leader-revoke', term }),
   leaderWant: { clusterd: 'leader-want' } as LeaderWant,
   leaderStopped: (term: number): LeaderStopped => ({ clusterd: 'leader-stopped', term }),
+  msgBroadcast: (topic: string, data: unknown): MsgBroadcast => ({ clusterd: 'msg-broadcast', topic, data }),
+  msgRequest: (fields: Omit<MsgRequest, 'clusterd'>): MsgRequest => ({ clusterd: 'msg-request', ...fields }),
+  msgReply: (fields: Omit<MsgReply, 'clusterd'>): MsgReply => ({ clusterd: 'msg-reply', ...fields }),
+  msgPublish: (topic: string, data: unknown): MsgPublish => ({ clusterd: 'msg-publish', topic, data }),
+  msg: (fields: Omit<Msg, 'clusterd'>): Msg => ({ clusterd: 'msg', ...fields }),
+  msgAsk: (fields: Omit<MsgAsk, 'clusterd'>): MsgAsk => ({ clusterd: 'msg-ask', ...fields }),
+  msgResult: (fields: Omit<MsgResult, 'clusterd'>): MsgResult => ({ clusterd: 'msg-result', ...fields }),
+  /** Whether `value` is a topic a message may carry. */
+  isTopic: (value: unknown): value is string => topic(value),
+  MAX_REQUEST_TIMEOUT,
+  MAX_ERROR_TEXT,
 
   // Guards, primary -> worker (the worker's side).
   isDrain: tagged<Drain>('drain'),
@@ -320,6 +293,9 @@ const messages = {
   isListenReply: listenReply as Guard<ListenReply>,
   isLeaderGrant: tagged<LeaderGrant>('leader-grant', { term: serial }),
   isLeaderRevoke: tagged<LeaderRevoke>('leader-revoke', { term: serial }),
+  isMsg: tagged<Msg>('msg', { topic, worker: nullable(count), pid: nullable(serial) }, { data: payload }),
+  isMsgAsk: tagged<MsgAsk>('msg-ask', { ask: serial, topic, worker: count, pid: serial }, { data: payload }),
+  isMsgResult,
 
   // Guards, worker -> primary (the primary's side).
   isReady: ((m: unknown) => m === 'ready' || fromWorker.ready(m)) as Guard<'ready' | Ready>,
@@ -336,6 +312,10 @@ const messages = {
   isBounce: fromWorker.bounce,
   isLeaderWant: fromWorker['leader-want'],
   isLeaderStopped: fromWorker['leader-stopped'],
+  isMsgBroadcast: fromWorker['msg-broadcast'],
+  isMsgRequest: fromWorker['msg-request'],
+  isMsgReply: fromWorker['msg-reply'],
+  isMsgPublish: fromWorker['msg-publish'],
   isMalformed,
   describe,
 };

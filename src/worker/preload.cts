@@ -26,6 +26,24 @@ import workerState = require('./state.cjs');
 const cluster = require('node:cluster') as typeof import('node:cluster').default;
 if (cluster.isWorker) setUpWorker();
 
+// clusterd/worker's messaging (messaging.ts) takes the primary's messages through `dispatch` once the app
+// loads it; until then (or if it never does), a sibling's request is answered at once: no handler here.
+function answerMessages(): void {
+  const holder = globalThis as unknown as Record<
+    symbol,
+    { preloaded?: boolean; dispatch?: (m: unknown) => void }
+  >;
+  const key = Symbol.for('clusterd.messaging');
+  holder[key] ??= {};
+  const shared = holder[key];
+  shared.preloaded = true;
+  process.on('message', (message: unknown) => {
+    if (shared.dispatch) shared.dispatch(message);
+    else if (messages.isMsgAsk(message) && process.connected)
+      process.send?.(messages.msgReply({ ask: message.ask, outcome: 'no-handler' }));
+  });
+}
+
 function setUpWorker(): void {
   // Servers the worker closes itself at drain time: node:cluster does not know of their listens. The
   // handoff's `_getServer` goes first, so that lifetime's wraps it.
@@ -39,6 +57,7 @@ function setUpWorker(): void {
   const lifetime = require('./lifetime.cjs') as typeof import('./lifetime.cjs');
   const drainHandlers = require('./drain-handlers.cjs') as typeof import('./drain-handlers.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
+  answerMessages();
   (require('./metrics.cjs') as typeof import('./metrics.cjs'))();
   // The heartbeat is answered here, on the main thread: an answer says its event loop turns.
   process.on('message', (message: unknown) => {

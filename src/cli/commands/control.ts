@@ -169,6 +169,23 @@ async function runControl(command: Command, options: ControlOptions, io: Io): Pr
       for await (const event of client.events(command.app === undefined ? {} : { app: command.app }))
         io.stdout(options.json ? `${JSON.stringify(event)}\n` : `${escapeText(formatEvent(event))}\n`);
       break;
+    case 'send': {
+      const r = await client.send(
+        command.app,
+        command.topic,
+        command.data,
+        command.worker === undefined ? {} : { worker: command.worker },
+      );
+      if (options.json) json(r);
+      else {
+        const list = r.workers.map((w) => `${w.worker} (pid ${w.pid})`).join(', ');
+        const n = r.workers.length;
+        io.stdout(
+          `${escapeField(r.app)}: sent ${escapeField(r.topic)} to ${n} worker${n === 1 ? '' : 's'}: ${list}\n`,
+        );
+      }
+      break;
+    }
     case 'up':
       throw new Error('up is run by commands/up.ts');
   }

@@ -28,6 +28,7 @@ export function scrapeWorkers(
   malformedMessages: number;
   relayedMessages: number;
   relayDropped: number;
+  messagesDropped: { size: number; rate: number };
 }> {
   const id = ++seq;
   const asked = [...workers].filter((w) => w.isConnected());
@@ -45,6 +46,7 @@ export function scrapeWorkers(
         malformedMessages: tally.malformed,
         relayedMessages: tally.relayed,
         relayDropped: tally.relayDropped,
+        messagesDropped: { ...tally.messagesDropped },
       });
     };
     const cancel = asked.length ? timer(timeoutMs, finish) : () => {};

@@ -11,6 +11,8 @@ export class ChannelTally {
   relayed = 0;
   /** Relayed messages that reached nobody: their worker's channel closed, or the requester was gone. */
   relayDropped = 0;
+  /** clusterd/worker's messages dropped by the limits (primary/messages/limits.ts), by reason. */
+  readonly messagesDropped = { size: 0, rate: 0 };
 }
 
 /** This primary's (so this app's) tally. */
