@@ -84,6 +84,9 @@ describe('broadcast and requests between workers', () => {
       from,
     });
     await exchanged(root, log, 5);
+    // Enough requestAll to judge by, however fast this machine ran the steps above (one every 50 ms per
+    // worker: a loaded machine may have got through them with fewer).
+    await until(() => readLines(log).filter((l) => l.ev === 'all').length > 50, '50 requestAll', 15_000);
 
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
