@@ -7,7 +7,7 @@
 //   to the primary takes them (no more than HIGH writes waiting), and counts the ticks it gets from the
 //   others; the answer, once every worker has sent all of its and received all of the others', or after
 //   30 s: { ms, received (summed over the workers), sent, workers }.
-// - GET /flow?ms=T&rate=R: every worker sends R ticks a second (in 100 steps a second) for T ms; the
+// - GET /flow?ms=T&rate=R: every worker sends R ticks a second for T ms (R * T / 1000 in all, paced by the clock every 10 ms); the
 //   answer, 0.2 s after that: the same fields.
 // WORKERS (env) is how many workers the app has.
 const http = require('node:http');
@@ -66,15 +66,12 @@ async function start({ id, count, ms, rate }) {
       if (wait) await wait;
     }
   } else {
-    const end = Date.now() + ms;
-    const step = rate / 100;
-    let owed = 0;
-    while (Date.now() < end) {
-      owed += step;
-      for (; owed >= 1; owed -= 1) {
-        io.serverSideEmit('tick', tick);
-        load.sent += 1;
-      }
+    // Paced by the clock, not by the timer's turns: a late turn sends what is owed by then.
+    const began = Date.now();
+    const total = Math.floor((rate * ms) / 1000);
+    while (load.sent < total) {
+      const owed = Math.min(total, Math.floor((rate * (Date.now() - began)) / 1000));
+      for (; load.sent < owed; load.sent += 1) io.serverSideEmit('tick', tick);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     // What arrives later than 0.2 s after the end is not waited for.
