@@ -23,6 +23,7 @@ const SCENARIOS = [
   'guards',
   'programs',
   'programs-reload',
+  'messages',
 ];
 
 const started = Date.now();
@@ -51,6 +52,7 @@ const programs = read('programs');
 const programsReload = read('programs-reload').targets ?? {};
 const stopFirst = programsReload['clusterd, fixed port, stop-first'] ?? {};
 const pm2Reload = programsReload['PM2 fork mode, fixed port, pm2 reload'] ?? {};
+const messages = read('messages').ratios ?? {};
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const leak = (target: string): any =>
   (guards.leaks ?? []).find((l: { target: string }) => l.target === target) ?? {};
@@ -222,6 +224,36 @@ const rows: [string, number, string, string][] = [
     r(stopFirst.gapMs, pm2Reload.gapMs),
     '(lower is better)',
     'npm run bench:programs-reload',
+  ],
+  [
+    'socket.io adapter messages delivered/s (json), clusterd / bare setupPrimary()',
+    messages['json: delivered/s, clusterd / bare'],
+    '>= 1 (noise)',
+    'npm run bench:messages',
+  ],
+  [
+    'primary CPU per 10k adapter messages (json), clusterd / bare setupPrimary()',
+    messages['json: primary CPU per 10k, clusterd / bare'],
+    '(lower is better)',
+    'npm run bench:messages',
+  ],
+  [
+    'socket.io adapter messages delivered/s (advanced), clusterd / bare setupPrimary()',
+    messages['advanced: delivered/s, clusterd / bare'],
+    '>= 1 (noise)',
+    'npm run bench:messages',
+  ],
+  [
+    'primary CPU per 10k adapter messages (advanced), clusterd / bare setupPrimary()',
+    messages['advanced: primary CPU per 10k, clusterd / bare'],
+    '(lower is better)',
+    'npm run bench:messages',
+  ],
+  [
+    'keep-alive req/s with / without messages flowing (json), clusterd / bare',
+    messages['json: req/s with / without messages, clusterd / bare'],
+    '~1 (within noise)',
+    'npm run bench:messages',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);

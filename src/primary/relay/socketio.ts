@@ -22,6 +22,7 @@ export const ADAPTER_CLOSE = 13;
 /** The adapter's uids a worker may have (one per namespace it uses); more are not remembered. */
 export const MAX_UIDS = 256;
 const MAX_UID_LENGTH = 128;
+const NONE: Uids = new Set<string>();
 
 /** What the relay reads of one of the adapter's messages. */
 export interface AdapterMessage {
@@ -48,12 +49,17 @@ export function adapterClosed(uid: string, nsp: string) {
   return { source: ADAPTER_SOURCE, type: ADAPTER_CLOSE, uid, nsp };
 }
 
+/** The adapter uids seen from one worker (a set of them, or the relay's map of uid -> namespace). */
+export interface Uids {
+  has(uid: string): boolean;
+}
+
 /** Where a message goes: the ids of the workers it is sent to. */
 export function routeAdapterMessage(
   message: AdapterMessage,
   from: number,
   /** Each live worker's id, and the adapter uids seen from it. */
-  workers: ReadonlyMap<number, ReadonlySet<string>>,
+  workers: ReadonlyMap<number, Uids>,
 ): number[] {
   if (message.requesterUid !== undefined) {
     const requester = message.requesterUid;
@@ -71,10 +77,12 @@ export function relaySocketIo(
 ): () => void {
   /** Each worker's adapters: uid -> namespace. */
   const adapters = new WeakMap<Worker, Map<string, string>>();
+  // Built for each message (a worker's channel closes without an event first): the maps themselves,
+  // not copies of their uids, so that a message costs a Map of a few entries and no more.
   const live = () => {
-    const workers = new Map<number, ReadonlySet<string>>();
+    const workers = new Map<number, Uids>();
     for (const w of Object.values(cluster.workers ?? {}))
-      if (w?.isConnected()) workers.set(w.id, new Set(adapters.get(w)?.keys()));
+      if (w?.isConnected()) workers.set(w.id, adapters.get(w) ?? NONE);
     return workers;
   };
   const send = (id: number, message: object) =>
