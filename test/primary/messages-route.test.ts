@@ -45,6 +45,19 @@ describe('limits', () => {
     expect(passed).toBe(20);
   });
 
+  it('charges a message one token per worker it goes to, and takes none when too few are left', () => {
+    const bucket = new RateBucket(limits, 0);
+    expect(bucket.take(0, 15)).toBe(true); // a broadcast to 15 siblings
+    expect(bucket.take(0, 15)).toBe(false); // 5 left: refused whole
+    expect(bucket.take(0, 5)).toBe(true);
+    expect(bucket.take(0)).toBe(false);
+    // admit() charges its deliveries, at least one (a broadcast with nobody to go to still counts).
+    const fresh = new RateBucket(limits, 0);
+    expect(admit(fresh, () => 1, 100, 0, 0)).toBeNull();
+    expect(admit(fresh, () => 1, 100, 0, 19)).toBeNull();
+    expect(admit(fresh, () => 1, 100, 0, 1)).toBe('rate');
+  });
+
   it('does not refill when the clock goes back', () => {
     const bucket = new RateBucket({ perSecond: 1, burst: 1 }, 1000);
     expect(bucket.take(1000)).toBe(true);

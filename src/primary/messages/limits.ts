@@ -10,19 +10,21 @@
 //   `serialization: "advanced"`). A requestAll answered by each worker with its view of a few thousand
 //   clients (socket.io's fetchSockets() answers ~0.5-1 KiB per socket: its id, handshake headers, rooms,
 //   data) fits; parsing 4 MiB of JSON costs the primary ~10-20 ms, once per message.
-// - 1,000 messages per second per worker, sustained, with bursts of 2,000 (a token bucket): far above
-//   what cache invalidations, job hand-offs or a publish per request need, and low enough that 16
-//   workers at their limit (16,000/s, each fanned out to the others) leave the primary's event loop room
-//   for its own work. Replies and publishes count as messages; what the primary sends does not.
+// - 1,000 deliveries per second per worker, sustained, with bursts of 2,000 (a token bucket): a
+//   broadcast or a request costs one per sibling it goes to, a reply or a publish one. What the primary
+//   does per second is then bounded by the number of workers, not by its square: it relays about 85,000
+//   deliveries a second on 2 vCPUs (bench/messages.ts, 74 ms of CPU per 10,000), so 16 workers at their
+//   limit cost it about 12 % of a core. Far above what cache invalidations or job hand-offs need (4
+//   workers may each broadcast 333 times a second). What the primary sends does not count.
 // - A publish goes to the root's log and to every `clusterd events` follower: at most 16 KiB of JSON.
 // socket.io's cluster adapter (relay/socketio.ts) is not bounded by these: see docs/messages.md.
 
 export interface MessageLimits {
   /** Bytes of one serialized message. */
   maxBytes: number;
-  /** Messages per second, sustained. */
+  /** Deliveries per second, sustained (a message costs one per worker it goes to). */
   perSecond: number;
-  /** Messages in a burst (the bucket's size). */
+  /** Deliveries in a burst (the bucket's size; at least the most siblings a broadcast can have). */
   burst: number;
   /** Bytes of a publish's data, as JSON. */
   maxPublishBytes: number;
@@ -50,27 +52,28 @@ export class RateBucket {
     this.last = now;
   }
 
-  /** Takes a token for one message at `now` (ms); false when there is none left. */
-  take(now: number): boolean {
+  /** Takes `cost` tokens (the message's deliveries) at `now` (ms); false, taking none, when too few are left. */
+  take(now: number, cost = 1): boolean {
     const elapsed = Math.max(0, now - this.last);
     this.last = Math.max(this.last, now);
     this.tokens = Math.min(this.limits.burst, this.tokens + (elapsed * this.limits.perSecond) / 1000);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }
 
 /**
- * Whether a message of `size()` bytes may go on: the rate first (a message over it is not measured: the
- * measure costs a serialization), then the size. Null: it may; else why not.
+ * Whether a message of `size()` bytes to `deliveries` workers may go on: the rate first (a message over it
+ * is not measured: the measure costs a serialization), then the size. Null: it may; else why not.
  */
 export function admit(
   bucket: RateBucket,
   size: () => number,
   maxBytes: number,
   now: number,
+  deliveries = 1,
 ): DropReason | null {
-  if (!bucket.take(now)) return 'rate';
+  if (!bucket.take(now, Math.max(1, deliveries))) return 'rate';
   return size() > maxBytes ? 'size' : null;
 }

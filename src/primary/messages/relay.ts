@@ -139,7 +139,7 @@ export class WorkerMessaging {
     const limits = this.limits;
     const bound =
       reason === 'rate'
-        ? `${limits.perSecond} messages/s (bursts of ${limits.burst})`
+        ? `${limits.perSecond} deliveries/s (bursts of ${limits.burst}; a broadcast costs one per sibling)`
         : what === 'publish'
           ? `${limits.maxPublishBytes} bytes of JSON for a publish`
           : `${limits.maxBytes} bytes per message`;
@@ -155,11 +155,15 @@ export class WorkerMessaging {
     const known = pid === undefined ? undefined : this.known.get(pid);
     if (!known || pid === undefined || !isApiMessage(message)) return;
     const what = message.clusterd.slice(4);
+    // A broadcast or a request costs one delivery per sibling it goes to (limits.ts).
+    const fanned = workerMessages.isMsgBroadcast(message) || workerMessages.isMsgRequest(message);
+    const targets = fanned ? siblings(this.peers(), worker.id) : [];
     const reason = admit(
       known.bucket,
       () => messageBytes(message, known.serialization),
       this.limits.maxBytes,
       this.options.now(),
+      targets.length,
     );
     if (reason) {
       this.drop(worker, known, reason, what);
@@ -179,12 +183,11 @@ export class WorkerMessaging {
     } else if (workerMessages.isMsgReply(message)) this.book.reply(worker.id, message);
     else if (workerMessages.isMsgBroadcast(message)) {
       const out = workerMessages.msg({ topic: message.topic, data: message.data, worker: known.slot, pid });
-      for (const peer of siblings(this.peers(), worker.id)) void this.sendTo(peer.id, out);
-    } else if (workerMessages.isMsgRequest(message)) this.ask(worker.id, known.slot, pid, message);
+      for (const peer of targets) void this.sendTo(peer.id, out);
+    } else if (workerMessages.isMsgRequest(message)) this.ask(worker.id, known.slot, pid, message, targets);
   }
 
-  private ask(from: number, slot: number, pid: number, request: MsgRequest): void {
-    const targets = siblings(this.peers(), from);
+  private ask(from: number, slot: number, pid: number, request: MsgRequest, targets: Peer[]): void {
     const ask = this.book.open(from, request.id, request.all, targets, request.timeout);
     if (ask === null) return;
     const { topic, data } = request;
