@@ -2,7 +2,9 @@
 // is primary/leader/. An ES module: only clusterd/worker loads it, never the preload. The first `onLeadership` asks the primary for leadership (`leader-want`); a
 // `leader-grant` runs every `start` handler; a `leader-revoke` makes `isLeader()` false at once, runs
 // every `stop` handler, and answers `leader-stopped` once they have all settled (a rejection is logged,
-// and still answered: the handler is over). The primary grants nobody else before that answer, or
+// and still answered: the handler is over). A `stop` waits for the `start` handlers still running: an
+// async `start` revoked half-way would otherwise finish after its `stop` had reported the worker fenced,
+// and two workers would run the job. The primary grants nobody else before that answer, or
 // before this worker's exit (it is killed if the answer does not come within shutdown.timeout).
 //
 // Where there is no primary to ask:
@@ -27,6 +29,8 @@ interface LeaderState {
   term: number | null;
   /** Listening to the primary, and asked it. */
   asked: boolean;
+  /** The `start` handlers of the current grant, until they have settled. */
+  starting?: Promise<unknown>;
 }
 
 // One object per process, whichever copy of clusterd/worker the app loads (state.cts does the same).
@@ -50,15 +54,20 @@ async function run(handler: Handler, what: string): Promise<void> {
   }
 }
 
+function starts(handler: Handler): void {
+  state.starting = Promise.all([state.starting, run(handler, 'start')]);
+}
+
 function grant(term: number): void {
   if (state.term !== null) return;
   state.term = term;
-  for (const pair of state.pairs) void run(pair.start, 'start');
+  for (const pair of state.pairs) starts(pair.start);
 }
 
 async function revoke(): Promise<void> {
   if (state.term === null) return;
   state.term = null;
+  await state.starting;
   await Promise.all(state.pairs.map((pair) => run(pair.stop, 'stop')));
 }
 
@@ -85,7 +94,7 @@ const leader = {
     state.pairs.push(pair);
     // Registered while it leads: this pair starts now, as the others did at the grant.
     if (state.term !== null) {
-      void run(start, 'start');
+      starts(start);
       return;
     }
     if (state.asked) return;
@@ -94,7 +103,8 @@ const leader = {
     if (how === 'alone') queueMicrotask(() => grant(0));
     else if (how === 'clusterd') {
       listen();
-      process.send?.(messages.leaderWant);
+      // (A worker already disconnected, by a round-robin drain, has nobody to ask.)
+      if (process.connected) process.send?.(messages.leaderWant);
     } else if (!warned) {
       warned = true;
       console.error(
