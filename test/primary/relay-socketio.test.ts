@@ -128,6 +128,25 @@ describe('socket.io relay on node:cluster', () => {
     expect(t.counts.relayed).toBe(sent);
   });
 
+  it('tells the others as soon as a worker disconnects (a round-robin drain), and not again at its exit', () => {
+    const t = fakeCluster(2);
+    t.from(1, msg('u1'));
+    t.w(1).connected = false;
+    t.cluster.emit('disconnect', t.w(1));
+    t.cluster.emit('exit', t.w(1));
+    expect(t.w(2).received.slice(1)).toEqual([{ source: '_sio_adapter', type: 13, uid: 'u1', nsp: '/' }]);
+  });
+
+  it('goes on when a message cannot be encoded for a worker: that worker misses it, counted', () => {
+    const t = fakeCluster(3);
+    t.w(2).send = () => {
+      throw new TypeError('Do not know how to serialize a BigInt');
+    };
+    expect(() => t.from(1, msg('u1'))).not.toThrow();
+    expect(t.w(3).received).toHaveLength(1);
+    expect(t.counts).toEqual({ relayed: 1, relayDropped: 1 });
+  });
+
   it('remembers at most MAX_UIDS uids of a worker, and stops relaying when told', () => {
     const t = fakeCluster(2);
     for (let i = 0; i < MAX_UIDS + 10; i++) t.from(1, msg(`u${i}`));

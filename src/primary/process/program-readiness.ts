@@ -11,7 +11,7 @@
 // Each returns how to stop watching (the instance exited, or is being stopped).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { ResolvedApp, ResolvedListen } from '../../config/resolved.js';
 
@@ -22,7 +22,6 @@ import type { ResolvedApp, ResolvedListen } from '../../config/resolved.js';
  */
 const LOOK_EVERY_MS = 10;
 const LOOKS = 3;
-const TABLE_READ = 1 << 20;
 /** Time between two `port` probes, and the connections each makes. */
 const PORT_PROBE_EVERY_MS = 100;
 const PORT_PROBES = 4;
@@ -228,31 +227,9 @@ export function ownSocketInode(fd: number): number | null {
   }
 }
 
-/**
- * /proc/net/tcp{,6}: the kernel writes it anew for each read, so it is read in reads of 1 MiB (half the
- * time of readFile's 64 KiB ones on a table of 80,000 sockets); '' where it cannot be read.
- */
-async function readTable(name: string): Promise<string> {
-  let file: FileHandle;
-  try {
-    file = await open(`/proc/net/${name}`);
-  } catch {
-    return '';
-  }
-  try {
-    const chunks: Buffer[] = [];
-    for (;;) {
-      const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(TABLE_READ), 0, TABLE_READ, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-    }
-    return Buffer.concat(chunks).toString('latin1');
-  } catch {
-    return '';
-  } finally {
-    await file.close().catch(() => {});
-  }
-}
+// /proc/net/tcp{,6}: the kernel writes it anew for each read, about a page at a time whatever size is
+// asked for, so its cost is the kernel's; '' where it cannot be read.
+const readTable = (name: string) => readFile(`/proc/net/${name}`, 'latin1').catch(() => '');
 
 // A round of `port` probes: PORT_PROBES connections at once (each lands on any instance, so one soon
 // reaches this one), then up to LOOKS looks, LOOK_EVERY_MS apart, at whether this instance accepted

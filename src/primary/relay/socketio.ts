@@ -7,8 +7,9 @@
 // - anything else (a broadcast, a room change, a request, a heartbeat) goes to every other worker.
 // Draining workers are among them: their clients are still connected until they close. Nothing is
 // parsed beyond the routing fields, and a message that is not the adapter's is not looked at.
-// When a worker exits, the others are told that its adapters closed (the adapter's own ADAPTER_CLOSE,
-// in its name), as the adapter does when its server closes: otherwise they would count it for a
+// When a worker's channel closes (it exits; with round-robin balancing, already when its drain begins:
+// it can answer nothing more), the others are told that its adapters closed (the adapter's own
+// ADAPTER_CLOSE, in its name), as the adapter does when its server closes: otherwise they would count it for a
 // `fetchSockets()` or an acknowledged `serverSideEmit` until its heartbeats had been missing for 10 s,
 // and each such request would wait for its timeout and fail. (The package's own `setupPrimary()` of
 // 0.2 told them the same with a message of its own; 0.3 leaves it to the heartbeats.)
@@ -85,12 +86,19 @@ export function relaySocketIo(
       if (w?.isConnected()) workers.set(w.id, adapters.get(w) ?? NONE);
     return workers;
   };
-  const send = (id: number, message: object) =>
-    // The channel may close between the check and the send (a worker exiting): that one misses it.
-    cluster.workers?.[id]?.send(message, undefined, (error: Error | null) => {
-      if (error) counts.relayDropped += 1;
-      else counts.relayed += 1;
-    });
+  const send = (id: number, message: object) => {
+    try {
+      // The channel may close between the check and the send (a worker exiting): that one misses it.
+      cluster.workers?.[id]?.send(message, undefined, (error: Error | null) => {
+        if (error) counts.relayDropped += 1;
+        else counts.relayed += 1;
+      });
+    } catch {
+      // It cannot be encoded on that channel (a BigInt on a "json" one, during a reload that changed
+      // `serialization`): that worker misses it, and the primary goes on.
+      counts.relayDropped += 1;
+    }
+  };
   const onMessage = (worker: Worker, message: unknown) => {
     if (!isAdapterMessage(message)) return;
     let own = adapters.get(worker);
@@ -103,16 +111,18 @@ export function relaySocketIo(
     if (!targets.length && message.requesterUid !== undefined) counts.relayDropped += 1;
     for (const id of targets) send(id, message);
   };
-  const onExit = (worker: Worker) => {
+  const onGone = (worker: Worker) => {
     const own = adapters.get(worker);
     if (!own?.size) return;
     adapters.delete(worker);
     for (const id of live().keys()) for (const [uid, nsp] of own) send(id, adapterClosed(uid, nsp));
   };
   cluster.on('message', onMessage);
-  cluster.on('exit', onExit);
+  cluster.on('disconnect', onGone);
+  cluster.on('exit', onGone);
   return () => {
     cluster.off('message', onMessage);
-    cluster.off('exit', onExit);
+    cluster.off('disconnect', onGone);
+    cluster.off('exit', onGone);
   };
 }
