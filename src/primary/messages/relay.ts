@@ -80,7 +80,10 @@ export class WorkerMessaging {
     cluster.on('disconnect', (worker: Worker) => this.book.gone(worker.id));
     cluster.on('exit', (worker: Worker) => {
       this.book.gone(worker.id);
-      if (worker.process.pid !== undefined) this.known.delete(worker.process.pid);
+      const pid = worker.process.pid;
+      if (pid === undefined) return;
+      this.known.delete(pid);
+      for (const reason of ['size', 'rate'] satisfies DropReason[]) this.warned.delete(`${pid}\0${reason}`);
     });
   }
 
