@@ -57,6 +57,9 @@ export function publishable(data: unknown): { json: unknown; bytes: number } {
   }
 }
 
+/** How long `clusterd send` waits for a write to a worker before it counts the message as queued. */
+const QUEUED_MS = 2_000;
+
 export class WorkerMessaging {
   /** By pid. */
   private readonly known = new Map<number, Known>();
@@ -206,7 +209,19 @@ export class WorkerMessaging {
   async deliver(topic: string, data: unknown, slot: number | null): Promise<Outcome<OpResults['send']>> {
     const targets = outsideTargets(this.peers(), slot);
     const out = workerMessages.msg({ topic, data, worker: null, pid: null });
-    const sent = await Promise.all(targets.map(async (p) => ((await this.sendTo(p.id, out)) ? p : null)));
+    // A write not done within QUEUED_MS waits in the primary for a worker that reads nothing now (its
+    // event loop blocked, the pipe full): it is queued for that worker, and the command does not wait.
+    const queued = <T>(write: Promise<T>, value: T) =>
+      new Promise<T>((resolve) => {
+        const cancel = this.options.timer(QUEUED_MS, () => resolve(value));
+        void write.then((result) => {
+          cancel();
+          resolve(result);
+        });
+      });
+    const sent = await Promise.all(
+      targets.map(async (p) => ((await queued(this.sendTo(p.id, out), true)) ? p : null)),
+    );
     const workers = sent.flatMap((p) => (p ? [{ worker: p.slot, pid: p.pid }] : []));
     if (!workers.length)
       return failed(
