@@ -48,8 +48,10 @@ export interface OpResults {
   stop: Record<string, never>;
   kill: Record<string, never>;
   ping: Record<string, never>;
-  /** `malformedMessages`: messages from the app's workers that claimed to be clusterd's and were not. */
-  /** `relayedMessages`, `relayDropped`: messages between workers the primary passed on, or could not. */
+  /**
+   * `malformedMessages`: messages from the app's workers that claimed to be clusterd's and were not;
+   * `relayedMessages`, `relayDropped`: messages between workers the primary passed on, or could not.
+   */
   metrics: {
     workers: WorkerSample[];
     unanswered: number;

@@ -71,15 +71,7 @@ export function mapInterpreter(m: AppMapping, found: Found | undefined): Interpr
     case 'loader': {
       const loader = LOADERS[basename(value)] as readonly string[];
       m.draft.nodeArgs = [...loader, ...(m.draft.nodeArgs ?? [])];
-      return {
-        kind,
-        judge: () =>
-          m.changed(
-            found,
-            'nodeArgs',
-            `${basename(value)} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`,
-          ),
-      };
+      return { kind, judge: () => m.changed(found, 'nodeArgs', withLoader(basename(value), loader)) };
     }
     case 'npx': {
       // `interpreter: 'npx', interpreter_args: 'tsx'`: PM2 runs npx tsx <script>.
@@ -88,15 +80,7 @@ export function mapInterpreter(m: AppMapping, found: Found | undefined): Interpr
       // npx runs another program (not a loader clusterd knows): the command PM2 spawns, as a program.
       if (!loader) return { kind: 'other', judge: NO_VERDICT };
       m.draft.nodeArgs = [...loader, ...rest];
-      return {
-        kind,
-        judge: () =>
-          m.changed(
-            found,
-            'nodeArgs',
-            `npx ${first} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`,
-          ),
-      };
+      return { kind, judge: () => m.changed(found, 'nodeArgs', withLoader(`npx ${first}`, loader)) };
     }
     case 'none':
       return {
@@ -114,6 +98,10 @@ export function mapInterpreter(m: AppMapping, found: Found | undefined): Interpr
 }
 
 export const loaderPackage = (loader: readonly string[]) => (loader[1] ?? '').split('/')[0] ?? '';
+
+/** What `runner` (tsx, npx tsx...) becomes: the same file in Node.js with that loader. */
+const withLoader = (runner: string, loader: readonly string[]) =>
+  `${runner} runs the file in Node.js with its loader: node ${loader.join(' ')} (keep ${loaderPackage(loader)} installed)`;
 
 // A TypeScript file without an interpreter: PM2 runs it with Bun. The project's own loader when it has
 // one; Node.js's type stripping otherwise, which cannot run code that needs a transform (decorators).

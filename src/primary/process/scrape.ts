@@ -2,7 +2,7 @@
 // and gets `timeoutMs` to answer; one that does not (a blocked event loop, a worker exiting) is left out
 // and counted, so that a scrape never waits on a stuck worker longer than that. The answer also carries
 // the count of malformed messages the app's workers have sent (worker-channel.ts).
-import type { WorkerSample } from '../../protocol.js';
+import type { OpResults, WorkerSample } from '../../protocol.js';
 import { isWorkerSample, workerMetricsRequest } from '../../protocol.js';
 import { type ChannelTally, workerChannel } from './worker-channel.js';
 
@@ -22,14 +22,7 @@ export function scrapeWorkers(
   timer: (ms: number, fn: () => void) => () => void,
   /** The count of malformed messages reported with the samples (the primary's own by default). */
   tally: ChannelTally = workerChannel,
-): Promise<{
-  workers: WorkerSample[];
-  unanswered: number;
-  malformedMessages: number;
-  relayedMessages: number;
-  relayDropped: number;
-  messagesDropped: { size: number; rate: number };
-}> {
+): Promise<OpResults['metrics']> {
   const id = ++seq;
   const asked = [...workers].filter((w) => w.isConnected());
   const samples: WorkerSample[] = [];
