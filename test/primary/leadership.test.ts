@@ -34,6 +34,13 @@ function setup(instances = 3) {
     ...t,
     toWorkers,
     want: (w: FakeWorker) => fromWorker(w.pid, messages.leaderWant),
+    /** Each asks for leadership, then gets ready: a candidate. */
+    candidates: (...workers: FakeWorker[]) => {
+      for (const w of workers) {
+        fromWorker(w.pid, messages.leaderWant);
+        w.ready();
+      }
+    },
     answer: (w: FakeWorker, term: number) => fromWorker(w.pid, messages.leaderStopped(term)),
     say: (w: FakeWorker, message: unknown) => fromWorker(w.pid, message),
     leaderEvents,
@@ -69,14 +76,10 @@ describe('leadership over the pool', () => {
     const t = setup(2);
     t.pool.start(t.reply());
     const [a, b] = t.forks as [FakeWorker, FakeWorker];
-    for (const w of [a, b]) {
-      t.want(w);
-      w.ready();
-    }
+    t.candidates(a, b);
     t.pool.reload(null, t.reply());
     const a2 = t.forks[2] as FakeWorker;
-    t.want(a2);
-    a2.ready();
+    t.candidates(a2);
     // The reload drains slot 0's old worker, the leader: revoked, its drain held.
     expect(t.toWorkers.at(-1)).toEqual({ pid: a.pid, message: messages.leaderRevoke(1) });
     expect(t.workerStates(a.pid).at(-1)).toBe('draining');
@@ -95,8 +98,7 @@ describe('leadership over the pool', () => {
     expect(t.leaderEvents().find((m) => m.change === 'stopped')?.ms).toBe(1_500);
     a.exit(0, null);
     const b2 = t.forks[3] as FakeWorker;
-    t.want(b2);
-    b2.ready();
+    t.candidates(b2);
     b.exit(0, null);
     expect(t.changes()).toEqual([
       `granted ${a.pid}`,
@@ -110,17 +112,13 @@ describe('leadership over the pool', () => {
     const t = setup(2);
     t.pool.start(t.reply());
     const [a, b] = t.forks as [FakeWorker, FakeWorker];
-    for (const w of [a, b]) {
-      t.want(w);
-      w.ready();
-    }
+    t.candidates(a, b);
     t.pool.scale(1, t.reply());
     // Scaling down removes slot 1 (b); a leads, nothing to hand over.
     expect(b.drained).toBe(true);
     t.pool.reload(null, t.reply());
     const a2 = t.forks[2] as FakeWorker;
-    t.want(a2);
-    a2.ready();
+    t.candidates(a2);
     advance(1_999);
     expect(a.killed).toBe(false);
     advance(1);
@@ -143,10 +141,7 @@ describe('leadership over the pool', () => {
     const t = setup(2);
     t.pool.start(t.reply());
     const [a, b] = t.forks as [FakeWorker, FakeWorker];
-    for (const w of [a, b]) {
-      t.want(w);
-      w.ready();
-    }
+    t.candidates(a, b);
     a.exit(null, 'SIGKILL');
     expect(t.changes()).toEqual([`granted ${a.pid}`, `lost ${a.pid}`, `granted ${b.pid}`]);
   });
@@ -155,10 +150,7 @@ describe('leadership over the pool', () => {
     const t = setup(2);
     t.pool.start(t.reply());
     const [a, b] = t.forks as [FakeWorker, FakeWorker];
-    for (const w of [a, b]) {
-      t.want(w);
-      w.ready();
-    }
+    t.candidates(a, b);
     t.pool.stop(t.reply());
     expect(b.drained).toBe(true);
     expect(a.drained).toBe(false);

@@ -3,8 +3,7 @@
 // fields nobody declared (nested junk included). What a worker sends is user input (process.send).
 import { describe, expect, it } from 'vitest';
 import messages from '../../src/worker/messages.cjs';
-
-type Guard = (message: unknown) => boolean;
+import { describeGuards, type GuardRow } from '../helpers/guard-table.js';
 
 const sample = {
   worker: 0,
@@ -41,7 +40,7 @@ const without = (m: Record<string, unknown>, key: string) =>
 const junk = { nested: { deeper: [1, { a: 'b' }] } };
 
 /** Per guard: what must pass, and what must not (with why, for the failure message). */
-const table: [string, Guard, unknown[], [string, unknown][]][] = [
+const table: GuardRow[] = [
   [
     'isDrain',
     messages.isDrain,
@@ -222,31 +221,29 @@ const table: [string, Guard, unknown[], [string, unknown][]][] = [
       ['the old shape', { clusterd: 'bounce', id: 1, seq: 9, refused: [1], data: '' }],
     ],
   ],
-  ...(['isLeaderGrant', 'isLeaderRevoke', 'isLeaderStopped'] as const).map(
-    (name): [string, Guard, unknown[], [string, unknown][]] => {
-      const tag = {
-        isLeaderGrant: 'leader-grant',
-        isLeaderRevoke: 'leader-revoke',
-        isLeaderStopped: 'leader-stopped',
-      }[name];
-      return [
-        name,
-        messages[name],
-        [
-          { clusterd: tag, term: 1 },
-          { clusterd: tag, term: 2 ** 40 },
-        ],
-        [
-          ['no term', { clusterd: tag }],
-          ['term 0', { clusterd: tag, term: 0 }],
-          ['term NaN', { clusterd: tag, term: Number.NaN }],
-          ['term fraction', { clusterd: tag, term: 1.5 }],
-          ['term string', { clusterd: tag, term: '1' }],
-          ['junk', { clusterd: tag, term: 1, junk }],
-        ],
-      ];
-    },
-  ),
+  ...(['isLeaderGrant', 'isLeaderRevoke', 'isLeaderStopped'] as const).map((name): GuardRow => {
+    const tag = {
+      isLeaderGrant: 'leader-grant',
+      isLeaderRevoke: 'leader-revoke',
+      isLeaderStopped: 'leader-stopped',
+    }[name];
+    return [
+      name,
+      messages[name],
+      [
+        { clusterd: tag, term: 1 },
+        { clusterd: tag, term: 2 ** 40 },
+      ],
+      [
+        ['no term', { clusterd: tag }],
+        ['term 0', { clusterd: tag, term: 0 }],
+        ['term NaN', { clusterd: tag, term: Number.NaN }],
+        ['term fraction', { clusterd: tag, term: 1.5 }],
+        ['term string', { clusterd: tag, term: '1' }],
+        ['junk', { clusterd: tag, term: 1, junk }],
+      ],
+    ];
+  }),
   [
     'isLeaderWant',
     messages.isLeaderWant,
@@ -259,20 +256,7 @@ const table: [string, Guard, unknown[], [string, unknown][]][] = [
 ];
 
 describe('worker channel guards', () => {
-  describe.each(table)('%s', (_, guard, good, bad) => {
-    it.each(good.map((m) => [JSON.stringify(m), m]))('passes %s', (_text, message) => {
-      expect(guard(message)).toBe(true);
-      // Through node:cluster's channel (JSON) it is the same message.
-      expect(guard(JSON.parse(JSON.stringify(message)))).toBe(true);
-    });
-    it.each(bad)('refuses: %s', (_why, message) => {
-      expect(guard(message)).toBe(false);
-    });
-    it('refuses what is not an object with its tag', () => {
-      for (const m of [null, undefined, 0, 'x', [], [good[0]], { clusterd: 'nope' }])
-        expect(guard(m)).toBe(false);
-    });
-  });
+  describeGuards(table);
 
   it('refuses a field named like a property of every object (toString, __proto__)', () => {
     expect(messages.isOpen({ clusterd: 'open', count: 1, toString: 'x' })).toBe(false);

@@ -3,13 +3,13 @@
 // `data` payload is the app's own and any value passes (undefined included: JSON drops the key).
 import { describe, expect, it } from 'vitest';
 import messages from '../../src/worker/messages.cjs';
+import { describeGuards, type GuardRow } from '../helpers/guard-table.js';
 
-type Guard = (message: unknown) => boolean;
 const junk = { nested: [1, { a: 'b' }] };
 const topics = ['a', 'cache:invalidate', 'jobs/run.1', 'A-9_x', 'x'.repeat(128)];
 const badTopics = ['', ' a', 'a b', 'é', '-a', '.a', 'x'.repeat(129), 'a\n', 'a\u0000', 5, null];
 
-const table: [string, Guard, unknown[], [string, unknown][]][] = [
+const table: GuardRow[] = [
   [
     'isMsgBroadcast',
     messages.isMsgBroadcast,
@@ -123,15 +123,7 @@ const table: [string, Guard, unknown[], [string, unknown][]][] = [
 ];
 
 describe('messaging guards', () => {
-  describe.each(table)('%s', (_, guard, good, bad) => {
-    it.each(good.map((m) => [JSON.stringify(m), m]))('passes %s', (_text, message) => {
-      expect(guard(message)).toBe(true);
-      expect(guard(JSON.parse(JSON.stringify(message)))).toBe(true);
-    });
-    it.each(bad)('refuses: %s', (_why, message) => {
-      expect(guard(message)).toBe(false);
-    });
-  });
+  describeGuards(table);
 
   it('counts a worker message of the API that fails its guard as malformed, and leaves the good ones', () => {
     expect(messages.isMalformed({ clusterd: 'msg-broadcast', topic: 'a b' })).toBe(true);
