@@ -1,6 +1,6 @@
 // The one place built-in defaults live. The schema's `default` annotations document the same values,
 // and test/config/schema-agreement.test.ts checks the two agree.
-import type { Defaults } from './types.generated.js';
+import type { Canary, Defaults } from './types.generated.js';
 
 /** What every app gets for a key that neither it nor the config's `defaults` sets. */
 export const BUILTIN_DEFAULTS = {
@@ -21,7 +21,7 @@ export const BUILTIN_DEFAULTS = {
   readySettle: '1s',
   shutdown: { signal: 'SIGTERM', timeout: '5s', delay: '0s', spread: '0s' },
   watch: { enabled: false, paths: ['.'], ignore: [], debounce: '150ms', usePolling: false },
-  reload: { parallel: 1, order: 'start-first' },
+  reload: { parallel: 1, order: 'start-first', canary: false },
   balancing: 'round-robin',
   stickyHeader: null,
   instanceVar: null,
@@ -54,3 +54,21 @@ export const BUILTIN_WATCH_IGNORES: readonly string[] = [
 
 /** Platforms where `listen({ reusePort: true })` works (Node.js docs for `net.Server.listen`). */
 export const REUSE_PORT_PLATFORMS: readonly NodeJS.Platform[] = ['linux', 'freebsd', 'sunos', 'aix'];
+
+/** What `reload.canary: true` (or an object that leaves a key out) means: the schema's `canary` defaults. */
+export const CANARY_DEFAULTS = {
+  workers: 1,
+  warmup: '5s',
+  observe: '30s',
+  weight: null,
+  minRequests: 100,
+  insufficientTraffic: 'fail',
+  maxErrorRateIncrease: 0.01,
+  confidence: 0.99,
+  latency: 'p99',
+  maxLatencyRatio: 1.5,
+  latencySlack: '5ms',
+  maxLoopDelayRatio: 2,
+  loopDelaySlack: '20ms',
+  maxRssRatio: 1.5,
+} as const satisfies Required<Canary>;

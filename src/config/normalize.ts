@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { readProblem } from '../primary/process/access.js';
 import { resolveBalancing } from './balancing.js';
+import { BUILTIN_CANARY, reloadLayer, resolveCanary } from './canary.js';
 import { availableCpus } from './cpus.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';
 import { clip } from './display.js';
@@ -26,6 +27,7 @@ import { resolveSlotVars } from './slot-vars.js';
 import type {
   App,
   Backoff,
+  Canary,
   ClusterdConfig,
   Defaults,
   Env,
@@ -94,7 +96,7 @@ type Settings = Required<
   restart: Required<Restart> & { backoff: Required<Backoff> };
   shutdown: Required<Shutdown>;
   watch: Required<WatchOptions>;
-  reload: Required<Reload>;
+  reload: Required<Omit<Reload, 'canary'>> & { canary: Required<Canary> & { enabled: boolean } };
   logs: Required<Logs>;
   guards: GuardSettings;
   primary: Required<Primary>;
@@ -112,9 +114,9 @@ class AppNormalizer {
     const app = raw.apps[index] as App;
     const defaults: Defaults = raw.defaults ?? {};
     this.settings = merge(
-      BUILTIN_DEFAULTS,
-      { ...defaults, watch: watchLayer(defaults.watch) },
-      { ...app, watch: watchLayer(app.watch) },
+      { ...BUILTIN_DEFAULTS, reload: { ...BUILTIN_DEFAULTS.reload, canary: BUILTIN_CANARY } },
+      { ...defaults, watch: watchLayer(defaults.watch), reload: reloadLayer(defaults.reload) },
+      { ...app, watch: watchLayer(app.watch), reload: reloadLayer(app.reload) },
     ) as Settings;
   }
 
@@ -275,7 +277,24 @@ class AppNormalizer {
         debounce: this.duration(['watch', 'debounce']),
         usePolling: s.watch.usePolling,
       },
-      reload: { parallel: s.reload.parallel, order: s.reload.order },
+      reload: {
+        parallel: s.reload.parallel,
+        order: s.reload.order,
+        canary: resolveCanary(
+          s.reload.canary,
+          {
+            program: kind.program !== null,
+            order: s.reload.order,
+            balancing: s.balancing,
+            requestMetrics: true,
+          },
+          {
+            duration: (path, options) => this.duration(path, options),
+            origin: (path) => this.origin(path),
+            report: (...issue) => this.report(...issue),
+          },
+        ),
+      },
       ...resolveSlotVars(s, {
         index: this.index,
         env,

@@ -7,6 +7,26 @@ export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1'
 /** How a reload replaces a worker: its successor first (no capacity lost), or its old worker first. */
 export type ReloadOrder = 'start-first' | 'stop-first';
 
+/** `reload.canary`: durations in ms, each ratio null where its check is off. See docs/reload.md. */
+export interface ResolvedCanary {
+  /** A deploy (reload, up, SIGUSR2/SIGHUP) runs the canary unless the command says otherwise. */
+  readonly enabled: boolean;
+  readonly workers: number;
+  readonly warmup: number;
+  readonly observe: number;
+  readonly weight: number | null;
+  readonly minRequests: number;
+  readonly insufficientTraffic: 'fail' | 'pass';
+  readonly maxErrorRateIncrease: number | null;
+  readonly confidence: number;
+  readonly latency: 'p50' | 'p90' | 'p95' | 'p99' | 'mean';
+  readonly maxLatencyRatio: number | null;
+  readonly latencySlack: number;
+  readonly maxLoopDelayRatio: number | null;
+  readonly loopDelaySlack: number;
+  readonly maxRssRatio: number | null;
+}
+
 export interface ResolvedRestart {
   readonly policy: RestartPolicy;
   readonly backoff: { readonly initial: number; readonly factor: number; readonly max: number };
@@ -134,7 +154,12 @@ export interface ResolvedApp {
     readonly spread: number;
   };
   readonly watch: ResolvedWatch;
-  readonly reload: { readonly parallel: number; readonly order: ReloadOrder };
+  readonly reload: {
+    readonly parallel: number;
+    readonly order: ReloadOrder;
+    /** How a deploy's canaries are judged (`reload.canary`); `enabled` false: no canary unless asked. */
+    readonly canary: ResolvedCanary;
+  };
   readonly balancing: Balancing;
   /** With sticky balancing: the header (lower case) that keys a connection; null: the client IP. */
   readonly stickyHeader: string | null;

@@ -250,6 +250,59 @@ export interface Reload {
    * `"start-first"`: each replacement starts and gets ready before the worker it replaces drains (no capacity lost). `"stop-first"`: the old worker drains and exits first, then its replacement starts: for a program that binds a fixed port itself (not a `listen` socket), which its successor could not bind while the old one holds it. Each slot then serves nothing for its stop and start time.
    */
   order?: 'start-first' | 'stop-first';
+  /**
+   * Judge a deploy on real traffic before it replaces every worker: the first `workers` replacements serve beside the old workers (not judged for `warmup`, then observed for `observe`) and are compared with the old workers over the same window: a crash or restart, their 5xx rate, their latency, their event-loop delay and their memory. A regression drains them and keeps the old workers (the reload fails with `CLUSTERD_ERR_CANARY_FAILED`, exit 4); a pass goes on with the rolling reload. Applies to `clusterd reload`, `clusterd up` and SIGUSR2/SIGHUP reloads (`--canary`/`--no-canary` decide for one command), never to watch-mode reloads, guard replacements or crash restarts. `true`: with the defaults below. Node.js apps with `requestMetrics` on and `order` `"start-first"` only. See [docs/reload.md](reload.md#canary-reloads).
+   */
+  canary?: boolean | Canary;
+}
+/**
+ * How a canary reload judges the new release against the old one (`reload.canary`). Every check compares the canaries with the old workers over the same window; `null` turns a check off.
+ */
+export interface Canary {
+  /**
+   * Replacements that serve as canaries (at most the app's instances). Each starts beside the worker it will replace, which keeps serving until the verdict.
+   */
+  workers?: number;
+  warmup?: Duration;
+  observe?: Duration;
+  /**
+   * With `balancing` `"least-connections"` or `"sticky"`: the share of new connections (sticky: of client keys) the canaries get together, between 0 and 1 exclusive; `null`: their natural share (one worker's among all those serving). Round-robin and kernel balancing cannot weigh: refused there.
+   */
+  weight?: number | null;
+  /**
+   * Requests the canaries, and the old workers, must each have served in the window for their rates and latencies to be judged; fewer is too little traffic (`insufficientTraffic`).
+   */
+  minRequests?: number;
+  /**
+   * What too little traffic to judge means: `"fail"` (the old workers stay; exit 5, `CLUSTERD_ERR_CANARY_INCONCLUSIVE`) or `"pass"` (the reload goes on, judged on crashes and memory only).
+   */
+  insufficientTraffic?: 'fail' | 'pass';
+  /**
+   * How much higher the canaries' 5xx share (of their finished and aborted responses) may be than the old workers', as a fraction (0.01: one percentage point), and only when the difference is also significant at `confidence` (a one-sided two-proportion z-test); `null`: not judged.
+   */
+  maxErrorRateIncrease?: number | null;
+  /**
+   * The confidence at which a higher 5xx share must be significant to fail the canaries (a one-sided two-proportion z-test): 0.99 fails them by chance about once in a hundred deploys of an equal release at the margin.
+   */
+  confidence?: number;
+  /**
+   * The latency statistic compared: a percentile of the window's finished requests, or their mean.
+   */
+  latency?: 'p50' | 'p90' | 'p95' | 'p99' | 'mean';
+  /**
+   * How many times the old workers' `latency` the canaries' may be; `null`: not judged.
+   */
+  maxLatencyRatio?: number | null;
+  latencySlack?: Duration;
+  /**
+   * How many times the old workers' p99 event-loop delay the canaries' may be, beyond `loopDelaySlack`; `null`: not judged.
+   */
+  maxLoopDelayRatio?: number | null;
+  loopDelaySlack?: Duration;
+  /**
+   * How many times the old workers' median RSS a canary's may be at the end of the window; `null`: not judged.
+   */
+  maxRssRatio?: number | null;
 }
 /**
  * Where the workers' output goes besides the supervisor's own log.

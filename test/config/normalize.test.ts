@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { normalizeConfig } from '../../src/config/normalize.js';
 import type { ClusterdConfig } from '../../src/config/types.generated.js';
 import { ErrorCode } from '../../src/errors.js';
+import { reloadSettings } from '../helpers/fake-pool.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
 async function resolveConfig(
@@ -52,7 +53,7 @@ describe('normalization', () => {
         debounce: 150,
         usePolling: false,
       },
-      reload: { parallel: 1, order: 'start-first' },
+      reload: reloadSettings(),
       balancing: 'round-robin',
       stickyHeader: null,
       instanceVar: null,
@@ -208,6 +209,74 @@ describe('normalization', () => {
     const linux = normalizeConfig(raw, { file, platform: 'linux', cpus: () => 1 });
     expect(linux.issues).toEqual([]);
     expect(linux.config?.apps[0]?.balancing).toBe('kernel');
+  });
+
+  it('resolves reload.canary: true with the defaults, an object key by key over defaults, false off', () => {
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw: ClusterdConfig = {
+      defaults: {
+        reload: { canary: { observe: '1m', latencySlack: '2ms' } },
+        balancing: 'least-connections',
+      },
+      apps: [
+        { name: 'a', script: 'server.js', reload: { canary: true } },
+        {
+          name: 'b',
+          script: 'server.js',
+          reload: { canary: { workers: 2, weight: 0.25, maxRssRatio: null } },
+        },
+        { name: 'c', script: 'server.js', reload: { canary: false } },
+        { name: 'd', script: 'server.js' },
+      ],
+    };
+    const { config, issues } = normalizeConfig(raw, { file: join(dir, 'c.json'), cpus: () => 4 });
+    expect(issues).toEqual([]);
+    const canary = (name: string) => config?.apps.find((a) => a.name === name)?.reload.canary;
+    expect(canary('a')).toEqual({
+      ...reloadSettings().canary,
+      enabled: true,
+      observe: 60_000,
+      latencySlack: 2,
+    });
+    expect(canary('b')).toMatchObject({
+      enabled: true,
+      workers: 2,
+      weight: 0.25,
+      maxRssRatio: null,
+      observe: 60_000,
+    });
+    expect(canary('c')).toMatchObject({ enabled: false });
+    // An object in defaults turns it on for every app that does not say otherwise, as `watch` does.
+    expect(canary('d')?.enabled).toBe(true);
+  });
+
+  it('refuses reload.canary where clusterd cannot judge one: a program, stop-first, a weight it cannot apply', () => {
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw: ClusterdConfig = {
+      apps: [
+        { name: 'p', command: ['/bin/sh', '-c', 'sleep 1'], reload: { canary: true } },
+        { name: 's', script: 'server.js', reload: { order: 'stop-first', canary: true } },
+        { name: 'w', script: 'server.js', reload: { canary: { weight: 0.5 } } },
+      ],
+    };
+    const { issues } = normalizeConfig(raw, { file: join(dir, 'c.json'), cpus: () => 1 });
+    expect(issues).toEqual([
+      expect.objectContaining({
+        code: ErrorCode.CONFIG_UNSUPPORTED,
+        pointer: '/apps/0/reload/canary',
+        message: expect.stringMatching(/clusterd sees none of a program's/),
+      }),
+      expect.objectContaining({
+        code: ErrorCode.CONFIG_UNSUPPORTED,
+        pointer: '/apps/1/reload/canary',
+        message: expect.stringMatching(/stop-first/),
+      }),
+      expect.objectContaining({
+        code: ErrorCode.CONFIG_UNSUPPORTED,
+        pointer: '/apps/2/reload/canary/weight',
+        message: expect.stringMatching(/least-connections/),
+      }),
+    ]);
   });
 
   it('reports a bad value in defaults once, not once per app', () => {

@@ -15,7 +15,12 @@ import {
   VALIDATOR_FILE,
 } from '../../scripts/gen-config-artifacts.js';
 import { MIN_NODE } from '../../src/cli/node-support.js';
-import { APP_ONLY_DEFAULTS, BUILTIN_DEFAULTS, HEALTH_DEFAULTS } from '../../src/config/defaults.js';
+import {
+  APP_ONLY_DEFAULTS,
+  BUILTIN_DEFAULTS,
+  CANARY_DEFAULTS,
+  HEALTH_DEFAULTS,
+} from '../../src/config/defaults.js';
 import { ErrorCode, EXIT_OF } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/files.js';
 
@@ -56,6 +61,9 @@ describe('schema agreement', () => {
       } else if (path === '.watch.enabled') {
         // An object given for `watch` turns it on.
         expect(value).toBe(true);
+      } else if (path.startsWith('.reload.canary.')) {
+        // `canary: true` (or an object) takes its thresholds from CANARY_DEFAULTS.
+        expect(at(CANARY_DEFAULTS, path.slice('.reload.canary'.length)), `default of ${path}`).toEqual(value);
       } else {
         const source = path === '.args' ? APP_ONLY_DEFAULTS : BUILTIN_DEFAULTS;
         expect(at(source, path), `default of ${path}`).toEqual(value);

@@ -2,7 +2,7 @@
 // settings allow: with a readiness timeout, that includes stopping the worker that was not ready.
 import { describe, expect, it } from 'vitest';
 import { defaultTimeout } from '../../src/control/timeouts.js';
-import { resolvedApp } from '../helpers/fake-pool.js';
+import { reloadSettings, resolvedApp } from '../helpers/fake-pool.js';
 
 const app = resolvedApp({
   instances: 2,
@@ -30,7 +30,7 @@ describe('defaultTimeout', () => {
   });
 
   it('counts the stop of each group before its start with reload.order stop-first', () => {
-    const stopFirst = resolvedApp({ ...app, reload: { parallel: 1, order: 'stop-first' } });
+    const stopFirst = resolvedApp({ ...app, reload: reloadSettings({ parallel: 1, order: 'stop-first' }) });
     const reload = 2 * (stop + 10_000 + FORK) + stop;
     expect(defaultTimeout('reload', [stopFirst])).toBe(2 * reload + MARGIN);
   });

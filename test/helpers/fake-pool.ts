@@ -1,7 +1,7 @@
 // Fake workers and fake time for the pool's unit tests: every effect the pool asks for is recorded, and
 // the test plays the processes' part (ready, exit) itself.
 import { vi } from 'vitest';
-import type { ResolvedApp } from '../../src/config/resolved.js';
+import type { ResolvedApp, ResolvedCanary } from '../../src/config/resolved.js';
 import type { AppState, SlotState, WorkerState } from '../../src/lifecycle/states.js';
 import { Pool } from '../../src/primary/pool/pool.js';
 import type {
@@ -11,6 +11,33 @@ import type {
   WorkerProcess,
 } from '../../src/primary/pool/tracked-worker.js';
 import type { Outcome, PrimaryMessage } from '../../src/protocol.js';
+
+/** `reload.canary` as resolved from the schema's defaults, off (`enabled`), or with `overrides`. */
+export function canarySettings(overrides: Partial<ResolvedCanary> = {}): ResolvedCanary {
+  return {
+    enabled: false,
+    workers: 1,
+    warmup: 5_000,
+    observe: 30_000,
+    weight: null,
+    minRequests: 100,
+    insufficientTraffic: 'fail',
+    maxErrorRateIncrease: 0.01,
+    confidence: 0.99,
+    latency: 'p99',
+    maxLatencyRatio: 1.5,
+    latencySlack: 5,
+    maxLoopDelayRatio: 2,
+    loopDelaySlack: 20,
+    maxRssRatio: 1.5,
+    ...overrides,
+  };
+}
+
+/** `reload` settings: one at a time, start first, no canary, unless overridden. */
+export function reloadSettings(overrides: Partial<ResolvedApp['reload']> = {}): ResolvedApp['reload'] {
+  return { parallel: 1, order: 'start-first', canary: canarySettings(), ...overrides };
+}
 
 export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
   return {
@@ -36,7 +63,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     readySettle: 1_000,
     shutdown: { signal: 'SIGTERM', timeout: 1_000, delay: 0, spread: 0 },
     watch: { enabled: false, paths: [], ignore: [], debounce: 100, usePolling: false },
-    reload: { parallel: 1, order: 'start-first' },
+    reload: reloadSettings(),
     balancing: 'round-robin',
     stickyHeader: null,
     instanceVar: null,

@@ -10,13 +10,16 @@ import {
   type SlotStep,
   slotStep,
 } from '../../src/primary/pool/slot-step.js';
-import { resolvedApp } from './fake-pool.js';
+import { reloadSettings, resolvedApp } from './fake-pool.js';
 
 export type W = string;
 export const v1 = resolvedApp({ env: { V: '1' } });
 export const v2 = resolvedApp({ env: { V: '2' } });
 /** Reloaded with `reload.order` stop-first. */
-export const v2StopFirst = resolvedApp({ env: { V: '2' }, reload: { parallel: 1, order: 'stop-first' } });
+export const v2StopFirst = resolvedApp({
+  env: { V: '2' },
+  reload: reloadSettings({ parallel: 1, order: 'stop-first' }),
+});
 export const ready = new Set<W>();
 export const context = (app: AppState = 'running', restart = v1.restart): SlotContext<W> => ({
   app,

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResolvedApp } from '../../src/config/resolved.js';
 import { SLOT_TRANSITIONS, type SlotState } from '../../src/lifecycle/states.js';
 import type { Outcome } from '../../src/protocol.js';
-import { advance, type FakeWorker, fakePool, resolvedApp } from '../helpers/fake-pool.js';
+import { advance, type FakeWorker, fakePool, reloadSettings, resolvedApp } from '../helpers/fake-pool.js';
 import { seeded } from '../helpers/seeded.js';
 
 beforeEach(() => {
@@ -46,7 +46,10 @@ function fuzzRun(seed: number, steps: number): void {
     resolvedApp({
       instances,
       env: { VERSION: String(version) },
-      reload: { parallel: 1 + int(2), order: pick(['start-first', 'stop-first'] as const) ?? 'start-first' },
+      reload: reloadSettings({
+        parallel: 1 + int(2),
+        order: pick(['start-first', 'stop-first'] as const) ?? 'start-first',
+      }),
       restart: {
         ...base.restart,
         policy: pick(['on-failure', 'always', 'on-failure'] as const) ?? 'on-failure',

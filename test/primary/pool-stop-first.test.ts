@@ -3,7 +3,7 @@
 // waits for that replacement as for a successor, and one that dies fails the reload and stops it there.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../../src/protocol.js';
-import { advance, fakePool, resolvedApp } from '../helpers/fake-pool.js';
+import { advance, fakePool, reloadSettings, resolvedApp } from '../helpers/fake-pool.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 const stopFirst = (instances = 2, parallel = 1) =>
-  resolvedApp({ instances, reload: { parallel, order: 'stop-first' }, readiness: 'loaded' });
+  resolvedApp({ instances, reload: reloadSettings({ parallel, order: 'stop-first' }), readiness: 'loaded' });
 
 function running(app = stopFirst()) {
   const t = fakePool(app);

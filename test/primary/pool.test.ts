@@ -4,7 +4,7 @@
 // test can only hit by luck.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../../src/protocol.js';
-import { advance, fakePool, resolvedApp } from '../helpers/fake-pool.js';
+import { advance, fakePool, reloadSettings, resolvedApp } from '../helpers/fake-pool.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
@@ -308,9 +308,14 @@ describe('pool: rolling reloads', () => {
   });
 
   it('with parallel > 1, rolls back when a ready successor crashes while its group-mates still start', () => {
-    const t = running(resolvedApp({ instances: 2, reload: { parallel: 2, order: 'start-first' } }));
+    const t = running(
+      resolvedApp({ instances: 2, reload: reloadSettings({ parallel: 2, order: 'start-first' }) }),
+    );
     const [old0, old1] = t.forks;
-    t.pool.reload(resolvedApp({ instances: 2, reload: { parallel: 2, order: 'start-first' } }), t.reply());
+    t.pool.reload(
+      resolvedApp({ instances: 2, reload: reloadSettings({ parallel: 2, order: 'start-first' }) }),
+      t.reply(),
+    );
     const [next0, next1] = t.forks.slice(2);
     next0?.ready();
     next0?.exit(1, null, 'Error: late crash');
@@ -326,9 +331,14 @@ describe('pool: rolling reloads', () => {
   });
 
   it('with parallel > 1, a successor that took over a dead slot and then crashes: the slot restarts, the app is not running until served again', () => {
-    const t = running(resolvedApp({ instances: 2, reload: { parallel: 2, order: 'start-first' } }));
+    const t = running(
+      resolvedApp({ instances: 2, reload: reloadSettings({ parallel: 2, order: 'start-first' }) }),
+    );
     const [old0] = t.forks;
-    t.pool.reload(resolvedApp({ instances: 2, reload: { parallel: 2, order: 'start-first' } }), t.reply());
+    t.pool.reload(
+      resolvedApp({ instances: 2, reload: reloadSettings({ parallel: 2, order: 'start-first' }) }),
+      t.reply(),
+    );
     const [next0, next1] = t.forks.slice(2);
     // The old worker of slot 0 dies: its successor takes the slot over.
     old0?.exit(1, null, 'Error: old one died');
