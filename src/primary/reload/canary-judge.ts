@@ -1,0 +1,256 @@
+// The verdict on a canary: its figures over the observation window against the old workers' over the
+// same window (pure; the figures are measured by canary.ts). Every check says what it compared and the
+// limit it held it to, so that the operator reads why a deploy was rolled back, not only that it was:
+// - crash: a canary that exited (or restarted) fails, whatever its figures;
+// - traffic: each side must have served `minRequests` for its rates and latencies to mean anything;
+//   with fewer, the outcome is `insufficient` (the app's `insufficientTraffic` says what that does);
+// - errors: the 5xx share, failed only when higher by more than `maxErrorRateIncrease` AND significantly
+//   so (a one-sided two-proportion z-test at `confidence`): 2 errors in 100 requests is no evidence;
+// - latency, loop delay: failed when over `ratio` times the old workers' AND over theirs plus the slack
+//   (equal workers differ by several times at sub-millisecond figures);
+// - rss: a canary over `maxRssRatio` times the old workers' median RSS.
+import type { ResolvedCanary } from '../../config/resolved.js';
+
+/** One side's figures over the window: the canaries together, or the old workers together. */
+export interface Figures {
+  /** Requests finished or aborted in the window. */
+  requests: number;
+  /** Of which answered 5xx. */
+  errors: number;
+  /** The `latency` statistic over the window (ms); null: no finished request. */
+  latency: number | null;
+  /** p99 event-loop delay over the window (ms); null: not measured. */
+  loopDelay: number | null;
+  /** RSS at the end of the window (bytes): the canaries' largest, the old workers' median; null: unknown. */
+  rss: number | null;
+  /** Workers of this side that exited or restarted since the canaries were ready. */
+  exits: number;
+}
+
+export type CheckName = 'crash' | 'traffic' | 'errors' | 'latency' | 'loop-delay' | 'rss';
+export type CheckUnit = 'count' | 'share' | 'ms' | 'bytes';
+
+export interface CanaryCheck {
+  check: CheckName;
+  unit: CheckUnit;
+  canary: number | null;
+  baseline: number | null;
+  /** The limit in words: "at most 1.5x + 5 ms". */
+  limit: string;
+  /** null: not judged (off, or too little traffic to). */
+  ok: boolean | null;
+}
+
+export type CanaryOutcome = 'pass' | 'fail' | 'insufficient';
+
+export interface CanaryVerdict {
+  outcome: CanaryOutcome;
+  /** Whether the reload goes on: a pass, or too little traffic with `insufficientTraffic: "pass"`. */
+  proceed: boolean;
+  /** One line: what decided it. */
+  reason: string;
+  checks: CanaryCheck[];
+}
+
+type Settings = Omit<ResolvedCanary, 'enabled' | 'workers' | 'warmup' | 'observe' | 'weight'>;
+
+export function judgeCanary(canary: Figures, baseline: Figures, s: Settings): CanaryVerdict {
+  const checks: CanaryCheck[] = [];
+  const failures: string[] = [];
+
+  checks.push({
+    check: 'crash',
+    unit: 'count',
+    canary: canary.exits,
+    baseline: baseline.exits,
+    limit: 'no canary exits',
+    ok: canary.exits === 0,
+  });
+  if (canary.exits > 0) failures.push(`a canary exited (${canary.exits})`);
+
+  const enough = canary.requests >= s.minRequests && baseline.requests >= s.minRequests;
+  checks.push({
+    check: 'traffic',
+    unit: 'count',
+    canary: canary.requests,
+    baseline: baseline.requests,
+    limit: `at least ${s.minRequests} requests each`,
+    ok: enough,
+  });
+
+  const judged = <T>(ok: T) => (enough ? ok : null);
+  const pct = (x: number) => `${(x * 100).toFixed(1).replace(/\.0$/, '')}`;
+
+  // Errors.
+  const cRate = canary.requests ? canary.errors / canary.requests : null;
+  const bRate = baseline.requests ? baseline.errors / baseline.requests : null;
+  if (s.maxErrorRateIncrease === null) {
+    checks.push({
+      check: 'errors',
+      unit: 'share',
+      canary: cRate,
+      baseline: bRate,
+      limit: 'not judged',
+      ok: null,
+    });
+  } else {
+    const worse =
+      cRate !== null &&
+      bRate !== null &&
+      significantlyHigher(
+        canary.errors,
+        canary.requests,
+        baseline.errors,
+        baseline.requests,
+        s.maxErrorRateIncrease,
+        s.confidence,
+      );
+    const ok = judged(!worse);
+    checks.push({
+      check: 'errors',
+      unit: 'share',
+      canary: cRate,
+      baseline: bRate,
+      limit: `at most +${pct(s.maxErrorRateIncrease)} points (z-test, ${pct(s.confidence)}%)`,
+      ok,
+    });
+    if (ok === false) failures.push(`5xx ${pct(cRate ?? 0)}% vs ${pct(bRate ?? 0)}%`);
+  }
+
+  // Latency and loop delay: ratio AND slack.
+  const slower = (c: number | null, b: number | null, ratio: number, slack: number) =>
+    c !== null && b !== null && c > b * ratio && c > b + slack;
+  const ms = (x: number) => `${Math.round(x * 10) / 10} ms`;
+  if (s.maxLatencyRatio === null) {
+    checks.push({
+      check: 'latency',
+      unit: 'ms',
+      canary: canary.latency,
+      baseline: baseline.latency,
+      limit: 'not judged',
+      ok: null,
+    });
+  } else {
+    const ok = judged(!slower(canary.latency, baseline.latency, s.maxLatencyRatio, s.latencySlack));
+    checks.push({
+      check: 'latency',
+      unit: 'ms',
+      canary: canary.latency,
+      baseline: baseline.latency,
+      limit: `${s.latency} at most ${s.maxLatencyRatio}x or +${s.latencySlack} ms`,
+      ok,
+    });
+    if (ok === false)
+      failures.push(`${s.latency} latency ${ms(canary.latency ?? 0)} vs ${ms(baseline.latency ?? 0)}`);
+  }
+  if (s.maxLoopDelayRatio === null) {
+    checks.push({
+      check: 'loop-delay',
+      unit: 'ms',
+      canary: canary.loopDelay,
+      baseline: baseline.loopDelay,
+      limit: 'not judged',
+      ok: null,
+    });
+  } else {
+    // Measured whatever the traffic: a loop blocked with no requests is still blocked.
+    const ok = !slower(canary.loopDelay, baseline.loopDelay, s.maxLoopDelayRatio, s.loopDelaySlack);
+    checks.push({
+      check: 'loop-delay',
+      unit: 'ms',
+      canary: canary.loopDelay,
+      baseline: baseline.loopDelay,
+      limit: `p99 at most ${s.maxLoopDelayRatio}x or +${s.loopDelaySlack} ms`,
+      ok,
+    });
+    if (!ok)
+      failures.push(`event-loop delay p99 ${ms(canary.loopDelay ?? 0)} vs ${ms(baseline.loopDelay ?? 0)}`);
+  }
+
+  if (s.maxRssRatio === null) {
+    checks.push({
+      check: 'rss',
+      unit: 'bytes',
+      canary: canary.rss,
+      baseline: baseline.rss,
+      limit: 'not judged',
+      ok: null,
+    });
+  } else {
+    const ok = !(canary.rss !== null && baseline.rss !== null && canary.rss > baseline.rss * s.maxRssRatio);
+    checks.push({
+      check: 'rss',
+      unit: 'bytes',
+      canary: canary.rss,
+      baseline: baseline.rss,
+      limit: `at most ${s.maxRssRatio}x the median`,
+      ok,
+    });
+    if (!ok)
+      failures.push(
+        `RSS ${Math.round((canary.rss ?? 0) / 2 ** 20)} MiB vs ${Math.round((baseline.rss ?? 0) / 2 ** 20)} MiB`,
+      );
+  }
+
+  if (failures.length) return { outcome: 'fail', proceed: false, reason: failures.join('; '), checks };
+  if (!enough) {
+    const reason = `too little traffic to judge: ${canary.requests} canary and ${baseline.requests} baseline requests, ${s.minRequests} needed each`;
+    return { outcome: 'insufficient', proceed: s.insufficientTraffic === 'pass', reason, checks };
+  }
+  return { outcome: 'pass', proceed: true, reason: 'no regression', checks };
+}
+
+/**
+ * Is the first share (x1 of n1) higher than the second (x2 of n2) by more than `margin`, at `confidence`?
+ * A one-sided Wald test of p1 - p2 > margin; with no variance at all (both shares 0 or 1), the plain
+ * comparison.
+ */
+export function significantlyHigher(
+  x1: number,
+  n1: number,
+  x2: number,
+  n2: number,
+  margin: number,
+  confidence: number,
+): boolean {
+  if (n1 === 0 || n2 === 0) return false;
+  const p1 = x1 / n1;
+  const p2 = x2 / n2;
+  const diff = p1 - p2 - margin;
+  if (diff <= 0) return false;
+  const se = Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
+  if (se === 0) return true;
+  return diff / se > normalQuantile(confidence);
+}
+
+/**
+ * The standard normal distribution's quantile (the z for a one-sided `p`), by Acklam's rational
+ * approximation (relative error under 1.2e-9), for 0 < p < 1.
+ */
+export function normalQuantile(p: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  const poly = (k: readonly number[], x: number) => k.reduce((acc, v) => acc * x + v, 0);
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return poly(c, q) / (poly(d, q) * q + 1);
+  }
+  if (p > 1 - low) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return -poly(c, q) / (poly(d, q) * q + 1);
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return (poly(a, r) * q) / (poly(b, r) * r + 1);
+}
