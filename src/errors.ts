@@ -1,5 +1,6 @@
 // Every error clusterd reports to a user has a code from this module and a documented exit code
 // (docs/errors.md; a test checks that each code is documented there).
+import type { CanaryReport } from './primary/reload/canary.js';
 
 export const ExitCode = {
   OK: 0,
@@ -9,6 +10,10 @@ export const ExitCode = {
   IMPORT_INCOMPLETE: 2,
   /** `start` ended on its own because an app hit its crash-loop limit and nothing was left running. */
   APP_ERRORED: 3,
+  /** A deploy's canaries did worse than the old workers: they were drained, the old workers serve. */
+  CANARY_FAILED: 4,
+  /** A deploy's canaries got too little traffic to judge, and `insufficientTraffic` is "fail". */
+  CANARY_INCONCLUSIVE: 5,
   /** EX_USAGE: unknown command or option. */
   USAGE: 64,
   /** EX_UNAVAILABLE: no clusterd is running for the config (a control command had nothing to talk to). */
@@ -66,6 +71,8 @@ export const ErrorCode = {
   APP_ENDED: 'CLUSTERD_ERR_APP_ENDED',
   START_FAILED: 'CLUSTERD_ERR_START_FAILED',
   RELOAD_FAILED: 'CLUSTERD_ERR_RELOAD_FAILED',
+  CANARY_FAILED: 'CLUSTERD_ERR_CANARY_FAILED',
+  CANARY_INCONCLUSIVE: 'CLUSTERD_ERR_CANARY_INCONCLUSIVE',
   SCALE_FAILED: 'CLUSTERD_ERR_SCALE_FAILED',
   PRIMARY_EXITED: 'CLUSTERD_ERR_PRIMARY_EXITED',
   PRIMARY_HUNG: 'CLUSTERD_ERR_PRIMARY_HUNG',
@@ -118,6 +125,8 @@ export const EXIT_OF: Readonly<Record<ErrorCode, ExitCode>> = {
   CLUSTERD_ERR_APP_ENDED: ExitCode.FAILURE,
   CLUSTERD_ERR_START_FAILED: ExitCode.FAILURE,
   CLUSTERD_ERR_RELOAD_FAILED: ExitCode.FAILURE,
+  CLUSTERD_ERR_CANARY_FAILED: ExitCode.CANARY_FAILED,
+  CLUSTERD_ERR_CANARY_INCONCLUSIVE: ExitCode.CANARY_INCONCLUSIVE,
   CLUSTERD_ERR_SCALE_FAILED: ExitCode.FAILURE,
   CLUSTERD_ERR_PRIMARY_EXITED: ExitCode.FAILURE,
   CLUSTERD_ERR_PRIMARY_HUNG: ExitCode.FAILURE,
@@ -132,6 +141,8 @@ export const isErrorCode = (value: unknown): value is ErrorCode =>
 export interface Failure {
   code: ErrorCode;
   reason: string;
+  /** A reload whose canary phase decided it: the verdict and its checks (docs/reload.md). */
+  canary?: CanaryReport;
 }
 
 /** The message of anything thrown: an Error's message, or the value itself in words. */

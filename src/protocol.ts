@@ -9,6 +9,7 @@ import type { ResolvedApp } from './config/resolved.js';
 import type { ErrorCode, Failure } from './errors.js';
 import type { AppState, SlotState, WorkerState } from './lifecycle/states.js';
 import type { LogFileReport } from './log/file.js';
+import type { CanaryReport } from './primary/reload/canary.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
@@ -20,8 +21,11 @@ export type LogFormat = 'json' | 'pretty';
 export type PrimaryRequest =
   /** Run the app: the first request, once per primary. Answered once every slot served (or failed). */
   | { op: 'start'; app: ResolvedApp; logFormat: LogFormat }
-  /** Rolling reload onto these settings (new code from disk). */
-  | { op: 'reload'; app: ResolvedApp }
+  /**
+   * Rolling reload onto these settings (new code from disk). `canary`: true or false runs a canary phase
+   * or not whatever `app.reload.canary.enabled` says (`--canary`, `--no-canary`); absent: as it says.
+   */
+  | { op: 'reload'; app: ResolvedApp; canary?: boolean }
   /** Run this many workers: start new ones, or drain the highest slots. */
   | { op: 'scale'; instances: number }
   /** Graceful: drain every worker, signal, SIGKILL after the shutdown timeout; then the primary exits. */
@@ -43,7 +47,8 @@ export type Op = PrimaryRequest['op'];
 /** What each request's success carries. */
 export interface OpResults {
   start: { instances: number };
-  reload: { replaced: number; ms: number };
+  /** `canary`: the canary phase's report, when the reload had one. */
+  reload: { replaced: number; ms: number; canary?: CanaryReport };
   scale: { from: number; to: number };
   stop: Record<string, never>;
   kill: Record<string, never>;
@@ -127,6 +132,17 @@ export type PrimaryMessage =
   | { type: 'reload'; phase: 'started' }
   | { type: 'reload'; phase: 'done'; replaced: number; ms: number }
   | { type: 'reload'; phase: 'failed'; reason: string }
+  /** A deploy's canary phase (primary/reload/canary.ts): started, its window begins, its verdict. */
+  | {
+      type: 'canary';
+      phase: 'started';
+      workers: number[];
+      warmup: number;
+      observe: number;
+      weight: number | null;
+    }
+  | { type: 'canary'; phase: 'observing'; observe: number }
+  | { type: 'canary'; phase: 'judged'; report: CanaryReport }
   /** The app's file watcher has scanned its paths and is watching. */
   | { type: 'watching'; paths: string[] }
   /** Watched files changed: a rolling reload follows. */
@@ -259,6 +275,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   error: true,
   warning: true,
   reload: true,
+  canary: true,
   watch: true,
   watching: true,
   scaled: true,

@@ -21,6 +21,8 @@ export const OPTIONS = {
   detach: { type: 'boolean' },
   health: { type: 'string', value: '[HOST:]PORT' },
   timeout: { type: 'string', value: 'DURATION' },
+  canary: { type: 'boolean' },
+  'no-canary': { type: 'boolean' },
   lines: { type: 'string', value: 'N' },
   follow: { type: 'boolean', short: 'f' },
   worker: { type: 'string', value: 'N' },
@@ -162,9 +164,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'reload',
     args: '[app]',
-    options: WAITING,
+    options: [...WAITING, 'canary', 'no-canary'],
     section: 'Control',
-    help: ['Rolling reload; waits, and fails if a new worker does not get ready'],
+    help: [
+      'Rolling reload; waits, and fails if a new worker does not get ready. --canary',
+      'judges the first replacements on live traffic first (reload.canary), --no-canary',
+      'skips that for once; a rolled-back canary exits 4, too little traffic 5',
+    ],
   },
   {
     name: 'restart',
@@ -226,7 +232,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'up',
     args: '[config]',
-    options: ['env', 'timeout', 'json', 'config'],
+    options: ['env', 'timeout', 'json', 'config', 'canary', 'no-canary'],
     section: 'Run',
     help: [
       'Deploy: start clusterd in the background if none runs for the config, else',

@@ -39,6 +39,13 @@ function parseTimeout(value: string): number {
   return ms;
 }
 
+// `--canary` / `--no-canary`: this deploy's canary phase, or the apps' `reload.canary` when neither is given.
+function canaryFlag(values: { canary?: boolean; 'no-canary'?: boolean }): boolean | undefined {
+  if (values.canary && values['no-canary'])
+    throw usageError('--canary and --no-canary contradict each other');
+  return values.canary ? true : values['no-canary'] ? false : undefined;
+}
+
 async function run(argv: string[], io: Io): Promise<number> {
   const line = parseCommandLine(argv);
   const { command, values } = line;
@@ -101,7 +108,15 @@ async function run(argv: string[], io: Io): Promise<number> {
     case 'shutdown':
       if (rest.length) throw usageError(`${command} takes no arguments`);
       return control({ cmd: command });
-    case 'reload':
+    case 'reload': {
+      if (rest.length > 1) throw usageError('reload takes at most one app name');
+      const canary = canaryFlag(values);
+      return control({
+        cmd: 'reload',
+        ...(rest[0] === undefined ? {} : { app: rest[0] }),
+        ...(canary === undefined ? {} : { canary }),
+      });
+    }
     case 'restart':
     case 'stop':
       if (rest.length > 1) throw usageError(`${command} takes at most one app name`);
@@ -119,8 +134,15 @@ async function run(argv: string[], io: Io): Promise<number> {
       if (rest[0] !== undefined && values.config !== undefined)
         throw usageError('up takes the config as an argument or as --config, not both');
       const { upCommand } = await import('./commands/up.js');
+      const canary = canaryFlag(values);
       return upCommand(
-        { path: rest[0] ?? values.config, environment: values.env, timeout, json: values.json ?? false },
+        {
+          path: rest[0] ?? values.config,
+          environment: values.env,
+          timeout,
+          json: values.json ?? false,
+          ...(canary === undefined ? {} : { canary }),
+        },
         io,
       );
     }

@@ -4,6 +4,7 @@ import { type Bounds, notRunningError, ReplyStream, sendCommand, type Target } f
 import { listening, locateSocket } from '../control/locate.js';
 import { verifySocket } from '../control/private-dir.js';
 import type { Command, LogEvent, Reply, SendResult, Status, UpReport } from '../control/protocol.js';
+import type { CanaryReport } from '../primary/reload/canary.js';
 
 export type {
   AppStatus,
@@ -15,6 +16,8 @@ export type {
   UpReport,
   WorkerStatus,
 } from '../control/protocol.js';
+export type { CanaryReport } from '../primary/reload/canary.js';
+export type { CanaryCheck } from '../primary/reload/canary-judge.js';
 
 export interface ConnectOptions {
   /** A config file, or a directory to search, as `--config` takes it; default: the one in `cwd`. */
@@ -33,12 +36,19 @@ export interface WaitOptions {
   timeout?: number;
 }
 
+/** A deploy's options: its bound, and its canary phase (true, false; absent: each app's `reload.canary`). */
+export interface DeployOptions extends WaitOptions {
+  canary?: boolean;
+}
+
 /** A rolling reload's result for one app. */
 export interface ReloadResult {
   app: string;
   /** Workers replaced by new ones. */
   replaced: number;
   ms: number;
+  /** The canary phase's verdict, when the reload had one (docs/reload.md). */
+  canary?: CanaryReport;
 }
 
 /** What `scale` did. */
@@ -118,9 +128,13 @@ export class Client {
   }
 
   /** Rolling reload of one app or all; resolves once every worker was replaced. */
-  reload(app?: string, options?: WaitOptions): Promise<ReloadResult[]> {
+  reload(app?: string, options?: DeployOptions): Promise<ReloadResult[]> {
+    const canary = options?.canary === undefined ? {} : { canary: options.canary };
     return this.command(
-      this.waiting(app === undefined ? { cmd: 'reload' } : { cmd: 'reload', app }, options),
+      this.waiting(
+        app === undefined ? { cmd: 'reload', ...canary } : { cmd: 'reload', app, ...canary },
+        options,
+      ),
     );
   }
 
@@ -155,10 +169,17 @@ export class Client {
    * What `clusterd up` does to a running clusterd: re-reads the config file, applies its changes, then
    * reloads every app they did not roll or restart. `environment`, if given, must be the running one.
    */
-  up(options: WaitOptions & { environment?: string } = {}): Promise<UpReport> {
-    const { environment, ...wait } = options;
+  up(options: DeployOptions & { environment?: string } = {}): Promise<UpReport> {
+    const { environment, canary, ...wait } = options;
     return this.command(
-      this.waiting({ cmd: 'up', ...(environment === undefined ? {} : { environment }) }, wait),
+      this.waiting(
+        {
+          cmd: 'up',
+          ...(environment === undefined ? {} : { environment }),
+          ...(canary === undefined ? {} : { canary }),
+        },
+        wait,
+      ),
     );
   }
 

@@ -122,6 +122,12 @@ export interface ResolvedApp {
    * so a `current -> releases/N` switch is what the next reload runs.
    */
   readonly script: string;
+  /**
+   * Never in a loaded config: the real paths of `script` and `cwd` as the primary resolved them when
+   * these settings came to it (a start, a deploy), so that a restart or a scale-up runs the release the
+   * app's workers run, not the one a `current` link was switched to meanwhile (primary/process/release.ts).
+   */
+  readonly release?: { readonly script: string; readonly cwd: string };
   /** The script's arguments (a program's: its command after the first element). */
   readonly args: readonly string[];
   /** Empty for a program. */

@@ -1,11 +1,13 @@
 // The client's side of the control socket, under the public client (src/client/) and the CLI: send one
 // command and read its answer, or open a stream (`logs --follow`, `events`) and read it until it ends.
 // Every socket is checked before anything is sent to it, and nothing waits forever.
+
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { displayPath } from '../config/display.js';
 import { formatDuration } from '../config/units.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode, isErrorCode } from '../errors.js';
+import type { CanaryReport } from '../primary/reload/canary.js';
 import { verifySocket } from './private-dir.js';
 import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply, type ReplyError } from './protocol.js';
 import { UpError } from './up-error.js';
@@ -36,7 +38,7 @@ export class CommandError extends ClusterdError {
   constructor(
     code: ErrorCode,
     message: string,
-    readonly apps: readonly { app: string; code: string; reason: string }[],
+    readonly apps: readonly { app: string; code: string; reason: string; canary?: CanaryReport }[],
   ) {
     super(code, message);
     this.name = 'CommandError';

@@ -36,6 +36,10 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
     if (!(Number.isInteger(r.timeout) && (r.timeout as number) > 0 && (r.timeout as number) <= MAX_TIMER_MS))
       return `"timeout" must be a whole number of ms between 1 and ${MAX_TIMER_MS}`;
   }
+  if (r.canary !== undefined) {
+    if (r.cmd !== 'reload' && r.cmd !== 'up') return `${r.cmd} takes no "canary"`;
+    if (typeof r.canary !== 'boolean') return '"canary" must be true or false';
+  }
   if (r.cmd === 'up' && r.environment !== undefined && typeof r.environment !== 'string')
     return '"environment" must be a string';
   if (r.cmd === 'logs') {
@@ -77,7 +81,9 @@ type Outcomes = ({ app: string } & ({ ok: true } | ({ ok: false } & Failure)))[]
 // is the apps' own when they agree (a script can tell a failed reload from a stopping app), else
 // COMMAND_FAILED, and `apps` gives each one's.
 function summarize(id: Request['id'], outcomes: Outcomes, result: unknown, what: string): Reply {
-  const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ app: o.app, code: o.code, reason: o.reason }]));
+  const failed = outcomes.flatMap((o) =>
+    o.ok ? [] : [{ app: o.app, code: o.code, reason: o.reason, ...(o.canary ? { canary: o.canary } : {}) }],
+  );
   if (!failed.length) return { v: CONTROL_VERSION, id, ok: true, result };
   const reasons = failed.map((o) => `${o.app}: ${what} failed: ${o.reason}`);
   const codes = new Set(failed.map((o) => o.code));
@@ -95,7 +101,7 @@ function prepare(request: Request, supervisor: Supervisor): () => Promise<Reply>
     case 'reload': {
       supervisor.select(request.app);
       return async () => {
-        const outcomes = await supervisor.reloadApps(request.app);
+        const outcomes = await supervisor.reloadApps(request.app, request.canary);
         const results = outcomes.map((o) => (o.ok ? { app: o.app, ...o.result } : o));
         return summarize(id, outcomes, results, 'reload');
       };
@@ -156,7 +162,8 @@ export async function answer(
       const app = 'app' in request ? request.app : undefined;
       const apps = supervisor.select(app).map((r) => r.app);
       const timeout =
-        ('timeout' in request ? request.timeout : undefined) ?? defaultTimeout(request.cmd, apps);
+        ('timeout' in request ? request.timeout : undefined) ??
+        defaultTimeout(request.cmd, apps, request.cmd === 'reload' ? request.canary : undefined);
       const work = prepare(request, supervisor);
       progress({ v: CONTROL_VERSION, id: request.id, accepted: { timeout } });
       return { reply: await withDeadline(request, timeout, work()) };

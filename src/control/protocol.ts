@@ -1,8 +1,9 @@
 // The control protocol: JSON lines over the root's Unix socket. Each request carries an id; the reply
 // carries the same id. `logs --follow` keeps the connection and receives `output` messages; `events`
 // keeps it and receives `event` messages.
-import type { ConfigIssue } from '../errors.js';
+import type { ConfigIssue, ErrorCode } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
+import type { CanaryReport } from '../primary/reload/canary.js';
 import type { GuardCause } from '../protocol.js';
 
 export const CONTROL_VERSION = 1;
@@ -27,7 +28,8 @@ export const ANSWER_TIMEOUT_MS = 10_000;
 /** Commands that wait for what they ask carry `timeout` (ms); without it the supervisor derives one. */
 export type Command =
   | { cmd: 'status' }
-  | { cmd: 'reload'; app?: string; timeout?: number }
+  /** `canary`: run a canary phase (true) or not (false) whatever the app's `reload.canary` says. */
+  | { cmd: 'reload'; app?: string; timeout?: number; canary?: boolean }
   | { cmd: 'restart'; app?: string; timeout?: number }
   | { cmd: 'scale'; app: string; instances: string; timeout?: number }
   | { cmd: 'stop'; app?: string; timeout?: number }
@@ -45,7 +47,7 @@ export type Command =
    * Re-read the config file, apply its changes, then reload every app the change did not roll or restart;
    * answered once all of it settled. `environment` must be the running one (absent: whichever it is).
    */
-  | { cmd: 'up'; environment?: string; timeout?: number };
+  | { cmd: 'up'; environment?: string; timeout?: number; canary?: boolean };
 
 export type Request = Command & { v: number; id: string | number };
 
@@ -136,6 +138,10 @@ export interface UpApp {
   reason?: string;
   /** When not ok: its workers still serve (a failed reload rolls back and keeps the old ones). */
   serving?: boolean;
+  /** When not ok: the code of why (CLUSTERD_ERR_CANARY_FAILED: its canaries were rolled back). */
+  code?: ErrorCode;
+  /** A canary phase's report, when its deploy had one. */
+  canary?: CanaryReport;
 }
 
 export interface UpReport {

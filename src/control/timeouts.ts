@@ -9,6 +9,8 @@ const FORK_MS = 1_000;
 const EXIT_MS = 2_000;
 /** For the round trips between CLI, root and primary. */
 const MARGIN_MS = 5_000;
+/** How long a worker gets to answer a measurement of its request counts (primary/main.ts). */
+export const MEASURE_MS = 1_000;
 
 export type WaitingCommand = 'reload' | 'restart' | 'scale' | 'stop' | 'start' | 'up';
 
@@ -25,7 +27,13 @@ export function isWaitingCommand(cmd: string): cmd is WaitingCommand {
   return Object.hasOwn(WAITING_COMMANDS, cmd);
 }
 
-function bound(cmd: WaitingCommand, app: ResolvedApp): number {
+/** A canary phase: its warmup and window, and a measurement at each end (primary/main.ts's bound). */
+function canaryMs(app: ResolvedApp, canary: boolean | undefined): number {
+  const c = app.reload.canary;
+  return (canary ?? c.enabled) ? c.warmup + c.observe + 2 * MEASURE_MS : 0;
+}
+
+function bound(cmd: WaitingCommand, app: ResolvedApp, canary?: boolean): number {
   const start = app.readyTimeout + FORK_MS;
   // (Not shutdown.delay: that is how long a root told to stop keeps serving, not part of a command.)
   const stop = leaderStopMs(app) + app.shutdown.spread + app.shutdown.timeout + EXIT_MS;
@@ -35,7 +43,7 @@ function bound(cmd: WaitingCommand, app: ResolvedApp): number {
   // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout, and the
   // one that fails its readiness its stop too; stop-first, each group's old workers stop before.
   const group = app.reload.order === 'stop-first' ? stop + start : start;
-  const reload = Math.ceil(app.instances / app.reload.parallel) * group + stop;
+  const reload = Math.ceil(app.instances / app.reload.parallel) * group + stop + canaryMs(app, canary);
   switch (cmd) {
     // A reload asked for during another one runs after it.
     case 'reload':
@@ -56,7 +64,7 @@ function bound(cmd: WaitingCommand, app: ResolvedApp): number {
   }
 }
 
-/** The default bound of `cmd` over `apps`, in ms. */
-export function defaultTimeout(cmd: WaitingCommand, apps: readonly ResolvedApp[]): number {
-  return Math.max(0, ...apps.map((app) => bound(cmd, app))) + MARGIN_MS;
+/** The default bound of `cmd` over `apps`, in ms; `canary`: a deploy's choice (`--canary`, `--no-canary`). */
+export function defaultTimeout(cmd: WaitingCommand, apps: readonly ResolvedApp[], canary?: boolean): number {
+  return Math.max(0, ...apps.map((app) => bound(cmd, app, canary))) + MARGIN_MS;
 }

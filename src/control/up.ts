@@ -7,7 +7,7 @@ import { ClusterdError, ConfigError, ErrorCode, errorMessage } from '../errors.j
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runUp } from '../supervisor/up.js';
-import { CONTROL_VERSION, type Reply, type Request } from './protocol.js';
+import { CONTROL_VERSION, type Reply, type Request, type UpApp } from './protocol.js';
 import { failure, withDeadline } from './replies.js';
 import { defaultTimeout } from './timeouts.js';
 
@@ -23,6 +23,18 @@ export function environmentProblem(running: string | null, asked: string | undef
   if (asked === undefined || asked === running) return undefined;
   const runs = running === null ? 'without --env' : `with --env ${running}`;
   return `clusterd runs ${displayPath(file)} ${runs}, not --env ${asked}: the environment is chosen when clusterd starts; run clusterd shutdown, then clusterd up --env ${asked}`;
+}
+
+/**
+ * The code of a failed `up`: the failed apps' own when they agree on a canary's (a deploy script tells a
+ * rolled-back release, exit 4, from too little traffic, exit 5, from anything else), else COMMAND_FAILED.
+ */
+function upCode(apps: readonly UpApp[]): ErrorCode {
+  const codes = new Set(apps.filter((a) => !a.ok).map((a) => a.code));
+  const [only] = codes;
+  return codes.size === 1 && (only === ErrorCode.CANARY_FAILED || only === ErrorCode.CANARY_INCONCLUSIVE)
+    ? only
+    : ErrorCode.COMMAND_FAILED;
 }
 
 export async function answerUp(
@@ -55,9 +67,9 @@ export async function answerUp(
     throw error;
   }
   const apps = [...supervisor.apps.map((r) => r.app), ...next.apps];
-  const timeout = request.timeout ?? defaultTimeout('up', apps);
+  const timeout = request.timeout ?? defaultTimeout('up', apps, request.canary);
   progress({ v: CONTROL_VERSION, id, accepted: { timeout } });
-  const work = runUp(supervisor, next, log).then(
+  const work = runUp(supervisor, next, log, request.canary).then(
     (report): Reply =>
       report.ok
         ? { v: CONTROL_VERSION, id, ok: true, result: report }
@@ -66,7 +78,7 @@ export async function answerUp(
             id,
             ok: false,
             error: {
-              code: ErrorCode.COMMAND_FAILED,
+              code: upCode(report.apps),
               message: report.apps
                 .filter((a) => !a.ok)
                 .map((a) => `${a.app}: ${a.reason}`)

@@ -24,6 +24,7 @@ import { clusterEffects } from './process/cluster-worker.js';
 import { ListenSockets } from './process/listen-sockets.js';
 import { AppLogFiles } from './process/log-files.js';
 import { killPrograms } from './process/program.js';
+import { pinRelease } from './process/release.js';
 import { scrapeWorkers } from './process/scrape.js';
 import { workerChannel } from './process/worker-channel.js';
 import { relaySocketIo } from './relay/socketio.js';
@@ -87,8 +88,9 @@ function updateWatcher(app: ResolvedApp): void {
       change: (files) => {
         if (!pool) return;
         send({ type: 'watch', files: files.slice(0, 10), count: files.length });
-        // The reload reports how it went ('reload' messages); no one waits for this one.
-        pool.reload(null, () => {});
+        // The reload reports how it went ('reload' messages); no one waits for this one. Development:
+        // never a canary.
+        pool.reload(null, () => {}, false);
       },
       ready: () => send({ type: 'watching', paths: [...app.watch.paths] }),
       error: (error) => send({ type: 'error', message: `watching ${app.name}: ${error.message}` }),
@@ -177,7 +179,7 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
         return;
       }
       starting = true;
-      const app = request.app;
+      const app = pinRelease(request.app);
       return sockets.ensure(app).then((problem) => {
         if (problem) cannotStart(problem, answer);
         else start(app, request.logFormat, answer);
@@ -195,10 +197,14 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
         // Its socket stays open while the reload may still fork on it; then only if its settings are
         // in force (a failed reload's, or one a later reload moved on from, is closed).
         const { release } = sockets.hold(app);
-        pool.reload(app, (outcome) => {
-          release();
-          answer(outcome);
-        });
+        pool.reload(
+          pinRelease(app),
+          (outcome) => {
+            release();
+            answer(outcome);
+          },
+          request.canary,
+        );
       });
     }
     case 'scale':

@@ -134,9 +134,9 @@ export class AppRunner {
     return ping;
   }
 
-  /** Rolling reload onto the current settings. */
-  reload(): Promise<Outcome<OpResults['reload']>> {
-    return this.request({ op: 'reload', app: this.app });
+  /** Rolling reload onto the current settings; `canary` decides its canary phase (absent: the settings). */
+  reload(canary?: boolean): Promise<Outcome<OpResults['reload']>> {
+    return this.request({ op: 'reload', app: this.app, ...(canary === undefined ? {} : { canary }) });
   }
 
   /**
@@ -159,7 +159,7 @@ export class AppRunner {
    * `instances` (a runtime `clusterd scale` otherwise holds: see docs/watch.md). When the primary cannot
    * take them now (restarting, stopped), they are kept for its next start.
    */
-  update(app: ResolvedApp, instancesChanged: boolean): Promise<Outcome[]> {
+  update(app: ResolvedApp, instancesChanged: boolean, canary?: boolean): Promise<Outcome[]> {
     const runtime = this.app.instances;
     const target = instancesChanged ? app.instances : runtime;
     if (this.refusal() !== null) {
@@ -167,7 +167,7 @@ export class AppRunner {
       return Promise.resolve([]);
     }
     this.app = { ...app, instances: runtime };
-    const outcomes: Promise<Outcome>[] = [this.reload()];
+    const outcomes: Promise<Outcome>[] = [this.reload(canary)];
     if (target !== runtime) outcomes.push(this.scale(target));
     return Promise.all(outcomes);
   }

@@ -19,6 +19,8 @@ export interface ChangeTarget {
   add(app: ResolvedApp): AppRunner;
   retire(runner: AppRunner): Promise<void>;
   restartApps(name: string): Promise<Outcome[]>;
+  /** A deploy's canary choice for the rolls (`up --canary`, `--no-canary`); absent: each app's settings. */
+  canary?: boolean;
 }
 
 /** One app's change, and its outcomes once it is done. */
@@ -86,7 +88,7 @@ export function applyChanges(
           if (runner) {
             const from = runner.app.instances;
             const instancesChanged = change.changed.includes('instances');
-            const rolled = runner.update(target.settings(change.app), instancesChanged);
+            const rolled = runner.update(target.settings(change.app), instancesChanged, target.canary);
             const instances = instancesChanged ? { instances: { from, to: change.app.instances } } : {};
             record({ change: 'rolled', changed: change.changed, ...instances, done: rolled }, rolled);
           }

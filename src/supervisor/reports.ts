@@ -12,6 +12,32 @@ export interface RunnerObserver {
   primaryHung(app: string): void;
 }
 
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+function logCanary(log: Logger, app: string, message: Extract<PrimaryMessage, { type: 'canary' }>): void {
+  if (message.phase === 'started') {
+    const { workers, warmup, observe, weight } = message;
+    const share = weight === null ? '' : `, ${Math.round(weight * 1000) / 10}% of new connections`;
+    log.info(
+      { app, canary: 'started', workers, warmup, observe, weight },
+      `canary: worker${workers.length === 1 ? '' : 's'} ${workers.join(', ')} serve${workers.length === 1 ? 's' : ''} beside the old workers${share}; judged over ${seconds(observe)} after a ${seconds(warmup)} warmup`,
+    );
+  } else if (message.phase === 'observing') {
+    log.info(
+      { app, canary: 'observing', observe: message.observe },
+      `canary: observing for ${seconds(message.observe)}`,
+    );
+  } else {
+    const { outcome, proceed, reason, checks, canaries, baselineWorkers, observed } = message.report;
+    const level = outcome === 'pass' ? 'info' : outcome === 'fail' ? 'error' : 'warn';
+    const then = proceed ? 'the reload goes on' : 'its canaries drain, the old workers keep serving';
+    log[level](
+      { app, canary: 'judged', outcome, proceed, reason, checks, canaries, baselineWorkers, observed },
+      `canary ${outcome === 'pass' ? 'passed' : outcome === 'fail' ? 'failed' : 'inconclusive'}: ${reason}; ${then}`,
+    );
+  }
+}
+
 export function logReport(log: Logger, app: string, message: PrimaryMessage): void {
   switch (message.type) {
     case 'worker': {
@@ -58,6 +84,9 @@ export function logReport(log: Logger, app: string, message: PrimaryMessage): vo
           `reloaded: ${message.replaced} workers replaced in ${message.ms} ms`,
         );
       else log.error({ app, reload: 'failed', reason: message.reason }, `reload failed: ${message.reason}`);
+      return;
+    case 'canary':
+      logCanary(log, app, message);
       return;
     case 'guard': {
       const { worker, pid, cause, action } = message;

@@ -3,6 +3,7 @@
 // in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
 // any reason changes nothing and never takes the root down.
 import { EventEmitter } from 'node:events';
+import { canaryRefusal } from '../config/canary.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
@@ -46,6 +47,20 @@ export interface SupervisorOptions {
   observer?: RunnerObserver;
 }
 
+/** A config reload: the config read already (`up`) or null to read the file, and a deploy's canary choice. */
+type ConfigRequest = { next: ResolvedConfig | null; canary?: boolean };
+
+/** Why `reload --canary` cannot run one for the app, or null. */
+function canaryRefusalOf(app: ResolvedApp): string | null {
+  return (
+    canaryRefusal({
+      program: app.program !== null,
+      order: app.reload.order,
+      requestMetrics: app.requestMetrics ?? true,
+    })?.message ?? null
+  );
+}
+
 export class Supervisor {
   /** The runner of each app of the config, by name. */
   private readonly current = new Map<string, AppRunner>();
@@ -59,7 +74,7 @@ export class Supervisor {
   private readonly delays = new Set<() => void>();
   private finished: (() => void) | null = null;
   /** Config reloads: a config already read and checked (`up`), or null to read the file. */
-  private readonly configReloads: Coalescer<ResolvedConfig | null, ConfigApplied | null>;
+  private readonly configReloads: Coalescer<ConfigRequest, ConfigApplied | null>;
   /** Restarts in progress: their old runner has settled, the new one is not added yet. */
   private busy = 0;
   private readonly startedAt = Date.now();
@@ -78,15 +93,20 @@ export class Supervisor {
     private readonly options: SupervisorOptions = {},
   ) {
     this.effects = options.effects ?? primaryEffects(options.output);
+    // One config reload more for those asked during one: the latest file, and a deploy's canary choice.
+    const merge = (queued: ConfigRequest, next: ConfigRequest): ConfigRequest => ({
+      next: next.next,
+      ...((next.canary ?? queued.canary) === undefined ? {} : { canary: next.canary ?? queued.canary }),
+    });
     this.configReloads = new Coalescer((given, finish) => {
-      this.applyConfig(given).then(finish, (error: unknown) => {
+      this.applyConfig(given.next, given.canary).then(finish, (error: unknown) => {
         this.log.error(
           { config: this.config.file, code: ErrorCode.INTERNAL, err: error },
           `internal error in a config reload: ${errorMessage(error)}; still running the previous config`,
         );
         finish(null);
       });
-    });
+    }, merge);
   }
 
   // Steps the supervisor's machine and carries out its effects.
@@ -221,9 +241,18 @@ export class Supervisor {
     return name === undefined ? runners.filter((r) => !this.stoppedByCommand.has(r)) : runners;
   }
 
-  /** Rolling reload of one app or all; resolves with each app's outcome. */
-  reloadApps(name?: string): Promise<AppOutcome<OpResults['reload']>[]> {
-    return Promise.all(this.targets(name).map(async (r) => ({ app: r.app.name, ...(await r.reload()) })));
+  /**
+   * Rolling reload of one app or all; resolves with each app's outcome. `canary` true or false decides
+   * the canary phase for this reload (an app that cannot have one is refused: `reload --canary`).
+   */
+  reloadApps(name?: string, canary?: boolean): Promise<AppOutcome<OpResults['reload']>[]> {
+    return Promise.all(
+      this.targets(name).map(async (r) => {
+        const refusal = canary ? canaryRefusalOf(r.app) : null;
+        if (refusal) return { app: r.app.name, ...failed(ErrorCode.USAGE, `reload --canary: ${refusal}`) };
+        return { app: r.app.name, ...(await r.reload(canary)) };
+      }),
+    );
   }
 
   /** Hard restart: stop the app's primary and all its workers, then start it anew; resolves once it runs. */
@@ -326,10 +355,11 @@ export class Supervisor {
    * more after it (with the file as it is then). Resolves once the changes are under way, with each
    * app's (null if the supervisor stopped meanwhile); never rejects.
    */
-  reloadConfig(next: ResolvedConfig | null = null): Promise<ConfigApplied | null> {
+  reloadConfig(next: ResolvedConfig | null = null, canary?: boolean): Promise<ConfigApplied | null> {
     if (!acceptsReload(this.s)) return Promise.resolve(null);
     this.dispatch({ type: 'reload asked', kind: 'config' });
-    const done = new Promise<ConfigApplied | null>((resolve) => this.configReloads.request(next, resolve));
+    const request: ConfigRequest = { next, ...(canary === undefined ? {} : { canary }) };
+    const done = new Promise<ConfigApplied | null>((resolve) => this.configReloads.request(request, resolve));
     void done.then(() => this.applied).then(() => this.dispatch({ type: 'reload done', kind: 'config' }));
     return done;
   }
@@ -339,7 +369,7 @@ export class Supervisor {
     return loadConfig({ path: this.config.file, environment: this.config.environment });
   }
 
-  private async applyConfig(given: ResolvedConfig | null): Promise<ConfigApplied | null> {
+  private async applyConfig(given: ResolvedConfig | null, canary?: boolean): Promise<ConfigApplied | null> {
     const next = given ?? (await readNextConfig(this.log, this.config.file, () => this.readConfig()));
     if ('ok' in next) return next;
     if (this.s.stop) return null;
@@ -358,6 +388,7 @@ export class Supervisor {
         add: (app) => this.add(app),
         retire: (runner) => this.retire(runner),
         restartApps: (name) => this.restartApps(name),
+        ...(canary === undefined ? {} : { canary }),
       },
       diffApps(
         this.config.apps.map((a) => this.settings(a)),

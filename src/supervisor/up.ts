@@ -13,7 +13,7 @@ import type { AppOutcome } from './supervisor.js';
 /** What `up` needs of the supervisor. */
 export interface UpTarget {
   readonly config: ResolvedConfig;
-  reloadConfig(next: ResolvedConfig): Promise<ConfigApplied | null>;
+  reloadConfig(next: ResolvedConfig, canary?: boolean): Promise<ConfigApplied | null>;
   runner(name: string): AppRunner | undefined;
   startApp(name: string): () => Promise<AppOutcome<OpResults['start']>>;
 }
@@ -44,7 +44,12 @@ function replacedBy(outcomes: readonly Outcome[]): number {
   return replaced;
 }
 
-async function upApp(target: UpTarget, name: string, applied: AppApplied | undefined): Promise<UpApp> {
+async function upApp(
+  target: UpTarget,
+  name: string,
+  applied: AppApplied | undefined,
+  canary: boolean | undefined,
+): Promise<UpApp> {
   const outcomes = applied ? [...(await applied.done)] : [];
   const report: UpApp = {
     app: name,
@@ -60,7 +65,7 @@ async function upApp(target: UpTarget, name: string, applied: AppApplied | undef
   const step = runner ? nextStep(report.change, outcomes, runner.settled) : null;
   if (runner && step === 'reload') {
     report.action = 'reloaded';
-    outcomes.push(await runner.reload());
+    outcomes.push(await runner.reload(canary));
   } else if (runner && step === 'start') {
     report.action = 'started';
     try {
@@ -74,10 +79,15 @@ async function upApp(target: UpTarget, name: string, applied: AppApplied | undef
     outcomes.push(failed(ErrorCode.CONFLICT, 'the app left the config meanwhile'));
   }
   report.replaced = replacedBy(outcomes);
+  for (const o of outcomes) {
+    const judged = o.ok ? (o.result as Partial<OpResults['reload']> | undefined)?.canary : o.canary;
+    if (judged) report.canary = judged;
+  }
   const lost = outcomes.find((o) => !o.ok);
   if (lost && !lost.ok) {
     report.ok = false;
     report.reason = lost.reason;
+    report.code = lost.code;
     report.serving = target.runner(name)?.state === 'running';
   }
   return report;
@@ -88,15 +98,20 @@ async function upApp(target: UpTarget, name: string, applied: AppApplied | undef
  * was; resolves once every app settled. Throws a ConfigError if the run that served it found the file
  * invalid (a reload queued meanwhile read it again), an Error if the supervisor is stopping.
  */
-export async function runUp(target: UpTarget, next: ResolvedConfig, log: Logger): Promise<UpReport> {
+export async function runUp(
+  target: UpTarget,
+  next: ResolvedConfig,
+  log: Logger,
+  canary?: boolean,
+): Promise<UpReport> {
   const started = Date.now();
-  const applied = await target.reloadConfig(next);
+  const applied = await target.reloadConfig(next, canary);
   if (applied === null) throw new ClusterdError(ErrorCode.APP_STOPPING, 'the supervisor is stopping');
   if (!applied.ok) throw new ConfigError(applied.issues);
   const byApp = new Map(applied.changes.map((c) => [c.app, c]));
   const removed = applied.changes.filter((c) => c.change === 'removed').map((c) => c.app);
   const names = [...removed, ...target.config.apps.map((a) => a.name).filter((n) => !removed.includes(n))];
-  const apps = await Promise.all(names.map((name) => upApp(target, name, byApp.get(name))));
+  const apps = await Promise.all(names.map((name) => upApp(target, name, byApp.get(name), canary)));
   const report: UpReport = {
     pid: process.pid,
     config: target.config.file,

@@ -2,7 +2,7 @@
 // settings allow: with a readiness timeout, that includes stopping the worker that was not ready.
 import { describe, expect, it } from 'vitest';
 import { defaultTimeout } from '../../src/control/timeouts.js';
-import { reloadSettings, resolvedApp } from '../helpers/fake-pool.js';
+import { canarySettings, reloadSettings, resolvedApp } from '../helpers/fake-pool.js';
 
 const app = resolvedApp({
   instances: 2,
@@ -33,6 +33,18 @@ describe('defaultTimeout', () => {
     const stopFirst = resolvedApp({ ...app, reload: reloadSettings({ parallel: 1, order: 'stop-first' }) });
     const reload = 2 * (stop + 10_000 + FORK) + stop;
     expect(defaultTimeout('reload', [stopFirst])).toBe(2 * reload + MARGIN);
+  });
+
+  it('counts a canary phase, when the app has one or the command asks for one', () => {
+    const reload = 2 * (10_000 + FORK) + stop;
+    const canary = 5_000 + 30_000 + 2 * 1_000;
+    const withCanary = resolvedApp({
+      ...app,
+      reload: reloadSettings({ canary: canarySettings({ enabled: true }) }),
+    });
+    expect(defaultTimeout('reload', [withCanary])).toBe(2 * (reload + canary) + MARGIN);
+    expect(defaultTimeout('reload', [withCanary], false)).toBe(2 * reload + MARGIN);
+    expect(defaultTimeout('reload', [app], true)).toBe(2 * (reload + canary) + MARGIN);
   });
 
   it('takes the slowest app', () => {

@@ -2,6 +2,12 @@
 // the test plays the processes' part (ready, exit) itself.
 import { vi } from 'vitest';
 import type { ResolvedApp, ResolvedCanary } from '../../src/config/resolved.js';
+import {
+  bucketOf,
+  type CountsSample,
+  emptyCounts,
+  type RequestCounts,
+} from '../../src/health/request-stats.js';
 import type { AppState, SlotState, WorkerState } from '../../src/lifecycle/states.js';
 import { Pool } from '../../src/primary/pool/pool.js';
 import type {
@@ -95,6 +101,11 @@ export class FakeWorker implements WorkerProcess {
   beats = 0;
   /** What mainThread() reads. */
   thread: ThreadSample | null = { state: 'S', cpuMs: 0 };
+  /** Its request counts since it started, as its preload would say them (`serve` adds to them). */
+  counts: RequestCounts = emptyCounts();
+  /** Whether it answers a measurement (a blocked event loop does not). */
+  answers = true;
+  exited = false;
 
   constructor(
     readonly slot: number,
@@ -140,7 +151,32 @@ export class FakeWorker implements WorkerProcess {
     this.events.ready(address);
   }
 
+  /** `n` requests answered in `ms` each, `errors` of them with a 500; its loop delayed `delay` ms. */
+  serve(
+    n: number,
+    { ms = 10, errors = 0, delay = 1 }: { ms?: number; errors?: number; delay?: number } = {},
+  ): void {
+    const c = this.counts;
+    c.classes[1] += n - errors;
+    c.classes[4] += errors;
+    c.latency.counts[bucketOf(ms)] = (c.latency.counts[bucketOf(ms)] ?? 0) + n;
+    c.latency.sum += n * ms;
+    c.loopDelay.counts[bucketOf(delay)] = (c.loopDelay.counts[bucketOf(delay)] ?? 0) + 10;
+    c.loopDelay.sum += 10 * delay;
+  }
+
+  sample(): CountsSample {
+    return {
+      worker: this.slot,
+      pid: this.pid,
+      at: Date.now(),
+      rss: this.memory ?? 0,
+      counts: structuredClone(this.counts),
+    };
+  }
+
   exit(code: number | null = 1, signal: NodeJS.Signals | null = null, detail?: string): void {
+    this.exited = true;
     this.events.exit({ code, signal, ...(detail ? { detail } : {}) });
   }
 }
@@ -163,6 +199,8 @@ export function fakePool(app: ResolvedApp = resolvedApp(), options: FakePoolOpti
   const random = { value: 0 };
   /** Cron jobs the pool scheduled: the test fires them. */
   const crons: { pattern: string; timezone: string | null; fire: () => void; stopped: boolean }[] = [];
+  /** The canary weights the pool set on the balancer, in order. */
+  const weighed: { pids: number[]; weight: number | null }[] = [];
   const fx: PoolEffects = {
     fork: (slot, settings, events) => {
       const error = forkErrors.shift();
@@ -185,6 +223,9 @@ export function fakePool(app: ResolvedApp = resolvedApp(), options: FakePoolOpti
         job.stopped = true;
       };
     },
+    // Answered on the next turn, as a scrape over the channel is.
+    measure: () => Promise.resolve(forks.filter((w) => !w.exited && w.answers).map((w) => w.sample())),
+    weigh: (pids, weight) => weighed.push({ pids: [...pids], weight }),
   };
   const pool = new Pool(app, options.wrap ? options.wrap(fx) : fx, options.settingsChanged);
   const replies: Outcome[] = [];
@@ -198,6 +239,7 @@ export function fakePool(app: ResolvedApp = resolvedApp(), options: FakePoolOpti
     sent,
     random,
     crons,
+    weighed,
     reply,
     replies,
     /** The next fork throws this (as cluster.fork does with E2BIG). */

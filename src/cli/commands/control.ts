@@ -7,6 +7,7 @@ import { formatDuration } from '../../config/units.js';
 import { CommandError } from '../../control/client.js';
 import type { AppStatus, Command, LogEvent, Status } from '../../control/protocol.js';
 import { ClusterdError } from '../../errors.js';
+import { formatCanary } from '../canary-table.js';
 import type { Io } from '../io.js';
 import { escapeField, escapeText } from '../terminal-text.js';
 
@@ -95,6 +96,10 @@ export async function controlCommand(command: Command, options: ControlOptions, 
   try {
     return await runControl(command, options, io);
   } catch (error) {
+    // A canary's verdict is the answer to the reload even when it rolled the reload back: its table is
+    // printed, the failure then as every failure is.
+    if (!options.json && error instanceof CommandError)
+      for (const a of error.apps) if (a.canary) io.stdout(formatCanary(a.app, a.canary));
     if (options.json && error instanceof ClusterdError) {
       const apps = error instanceof CommandError ? { apps: error.apps } : {};
       io.stdout(
@@ -117,13 +122,16 @@ async function runControl(command: Command, options: ControlOptions, io: Io): Pr
       break;
     }
     case 'reload': {
-      const results = await client.reload(command.app, wait);
+      const canary = command.canary === undefined ? {} : { canary: command.canary };
+      const results = await client.reload(command.app, { ...wait, ...canary });
       if (options.json) json(results);
       else
-        for (const r of results)
+        for (const r of results) {
+          if (r.canary) io.stdout(formatCanary(r.app, r.canary));
           io.stdout(
             `${escapeField(r.app)}: reloaded, ${r.replaced} workers replaced in ${formatDuration(r.ms)}\n`,
           );
+        }
       break;
     }
     case 'restart': {

@@ -7,7 +7,8 @@ import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
 import type { UpApp, UpReport } from '../../control/protocol.js';
 import { UpError } from '../../control/up-error.js';
-import { ClusterdError, ConfigError, ErrorCode, ExitCode } from '../../errors.js';
+import { ClusterdError, ConfigError, ErrorCode, EXIT_OF, ExitCode } from '../../errors.js';
+import { formatCanary } from '../canary-table.js';
 import type { Io } from '../io.js';
 import { escapeField } from '../terminal-text.js';
 import { MAX_JSON_ISSUES } from './validate.js';
@@ -18,6 +19,8 @@ export interface UpOptions {
   /** ms: the bound of the whole `up` (default: derived from the apps' settings). */
   timeout: number | undefined;
   json: boolean;
+  /** This deploy's canary phase (`--canary`, `--no-canary`); absent: each app's `reload.canary`. */
+  canary?: boolean;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -53,19 +56,23 @@ export function describeUpApp(a: UpApp): string {
   return `${a.app}: ${parts.join(', ') || 'unchanged'}`;
 }
 
-/** What `up` prints: the apps' lines on stdout, the failures on stderr. Pure. */
+/** What `up` prints: the apps' lines (and canary verdicts) on stdout, the failures on stderr. Pure. */
 export function formatUp(report: UpReport): { out: string; err: string } {
   const lines = (apps: UpApp[]) => apps.map((a) => `${escapeField(describeUpApp(a))}\n`).join('');
+  const canaries = report.apps.map((a) => (a.canary ? formatCanary(a.app, a.canary) : '')).join('');
   const ready = report.apps.filter((a) => a.ok);
   const failed = report.apps.filter((a) => !a.ok);
   const where = `clusterd ${report.pid}, ${displayPath(report.config)}`;
   if (!failed.length)
     return {
-      out: `${lines(ready)}${escapeField(where)}: every app ready in ${formatDuration(report.ms)}\n`,
+      out: `${canaries}${lines(ready)}${escapeField(where)}: every app ready in ${formatDuration(report.ms)}\n`,
       err: '',
     };
   const err = failed.map((a) => `clusterd: ${escapeField(describeUpApp(a))}\n`).join('');
-  return { out: lines(ready), err: `${err}clusterd: up failed for ${plural(failed.length, 'app')}\n` };
+  return {
+    out: `${canaries}${lines(ready)}`,
+    err: `${err}clusterd: up failed for ${plural(failed.length, 'app')}\n`,
+  };
 }
 
 async function running(path: string | undefined): Promise<Client | undefined> {
@@ -97,6 +104,7 @@ export async function upCommand(options: UpOptions, io: Io): Promise<number> {
     report = await client.up({
       ...(options.environment === undefined ? {} : { environment: options.environment }),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      ...(options.canary === undefined ? {} : { canary: options.canary }),
     });
   } catch (error) {
     if (error instanceof UpError) report = error.report;
@@ -112,5 +120,11 @@ export async function upCommand(options: UpOptions, io: Io): Promise<number> {
     io.stdout(out);
     if (err) io.stderr(err);
   }
-  return report.ok ? ExitCode.OK : ExitCode.FAILURE;
+  if (report.ok) return ExitCode.OK;
+  // A deploy script tells a rolled-back canary (4) and too little traffic (5) from any other failure.
+  const codes = new Set(report.apps.filter((a) => !a.ok).map((a) => a.code));
+  const [only] = codes;
+  return codes.size === 1 && (only === ErrorCode.CANARY_FAILED || only === ErrorCode.CANARY_INCONCLUSIVE)
+    ? EXIT_OF[only]
+    : ExitCode.FAILURE;
 }

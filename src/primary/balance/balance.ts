@@ -85,3 +85,21 @@ function mix(x: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/**
+ * With a canary `weight` (least-connections): does the next connection go to the canaries? They are
+ * given connections while they are behind their share of those handed out since the weight was set,
+ * so that the share holds over any span, whatever their connections' lengths.
+ */
+export function canaryTurn(toCanaries: number, total: number, weight: number): boolean {
+  return toCanaries < weight * (total + 1);
+}
+
+/**
+ * With a canary `weight` (sticky): does a key go to the canaries? A fixed share of the key space by the
+ * key's own hash (not its slot's), so that a client stays on one side for the whole canary phase and
+ * about `weight` of the clients are on the canaries' side.
+ */
+export function canaryKey(key: string, weight: number): boolean {
+  return mix(fnv1a(key) ^ 0x5bd1e995) / 2 ** 32 < weight;
+}

@@ -28,7 +28,7 @@ import {
   workerConn,
   workerListenReply,
 } from '../../protocol.js';
-import { leastConnections, type Member, sticky } from './balance.js';
+import { canaryKey, canaryTurn, leastConnections, type Member, sticky } from './balance.js';
 import { readFirstRequest } from './first-request.js';
 
 export type HandoffBalancing = 'least-connections' | 'sticky';
@@ -97,6 +97,9 @@ export class Handoff {
   private seq = 0;
   /** Per worker id, in handoff order: the connections it has not yet acknowledged. */
   private readonly held = new Map<number, InFlight[]>();
+  /** A canary phase's share: its workers' pids, and what was handed to each side since it began. */
+  private canary: { pids: ReadonlySet<number>; weight: number; toCanaries: number; total: number } | null =
+    null;
 
   /**
    * The app's balancing at its latest fork (a config reload may switch between the two), and with
@@ -158,6 +161,15 @@ export class Handoff {
       if (listener.members.has(worker.id)) this.remove(listener, worker.id);
       else this.drop(listener);
     }
+  }
+
+  /**
+   * A canary phase's `weight`: the share of new connections (sticky: of client keys) the workers with
+   * these pids get together; `pids` empty or `weight` null: none.
+   */
+  weigh(pids: readonly number[], weight: number | null): void {
+    this.canary =
+      pids.length && weight !== null ? { pids: new Set(pids), weight, toCanaries: 0, total: 0 } : null;
   }
 
   /** Open connections per worker id, as counted (for status and tests). */
@@ -342,11 +354,32 @@ export class Handoff {
     for (const entry of listener.members.values())
       if (entry.accepting && !pending.refused?.has(entry.id)) candidates.push(entry);
     if (candidates.length <= 1) return candidates[0];
-    if (this.balancing === 'least-connections') return leastConnections(candidates, this.last);
-    if ('key' in pending) return sticky(candidates, pending.key);
-    const peer: { address?: string } = {};
-    pending.handle.getpeername(peer);
-    return sticky(candidates, peer.address ?? '');
+    let key: string | undefined;
+    if (this.balancing === 'sticky') {
+      if ('key' in pending) key = pending.key;
+      else {
+        const peer: { address?: string } = {};
+        pending.handle.getpeername(peer);
+        key = peer.address ?? '';
+      }
+    }
+    const side = this.canarySide(candidates, key);
+    if (key === undefined) return leastConnections(side, this.last);
+    return sticky(side, key);
+  }
+
+  // With a canary weight, the candidates of the side this connection goes to (both sides must have one:
+  // otherwise every candidate); without, all of them.
+  private canarySide(candidates: Entry[], key: string | undefined): Entry[] {
+    const c = this.canary;
+    if (!c) return candidates;
+    const canaries = candidates.filter((e) => c.pids.has(e.worker.process.pid ?? -1));
+    if (!canaries.length || canaries.length === candidates.length) return candidates;
+    const toCanaries =
+      key === undefined ? canaryTurn(c.toCanaries, c.total, c.weight) : canaryKey(key, c.weight);
+    c.total += 1;
+    if (toCanaries) c.toCanaries += 1;
+    return toCanaries ? canaries : candidates.filter((e) => !c.pids.has(e.worker.process.pid ?? -1));
   }
 
   private remove(listener: Listener, workerId: number): void {

@@ -31,7 +31,7 @@ const STOPPING = 'the app is stopping';
  * New settings to reload onto, or none (a watched file changed): those of the latest request. With
  * `targets`, only those workers are replaced (the guards'); null: every worker.
  */
-type ReloadRequest = { app: ResolvedApp | null; targets: RecycleTarget[] | null };
+type ReloadRequest = { app: ResolvedApp | null; targets: RecycleTarget[] | null; canary?: boolean };
 
 export class Pool {
   /** The app's settings: a scale-up's and the restart policy's; a failed reload's are never kept. */
@@ -77,6 +77,8 @@ export class Pool {
       (queued, next) => ({
         app: next.app ?? queued.app,
         targets: queued.targets && next.targets ? [...queued.targets, ...next.targets] : null,
+        // A deploy folded with a watched file's change is still a deploy: the request that says wins.
+        ...((next.canary ?? queued.canary) !== undefined ? { canary: next.canary ?? queued.canary } : {}),
       }),
     );
     this.guards = poolGuards(
@@ -147,11 +149,12 @@ export class Pool {
    * Rolling reload: for `reload.parallel` slots at a time, start a successor (new code from disk, these
    * settings), wait until it is ready, then drain its predecessor. A successor that dies before the
    * reload is done with it stops the reload; the old workers keep serving. Asked for while one runs, it
-   * is queued behind it, and every request made meanwhile is served by that one next reload.
+   * is queued behind it, and every request made meanwhile is served by that one next reload. `canary`:
+   * run a canary phase (true), or not (false), whatever the settings say (`reload.canary.enabled`).
    */
-  reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>): void {
+  reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>, canary?: boolean): void {
     if (this.refused(reply)) return;
-    this.reloads.request({ app, targets: null }, reply);
+    this.reloads.request({ app, targets: null, ...(canary === undefined ? {} : { canary }) }, reply);
   }
 
   /** Runs `instances` workers, once the reloads in progress and queued are over (they never interleave). */
@@ -330,10 +333,36 @@ export class Pool {
       (outcome) => this.endReload(outcome, finish, previous),
       'a rolling reload',
       this.app,
+      this.canaryFor(request, revived.length),
     );
     this.run = reload;
     reload.start(revived);
     this.settle();
+  }
+
+  // The canary phase a deploy gets: asked for (or by the settings), and possible: every slot serving
+  // something to compare with. One that cannot be had is said, and the reload goes on without it.
+  private canaryFor(request: ReloadRequest, revived: number): ConstructorParameters<typeof RollingReload>[6] {
+    const settings = this.app.reload.canary;
+    if (!(request.canary ?? settings.enabled)) return null;
+    const serving = this.slots.all.filter((s) => s.state === 'serving').length;
+    if (revived > 0 || serving === 0) {
+      this.fx.send({
+        type: 'warning',
+        message: `canary skipped: ${serving === 0 ? 'no worker serves' : `${revived} worker slot(s) serve nothing`}, so there is nothing to compare a canary with; the reload replaces every worker without one`,
+      });
+      return null;
+    }
+    return {
+      settings,
+      fx: {
+        timer: this.fx.timer,
+        now: this.fx.now,
+        measure: this.fx.measure,
+        weigh: this.fx.weigh,
+        send: this.fx.send,
+      },
+    };
   }
 
   private setSettings(app: ResolvedApp): void {

@@ -2,9 +2,11 @@
 // crashed), its readiness deadline (a worker not ready in time is stopped, and its exit is a failed
 // start), and the effects the pool may ask of its process. The process itself
 // (node:cluster) is behind `WorkerProcess`, so the pool runs the same with fake workers in the tests.
+
 import type { ResolvedApp } from '../../config/resolved.js';
 import { formatDuration } from '../../config/units.js';
 import { errorMessage } from '../../errors.js';
+import type { CountsSample } from '../../health/request-stats.js';
 import { Lifecycle } from '../../lifecycle/machine.js';
 import { describeExit, type Exit } from '../../lifecycle/policy.js';
 import { isWorkerDone, WORKER_TRANSITIONS, type WorkerState } from '../../lifecycle/states.js';
@@ -65,6 +67,13 @@ export interface PoolEffects {
   random(): number;
   /** Calls `fn` at every time of a cron pattern; returns how to stop it. */
   cron(pattern: string, timezone: string | null, fn: () => void): () => void;
+  /** Every live worker's request counts now; one that does not answer in time is left out (canary.ts). */
+  measure(): Promise<CountsSample[]>;
+  /**
+   * The balancer's share of new connections for these workers (a canary's `weight`, with least-connections
+   * or sticky balancing); `pids` empty: every worker alike again.
+   */
+  weigh(pids: readonly number[], weight: number | null): void;
 }
 
 // What a worker that was never ready did not do, and how to fix it when that is what the app is like.

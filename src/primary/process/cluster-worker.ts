@@ -283,6 +283,8 @@ export function clusterEffects(options: {
   /** A program's listening sockets (`listen`), opened before its instances are forked. */
   sockets?: ListenSockets;
   sys?: ProcSystem;
+  /** Every live worker's request counts (primary/process/scrape-counts.ts); none without. */
+  measure?: PoolEffects['measure'];
 }): PoolEffects {
   const sys = options.sys ?? linuxProc();
   // A warning about the app's settings is logged once per primary (once per app), not per worker.
@@ -320,5 +322,9 @@ export function clusterEffects(options: {
     now: Date.now,
     random: Math.random,
     cron: cronJob,
+    measure: options.measure ?? (() => Promise.resolve([])),
+    // Only the handoff balancings choose a worker per connection; round-robin and kernel cannot weigh
+    // (the config refuses a weight there).
+    weigh: (pids, weight) => handoff?.weigh(pids, weight),
   };
 }

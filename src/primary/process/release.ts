@@ -1,9 +1,10 @@
-// What one fork of a worker runs: the app's `script` and `cwd` with their symbolic links resolved at that
-// moment, not when the config was loaded. The usual zero-downtime deploy layout points `current` at
-// `releases/N` and switches the link; the reload after the switch must start workers of the new release,
-// and the old ones keep running the files they started with. Resolved once per fork and handed to the
-// fork as real paths, so what is reported (status, the worker's `starting` event) is what the worker
-// runs, even if the link changes again a moment later.
+// What a worker runs: the app's `script` and `cwd` with their symbolic links resolved when its settings
+// reached the primary (the app's start, a deploy: `pinRelease`), not when the config was loaded nor at
+// each fork. The usual zero-downtime deploy layout points `current` at `releases/N` and switches the link;
+// the reload after the switch must start workers of the new release, the old ones keep running the files
+// they started with, and one of them that crashes and restarts, during a canary or after a failed
+// reload, must run the old release again, not the new one the link points at. Handed to the fork as real
+// paths, so what is reported (status, the worker's `starting` event) is what the worker runs.
 import { realpathSync } from 'node:fs';
 import type { ResolvedApp } from '../../config/resolved.js';
 
@@ -24,6 +25,13 @@ function real(path: string): string {
   }
 }
 
-export function resolveRelease(app: Pick<ResolvedApp, 'script' | 'cwd'>): Release {
-  return { script: real(app.script), cwd: real(app.cwd) };
+/** The release settings run: the one pinned, else the links resolved now. */
+export function resolveRelease(app: Pick<ResolvedApp, 'script' | 'cwd' | 'release'>): Release {
+  return app.release ?? { script: real(app.script), cwd: real(app.cwd) };
+}
+
+/** The settings with their release resolved now, for every worker started on them. */
+export function pinRelease(app: ResolvedApp): ResolvedApp {
+  const { release: _, ...settings } = app;
+  return { ...settings, release: resolveRelease(settings) };
 }

@@ -3,13 +3,17 @@
 // at once). A successor that dies before the reload is done with it, before or after it was ready,
 // rolls its group back: the old workers keep serving. With `reload.order` "stop-first" a slot's old
 // worker drains first and the reload waits for the replacement the slot starts once it has exited:
-// one that dies fails the reload, with no old worker left to roll back to. Driven by the pool's events, synchronously, so no
+// one that dies fails the reload, with no old worker left to roll back to. With a canary, the first
+// group is its `workers` slots, and once its successors are ready they are not promoted but watched
+// beside the old workers (canary.ts): a pass promotes them and the reload goes on, anything else rolls
+// them back and fails the reload with the verdict. Driven by the pool's events, synchronously, so no
 // process event can slip in between a group's last `ready` and its promotion.
-import type { ResolvedApp } from '../../config/resolved.js';
+import type { ResolvedApp, ResolvedCanary } from '../../config/resolved.js';
 import { ErrorCode } from '../../errors.js';
 import { failed, type OpResults, type Outcome } from '../../protocol.js';
 import type { SlotEvent, SlotSnapshot } from '../pool/slot-step.js';
 import type { TrackedWorker } from '../pool/tracked-worker.js';
+import { type CanaryEffects, type CanaryReport, CanaryWatch } from './canary.js';
 
 /** What the reload needs of its pool: its slots, read, and changed only by events (slot-step.ts). */
 export interface ReloadHost {
@@ -47,6 +51,10 @@ export class RollingReload implements Run {
   private group: Replacement[] = [];
   private replaced = 0;
   private ended = false;
+  /** The canary phase still to come (its group first), under way (`watch`), then its report. */
+  private canaryDue: boolean;
+  private watch: CanaryWatch | null = null;
+  private canaryReport: CanaryReport | undefined;
 
   constructor(
     private readonly host: ReloadHost,
@@ -57,8 +65,11 @@ export class RollingReload implements Run {
     private readonly by = 'a rolling reload',
     /** The settings it starts its workers on; null: each slot's own (a guard's like-for-like). */
     private readonly app: ResolvedApp | null = null,
+    /** A deploy's canary phase: its settings and effects; null: none. */
+    private readonly canary: { settings: ResolvedCanary; fx: CanaryEffects } | null = null,
   ) {
     this.started = host.now();
+    this.canaryDue = canary !== null;
   }
 
   /** Starts with `revived` (slots that served nothing: they restart at once) as the first group. */
@@ -67,6 +78,8 @@ export class RollingReload implements Run {
       this.nextGroup();
       return;
     }
+    // Slots that served nothing leave nothing to compare with, and must serve at once: no canary.
+    this.canaryDue = false;
     this.group = revived.map((id) => this.replace(id));
   }
 
@@ -76,11 +89,42 @@ export class RollingReload implements Run {
     if (!replacement) return;
     replacement.ready = true;
     if (!this.group.every((r) => r.ready)) return;
+    if (this.canary && this.canaryDue) {
+      this.canaryDue = false;
+      const canaries = this.group.map((r) => ({ slot: r.slot, pid: r.worker?.pid ?? null }));
+      this.watch = new CanaryWatch(this.canary.fx, this.canary.settings, canaries, (report) =>
+        this.judged(report),
+      );
+      this.watch.start();
+      return;
+    }
+    this.promoteGroup();
+  }
+
+  private promoteGroup(): void {
     for (const { slot, worker: successor, successor: isSuccessor } of this.group)
       if (isSuccessor && successor) this.host.dispatch(slot, { type: 'promote', successor, by: this.by });
     this.replaced += this.group.length;
     this.group = [];
     this.nextGroup();
+  }
+
+  // The canary phase's verdict: the reload goes on, or its canaries are drained and it fails.
+  private judged(report: CanaryReport): void {
+    this.watch = null;
+    this.canaryReport = report;
+    if (report.proceed) {
+      this.promoteGroup();
+      return;
+    }
+    this.rollBack();
+    const code = report.outcome === 'insufficient' ? ErrorCode.CANARY_INCONCLUSIVE : ErrorCode.CANARY_FAILED;
+    this.finish({ ...failed(code, `canary: ${report.reason}`), canary: report });
+  }
+
+  private rollBack(): void {
+    for (const { slot, worker: successor, successor: isSuccessor } of this.group)
+      if (isSuccessor && successor) this.host.dispatch(slot, { type: 'roll-back', successor });
   }
 
   /** A successor took its slot over (the old worker died): it is the slot's worker now. */
@@ -98,14 +142,21 @@ export class RollingReload implements Run {
   failed(worker: TrackedWorker, reason: string): void {
     const lost = this.group.find((r) => r.worker === worker);
     if (!lost) return;
-    for (const { slot, worker: successor, successor: isSuccessor } of this.group)
-      if (isSuccessor && successor) this.host.dispatch(slot, { type: 'roll-back', successor });
+    this.rollBack();
+    if (this.watch) {
+      const report = this.watch.crashed({ slot: lost.slot, pid: worker.pid }, reason);
+      this.watch = null;
+      this.finish({ ...failed(ErrorCode.CANARY_FAILED, `canary: ${report.reason}`), canary: report });
+      return;
+    }
     const what = lost.ready ? 'crashed after it was ready' : 'did not get ready';
     this.finish(failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot} ${what}: ${reason}`));
   }
 
   /** Ends the reload with `reason` (the app is stopping); its workers are the pool's to stop. */
   abort(reason: string): void {
+    this.watch?.cancel();
+    this.watch = null;
     this.finish(failed(ErrorCode.APP_STOPPING, reason));
   }
 
@@ -118,16 +169,22 @@ export class RollingReload implements Run {
 
   private nextGroup(): void {
     while (this.next < this.order.length) {
-      const group = this.order.slice(this.next, this.next + this.parallel).filter((id) => {
+      // The canary group: its `workers` slots (at most every slot), whatever `parallel` says.
+      const size = this.canary && this.canaryDue ? this.canary.settings.workers : this.parallel;
+      const group = this.order.slice(this.next, this.next + size).filter((id) => {
         const slot = this.host.slot(id);
         return slot !== undefined && slot.state !== 'removed';
       });
-      this.next += this.parallel;
+      this.next += size;
       if (!group.length) continue;
       this.group = group.map((id) => this.replace(id));
       return;
     }
-    this.finish({ ok: true, result: { replaced: this.replaced, ms: this.host.now() - this.started } });
+    const ms = this.host.now() - this.started;
+    this.finish({
+      ok: true,
+      result: { replaced: this.replaced, ms, ...(this.canaryReport ? { canary: this.canaryReport } : {}) },
+    });
   }
 
   // Serving, the slot gets a successor, or drains its worker first; otherwise it restarts at once

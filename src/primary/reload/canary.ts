@@ -1,0 +1,207 @@
+// A deploy's canary phase, between the canaries' `ready` and the verdict: the canaries serve beside the
+// old workers (each beside the one it will replace) for `warmup`, unjudged, then both sides are measured
+// at the start and at the end of `observe` (the workers' cumulative request counts: the difference is
+// the window, the same for both sides), and judged (canary-judge.ts). With a `weight`, the balancer gives
+// the canaries that share of new connections for the whole phase. A canary that exits ends the phase
+// at once (rolling-reload.ts hears it first); so does the reload's abort.
+import type { ResolvedCanary } from '../../config/resolved.js';
+import {
+  add,
+  type CountsSample,
+  emptyCounts,
+  quantile,
+  type RequestCounts,
+  requests,
+  subtract,
+} from '../../health/request-stats.js';
+import type { PrimaryMessage } from '../../protocol.js';
+import { type CanaryVerdict, type Figures, judgeCanary } from './canary-judge.js';
+
+/** What the canary phase does to the world; the pool's effects in production, fakes in tests. */
+export interface CanaryEffects {
+  timer(ms: number, fn: () => void): () => void;
+  now(): number;
+  /** Every live worker's cumulative request counts (those that do not answer in time are left out). */
+  measure(): Promise<CountsSample[]>;
+  /** The balancer's share for these workers' new connections; `pids` empty: back to normal. */
+  weigh(pids: readonly number[], weight: number | null): void;
+  send(message: PrimaryMessage): void;
+}
+
+/** The verdict, with who was compared and for how long: the reload's answer carries it. */
+export interface CanaryReport extends CanaryVerdict {
+  /** The canaries: slot and pid. */
+  canaries: { worker: number; pid: number }[];
+  /** Old workers measured over the window. */
+  baselineWorkers: number;
+  /** The observation window, ms (shorter when a canary exited during it). */
+  observed: number;
+}
+
+export interface Canary {
+  readonly slot: number;
+  readonly pid: number | null;
+}
+
+const STAT_Q = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 } as const;
+
+/** The `latency` statistic of a histogram of finished requests (ms). */
+function statistic(counts: RequestCounts, stat: ResolvedCanary['latency']): number | null {
+  if (stat !== 'mean') return quantile(counts.latency, STAT_Q[stat]);
+  const n = counts.latency.counts.reduce((a, b) => a + b, 0);
+  return n ? counts.latency.sum / n : null;
+}
+
+function median(values: number[]): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One side's figures from its workers' windows and their end samples. */
+export function figuresOf(
+  windows: readonly RequestCounts[],
+  rss: readonly number[],
+  stat: ResolvedCanary['latency'],
+  rssOf: 'max' | 'median',
+  exits: number,
+): Figures {
+  const sum = windows.reduce((a, b) => add(a, b), emptyCounts());
+  return {
+    requests: requests(sum),
+    errors: sum.classes[4],
+    latency: statistic(sum, stat),
+    loopDelay: windows.length ? quantile(sum.loopDelay, 0.99) : null,
+    rss: rssOf === 'max' ? (rss.length ? Math.max(...rss) : null) : median([...rss]),
+    exits,
+  };
+}
+
+/** The figures of both sides over a window: samples at its start and at its end, keyed by pid. */
+export function windowFigures(
+  start: readonly CountsSample[],
+  end: readonly CountsSample[],
+  canaryPids: ReadonlySet<number>,
+  stat: ResolvedCanary['latency'],
+): { canary: Figures; baseline: Figures; baselineWorkers: number; unanswered: number } {
+  const before = new Map(start.map((s) => [s.pid, s.counts]));
+  const side = (canary: boolean) => end.filter((s) => canaryPids.has(s.pid) === canary);
+  const windows = (samples: CountsSample[]) =>
+    samples.map((s) => subtract(s.counts, before.get(s.pid) ?? null));
+  const canaries = side(true);
+  const baseline = side(false);
+  return {
+    canary: figuresOf(
+      windows(canaries),
+      canaries.map((s) => s.rss),
+      stat,
+      'max',
+      0,
+    ),
+    baseline: figuresOf(
+      windows(baseline),
+      baseline.map((s) => s.rss),
+      stat,
+      'median',
+      0,
+    ),
+    baselineWorkers: baseline.length,
+    unanswered: canaryPids.size - canaries.length,
+  };
+}
+
+export class CanaryWatch {
+  private cancelTimer: () => void = () => {};
+  private over = false;
+  private observeStart: number | null = null;
+  private readonly pids: Set<number>;
+
+  constructor(
+    private readonly fx: CanaryEffects,
+    private readonly settings: ResolvedCanary,
+    private readonly canaries: readonly Canary[],
+    private readonly done: (report: CanaryReport) => void,
+  ) {
+    this.pids = new Set(canaries.flatMap((c) => (c.pid === null ? [] : [c.pid])));
+  }
+
+  start(): void {
+    const s = this.settings;
+    if (s.weight !== null) this.fx.weigh([...this.pids], s.weight);
+    this.fx.send({
+      type: 'canary',
+      phase: 'started',
+      workers: this.canaries.map((c) => c.slot),
+      warmup: s.warmup,
+      observe: s.observe,
+      weight: s.weight,
+    });
+    this.cancelTimer = this.fx.timer(s.warmup, () => void this.observe());
+  }
+
+  /** A canary exited: the phase ends now, failed, with the window so far. */
+  crashed(canary: Canary, reason: string): CanaryReport {
+    const report = this.report({
+      outcome: 'fail',
+      proceed: false,
+      reason: `canary worker ${canary.slot} exited: ${reason}`,
+      checks: [
+        { check: 'crash', unit: 'count', canary: 1, baseline: null, limit: 'no canary exits', ok: false },
+      ],
+    });
+    this.end();
+    return report;
+  }
+
+  cancel(): void {
+    this.end();
+  }
+
+  private async observe(): Promise<void> {
+    if (this.over) return;
+    const start = await this.fx.measure();
+    if (this.over) return;
+    this.observeStart = this.fx.now();
+    this.fx.send({ type: 'canary', phase: 'observing', observe: this.settings.observe });
+    this.cancelTimer = this.fx.timer(this.settings.observe, () => void this.judge(start));
+  }
+
+  private async judge(start: CountsSample[]): Promise<void> {
+    if (this.over) return;
+    const end = await this.fx.measure();
+    if (this.over) return;
+    const w = windowFigures(start, end, this.pids, this.settings.latency);
+    let verdict = judgeCanary(w.canary, w.baseline, this.settings);
+    if (w.unanswered > 0)
+      verdict = {
+        ...verdict,
+        outcome: 'fail',
+        proceed: false,
+        reason: `a canary did not answer its measurement within 1 s (its event loop is blocked)${verdict.outcome === 'fail' ? `; ${verdict.reason}` : ''}`,
+      };
+    const report = this.report(verdict, w.baselineWorkers);
+    this.end();
+    this.done(report);
+  }
+
+  private report(verdict: CanaryVerdict, baselineWorkers = 0): CanaryReport {
+    const report: CanaryReport = {
+      ...verdict,
+      canaries: this.canaries.flatMap((c) => (c.pid === null ? [] : [{ worker: c.slot, pid: c.pid }])),
+      baselineWorkers,
+      observed: this.observeStart === null ? 0 : this.fx.now() - this.observeStart,
+    };
+    this.fx.send({ type: 'canary', phase: 'judged', report });
+    return report;
+  }
+
+  private end(): void {
+    if (this.over) return;
+    this.over = true;
+    this.cancelTimer();
+    if (this.settings.weight !== null) this.fx.weigh([], null);
+  }
+}
