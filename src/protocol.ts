@@ -186,6 +186,7 @@ export type PrimaryToWorker =
   | Guarded<typeof workerMessages.isDrain>
   | Guarded<typeof workerMessages.isBeat>
   | Guarded<typeof workerMessages.isMetrics>
+  | Guarded<typeof workerMessages.isCounts>
   | Guarded<typeof workerMessages.isConn>
   | Guarded<typeof workerMessages.isListenReply>
   | Guarded<typeof workerMessages.isLeaderGrant>
@@ -202,6 +203,7 @@ export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isOpen>
   | Guarded<typeof workerMessages.isAlive>
   | Guarded<typeof workerMessages.isSample>
+  | Guarded<typeof workerMessages.isCounted>
   | Guarded<typeof workerMessages.isListen>
   | Guarded<typeof workerMessages.isConns>
   | Guarded<typeof workerMessages.isUnlisten>
@@ -220,6 +222,7 @@ export type WorkerListen = Guarded<typeof workerMessages.isListen>;
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
 export const HEARTBEAT: PrimaryToWorker = workerMessages.beat;
 export const workerMetricsRequest: typeof workerMessages.metrics = workerMessages.metrics;
+export const workerCountsRequest: typeof workerMessages.counts = workerMessages.counts;
 export const workerConn: typeof workerMessages.conn = workerMessages.conn;
 export const workerListenReply: typeof workerMessages.listenReply = workerMessages.listenReply;
 export const isWorkerAlive: typeof workerMessages.isAlive = workerMessages.isAlive;
@@ -229,6 +232,7 @@ export const isWorkerLoaded: typeof workerMessages.isLoaded = workerMessages.isL
 export const isWorkerDrained: typeof workerMessages.isDrained = workerMessages.isDrained;
 export const isWorkerOpen: typeof workerMessages.isOpen = workerMessages.isOpen;
 export const isWorkerSample: typeof workerMessages.isSample = workerMessages.isSample;
+export const isWorkerCounted: typeof workerMessages.isCounted = workerMessages.isCounted;
 export const isWorkerKeepAlive: typeof workerMessages.isKeepAlive = workerMessages.isKeepAlive;
 export const isWorkerListen: typeof workerMessages.isListen = workerMessages.isListen;
 export const isWorkerConns: typeof workerMessages.isConns = workerMessages.isConns;
