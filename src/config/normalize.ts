@@ -286,6 +286,8 @@ class AppNormalizer {
         report: (...issue) => this.report(...issue),
       }),
       serialization: s.serialization,
+      // A program has no preload to count its requests (from `defaults`: ignored, as for the others).
+      requestMetrics: kind.program ? false : s.requestMetrics,
       // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
       ...(kind.program
         ? { balancing: 'round-robin' as const, stickyHeader: null }
