@@ -7,12 +7,13 @@
 // messages other than `reply` are reports of what happened (transitions, reload phases, watch events).
 import type { ResolvedApp } from './config/resolved.js';
 import type { ErrorCode, Failure } from './errors.js';
+import type { CountsSample } from './health/request-stats.js';
 import type { AppState, SlotState, WorkerState } from './lifecycle/states.js';
 import type { LogFileReport } from './log/file.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -30,8 +31,13 @@ export type PrimaryRequest =
   | { op: 'kill' }
   /** Answered at once: the primary's event loop turns (liveness). */
   | { op: 'ping' }
-  /** A sample of every worker (event loop, memory, CPU, the app's prom-client metrics), for `/metrics`. */
+  /**
+   * A sample of every worker (event loop, memory, CPU, the app's prom-client metrics) and its request
+   * counts, for `/metrics`.
+   */
   | { op: 'metrics' }
+  /** Each worker's request figures over the last 10 s, from the primary's request history (`status`). */
+  | { op: 'requests' }
   /**
    * `clusterd send`: `topic` and `data` to the onMessage handlers of every live worker of the app, or of
    * slot `worker`'s (primary/messages/).
@@ -60,9 +66,26 @@ export interface OpResults {
     relayDropped: number;
     /** Messages of clusterd/worker's messaging API dropped by the limits, by reason. */
     messagesDropped: { size: number; rate: number };
+    /** Each worker's request counts since it started (worker/requests.cts); those that answered in time. */
+    requests: CountsSample[];
   };
+  /**
+   * Per worker process, and for the app (null: no worker has figures), over the last 10 s of the
+   * primary's request history (primary/requests/history.ts).
+   */
+  requests: { workers: (RequestFigures & { worker: number; pid: number })[]; app: RequestFigures | null };
   /** The workers the message was handed to (slot and pid). */
   send: { workers: { worker: number; pid: number }[] };
+}
+
+/** Request figures over a window; each null when nothing is known of it. */
+export interface RequestFigures {
+  /** Requests (finished and aborted responses) per second. */
+  rate: number | null;
+  /** Share of the finished responses that were 5xx (0..1); null: none finished. */
+  serverErrors: number | null;
+  /** The 99th percentile of the finished responses' latency (ms); null: none. */
+  p99: number | null;
 }
 
 /** One worker's answer to a metrics scrape, measured in the worker (declared in worker/messages.cts). */
@@ -251,6 +274,7 @@ const OPS: Record<Op, true> = {
   kill: true,
   ping: true,
   metrics: true,
+  requests: true,
   send: true,
 };
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {

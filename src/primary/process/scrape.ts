@@ -66,7 +66,7 @@ export async function scrapeWorkers(
   timer: (ms: number, fn: () => void) => () => void,
   /** The count of malformed messages reported with the samples (the primary's own by default). */
   tally: ChannelTally = workerChannel,
-): Promise<OpResults['metrics']> {
+): Promise<Omit<OpResults['metrics'], 'requests'>> {
   const { answers, unanswered } = await askWorkers<WorkerSample>(
     workers,
     timeoutMs,
