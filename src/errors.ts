@@ -1,6 +1,5 @@
 // Every error clusterd reports to a user has a code from this module and a documented exit code
 // (docs/errors.md; a test checks that each code is documented there).
-import type { CanaryReport } from './primary/reload/canary.js';
 
 export const ExitCode = {
   OK: 0,
@@ -141,8 +140,6 @@ export const isErrorCode = (value: unknown): value is ErrorCode =>
 export interface Failure {
   code: ErrorCode;
   reason: string;
-  /** A reload whose canary phase decided it: the verdict and its checks (docs/reload.md). */
-  canary?: CanaryReport;
 }
 
 /** The message of anything thrown: an Error's message, or the value itself in words. */

@@ -7,13 +7,14 @@
 // messages other than `reply` are reports of what happened (transitions, reload phases, watch events).
 import type { ResolvedApp } from './config/resolved.js';
 import type { ErrorCode, Failure } from './errors.js';
+import type { CountsSample } from './health/request-stats.js';
 import type { AppState, SlotState, WorkerState } from './lifecycle/states.js';
 import type { LogFileReport } from './log/file.js';
-import type { CanaryReport } from './primary/reload/canary.js';
+import type { CanaryReport } from './primary/reload/canary-judge.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -34,8 +35,13 @@ export type PrimaryRequest =
   | { op: 'kill' }
   /** Answered at once: the primary's event loop turns (liveness). */
   | { op: 'ping' }
-  /** A sample of every worker (event loop, memory, CPU, the app's prom-client metrics), for `/metrics`. */
+  /**
+   * A sample of every worker (event loop, memory, CPU, the app's prom-client metrics) and its request
+   * counts, for `/metrics`.
+   */
   | { op: 'metrics' }
+  /** Each worker's request figures over the last 10 s, from the primary's request history (`status`). */
+  | { op: 'requests' }
   /**
    * `clusterd send`: `topic` and `data` to the onMessage handlers of every live worker of the app, or of
    * slot `worker`'s (primary/messages/).
@@ -65,9 +71,26 @@ export interface OpResults {
     relayDropped: number;
     /** Messages of clusterd/worker's messaging API dropped by the limits, by reason. */
     messagesDropped: { size: number; rate: number };
+    /** Each worker's request counts since it started (worker/requests.cts); those that answered in time. */
+    requests: CountsSample[];
   };
+  /**
+   * Per worker process, and for the app (null: no worker has figures), over the last 10 s of the
+   * primary's request history (primary/requests/history.ts).
+   */
+  requests: { workers: (RequestFigures & { worker: number; pid: number })[]; app: RequestFigures | null };
   /** The workers the message was handed to (slot and pid). */
   send: { workers: { worker: number; pid: number }[] };
+}
+
+/** Request figures over a window; each null when nothing is known of it. */
+export interface RequestFigures {
+  /** Requests (finished and aborted responses) per second. */
+  rate: number | null;
+  /** Share of the finished responses that were 5xx (0..1); null: none finished. */
+  serverErrors: number | null;
+  /** The 99th percentile of the finished responses' latency (ms); null: none. */
+  p99: number | null;
 }
 
 /** One worker's answer to a metrics scrape, measured in the worker (declared in worker/messages.cts). */
@@ -75,7 +98,8 @@ export type WorkerSample = Guarded<typeof workerMessages.isSample>['sample'];
 
 /** How an operation ended: its result, or why it failed and the code of that (errors.ts), which the root
  * and the control socket pass on unchanged to the CLI's exit status and `--json`. */
-export type Outcome<T = unknown> = { ok: true; result: T } | ({ ok: false } & Failure);
+/** A failed reload whose canary phase decided it carries the verdict and its checks (docs/reload.md). */
+export type Outcome<T = unknown> = { ok: true; result: T } | ({ ok: false; canary?: CanaryReport } & Failure);
 
 export const failed = (code: ErrorCode, reason: string) => ({ ok: false as const, code, reason });
 
@@ -202,6 +226,7 @@ export type PrimaryToWorker =
   | Guarded<typeof workerMessages.isDrain>
   | Guarded<typeof workerMessages.isBeat>
   | Guarded<typeof workerMessages.isMetrics>
+  | Guarded<typeof workerMessages.isCounts>
   | Guarded<typeof workerMessages.isConn>
   | Guarded<typeof workerMessages.isListenReply>
   | Guarded<typeof workerMessages.isLeaderGrant>
@@ -218,6 +243,7 @@ export type WorkerToPrimary =
   | Guarded<typeof workerMessages.isOpen>
   | Guarded<typeof workerMessages.isAlive>
   | Guarded<typeof workerMessages.isSample>
+  | Guarded<typeof workerMessages.isCounted>
   | Guarded<typeof workerMessages.isListen>
   | Guarded<typeof workerMessages.isConns>
   | Guarded<typeof workerMessages.isUnlisten>
@@ -236,6 +262,7 @@ export type WorkerListen = Guarded<typeof workerMessages.isListen>;
 export const DRAIN: PrimaryToWorker = workerMessages.drain;
 export const HEARTBEAT: PrimaryToWorker = workerMessages.beat;
 export const workerMetricsRequest: typeof workerMessages.metrics = workerMessages.metrics;
+export const workerCountsRequest: typeof workerMessages.counts = workerMessages.counts;
 export const workerConn: typeof workerMessages.conn = workerMessages.conn;
 export const workerListenReply: typeof workerMessages.listenReply = workerMessages.listenReply;
 export const isWorkerAlive: typeof workerMessages.isAlive = workerMessages.isAlive;
@@ -245,6 +272,7 @@ export const isWorkerLoaded: typeof workerMessages.isLoaded = workerMessages.isL
 export const isWorkerDrained: typeof workerMessages.isDrained = workerMessages.isDrained;
 export const isWorkerOpen: typeof workerMessages.isOpen = workerMessages.isOpen;
 export const isWorkerSample: typeof workerMessages.isSample = workerMessages.isSample;
+export const isWorkerCounted: typeof workerMessages.isCounted = workerMessages.isCounted;
 export const isWorkerKeepAlive: typeof workerMessages.isKeepAlive = workerMessages.isKeepAlive;
 export const isWorkerListen: typeof workerMessages.isListen = workerMessages.isListen;
 export const isWorkerConns: typeof workerMessages.isConns = workerMessages.isConns;
@@ -263,6 +291,7 @@ const OPS: Record<Op, true> = {
   kill: true,
   ping: true,
   metrics: true,
+  requests: true,
   send: true,
 };
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {

@@ -1,8 +1,7 @@
 // A canary phase's verdict as `reload` and `up` print it: one line of what decided it, then every check
 // with the canaries' figure, the old workers', the limit and the result, so that a rolled-back deploy
 // says why without a second command. Pure.
-import type { CanaryReport } from '../primary/reload/canary.js';
-import type { CanaryCheck } from '../primary/reload/canary-judge.js';
+import type { CanaryCheck, CanaryReport } from '../primary/reload/canary-judge.js';
 import { escapeField } from './terminal-text.js';
 
 const OUTCOME: Record<CanaryReport['outcome'], string> = {

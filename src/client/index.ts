@@ -4,7 +4,7 @@ import { type Bounds, notRunningError, ReplyStream, sendCommand, type Target } f
 import { listening, locateSocket } from '../control/locate.js';
 import { verifySocket } from '../control/private-dir.js';
 import type { Command, LogEvent, Reply, SendResult, Status, UpReport } from '../control/protocol.js';
-import type { CanaryReport } from '../primary/reload/canary.js';
+import type { CanaryReport } from '../primary/reload/canary-judge.js';
 
 export type {
   AppStatus,
@@ -16,8 +16,7 @@ export type {
   UpReport,
   WorkerStatus,
 } from '../control/protocol.js';
-export type { CanaryReport } from '../primary/reload/canary.js';
-export type { CanaryCheck } from '../primary/reload/canary-judge.js';
+export type { CanaryCheck, CanaryReport } from '../primary/reload/canary-judge.js';
 
 export interface ConnectOptions {
   /** A config file, or a directory to search, as `--config` takes it; default: the one in `cwd`. */

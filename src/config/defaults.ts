@@ -27,6 +27,7 @@ export const BUILTIN_DEFAULTS = {
   instanceVar: null,
   incrementVar: null,
   serialization: 'json',
+  requestMetrics: true,
   logs: { file: null, errorFile: null, timestamp: false, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },

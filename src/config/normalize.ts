@@ -286,7 +286,7 @@ class AppNormalizer {
             program: kind.program !== null,
             order: s.reload.order,
             balancing: s.balancing,
-            requestMetrics: true,
+            requestMetrics: s.requestMetrics,
           },
           {
             duration: (path, options) => this.duration(path, options),
@@ -305,6 +305,8 @@ class AppNormalizer {
         report: (...issue) => this.report(...issue),
       }),
       serialization: s.serialization,
+      // A program has no preload to count its requests (from `defaults`: ignored, as for the others).
+      requestMetrics: kind.program ? false : s.requestMetrics,
       // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
       ...(kind.program
         ? { balancing: 'round-robin' as const, stickyHeader: null }

@@ -178,6 +178,11 @@ export interface ResolvedApp {
   readonly incrementVar: string | null;
   /** How the IPC channel between the primary and each worker encodes messages (node:cluster's). */
   readonly serialization: 'json' | 'advanced';
+  /**
+   * Whether the workers count their HTTP requests (worker/requests.cts) for /metrics, `status` and
+   * reloads; false for a program.
+   */
+  readonly requestMetrics: boolean;
   readonly logs: ResolvedLogs;
   readonly guards: ResolvedGuards;
   /** `primary`: how long a running primary may leave the root's pings unanswered (ms); null: not watched. */

@@ -55,6 +55,10 @@ export type IncrementVar = string | null;
  */
 export type Serialization = 'json' | 'advanced';
 /**
+ * Count the app's HTTP requests in each worker, without code in the app: responses by status class (1xx to 5xx), those closed before they finished, and their latency, for `/metrics` (`clusterd_http_requests_total`, `clusterd_http_request_duration_seconds`) and `clusterd status` (req/s, 5xx share, p99 per worker). Counted by clusterd's preload from `node:diagnostics_channel` for every `node:http` and `node:https` server of the app; HTTP/2 (`node:http2`) and upgrades (WebSockets) are not counted, and server-sent event streams are left out of the latency. It costs a few hundred nanoseconds per request (docs/benchmarks.md); `false` turns the counting off (`status` then shows `-`). Node.js apps only. See docs/health.md.
+ */
+export type RequestMetrics = boolean;
+/**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
@@ -131,6 +135,7 @@ export interface App {
   instanceVar?: InstanceVar;
   incrementVar?: IncrementVar;
   serialization?: Serialization;
+  requestMetrics?: RequestMetrics;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;
@@ -423,6 +428,7 @@ export interface Defaults {
   instanceVar?: InstanceVar;
   incrementVar?: IncrementVar;
   serialization?: Serialization;
+  requestMetrics?: RequestMetrics;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;

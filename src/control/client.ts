@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { displayPath } from '../config/display.js';
 import { formatDuration } from '../config/units.js';
 import { ClusterdError, ConfigError, ErrorCode, ExitCode, isErrorCode } from '../errors.js';
-import type { CanaryReport } from '../primary/reload/canary.js';
+import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import { verifySocket } from './private-dir.js';
 import { ANSWER_TIMEOUT_MS, CONTROL_VERSION, type Command, type Reply, type ReplyError } from './protocol.js';
 import { UpError } from './up-error.js';

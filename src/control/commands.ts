@@ -1,10 +1,12 @@
 // What the control commands do, and the checks a request line passes before anything runs: a request of
 // the wrong shape is answered with an error and changes nothing.
+
 import { MAX_TIMER_MS } from '../config/units.js';
 import { ClusterdError, ErrorCode, errorMessage, type Failure } from '../errors.js';
 import type { LogEvents } from '../log/events.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
+import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
 import { type Answer, failure, withDeadline } from './replies.js';
@@ -75,7 +77,7 @@ export function parseRequest(line: string): Request | { error: string; id: Id } 
   return r as unknown as Request;
 }
 
-type Outcomes = ({ app: string } & ({ ok: true } | ({ ok: false } & Failure)))[];
+type Outcomes = ({ app: string } & ({ ok: true } | ({ ok: false; canary?: CanaryReport } & Failure)))[];
 
 // Every app's outcome: the result when all went well, else one failure naming each app and why. Its code
 // is the apps' own when they agree (a script can tell a failed reload from a stopping app), else

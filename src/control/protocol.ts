@@ -3,7 +3,7 @@
 // keeps it and receives `event` messages.
 import type { ConfigIssue, ErrorCode } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
-import type { CanaryReport } from '../primary/reload/canary.js';
+import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import type { GuardCause } from '../protocol.js';
 
 export const CONTROL_VERSION = 1;

@@ -5,6 +5,7 @@
 // which restarts this primary: other apps are not touched.
 import cluster from 'node:cluster';
 import type { ResolvedApp } from '../config/resolved.js';
+import { MEASURE_MS } from '../control/timeouts.js';
 import { ErrorCode, ExitCode } from '../errors.js';
 import { openLogFile } from '../log/file.js';
 import {
@@ -25,10 +26,12 @@ import { ListenSockets } from './process/listen-sockets.js';
 import { AppLogFiles } from './process/log-files.js';
 import { killPrograms } from './process/program.js';
 import { pinRelease } from './process/release.js';
-import { scrapeWorkers } from './process/scrape.js';
+import { type Scraped, scrapeWorkers } from './process/scrape.js';
+import { scrapeCounts } from './process/scrape-counts.js';
 import { workerChannel } from './process/worker-channel.js';
 import { relaySocketIo } from './relay/socketio.js';
 import type { AppWatcher } from './reload/watch.js';
+import { RequestHistory } from './requests/history.js';
 import { linuxProc, ProcessTrees } from './stop/descendants-proc.js';
 
 // The supervisor's environment, as the root gave it: each worker's is built from it, per fork.
@@ -38,6 +41,15 @@ const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
 const SCRAPE_MS = 1_000;
 
 let pool: Pool | null = null;
+
+const timer = (ms: number, fn: () => void) => {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+};
+/** The app's node:cluster workers (a program has none). */
+const clusterWorkers = (): Scraped[] => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+// Every worker's request counts every 2 s, kept for a minute (`status`, reloads); a Node.js app's only.
+let history: RequestHistory | null = null;
 // What node:cluster libraries expect of a primary of the app's own (primary/relay/).
 relaySocketIo(cluster, workerChannel);
 // clusterd/worker's broadcast, request, publish, and `clusterd send` (primary/messages/).
@@ -120,6 +132,7 @@ function closeLogFiles(): Promise<unknown> {
 
 async function finish(stopping: Promise<void>): Promise<never> {
   await stopping;
+  history?.stop();
   // What the workers left behind ends (or gets its SIGKILL) before the primary does.
   await trees.idle();
   await watcher?.close();
@@ -143,7 +156,17 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
     // One leader among the workers that ask (clusterd/worker's onLeadership): primary/leader/.
     messaging.wrap(
       withLeadership(
-        clusterEffects({ baseEnv, logFormat, sinks, files: logFiles, send, trees, sockets }),
+        clusterEffects({
+          baseEnv,
+          logFormat,
+          sinks,
+          files: logFiles,
+          send,
+          trees,
+          sockets,
+          // A canary's windows (primary/reload/canary.ts): every live worker's counts, now.
+          measure: () => scrapeCounts(clusterWorkers(), MEASURE_MS, timer),
+        }),
         clusterChannel(),
       ),
     ),
@@ -156,6 +179,18 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
     },
   );
   pool.start(answer);
+  if (app.program === null) {
+    history = new RequestHistory({
+      scrape: () => scrapeCounts(clusterWorkers(), SCRAPE_MS, timer),
+      timer,
+      now: Date.now,
+    });
+    history.start();
+    const h = history;
+    cluster.on('exit', (worker) => {
+      if (worker.process.pid !== undefined) h.exited(worker.process.pid);
+    });
+  }
   updateWatcher(app);
   void finish(pool.done);
 }
@@ -222,14 +257,14 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
         .deliver(request.topic, request.data, request.worker)
         .then((outcome) => answer(outcome));
     case 'metrics':
-      void scrapeWorkers(
-        Object.values(cluster.workers ?? {}).filter((w) => w !== undefined),
-        SCRAPE_MS,
-        (ms, fn) => {
-          const timer = setTimeout(fn, ms);
-          return () => clearTimeout(timer);
-        },
-      ).then((result) => answer({ ok: true, result }));
+      // Both asked at once: a scrape waits on its slowest worker once, not twice.
+      void Promise.all([
+        scrapeWorkers(clusterWorkers(), SCRAPE_MS, timer),
+        scrapeCounts(clusterWorkers(), SCRAPE_MS, timer),
+      ]).then(([samples, requests]) => answer({ ok: true, result: { ...samples, requests } }));
+      return;
+    case 'requests':
+      answer({ ok: true, result: history ? history.report() : { workers: [], app: null } });
       return;
     case 'stop':
     case 'kill':

@@ -13,6 +13,7 @@ const OP_NAMES: Record<Op, string> = {
   kill: 'stop',
   ping: 'ping',
   metrics: 'metrics scrape',
+  requests: 'request figures',
   send: 'send',
 };
 

@@ -56,7 +56,7 @@ function canaryRefusalOf(app: ResolvedApp): string | null {
     canaryRefusal({
       program: app.program !== null,
       order: app.reload.order,
-      requestMetrics: app.requestMetrics ?? true,
+      requestMetrics: app.requestMetrics,
     })?.message ?? null
   );
 }

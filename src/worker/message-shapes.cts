@@ -13,6 +13,10 @@ export interface Metrics {
   clusterd: 'metrics';
   seq: number;
 }
+export interface Counts {
+  clusterd: 'counts';
+  seq: number;
+}
 export interface Conn {
   clusterd: 'conn';
   /** The listen (its `listen-reply` id). */
@@ -75,6 +79,33 @@ export interface Sample {
   clusterd: 'sample';
   seq: number;
   sample: WorkerSample;
+}
+/** A histogram of the request metrics: counts per bucket (request-buckets.cts's, and one above) and the sum (ms). */
+export interface CountedHistogram {
+  counts: number[];
+  sum: number;
+}
+/**
+ * One worker's request counts, cumulative since it started (requests.cts): health/request-stats.ts's
+ * CountsSample, whose documentation says what each field counts.
+ */
+export interface CountsSample {
+  worker: number;
+  pid: number;
+  /** Date.now() in the worker. */
+  at: number;
+  rss: number;
+  counts: {
+    classes: [number, number, number, number, number];
+    aborted: number;
+    latency: CountedHistogram;
+    loopDelay: CountedHistogram;
+  };
+}
+export interface Counted {
+  clusterd: 'counted';
+  seq: number;
+  sample: CountsSample;
 }
 export interface Listen {
   clusterd: 'listen';

@@ -12,6 +12,8 @@
 // - `drain`: stop taking new connections, finish what is in flight;
 // - `beat` (guards.heartbeat), answered at once by the preload with `alive`, from the main thread;
 // - `metrics` with a `seq` (primary/process/scrape.ts), answered by `sample` with the same `seq`;
+// - `counts` with a `seq` (primary/process/scrape-counts.ts), answered by `counted` with the same `seq`:
+//   the worker's request counts (requests.cts);
 // - `conn` (least-connections / sticky, primary/balance/handoff.ts) with an accepted connection's handle,
 //   the listen's `id`, the handoff's `seq`, and with `stickyHeader` the bytes the primary read (`data`);
 // - `listen-reply` to a worker's `listen`: the listen's `id` and address, or the bind's `errno`;
@@ -27,7 +29,7 @@
 // - `listening` with its `address`: a listen node:cluster does not see (kernel and handoff balancings);
 // - `drained`: those servers are closed; `open`: while it drains, the connections they still hold;
 // - `keep-alive`: a server's keepAliveTimeout outlasts shutdown.timeout (once);
-// - `alive`, `sample`: the answers above;
+// - `alive`, `sample`, `counted`: the answers above;
 // - `listen` (handoff.cts): a TCP listen, asked of the primary; `unlisten`: that server closed;
 // - `conns`: per listen, the last handoff `seq` it has dealt with (`upTo`) and the connections closed
 //   since the last report, once per turn of its event loop;
@@ -47,6 +49,9 @@ import type {
   Bounce,
   Conn,
   Conns,
+  Counted,
+  Counts,
+  CountsSample,
   Drain,
   Drained,
   KeepAlive,
@@ -121,6 +126,12 @@ function exact(required: Fields, optional: Fields = {}): Check {
   };
 }
 
+/** An array of exactly `length` elements, each passing `check`. */
+const tuple =
+  (length: number, check: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.length === length && v.every(check);
+
 /** An object with at least these fields (the app's own metrics: prom-client's JSON varies by version). */
 function atLeast(required: Fields): Check {
   return (v) => isObject(v) && Object.entries(required).every(([key, check]) => check(v[key]));
@@ -168,6 +179,25 @@ const isMsgResult = tagged<MsgResult>(
   { dropped: oneOf('size', 'rate') },
 );
 
+/**
+ * Buckets of a request histogram: request-buckets.cts's 59 bounds and the one above them. Written here
+ * rather than required, so that this module requires nothing; test/worker/messages.test.ts holds the two
+ * together.
+ */
+const HISTOGRAM_BUCKETS = 60;
+const histogram = exact({ counts: tuple(HISTOGRAM_BUCKETS, count), sum: amount });
+
+const isCounted = tagged<Counted>('counted', {
+  seq: serial,
+  sample: exact({
+    worker: count,
+    pid: serial,
+    at: count,
+    rss: amount,
+    counts: exact({ classes: tuple(5, count), aborted: count, latency: histogram, loopDelay: histogram }),
+  }),
+});
+
 const isSample = tagged<Sample>('sample', {
   seq: serial,
   sample: exact({
@@ -191,6 +221,7 @@ const fromWorker = {
   open: tagged<Open>('open', { count }),
   alive: tagged<Alive>('alive'),
   sample: isSample,
+  counted: isCounted,
   listen: tagged<Listen>('listen', {
     seq: serial,
     address: nullable(str),
@@ -253,6 +284,7 @@ const messages = {
   drain: { clusterd: 'drain' } as Drain,
   beat: { clusterd: 'beat' } as Beat,
   metrics: (seq: number): Metrics => ({ clusterd: 'metrics', seq }),
+  counts: (seq: number): Counts => ({ clusterd: 'counts', seq }),
   conn: (id: number, seq: number, data?: string): Conn =>
     data === undefined ? { clusterd: 'conn', id, seq } : { clusterd: 'conn', id, seq, data },
   listenReply: (reply: { seq: number; id: number; sockname: Sockname } | { seq: number; errno: number }) =>
@@ -265,6 +297,7 @@ const messages = {
   open: (count: number): Open => ({ clusterd: 'open', count }),
   alive: { clusterd: 'alive' } as Alive,
   sample: (seq: number, sample: WorkerSample): Sample => ({ clusterd: 'sample', seq, sample }),
+  counted: (seq: number, sample: CountsSample): Counted => ({ clusterd: 'counted', seq, sample }),
   listen: (fields: Omit<Listen, 'clusterd'>): Listen => ({ clusterd: 'listen', ...fields }),
   conns: (id: number, upTo: number, closed: number): Conns => ({ clusterd: 'conns', id, upTo, closed }),
   unlisten: (id: number): Unlisten => ({ clusterd: 'unlisten', id }),
@@ -284,11 +317,13 @@ const messages = {
   isTopic: (value: unknown): value is string => topic(value),
   MAX_REQUEST_TIMEOUT,
   MAX_ERROR_TEXT,
+  HISTOGRAM_BUCKETS,
 
   // Guards, primary -> worker (the worker's side).
   isDrain: tagged<Drain>('drain'),
   isBeat: tagged<Beat>('beat'),
   isMetrics: tagged<Metrics>('metrics', { seq: serial }),
+  isCounts: tagged<Counts>('counts', { seq: serial }),
   isConn: tagged<Conn>('conn', { id: serial, seq: serial }, { data: str }),
   isListenReply: listenReply as Guard<ListenReply>,
   isLeaderGrant: tagged<LeaderGrant>('leader-grant', { term: serial }),
@@ -306,6 +341,7 @@ const messages = {
   isOpen: fromWorker.open,
   isAlive: fromWorker.alive,
   isSample,
+  isCounted,
   isListen: fromWorker.listen,
   isConns: fromWorker.conns,
   isUnlisten: fromWorker.unlisten,

@@ -11,7 +11,8 @@
 // (`least-connections` and `sticky` answer node:cluster's listen request instead: handoff.cts).
 // The app's own code is not changed. `clusterd/worker` (ready, onShutdown) shares the state below.
 // A worker whose work is done ends by itself (lifetime.cts); with `readiness: "loaded"` the end of its
-// entry module makes it ready (loaded.cts).
+// entry module makes it ready (loaded.cts). The same subscriber and listener count the requests for the
+// request metrics (requests.cts), unless the app sets `requestMetrics: false`.
 import diagnostics = require('node:diagnostics_channel');
 import type http = require('node:http');
 
@@ -59,6 +60,10 @@ function setUpWorker(): void {
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
   answerMessages();
   (require('./metrics.cjs') as typeof import('./metrics.cjs'))();
+  // Null with `requestMetrics: false`: the primary's `counts` are still answered (RSS, loop delay).
+  const recorder = (require('./requests.cjs') as typeof import('./requests.cjs'))(
+    process.env.CLUSTERD_REQUEST_METRICS !== '0',
+  );
   // The heartbeat is answered here, on the main thread: an answer says its event loop turns.
   process.on('message', (message: unknown) => {
     if (messages.isBeat(message) && process.connected) process.send?.(messages.alive);
@@ -80,6 +85,7 @@ function setUpWorker(): void {
   function untrack(this: http.ServerResponse): void {
     workerState.shared.active.delete(this);
     sweep.responseEnded();
+    recorder?.ended(this);
   }
 
   // Every HTTP/1 request, plain or TLS, and the server it came to. HTTP/2 compatibility responses are not
@@ -91,6 +97,7 @@ function setUpWorker(): void {
     if (!sweep.has(server)) learn(server);
     if (workerState.isDraining()) closeAfter(res);
     workerState.shared.active.add(res);
+    recorder?.started(res);
     res.on('close', untrack);
   });
 

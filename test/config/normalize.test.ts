@@ -59,6 +59,7 @@ describe('normalization', () => {
       instanceVar: null,
       incrementVar: null,
       serialization: 'json',
+      requestMetrics: true,
       logs: { file: null, errorFile: null, timestamp: false, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       guards: {
         memory: { limit: null, hardLimit: null, interval: 1_000 },

@@ -146,6 +146,7 @@ describe('programs in the config', () => {
       { name: 'd', command: ['serve'], readiness: 'listening' },
       { name: 'e', command: ['serve'], readiness: 'port' },
       { name: 'f', command: ['serve'], serialization: 'advanced' },
+      { name: 'g', command: ['serve'], requestMetrics: false },
     ]);
     expect(issues).toEqual([
       issue('/apps/0/nodeArgs', '"nodeArgs" is for Node.js apps'),
@@ -154,10 +155,11 @@ describe('programs in the config', () => {
       issue('/apps/3/readiness', 'readiness "listening" is for Node.js apps'),
       issue('/apps/4/readiness', 'readiness "port" needs "listen"'),
       issue('/apps/5/serialization', '"serialization" is for Node.js apps'),
+      issue('/apps/6/requestMetrics', '"requestMetrics" is for Node.js apps'),
     ]);
   });
 
-  it('ignores defaults that only Node.js apps take (instances, readiness, nodeArgs, balancing, heartbeat)', () => {
+  it('ignores defaults that only Node.js apps take (instances, readiness, nodeArgs, balancing, heartbeat, requestMetrics)', () => {
     const { config, issues } = normalize(
       [
         { name: 'svc', command: ['serve'] },
@@ -170,6 +172,7 @@ describe('programs in the config', () => {
           nodeArgs: ['--enable-source-maps'],
           balancing: 'least-connections',
           guards: { heartbeat: { timeout: '10s' } },
+          requestMetrics: true,
         },
       },
     );
@@ -180,11 +183,14 @@ describe('programs in the config', () => {
       nodeArgs: [],
       balancing: 'round-robin',
       guards: { heartbeat: { timeout: null } },
+      // A program runs no preload: nothing would count its requests.
+      requestMetrics: false,
     });
     expect(config?.apps[1]).toMatchObject({
       instances: 4,
       readiness: 'message',
       balancing: 'least-connections',
+      requestMetrics: true,
     });
   });
 

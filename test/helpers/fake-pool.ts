@@ -75,6 +75,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     instanceVar: null,
     incrementVar: null,
     serialization: 'json',
+    requestMetrics: true,
     logs: { file: null, errorFile: null, timestamp: false, maxSize: 1024, maxFiles: 1 },
     guards: {
       memory: { limit: null, hardLimit: null, interval: 1_000 },

@@ -22,6 +22,7 @@ describe('workerEnv', () => {
       CLUSTERD_SHUTDOWN_SPREAD: '0',
       CLUSTERD_BALANCING: 'round-robin',
       CLUSTERD_READINESS: 'listening',
+      CLUSTERD_REQUEST_METRICS: '1',
     });
     // The base is never changed: the next fork starts from the same environment.
     expect(base).toEqual({ PATH: '/bin', TZ: 'UTC', SECRET: 's', NODE_APP_INSTANCE: '9' });
@@ -31,6 +32,13 @@ describe('workerEnv', () => {
     const app = resolvedApp({ env: { INSTANCE_ID: 'x' }, instanceVar: 'INSTANCE_ID' });
     expect(workerEnv({}, app, 4)).toMatchObject({ INSTANCE_ID: '4', NODE_APP_INSTANCE: '4' });
     expect(workerEnv({}, resolvedApp(), 4)).not.toHaveProperty('INSTANCE_ID');
+  });
+
+  it("tells the preload whether to count the app's requests", () => {
+    expect(workerEnv({}, resolvedApp({ requestMetrics: false }), 0).CLUSTERD_REQUEST_METRICS).toBe('0');
+    // The app cannot turn it back on by its env: clusterd's variables come last.
+    const app = resolvedApp({ requestMetrics: false, env: { CLUSTERD_REQUEST_METRICS: '1' } });
+    expect(workerEnv({}, app, 0).CLUSTERD_REQUEST_METRICS).toBe('0');
   });
 
   it("gives a worker run as another user that user's HOME, USER and LOGNAME; the app's env wins", () => {

@@ -1,7 +1,9 @@
 // The worker channel's guards against a table of good and bad messages: each guard passes what clusterd
 // sends, and refuses a missing field, a wrong type, NaN, a negative, a huge or fractional number, and
 // fields nobody declared (nested junk included). What a worker sends is user input (process.send).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { BUCKETS, type CountsSample, emptyCounts } from '../../src/health/request-stats.js';
+import type { CountsSample as WireCountsSample } from '../../src/worker/message-shapes.cjs';
 import messages from '../../src/worker/messages.cjs';
 import { describeGuards, type GuardRow } from '../helpers/guard-table.js';
 
@@ -14,6 +16,22 @@ const sample = {
   cpu: { user: 1000, system: 200 },
   app: null,
 };
+const countsSample: CountsSample = {
+  worker: 1,
+  pid: 4321,
+  at: 1_765_000_000_000,
+  rss: 60_000_000,
+  counts: { ...emptyCounts(), classes: [0, 120, 3, 7, 2], aborted: 1 },
+};
+countsSample.counts.latency.counts[12] = 130;
+countsSample.counts.latency.sum = 250.5;
+countsSample.counts.loopDelay.counts[0] = 4000;
+countsSample.counts.loopDelay.sum = 12.25;
+/** The counts sample with one of its request counts changed. */
+const withCounts = (fields: Record<string, unknown>) =>
+  messages.counted(1, { ...countsSample, counts: { ...countsSample.counts, ...fields } as never });
+const latencyWith = (fields: Record<string, unknown>) =>
+  withCounts({ latency: { ...countsSample.counts.latency, ...fields } });
 const promMetric = {
   name: 'http_requests_total',
   help: 'Requests.',
@@ -61,6 +79,57 @@ const table: GuardRow[] = [
       ['seq NaN', messages.metrics(Number.NaN)],
       ['seq string', { clusterd: 'metrics', seq: '1' }],
       ['seq huge', messages.metrics(2 ** 60)],
+    ],
+  ],
+  [
+    'isCounts',
+    messages.isCounts,
+    [messages.counts(1), messages.counts(2 ** 40)],
+    [
+      ['no seq', { clusterd: 'counts' }],
+      ['seq 0', messages.counts(0)],
+      ['seq fraction', messages.counts(1.5)],
+      ['junk', { ...messages.counts(1), junk }],
+      ['the metrics tag', messages.metrics(1)],
+    ],
+  ],
+  [
+    'isCounted',
+    messages.isCounted,
+    [
+      messages.counted(1, countsSample),
+      messages.counted(3, { ...countsSample, worker: 0, counts: emptyCounts() }),
+      latencyWith({ sum: 0 }),
+    ],
+    [
+      ['no sample', { clusterd: 'counted', seq: 1 }],
+      ['seq 0', messages.counted(0, countsSample)],
+      ['pid 0', messages.counted(1, { ...countsSample, pid: 0 })],
+      ['at fraction', messages.counted(1, { ...countsSample, at: 1.5 })],
+      ['at negative', messages.counted(1, { ...countsSample, at: -1 })],
+      ['rss NaN', messages.counted(1, { ...countsSample, rss: Number.NaN })],
+      ['rss missing', messages.counted(1, without(countsSample as never, 'rss') as never)],
+      ['junk in sample', messages.counted(1, { ...countsSample, junk } as never)],
+      ['four classes', withCounts({ classes: [1, 2, 3, 4] })],
+      ['six classes', withCounts({ classes: [1, 2, 3, 4, 5, 6] })],
+      ['a negative class', withCounts({ classes: [0, -1, 0, 0, 0] })],
+      ['a fractional class', withCounts({ classes: [0, 1.5, 0, 0, 0] })],
+      ['aborted string', withCounts({ aborted: '1' })],
+      [
+        'aborted missing',
+        messages.counted(1, {
+          ...countsSample,
+          counts: without(countsSample.counts as never, 'aborted') as never,
+        }),
+      ],
+      ['junk in counts', withCounts({ junk })],
+      ['a bucket short', latencyWith({ counts: countsSample.counts.latency.counts.slice(1) })],
+      ['a bucket more', latencyWith({ counts: [...countsSample.counts.latency.counts, 0] })],
+      ['a bucket NaN', latencyWith({ counts: [Number.NaN, ...countsSample.counts.latency.counts.slice(1)] })],
+      ['sum negative', latencyWith({ sum: -1 })],
+      ['sum Infinity (null through JSON)', latencyWith({ sum: null })],
+      ['junk in a histogram', latencyWith({ junk })],
+      ['loop delay missing', withCounts({ loopDelay: undefined })],
     ],
   ],
   [
@@ -274,6 +343,7 @@ describe('worker channel guards', () => {
       messages.open(3),
       messages.alive,
       messages.sample(7, sample),
+      messages.counted(7, countsSample),
       messages.listen({ seq: 1, address: null, port: 80, addressType: 6, flags: 1, backlog: null, index: 0 }),
       messages.conns(1, 2, 3),
       messages.unlisten(1),
@@ -286,11 +356,20 @@ describe('worker channel guards', () => {
   });
 });
 
+describe('the counts message', () => {
+  it('declares as many buckets as request-stats has, and the same sample type', () => {
+    expect(messages.HISTOGRAM_BUCKETS).toBe(BUCKETS);
+    expectTypeOf<WireCountsSample>().toEqualTypeOf<CountsSample>();
+  });
+});
+
 describe('isMalformed', () => {
   it.each([
     ['an undeclared tag', { clusterd: 'nope' }],
     ['a tag of the primary (workers do not send it)', messages.drain],
     ["the primary's leader grant", messages.leaderGrant(1)],
+    ["the primary's counts request", messages.counts(1)],
+    ['a counted without its sample', { clusterd: 'counted', seq: 1 }],
     ['a leader-stopped without its term', { clusterd: 'leader-stopped' }],
     ['a tag that is not a string', { clusterd: 42 }],
     ['a null tag', { clusterd: null }],

@@ -59,5 +59,7 @@ export function workerEnv(
   env.CLUSTERD_SHUTDOWN_SPREAD = String(app.shutdown.spread);
   env.CLUSTERD_BALANCING = app.balancing;
   env.CLUSTERD_READINESS = app.readiness;
+  // Read by the preload: '0' leaves the requests uncounted (worker/requests.cts).
+  env.CLUSTERD_REQUEST_METRICS = app.requestMetrics ? '1' : '0';
   return env;
 }

@@ -1,7 +1,8 @@
 // A metrics scrape of the app's workers: each connected worker is asked for a sample (worker/metrics.cts)
 // and gets `timeoutMs` to answer; one that does not (a blocked event loop, a worker exiting) is left out
 // and counted, so that a scrape never waits on a stuck worker longer than that. The answer also carries
-// the count of malformed messages the app's workers have sent (worker-channel.ts).
+// the count of malformed messages the app's workers have sent (worker-channel.ts). `askWorkers` is the
+// asking and waiting, shared with the request counts' scrape (scrape-counts.ts).
 import type { OpResults, WorkerSample } from '../../protocol.js';
 import { isWorkerSample, workerMetricsRequest } from '../../protocol.js';
 import { type ChannelTally, workerChannel } from './worker-channel.js';
@@ -16,16 +17,21 @@ export interface Scraped {
 
 let seq = 0;
 
-export function scrapeWorkers(
+/**
+ * Sends `ask(seq)` to each connected worker and collects what `answer` takes from each one's messages
+ * (undefined: not its answer to this `seq`), one per worker; resolves once all have answered or at
+ * `timeoutMs`, with the answers and how many workers did not answer in time. Every listener is removed.
+ */
+export function askWorkers<T>(
   workers: Iterable<Scraped>,
   timeoutMs: number,
   timer: (ms: number, fn: () => void) => () => void,
-  /** The count of malformed messages reported with the samples (the primary's own by default). */
-  tally: ChannelTally = workerChannel,
-): Promise<OpResults['metrics']> {
+  ask: (seq: number) => unknown,
+  answer: (message: unknown, seq: number) => T | undefined,
+): Promise<{ answers: T[]; unanswered: number }> {
   const id = ++seq;
   const asked = [...workers].filter((w) => w.isConnected());
-  const samples: WorkerSample[] = [];
+  const answers: T[] = [];
   return new Promise((resolve) => {
     let pending = asked.length;
     const listeners = new Map<Scraped, (message: unknown) => void>();
@@ -33,29 +39,47 @@ export function scrapeWorkers(
       for (const [worker, listener] of listeners) worker.off('message', listener);
       listeners.clear();
       cancel();
-      resolve({
-        workers: samples.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
-        unanswered: pending,
-        malformedMessages: tally.malformed,
-        relayedMessages: tally.relayed,
-        relayDropped: tally.relayDropped,
-        messagesDropped: { ...tally.messagesDropped },
-      });
+      resolve({ answers, unanswered: pending });
     };
     const cancel = asked.length ? timer(timeoutMs, finish) : () => {};
     for (const worker of asked) {
       const listener = (message: unknown) => {
-        if (!isWorkerSample(message) || message.seq !== id) return;
+        const got = answer(message, id);
+        if (got === undefined) return;
         worker.off('message', listener);
         listeners.delete(worker);
-        samples.push(message.sample);
+        answers.push(got);
         pending -= 1;
         if (pending === 0) finish();
       };
       listeners.set(worker, listener);
       worker.on('message', listener);
-      worker.send(workerMetricsRequest(id));
+      worker.send(ask(id));
     }
     if (asked.length === 0) finish();
   });
+}
+
+export async function scrapeWorkers(
+  workers: Iterable<Scraped>,
+  timeoutMs: number,
+  timer: (ms: number, fn: () => void) => () => void,
+  /** The count of malformed messages reported with the samples (the primary's own by default). */
+  tally: ChannelTally = workerChannel,
+): Promise<Omit<OpResults['metrics'], 'requests'>> {
+  const { answers, unanswered } = await askWorkers<WorkerSample>(
+    workers,
+    timeoutMs,
+    timer,
+    workerMetricsRequest,
+    (message, id) => (isWorkerSample(message) && message.seq === id ? message.sample : undefined),
+  );
+  return {
+    workers: answers.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
+    unanswered,
+    malformedMessages: tally.malformed,
+    relayedMessages: tally.relayed,
+    relayDropped: tally.relayDropped,
+    messagesDropped: { ...tally.messagesDropped },
+  };
 }

@@ -52,6 +52,16 @@ export interface CanaryVerdict {
   checks: CanaryCheck[];
 }
 
+/** The verdict, with who was compared and for how long: the reload's answer carries it. */
+export interface CanaryReport extends CanaryVerdict {
+  /** The canaries: slot and pid. */
+  canaries: { worker: number; pid: number }[];
+  /** Old workers measured over the window. */
+  baselineWorkers: number;
+  /** The observation window, ms (shorter when a canary exited during it). */
+  observed: number;
+}
+
 type Settings = Omit<ResolvedCanary, 'enabled' | 'workers' | 'warmup' | 'observe' | 'weight'>;
 
 export function judgeCanary(canary: Figures, baseline: Figures, s: Settings): CanaryVerdict {

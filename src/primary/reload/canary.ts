@@ -15,7 +15,9 @@ import {
   subtract,
 } from '../../health/request-stats.js';
 import type { PrimaryMessage } from '../../protocol.js';
-import { type CanaryVerdict, type Figures, judgeCanary } from './canary-judge.js';
+import { type CanaryReport, type CanaryVerdict, type Figures, judgeCanary } from './canary-judge.js';
+
+export type { CanaryReport } from './canary-judge.js';
 
 /** What the canary phase does to the world; the pool's effects in production, fakes in tests. */
 export interface CanaryEffects {
@@ -26,16 +28,6 @@ export interface CanaryEffects {
   /** The balancer's share for these workers' new connections; `pids` empty: back to normal. */
   weigh(pids: readonly number[], weight: number | null): void;
   send(message: PrimaryMessage): void;
-}
-
-/** The verdict, with who was compared and for how long: the reload's answer carries it. */
-export interface CanaryReport extends CanaryVerdict {
-  /** The canaries: slot and pid. */
-  canaries: { worker: number; pid: number }[];
-  /** Old workers measured over the window. */
-  baselineWorkers: number;
-  /** The observation window, ms (shorter when a canary exited during it). */
-  observed: number;
 }
 
 export interface Canary {
