@@ -159,6 +159,47 @@ describe('pool: canary reloads', () => {
     expect(t.weighed.at(-1)).toEqual({ pids: [], weight: null });
   });
 
+  it('gives a slot whose canary took it over the old release back when the canary fails', async () => {
+    const t = running();
+    const [old0] = t.forks;
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    await observe(1_000);
+    // Slot 0's old worker dies during the window: its canary takes the slot over.
+    old0?.exit(1, null, 'Error: old crash');
+    for (const w of t.forks) w.serve(200, { errors: w === canary ? 60 : 0 });
+    await observe(10_000);
+    // Not answered yet: slot 0 gets a worker of the old settings first, beside the canary.
+    expect(replies).toEqual([]);
+    const restored = t.forks[4];
+    expect(restored?.slot).toBe(0);
+    expect(restored?.app.env).toEqual({ V: '1' });
+    expect(canary?.drained).toBe(false);
+    restored?.ready();
+    expect(canary?.drained).toBe(true);
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+    // Every slot runs the old settings again.
+    for (const slot of [0, 1, 2]) expect(t.workersOf(slot).at(-1)?.app.env).toEqual({ V: '1' });
+  });
+
+  it('restarts on the old settings a canary that took its slot over and then crashed', async () => {
+    const t = running();
+    const [old0] = t.forks;
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    await observe(1_000);
+    old0?.exit(1);
+    canary?.exit(1, null, 'Error: canary crash');
+    const restored = t.forks.at(-1);
+    expect(restored?.app.env).toEqual({ V: '1' });
+    restored?.ready();
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+  });
+
   it('fails a canary whose event loop does not answer its measurement', async () => {
     const t = running();
     const replies: Outcome[] = [];

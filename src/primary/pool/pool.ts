@@ -333,7 +333,7 @@ export class Pool {
       (outcome) => this.endReload(outcome, finish, previous),
       'a rolling reload',
       this.app,
-      this.canaryFor(request, revived.length),
+      this.canaryFor(request, revived.length, previous),
     );
     this.run = reload;
     reload.start(revived);
@@ -342,7 +342,11 @@ export class Pool {
 
   // The canary phase a deploy gets: asked for (or by the settings), and possible: every slot serving
   // something to compare with. One that cannot be had is said, and the reload goes on without it.
-  private canaryFor(request: ReloadRequest, revived: number): ConstructorParameters<typeof RollingReload>[6] {
+  private canaryFor(
+    request: ReloadRequest,
+    revived: number,
+    previous: ResolvedApp,
+  ): ConstructorParameters<typeof RollingReload>[6] {
     const settings = this.app.reload.canary;
     if (!(request.canary ?? settings.enabled)) return null;
     const serving = this.slots.all.filter((s) => s.state === 'serving').length;
@@ -355,6 +359,7 @@ export class Pool {
     }
     return {
       settings,
+      previous,
       fx: {
         timer: this.fx.timer,
         now: this.fx.now,

@@ -23,7 +23,7 @@ export interface Figures {
   loopDelay: number | null;
   /** RSS at the end of the window (bytes): the canaries' largest, the old workers' median; null: unknown. */
   rss: number | null;
-  /** Workers of this side that exited or restarted since the canaries were ready. */
+  /** Workers of this side that exited or restarted since the canaries were ready (the canaries' are judged). */
   exits: number;
 }
 
@@ -72,7 +72,8 @@ export function judgeCanary(canary: Figures, baseline: Figures, s: Settings): Ca
     check: 'crash',
     unit: 'count',
     canary: canary.exits,
-    baseline: baseline.exits,
+    // The old workers' exits are no evidence against the canary: not compared.
+    baseline: null,
     limit: 'no canary exits',
     ok: canary.exits === 0,
   });

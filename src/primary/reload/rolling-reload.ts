@@ -55,6 +55,8 @@ export class RollingReload implements Run {
   private canaryDue: boolean;
   private watch: CanaryWatch | null = null;
   private canaryReport: CanaryReport | undefined;
+  /** A failed canary's outcome, held while the slots its canaries took over get the old release back. */
+  private restoring: (Outcome<OpResults['reload']> & { ok: false }) | null = null;
 
   constructor(
     private readonly host: ReloadHost,
@@ -65,8 +67,15 @@ export class RollingReload implements Run {
     private readonly by = 'a rolling reload',
     /** The settings it starts its workers on; null: each slot's own (a guard's like-for-like). */
     private readonly app: ResolvedApp | null = null,
-    /** A deploy's canary phase: its settings and effects; null: none. */
-    private readonly canary: { settings: ResolvedCanary; fx: CanaryEffects } | null = null,
+    /**
+     * A deploy's canary phase: its settings, its effects, and the settings the app had before, which a
+     * canary slot whose old worker died meanwhile gets back when the canary fails; null: none.
+     */
+    private readonly canary: {
+      settings: ResolvedCanary;
+      fx: CanaryEffects;
+      previous: ResolvedApp;
+    } | null = null,
   ) {
     this.started = host.now();
     this.canaryDue = canary !== null;
@@ -89,6 +98,14 @@ export class RollingReload implements Run {
     if (!replacement) return;
     replacement.ready = true;
     if (!this.group.every((r) => r.ready)) return;
+    if (this.restoring) {
+      const outcome = this.restoring;
+      for (const { slot, worker: successor, successor: isSuccessor } of this.group)
+        if (isSuccessor && successor)
+          this.host.dispatch(slot, { type: 'promote', successor, by: 'a canary rollback' });
+      this.finish(outcome);
+      return;
+    }
     if (this.canary && this.canaryDue) {
       this.canaryDue = false;
       const canaries = this.group.map((r) => ({ slot: r.slot, pid: r.worker?.pid ?? null }));
@@ -117,9 +134,27 @@ export class RollingReload implements Run {
       this.promoteGroup();
       return;
     }
-    this.rollBack();
     const code = report.outcome === 'insufficient' ? ErrorCode.CANARY_INCONCLUSIVE : ErrorCode.CANARY_FAILED;
-    this.finish({ ...failed(code, `canary: ${report.reason}`), canary: report });
+    this.failCanary({ ...failed(code, `canary: ${report.reason}`), canary: report });
+  }
+
+  // Its canaries drain; a canary that took its slot over (the old worker died meanwhile) is replaced by
+  // a worker of the previous settings and release before the reload answers, so that no slot is left
+  // on the release that failed.
+  private failCanary(outcome: Outcome<OpResults['reload']> & { ok: false }): void {
+    this.rollBack();
+    const tookOver = this.group.filter((r) => !r.successor && r.worker !== null);
+    const previous = this.canary?.previous;
+    if (!tookOver.length || !previous) {
+      this.finish(outcome);
+      return;
+    }
+    this.restoring = outcome;
+    this.group = tookOver.map((r) => {
+      const slot = this.host.dispatch(r.slot, { type: 'replace', by: 'a canary rollback', app: previous });
+      const worker = slot?.state === 'replacing' ? slot.successor : slot?.worker;
+      return { slot: r.slot, worker: worker ?? null, successor: slot?.state === 'replacing', ready: false };
+    });
   }
 
   private rollBack(): void {
@@ -143,10 +178,15 @@ export class RollingReload implements Run {
     const lost = this.group.find((r) => r.worker === worker);
     if (!lost) return;
     this.rollBack();
+    if (this.restoring) {
+      // The old release did not come back in that slot: it restarts by the policy, on those settings.
+      this.finish(this.restoring);
+      return;
+    }
     if (this.watch) {
       const report = this.watch.crashed({ slot: lost.slot, pid: worker.pid }, reason);
       this.watch = null;
-      this.finish({ ...failed(ErrorCode.CANARY_FAILED, `canary: ${report.reason}`), canary: report });
+      this.failCanary({ ...failed(ErrorCode.CANARY_FAILED, `canary: ${report.reason}`), canary: report });
       return;
     }
     const what = lost.ready ? 'crashed after it was ready' : 'did not get ready';

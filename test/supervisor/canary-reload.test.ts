@@ -1,0 +1,192 @@
+// Canary reloads of a real app under real traffic (fresh connections from 4 loops, so that round-robin
+// hands the canary its natural share): a release answering 500 to a fifth of its requests, one three
+// times slower (a timer, not CPU), and one that crashes after 10 s of serving are rolled back with the
+// old workers serving; a good one proceeds with no failed request; no traffic gives the configured
+// outcome; a weight gives the canary its share with least-connections. Each release is read from
+// release.json at its workers' start (canary-release.cjs), as new code on disk would be.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { getJson } from '../helpers/http.js';
+import { fixtureApp, type Root, startRoot } from '../helpers/root.js';
+import { startTraffic } from '../helpers/traffic.js';
+
+interface Release {
+  name: string;
+  errorEvery?: number;
+  delayMs?: number;
+  crashAfterMs?: number;
+}
+
+const canary = { warmup: '1s', observe: '4s', minRequests: 100 };
+
+function start(
+  release: Release,
+  extra: Record<string, unknown> = {},
+  settings: Record<string, unknown> = canary,
+) {
+  const root = startRoot(
+    {
+      apps: [
+        fixtureApp('web', 'canary-release.cjs', { instances: 3, reload: { canary: settings }, ...extra }),
+      ],
+    },
+    { files: { 'release.json': JSON.stringify(release) } },
+  );
+  return root;
+}
+
+function deploy(root: Root, release: Release, args: string[] = []) {
+  writeFileSync(join(root.dir, 'release.json'), JSON.stringify(release));
+  return runCli(['reload', 'web', ...args], { cwd: root.dir, env: root.env });
+}
+
+async function releasesServing(address: string, n = 30): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) seen.add(((await getJson(address)) as { release: string }).release);
+  return seen;
+}
+
+describe('canary reloads under load', () => {
+  it('rolls back a release answering 500 to a fifth of its requests: only the canary share of its window failed', async () => {
+    const root = start({ name: 'one', delayMs: 2 });
+    await root.running('web');
+    const address = await root.address('web');
+    const traffic = startTraffic(address);
+    await traffic.answered(50);
+    const from = root.events.length;
+    const reload = await deploy(root, { name: 'two', errorEvery: 5, delayMs: 2 });
+    const outcomes = await traffic.stop();
+    expect(reload.code, reload.stderr).toBe(4);
+    expect(reload.stderr).toMatch(/web: reload failed: canary: 5xx/);
+    expect(reload.stdout).toMatch(
+      /web: canary failed: 5xx \d+(\.\d)?% vs 0%; its canaries were drained, the old workers serve/,
+    );
+    expect(reload.stdout).toMatch(/errors +\d+\.\d+% +0\.00% +at most \+1 points \(z-test, 99%\) +FAIL/);
+    // Failures: only the canary's 500s. It got about a quarter of the requests of its window (3 old
+    // workers beside it), a fifth of which failed: at most that share of the deploy's requests failed.
+    const started = root.events.findIndex((e, i) => i >= from && e.canary === 'started');
+    const judged = root.events.find((e) => e.canary === 'judged');
+    expect(judged).toMatchObject({ outcome: 'fail', proceed: false });
+    const window = outcomes.filter((o) => o.start >= (root.events[started]?.time as number));
+    const failed = outcomes.filter((o) => o.error);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((o) => o.error === 'status 500')).toBe(true);
+    expect(failed.length / window.length).toBeLessThanOrEqual((1 / 4) * (1 / 5) * 1.5);
+    // The old workers serve, all of them, and only them.
+    expect(await releasesServing(address)).toEqual(new Set(['one']));
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    expect(status.apps[0].workers.map((w: { state: string }) => w.state)).toEqual([
+      'ready',
+      'ready',
+      'ready',
+    ]);
+  });
+
+  it('rolls back a release three times slower', async () => {
+    const root = start({ name: 'one', delayMs: 20 });
+    await root.running('web');
+    const address = await root.address('web');
+    const traffic = startTraffic(address);
+    await traffic.answered(50);
+    const reload = await deploy(root, { name: 'two', delayMs: 60 });
+    await traffic.stop();
+    expect(reload.code, reload.stdout + reload.stderr).toBe(4);
+    expect(reload.stdout).toMatch(/canary failed: p99 latency \d+(\.\d)? ms vs \d+(\.\d)? ms/);
+    expect(reload.stdout).toMatch(/latency +\d+\.\d+ ms +\d+\.\d+ ms +p99 at most 1\.5x or \+5 ms +FAIL/);
+    expect(await releasesServing(address)).toEqual(new Set(['one']));
+  });
+
+  it('lets a good release through with no failed request, and reports the canary that passed', async () => {
+    const root = start({ name: 'one', delayMs: 2 });
+    await root.running('web');
+    const address = await root.address('web');
+    const traffic = startTraffic(address);
+    await traffic.answered(50);
+    const reload = await deploy(root, { name: 'two', delayMs: 2 });
+    await traffic.answered(50);
+    const outcomes = await traffic.stop();
+    expect(reload.code, reload.stdout + reload.stderr).toBe(0);
+    expect(reload.stdout).toMatch(/web: canary passed: no regression; the reload went on/);
+    expect(reload.stdout).toMatch(/web: reloaded, 3 workers replaced/);
+    expect(outcomes.filter((o) => o.error)).toEqual([]);
+    expect(await releasesServing(address)).toEqual(new Set(['two']));
+    // Each step of the canary is an event (what `clusterd events` shows live).
+    expect(root.events.filter((e) => e.canary).map((e) => [e.canary, e.outcome])).toEqual([
+      ['started', undefined],
+      ['observing', undefined],
+      ['judged', 'pass'],
+    ]);
+  });
+
+  it('rolls back a release that crashes after 10 s of serving, at its crash', async () => {
+    const root = start({ name: 'one' }, {}, { ...canary, observe: '20s' });
+    await root.running('web');
+    const address = await root.address('web');
+    const traffic = startTraffic(address, { concurrency: 2 });
+    await traffic.answered(20);
+    const started = Date.now();
+    const reload = await deploy(root, { name: 'two', crashAfterMs: 10_000 });
+    const took = Date.now() - started;
+    await traffic.stop();
+    expect(reload.code, reload.stdout + reload.stderr).toBe(4);
+    expect(reload.stdout).toMatch(/canary failed: canary worker 0 exited: exit code 1/);
+    // At the crash, not at the end of the 20 s window.
+    expect(took).toBeLessThan(18_000);
+    expect(await releasesServing(address)).toEqual(new Set(['one']));
+  });
+
+  it('follows insufficientTraffic when the canary gets no traffic', async () => {
+    const root = start({ name: 'one' }, {}, { ...canary, observe: '1s' });
+    await root.running('web');
+    const address = await root.address('web');
+    const fail = await deploy(root, { name: 'two' });
+    expect(fail.code, fail.stdout + fail.stderr).toBe(5);
+    expect(fail.stderr).toMatch(/web: reload failed: canary: too little traffic/);
+    expect(fail.stdout).toMatch(
+      /canary had too little traffic: too little traffic to judge: 0 canary and 0 baseline requests/,
+    );
+    expect(await releasesServing(address, 5)).toEqual(new Set(['one']));
+    writeFileSync(
+      join(root.dir, 'cluster.config.json'),
+      JSON.stringify({
+        apps: [
+          fixtureApp('web', 'canary-release.cjs', {
+            instances: 3,
+            reload: { canary: { ...canary, observe: '1s', insufficientTraffic: 'pass' } },
+          }),
+        ],
+      }),
+    );
+    const up = await runCli(['up'], { cwd: root.dir, env: root.env });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(up.stdout).toMatch(
+      /canary had too little traffic: .*; the reload went on \(insufficientTraffic: "pass"\)/,
+    );
+    expect(await releasesServing(address, 5)).toEqual(new Set(['two']));
+  });
+
+  it('gives the canary its weight of new connections with least-connections balancing', async () => {
+    const root = start(
+      { name: 'one', delayMs: 2 },
+      { balancing: 'least-connections' },
+      { ...canary, weight: 0.5 },
+    );
+    await root.running('web');
+    const address = await root.address('web');
+    const traffic = startTraffic(address);
+    await traffic.answered(50);
+    const reload = await deploy(root, { name: 'two', delayMs: 2 }, ['--json']);
+    await traffic.stop();
+    expect(reload.code, reload.stderr).toBe(0);
+    const [result] = JSON.parse(reload.stdout) as {
+      canary: { checks: { check: string; canary: number; baseline: number }[] };
+    }[];
+    const traffic2 = result?.canary.checks.find((c) => c.check === 'traffic');
+    const share = (traffic2?.canary ?? 0) / ((traffic2?.canary ?? 0) + (traffic2?.baseline ?? 1));
+    // Half, where its natural share would be a quarter.
+    expect(share).toBeGreaterThan(0.4);
+    expect(share).toBeLessThan(0.6);
+  });
+});
