@@ -1,6 +1,7 @@
 // The zero-downtime deploy layout: `current -> releases/N`, switched with `ln -sfn`, then `clusterd reload`.
-// Each fork resolves `script` and `cwd` anew, so the reload runs the new release while the old workers
-// keep the files they started with; status and the worker's `starting` event say which release runs.
+// `script` and `cwd` are resolved when settings reach the primary (a start, a deploy), so the reload runs
+// the new release while the old workers keep the files they started with, and an old worker that
+// restarts after a failed reload runs the old release again; status and the `starting` event say which.
 import { mkdirSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -90,5 +91,21 @@ describe('release directories', () => {
     expect(reload.code).not.toBe(0);
     expect(reload.stderr).toMatch(/broken release/);
     expect(await getJson(address)).toMatchObject({ release: 'one' });
+    // An old worker that dies now restarts on the release it ran, not the one `current` points at.
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: root.dir, env: root.env })).stdout);
+    const victim = status.apps[0].workers[0].pid as number;
+    const from = root.events.length;
+    process.kill(victim, 'SIGKILL');
+    const restarted = await root.waitFor(
+      (e) => e.app === 'web' && e.to === 'ready',
+      'the restarted worker ready',
+      {
+        from,
+      },
+    );
+    expect(restarted.pid).not.toBe(victim);
+    const starting = root.events.slice(from).find((e) => e.to === 'starting');
+    expect(starting?.script).toBe(realpathSync(join(base, 'releases/one/server.js')));
+    for (let i = 0; i < 6; i++) expect(await getJson(address)).toMatchObject({ release: 'one' });
   });
 });
