@@ -1,6 +1,12 @@
 // The choices of least-connections and sticky balancing, with fake members (no process).
 import { describe, expect, it } from 'vitest';
-import { leastConnections, type Member, sticky } from '../../src/primary/balance/balance.js';
+import {
+  canaryKey,
+  canaryTurn,
+  leastConnections,
+  type Member,
+  sticky,
+} from '../../src/primary/balance/balance.js';
 
 const member = (id: number, extra: Partial<Member> = {}): Member => ({
   id,
@@ -94,5 +100,31 @@ describe('sticky', () => {
     const members = [member(1, { slot: 0 }), member(7, { slot: 0 })];
     expect(sticky(members, '10.1.2.3')?.id).toBe(7);
     expect(sticky([...members].reverse(), '10.1.2.3')?.id).toBe(7);
+  });
+});
+
+describe('canary weight', () => {
+  it('least-connections: hands the canaries their share over any span', () => {
+    for (const weight of [0.1, 0.25, 0.5, 0.9]) {
+      let toCanaries = 0;
+      for (let total = 0; total < 1_000; total++) {
+        if (canaryTurn(toCanaries, total, weight)) toCanaries += 1;
+        // Never more than one connection off the share, at any point.
+        expect(Math.abs(toCanaries - weight * (total + 1))).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('sticky: puts about `weight` of the keys on the canaries, each key always on the same side', () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    for (const weight of [0.05, 0.25, 0.5]) {
+      const share = keys.filter((k) => canaryKey(k, weight)).length / keys.length;
+      expect(Math.abs(share - weight)).toBeLessThan(0.02);
+    }
+    expect(keys.slice(0, 50).map((k) => canaryKey(k, 0.3))).toEqual(
+      keys.slice(0, 50).map((k) => canaryKey(k, 0.3)),
+    );
+    // A larger weight keeps the keys a smaller one gave the canaries.
+    expect(keys.filter((k) => canaryKey(k, 0.1)).every((k) => canaryKey(k, 0.2))).toBe(true);
   });
 });
