@@ -146,6 +146,8 @@ describe('clusterd command line', () => {
     [['validate', '--colour'], /unknown option --colour for validate; validate takes --env NAME, --json/],
     [['validate', 'a.json', 'b.json'], /validate takes one config path, got 2/],
     [['validate', '--env'], /argument missing/],
+    [['reload', '--canary', '--no-canary'], /--canary and --no-canary contradict each other/],
+    [['restart', '--canary'], /--canary applies to reload, up, not to restart/],
   ])('rejects %j with exit 64 and a hint', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(64);
