@@ -8,6 +8,7 @@ import type { Command, LogEvent, Reply, SendResult, Status, UpReport } from '../
 export type {
   AppStatus,
   LogEvent,
+  RequestFigures,
   SendResult,
   Status,
   UpApp,
