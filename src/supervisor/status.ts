@@ -51,18 +51,19 @@ export async function statusOf(
   };
   const apps: AppStatus[] = await Promise.all(
     runners.map(async (a) => {
-      const figures = await figuresOf(a);
+      // Asked while the CPU and memory are read, not before.
+      const asked = figuresOf(a);
       return {
         name: a.app.name,
         state: a.state,
         instances: a.app.instances,
         primary: a.primaryPid,
         replaced: { ...a.workers.replaced },
-        requests: figures?.app ?? null,
+        requests: (await asked)?.app ?? null,
         workers: await Promise.all(
           a.workers.list().map(async (w) => {
             const u = await usage(w.pid, a.app.program !== null);
-            const own = figures?.workers.find((f) => f.pid === w.pid);
+            const own = (await asked)?.workers.find((f) => f.pid === w.pid);
             return {
               id: w.slot,
               pid: w.pid,
