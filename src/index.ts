@@ -4,6 +4,7 @@ export type {
   LogEvent,
   LogsOptions,
   ReloadResult,
+  RequestFigures,
   ScaleResult,
   Status,
   Stream,

@@ -9,6 +9,7 @@ import type { CanaryReport } from '../primary/reload/canary-judge.js';
 export type {
   AppStatus,
   LogEvent,
+  RequestFigures,
   SendResult,
   Status,
   UpApp,

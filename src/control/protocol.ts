@@ -4,7 +4,9 @@
 import type { ConfigIssue, ErrorCode } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
-import type { GuardCause } from '../protocol.js';
+import type { GuardCause, RequestFigures } from '../protocol.js';
+
+export type { RequestFigures } from '../protocol.js';
 
 export const CONTROL_VERSION = 1;
 
@@ -64,6 +66,13 @@ export interface WorkerStatus {
   uptime: number;
   cpu: number | null;
   memory: number | null;
+  /**
+   * Its HTTP requests over the last 10 s, from the primary's request history: requests per second
+   * (`rate`), the share of 5xx among its finished responses (`serverErrors`, 0..1), their 99th
+   * percentile latency (`p99`, ms), each null when nothing says it. Null: not known at all (a program,
+   * `requestMetrics: false`, a primary that did not answer, a worker not sampled yet).
+   */
+  requests: RequestFigures | null;
 }
 
 export interface AppStatus {
@@ -74,6 +83,8 @@ export interface AppStatus {
   workers: WorkerStatus[];
   /** Workers the guards replaced or killed since clusterd started, by cause (memory, unresponsive, ...). */
   replaced: Partial<Record<GuardCause, number>>;
+  /** The app's HTTP requests over the last 10 s, all its workers together (as each worker's `requests`). */
+  requests: RequestFigures | null;
 }
 
 /** A log file that cannot be written right now (its lines are being dropped). */

@@ -7,11 +7,15 @@
 // - An app's own prom-client metrics are summed over its workers with prom-client's own aggregators
 //   (AggregatorRegistry.aggregate: what its cluster mode does in a node:cluster primary), labelled with
 //   `app`; an `app` label of the app's own becomes `exported_app`, as Prometheus does with a clash.
+// - The apps' HTTP requests, counted by clusterd's preload in each worker, read at scrape time:
+//   request-metrics.ts.
 import client from 'prom-client';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import { APP_STATES, WORKER_STATES } from '../lifecycle/states.js';
 import type { PrimaryMessage, WorkerSample, WorkerTransition } from '../protocol.js';
 import type { Readiness } from './readiness.js';
+import { renderRequestMetrics } from './request-metrics.js';
+import type { CountsSample } from './request-stats.js';
 
 /** Why a worker was restarted: the kind of exit before it, with no unbounded values (exit codes). */
 export function exitReason(t: Pick<WorkerTransition, 'to' | 'signal' | 'code' | 'reason'>): string {
@@ -37,6 +41,8 @@ export interface AppScrape {
     relayedMessages?: number;
     relayDropped?: number;
     messagesDropped?: { size: number; rate: number };
+    /** The workers' request counts; absent with `requestMetrics: false` (nothing is counted). */
+    requests?: CountsSample[];
   } | null;
 }
 
@@ -261,6 +267,9 @@ export class Metrics {
       }
     }
     const texts = await Promise.all(parts.map((r) => r.metrics()));
+    texts.push(
+      renderRequestMetrics(apps.map((a) => ({ name: a.name, requests: a.samples?.requests ?? [] }))),
+    );
     return texts.filter((t) => t.trim()).join('\n');
   }
 

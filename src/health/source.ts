@@ -29,12 +29,14 @@ async function scrapeApp(runner: AppRunner): Promise<AppScrape> {
   const answer = runner.primary.is('running')
     ? await within(runner.request({ op: 'metrics' }), PRIMARY_ANSWER_MS)
     : 'late';
+  const samples = answer !== 'late' && answer.ok ? answer.result : null;
   return {
     name: runner.app.name,
     state: runner.state,
     instances: runner.app.instances,
     workers: runner.workers.list(),
-    samples: answer !== 'late' && answer.ok ? answer.result : null,
+    // With `requestMetrics: false` the workers answer zeros: no traffic is not what that means.
+    samples: samples && !runner.app.requestMetrics ? { ...samples, requests: [] } : samples,
   };
 }
 

@@ -1,11 +1,29 @@
 // What `clusterd status` shows: every app and worker as the root sees them, with each worker's CPU and
 // memory read at the time of asking (pidusage, loaded only then). A program's instance counts its whole
-// process group (a shell wrapper holds little itself), as its memory guard does.
+// process group (a shell wrapper holds little itself), as its memory guard does. The request figures
+// (req/s, 5xx share, p99 over the last 10 s) are the primary's (its request history), asked with a
+// bound: a primary that does not answer in time leaves them unknown, not the status waiting.
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { AppStatus, Status } from '../control/protocol.js';
 import { groupMembers } from '../primary/stop/descendants.js';
 import { linuxProc } from '../primary/stop/descendants-proc.js';
+import type { OpResults } from '../protocol.js';
 import type { AppRunner } from './app-runner.js';
+
+/** How long a primary gets to give its request figures before `status` goes on without them. */
+export const FIGURES_ANSWER_MS = 1_000;
+
+/** The app's request figures from its primary, or null: none to ask for, or no answer in time. */
+async function figuresOf(runner: AppRunner): Promise<OpResults['requests'] | null> {
+  const { app } = runner;
+  if (app.program !== null || !app.requestMetrics || !runner.primary.is('running')) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), FIGURES_ANSWER_MS);
+  });
+  const asked = runner.request({ op: 'requests' }).then((outcome) => (outcome.ok ? outcome.result : null));
+  return Promise.race([asked, late]).finally(() => clearTimeout(timer));
+}
 
 export async function statusOf(
   runners: readonly AppRunner[],
@@ -32,29 +50,36 @@ export async function statusOf(
     }
   };
   const apps: AppStatus[] = await Promise.all(
-    runners.map(async (a) => ({
-      name: a.app.name,
-      state: a.state,
-      instances: a.app.instances,
-      primary: a.primaryPid,
-      replaced: { ...a.workers.replaced },
-      workers: await Promise.all(
-        a.workers.list().map(async (w) => {
-          const u = await usage(w.pid, a.app.program !== null);
-          return {
-            id: w.slot,
-            pid: w.pid,
-            state: w.state,
-            restarts: w.restarts,
-            script: w.script,
-            connections: w.open,
-            uptime: Date.now() - w.since,
-            cpu: u ? Math.round(u.cpu * 10) / 10 : null,
-            memory: u ? u.memory : null,
-          };
-        }),
-      ),
-    })),
+    runners.map(async (a) => {
+      // Asked while the CPU and memory are read, not before.
+      const asked = figuresOf(a);
+      return {
+        name: a.app.name,
+        state: a.state,
+        instances: a.app.instances,
+        primary: a.primaryPid,
+        replaced: { ...a.workers.replaced },
+        requests: (await asked)?.app ?? null,
+        workers: await Promise.all(
+          a.workers.list().map(async (w) => {
+            const u = await usage(w.pid, a.app.program !== null);
+            const own = (await asked)?.workers.find((f) => f.pid === w.pid);
+            return {
+              id: w.slot,
+              pid: w.pid,
+              state: w.state,
+              restarts: w.restarts,
+              script: w.script,
+              connections: w.open,
+              uptime: Date.now() - w.since,
+              cpu: u ? Math.round(u.cpu * 10) / 10 : null,
+              memory: u ? u.memory : null,
+              requests: own ? { rate: own.rate, serverErrors: own.serverErrors, p99: own.p99 } : null,
+            };
+          }),
+        ),
+      };
+    }),
   );
   return {
     pid: process.pid,

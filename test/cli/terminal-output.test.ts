@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatStatus } from '../../src/cli/commands/control.js';
+import { formatStatus, requestCells } from '../../src/cli/commands/control.js';
 import { escapeField, escapeText } from '../../src/cli/terminal-text.js';
 import { socketPath } from '../../src/control/paths.js';
 import type { Status } from '../../src/control/protocol.js';
@@ -42,9 +42,11 @@ const status = (name: string, script: string): Status => ({
           uptime: 4_000,
           cpu: 1,
           memory: 1024,
+          requests: { rate: 12.34, serverErrors: 0.025, p99: 3.21 },
         },
       ],
       replaced: { memory: 2 },
+      requests: null,
     },
   ],
 });
@@ -65,6 +67,7 @@ describe('escaping for the terminal', () => {
     // Columns line up by the escaped width: the PID column starts at the same offset on both rows.
     const [, header, row] = out.split('\n') as [string, string, string];
     expect(row.indexOf('1236')).toBe(header.indexOf('PID'));
+    expect(row).toMatch(/ 12 +2\.5% +3\.2 ms +\/srv\/app/);
     // The guards' replacements, under the table, the app's name escaped there too.
     expect(out).toContain('evil\\x1b]0;pwned\\x07: workers replaced by guards: memory 2\n');
   });
@@ -187,5 +190,19 @@ describe('answers from a control socket that sends raw control characters', () =
     expect(piped.stdout).toBe(`recent ${TITLE}\nbell\u0007 cr\rover\n`);
     const pipedFollow = await runCli(['logs', '-f'], options);
     expect(pipedFollow.stdout).toBe(`followed ${TITLE}${CLEAR}\n`);
+  });
+});
+
+describe('status request columns', () => {
+  it('show req/s, the 5xx share and p99 short, and - for whatever is not known', () => {
+    expect(requestCells({ rate: 1234.4, serverErrors: 0.1234, p99: 250.6 })).toEqual([
+      '1234',
+      '12%',
+      '251 ms',
+    ]);
+    expect(requestCells({ rate: 0.25, serverErrors: 0.0004, p99: 0.42 })).toEqual(['0.3', '<0.1%', '0.4 ms']);
+    expect(requestCells({ rate: 0, serverErrors: null, p99: null })).toEqual(['0', '-', '-']);
+    expect(requestCells({ rate: 5, serverErrors: 0, p99: 12 })).toEqual(['5', '0%', '12 ms']);
+    expect(requestCells(null)).toEqual(['-', '-', '-']);
   });
 });

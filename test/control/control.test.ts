@@ -75,7 +75,7 @@ describe('control commands', () => {
     }
     const table = await cli(root, ['status']);
     expect(table.stdout).toMatch(
-      /^clusterd \d+, cluster\.config\.json, up \d+s\nAPP +APP STATE +WORKER +PID +STATE +RESTARTS +UPTIME +CPU +MEMORY +SCRIPT\n/,
+      /^clusterd \d+, cluster\.config\.json, up \d+s\nAPP +APP STATE +WORKER +PID +STATE +RESTARTS +UPTIME +CPU +MEMORY +REQ\/S +5XX +P99 +SCRIPT\n/,
     );
     expect(table.stdout.trimEnd().split('\n')).toHaveLength(5);
     root.signal('SIGTERM');

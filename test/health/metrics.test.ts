@@ -2,6 +2,8 @@
 import client from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type AppScrape, exitReason, Metrics } from '../../src/health/metrics.js';
+import { PROMETHEUS_BUCKETS_S } from '../../src/health/request-metrics.js';
+import { BOUNDS_MS, bucketOf, type CountsSample, emptyCounts } from '../../src/health/request-stats.js';
 import type { WorkerSample } from '../../src/protocol.js';
 import { parseExposition } from '../helpers/prometheus.js';
 
@@ -18,6 +20,18 @@ function sample(worker: number, pid: number, extra: Partial<WorkerSample> = {}):
     app: null,
     ...extra,
   };
+}
+
+/** A worker's request counts: `served` latencies (ms) of 2xx responses, plus these classes and aborted. */
+function counted(worker: number, pid: number, served: number[], extra: Partial<CountsSample['counts']> = {}) {
+  const counts = { ...emptyCounts(), ...extra };
+  for (const ms of served) {
+    const i = bucketOf(ms);
+    counts.latency.counts[i] = (counts.latency.counts[i] ?? 0) + 1;
+    counts.latency.sum += ms;
+  }
+  if (!extra.classes) counts.classes[1] = served.length;
+  return { worker, pid, at: 1, rss: 1, counts };
 }
 
 // What a worker's prom-client registry gives for getMetricsAsJSON().
@@ -212,5 +226,96 @@ describe('metrics', () => {
     expect(text.value('clusterd_ready')).toBe(1);
     expect(text.value('http_hits_total', { app: 'web' })).toBe(1);
     expect([...m.clashes]).toEqual(['web']);
+  });
+
+  it("exposes the workers' requests per app and slot: a counter by code, a histogram on Prometheus's default buckets", async () => {
+    const m = new Metrics();
+    const apps: AppScrape[] = [
+      {
+        name: 'web',
+        state: 'running',
+        instances: 2,
+        workers: [],
+        samples: {
+          workers: [],
+          unanswered: 0,
+          requests: [
+            counted(0, 100, [3, 7, 7, 40, 12_000], { classes: [1, 5, 2, 3, 4], aborted: 2 }),
+            counted(1, 101, [0.2]),
+          ],
+        },
+      },
+      // Two processes in one slot (a reload): one series, their counts added.
+      {
+        name: 'api',
+        state: 'running',
+        instances: 1,
+        workers: [],
+        samples: { workers: [], unanswered: 0, requests: [counted(0, 200, [1]), counted(0, 201, [2, 3])] },
+      },
+      { name: 'quiet', state: 'running', instances: 1, workers: [], samples: null },
+    ];
+    const text = parseExposition(await m.render(apps, ready));
+    expect(text.types.get('clusterd_http_requests_total')).toBe('counter');
+    expect(text.types.get('clusterd_http_request_duration_seconds')).toBe('histogram');
+    const w0 = { app: 'web', worker: '0' };
+    for (const [code, n] of [
+      ['1xx', 1],
+      ['2xx', 5],
+      ['3xx', 2],
+      ['4xx', 3],
+      ['5xx', 4],
+      ['aborted', 2],
+    ] as const)
+      expect(text.value('clusterd_http_requests_total', { ...w0, code })).toBe(n);
+    expect(text.find('clusterd_http_requests_total', w0)).toHaveLength(6);
+    // No pid label: a slot's series goes on across its processes.
+    expect(text.find('clusterd_http_requests_total')[0]?.labels).not.toHaveProperty('pid');
+    const bucket = (le: string, labels = w0) =>
+      text.value('clusterd_http_request_duration_seconds_bucket', { ...labels, le });
+    expect(bucket('0.005')).toBe(1);
+    expect(bucket('0.01')).toBe(3);
+    expect(bucket('0.025')).toBe(3);
+    expect(bucket('0.05')).toBe(4);
+    expect(bucket('10')).toBe(4);
+    expect(bucket('+Inf')).toBe(5);
+    expect(text.find('clusterd_http_request_duration_seconds_bucket', w0)).toHaveLength(12);
+    expect(text.value('clusterd_http_request_duration_seconds_count', w0)).toBe(5);
+    expect(text.value('clusterd_http_request_duration_seconds_sum', w0)).toBeCloseTo(12.057, 10);
+    expect(bucket('0.005', { app: 'web', worker: '1' })).toBe(1);
+    const api = { app: 'api', worker: '0' };
+    expect(text.value('clusterd_http_requests_total', { ...api, code: '2xx' })).toBe(3);
+    expect(text.value('clusterd_http_request_duration_seconds_count', api)).toBe(3);
+    expect(text.find('clusterd_http_requests_total', { app: 'quiet' })).toEqual([]);
+  });
+
+  it("sums the fine buckets into each of Prometheus's, every one of which is a bound of ours", async () => {
+    for (const le of PROMETHEUS_BUCKETS_S) expect(BOUNDS_MS).toContain(Math.round(le * 1000));
+    // One value on every bound and just above it: each Prometheus bucket counts those up to its le.
+    const values = BOUNDS_MS.flatMap((b) => [b, b * 1.01]);
+    const m = new Metrics();
+    const text = parseExposition(
+      await m.render(
+        [
+          {
+            name: 'web',
+            state: 'running',
+            instances: 1,
+            workers: [],
+            samples: { workers: [], unanswered: 0, requests: [counted(0, 1, values)] },
+          },
+        ],
+        ready,
+      ),
+    );
+    for (const le of PROMETHEUS_BUCKETS_S)
+      expect(
+        text.value('clusterd_http_request_duration_seconds_bucket', { app: 'web', le: String(le) }),
+      ).toBe(values.filter((v) => v <= le * 1000).length);
+  });
+
+  it('leaves the request families out when no app has counts', async () => {
+    const text = await new Metrics().render([], ready);
+    expect(text).not.toContain('clusterd_http_');
   });
 });

@@ -1,12 +1,16 @@
 // The node:cluster adapter with real worker processes: a worker gets exactly the environment built for
-// it (variables the app removes are gone), and the forking process's own environment is left as it was.
+// it (variables the app removes are gone), and the forking process's own environment is left as it was;
+// its preload answers heartbeats and the request counts' scrape.
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 // The built module: its preload is the compiled dist/worker/preload.cjs (npm test builds first).
 import { ClusterWorkerProcess } from '../../dist/primary/process/cluster-worker.js';
+import { histogramCount } from '../../src/health/request-stats.js';
 import type { WorkerExit } from '../../src/primary/pool/tracked-worker.js';
+import { scrapeCounts } from '../../src/primary/process/scrape-counts.js';
 import { resolvedApp } from '../helpers/fake-pool.js';
+import { freePort, get } from '../helpers/http.js';
 import { FIXTURES } from '../helpers/root.js';
 
 // Output goes nowhere: only the environment is under test.
@@ -100,5 +104,79 @@ describe('ClusterWorkerProcess', () => {
     expect(handle.rss()).toBeNull();
     expect(handle.mainThread()).toBeNull();
     expect(handle.beat()).toBe(false);
+  });
+
+  it("answers the request counts' scrape; with requestMetrics false, zero counts and still its RSS and loop delay", async () => {
+    const timer = (ms: number, fn: () => void) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    };
+    const start = async (slot: number, requestMetrics: boolean) => {
+      const app = resolvedApp({
+        script: join(FIXTURES, 'request-kinds.cjs'),
+        cwd: FIXTURES,
+        requestMetrics,
+        // A port each: two workers listening on port 0 would share one listen in this primary.
+        env: { PORT: String(await freePort()) },
+      });
+      let ready: (address?: string) => void = () => {};
+      const listening = new Promise<string | undefined>((resolve) => {
+        ready = resolve;
+      });
+      let exited: (exit: WorkerExit) => void = () => {};
+      const exit = new Promise<WorkerExit>((resolve) => {
+        exited = resolve;
+      });
+      const handle = new ClusterWorkerProcess(
+        slot,
+        app,
+        { baseEnv: { PATH: process.env.PATH }, logFormat: 'json', sinks: { stdout: quiet, stderr: quiet } },
+        { ready: (address) => ready(address), exit: exited, alive: () => {} },
+      );
+      const address = await Promise.race([
+        listening,
+        exit.then((e) => Promise.reject(new Error(`the worker exited first: ${JSON.stringify(e)}`))),
+      ]);
+      return { handle, exit, address: String(address) };
+    };
+    const on = await start(1, true);
+    const off = await start(2, false);
+    for (let i = 0; i < 3; i++) {
+      expect((await get(on.address, '/status/500')).status).toBe(500);
+      expect((await get(off.address, '/')).status).toBe(200);
+    }
+    // Counted at the response's close, just after the client had its end; the loop delay every 20 ms.
+    const counted = async (worker: typeof on) => {
+      for (;;) {
+        const [sample] = await scrapeCounts([worker.handle.worker], 1_000, timer);
+        if (
+          sample &&
+          histogramCount(sample.counts.loopDelay) > 0 &&
+          (worker === off || sample.counts.classes[4] === 3)
+        )
+          return sample;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const a = await counted(on);
+    expect(a).toMatchObject({
+      worker: 1,
+      pid: on.handle.pid,
+      counts: { classes: [0, 0, 0, 0, 3], aborted: 0 },
+    });
+    expect(histogramCount(a.counts.latency)).toBe(3);
+    expect(Math.abs(a.at - Date.now())).toBeLessThan(5_000);
+    const b = await counted(off);
+    expect(b).toMatchObject({
+      worker: 2,
+      pid: off.handle.pid,
+      counts: { classes: [0, 0, 0, 0, 0], aborted: 0 },
+    });
+    expect(histogramCount(b.counts.latency)).toBe(0);
+    expect(b.counts.latency.sum).toBe(0);
+    expect(b.rss).toBeGreaterThan(10 * 1024 ** 2);
+    on.handle.kill();
+    off.handle.kill();
+    await Promise.all([on.exit, off.exit]);
   });
 });

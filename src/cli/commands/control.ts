@@ -5,7 +5,7 @@ import { connect } from '../../client/index.js';
 import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
 import { CommandError } from '../../control/client.js';
-import type { AppStatus, Command, LogEvent, Status } from '../../control/protocol.js';
+import type { AppStatus, Command, LogEvent, RequestFigures, Status } from '../../control/protocol.js';
 import { ClusterdError } from '../../errors.js';
 import { formatCanary } from '../canary-table.js';
 import type { Io } from '../io.js';
@@ -25,6 +25,24 @@ function ago(ms: number): string {
 
 const mib = (bytes: number | null) => (bytes === null ? '-' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
 
+// One decimal below 10, whole numbers above: what a glance at a table needs.
+const short = (n: number) => (n < 10 ? String(Math.round(n * 10) / 10) : String(Math.round(n)));
+
+/** The REQ/S, 5XX and P99 cells of a worker: `-` for whatever is not known. */
+export function requestCells(figures: RequestFigures | null): [string, string, string] {
+  const f = figures ?? { rate: null, serverErrors: null, p99: null };
+  return [
+    f.rate === null ? '-' : short(f.rate),
+    // A few 5xx among many are not none.
+    f.serverErrors === null
+      ? '-'
+      : f.serverErrors > 0 && f.serverErrors < 0.0005
+        ? '<0.1%'
+        : `${short(f.serverErrors * 100)}%`,
+    f.p99 === null ? '-' : `${short(f.p99)} ms`,
+  ];
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
@@ -39,7 +57,21 @@ function table(rows: string[][]): string {
 
 export function formatStatus(status: Status): string {
   const rows: string[][] = [
-    ['APP', 'APP STATE', 'WORKER', 'PID', 'STATE', 'RESTARTS', 'UPTIME', 'CPU', 'MEMORY', 'SCRIPT'],
+    [
+      'APP',
+      'APP STATE',
+      'WORKER',
+      'PID',
+      'STATE',
+      'RESTARTS',
+      'UPTIME',
+      'CPU',
+      'MEMORY',
+      'REQ/S',
+      '5XX',
+      'P99',
+      'SCRIPT',
+    ],
   ];
   const appRows = (app: AppStatus) =>
     app.workers.length
@@ -53,9 +85,11 @@ export function formatStatus(status: Status): string {
           ago(w.uptime),
           w.cpu === null ? '-' : `${w.cpu}%`,
           mib(w.memory),
+          // A supervisor older than the request metrics answers without `requests`.
+          ...requestCells(w.requests ?? null),
           w.script === null ? '-' : displayPath(w.script),
         ])
-      : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-', '-']];
+      : [[app.name, app.state, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-']];
   for (const app of status.apps) rows.push(...appRows(app).map((r) => r.map(escapeField)));
   // What the guards did is why a worker is younger than its app: worth a line, not a column.
   const guarded = status.apps.flatMap((app) => {
