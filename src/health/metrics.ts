@@ -73,6 +73,12 @@ export class Metrics {
     buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
     registers: [this.counted],
   });
+  private readonly canaryDecisions = new client.Counter({
+    name: 'clusterd_canary_decisions_total',
+    help: 'Canary phases of deploys judged, by outcome (pass, fail, insufficient) and whether the reload went on (proceed: true, false).',
+    labelNames: ['app', 'outcome', 'proceed'],
+    registers: [this.counted],
+  });
   private readonly leaderChanges = new client.Counter({
     name: 'clusterd_leader_changes_total',
     help: "Leadership granted to a worker of the app (clusterd/worker's onLeadership): its first leader, then each hand-over.",
@@ -142,6 +148,14 @@ export class Metrics {
         return;
       case 'leader':
         if (message.change === 'granted') this.leaderChanges.inc({ app });
+        return;
+      case 'canary':
+        if (message.phase === 'judged')
+          this.canaryDecisions.inc({
+            app,
+            outcome: message.report.outcome,
+            proceed: String(message.report.proceed),
+          });
         return;
       case 'logfile': {
         const failing = this.failingFiles.get(app) ?? new Set();

@@ -90,6 +90,15 @@ describe('metrics', () => {
     m.report('web', { ...recycled, cause: 'unresponsive', ok: true });
     m.report('web', { ...recycled, cause: 'schedule', ok: false, reason: 'did not get ready' });
     m.report('web', { type: 'reload', phase: 'failed', reason: 'x' });
+    const verdict = { reason: 'r', checks: [], canaries: [], baselineWorkers: 2, observed: 1000 };
+    for (const [outcome, proceed] of [
+      ['fail', false],
+      ['fail', false],
+      ['pass', true],
+      ['insufficient', true],
+    ] as const)
+      m.report('web', { type: 'canary', phase: 'judged', report: { ...verdict, outcome, proceed } });
+    m.report('web', { type: 'canary', phase: 'observing', observe: 1000 });
     m.report('web', { type: 'logfile', state: 'failing', file: '/x', error: 'ENOSPC', message: 'no space' });
     let text = parseExposition(await m.render([], ready));
     expect(text.value('clusterd_log_file_failing', { app: 'web' })).toBe(1);
@@ -110,6 +119,15 @@ describe('metrics', () => {
     expect(text.value('clusterd_reload_duration_seconds_bucket', { app: 'web', le: '2' })).toBe(1);
     expect(text.value('clusterd_reload_duration_seconds_bucket', { app: 'web', le: '1' })).toBe(0);
     expect(text.value('clusterd_primary_restarts_total', { app: 'web' })).toBe(1);
+    expect(
+      text.value('clusterd_canary_decisions_total', { app: 'web', outcome: 'fail', proceed: 'false' }),
+    ).toBe(2);
+    expect(
+      text.value('clusterd_canary_decisions_total', { app: 'web', outcome: 'pass', proceed: 'true' }),
+    ).toBe(1);
+    expect(
+      text.value('clusterd_canary_decisions_total', { app: 'web', outcome: 'insufficient', proceed: 'true' }),
+    ).toBe(1);
     expect(text.value('clusterd_log_lines_dropped_total', { app: 'web' })).toBe(42);
     expect(text.value('clusterd_log_file_failing', { app: 'web' })).toBe(0);
     expect(text.types.get('clusterd_worker_restarts_total')).toBe('counter');
