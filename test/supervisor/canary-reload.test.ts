@@ -118,6 +118,12 @@ describe('canary reloads under load', () => {
       ['observing', undefined],
       ['judged', 'pass'],
     ]);
+    // --no-canary: a hotfix goes out at once.
+    const hotfix = await deploy(root, { name: 'three', delayMs: 2 }, ['--no-canary']);
+    expect(hotfix.code, hotfix.stderr).toBe(0);
+    expect(hotfix.stdout).not.toMatch(/canary/);
+    expect(root.events.filter((e) => e.canary)).toHaveLength(3);
+    expect(await releasesServing(address)).toEqual(new Set(['three']));
   });
 
   it('rolls back a release that crashes after 10 s of serving, at its crash', async () => {
