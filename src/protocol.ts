@@ -54,7 +54,13 @@ export type Op = PrimaryRequest['op'];
 export interface OpResults {
   start: { instances: number };
   /** `canary`: the canary phase's report, when the reload had one. */
-  reload: { replaced: number; ms: number; canary?: CanaryReport };
+  reload: {
+    replaced: number;
+    ms: number;
+    canary?: CanaryReport;
+    /** A canary asked for every app that this one cannot have: why (it was reloaded without one). */
+    noCanary?: string;
+  };
   scale: { from: number; to: number };
   stop: Record<string, never>;
   kill: Record<string, never>;

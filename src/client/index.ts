@@ -49,6 +49,8 @@ export interface ReloadResult {
   ms: number;
   /** The canary phase's verdict, when the reload had one (docs/reload.md). */
   canary?: CanaryReport;
+  /** A canary asked for every app that this one cannot have: why (it was reloaded without one). */
+  noCanary?: string;
 }
 
 /** What `scale` did. */

@@ -153,6 +153,8 @@ export interface UpApp {
   code?: ErrorCode;
   /** A canary phase's report, when its deploy had one. */
   canary?: CanaryReport;
+  /** `up --canary` for an app that cannot have one: why (it was reloaded without one). */
+  noCanary?: string;
 }
 
 export interface UpReport {

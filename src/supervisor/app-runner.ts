@@ -19,6 +19,7 @@ import {
   type PrimaryRequest,
 } from '../protocol.js';
 import { appStateOf, refusalOf } from './app-view.js';
+import { canaryRefusalOf } from './canary-refusal.js';
 import { killLeftovers } from './leftovers.js';
 import {
   faultWhere,
@@ -134,9 +135,18 @@ export class AppRunner {
     return ping;
   }
 
-  /** Rolling reload onto the current settings; `canary` decides its canary phase (absent: the settings). */
-  reload(canary?: boolean): Promise<Outcome<OpResults['reload']>> {
-    return this.request({ op: 'reload', app: this.app, ...(canary === undefined ? {} : { canary }) });
+  /**
+   * Rolling reload onto the current settings; `canary` decides its canary phase (absent: the settings).
+   * A deploy that asks for one of every app (`up --canary`, `reload --canary`) reloads an app that cannot
+   * have one (a program, stop-first, requestMetrics off) without it, and its result says why (`noCanary`).
+   */
+  async reload(canary?: boolean): Promise<Outcome<OpResults['reload']>> {
+    const why = canary ? canaryRefusalOf(this.app) : null;
+    if (why === null)
+      return this.request({ op: 'reload', app: this.app, ...(canary === undefined ? {} : { canary }) });
+    this.log.warn({ app: this.app.name, canary: 'skipped' }, `no canary for ${this.app.name}: ${why}`);
+    const outcome = await this.request({ op: 'reload', app: this.app, canary: false });
+    return outcome.ok ? { ok: true, result: { ...outcome.result, noCanary: why } } : outcome;
   }
 
   /**

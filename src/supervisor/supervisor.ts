@@ -3,7 +3,6 @@
 // in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
 // any reason changes nothing and never takes the root down.
 import { EventEmitter } from 'node:events';
-import { canaryRefusal } from '../config/canary.js';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
@@ -14,6 +13,7 @@ import { failed, type LogFormat, type OpResults } from '../protocol.js';
 import { AppRunner } from './app-runner.js';
 import { unknownApp } from './app-view.js';
 import { applyChanges, type ConfigApplied, readNextConfig } from './apply-changes.js';
+import { canaryRefusalOf } from './canary-refusal.js';
 import { diffApps } from './config-diff.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 import type { RunnerObserver } from './reports.js';
@@ -49,17 +49,6 @@ export interface SupervisorOptions {
 
 /** A config reload: the config read already (`up`) or null to read the file, and a deploy's canary choice. */
 type ConfigRequest = { next: ResolvedConfig | null; canary?: boolean };
-
-/** Why `reload --canary` cannot run one for the app, or null. */
-function canaryRefusalOf(app: ResolvedApp): string | null {
-  return (
-    canaryRefusal({
-      program: app.program !== null,
-      order: app.reload.order,
-      requestMetrics: app.requestMetrics,
-    })?.message ?? null
-  );
-}
 
 export class Supervisor {
   /** The runner of each app of the config, by name. */
@@ -248,7 +237,8 @@ export class Supervisor {
   reloadApps(name?: string, canary?: boolean): Promise<AppOutcome<OpResults['reload']>[]> {
     return Promise.all(
       this.targets(name).map(async (r) => {
-        const refusal = canary ? canaryRefusalOf(r.app) : null;
+        // Named, an app that cannot have a canary is refused; among all, it is reloaded without one.
+        const refusal = canary && name !== undefined ? canaryRefusalOf(r.app) : null;
         if (refusal) return { app: r.app.name, ...failed(ErrorCode.USAGE, `reload --canary: ${refusal}`) };
         return { app: r.app.name, ...(await r.reload(canary)) };
       }),

@@ -80,8 +80,10 @@ async function upApp(
   }
   report.replaced = replacedBy(outcomes);
   for (const o of outcomes) {
-    const judged = o.ok ? (o.result as Partial<OpResults['reload']> | undefined)?.canary : o.canary;
+    const result = o.ok ? (o.result as Partial<OpResults['reload']> | undefined) : undefined;
+    const judged = o.ok ? result?.canary : o.canary;
     if (judged) report.canary = judged;
+    if (result?.noCanary) report.noCanary = result.noCanary;
   }
   const lost = outcomes.find((o) => !o.ok);
   if (lost && !lost.ok) {

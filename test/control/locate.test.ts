@@ -37,7 +37,7 @@ describe('a clusterd running a config of another name', () => {
     const status = await cli(['status']);
     expect([status.code, status.stderr]).toEqual([0, '']);
     expect(status.stdout).toMatch(/^clusterd \d+, other-name\.json, up /);
-    expect((await cli(['reload'])).stdout).toMatch(/^web: reloaded, 1 workers replaced/);
+    expect((await cli(['reload'])).stdout).toMatch(/^web: reloaded, 1 worker replaced/);
 
     // A second one in the same directory, with the same runtime directory.
     const runtime = {

@@ -173,6 +173,38 @@ describe('canary reloads under load', () => {
     expect(await releasesServing(address, 5)).toEqual(new Set(['two']));
   });
 
+  it('reloads an app that cannot have a canary without one when all are asked for, and refuses it named', async () => {
+    const root = startRoot(
+      {
+        apps: [
+          fixtureApp('web', 'canary-release.cjs', {
+            instances: 2,
+            reload: { canary: { warmup: '0s', observe: '500ms', insufficientTraffic: 'pass' } },
+          }),
+          {
+            name: 'sleeper',
+            command: ['/bin/sh', '-c', 'exec sleep 1000'],
+            readiness: 'loaded',
+            readySettle: '100ms',
+          },
+        ],
+      },
+      { files: { 'release.json': JSON.stringify({ name: 'one' }) } },
+    );
+    await root.running('web');
+    await root.running('sleeper');
+    const all = await runCli(['reload', '--canary'], { cwd: root.dir, env: root.env });
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/web: canary had too little traffic/);
+    expect(all.stdout).toMatch(/sleeper: no canary: canary reloads judge a release by its requests/);
+    expect(all.stdout).toMatch(/sleeper: reloaded, 1 worker replaced/);
+    const named = await runCli(['reload', 'sleeper', '--canary'], { cwd: root.dir, env: root.env });
+    expect(named.code).toBe(64);
+    expect(named.stderr).toMatch(
+      /sleeper: reload failed: reload --canary: canary reloads judge a release by its requests/,
+    );
+  });
+
   it('gives the canary its weight of new connections with least-connections balancing', async () => {
     const root = start(
       { name: 'one', delayMs: 2 },

@@ -162,8 +162,9 @@ async function runControl(command: Command, options: ControlOptions, io: Io): Pr
       else
         for (const r of results) {
           if (r.canary) io.stdout(formatCanary(r.app, r.canary));
+          if (r.noCanary) io.stdout(`${escapeField(r.app)}: no canary: ${escapeField(r.noCanary)}\n`);
           io.stdout(
-            `${escapeField(r.app)}: reloaded, ${r.replaced} workers replaced in ${formatDuration(r.ms)}\n`,
+            `${escapeField(r.app)}: reloaded, ${r.replaced} worker${r.replaced === 1 ? '' : 's'} replaced in ${formatDuration(r.ms)}\n`,
           );
         }
       break;

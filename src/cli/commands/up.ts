@@ -53,6 +53,7 @@ export function describeUpApp(a: UpApp): string {
   else if (a.change) parts.push(`${a.change} (${a.changed?.join(', ')})${count ? `, ${count}` : ''}`);
   if (a.action) parts.push(a.action === 'started' ? 'started (it was stopped)' : 'reloaded');
   if (a.replaced) parts.push(`${plural(a.replaced, 'worker')} replaced`);
+  if (a.noCanary) parts.push(`no canary: ${a.noCanary}`);
   return `${a.app}: ${parts.join(', ') || 'unchanged'}`;
 }
 
