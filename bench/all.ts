@@ -9,6 +9,10 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, table, writeResult } from './lib.ts';
 
+// Not here: `npm run bench:canary` (bench/canary.ts). It takes about 3.5 minutes, nearly all of it the
+// fixed warmup and observation windows it waits through (12 s a deploy) and the 15 s span it counts a bad
+// release's failures over, so it measures the canary's design more than this build's speed: run it when
+// the canary or the reload changes, not with every full run.
 const SCENARIOS = [
   'throughput',
   'cold-start',
