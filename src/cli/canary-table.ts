@@ -33,7 +33,12 @@ export function formatCanary(app: string, report: CanaryReport): string {
       ? 'the reload went on'
       : 'the reload went on (insufficientTraffic: "pass")'
     : 'its canaries were drained, the old workers serve';
-  const head = `${app}: canary ${OUTCOME[report.outcome]}: ${report.reason}; ${then} (${who}; against ${report.baselineWorkers} old worker${report.baselineWorkers === 1 ? '' : 's'} over ${(report.observed / 1000).toFixed(1)} s)`;
+  const n = report.baselineWorkers;
+  const against =
+    n === null
+      ? 'before its window began'
+      : `against ${n} old worker${n === 1 ? '' : 's'} over ${(report.observed / 1000).toFixed(1)} s`;
+  const head = `${app}: canary ${OUTCOME[report.outcome]}: ${report.reason}; ${then} (${who}; ${against})`;
   const rows = [
     ['CHECK', 'CANARY', 'OLD WORKERS', 'LIMIT', 'RESULT'],
     ...report.checks.map((c) => [

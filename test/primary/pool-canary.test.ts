@@ -111,7 +111,7 @@ describe('pool: canary reloads', () => {
       ok: false,
       code: 'CLUSTERD_ERR_CANARY_FAILED',
       reason: 'canary: canary worker 0 exited: exit code 1: Error: boom',
-      canary: { outcome: 'fail', observed: 4_000 },
+      canary: { outcome: 'fail', observed: 4_000, baselineWorkers: 3 },
     });
     // Nothing more is measured or judged.
     const events = canaryEvents(t.sent).length;

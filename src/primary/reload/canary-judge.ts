@@ -56,8 +56,8 @@ export interface CanaryVerdict {
 export interface CanaryReport extends CanaryVerdict {
   /** The canaries: slot and pid. */
   canaries: { worker: number; pid: number }[];
-  /** Old workers measured over the window. */
-  baselineWorkers: number;
+  /** Old workers measured over the window; null: none was (a canary crashed before it began). */
+  baselineWorkers: number | null;
   /** The observation window, ms (shorter when a canary exited during it). */
   observed: number;
 }

@@ -109,6 +109,8 @@ export class CanaryWatch {
   private cancelTimer: () => void = () => {};
   private over = false;
   private observeStart: number | null = null;
+  /** Old workers measured at the window's start: who the canaries are compared with. */
+  private baselineAtStart: number | null = null;
   private readonly pids: Set<number>;
 
   constructor(
@@ -157,6 +159,7 @@ export class CanaryWatch {
     const start = await this.fx.measure();
     if (this.over) return;
     this.observeStart = this.fx.now();
+    this.baselineAtStart = start.filter((s) => !this.pids.has(s.pid)).length;
     this.fx.send({ type: 'canary', phase: 'observing', observe: this.settings.observe });
     this.cancelTimer = this.fx.timer(this.settings.observe, () => void this.judge(start));
   }
@@ -179,7 +182,8 @@ export class CanaryWatch {
     this.done(report);
   }
 
-  private report(verdict: CanaryVerdict, baselineWorkers = 0): CanaryReport {
+  // A crash's report has the old workers measured at the window's start (none during the warmup).
+  private report(verdict: CanaryVerdict, baselineWorkers = this.baselineAtStart): CanaryReport {
     const report: CanaryReport = {
       ...verdict,
       canaries: this.canaries.flatMap((c) => (c.pid === null ? [] : [{ worker: c.slot, pid: c.pid }])),
