@@ -102,7 +102,7 @@ function updateWatcher(app: ResolvedApp): void {
         send({ type: 'watch', files: files.slice(0, 10), count: files.length });
         // The reload reports how it went ('reload' messages); no one waits for this one. Development:
         // never a canary.
-        pool.reload(null, () => {}, false);
+        pool.watchReload(() => {});
       },
       ready: () => send({ type: 'watching', paths: [...app.watch.paths] }),
       error: (error) => send({ type: 'error', message: `watching ${app.name}: ${error.message}` }),

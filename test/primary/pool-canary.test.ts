@@ -62,7 +62,7 @@ describe('pool: canary reloads', () => {
     expect(failure).toMatchObject({
       ok: false,
       code: 'CLUSTERD_ERR_CANARY_FAILED',
-      reason: 'canary: 5xx 20% vs 0%',
+      reason: 'canary: failed requests (5xx or unfinished) 20% vs 0%',
     });
     expect(failure.canary).toMatchObject({
       outcome: 'fail',
@@ -198,6 +198,143 @@ describe('pool: canary reloads', () => {
     expect(restored?.app.env).toEqual({ V: '1' });
     restored?.ready();
     expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+  });
+
+  it('says which slot still runs the new release when the old one does not start again there', async () => {
+    const t = running();
+    const [old0] = t.forks;
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    await observe(1_000);
+    old0?.exit(1, null, 'Error: old crash');
+    for (const w of t.forks) w.serve(200, { errors: w === canary ? 60 : 0 });
+    await observe(10_000);
+    t.forks[4]?.exit(1, null, 'Error: old release failed to boot');
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+    expect((replies[0] as { reason: string }).reason).toMatch(
+      /; worker 0 still runs the new release: the old one did not start again \(exit code 1: Error: old release failed to boot\)$/,
+    );
+  });
+
+  it('ends the reload when the old settings it restores were stop-first', async () => {
+    const previous = resolvedApp({
+      instances: 3,
+      env: { V: '1' },
+      reload: reloadSettings({ order: 'stop-first' }),
+    });
+    const t = running(previous);
+    const [old0] = t.forks;
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    await observe(1_000);
+    old0?.exit(1);
+    for (const w of t.forks) w.serve(200, { errors: w === canary ? 60 : 0 });
+    await observe(10_000);
+    // Stop-first: the canary drains before the old release starts in its slot.
+    expect(canary?.drained).toBe(true);
+    canary?.exit(0);
+    const restored = t.forks.at(-1);
+    expect(restored?.app.env).toEqual({ V: '1' });
+    restored?.ready();
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+    // The pool takes requests again: a scale-up forks at once, on the old settings.
+    const forks = t.forks.length;
+    t.pool.scale(4, t.reply());
+    expect(t.forks).toHaveLength(forks + 1);
+    expect(t.forks.at(-1)?.app.env).toEqual({ V: '1' });
+  });
+
+  it('restores a canary that took its slot over when another canary of its group fails to start', () => {
+    const t = running(canaryApp(3, { workers: 2 }));
+    const [old0] = t.forks;
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, { workers: 2 }, { V: '2' }), t.reply(replies));
+    const [c0, c1] = t.forks.slice(3);
+    c0?.ready();
+    old0?.exit(1);
+    c1?.exit(1, null, 'Error: boot');
+    // Not answered until slot 0 runs the old release again.
+    expect(replies).toEqual([]);
+    const restored = t.forks.at(-1);
+    expect(restored?.app.env).toEqual({ V: '1' });
+    restored?.ready();
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_RELOAD_FAILED' });
+    expect(c0?.drained).toBe(true);
+  });
+
+  it("keeps a deploy's canary when a watched file's reload is folded into it", async () => {
+    const t = running();
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(), false);
+    const deploy: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '3' }), t.reply(deploy));
+    t.pool.watchReload(t.reply());
+    for (let i = 3; i < 6; i++) t.forks[i]?.ready();
+    // The deploy starts with its canary.
+    t.forks[6]?.ready();
+    await observe(1_000);
+    expect(canaryEvents(t.sent)).toEqual(['started', 'observing']);
+    expect(t.forks).toHaveLength(7);
+    // A watched file's reload alone has none, even when the settings have one.
+    const w = running();
+    w.pool.watchReload(w.reply());
+    expect(w.forks).toHaveLength(4);
+    w.forks[3]?.ready();
+    expect(w.forks).toHaveLength(5);
+    expect(canaryEvents(w.sent)).toEqual([]);
+  });
+
+  it("leaves out a worker that missed the window's start measurement, instead of its whole life", async () => {
+    const t = running();
+    const olds = [...t.forks];
+    // Yesterday's incident: half of every old worker's lifetime requests failed.
+    for (const w of olds) w.serve(100_000, { errors: 50_000 });
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    if (olds[1]) olds[1].answers = false;
+    await observe(1_000);
+    if (olds[1]) olds[1].answers = true;
+    canary?.serve(1_000, { errors: 300 });
+    for (const w of olds) w.serve(1_000);
+    await observe(10_000);
+    expect(replies[0]).toMatchObject({
+      ok: false,
+      code: 'CLUSTERD_ERR_CANARY_FAILED',
+      canary: { baselineWorkers: 2 },
+    });
+  });
+
+  it('fails a canary whose requests never finish (given up by their clients)', async () => {
+    const t = running();
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    await observe(1_000);
+    canary?.serve(800);
+    if (canary) canary.counts.aborted += 200;
+    for (const w of t.forks.slice(0, 3)) w.serve(1_000);
+    await observe(10_000);
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+  });
+
+  it('says in its result why a canary asked for was skipped', async () => {
+    const t = running(canaryApp(2));
+    t.forks[1]?.exit(0);
+    await vi.advanceTimersByTimeAsync(100);
+    const replies: Outcome[] = [];
+    t.pool.reload(null, t.reply(replies), true);
+    for (const w of t.forks.slice(2)) w.ready();
+    t.forks.at(-1)?.ready();
+    expect(replies[0]).toMatchObject({
+      ok: true,
+      result: { noCanary: '1 worker slot(s) serve nothing, so there is nothing to compare a canary with' },
+    });
   });
 
   it('fails a canary whose event loop does not answer its measurement', async () => {

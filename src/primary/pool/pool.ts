@@ -31,7 +31,16 @@ const STOPPING = 'the app is stopping';
  * New settings to reload onto, or none (a watched file changed): those of the latest request. With
  * `targets`, only those workers are replaced (the guards'); null: every worker.
  */
-type ReloadRequest = { app: ResolvedApp | null; targets: RecycleTarget[] | null; canary?: boolean };
+/**
+ * `canary`: a deploy's explicit choice; `watch`: only watched files' changes asked for it (development:
+ * never a canary, unless a deploy folded into it says so).
+ */
+type ReloadRequest = {
+  app: ResolvedApp | null;
+  targets: RecycleTarget[] | null;
+  canary?: boolean;
+  watch?: boolean;
+};
 
 export class Pool {
   /** The app's settings: a scale-up's and the restart policy's; a failed reload's are never kept. */
@@ -77,8 +86,10 @@ export class Pool {
       (queued, next) => ({
         app: next.app ?? queued.app,
         targets: queued.targets && next.targets ? [...queued.targets, ...next.targets] : null,
-        // A deploy folded with a watched file's change is still a deploy: the request that says wins.
+        // A deploy folded with a watched file's change is still a deploy: the latest deploy's choice
+        // stands, and the settings' when none chose.
         ...((next.canary ?? queued.canary) !== undefined ? { canary: next.canary ?? queued.canary } : {}),
+        ...(queued.watch && next.watch ? { watch: true } : {}),
       }),
     );
     this.guards = poolGuards(
@@ -155,6 +166,12 @@ export class Pool {
   reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>, canary?: boolean): void {
     if (this.refused(reply)) return;
     this.reloads.request({ app, targets: null, ...(canary === undefined ? {} : { canary }) }, reply);
+  }
+
+  /** A watched file's reload (development): onto the settings in force, never with a canary of its own. */
+  watchReload(reply: Reply<OpResults['reload']>): void {
+    if (this.refused(reply)) return;
+    this.reloads.request({ app: null, targets: null, watch: true }, reply);
   }
 
   /** Runs `instances` workers, once the reloads in progress and queued are over (they never interleave). */
@@ -333,7 +350,7 @@ export class Pool {
       (outcome) => this.endReload(outcome, finish, previous),
       'a rolling reload',
       this.app,
-      this.canaryFor(request, revived.length, previous),
+      ...this.canaryFor(request, revived.length, previous),
     );
     this.run = reload;
     reload.start(revived);
@@ -341,23 +358,25 @@ export class Pool {
   }
 
   // The canary phase a deploy gets: asked for (or by the settings), and possible: every slot serving
-  // something to compare with. One that cannot be had is said, and the reload goes on without it.
+  // something to compare with. One that cannot be had is said (a warning, and `noCanary` in the
+  // reload's result), and the reload goes on without it.
   private canaryFor(
     request: ReloadRequest,
     revived: number,
     previous: ResolvedApp,
-  ): ConstructorParameters<typeof RollingReload>[6] {
+  ): [ConstructorParameters<typeof RollingReload>[6], string | null] {
     const settings = this.app.reload.canary;
-    if (!(request.canary ?? settings.enabled)) return null;
+    if (!(request.canary ?? (request.watch ? false : settings.enabled))) return [null, null];
     const serving = this.slots.all.filter((s) => s.state === 'serving').length;
     if (revived > 0 || serving === 0) {
+      const why = `${serving === 0 ? 'no worker serves' : `${revived} worker slot(s) serve nothing`}, so there is nothing to compare a canary with`;
       this.fx.send({
         type: 'warning',
-        message: `canary skipped: ${serving === 0 ? 'no worker serves' : `${revived} worker slot(s) serve nothing`}, so there is nothing to compare a canary with; the reload replaces every worker without one`,
+        message: `canary skipped: ${why}; the reload replaces every worker without one`,
       });
-      return null;
+      return [null, why];
     }
-    return {
+    const run = {
       settings,
       previous,
       fx: {
@@ -368,6 +387,7 @@ export class Pool {
         send: this.fx.send,
       },
     };
+    return [run, null];
   }
 
   private setSettings(app: ResolvedApp): void {

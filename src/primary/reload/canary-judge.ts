@@ -4,10 +4,16 @@
 // - crash: a canary that exited (or restarted) fails, whatever its figures;
 // - traffic: each side must have served `minRequests` for its rates and latencies to mean anything;
 //   with fewer, the outcome is `insufficient` (the app's `insufficientTraffic` says what that does);
-// - errors: the 5xx share, failed only when higher by more than `maxErrorRateIncrease` AND significantly
-//   so (a one-sided two-proportion z-test at `confidence`): 2 errors in 100 requests is no evidence;
+// - errors: the share of requests that failed (answered 5xx, or never finished: reset, or given up by
+//   the client while the worker held it), failed only when higher by more than `maxErrorRateIncrease`
+//   AND significantly so (a one-sided two-proportion z-test at `confidence`): 2 errors in 100 requests
+//   is no evidence. Judged whatever the traffic: the test is its own guard against few requests, and
+//   99 failures in 99 requests fail a canary that got too little traffic for anything else;
 // - latency, loop delay: failed when over `ratio` times the old workers' AND over theirs plus the slack
-//   (equal workers differ by several times at sub-millisecond figures);
+//   (equal workers differ by several times at sub-millisecond figures). A percentile needs 10 / (1 - q)
+//   finished requests on each side to be more than its few worst (1,000 for p99): with fewer, the highest
+//   percentile that has them is compared, and the check says so. A canary that served requests but
+//   finished none (each hung until reset or given up) fails;
 // - rss: a canary over `maxRssRatio` times the old workers' median RSS.
 import type { ResolvedCanary } from '../../config/resolved.js';
 
@@ -15,10 +21,12 @@ import type { ResolvedCanary } from '../../config/resolved.js';
 export interface Figures {
   /** Requests finished or aborted in the window. */
   requests: number;
-  /** Of which answered 5xx. */
+  /** Of which failed: answered 5xx, or never finished (aborted). */
   errors: number;
-  /** The `latency` statistic over the window (ms); null: no finished request. */
-  latency: number | null;
+  /** Requests finished in the window (the latencies' sample). */
+  finished: number;
+  /** Each latency statistic over the window's finished requests (ms); null: none finished. */
+  latency: Record<LatencyStat, number | null>;
   /** p99 event-loop delay over the window (ms); null: not measured. */
   loopDelay: number | null;
   /** RSS at the end of the window (bytes): the canaries' largest, the old workers' median; null: unknown. */
@@ -26,6 +34,12 @@ export interface Figures {
   /** Workers of this side that exited or restarted since the canaries were ready (the canaries' are judged). */
   exits: number;
 }
+
+export type LatencyStat = ResolvedCanary['latency'];
+
+/** The finished requests a percentile needs on each side to be more than its few worst requests. */
+export const SAMPLES_FOR: Record<LatencyStat, number> = { p50: 20, p90: 100, p95: 200, p99: 1_000, mean: 20 };
+const FALLBACK: readonly LatencyStat[] = ['p99', 'p95', 'p90', 'p50'];
 
 export type CheckName = 'crash' | 'traffic' | 'errors' | 'latency' | 'loop-delay' | 'rss';
 export type CheckUnit = 'count' | 'share' | 'ms' | 'bytes';
@@ -92,7 +106,7 @@ export function judgeCanary(canary: Figures, baseline: Figures, s: Settings): Ca
   const judged = <T>(ok: T) => (enough ? ok : null);
   const pct = (x: number) => `${(x * 100).toFixed(1).replace(/\.0$/, '')}`;
 
-  // Errors.
+  // Errors: judged whatever the traffic (see above).
   const cRate = canary.requests ? canary.errors / canary.requests : null;
   const bRate = baseline.requests ? baseline.errors / baseline.requests : null;
   if (s.maxErrorRateIncrease === null) {
@@ -116,43 +130,58 @@ export function judgeCanary(canary: Figures, baseline: Figures, s: Settings): Ca
         s.maxErrorRateIncrease,
         s.confidence,
       );
-    const ok = judged(!worse);
+    const ok = worse ? false : judged(true);
     checks.push({
       check: 'errors',
       unit: 'share',
       canary: cRate,
       baseline: bRate,
-      limit: `at most +${pct(s.maxErrorRateIncrease)} points (z-test, ${pct(s.confidence)}%)`,
+      limit: `5xx or unfinished at most +${pct(s.maxErrorRateIncrease)} points (z-test, ${pct(s.confidence)}%)`,
       ok,
     });
-    if (ok === false) failures.push(`5xx ${pct(cRate ?? 0)}% vs ${pct(bRate ?? 0)}%`);
+    if (ok === false)
+      failures.push(`failed requests (5xx or unfinished) ${pct(cRate ?? 0)}% vs ${pct(bRate ?? 0)}%`);
   }
 
   // Latency and loop delay: ratio AND slack.
   const slower = (c: number | null, b: number | null, ratio: number, slack: number) =>
     c !== null && b !== null && c > b * ratio && c > b + slack;
   const ms = (x: number) => `${Math.round(x * 10) / 10} ms`;
-  if (s.maxLatencyRatio === null) {
+  const samples = Math.min(canary.finished, baseline.finished);
+  const stat =
+    s.latency === 'mean' || samples >= SAMPLES_FOR[s.latency]
+      ? s.latency
+      : FALLBACK.slice(FALLBACK.indexOf(s.latency)).find((q) => samples >= SAMPLES_FOR[q]);
+  if (s.maxLatencyRatio !== null && enough && canary.finished === 0) {
     checks.push({
       check: 'latency',
       unit: 'ms',
-      canary: canary.latency,
-      baseline: baseline.latency,
-      limit: 'not judged',
-      ok: null,
+      canary: null,
+      baseline: baseline.latency[s.latency],
+      limit: 'some requests must finish',
+      ok: false,
     });
+    failures.push(`no canary request finished (${canary.requests} never did)`);
+  } else if (s.maxLatencyRatio === null || stat === undefined) {
+    const cl = canary.latency[s.latency];
+    const bl = baseline.latency[s.latency];
+    const limit =
+      s.maxLatencyRatio === null ? 'not judged' : `${s.latency}: too few finished requests to judge`;
+    checks.push({ check: 'latency', unit: 'ms', canary: cl, baseline: bl, limit, ok: null });
   } else {
-    const ok = judged(!slower(canary.latency, baseline.latency, s.maxLatencyRatio, s.latencySlack));
+    const c = canary.latency[stat];
+    const b = baseline.latency[stat];
+    const ok = judged(!slower(c, b, s.maxLatencyRatio, s.latencySlack));
+    const fallback = stat === s.latency ? '' : ` (too few requests for ${s.latency})`;
     checks.push({
       check: 'latency',
       unit: 'ms',
-      canary: canary.latency,
-      baseline: baseline.latency,
-      limit: `${s.latency} at most ${s.maxLatencyRatio}x or +${s.latencySlack} ms`,
+      canary: c,
+      baseline: b,
+      limit: `${stat} at most ${s.maxLatencyRatio}x or +${s.latencySlack} ms${fallback}`,
       ok,
     });
-    if (ok === false)
-      failures.push(`${s.latency} latency ${ms(canary.latency ?? 0)} vs ${ms(baseline.latency ?? 0)}`);
+    if (ok === false) failures.push(`${stat} latency ${ms(c ?? 0)} vs ${ms(b ?? 0)}`);
   }
   if (s.maxLoopDelayRatio === null) {
     checks.push({

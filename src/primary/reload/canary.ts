@@ -37,11 +37,16 @@ export interface Canary {
 
 const STAT_Q = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 } as const;
 
-/** The `latency` statistic of a histogram of finished requests (ms). */
-function statistic(counts: RequestCounts, stat: ResolvedCanary['latency']): number | null {
-  if (stat !== 'mean') return quantile(counts.latency, STAT_Q[stat]);
+/** Every latency statistic of a histogram of finished requests (ms). */
+function statistics(counts: RequestCounts): Figures['latency'] {
   const n = counts.latency.counts.reduce((a, b) => a + b, 0);
-  return n ? counts.latency.sum / n : null;
+  return {
+    p50: quantile(counts.latency, STAT_Q.p50),
+    p90: quantile(counts.latency, STAT_Q.p90),
+    p95: quantile(counts.latency, STAT_Q.p95),
+    p99: quantile(counts.latency, STAT_Q.p99),
+    mean: n ? counts.latency.sum / n : null,
+  };
 }
 
 function median(values: number[]): number | null {
@@ -57,30 +62,36 @@ function median(values: number[]): number | null {
 export function figuresOf(
   windows: readonly RequestCounts[],
   rss: readonly number[],
-  stat: ResolvedCanary['latency'],
   rssOf: 'max' | 'median',
   exits: number,
 ): Figures {
   const sum = windows.reduce((a, b) => add(a, b), emptyCounts());
   return {
     requests: requests(sum),
-    errors: sum.classes[4],
-    latency: statistic(sum, stat),
+    // A request that never finished (reset, or given up by its client) failed as a 5xx did.
+    errors: sum.classes[4] + sum.aborted,
+    finished: requests(sum) - sum.aborted,
+    latency: statistics(sum),
     loopDelay: windows.length ? quantile(sum.loopDelay, 0.99) : null,
     rss: rssOf === 'max' ? (rss.length ? Math.max(...rss) : null) : median([...rss]),
     exits,
   };
 }
 
-/** The figures of both sides over a window: samples at its start and at its end, keyed by pid. */
+/**
+ * The figures of both sides over a window: samples at its start and at its end, keyed by pid. Only a
+ * worker measured at both ends counts: one that missed the start measurement (a long pause) would bring
+ * its whole life into the window, and one that started during it is in neither side's window; a canary
+ * missing at either end is `unanswered`.
+ */
 export function windowFigures(
   start: readonly CountsSample[],
   end: readonly CountsSample[],
   canaryPids: ReadonlySet<number>,
-  stat: ResolvedCanary['latency'],
 ): { canary: Figures; baseline: Figures; baselineWorkers: number; unanswered: number } {
   const before = new Map(start.map((s) => [s.pid, s.counts]));
-  const side = (canary: boolean) => end.filter((s) => canaryPids.has(s.pid) === canary);
+  const measured = end.filter((s) => before.has(s.pid));
+  const side = (canary: boolean) => measured.filter((s) => canaryPids.has(s.pid) === canary);
   const windows = (samples: CountsSample[]) =>
     samples.map((s) => subtract(s.counts, before.get(s.pid) ?? null));
   const canaries = side(true);
@@ -89,14 +100,12 @@ export function windowFigures(
     canary: figuresOf(
       windows(canaries),
       canaries.map((s) => s.rss),
-      stat,
       'max',
       0,
     ),
     baseline: figuresOf(
       windows(baseline),
       baseline.map((s) => s.rss),
-      stat,
       'median',
       0,
     ),
@@ -168,7 +177,7 @@ export class CanaryWatch {
     if (this.over) return;
     const end = await this.fx.measure();
     if (this.over) return;
-    const w = windowFigures(start, end, this.pids, this.settings.latency);
+    const w = windowFigures(start, end, this.pids);
     let verdict = judgeCanary(w.canary, w.baseline, this.settings);
     if (w.unanswered > 0)
       verdict = {

@@ -76,6 +76,8 @@ export class RollingReload implements Run {
       fx: CanaryEffects;
       previous: ResolvedApp;
     } | null = null,
+    /** A canary was asked for but could not be had: why, for the reload's result. */
+    private readonly noCanary: string | null = null,
   ) {
     this.started = host.now();
     this.canaryDue = canary !== null;
@@ -150,11 +152,7 @@ export class RollingReload implements Run {
       return;
     }
     this.restoring = outcome;
-    this.group = tookOver.map((r) => {
-      const slot = this.host.dispatch(r.slot, { type: 'replace', by: 'a canary rollback', app: previous });
-      const worker = slot?.state === 'replacing' ? slot.successor : slot?.worker;
-      return { slot: r.slot, worker: worker ?? null, successor: slot?.state === 'replacing', ready: false };
-    });
+    this.group = tookOver.map((r) => this.replace(r.slot, previous, 'a canary rollback'));
   }
 
   private rollBack(): void {
@@ -179,8 +177,13 @@ export class RollingReload implements Run {
     if (!lost) return;
     this.rollBack();
     if (this.restoring) {
-      // The old release did not come back in that slot: it restarts by the policy, on those settings.
-      this.finish(this.restoring);
+      // The old release did not come back in that slot. A restart (the canary had died) goes on by the
+      // restart policy on the old settings; a successor beside a serving canary leaves the canary there,
+      // which the answer says rather than take the slot down.
+      const where = lost.successor
+        ? `worker ${lost.slot} still runs the new release: the old one did not start again (${reason})`
+        : `worker ${lost.slot} restarts on the old release by the restart policy (${reason})`;
+      this.finish({ ...this.restoring, reason: `${this.restoring.reason}; ${where}` });
       return;
     }
     if (this.watch) {
@@ -190,7 +193,11 @@ export class RollingReload implements Run {
       return;
     }
     const what = lost.ready ? 'crashed after it was ready' : 'did not get ready';
-    this.finish(failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot} ${what}: ${reason}`));
+    const outcome = failed(ErrorCode.RELOAD_FAILED, `worker ${lost.slot} ${what}: ${reason}`);
+    // A canary group that never got to its phase: a canary that took its slot over meanwhile is not left
+    // on a release nothing judged.
+    if (this.canary && this.canaryDue) this.failCanary(outcome);
+    else this.finish(outcome);
   }
 
   /** Ends the reload with `reason` (the app is stopping); its workers are the pool's to stop. */
@@ -223,15 +230,20 @@ export class RollingReload implements Run {
     const ms = this.host.now() - this.started;
     this.finish({
       ok: true,
-      result: { replaced: this.replaced, ms, ...(this.canaryReport ? { canary: this.canaryReport } : {}) },
+      result: {
+        replaced: this.replaced,
+        ms,
+        ...(this.canaryReport ? { canary: this.canaryReport } : {}),
+        ...(this.noCanary ? { noCanary: this.noCanary } : {}),
+      },
     });
   }
 
   // Serving, the slot gets a successor, or drains its worker first; otherwise it restarts at once
   // (slot-step.ts, `replace`).
-  private replace(id: number): Replacement {
+  private replace(id: number, app = this.app, by = this.by): Replacement {
     const serving = this.host.slot(id)?.state === 'serving';
-    const slot = this.host.dispatch(id, { type: 'replace', by: this.by, app: this.app });
+    const slot = this.host.dispatch(id, { type: 'replace', by, app });
     if (slot?.state === 'recreating' && slot.next !== null)
       return { slot: id, worker: null, successor: false, ready: false };
     const successor = serving && slot?.state === 'replacing';
