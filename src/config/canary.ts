@@ -60,16 +60,25 @@ export function resolveCanary(
     maxRssRatio: c.maxRssRatio,
   };
   if (!c.enabled) return canary;
-  const at = origin(['reload', 'canary']);
+  // Set in `defaults` for every app, it is off for an app that cannot have it (as other Node.js-only
+  // settings from defaults are ignored for a program), and a weight it cannot apply is its natural
+  // share; the app's own setting is refused.
+  const own = (path: string[]) => origin(path).startsWith('/apps/');
   const refuse = canaryRefusal(ctx);
-  if (refuse) report(ErrorCode.CONFIG_UNSUPPORTED, at, refuse.message, refuse.hint);
-  else if (c.weight !== null && (ctx.balancing === 'round-robin' || ctx.balancing === 'kernel'))
+  if (refuse) {
+    if (own(['reload', 'canary']))
+      report(ErrorCode.CONFIG_UNSUPPORTED, origin(['reload', 'canary']), refuse.message, refuse.hint);
+    return { ...canary, enabled: false };
+  }
+  if (c.weight !== null && (ctx.balancing === 'round-robin' || ctx.balancing === 'kernel')) {
+    if (!own(['reload', 'canary', 'weight']) && !own(['balancing'])) return { ...canary, weight: null };
     report(
       ErrorCode.CONFIG_UNSUPPORTED,
       origin(['reload', 'canary', 'weight']),
       `a canary weight needs balancing "least-connections" or "sticky": with "${ctx.balancing}" clusterd does not choose the worker of a connection`,
       'remove reload.canary.weight (the canaries get their natural share) or use balancing "least-connections"',
     );
+  }
   return canary;
 }
 

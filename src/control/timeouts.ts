@@ -27,12 +27,6 @@ export function isWaitingCommand(cmd: string): cmd is WaitingCommand {
   return Object.hasOwn(WAITING_COMMANDS, cmd);
 }
 
-/** A canary phase: its warmup and window, and a measurement at each end (primary/main.ts's bound). */
-function canaryMs(app: ResolvedApp, canary: boolean | undefined): number {
-  const c = app.reload.canary;
-  return (canary ?? c.enabled) ? c.warmup + c.observe + 2 * MEASURE_MS : 0;
-}
-
 function bound(cmd: WaitingCommand, app: ResolvedApp, canary?: boolean): number {
   const start = app.readyTimeout + FORK_MS;
   // (Not shutdown.delay: that is how long a root told to stop keeps serving, not part of a command.)
@@ -43,14 +37,26 @@ function bound(cmd: WaitingCommand, app: ResolvedApp, canary?: boolean): number 
   // One rolling reload: each group of `reload.parallel` successors may take up to readyTimeout, and the
   // one that fails its readiness its stop too; stop-first, each group's old workers stop before.
   const group = app.reload.order === 'stop-first' ? stop + start : start;
-  const reload = Math.ceil(app.instances / app.reload.parallel) * group + stop + canaryMs(app, canary);
+  const plain = Math.ceil(app.instances / app.reload.parallel) * group + stop;
+  // With a canary: its group first (`workers` slots), its warmup and window with a measurement at each
+  // end, the other slots `parallel` at a time, and when it fails a group restoring the old release.
+  const c = app.reload.canary;
+  const canaried =
+    (2 + Math.ceil(Math.max(0, app.instances - c.workers) / app.reload.parallel)) * start +
+    c.warmup +
+    c.observe +
+    2 * MEASURE_MS +
+    stop;
+  const reload = (canary ?? c.enabled) ? Math.max(plain, canaried) : plain;
+  // The reload that may be running ahead has the settings' canary whatever this one asks.
+  const ahead = c.enabled ? Math.max(plain, canaried) : plain;
   switch (cmd) {
     // A reload asked for during another one runs after it.
     case 'reload':
-      return 2 * reload;
+      return ahead + reload;
     // Scaling waits for the reloads in progress and queued, then new workers start or old ones drain.
     case 'scale':
-      return 2 * reload + Math.max(start, stop);
+      return ahead + reload + Math.max(start, stop);
     case 'stop':
       return stop;
     // A new primary (it loads clusterd itself), then every worker up; a first failure may be retried.
@@ -60,7 +66,7 @@ function bound(cmd: WaitingCommand, app: ResolvedApp, canary?: boolean): number 
       return stop + FORK_MS + retried;
     // The config's change (a restart at worst, or a start), then a reload, which may wait for one.
     case 'up':
-      return stop + FORK_MS + retried + 2 * reload;
+      return stop + FORK_MS + retried + ahead + reload;
   }
 }
 

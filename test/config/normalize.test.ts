@@ -280,6 +280,36 @@ describe('normalization', () => {
     ]);
   });
 
+  it('turns reload.canary from defaults off for an app that cannot have one, instead of refusing the config', () => {
+    const dir = writeFiles(tempDir(), { 'server.js': '' });
+    const raw: ClusterdConfig = {
+      defaults: { reload: { canary: { weight: 0.2 } }, balancing: 'least-connections' },
+      apps: [
+        { name: 'web', script: 'server.js' },
+        { name: 'p', command: ['/bin/sh', '-c', 'sleep 1'] },
+        { name: 'rr', script: 'server.js', balancing: 'round-robin' },
+        { name: 'off', script: 'server.js', requestMetrics: false },
+      ],
+    };
+    const { issues } = normalizeConfig(raw, { file: join(dir, 'c.json'), cpus: () => 1 });
+    // The app's own balancing cannot weigh what defaults asked: refused, as its own choice.
+    expect(issues).toEqual([
+      expect.objectContaining({
+        code: ErrorCode.CONFIG_UNSUPPORTED,
+        pointer: '/defaults/reload/canary/weight',
+      }),
+    ]);
+    const quiet = normalizeConfig(
+      { ...raw, apps: raw.apps.filter((a) => a.name !== 'rr') as ClusterdConfig['apps'] },
+      { file: join(dir, 'c.json'), cpus: () => 1 },
+    );
+    expect(quiet.issues).toEqual([]);
+    const quietCanary = (name: string) => quiet.config?.apps.find((a) => a.name === name)?.reload.canary;
+    expect(quietCanary('web')).toMatchObject({ enabled: true, weight: 0.2 });
+    expect(quietCanary('p')?.enabled).toBe(false);
+    expect(quietCanary('off')?.enabled).toBe(false);
+  });
+
   it('reports a bad value in defaults once, not once per app', () => {
     const dir = writeFiles(tempDir(), { 'server.js': '' });
     const raw: ClusterdConfig = {
