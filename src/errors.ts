@@ -197,3 +197,16 @@ export class ConfigError extends ClusterdError {
     this.issues = issues;
   }
 }
+
+/**
+ * The code of several apps' failures: theirs when they agree; canary rollbacks of both kinds, a canary's
+ * (a release judged worse somewhere is the news: exit 4); else COMMAND_FAILED (`apps` has each).
+ */
+export function commonCode(codes: readonly ErrorCode[]): ErrorCode {
+  const set = new Set(codes);
+  const [only] = set;
+  if (set.size === 1 && only !== undefined) return only;
+  const canaries = [ErrorCode.CANARY_FAILED, ErrorCode.CANARY_INCONCLUSIVE] as ErrorCode[];
+  if (set.size > 0 && [...set].every((c) => canaries.includes(c))) return ErrorCode.CANARY_FAILED;
+  return ErrorCode.COMMAND_FAILED;
+}

@@ -39,6 +39,8 @@ export class CommandError extends ClusterdError {
     code: ErrorCode,
     message: string,
     readonly apps: readonly { app: string; code: string; reason: string; canary?: CanaryReport }[],
+    /** What the command did to the apps that did not fail (a reload's results). */
+    readonly done: readonly unknown[] = [],
   ) {
     super(code, message);
     this.name = 'CommandError';
@@ -50,7 +52,12 @@ export function replyError(error: ReplyError): ClusterdError {
   if (Array.isArray(error.issues) && error.issues.length) return new ConfigError(error.issues);
   if (error.report) return new UpError(error.message, error.report);
   if (Array.isArray(error.apps) && isErrorCode(error.code))
-    return new CommandError(error.code, error.message, error.apps);
+    return new CommandError(
+      error.code,
+      error.message,
+      error.apps,
+      Array.isArray(error.done) ? error.done : [],
+    );
   // Every code the root sends is kept, so a script can tell a timeout from a failed reload from a bug.
   // One this client does not know (a newer root) is still the root's failure: a failed command.
   if (isErrorCode(error.code)) return new ClusterdError(error.code, error.message);

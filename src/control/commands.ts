@@ -2,7 +2,7 @@
 // the wrong shape is answered with an error and changes nothing.
 
 import { MAX_TIMER_MS } from '../config/units.js';
-import { ClusterdError, ErrorCode, errorMessage, type Failure } from '../errors.js';
+import { ClusterdError, commonCode, ErrorCode, errorMessage, type Failure } from '../errors.js';
 import type { LogEvents } from '../log/events.js';
 import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
@@ -88,10 +88,12 @@ function summarize(id: Request['id'], outcomes: Outcomes, result: unknown, what:
   );
   if (!failed.length) return { v: CONTROL_VERSION, id, ok: true, result };
   const reasons = failed.map((o) => `${o.app}: ${what} failed: ${o.reason}`);
-  const codes = new Set(failed.map((o) => o.code));
-  const [only] = codes;
-  const code = codes.size === 1 && only !== undefined ? only : ErrorCode.COMMAND_FAILED;
-  return failure(id, code, reasons.join('; '), { apps: failed });
+  // What was done to the others is news too (a reload that deployed them, with their canaries' verdicts).
+  const done = Array.isArray(result) ? result.filter((_, i) => outcomes[i]?.ok) : [];
+  return failure(id, commonCode(failed.map((o) => o.code)), reasons.join('; '), {
+    apps: failed,
+    ...(done.length ? { done } : {}),
+  });
 }
 
 // The work of a command that waits for what it asked for. What can be refused at once (an unknown app,

@@ -175,7 +175,9 @@ export interface ReplyError {
   /** A failed `up`: what it did, app by app. */
   report?: UpReport;
   /** A command about several apps: each app that failed, with its own code and reason. */
-  apps?: { app: string; code: string; reason: string }[];
+  apps?: { app: string; code: string; reason: string; canary?: CanaryReport }[];
+  /** A command about several apps: what it did to those that did not fail (a reload's results). */
+  done?: unknown[];
 }
 
 export type Reply =

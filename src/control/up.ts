@@ -3,7 +3,7 @@
 // reloads (supervisor/up.ts), within a bound derived from the apps of both configs.
 import { displayPath } from '../config/display.js';
 import { MODULE_LOAD_TIMEOUT_MS } from '../config/load-module.js';
-import { ClusterdError, ConfigError, ErrorCode, errorMessage } from '../errors.js';
+import { ClusterdError, ConfigError, commonCode, ErrorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runUp } from '../supervisor/up.js';
@@ -30,10 +30,10 @@ export function environmentProblem(running: string | null, asked: string | undef
  * rolled-back release, exit 4, from too little traffic, exit 5, from anything else), else COMMAND_FAILED.
  */
 function upCode(apps: readonly UpApp[]): ErrorCode {
-  const codes = new Set(apps.filter((a) => !a.ok).map((a) => a.code));
-  const [only] = codes;
-  return codes.size === 1 && (only === ErrorCode.CANARY_FAILED || only === ErrorCode.CANARY_INCONCLUSIVE)
-    ? only
+  const codes = apps.filter((a) => !a.ok).map((a) => a.code ?? ErrorCode.COMMAND_FAILED);
+  const code = commonCode(codes);
+  return code === ErrorCode.CANARY_FAILED || code === ErrorCode.CANARY_INCONCLUSIVE
+    ? code
     : ErrorCode.COMMAND_FAILED;
 }
 

@@ -78,6 +78,10 @@ async function upApp(
   } else if (!runner && report.change !== 'removed') {
     outcomes.push(failed(ErrorCode.CONFLICT, 'the app left the config meanwhile'));
   }
+  // A change no reload can make (the app was stopped and started anew): no canary judged it.
+  if (runner && report.change === 'restarted' && (canary ?? runner.app.reload.canary.enabled))
+    report.noCanary =
+      'the config change restarted the app (no rolling reload can make it), so no canary judged it';
   report.replaced = replacedBy(outcomes);
   for (const o of outcomes) {
     const result = o.ok ? (o.result as Partial<OpResults['reload']> | undefined) : undefined;

@@ -205,6 +205,40 @@ describe('canary reloads under load', () => {
     );
   });
 
+  it('reports every app of a reload: the canary that passed and deployed, the one rolled back (exit 4)', async () => {
+    const settings = { warmup: '500ms', observe: '2s', minRequests: 50 };
+    const app = (name: string) =>
+      fixtureApp(name, 'canary-release.cjs', { instances: 2, cwd: name, reload: { canary: settings } });
+    const root = startRoot(
+      { apps: [app('good'), app('bad')] },
+      {
+        files: {
+          'good/release.json': JSON.stringify({ name: 'one', delayMs: 2 }),
+          'bad/release.json': JSON.stringify({ name: 'one', delayMs: 2 }),
+        },
+      },
+    );
+    await root.running('good');
+    await root.running('bad');
+    const good = startTraffic(await root.address('good'), { concurrency: 2 });
+    const bad = startTraffic(await root.address('bad'), { concurrency: 2 });
+    await good.answered(20);
+    await bad.answered(20);
+    writeFileSync(join(root.dir, 'good/release.json'), JSON.stringify({ name: 'two', delayMs: 2 }));
+    writeFileSync(
+      join(root.dir, 'bad/release.json'),
+      JSON.stringify({ name: 'two', errorEvery: 2, delayMs: 2 }),
+    );
+    const reload = await runCli(['reload'], { cwd: root.dir, env: root.env });
+    await good.stop();
+    await bad.stop();
+    expect(reload.code, reload.stdout + reload.stderr).toBe(4);
+    expect(reload.stdout).toMatch(/good: canary passed: no regression; the reload went on/);
+    expect(reload.stdout).toMatch(/good: reloaded, 2 workers replaced/);
+    expect(reload.stdout).toMatch(/bad: canary failed: failed requests \(5xx or unfinished\)/);
+    expect(reload.stderr).toMatch(/bad: reload failed: canary:/);
+  });
+
   it('gives the canary its weight of new connections with least-connections balancing', async () => {
     const root = start(
       { name: 'one', delayMs: 2 },

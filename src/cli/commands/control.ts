@@ -1,7 +1,7 @@
 // The commands that steer a running clusterd, through the programmatic client (src/client/), as any
 // script would.
 
-import { connect } from '../../client/index.js';
+import { connect, type ReloadResult } from '../../client/index.js';
 import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
 import { CommandError } from '../../control/client.js';
@@ -119,6 +119,15 @@ export function formatEvent(event: LogEvent): string {
   return `${time}${level}${who} ${event.msg}`;
 }
 
+/** One app's reload as `reload` prints it: its canary's verdict, or why it had none, then the count. */
+function printReloaded(r: ReloadResult, io: Io): void {
+  if (r.canary) io.stdout(formatCanary(r.app, r.canary));
+  if (r.noCanary) io.stdout(`${escapeField(r.app)}: no canary: ${escapeField(r.noCanary)}\n`);
+  io.stdout(
+    `${escapeField(r.app)}: reloaded, ${r.replaced} worker${r.replaced === 1 ? '' : 's'} replaced in ${formatDuration(r.ms)}\n`,
+  );
+}
+
 // What the root answers is shown escaped (terminal-text.ts), but for `--json` and for `logs` into a pipe
 // or a file: those are data, kept byte for byte.
 /**
@@ -132,10 +141,15 @@ export async function controlCommand(command: Command, options: ControlOptions, 
   } catch (error) {
     // A canary's verdict is the answer to the reload even when it rolled the reload back: its table is
     // printed, the failure then as every failure is.
-    if (!options.json && error instanceof CommandError)
+    if (!options.json && error instanceof CommandError) {
+      if (command.cmd === 'reload') for (const r of error.done as ReloadResult[]) printReloaded(r, io);
       for (const a of error.apps) if (a.canary) io.stdout(formatCanary(a.app, a.canary));
+    }
     if (options.json && error instanceof ClusterdError) {
-      const apps = error instanceof CommandError ? { apps: error.apps } : {};
+      const apps =
+        error instanceof CommandError
+          ? { apps: error.apps, ...(error.done.length ? { done: error.done } : {}) }
+          : {};
       io.stdout(
         `${JSON.stringify({ error: { code: error.code, message: error.message, ...apps } }, null, 2)}\n`,
       );
@@ -159,14 +173,7 @@ async function runControl(command: Command, options: ControlOptions, io: Io): Pr
       const canary = command.canary === undefined ? {} : { canary: command.canary };
       const results = await client.reload(command.app, { ...wait, ...canary });
       if (options.json) json(results);
-      else
-        for (const r of results) {
-          if (r.canary) io.stdout(formatCanary(r.app, r.canary));
-          if (r.noCanary) io.stdout(`${escapeField(r.app)}: no canary: ${escapeField(r.noCanary)}\n`);
-          io.stdout(
-            `${escapeField(r.app)}: reloaded, ${r.replaced} worker${r.replaced === 1 ? '' : 's'} replaced in ${formatDuration(r.ms)}\n`,
-          );
-        }
+      else for (const r of results) printReloaded(r, io);
       break;
     }
     case 'restart': {

@@ -7,7 +7,7 @@ import { displayPath } from '../../config/display.js';
 import { formatDuration } from '../../config/units.js';
 import type { UpApp, UpReport } from '../../control/protocol.js';
 import { UpError } from '../../control/up-error.js';
-import { ClusterdError, ConfigError, ErrorCode, EXIT_OF, ExitCode } from '../../errors.js';
+import { ClusterdError, ConfigError, commonCode, ErrorCode, EXIT_OF, ExitCode } from '../../errors.js';
 import { formatCanary } from '../canary-table.js';
 import type { Io } from '../io.js';
 import { escapeField } from '../terminal-text.js';
@@ -123,9 +123,8 @@ export async function upCommand(options: UpOptions, io: Io): Promise<number> {
   }
   if (report.ok) return ExitCode.OK;
   // A deploy script tells a rolled-back canary (4) and too little traffic (5) from any other failure.
-  const codes = new Set(report.apps.filter((a) => !a.ok).map((a) => a.code));
-  const [only] = codes;
-  return codes.size === 1 && (only === ErrorCode.CANARY_FAILED || only === ErrorCode.CANARY_INCONCLUSIVE)
-    ? EXIT_OF[only]
+  const code = commonCode(report.apps.filter((a) => !a.ok).map((a) => a.code ?? ErrorCode.COMMAND_FAILED));
+  return code === ErrorCode.CANARY_FAILED || code === ErrorCode.CANARY_INCONCLUSIVE
+    ? EXIT_OF[code]
     : ExitCode.FAILURE;
 }
