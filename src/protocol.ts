@@ -218,6 +218,12 @@ export type PrimaryMessage =
     }
   /** A worker's `publish(topic, data)` (clusterd/worker): logged as an event; `data` as JSON keeps it. */
   | { type: 'publish'; worker: number; pid: number; topic: string; data: unknown }
+  /**
+   * The release the app's workers run, resolved when its settings came (primary/process/release.ts): at
+   * its start, and whenever a reload brings settings or a failed one restores them. The root starts a
+   * restarted primary on it after a failed reload, so that a rollback holds.
+   */
+  | { type: 'release'; script: string; cwd: string }
   /** The app's `logs.file` started failing, or is written again. */
   | ({ type: 'logfile' } & LogFileReport)
   /** Sent last: the primary exits on purpose (its app is stopped or errored). */
@@ -319,6 +325,7 @@ const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   recycled: true,
   leader: true,
   publish: true,
+  release: true,
   logfile: true,
   bye: true,
 };

@@ -173,11 +173,13 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
     // The log files, the watcher and the listen socket follow the settings in force: a reload's when it
     // starts, the previous ones again when it fails (pool.ts, endReload).
     (settings) => {
+      if (settings.release) send({ type: 'release', ...settings.release });
       updateWatcher(settings);
       logFiles.update(settings);
       sockets.settings(settings);
     },
   );
+  if (app.release) send({ type: 'release', ...app.release });
   pool.start(answer);
   if (app.program === null) {
     history = new RequestHistory({
@@ -214,7 +216,8 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
         return;
       }
       starting = true;
-      const app = pinRelease(request.app);
+      // A release given is the one to run (the root's after a failed reload); else it is resolved now.
+      const app = request.app.release ? request.app : pinRelease(request.app);
       return sockets.ensure(app).then((problem) => {
         if (problem) cannotStart(problem, answer);
         else start(app, request.logFormat, answer);

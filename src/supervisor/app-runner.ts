@@ -7,7 +7,7 @@
 // all looks like from outside). A fault in any handler here is contained: it is logged and restarts this
 // app's primary only.
 import type { ResolvedApp } from '../config/resolved.js';
-import { errorMessage, type Failure } from '../errors.js';
+import { ErrorCode, errorMessage, type Failure } from '../errors.js';
 import type { AppState, PrimaryState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
 import {
@@ -39,6 +39,13 @@ import { exitedBefore, Requests } from './requests.js';
 import { WorkersView } from './workers-view.js';
 
 type Request = Exclude<PrimaryRequest, { op: 'start' }>;
+
+/** The failures of a reload after which the old workers still serve, on what they ran before. */
+const ROLLED_BACK: ReadonlySet<string> = new Set([
+  ErrorCode.RELOAD_FAILED,
+  ErrorCode.CANARY_FAILED,
+  ErrorCode.CANARY_INCONCLUSIVE,
+]);
 
 export class AppRunner {
   readonly workers: WorkersView;
@@ -135,6 +142,13 @@ export class AppRunner {
     return ping;
   }
 
+  /** The settings and release the workers run after a failed reload, for a restarted primary; null: `app`. */
+  private runs: ResolvedApp | null = null;
+  /** The settings the workers were last started or reloaded onto. */
+  private deployed: ResolvedApp | null = null;
+  /** The release the primary last said its workers run. */
+  private release: { script: string; cwd: string } | null = null;
+
   /**
    * Rolling reload onto the current settings; `canary` decides its canary phase (absent: the settings).
    * A deploy that asks for one of every app (`up --canary`, `reload --canary`) reloads an app that cannot
@@ -142,11 +156,32 @@ export class AppRunner {
    */
   async reload(canary?: boolean): Promise<Outcome<OpResults['reload']>> {
     const why = canary ? canaryRefusalOf(this.app) : null;
-    if (why === null)
-      return this.request({ op: 'reload', app: this.app, ...(canary === undefined ? {} : { canary }) });
+    if (why === null) return this.deploy(this.app, canary === undefined ? {} : { canary });
     this.log.warn({ app: this.app.name, canary: 'skipped' }, `no canary for ${this.app.name}: ${why}`);
-    const outcome = await this.request({ op: 'reload', app: this.app, canary: false });
+    const outcome = await this.deploy(this.app, { canary: false });
     return outcome.ok ? { ok: true, result: { ...outcome.result, noCanary: why } } : outcome;
+  }
+
+  // A reload onto `app`. Failed, the workers run what they ran (the primary restored it): a restarted
+  // primary starts on that too, with the release they run, until a reload succeeds.
+  private async deploy(
+    app: ResolvedApp,
+    canary: { canary?: boolean },
+  ): Promise<Outcome<OpResults['reload']>> {
+    const before = this.runs ?? this.deployed;
+    const outcome = await this.request({ op: 'reload', app, ...canary });
+    if (outcome.ok) {
+      this.deployed = app;
+      this.runs = null;
+    } else if (ROLLED_BACK.has(outcome.code) && before && this.release) {
+      this.runs = { ...before, release: this.release };
+    }
+    return outcome;
+  }
+
+  /** What a (re)started primary runs: the settings, or after a failed reload what the workers ran. */
+  private startSettings(): ResolvedApp {
+    return this.runs ? { ...this.runs, instances: this.app.instances } : this.app;
   }
 
   /**
@@ -309,7 +344,9 @@ export class AppRunner {
       child.send(this.requests.track({ op }, () => {}));
       return;
     }
-    const start = { op: 'start' as const, app: this.app, logFormat: this.logFormat };
+    const app = this.startSettings();
+    if (!this.runs) this.deployed = app;
+    const start = { op: 'start' as const, app, logFormat: this.logFormat };
     child.send(this.requests.track(start, (outcome) => this.dispatch({ type: 'start answered', outcome })));
   }
 
@@ -378,6 +415,9 @@ export class AppRunner {
       case 'connections':
         // Shown by status; a count every second of a long drain is not news for the log.
         this.workers.connections(message.pid, message.open);
+        return;
+      case 'release':
+        this.release = { script: message.script, cwd: message.cwd };
         return;
       case 'bye':
         this.run({ type: 'bye' });

@@ -107,5 +107,24 @@ describe('release directories', () => {
     const starting = root.events.slice(from).find((e) => e.to === 'starting');
     expect(starting?.script).toBe(realpathSync(join(base, 'releases/one/server.js')));
     for (let i = 0; i < 6; i++) expect(await getJson(address)).toMatchObject({ release: 'one' });
+    // So does every worker of a primary restarted after it died: the rollback holds.
+    const primary = status.apps[0].primary as number;
+    const again = root.events.length;
+    process.kill(primary, 'SIGKILL');
+    await root.waitFor((e) => e.app === 'web' && e.to === 'running', 'web running again', { from: again });
+    // (The fixture listens on port 0: a new primary, a new port.)
+    const ready = root.events.slice(again).find((e) => e.app === 'web' && e.to === 'ready');
+    const address2 = String(ready?.address);
+    const restarted2 = root.events.slice(again).filter((e) => e.to === 'starting');
+    expect(restarted2.map((e) => e.script)).toEqual([
+      realpathSync(join(base, 'releases/one/server.js')),
+      realpathSync(join(base, 'releases/one/server.js')),
+    ]);
+    for (let i = 0; i < 6; i++) expect(await getJson(address2)).toMatchObject({ release: 'one' });
+    // A reload is the deploy again: onto the release current points at.
+    writeFileSync(join(broken, 'server.js'), server);
+    const retry = await runCli(['reload', 'web'], { cwd: root.dir, env: root.env });
+    expect(retry.code, retry.stderr).toBe(0);
+    for (let i = 0; i < 6; i++) expect(await getJson(address2)).toMatchObject({ release: 'broken' });
   });
 });
