@@ -7,8 +7,9 @@
 // The preload's one diagnostics_channel subscriber (`http.server.request.start`) and its one 'close'
 // listener per response call `started` and `ended` below: no second subscriber, no second listener, no
 // closure per request. What a request costs here: a clock read and a property on the response at its
-// start; at its close, a clock read, a look at the rendered header for an event stream, a binary search
-// over 59 bounds and a few increments (bench/throughput.ts measures it against `requestMetrics: false`).
+// start; at its close, a clock read, two fields that say whether it may be an event stream (its header is
+// read only then), a binary search over 59 bounds and a few increments: about 2,000 instructions, 2 % of
+// a "hello" worker's per request (bench/request-cost.ts; bench/throughput.ts for req/s).
 //
 // What is not counted:
 // - upgrades (WebSockets): node:http publishes no request for one a server has an 'upgrade' listener for;
@@ -31,7 +32,25 @@ const EVENT_STREAM = 'text/event-stream';
 /** When the request started (performance.now(), ms), on its response. */
 const START = Symbol('clusterd.requestStart');
 
-type Response = http.ServerResponse & { [START]?: number; _header?: unknown };
+type Response = http.ServerResponse & {
+  [START]?: number;
+  _header?: unknown;
+  _last?: boolean;
+  _contentLength?: number | null;
+};
+
+/**
+ * Whether a finished response was an event stream. Only a response of unknown length can be one: sent
+ * chunked, or ended by closing the connection (`_last`) with no length Node.js computed itself. A
+ * response of known length (keep-alive's usual case) is told by two boolean fields; the others have their
+ * header as sent searched (also when the app gave it to writeHead alone, which getHeader() does not see),
+ * which costs more: the header is a string built in pieces, and a search first copies it into one.
+ */
+function isEventStream(r: Response): boolean {
+  if (!r.chunkedEncoding && !(r._last && typeof r._contentLength !== 'number')) return false;
+  const header = r._header;
+  return typeof header === 'string' && header.includes(EVENT_STREAM);
+}
 
 interface Recorder {
   /** A request has started (its head is parsed). */
@@ -106,9 +125,7 @@ function installRequests(countRequests: boolean): Recorder | null {
       const code = r.statusCode;
       const c = code >= 500 ? 4 : code < 200 ? 0 : ((code / 100) | 0) - 1;
       classes[c] = (classes[c] as number) + 1;
-      // The header as sent (also when the app gave it to writeHead alone, which getHeader() does not see).
-      const header = r._header;
-      if (typeof header === 'string' && header.includes(EVENT_STREAM)) return;
+      if (isEventStream(r)) return;
       const ms = now() - (r[START] as number);
       const i = bucketOf(ms);
       latency[i] = (latency[i] as number) + 1;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -43,6 +44,23 @@ function exchange(address: string, path: string, how: How = 'read', tls = false)
     req.on('timeout', () => req.destroy(new Error(`${path} timed out`)));
     req.on('error', (error) => (how === 'abort' ? undefined : reject(error)));
     req.end();
+  });
+}
+
+/**
+ * One HTTP/1.0 request on a raw socket, read until the server closes it (HTTP/1.0 has no keep-alive by
+ * default, and a response of unknown length is delimited by the close): its status.
+ */
+function http10(address: string, path: string): Promise<number> {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.0\r\n\r\n`));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => {
+      answer += d;
+    });
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0)));
+    socket.on('error', reject);
   });
 }
 
@@ -94,8 +112,8 @@ describe('request metrics', () => {
     const tls = await root.address('tls');
     const off = await root.address('off');
 
-    // web: 20 x 200, 4 x 404, 6 x 500, a 1 s answer, a server-sent event stream, an aborted response,
-    // and an upgrade.
+    // web: 20 x 200, 4 x 404, 6 x 500, a 1 s answer, a server-sent event stream (chunked), an aborted
+    // response, an upgrade, and over HTTP/1.0 (ended by the close, no chunks) an answer and an event stream.
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push(await exchange(web, '/'));
     for (let i = 0; i < 4; i++) statuses.push(await exchange(web, '/status/404'));
@@ -104,8 +122,10 @@ describe('request metrics', () => {
     statuses.push(await exchange(web, '/sse?ms=600'));
     statuses.push(await exchange(web, '/hang', 'abort'));
     statuses.push(await exchange(web, '/', 'upgrade'));
-    expect(statuses.filter((s) => s === 200)).toHaveLength(23);
-    expect(statuses.at(-1)).toBe(101);
+    statuses.push(await http10(web, '/'));
+    statuses.push(await http10(web, '/sse?ms=100'));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(25);
+    expect(statuses.at(-3)).toBe(101);
     for (let i = 0; i < 5; i++) expect(await exchange(tls, '/', 'read', true)).toBe(200);
     expect(await exchange(tls, '/status/503', 'read', true)).toBe(503);
     for (let i = 0; i < 5; i++) expect(await exchange(off, '/')).toBe(200);
@@ -120,20 +140,20 @@ describe('request metrics', () => {
     }, 'the requests in /metrics');
     const web2 = (code: string) => total(text, 'clusterd_http_requests_total', { app: 'web', code });
     expect([web2('1xx'), web2('2xx'), web2('3xx'), web2('4xx'), web2('5xx'), web2('aborted')]).toEqual([
-      0, 22, 0, 4, 6, 1,
+      0, 24, 0, 4, 6, 1,
     ]);
     // Both workers served some (round-robin), each its own series.
     const slots = new Set(
       text.find('clusterd_http_requests_total', { app: 'web' }).map((s) => s.labels.worker),
     );
     expect(slots).toEqual(new Set(['0', '1']));
-    // The latency: every finished response but the event stream, the 1 s one above 0.5 s.
+    // The latency: every finished response but the event streams, the 1 s one above 0.5 s.
     const bucket = (le: string) =>
       total(text, 'clusterd_http_request_duration_seconds_bucket', { app: 'web', le });
-    expect(total(text, 'clusterd_http_request_duration_seconds_count', { app: 'web' })).toBe(31);
-    expect(bucket('+Inf')).toBe(31);
-    expect(bucket('0.5')).toBeLessThanOrEqual(30);
-    expect(bucket('2.5')).toBe(31);
+    expect(total(text, 'clusterd_http_request_duration_seconds_count', { app: 'web' })).toBe(32);
+    expect(bucket('+Inf')).toBe(32);
+    expect(bucket('0.5')).toBeLessThanOrEqual(31);
+    expect(bucket('2.5')).toBe(32);
     expect(total(text, 'clusterd_http_request_duration_seconds_sum', { app: 'web' })).toBeGreaterThan(1);
     // HTTPS through the same subscriber.
     expect(total(text, 'clusterd_http_requests_total', { app: 'tls', code: '2xx' })).toBe(5);
@@ -149,12 +169,12 @@ describe('request metrics', () => {
     const status = await eventually(async () => {
       const s = JSON.parse((await cli(root, ['status', '--json'])).stdout) as Status;
       const app = s.apps.find((a) => a.name === 'web')?.requests;
-      // 6 of the 32 finished responses were 5xx.
-      return app?.serverErrors === 6 / 32 ? s : undefined;
+      // 6 of the 34 finished responses were 5xx.
+      return app?.serverErrors === 6 / 34 ? s : undefined;
     }, 'the requests in status');
     const [webStatus, tlsStatus, offStatus] = status.apps;
     expect(webStatus?.requests?.rate).toBeGreaterThan(0);
-    // p99 of 31 latencies, one of them just over 1 s: read in that one's bucket.
+    // p99 of 32 latencies, one of them just over 1 s: read in that one's bucket.
     expect(webStatus?.requests?.p99).toBeGreaterThan(1000);
     expect(webStatus?.requests?.p99).toBeLessThan(2500);
     const rates = webStatus?.workers.map((w) => w.requests?.rate ?? Number.NaN) ?? [];
