@@ -24,6 +24,11 @@ export interface Histogram {
 }
 
 export interface RequestCounts {
+  /**
+   * Requests started (their head parsed). Those neither finished nor aborted are under way: a release
+   * that hangs requests shows as that number growing (primary/reload/canary.ts).
+   */
+  started: number;
   /** Responses finished, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
   classes: [number, number, number, number, number];
   /** Responses closed before they finished (the client went away, the server destroyed the socket). */
@@ -57,7 +62,13 @@ export function emptyHistogram(): Histogram {
 }
 
 export function emptyCounts(): RequestCounts {
-  return { classes: [0, 0, 0, 0, 0], aborted: 0, latency: emptyHistogram(), loopDelay: emptyHistogram() };
+  return {
+    started: 0,
+    classes: [0, 0, 0, 0, 0],
+    aborted: 0,
+    latency: emptyHistogram(),
+    loopDelay: emptyHistogram(),
+  };
 }
 
 // Element by element; a count that went down (never within one process, but a sample from another is
@@ -85,6 +96,7 @@ export function subtract(after: RequestCounts, before: RequestCounts | null): Re
   const b = before?.classes ?? [0, 0, 0, 0, 0];
   return {
     classes: [minus(c[0], b[0]), minus(c[1], b[1]), minus(c[2], b[2]), minus(c[3], b[3]), minus(c[4], b[4])],
+    started: minus(after.started, before?.started ?? 0),
     aborted: minus(after.aborted, before?.aborted ?? 0),
     latency: histogramMinus(after.latency, before?.latency ?? null),
     loopDelay: histogramMinus(after.loopDelay, before?.loopDelay ?? null),
@@ -97,6 +109,7 @@ export function add(a: RequestCounts, b: RequestCounts): RequestCounts {
   const y = b.classes;
   return {
     classes: [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3], x[4] + y[4]],
+    started: a.started + b.started,
     aborted: a.aborted + b.aborted,
     latency: histogramPlus(a.latency, b.latency),
     loopDelay: histogramPlus(a.loopDelay, b.loopDelay),
@@ -106,6 +119,11 @@ export function add(a: RequestCounts, b: RequestCounts): RequestCounts {
 /** Responses finished, whatever their status. */
 export function finished(c: RequestCounts): number {
   return c.classes[0] + c.classes[1] + c.classes[2] + c.classes[3] + c.classes[4];
+}
+
+/** Requests under way when the counts were taken: started, neither finished nor aborted. */
+export function underWay(c: RequestCounts): number {
+  return Math.max(0, c.started - requests(c));
 }
 
 /** Finished + aborted. */

@@ -96,6 +96,7 @@ export interface CountsSample {
   at: number;
   rss: number;
   counts: {
+    started: number;
     classes: [number, number, number, number, number];
     aborted: number;
     latency: CountedHistogram;

@@ -194,7 +194,13 @@ const isCounted = tagged<Counted>('counted', {
     pid: serial,
     at: count,
     rss: amount,
-    counts: exact({ classes: tuple(5, count), aborted: count, latency: histogram, loopDelay: histogram }),
+    counts: exact({
+      started: count,
+      classes: tuple(5, count),
+      aborted: count,
+      latency: histogram,
+      loopDelay: histogram,
+    }),
   }),
 });
 

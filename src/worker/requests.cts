@@ -69,6 +69,7 @@ function installRequests(countRequests: boolean): Recorder | null {
   const { bucketOf } = requestBuckets;
   const now = () => perfHooks.performance.now();
   const classes: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  let started = 0;
   let aborted = 0;
   const latency = new Array<number>(BUCKETS).fill(0);
   let latencySum = 0;
@@ -97,6 +98,7 @@ function installRequests(countRequests: boolean): Recorder | null {
       at: Date.now(),
       rss: process.memoryUsage.rss(),
       counts: {
+        started,
         classes: [...classes],
         aborted,
         latency: { counts: latency.slice(), sum: rounded(latencySum) },
@@ -113,6 +115,7 @@ function installRequests(countRequests: boolean): Recorder | null {
   if (!countRequests) return null;
   return {
     started(res) {
+      started += 1;
       (res as Response)[START] = now();
     },
     ended(res) {

@@ -16,6 +16,7 @@ import {
   requests,
   serverErrorShare,
   subtract,
+  underWay,
 } from '../../src/health/request-stats.js';
 
 /** A histogram of these values (ms), as the worker records them. */
@@ -74,6 +75,7 @@ describe('counts', () => {
   it('start empty: zero counts, buckets of the right length, fresh objects each time', () => {
     const a = emptyCounts();
     expect(a).toEqual({
+      started: 0,
       classes: [0, 0, 0, 0, 0],
       aborted: 0,
       latency: { counts: new Array(BUCKETS).fill(0), sum: 0 },
@@ -82,6 +84,17 @@ describe('counts', () => {
     a.latency.counts[0] = 5;
     expect(emptyCounts().latency.counts[0]).toBe(0);
     expect(requests(a)).toBe(0);
+  });
+
+  it('says how many requests are under way: started, neither finished nor aborted', () => {
+    const c = {
+      ...emptyCounts(),
+      started: 10,
+      classes: [0, 6, 0, 0, 1] as [number, number, number, number, number],
+      aborted: 1,
+    };
+    expect(underWay(c)).toBe(2);
+    expect(underWay({ ...c, started: 5 })).toBe(0);
   });
 
   it('count requests as finished plus aborted, and the 5xx share of the finished ones', () => {

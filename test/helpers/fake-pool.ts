@@ -158,6 +158,7 @@ export class FakeWorker implements WorkerProcess {
     { ms = 10, errors = 0, delay = 1 }: { ms?: number; errors?: number; delay?: number } = {},
   ): void {
     const c = this.counts;
+    c.started += n;
     c.classes[1] += n - errors;
     c.classes[4] += errors;
     c.latency.counts[bucketOf(ms)] = (c.latency.counts[bucketOf(ms)] ?? 0) + n;

@@ -13,6 +13,7 @@ import {
   type RequestCounts,
   requests,
   subtract,
+  underWay,
 } from '../../health/request-stats.js';
 import type { PrimaryMessage } from '../../protocol.js';
 import { type CanaryReport, type CanaryVerdict, type Figures, judgeCanary } from './canary-judge.js';
@@ -64,12 +65,15 @@ export function figuresOf(
   rss: readonly number[],
   rssOf: 'max' | 'median',
   exits: number,
+  /** Requests that were under way at the window's end and not at its start: hung, so far. */
+  hung = 0,
 ): Figures {
   const sum = windows.reduce((a, b) => add(a, b), emptyCounts());
   return {
-    requests: requests(sum),
-    // A request that never finished (reset, or given up by its client) failed as a 5xx did.
-    errors: sum.classes[4] + sum.aborted,
+    requests: requests(sum) + hung,
+    // A request that never finished (reset, or given up by its client), or is still hanging, failed as
+    // a 5xx did.
+    errors: sum.classes[4] + sum.aborted + hung,
     finished: requests(sum) - sum.aborted,
     latency: statistics(sum),
     loopDelay: windows.length ? quantile(sum.loopDelay, 0.99) : null,
@@ -94,6 +98,13 @@ export function windowFigures(
   const side = (canary: boolean) => measured.filter((s) => canaryPids.has(s.pid) === canary);
   const windows = (samples: CountsSample[]) =>
     samples.map((s) => subtract(s.counts, before.get(s.pid) ?? null));
+  // More requests under way at the end than at the start: that many started and have not ended (a worker
+  // under steady load has about as many under way at any two moments).
+  const hung = (samples: CountsSample[]) =>
+    samples.reduce((n, s) => {
+      const was = before.get(s.pid);
+      return n + Math.max(0, underWay(s.counts) - (was ? underWay(was) : 0));
+    }, 0);
   const canaries = side(true);
   const baseline = side(false);
   return {
@@ -102,12 +113,14 @@ export function windowFigures(
       canaries.map((s) => s.rss),
       'max',
       0,
+      hung(canaries),
     ),
     baseline: figuresOf(
       windows(baseline),
       baseline.map((s) => s.rss),
       'median',
       0,
+      hung(baseline),
     ),
     baselineWorkers: baseline.length,
     unanswered: canaryPids.size - canaries.length,
