@@ -104,9 +104,9 @@ const pm2Target = (cli: ReturnType<typeof pm2>): Target => ({
       await sleep(25);
     }
     return {
-      reload: async () => {
-        cli.run(['reload', 'hello']);
-      },
+      // Not cli.run: autocannon runs in this process, and a synchronous command would stop it sending
+      // and reading for as long as PM2 takes (no request would meet the reload).
+      reload: () => cli.runAsync(['reload', 'hello']).then(() => {}),
       stop: async () => {
         cli.run(['delete', 'hello']);
       },
