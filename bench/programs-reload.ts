@@ -137,7 +137,9 @@ async function pm2Fork(): Promise<Sample> {
     await sleep(300);
     const sockets = tcpSockets();
     const began = performance.now();
-    cli.run(['reload', 'py']);
+    // Not cli.run: a synchronous command would stop the traffic loops (this process's) for as long as
+    // PM2 takes, and that stall would be counted as PM2's gap.
+    await cli.runAsync(['reload', 'py']);
     await answering(port, 1);
     const reloadMs = performance.now() - began;
     await sleep(AFTER_MS);

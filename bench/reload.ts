@@ -1,7 +1,9 @@
 // Rolling reload under load: a 2-worker HTTP app under a steady keep-alive load (autocannon, 50
 // connections, loopback), reloaded twice, under clusterd, PM2 (cluster mode, `pm2 reload`) and bare
-// node:cluster with a naive kill-and-fork. Counts failed requests (errors, timeouts, non-2xx) and the
-// p99 latency of the window that holds the reloads. Rounds are interleaved; medians are reported.
+// node:cluster with a naive kill-and-fork. Counts failed requests (errors, timeouts, non-2xx), the p99
+// latency and req/s of the window that holds the reloads (1 s before, between and after them), and each
+// reload's time (a reload's mean: signal or command to done). Rounds are interleaved; medians are
+// reported. autocannon runs in this process: every reload runs without blocking it.
 // Run: npm run build && node bench/reload.ts [rounds]
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -104,9 +106,9 @@ const pm2Target = (cli: ReturnType<typeof pm2>): Target => ({
       await sleep(25);
     }
     return {
-      reload: async () => {
-        cli.run(['reload', 'hello']);
-      },
+      // Not cli.run: autocannon runs in this process, and a synchronous command would stop it sending
+      // and reading for as long as PM2 takes (no request would meet the reload).
+      reload: () => cli.runAsync(['reload', 'hello']).then(() => {}),
       stop: async () => {
         cli.run(['delete', 'hello']);
       },
@@ -123,14 +125,24 @@ async function scenario(target: Target, kind: AppKind) {
   );
   const done = new Promise<autocannon.Result>((resolve) => instance.on('done', resolve));
   await sleep(1_000);
+  const reloadsMs: number[] = [];
   for (let i = 0; i < RELOADS; i++) {
+    const began = performance.now();
     await app.reload();
+    reloadsMs.push(performance.now() - began);
     await sleep(1_000);
   }
   instance.stop();
   const r = await done;
   await app.stop();
-  return { failed: r.errors + r.timeouts + r.non2xx, requests: r.requests.total, p99: r.latency.p99 };
+  // The window is 3 s plus the reloads, so its request count grows with them: req/s compares targets.
+  return {
+    failed: r.errors + r.timeouts + r.non2xx,
+    requests: r.requests.total,
+    rps: r.requests.total / r.duration,
+    reloadMs: reloadsMs.reduce((a, b) => a + b, 0) / reloadsMs.length,
+    p99: r.latency.p99,
+  };
 }
 
 const cli = pm2();
@@ -143,7 +155,9 @@ try {
         const key = `${target.name} | ${kind}`;
         const r = await scenario(target, kind);
         results.set(key, [...(results.get(key) ?? []), r]);
-        console.error(`round ${round + 1}: ${key}: ${r.failed} failed of ${r.requests}, p99 ${r.p99} ms`);
+        console.error(
+          `round ${round + 1}: ${key}: ${r.failed} failed of ${r.requests} (${Math.round(r.rps)} req/s), p99 ${r.p99} ms, reloads ${Math.round(r.reloadMs)} ms`,
+        );
       }
     }
   }
@@ -152,7 +166,16 @@ try {
 }
 
 const rows: (string | number)[][] = [
-  ['target', 'app', 'failed requests (median)', 'failed (each round)', 'p99 ms', 'requests'],
+  [
+    'target',
+    'app',
+    'failed requests (median)',
+    'failed (each round)',
+    'p99 ms',
+    'requests',
+    'req/s',
+    'reload ms',
+  ],
 ];
 const summary: Record<string, object> = {};
 for (const [key, runs] of results) {
@@ -165,12 +188,16 @@ for (const [key, runs] of results) {
     runs.map((r) => r.failed).join(' '),
     median(runs.map((r) => r.p99)),
     median(runs.map((r) => r.requests)),
+    Math.round(median(runs.map((r) => r.rps))),
+    Math.round(median(runs.map((r) => r.reloadMs))),
   ]);
   summary[key] = {
     failed,
     each: runs.map((r) => r.failed),
     p99: median(runs.map((r) => r.p99)),
     requests: median(runs.map((r) => r.requests)),
+    rps: Math.round(median(runs.map((r) => r.rps))),
+    reloadMs: Math.round(median(runs.map((r) => r.reloadMs))),
   };
 }
 console.log(table(rows));
