@@ -323,6 +323,25 @@ describe('pool: canary reloads', () => {
     expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
   });
 
+  it('fails a canary whose requests hang: under way at the end of its window and not at its start', async () => {
+    const t = running();
+    const replies: Outcome[] = [];
+    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+    const canary = t.forks[3];
+    canary?.ready();
+    await observe(1_000);
+    canary?.serve(800);
+    // 200 more started, and their clients still wait.
+    if (canary) canary.counts.started += 200;
+    for (const w of t.forks.slice(0, 3)) w.serve(1_000);
+    await observe(10_000);
+    expect(replies[0]).toMatchObject({ ok: false, code: 'CLUSTERD_ERR_CANARY_FAILED' });
+    const errors = (
+      replies[0] as { canary: { checks: { check: string; canary: number }[] } }
+    ).canary.checks.find((c) => c.check === 'errors');
+    expect(errors?.canary).toBeCloseTo(0.2, 5);
+  });
+
   it('says in its result why a canary asked for was skipped', async () => {
     const t = running(canaryApp(2));
     t.forks[1]?.exit(0);
