@@ -23,6 +23,18 @@ export function pssKiB(pid: number): number {
   return Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? Number.NaN);
 }
 
+/**
+ * CPU time (ns) the main thread of `pid` has run so far, from /proc/<pid>/schedstat (the scheduler's own
+ * count, in ns: far finer than /proc/<pid>/stat's clock ticks); 0 once the process is gone.
+ */
+export function mainThreadCpuNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return 0;
+  }
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

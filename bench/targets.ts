@@ -7,6 +7,8 @@ import { pm2 } from './pm2.ts';
 
 export interface Running {
   stop(): Promise<void>;
+  /** The workers' pids, where the target tells them (clusterd's ready events). */
+  workers?: number[];
 }
 
 export interface Target {
@@ -34,8 +36,11 @@ export const clusterd = (
         },
       ],
     });
-    const { child } = await startClusterd(file, (e) => e.to === 'running');
-    return { stop: () => stop(child) };
+    const { child, events } = await startClusterd(file, (e) => e.to === 'running');
+    const pids = events
+      .filter((e) => e.to === 'ready' && typeof e.pid === 'number')
+      .map((e) => e.pid as number);
+    return { stop: () => stop(child), workers: pids };
   },
 });
 

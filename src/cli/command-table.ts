@@ -159,7 +159,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: '',
     options: CONTROL,
     section: 'Control',
-    help: ['Apps and workers: pid, state, restarts, uptime, CPU, memory, script'],
+    help: ['Apps and workers: pid, state, restarts, uptime, CPU, memory, req/s, 5xx, p99, script'],
   },
   {
     name: 'reload',

@@ -124,7 +124,7 @@ export class Client {
     return stream;
   }
 
-  /** Every app and worker: pid, state, restarts, uptime, CPU, memory, script. */
+  /** Every app and worker: pid, state, restarts, uptime, CPU, memory, request figures, script. */
   status(): Promise<Status> {
     return this.command({ cmd: 'status' });
   }

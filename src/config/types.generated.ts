@@ -55,7 +55,7 @@ export type IncrementVar = string | null;
  */
 export type Serialization = 'json' | 'advanced';
 /**
- * Count the app's HTTP requests in each worker, without code in the app: responses by status class (1xx to 5xx), those closed before they finished, and their latency, for `/metrics` (`clusterd_http_requests_total`, `clusterd_http_request_duration_seconds`) and `clusterd status` (req/s, 5xx share, p99 per worker). Counted by clusterd's preload from `node:diagnostics_channel` for every `node:http` and `node:https` server of the app; HTTP/2 (`node:http2`) and upgrades (WebSockets) are not counted, and server-sent event streams are left out of the latency. It costs a few hundred nanoseconds per request (docs/benchmarks.md); `false` turns the counting off (`status` then shows `-`). Node.js apps only. See docs/health.md.
+ * Count the app's HTTP requests in each worker, without code in the app: responses by status class (1xx to 5xx), those closed before they finished, and their latency, for `/metrics` (`clusterd_http_requests_total`, `clusterd_http_request_duration_seconds`) and `clusterd status` (req/s, 5xx share, p99 per worker). Counted by clusterd's preload from `node:diagnostics_channel` for every `node:http` and `node:https` server of the app; HTTP/2 (`node:http2`) and upgrades (WebSockets) are not counted, and server-sent event streams are left out of the latency. It costs about 2,000 instructions per request, 2 % of what a "hello" worker spends on one (docs/benchmarks.md); `false` turns the counting off (`status` then shows `-`). Node.js apps only. See docs/health.md.
  */
 export type RequestMetrics = boolean;
 /**

@@ -51,33 +51,35 @@ export async function statusOf(
   };
   const apps: AppStatus[] = await Promise.all(
     runners.map(async (a) => {
-      // Asked while the CPU and memory are read, not before.
-      const asked = figuresOf(a);
+      // The figures are asked while the CPU and memory are read, not before.
+      const [figures, usages] = await Promise.all([
+        figuresOf(a),
+        Promise.all(
+          a.workers.list().map(async (w) => ({ w, u: await usage(w.pid, a.app.program !== null) })),
+        ),
+      ]);
       return {
         name: a.app.name,
         state: a.state,
         instances: a.app.instances,
         primary: a.primaryPid,
         replaced: { ...a.workers.replaced },
-        requests: (await asked)?.app ?? null,
-        workers: await Promise.all(
-          a.workers.list().map(async (w) => {
-            const u = await usage(w.pid, a.app.program !== null);
-            const own = (await asked)?.workers.find((f) => f.pid === w.pid);
-            return {
-              id: w.slot,
-              pid: w.pid,
-              state: w.state,
-              restarts: w.restarts,
-              script: w.script,
-              connections: w.open,
-              uptime: Date.now() - w.since,
-              cpu: u ? Math.round(u.cpu * 10) / 10 : null,
-              memory: u ? u.memory : null,
-              requests: own ? { rate: own.rate, serverErrors: own.serverErrors, p99: own.p99 } : null,
-            };
-          }),
-        ),
+        requests: figures?.app ?? null,
+        workers: usages.map(({ w, u }) => {
+          const own = figures?.workers.find((f) => f.pid === w.pid);
+          return {
+            id: w.slot,
+            pid: w.pid,
+            state: w.state,
+            restarts: w.restarts,
+            script: w.script,
+            connections: w.open,
+            uptime: Date.now() - w.since,
+            cpu: u ? Math.round(u.cpu * 10) / 10 : null,
+            memory: u ? u.memory : null,
+            requests: own ? { rate: own.rate, serverErrors: own.serverErrors, p99: own.p99 } : null,
+          };
+        }),
       };
     }),
   );
