@@ -38,6 +38,16 @@ async function observe(ms = 1_000) {
   await vi.advanceTimersByTimeAsync(ms);
 }
 
+// A deploy of V 2 with its canary ready and through the warmup: the window has begun.
+async function observing(t: ReturnType<typeof running>) {
+  const replies: Outcome[] = [];
+  t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
+  const canary = t.forks[3];
+  canary?.ready();
+  await observe(1_000);
+  return { replies, canary };
+}
+
 describe('pool: canary reloads', () => {
   it('keeps the old workers and their settings when the canary answers 500 to a fifth of its requests', async () => {
     const t = running();
@@ -162,11 +172,7 @@ describe('pool: canary reloads', () => {
   it('gives a slot whose canary took it over the old release back when the canary fails', async () => {
     const t = running();
     const [old0] = t.forks;
-    const replies: Outcome[] = [];
-    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
-    const canary = t.forks[3];
-    canary?.ready();
-    await observe(1_000);
+    const { replies, canary } = await observing(t);
     // Slot 0's old worker dies during the window: its canary takes the slot over.
     old0?.exit(1, null, 'Error: old crash');
     for (const w of t.forks) w.serve(200, { errors: w === canary ? 60 : 0 });
@@ -187,11 +193,7 @@ describe('pool: canary reloads', () => {
   it('restarts on the old settings a canary that took its slot over and then crashed', async () => {
     const t = running();
     const [old0] = t.forks;
-    const replies: Outcome[] = [];
-    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
-    const canary = t.forks[3];
-    canary?.ready();
-    await observe(1_000);
+    const { replies, canary } = await observing(t);
     old0?.exit(1);
     canary?.exit(1, null, 'Error: canary crash');
     const restored = t.forks.at(-1);
@@ -203,11 +205,7 @@ describe('pool: canary reloads', () => {
   it('says which slot still runs the new release when the old one does not start again there', async () => {
     const t = running();
     const [old0] = t.forks;
-    const replies: Outcome[] = [];
-    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
-    const canary = t.forks[3];
-    canary?.ready();
-    await observe(1_000);
+    const { replies, canary } = await observing(t);
     old0?.exit(1, null, 'Error: old crash');
     for (const w of t.forks) w.serve(200, { errors: w === canary ? 60 : 0 });
     await observe(10_000);
@@ -226,11 +224,7 @@ describe('pool: canary reloads', () => {
     });
     const t = running(previous);
     const [old0] = t.forks;
-    const replies: Outcome[] = [];
-    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
-    const canary = t.forks[3];
-    canary?.ready();
-    await observe(1_000);
+    const { replies, canary } = await observing(t);
     old0?.exit(1);
     for (const w of t.forks) w.serve(200, { errors: w === canary ? 60 : 0 });
     await observe(10_000);
@@ -311,11 +305,7 @@ describe('pool: canary reloads', () => {
 
   it('fails a canary whose requests never finish (given up by their clients)', async () => {
     const t = running();
-    const replies: Outcome[] = [];
-    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
-    const canary = t.forks[3];
-    canary?.ready();
-    await observe(1_000);
+    const { replies, canary } = await observing(t);
     canary?.serve(800);
     if (canary) canary.counts.aborted += 200;
     for (const w of t.forks.slice(0, 3)) w.serve(1_000);
@@ -325,11 +315,7 @@ describe('pool: canary reloads', () => {
 
   it('fails a canary whose requests hang: under way at the end of its window and not at its start', async () => {
     const t = running();
-    const replies: Outcome[] = [];
-    t.pool.reload(canaryApp(3, {}, { V: '2' }), t.reply(replies));
-    const canary = t.forks[3];
-    canary?.ready();
-    await observe(1_000);
+    const { replies, canary } = await observing(t);
     canary?.serve(800);
     // 200 more started, and their clients still wait.
     if (canary) canary.counts.started += 200;
