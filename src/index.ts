@@ -1,8 +1,12 @@
 export type {
   AppStatus,
   ConnectOptions,
+  FleetApp,
+  FleetSample,
+  FleetWorker,
   LogEvent,
   LogsOptions,
+  MonitorItem,
   ReloadResult,
   RequestFigures,
   ScaleResult,

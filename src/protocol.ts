@@ -40,8 +40,11 @@ export type PrimaryRequest =
    * counts, for `/metrics`.
    */
   | { op: 'metrics' }
-  /** Each worker's request figures over the last 10 s, from the primary's request history (`status`). */
-  | { op: 'requests' }
+  /**
+   * Each worker's request figures over the last `windowMs` (default 10 s), from the primary's request
+   * history (`status`; `monitor` asks for a shorter window).
+   */
+  | { op: 'requests'; windowMs?: number }
   /**
    * `clusterd send`: `topic` and `data` to the onMessage handlers of every live worker of the app, or of
    * slot `worker`'s (primary/messages/).
@@ -97,6 +100,10 @@ export interface RequestFigures {
   serverErrors: number | null;
   /** The 99th percentile of the finished responses' latency (ms); null: none. */
   p99: number | null;
+  /** The median latency of the finished responses (ms); null: none. */
+  p50?: number | null;
+  /** The 99th percentile of the event loop's delay over the window (ms); null: not sampled. */
+  loopDelay?: number | null;
 }
 
 /** One worker's answer to a metrics scrape, measured in the worker (declared in worker/messages.cts). */

@@ -5,6 +5,7 @@ import { listening, locateSocket } from '../control/locate.js';
 import { verifySocket } from '../control/private-dir.js';
 import type { Command, LogEvent, Reply, SendResult, Status, UpReport } from '../control/protocol.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
+import type { FleetSample } from '../supervisor/fleet.js';
 
 export type {
   AppStatus,
@@ -18,6 +19,7 @@ export type {
   WorkerStatus,
 } from '../control/protocol.js';
 export type { CanaryCheck, CanaryReport } from '../primary/reload/canary-judge.js';
+export type { FleetApp, FleetSample, FleetWorker } from '../supervisor/fleet.js';
 
 export interface ConnectOptions {
   /** A config file, or a directory to search, as `--config` takes it; default: the one in `cwd`. */
@@ -68,6 +70,9 @@ export interface LogsOptions {
   /** Then the live output, until the stream is closed or clusterd stops. */
   follow?: boolean;
 }
+
+/** What a `monitor` stream gives: a sample of every app, or an event. */
+export type MonitorItem = { sample: FleetSample } | { event: LogEvent };
 
 /** Lines or events, read as they come; `close()` (or leaving a `for await` loop) ends it. */
 export interface Stream<T> extends AsyncIterableIterator<T> {
@@ -208,6 +213,22 @@ export class Client {
   events(options: { app?: string } = {}): Stream<LogEvent> {
     const command: Command = { cmd: 'events', ...(options.app === undefined ? {} : { app: options.app }) };
     return this.stream(command, (r) => ('event' in r ? r.event : undefined));
+  }
+
+  /**
+   * A live view's feed, as `clusterd monit` reads it: the samples kept of the last `history` seconds
+   * (default 120) and the recent events, then every app's sample each second and each event as it is
+   * logged, until closed. Watching makes the root sample every second; closing stops that.
+   */
+  monitor(options: { app?: string; history?: number } = {}): Stream<MonitorItem> {
+    const command: Command = {
+      cmd: 'monitor',
+      ...(options.app === undefined ? {} : { app: options.app }),
+      ...(options.history === undefined ? {} : { history: options.history }),
+    };
+    return this.stream(command, (r) =>
+      'sample' in r ? { sample: r.sample } : 'event' in r ? { event: r.event } : undefined,
+    );
   }
 
   /**

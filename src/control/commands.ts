@@ -11,7 +11,7 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
 import { type Answer, failure, withDeadline } from './replies.js';
 import { sendMessage, sendProblem } from './send.js';
-import { answerEvents, answerLogs } from './streams.js';
+import { answerEvents, answerLogs, answerMonitor, MAX_HISTORY_S } from './streams.js';
 import { defaultTimeout, isWaitingCommand } from './timeouts.js';
 import { answerUp } from './up.js';
 
@@ -48,6 +48,12 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
     if (r.lines !== undefined && !(Number.isInteger(r.lines) && (r.lines as number) >= 0))
       return '"lines" must be a whole number';
     if (r.follow !== undefined && typeof r.follow !== 'boolean') return '"follow" must be true or false';
+  }
+  if (r.cmd === 'monitor' && r.history !== undefined) {
+    if (
+      !(Number.isInteger(r.history) && (r.history as number) >= 0 && (r.history as number) <= MAX_HISTORY_S)
+    )
+      return `"history" must be a whole number of seconds between 0 and ${MAX_HISTORY_S}`;
   }
   if (r.cmd === 'send') return sendProblem(r);
   return undefined;
@@ -183,6 +189,8 @@ export async function answer(
         return answerLogs(request, supervisor);
       case 'events':
         return answerEvents(request, supervisor, events);
+      case 'monitor':
+        return answerMonitor(request, supervisor, events);
       case 'send':
         return ok(await sendMessage(request, supervisor));
       default:

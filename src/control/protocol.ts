@@ -5,6 +5,7 @@ import type { ConfigIssue, ErrorCode } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import type { GuardCause, RequestFigures } from '../protocol.js';
+import type { FleetSample } from '../supervisor/fleet.js';
 
 export type { RequestFigures } from '../protocol.js';
 
@@ -45,6 +46,12 @@ export type Command =
   | { cmd: 'send'; app: string; topic: string; data: unknown; worker?: number }
   /** The root's events as they are logged, live, until the client hangs up. */
   | { cmd: 'events'; app?: string }
+  /**
+   * A live view's feed (`clusterd monit`): the samples kept of the last `history` seconds (default 120)
+   * and the recent events first, then a `sample` of every app each second and each `event` as it is
+   * logged, until the client hangs up (supervisor/fleet.ts).
+   */
+  | { cmd: 'monitor'; app?: string; history?: number }
   /**
    * Re-read the config file, apply its changes, then reload every app the change did not roll or restart;
    * answered once all of it settled. `environment` must be the running one (absent: whichever it is).
@@ -188,7 +195,8 @@ export type Reply =
   /** First line of a stream (`logs --follow`, `events`): `output` or `event` lines follow until the end. */
   | { v: number; id: string | number; following: true }
   | { v: number; id: string | number; output: string }
-  | { v: number; id: string | number; event: LogEvent };
+  | { v: number; id: string | number; event: LogEvent }
+  | { v: number; id: string | number; sample: FleetSample };
 
 export const COMMANDS: Record<Command['cmd'], true> = {
   status: true,
@@ -200,6 +208,7 @@ export const COMMANDS: Record<Command['cmd'], true> = {
   shutdown: true,
   logs: true,
   events: true,
+  monitor: true,
   send: true,
   up: true,
 };

@@ -13,7 +13,7 @@ export type Answer =
       follow: {
         id: string | number;
         /** The stream's name, in the message of a client that falls behind. */
-        what: 'logs --follow' | 'events';
+        what: 'logs --follow' | 'events' | 'monitor';
         /** Sent at once (the recent lines of `logs`). */
         first: Reply[];
         /** Calls `send` with each message as it comes; returns how to stop. */

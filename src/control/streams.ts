@@ -2,6 +2,7 @@
 // `events` (what the root logs, as objects). connection.ts sends what they give and disconnects a client
 // that falls behind.
 import type { LogEvents } from '../log/events.js';
+import { FLEET_KEEP_MS, type FleetSample, onlyApp } from '../supervisor/fleet.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { CONTROL_VERSION, type Reply, type Request } from './protocol.js';
 import type { Answer } from './replies.js';
@@ -46,4 +47,42 @@ export function answerEvents(
       if (app === undefined || event.app === app) send({ v: CONTROL_VERSION, id: id as Id, event });
     });
   return { follow: { id, what: 'events', first: [], subscribe } };
+}
+
+/** The most a `monitor` request may ask of the kept samples (s). */
+export const MAX_HISTORY_S = FLEET_KEEP_MS / 1000;
+/**
+ * The bytes of kept samples a `monitor` client is sent first, at most: well under what a connection may
+ * hold unsent (MAX_PENDING_OUTPUT), so a large fleet gets fewer of them, never a disconnection.
+ */
+export const MONITOR_FIRST_BYTES = 384 * 1024;
+
+/** `monitor`: the kept samples and recent events, then each new sample and event (of one app, or all). */
+export function answerMonitor(
+  request: Extract<Request, { cmd: 'monitor' }>,
+  supervisor: Supervisor,
+  events: LogEvents,
+): Answer {
+  const { app, id } = request;
+  if (app !== undefined) supervisor.select(app);
+  const since = Date.now() - (request.history ?? 120) * 1000;
+  const samples = supervisor.fleet.history(since).map((s) => onlyApp(s, app));
+  const sample = (s: FleetSample): Reply => ({ v: CONTROL_VERSION, id: id as Id, sample: s });
+  // The newest samples that fit the budget (each about as large as the last).
+  const each = samples.length ? JSON.stringify(samples.at(-1)).length + 64 : 1;
+  const first = samples.slice(-Math.max(1, Math.floor(MONITOR_FIRST_BYTES / each))).map(sample);
+  const mine = (e: { app?: string }) => app === undefined || e.app === app;
+  for (const event of events.recent().filter(mine))
+    first.push({ v: CONTROL_VERSION, id: id as Id, event });
+  const subscribe = (send: (reply: Reply) => void) => {
+    const stopSamples = supervisor.fleet.subscribe((s) => send(sample(onlyApp(s, app))));
+    const stopEvents = events.subscribe((event) => {
+      if (mine(event)) send({ v: CONTROL_VERSION, id: id as Id, event });
+    });
+    return () => {
+      stopSamples();
+      stopEvents();
+    };
+  };
+  return { follow: { id, what: 'monitor', first, subscribe } };
 }

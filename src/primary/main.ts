@@ -267,7 +267,7 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
       ]).then(([samples, requests]) => answer({ ok: true, result: { ...samples, requests } }));
       return;
     case 'requests':
-      answer({ ok: true, result: history ? history.report() : { workers: [], app: null } });
+      answer({ ok: true, result: history ? history.report(request.windowMs) : { workers: [], app: null } });
       return;
     case 'stop':
     case 'kill':

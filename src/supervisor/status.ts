@@ -14,14 +14,16 @@ import type { AppRunner } from './app-runner.js';
 export const FIGURES_ANSWER_MS = 1_000;
 
 /** The app's request figures from its primary, or null: none to ask for, or no answer in time. */
-async function figuresOf(runner: AppRunner): Promise<OpResults['requests'] | null> {
+async function figuresOf(runner: AppRunner, windowMs?: number): Promise<OpResults['requests'] | null> {
   const { app } = runner;
   if (app.program !== null || !app.requestMetrics || !runner.primary.is('running')) return null;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), FIGURES_ANSWER_MS);
   });
-  const asked = runner.request({ op: 'requests' }).then((outcome) => (outcome.ok ? outcome.result : null));
+  const asked = runner
+    .request({ op: 'requests', ...(windowMs === undefined ? {} : { windowMs }) })
+    .then((outcome) => (outcome.ok ? outcome.result : null));
   return Promise.race([asked, late]).finally(() => clearTimeout(timer));
 }
 
@@ -29,6 +31,8 @@ export async function statusOf(
   runners: readonly AppRunner[],
   config: Pick<ResolvedConfig, 'file' | 'environment'>,
   startedAt: number,
+  /** The request figures' window (ms): 10 s unless told (`monitor` asks for less). */
+  windowMs?: number,
 ): Promise<Status> {
   const { default: pidusage } = await import('pidusage');
   let table: ReturnType<ReturnType<typeof linuxProc>['table']> | undefined;
@@ -53,7 +57,7 @@ export async function statusOf(
     runners.map(async (a) => {
       // The figures are asked while the CPU and memory are read, not before.
       const [figures, usages] = await Promise.all([
-        figuresOf(a),
+        figuresOf(a, windowMs),
         Promise.all(
           a.workers.list().map(async (w) => ({ w, u: await usage(w.pid, a.app.program !== null) })),
         ),
@@ -77,7 +81,15 @@ export async function statusOf(
             uptime: Date.now() - w.since,
             cpu: u ? Math.round(u.cpu * 10) / 10 : null,
             memory: u ? u.memory : null,
-            requests: own ? { rate: own.rate, serverErrors: own.serverErrors, p99: own.p99 } : null,
+            requests: own
+              ? {
+                  rate: own.rate,
+                  serverErrors: own.serverErrors,
+                  p99: own.p99,
+                  p50: own.p50 ?? null,
+                  loopDelay: own.loopDelay ?? null,
+                }
+              : null,
           };
         }),
       };

@@ -2,6 +2,7 @@
 // accepts connections, applies config changes app by app, and decides how the whole thing ends. A fault
 // in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
 // any reason changes nothing and never takes the root down.
+
 import { EventEmitter } from 'node:events';
 import { loadConfig } from '../config/index.js';
 import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
@@ -15,6 +16,7 @@ import { unknownApp } from './app-view.js';
 import { applyChanges, type ConfigApplied, readNextConfig } from './apply-changes.js';
 import { canaryRefusalOf } from './canary-refusal.js';
 import { diffApps } from './config-diff.js';
+import { FLEET_WINDOW_MS, Fleet } from './fleet.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 import type { RunnerObserver } from './reports.js';
 import { runsAsRoot, scaleCount } from './scale-count.js';
@@ -74,6 +76,15 @@ export class Supervisor {
   readonly lifecycle = new EventEmitter<SupervisorEvents>();
   /** What the last config reload set going (rolls, scales, restarts): `reloaded` waits for it. */
   private applied: Promise<unknown> = Promise.resolve();
+  /** Samples of every app each second while a live view watches (`monitor`, the dashboard). */
+  readonly fleet = new Fleet({
+    sample: () => this.status(FLEET_WINDOW_MS),
+    timer: (ms, fn) => {
+      const t = setTimeout(fn, ms).unref();
+      return () => clearTimeout(t);
+    },
+    now: Date.now,
+  });
 
   constructor(
     public config: ResolvedConfig,
@@ -219,8 +230,8 @@ export class Supervisor {
   }
 
   /** The state of every app and worker, with CPU and memory of each worker. */
-  status(): Promise<Status> {
-    return statusOf(this.apps, this.config, this.startedAt);
+  status(windowMs?: number): Promise<Status> {
+    return statusOf(this.apps, this.config, this.startedAt, windowMs);
   }
 
   // One app, or all of them but those stopped by `clusterd stop <app>`: a reload or restart of "all"

@@ -54,10 +54,12 @@ export function figuresOf(counts: RequestCounts, ms: number): RequestFigures {
     rate: ms > 0 ? (requests(counts) * 1000) / ms : null,
     serverErrors: serverErrorShare(counts),
     p99: quantile(counts.latency, 0.99),
+    p50: quantile(counts.latency, 0.5),
+    loopDelay: quantile(counts.loopDelay, 0.99),
   };
 }
 
-const UNKNOWN: RequestFigures = { rate: null, serverErrors: null, p99: null };
+const UNKNOWN: RequestFigures = { rate: null, serverErrors: null, p99: null, p50: null, loopDelay: null };
 
 export class RequestHistory {
   private readonly byPid = new Map<number, CountsSample[]>();
@@ -184,16 +186,24 @@ export class RequestHistory {
     return { workers, app: total ? { ...figuresOf(total, 1), rate } : null };
   }
 
-  /** `figures()` as the root gets it for `status`: no counts. */
+  /**
+   * `figures()` as the root gets it for `status` and `monitor`: no counts. The window is kept between one
+   * sampling interval and what is kept (a window shorter than the interval would often hold one sample).
+   */
   report(windowMs = STATUS_WINDOW_MS): OpResults['requests'] {
-    const { workers, app } = this.figures(windowMs);
+    const within = Number.isFinite(windowMs)
+      ? Math.min(this.keepMs, Math.max(this.everyMs, windowMs))
+      : STATUS_WINDOW_MS;
+    const { workers, app } = this.figures(within);
     return {
-      workers: workers.map(({ worker, pid, rate, serverErrors, p99 }) => ({
+      workers: workers.map(({ worker, pid, rate, serverErrors, p99, p50, loopDelay }) => ({
         worker,
         pid,
         rate,
         serverErrors,
         p99,
+        p50,
+        loopDelay,
       })),
       app,
     };
