@@ -220,6 +220,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: ["The supervisor's events (workers, apps, reloads, guards) as they happen"],
   },
   {
+    name: 'monit',
+    args: '[app]',
+    options: ['config'],
+    section: 'Control',
+    help: [
+      'A live full-screen view: workers, CPU, memory, req/s, p99, sparklines, events',
+      'and output; keys reload, restart, scale (confirmed); `status` when not a terminal',
+    ],
+  },
+  {
     name: 'send',
     args: '<app> <topic> <json>',
     options: ['worker', ...CONTROL],

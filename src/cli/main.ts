@@ -146,6 +146,11 @@ async function run(argv: string[], io: Io): Promise<number> {
         io,
       );
     }
+    case 'monit': {
+      if (rest.length > 1) throw usageError('monit takes at most one app name');
+      const { monit } = await import('./monit/monit.js');
+      return monit({ config: values.config, app: rest[0] }, io);
+    }
     case 'events':
       if (rest.length > 1) throw usageError('events takes at most one app name');
       return control(rest[0] === undefined ? { cmd: 'events' } : { cmd: 'events', app: rest[0] });

@@ -1,0 +1,139 @@
+// `clusterd monit [app]`: a full-screen live view of a running clusterd, through the programmatic client
+// (its `monitor` feed, `logs --follow`, and the commands its keys send). Loaded only for this command.
+// When stdout or stdin is not a terminal it prints `status` once instead (a pipe gets a table, not
+// escape sequences). The state and its keys are model.ts's, the screen view.ts's: this file wires them
+// to the terminal and the root.
+import { type Client, connect, type MonitorItem, type Stream } from '../../client/index.js';
+import { ClusterdError, errorMessage } from '../../errors.js';
+import { unknownApp } from '../../supervisor/app-view.js';
+import { formatStatus } from '../commands/control.js';
+import type { Io } from '../io.js';
+import {
+  type Action,
+  initialState,
+  type Key,
+  type MonitState,
+  onKey,
+  withEvent,
+  withLine,
+  withNotice,
+  withSample,
+} from './model.js';
+import { Screen } from './screen.js';
+import { render } from './view.js';
+
+export interface MonitOptions {
+  config: string | undefined;
+  app: string | undefined;
+}
+
+/** Frames a second at most: a flood of output lines is drawn a few times a second, not per line. */
+const FRAME_MS = 200;
+
+async function act(client: Client, action: Action): Promise<string> {
+  try {
+    switch (action.type) {
+      case 'reload': {
+        const results = await client.reload(action.app);
+        return results
+          .map((r) => `${r.app}: reloaded, ${r.replaced} worker${r.replaced === 1 ? '' : 's'} replaced`)
+          .join('; ');
+      }
+      case 'restart':
+        return `restarted ${(await client.restart(action.app)).join(', ')}`;
+      case 'scale': {
+        const r = await client.scale(action.app, action.instances as `+${number}`);
+        return `${r.app}: ${r.from} -> ${r.to} workers`;
+      }
+    }
+  } catch (error) {
+    return `${action.type} ${action.app} failed: ${errorMessage(error)}`;
+  }
+}
+
+export async function monit(options: MonitOptions, io: Io): Promise<number> {
+  const client = await connect(options.config === undefined ? {} : { config: options.config });
+  // An unknown app is refused before anything is shown.
+  const status = await client.status();
+  if (options.app !== undefined && !status.apps.some((a) => a.name === options.app))
+    throw unknownApp(
+      options.app,
+      status.apps.map((a) => a.name),
+    );
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    const shown =
+      options.app === undefined
+        ? status
+        : { ...status, apps: status.apps.filter((a) => a.name === options.app) };
+    io.stdout(formatStatus(shown));
+    return 0;
+  }
+  const app = options.app === undefined ? {} : { app: options.app };
+  const feed: Stream<MonitorItem> = client.monitor({ ...app, history: 300 });
+  const logs = client.logs({ ...app, follow: true, lines: 200 });
+  await Promise.all([feed.ready, logs.ready]);
+  const screen = new Screen(process.stdout, process.stdin);
+  const color = !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  let state: MonitState = initialState();
+  let timer: NodeJS.Timeout | null = null;
+  let ended: (outcome: { code: number; message?: string }) => void = () => {};
+  const done = new Promise<{ code: number; message?: string }>((resolve) => {
+    ended = resolve;
+  });
+  const draw = () => {
+    timer = null;
+    screen.draw(render(state, screen.columns, screen.rows, { color, now: Date.now() }));
+  };
+  const soon = () => {
+    timer ??= setTimeout(draw, FRAME_MS);
+  };
+  const now = () => {
+    if (timer) clearTimeout(timer);
+    draw();
+  };
+  const key = (k: Key) => {
+    const outcome = onKey(state, k);
+    state = outcome.state;
+    if (outcome.quit) ended({ code: 0 });
+    if (outcome.action) {
+      const action = outcome.action;
+      void act(client, action).then((notice) => {
+        state = withNotice(state, notice);
+        now();
+      });
+    }
+    now();
+  };
+  try {
+    screen.enter(key, now);
+    now();
+    const read = async <T>(stream: Stream<T>, take: (item: T) => void) => {
+      try {
+        for await (const item of stream) take(item);
+        ended({ code: 1, message: 'clusterd stopped' });
+      } catch (error) {
+        ended({ code: error instanceof ClusterdError ? 1 : 70, message: errorMessage(error) });
+      }
+    };
+    void read(feed, (item) => {
+      state = 'sample' in item ? withSample(state, item.sample) : withEvent(state, item.event);
+      // A sample redraws at once (the clock, the figures); events come with their sample.
+      if ('sample' in item) now();
+      else soon();
+    });
+    void read(logs, (line) => {
+      state = withLine(state, line);
+      soon();
+    });
+    const outcome = await done;
+    screen.leave();
+    if (outcome.message) io.stderr(`clusterd monit: ${outcome.message}\n`);
+    return outcome.code;
+  } finally {
+    if (timer) clearTimeout(timer);
+    screen.leave();
+    feed.close();
+    logs.close();
+    client.close();
+  }
+}
