@@ -55,6 +55,6 @@ export class Screen {
     this.entered = false;
     this.input.setRawMode?.(false);
     this.input.pause();
-    this.output.write(`${ESC}0m${ESC}?25h${ESC}?1049l`);
+    this.output.write(`${ESC}0m${ESC}?1049l${ESC}?25h`);
   }
 }
