@@ -33,14 +33,22 @@ async function measure(pids: number[]): Promise<number[]> {
   return pids.map((pid, i) => +((cpuTicks(pid) - (before[i] as number)) / MEASURE_S).toFixed(2));
 }
 
+const each = async (pids: number[]) => {
+  const [a = 0, b = 0, c = 0] = await measure(pids);
+  return [a, b, c] as const;
+};
+
 /** A steady load that ends by itself (after `seconds`). */
 function load(port: number, seconds: number) {
-  return autocannon({
-    url: `http://127.0.0.1:${port}/`,
-    connections: 4,
-    overallRate: 500,
-    duration: seconds,
-  });
+  return autocannon(
+    {
+      url: `http://127.0.0.1:${port}/`,
+      connections: 4,
+      overallRate: 500,
+      duration: seconds,
+    },
+    () => {},
+  );
 }
 
 /** Runs `argv` in a private tmux server's 200x50 window; its pid, and how to end it. */
@@ -73,7 +81,7 @@ async function clusterd(workers: number) {
   const traffic = load(port, span);
   try {
     await sleep(SETTLE_S * 1_000);
-    const [rootOff, primaryOff] = await measure([root, primary]);
+    const [rootOff, primaryOff] = await each([root, primary]);
     const view = terminal([process.execPath, CLUSTERD, 'monit', '--config', file], {
       ...process.env,
       TERM: 'xterm-256color',
@@ -82,18 +90,18 @@ async function clusterd(workers: number) {
       await sleep(SETTLE_S * 1_000);
       if (!view.screen().includes(`${workers} workers`))
         throw new Error(`monit did not show the app:\n${view.screen()}`);
-      const [viewCpu, rootOn, primaryOn] = await measure([view.pid, root, primary]);
+      const [viewCpu, rootOn, primaryOn] = await each([view.pid, root, primary]);
       return {
         view: viewCpu,
-        off: (rootOff ?? 0) + (primaryOff ?? 0),
-        on: (rootOn ?? 0) + (primaryOn ?? 0),
+        off: +(rootOff + primaryOff).toFixed(2),
+        on: +(rootOn + primaryOn).toFixed(2),
         dir,
       };
     } finally {
       view.kill();
     }
   } finally {
-    traffic.stop?.();
+    traffic.stop();
     await stop(child);
   }
 }
@@ -107,7 +115,7 @@ async function pm2Monit(workers: number) {
     const traffic = load(port, span);
     try {
       await sleep(SETTLE_S * 1_000);
-      const [off] = await measure([daemon]);
+      const [off] = await each([daemon]);
       const view = terminal([process.execPath, join(ROOT, '.bench/pm2/node_modules/pm2/bin/pm2'), 'monit'], {
         ...process.env,
         PM2_HOME: p.home,
@@ -115,13 +123,13 @@ async function pm2Monit(workers: number) {
       });
       try {
         await sleep(SETTLE_S * 1_000);
-        const [viewCpu, on] = await measure([view.pid, daemon]);
-        return { view: viewCpu, off: off ?? 0, on: on ?? 0 };
+        const [viewCpu, on] = await each([view.pid, daemon]);
+        return { view: viewCpu, off, on };
       } finally {
         view.kill();
       }
     } finally {
-      traffic.stop?.();
+      traffic.stop();
     }
   } finally {
     p.kill();

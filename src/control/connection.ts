@@ -155,7 +155,7 @@ export class Connection {
       if (this.state !== 'following') return;
       if (this.socket.writableLength > limit) {
         // Closed first: the warning is an event itself, which an events follower would be sent.
-        const behind = what === 'events' ? 'the events' : 'the output';
+        const behind = what === 'events' ? 'the events' : what === 'monitor' ? 'the samples' : 'the output';
         const message = `${what} fell more than ${MAX_PENDING_OUTPUT} bytes behind ${behind}; disconnected`;
         this.close(failure(id, ErrorCode.CONTROL, message), IDLE_TIMEOUT_MS);
         this.log.warn(

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   initialState,
+  KEEP_LINES,
   type Key,
   type MonitState,
   onKey,
@@ -10,6 +11,7 @@ import {
   rows,
   withEvent,
   withLine,
+  withLines,
   withSample,
 } from '../../src/cli/monit/model.js';
 import { sparkline } from '../../src/cli/monit/sparkline.js';
@@ -203,6 +205,17 @@ describe('monit: pieces', () => {
       text: 'm',
     });
     expect(parseLine('{not json')).toEqual({ app: null, worker: null, text: '{not json' });
+  });
+
+  it('takes a flood of output in batches, keeping the last lines', () => {
+    const flood = Array.from({ length: KEEP_LINES * 3 }, (_, i) => `web[0] line ${i}`);
+    const s = withLines(withLine(initialState(), 'web[1] first'), flood);
+    expect(s.lines).toHaveLength(KEEP_LINES);
+    expect(s.lines.at(-1)).toEqual({ app: 'web', worker: 0, text: `line ${KEEP_LINES * 3 - 1}` });
+    const more = withLines(s, ['web[1] next']);
+    expect(more.lines).toHaveLength(KEEP_LINES);
+    expect(more.lines.at(-1)?.text).toBe('next');
+    expect(withLines(s, [])).toBe(s);
   });
 
   it('draws sparklines from 0 to the top, with gaps', () => {

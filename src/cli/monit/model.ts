@@ -94,8 +94,16 @@ export function parseLine(line: string): OutputLine {
   return { app: null, worker: null, text: line };
 }
 
+/** Output lines added, oldest first: a flood is taken in batches, once per frame, the last KEEP_LINES kept. */
+export function withLines(state: MonitState, lines: readonly string[]): MonitState {
+  if (!lines.length) return state;
+  const added = lines.slice(-KEEP_LINES).map(parseLine);
+  const kept = state.lines.slice(Math.max(0, state.lines.length + added.length - KEEP_LINES));
+  return { ...state, lines: [...kept, ...added] };
+}
+
 export function withLine(state: MonitState, line: string): MonitState {
-  return { ...state, lines: keepLast(state.lines, parseLine(line), KEEP_LINES) };
+  return withLines(state, [line]);
 }
 
 export const latest = (state: MonitState): FleetSample | null => state.samples.at(-1) ?? null;

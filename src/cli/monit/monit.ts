@@ -11,11 +11,12 @@ import type { Io } from '../io.js';
 import {
   type Action,
   initialState,
+  KEEP_LINES,
   type Key,
   type MonitState,
   onKey,
   withEvent,
-  withLine,
+  withLines,
   withNotice,
   withSample,
 } from './model.js';
@@ -51,6 +52,33 @@ async function act(client: Client, action: Action): Promise<string> {
   }
 }
 
+/**
+ * The app's (or every app's) output, line by line, until clusterd stops: a follower the root
+ * disconnected for falling behind (a flood of output, more than the view can take) follows again, the
+ * lines it missed said. Resolves with why it ended.
+ */
+async function follow(
+  client: Client,
+  app: string | undefined,
+  take: (line: string) => void,
+  opened: (stream: Stream<string>) => void,
+): Promise<string> {
+  let lines = 200;
+  for (;;) {
+    const stream = client.logs({ ...(app === undefined ? {} : { app }), follow: true, lines });
+    opened(stream);
+    try {
+      for await (const line of stream) take(line);
+      return 'clusterd stopped';
+    } catch (error) {
+      const message = errorMessage(error);
+      if (!/fell more than \d+ bytes behind/.test(message)) return message;
+      take(`(clusterd monit: the output came faster than this view could show it; lines were skipped)`);
+      lines = 0;
+    }
+  }
+}
+
 export async function monit(options: MonitOptions, io: Io): Promise<number> {
   const client = await connect(options.config === undefined ? {} : { config: options.config });
   // An unknown app is refused before anything is shown.
@@ -70,8 +98,8 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
   }
   const app = options.app === undefined ? {} : { app: options.app };
   const feed: Stream<MonitorItem> = client.monitor({ ...app, history: 300 });
-  const logs = client.logs({ ...app, follow: true, lines: 200 });
-  await Promise.all([feed.ready, logs.ready]);
+  let logs = null as Stream<string> | null;
+  await feed.ready;
   const screen = new Screen(process.stdout, process.stdin);
   const color = !process.env.NO_COLOR && process.env.TERM !== 'dumb';
   let state: MonitState = initialState();
@@ -80,8 +108,14 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
   const done = new Promise<{ code: number; message?: string }>((resolve) => {
     ended = resolve;
   });
+  // Output lines wait here for the next frame (the last KEEP_LINES of them).
+  let waiting: string[] = [];
   const draw = () => {
     timer = null;
+    if (waiting.length) {
+      state = withLines(state, waiting);
+      waiting = [];
+    }
     screen.draw(render(state, screen.columns, screen.rows, { color, now: Date.now() }));
   };
   const soon = () => {
@@ -121,10 +155,18 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
       if ('sample' in item) now();
       else soon();
     });
-    void read(logs, (line) => {
-      state = withLine(state, line);
-      soon();
-    });
+    void follow(
+      client,
+      options.app,
+      (line) => {
+        waiting.push(line);
+        if (waiting.length > 2 * KEEP_LINES) waiting = waiting.slice(-KEEP_LINES);
+        soon();
+      },
+      (stream) => {
+        logs = stream;
+      },
+    ).then((message) => ended({ code: 1, message }));
     const outcome = await done;
     screen.leave();
     if (outcome.message) io.stderr(`clusterd monit: ${outcome.message}\n`);
@@ -133,7 +175,7 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
     if (timer) clearTimeout(timer);
     screen.leave();
     feed.close();
-    logs.close();
+    logs?.close();
     client.close();
   }
 }
