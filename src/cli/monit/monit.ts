@@ -57,8 +57,8 @@ async function act(client: Client, action: Action): Promise<string> {
  * disconnected for falling behind (a flood of output, more than the view can take) follows again, the
  * lines it missed said. Resolves with why it ended.
  */
-async function follow(
-  client: Client,
+export async function follow(
+  client: Pick<Client, 'logs'>,
   app: string | undefined,
   take: (line: string) => void,
   opened: (stream: Stream<string>) => void,
