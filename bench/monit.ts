@@ -72,7 +72,7 @@ const span = SETTLE_S * 2 + MEASURE_S * 2 + 10;
 
 async function clusterd(workers: number) {
   const port = await freePort();
-  const { dir, file } = tempConfig({
+  const { file } = tempConfig({
     apps: [{ name: 'app', script: HELLO, instances: workers, env: { PORT: port } }],
   });
   const { child, events } = await startClusterd(file, (e) => e.to === 'running');
@@ -95,7 +95,6 @@ async function clusterd(workers: number) {
         view: viewCpu,
         off: +(rootOff + primaryOff).toFixed(2),
         on: +(rootOn + primaryOn).toFixed(2),
-        dir,
       };
     } finally {
       view.kill();
