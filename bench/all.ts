@@ -28,6 +28,7 @@ const SCENARIOS = [
   'programs',
   'programs-reload',
   'messages',
+  'monit',
 ];
 
 const started = Date.now();
@@ -57,6 +58,7 @@ const programsReload = read('programs-reload').targets ?? {};
 const stopFirst = programsReload['clusterd, fixed port, stop-first'] ?? {};
 const pm2Reload = programsReload['PM2 fork mode, fixed port, pm2 reload'] ?? {};
 const messages = read('messages').ratios ?? {};
+const monit = read('monit').w16 ?? {};
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const leak = (target: string): any =>
   (guards.leaks ?? []).find((l: { target: string }) => l.target === target) ?? {};
@@ -258,6 +260,12 @@ const rows: [string, number, string, string][] = [
     messages['json: req/s with / without messages, clusterd / bare'],
     '~1 (within noise)',
     'npm run bench:messages',
+  ],
+  [
+    'live terminal view CPU at 16 workers, clusterd monit / pm2 monit',
+    monit.pm2?.view > 0 ? +(monit.clusterd.view / monit.pm2.view).toFixed(3) : Number.NaN,
+    'monit < 2 % of a core',
+    'npm run bench:monit',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
