@@ -5,7 +5,6 @@ import type { ConfigIssue, ErrorCode } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import type { GuardCause, RequestFigures } from '../protocol.js';
-import type { FleetSample } from '../supervisor/fleet.js';
 
 export type { RequestFigures } from '../protocol.js';
 
@@ -92,6 +91,23 @@ export interface AppStatus {
   replaced: Partial<Record<GuardCause, number>>;
   /** The app's HTTP requests over the last 10 s, all its workers together (as each worker's `requests`). */
   requests: RequestFigures | null;
+}
+
+/** A worker in a live view's sample (`monitor`): its status without the entry file's path. */
+export type FleetWorker = Omit<WorkerStatus, 'script'>;
+
+export interface FleetApp extends Omit<AppStatus, 'workers'> {
+  workers: FleetWorker[];
+}
+
+/** Every app and worker at one time, as the live views get it each second (supervisor/fleet.ts). */
+export interface FleetSample {
+  /** When it was taken (ms since the epoch). */
+  at: number;
+  /** The root's pid and uptime (ms) then. */
+  pid: number;
+  uptime: number;
+  apps: FleetApp[];
 }
 
 /** A log file that cannot be written right now (its lines are being dropped). */

@@ -4,7 +4,9 @@
 // someone watches: with no view open it costs nothing; the samples already kept stay (a view that opens
 // later shows the minutes before it, with a gap), and go as they age. The sampling, the timer and the
 // clock are injected, so it is unit-tested on fake time.
-import type { AppStatus, Status, WorkerStatus } from '../control/protocol.js';
+import type { FleetSample, Status } from '../control/protocol.js';
+
+export type { FleetApp, FleetSample, FleetWorker } from '../control/protocol.js';
 
 /** How often a watched fleet is sampled (ms). */
 export const FLEET_EVERY_MS = 1_000;
@@ -15,23 +17,6 @@ export const FLEET_KEEP_MS = 5 * 60_000;
  * few seconds (`status` shows 10 s).
  */
 export const FLEET_WINDOW_MS = 4_000;
-
-/** A worker in a sample: its status without the entry file's path (the same every second). */
-export type FleetWorker = Omit<WorkerStatus, 'script'>;
-
-export interface FleetApp extends Omit<AppStatus, 'workers'> {
-  workers: FleetWorker[];
-}
-
-/** Every app and worker at one time. */
-export interface FleetSample {
-  /** When it was taken (ms since the epoch). */
-  at: number;
-  /** The root's pid and uptime (ms) then. */
-  pid: number;
-  uptime: number;
-  apps: FleetApp[];
-}
 
 export interface FleetOptions {
   sample: () => Promise<Status>;
