@@ -28,6 +28,8 @@ export interface MonitOptions {
   app: string | undefined;
 }
 
+const STOPPED = 'clusterd stopped';
+
 /** Frames a second at most: a flood of output lines is drawn a few times a second, not per line. */
 const FRAME_MS = 200;
 
@@ -69,7 +71,7 @@ export async function follow(
     opened(stream);
     try {
       for await (const line of stream) take(line);
-      return 'clusterd stopped';
+      return STOPPED;
     } catch (error) {
       const message = errorMessage(error);
       if (!/fell more than \d+ bytes behind/.test(message)) return message;
@@ -126,6 +128,14 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
     draw();
   };
   const key = (k: Key) => {
+    // A fault of the view's own ends it with the terminal given back, never a broken screen.
+    try {
+      pressed(k);
+    } catch (error) {
+      ended({ code: 70, message: `internal error: ${errorMessage(error)}` });
+    }
+  };
+  const pressed = (k: Key) => {
     const outcome = onKey(state, k);
     state = outcome.state;
     if (outcome.quit) ended({ code: 0 });
@@ -138,13 +148,19 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
     }
     now();
   };
+  // Signals end the view the way `q` does: the terminal is given back first (SIGHUP: it is gone).
+  const signals: [NodeJS.Signals, () => void][] = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((signal) => [
+    signal,
+    () => ended({ code: 128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15) }),
+  ]);
+  for (const [signal, handler] of signals) process.on(signal, handler);
   try {
     screen.enter(key, now);
     now();
     const read = async <T>(stream: Stream<T>, take: (item: T) => void) => {
       try {
         for await (const item of stream) take(item);
-        ended({ code: 1, message: 'clusterd stopped' });
+        ended({ code: 0, message: 'clusterd stopped' });
       } catch (error) {
         ended({ code: error instanceof ClusterdError ? 1 : 70, message: errorMessage(error) });
       }
@@ -166,12 +182,13 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
       (stream) => {
         logs = stream;
       },
-    ).then((message) => ended({ code: 1, message }));
+    ).then((message) => ended({ code: message === STOPPED ? 0 : 1, message }));
     const outcome = await done;
     screen.leave();
     if (outcome.message) io.stderr(`clusterd monit: ${outcome.message}\n`);
     return outcome.code;
   } finally {
+    for (const [signal, handler] of signals) process.off(signal, handler);
     if (timer) clearTimeout(timer);
     screen.leave();
     feed.close();

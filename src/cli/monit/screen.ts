@@ -42,6 +42,8 @@ export class Screen {
 
   /** Draws a frame: the lines that differ from those on the screen. */
   draw(lines: readonly string[]): void {
+    // Nothing is drawn once the terminal is given back (an action's answer that came after `q`).
+    if (!this.entered) return;
     let out = '';
     for (const [i, line] of lines.entries())
       if (this.shown[i] !== line) out += `${ESC}${i + 1};1H${line}${ESC}0m${ESC}K`;
