@@ -4,7 +4,7 @@
 // - with one, the token is entered once on the sign-in page; a right one opens a session, a random id in
 //   an HttpOnly, SameSite=Strict cookie that expires, and every page, stream and action needs it;
 // - an action is a POST with the header X-Clusterd-Dashboard (a page elsewhere cannot send it without
-//   a CORS preflight, which this server never grants) and an Origin of this very host;
+//   a CORS preflight, which this server never grants), from this very origin (Sec-Fetch-Site, Origin);
 // - tokens are compared in constant time; failed sign-ins are limited per client address.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -58,16 +58,23 @@ const deny = (status: 401 | 403 | 404 | 405, reason: string, signIn = false): De
   ...(signIn ? { signIn } : {}),
 });
 
-/** Whether the request comes from a page of this very server (by its Origin and Sec-Fetch-Site). */
+/**
+ * Whether the request comes from a page of this very server. Sec-Fetch-Site (sent by every current
+ * browser) says so first: with the dashboard's `Referrer-Policy: no-referrer`, browsers send
+ * `Origin: null` on a same-origin POST, so Origin alone cannot tell. An Origin that is sent must be this
+ * host's. `required`: a request that says neither is refused (a client that is no browser sends its
+ * own headers anyway; the session cookie is what it must have).
+ */
 export function sameOrigin(
   facts: Pick<RequestFacts, 'origin' | 'host' | 'fetchSite'>,
   required: boolean,
 ): boolean {
-  if (facts.fetchSite !== undefined && facts.fetchSite !== 'same-origin' && facts.fetchSite !== 'none')
-    return false;
-  if (facts.origin === undefined) return !required;
-  if (!facts.host) return false;
-  return facts.origin === `http://${facts.host}` || facts.origin === `https://${facts.host}`;
+  const site = facts.fetchSite;
+  if (site !== undefined && site !== 'same-origin' && !(site === 'none' && !required)) return false;
+  const origin = facts.origin === 'null' ? undefined : facts.origin;
+  if (origin !== undefined)
+    return !!facts.host && (origin === `http://${facts.host}` || origin === `https://${facts.host}`);
+  return site === 'same-origin' || !required;
 }
 
 /** What to do with a dashboard request, before anything is read or done. */

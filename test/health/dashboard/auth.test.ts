@@ -84,10 +84,19 @@ describe('decide', () => {
     expect(decide(action(), { token: false, actions: true })).toMatchObject({ status: 403 });
     expect(decide(action({ session: false }), acting)).toMatchObject({ status: 401 });
     expect(decide(action({ actionHeader: false }), acting)).toMatchObject({ status: 403, reason: /header/ });
-    expect(decide(action({ origin: undefined }), acting)).toMatchObject({
+    // What browsers send under Referrer-Policy: no-referrer: Origin null, Sec-Fetch-Site same-origin.
+    expect(decide(action({ origin: 'null' }), acting)).toEqual({ allow: true });
+    expect(decide(action({ origin: undefined }), acting)).toEqual({ allow: true });
+    expect(decide(action({ origin: undefined, fetchSite: undefined }), acting)).toMatchObject({
       status: 403,
       reason: /cross-origin/,
     });
+    expect(decide(action({ origin: 'null', fetchSite: undefined }), acting)).toMatchObject({ status: 403 });
+    expect(decide(action({ origin: 'http://evil.example', fetchSite: 'same-origin' }), acting)).toMatchObject(
+      {
+        status: 403,
+      },
+    );
     expect(decide(action({ origin: 'http://evil.example' }), acting)).toMatchObject({ status: 403 });
     expect(decide(action({ fetchSite: 'cross-site' }), acting)).toMatchObject({ status: 403 });
     expect(decide(action({ fetchSite: 'same-site' }), acting)).toMatchObject({ status: 403 });
@@ -112,6 +121,8 @@ describe('decide', () => {
     expect(sameOrigin({ origin: 'null', host, fetchSite: undefined }, true)).toBe(false);
     expect(sameOrigin({ origin: undefined, host, fetchSite: 'none' }, false)).toBe(true);
     expect(sameOrigin({ origin: undefined, host, fetchSite: undefined }, true)).toBe(false);
+    expect(sameOrigin({ origin: 'null', host, fetchSite: 'same-origin' }, true)).toBe(true);
+    expect(sameOrigin({ origin: undefined, host, fetchSite: 'none' }, true)).toBe(false);
   });
 });
 
