@@ -1,8 +1,10 @@
 // The dashboard's code loads only when the config asks for it: no module of it is reachable by static
-// imports from `clusterd start` (start.ts imports it with import() when health.dashboard is set).
+// imports from `clusterd start` (start.ts imports it with import() when health.dashboard is set). And
+// its page's files ship with the package.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Assets } from '../../../src/health/dashboard/assets.js';
 import { REPO_ROOT } from '../../helpers/files.js';
 
 /** Every file reached from `entry` by static imports (`import ... from`, `export ... from`), not import(). */
@@ -31,5 +33,13 @@ describe('the dashboard is loaded lazily', () => {
     expect(readFileSync(join(REPO_ROOT, 'src/cli/commands/start.ts'), 'utf8')).toMatch(
       /health\?\.dashboard \? await import\('\.\.\/\.\.\/health\/dashboard\/dashboard\.js'\)/,
     );
+  });
+
+  it('ships the page: package.json files has dashboard/, uplot is a dependency, every file is there', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.files).toContain('dashboard');
+    expect(pkg.dependencies.uplot).toBeDefined();
+    const assets = new Assets();
+    for (const name of Assets.names) expect(assets.get(name)?.body.length, name).toBeGreaterThan(100);
   });
 });
