@@ -46,6 +46,7 @@ type Target =
 /** Which dashboard route a path is (a path under /dashboard that is none: null). */
 export function targetOf(path: string): Target {
   if (path === '/dashboard') return { route: 'redirect' };
+  if (!path.startsWith('/dashboard/')) return null;
   const rest = path.slice('/dashboard/'.length);
   if (rest === '') return { route: 'page', kind: 'page' };
   if (rest === 'login') return { route: 'login', kind: 'login' };
@@ -53,8 +54,15 @@ export function targetOf(path: string): Target {
   if (rest === 'api/stream') return { route: 'stream', kind: 'fleet' };
   if (rest === 'api/logs') return { route: 'stream', kind: 'logs' };
   const action = /^api\/apps\/([^/]+)\/([a-z]+)$/.exec(rest);
-  if (action)
-    return { route: 'action', app: decodeURIComponent(action[1] as string), action: action[2] as string };
+  if (action) {
+    let app: string;
+    try {
+      app = decodeURIComponent(action[1] as string);
+    } catch {
+      return null;
+    }
+    return { route: 'action', app, action: action[2] as string };
+  }
   if (Assets.names.includes(rest) && rest !== 'index.html' && rest !== 'login.html')
     return { route: 'asset', name: rest };
   return null;
@@ -104,8 +112,9 @@ export class Dashboard {
 
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    const url = new URL(req.url ?? '/', 'http://dashboard');
-    const target = targetOf(url.pathname);
+    // Routed on the path as sent: no normalization (`/dashboard/../x`) reaches a route.
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
+    const target = targetOf(path);
     if (!target) {
       this.json(res, 404, { error: 'not found' });
       return;
@@ -167,7 +176,7 @@ export class Dashboard {
         return;
       }
       case 'logs':
-        this.logs(res, url.searchParams.get('app'));
+        this.logs(res, new URLSearchParams(query).get('app'));
         return;
     }
   }

@@ -274,6 +274,13 @@ describe('headers, framing and routes', () => {
       '/dashboard/vendor/',
     ])
       expect(targetOf(path), path).toBeNull();
+    expect(targetOf('/dashboard/api/apps/%E0%A4%A/reload')).toBeNull();
+    expect(targetOf('/dashboard/api/apps/a%2Fb/reload')).toEqual({
+      route: 'action',
+      app: 'a/b',
+      action: 'reload',
+    });
+    expect(targetOf('/livez')).toBeNull();
     expect(scaleSpec({ to: 3 })).toBe('3');
     expect(scaleSpec({ to: '+1' })).toBe('+1');
     expect(scaleSpec({ to: 'max' })).toBeNull();

@@ -55,6 +55,9 @@ describe('dashboard over HTTP', () => {
     expectSecure(missing.headers);
     expect((await call(address, 'GET', '/dashboard/index.html')).status).toBe(404);
     expect((await call(address, 'GET', '/dashboard/../package.json')).status).toBe(404);
+    expect((await call(address, 'GET', '/dashboard/../dashboard/')).status).toBe(404);
+    const malformed = await call(address, 'POST', '/dashboard/api/apps/%E0%A4%A/reload');
+    expect(malformed.status).toBe(404);
     const elsewhere = await get(address, '/nothing');
     expect(elsewhere.status).toBe(404);
     expect(JSON.parse(elsewhere.body).paths).toContain('/dashboard/');
