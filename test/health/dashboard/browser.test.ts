@@ -13,9 +13,9 @@ import { get } from '../../helpers/http.js';
 import { startLoad } from '../../helpers/load.js';
 import { fixtureApp, startRoot } from '../../helpers/root.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 /** Headless, and nothing of the browser's own on the network (this machine's network is closed). */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
