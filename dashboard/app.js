@@ -1,6 +1,6 @@
 // The dashboard page: one EventSource for the samples and events (the kept history first), another for
 // the log pane while it is open; the charts, table and timeline redrawn from them. Same-origin, relative
-// URLs only: it works under any prefix (kubectl port-forward, a proxy).
+// URLs only (kubectl port-forward, a tunnel, a proxy).
 import { Charts } from './charts.js';
 import { addEvents, addLines, duration, renderTable } from './view.js';
 
