@@ -40,7 +40,7 @@ export const BUILTIN_DEFAULTS = {
 } as const satisfies Required<Defaults>;
 
 /** What `health` gets for a key it does not set (its `port` is required). */
-export const HEALTH_DEFAULTS = { host: '127.0.0.1', readyShare: 0.5 } as const;
+export const HEALTH_DEFAULTS = { host: '127.0.0.1', readyShare: 0.5, dashboard: null } as const;
 
 /** Keys only an app may set (the rest can come from `defaults`). */
 export const APP_ONLY_DEFAULTS = { args: [] } as const;

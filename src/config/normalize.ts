@@ -1,12 +1,13 @@
 // Raw (validated) config -> ResolvedConfig: inheritance from `defaults`, units, paths, env for one
 // environment, and the checks that need resolved values (timer limits, argument space); the checks of
 // names and paths alone are preflight.ts's.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { readProblem } from '../primary/process/access.js';
 import { resolveBalancing } from './balancing.js';
 import { BUILTIN_CANARY, reloadLayer, resolveCanary } from './canary.js';
 import { availableCpus } from './cpus.js';
+import { dashboardRefusal, resolveDashboard } from './dashboard.js';
 import { BUILTIN_DEFAULTS, BUILTIN_WATCH_IGNORES, HEALTH_DEFAULTS } from './defaults.js';
 import { clip } from './display.js';
 import { envFilePaths } from './env-file.js';
@@ -393,10 +394,18 @@ export function normalizeConfig(
     issues.push(...n.issues);
     return app;
   });
+  const health = raw.health
+    ? {
+        ...HEALTH_DEFAULTS,
+        ...raw.health,
+        dashboard: resolveDashboard(raw.health.dashboard, dirname(opts.file)),
+      }
+    : null;
+  const refusal = health && dashboardRefusal(health.host, health.dashboard);
+  if (refusal) issues.push(refusal);
   // A bad value in `defaults` is reported once, not once per app that inherits it.
   const unique = [...new Map(issues.map((i) => [`${i.code} ${i.pointer}`, i])).values()];
   if (unique.length) return { issues: unique };
-  const health = raw.health ? { ...HEALTH_DEFAULTS, ...raw.health } : null;
   return {
     config: deepFreeze({ file: opts.file, environment: opts.environment, apps, health }),
     issues: [],

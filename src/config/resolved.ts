@@ -1,5 +1,6 @@
 // The normalized, frozen form of a config that the rest of clusterd works with:
 // durations in ms, sizes in bytes, instances as a number, absolute paths, env merged for one environment.
+import type { ResolvedDashboard } from './dashboard.js';
 import type { Balancing } from './types.generated.js';
 
 export type RestartPolicy = 'on-failure' | 'always' | 'never';
@@ -200,6 +201,8 @@ export interface ResolvedHealth {
   readonly port: number;
   /** The share of an app's instances that must be ready for it to count as ready (0 < share <= 1). */
   readonly readyShare: number;
+  /** `health.dashboard`: null when off (config/dashboard.ts). */
+  readonly dashboard: ResolvedDashboard | null;
 }
 
 export interface ResolvedConfig {

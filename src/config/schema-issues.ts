@@ -226,6 +226,11 @@ function translate(e: ErrorObject): SchemaIssue {
         code: ErrorCode.CONFIG_TYPE,
         pointer,
         message: `must be ${listOr(types.map((t) => ARTICLE[t] ?? t))}, ${got(e.data)}`,
+        ...(pointer === '/health/dashboard/token'
+          ? {
+              hint: 'the token is never written in the config (it is checked in): put it in an environment variable and write { "env": "CLUSTERD_DASHBOARD_TOKEN" }, or in a file only clusterd\'s user can read and write { "file": "/run/secrets/clusterd-dashboard" }',
+            }
+          : {}),
         ...(line
           ? {
               hint: `write it as its arguments, one string each (no shell splits it): ${JSON.stringify((e.data as string).trim().split(/\s+/))}`,

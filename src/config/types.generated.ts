@@ -451,4 +451,30 @@ export interface Health {
    * The share of an app's `instances` that must be ready for `/readyz` to answer 200, rounded up, at least one worker. 1 means every worker; the default lets a pool that lost a worker to a crash keep serving while it restarts.
    */
   readyShare?: number;
+  /**
+   * A dashboard in the browser at `/dashboard/` of this server: each app's and worker's requests per second, 5xx share, p50/p99 latency, CPU, memory and event-loop delay charted over the last minutes, the worker table, the root's events (reloads, restarts, replacements) and live logs of an app, updated by server-sent events. Everything it loads comes from this server (no CDN: it works offline and through `kubectl port-forward`), under a strict Content-Security-Policy. `true` shows it read-only; an object sets `actions` and `token`. On a `host` other than loopback (`0.0.0.0`, as for a container's probes) a `token` is required. See docs/monitoring.md#dashboard.
+   */
+  dashboard?: boolean | Dashboard;
+}
+/**
+ * The health server's dashboard: whether it may act on the apps, and where its token is read.
+ */
+export interface Dashboard {
+  /**
+   * Lets a signed-in user reload, restart and scale an app from the dashboard. Requires `token`. Off by default: the dashboard only shows.
+   */
+  actions?: boolean;
+  /**
+   * Where clusterd reads the dashboard's token when it starts: `{ "env": "NAME" }` (a variable of `clusterd start`'s environment) or `{ "file": "path" }` (relative to the config's directory; a regular file owned by clusterd's user or by root, not world-readable, not writable by group or others; surrounding whitespace is trimmed). At least 16 characters. Never the token itself: a string here is refused, as the config is usually checked in. With a token, every page, stream and action of the dashboard needs a session, opened by entering the token on its sign-in page; without one (loopback only) the dashboard is open to whoever reaches the port.
+   */
+  token?: {
+    /**
+     * The environment variable that holds the token.
+     */
+    env?: string;
+    /**
+     * The file that holds the token.
+     */
+    file?: string;
+  };
 }

@@ -20,6 +20,14 @@ export interface HealthSource {
 
 const ROUTES = ['/livez', '/readyz', '/metrics'] as const;
 
+/** Routes served beside the probes, with their own methods and headers: the dashboard (health/dashboard/). */
+export interface ExtraRoutes {
+  handles(path: string): boolean;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Ends what it keeps open (event streams). */
+  close(): void;
+}
+
 export class HealthServer {
   private scraping: Promise<string> | null = null;
   private readonly logged = new Set<string>();
@@ -29,6 +37,7 @@ export class HealthServer {
     private readonly source: HealthSource,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly extra: ExtraRoutes | null,
   ) {}
 
   /** Listens; a port that cannot be bound is a clear error, before any app starts. */
@@ -37,11 +46,12 @@ export class HealthServer {
     source: HealthSource,
     metrics: Metrics,
     log: Logger,
+    extra: ExtraRoutes | null = null,
   ): Promise<HealthServer> {
     const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000 });
     server.keepAliveTimeout = 5_000;
     server.maxConnections = 64;
-    const self = new HealthServer(server, source, metrics, log);
+    const self = new HealthServer(server, source, metrics, log, extra);
     server.on('request', (req, res) => self.handle(req, res));
     // A client's bad bytes end its connection, nothing else.
     server.on('clientError', (_error, socket) => socket.destroy());
@@ -68,6 +78,7 @@ export class HealthServer {
   }
 
   close(): Promise<void> {
+    this.extra?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -77,8 +88,13 @@ export class HealthServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0] as (typeof ROUTES)[number];
     res.setHeader('cache-control', 'no-store');
+    if (this.extra?.handles(path)) {
+      this.extra.handle(req, res);
+      return;
+    }
     if (!ROUTES.includes(path)) {
-      this.send(res, 404, 'application/json', `${JSON.stringify({ error: 'not found', paths: ROUTES })}\n`);
+      const paths = this.extra ? [...ROUTES, '/dashboard/'] : ROUTES;
+      this.send(res, 404, 'application/json', `${JSON.stringify({ error: 'not found', paths })}\n`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

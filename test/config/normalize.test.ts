@@ -105,13 +105,13 @@ describe('normalization', () => {
       defaults: { shutdown: { delay: '5s' } },
       apps: [{ name: 'web', script: 'server.js' }],
     });
-    expect(on.config.health).toEqual({ host: '127.0.0.1', port: 9100, readyShare: 0.5 });
+    expect(on.config.health).toEqual({ host: '127.0.0.1', port: 9100, readyShare: 0.5, dashboard: null });
     expect(on.config.apps[0]?.shutdown.delay).toBe(5_000);
     const set = await resolveConfig({
       health: { port: 0, host: '::', readyShare: 1 },
       apps: [{ name: 'web', script: 'server.js' }],
     });
-    expect(set.config.health).toEqual({ host: '::', port: 0, readyShare: 1 });
+    expect(set.config.health).toEqual({ host: '::', port: 0, readyShare: 1, dashboard: null });
   });
 
   it('merges env for the selected environment, overlays last, null unsets', async () => {

@@ -20,10 +20,20 @@ describe('--health', () => {
   );
 
   it("overrides the config's address and keeps its readyShare", () => {
-    const config = { host: '127.0.0.1', port: 9100, readyShare: 1 };
+    const config = { host: '127.0.0.1', port: 9100, readyShare: 1, dashboard: null };
     expect(healthSettings(config, undefined)).toBe(config);
     expect(healthSettings(null, undefined)).toBeNull();
-    expect(healthSettings(config, { port: 9200 })).toEqual({ host: '127.0.0.1', port: 9200, readyShare: 1 });
-    expect(healthSettings(null, { host: '::', port: 0 })).toEqual({ host: '::', port: 0, readyShare: 0.5 });
+    expect(healthSettings(config, { port: 9200 })).toEqual({
+      host: '127.0.0.1',
+      port: 9200,
+      readyShare: 1,
+      dashboard: null,
+    });
+    expect(healthSettings(null, { host: '::', port: 0 })).toEqual({
+      host: '::',
+      port: 0,
+      readyShare: 0.5,
+      dashboard: null,
+    });
   });
 });

@@ -100,6 +100,8 @@ export async function startCommand(options: StartOptions): Promise<number> {
       ])
     : null;
   const metrics = served ? new served[0].Metrics() : null;
+  // The dashboard's code loads only when the config asks for it (docs/monitoring.md#dashboard).
+  const dashboardModule = health?.dashboard ? await import('../../health/dashboard/dashboard.js') : null;
   const supervisor = new Supervisor(config, log, format, {
     watchAll: options.watch ?? false,
     output,
@@ -115,11 +117,19 @@ export async function startCommand(options: StartOptions): Promise<number> {
   let healthServer: HealthServer | null = null;
   if (health && served && metrics) {
     try {
+      // Refused (EX_CONFIG) before anything starts: no token where one is needed, or one not readable.
+      const dashboard = dashboardModule?.Dashboard.create(health, {
+        supervisor,
+        events,
+        log,
+        env: process.env,
+      });
       healthServer = await served[1].HealthServer.listen(
         health,
         served[2].healthSource(supervisor, health.readyShare),
         metrics,
         log,
+        dashboard ?? null,
       );
     } catch (error) {
       // Nothing has started yet: it ends here, with the reason.
@@ -168,7 +178,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
       socket: control.path,
       ...(healthServer ? { health: healthServer.address } : {}),
     },
-    `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}${healthServer ? `; health on http://${healthServer.address} (/livez, /readyz, /metrics)` : ''}`,
+    `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}${healthServer ? `; health on http://${healthServer.address} (/livez, /readyz, /metrics${health?.dashboard ? ', /dashboard/' : ''})` : ''}`,
   );
   try {
     const code = await supervisor.run();
