@@ -72,8 +72,7 @@ export function answerMonitor(
   const each = samples.length ? JSON.stringify(samples.at(-1)).length + 64 : 1;
   const first = samples.slice(-Math.max(1, Math.floor(MONITOR_FIRST_BYTES / each))).map(sample);
   const mine = (e: { app?: string }) => app === undefined || e.app === app;
-  for (const event of events.recent().filter(mine))
-    first.push({ v: CONTROL_VERSION, id: id as Id, event });
+  for (const event of events.recent().filter(mine)) first.push({ v: CONTROL_VERSION, id: id as Id, event });
   const subscribe = (send: (reply: Reply) => void) => {
     const stopSamples = supervisor.fleet.subscribe((s) => send(sample(onlyApp(s, app))));
     const stopEvents = events.subscribe((event) => {
