@@ -50,6 +50,8 @@ export class Fleet {
   private readonly kept: FleetSample[] = [];
   private readonly listeners = new Set<FleetListener>();
   private cancel: (() => void) | null = null;
+  /** The timer that forgets the kept samples once they are old, while nobody watches. */
+  private forget: (() => void) | null = null;
   private sampling = false;
   /** Which sampling loop is current: a sample still under way when the loop was halted (and perhaps
    * started again) ends that old loop, not a second one beside the new. */
@@ -67,7 +69,9 @@ export class Fleet {
     this.listeners.add(listener);
     if (!this.sampling) {
       this.sampling = true;
-      this.tick();
+      this.forget?.();
+      this.forget = null;
+      this.tick(this.loop);
     }
     return () => {
       this.listeners.delete(listener);
@@ -82,24 +86,34 @@ export class Fleet {
 
   /** The samples kept, oldest first; those taken at or after `since` (ms since the epoch) if given. */
   history(since = 0): FleetSample[] {
-    const cutoff = Math.max(since, this.options.now() - this.keepMs);
-    return this.kept.filter((s) => s.at >= cutoff);
+    this.drop(this.options.now() - this.keepMs);
+    return this.kept.filter((s) => s.at >= since);
   }
 
-  /** Stops sampling whoever listens (the supervisor stops). */
+  /** Stops sampling, whoever listens. What is kept goes once it is older than `keepMs`. */
   halt(): void {
     this.sampling = false;
     this.loop += 1;
     this.cancel?.();
     this.cancel = null;
+    const newest = this.kept.at(-1);
+    if (newest && !this.forget)
+      this.forget = this.options.timer(Math.max(0, newest.at + this.keepMs - this.options.now()), () => {
+        this.forget = null;
+        this.drop(this.options.now() - this.keepMs);
+      });
+  }
+
+  private drop(cutoff: number): void {
+    while (this.kept.length > 0 && (this.kept[0] as FleetSample).at < cutoff) this.kept.shift();
   }
 
   // One sample, then the next one `everyMs` after this one began (one that took longer: at once after
   // it). Samples never overlap: a slow status delays the next one rather than piling them up.
-  private tick(): void {
+  private tick(loop: number): void {
     this.cancel = null;
+    if (!this.sampling || loop !== this.loop) return;
     const began = this.options.now();
-    const loop = this.loop;
     this.options.sample().then(
       (status) => this.next(loop, began, fleetSample(status, this.options.now())),
       () => this.next(loop, began, null),
@@ -109,14 +123,16 @@ export class Fleet {
   private next(loop: number, began: number, sample: FleetSample | null): void {
     if (!this.sampling || loop !== this.loop) return;
     if (sample) this.record(sample);
+    // A listener may have been the last to leave while it was given the sample (a client dropped for
+    // falling behind): the loop ends here, no timer is left behind.
+    if (!this.sampling || loop !== this.loop) return;
     const wait = Math.max(0, this.everyMs - (this.options.now() - began));
-    this.cancel = this.options.timer(wait, () => this.tick());
+    this.cancel = this.options.timer(wait, () => this.tick(loop));
   }
 
   private record(sample: FleetSample): void {
     this.kept.push(sample);
-    const cutoff = sample.at - this.keepMs;
-    while (this.kept.length > 0 && (this.kept[0] as FleetSample).at < cutoff) this.kept.shift();
+    this.drop(sample.at - this.keepMs);
     for (const listener of this.listeners) {
       try {
         listener(sample);

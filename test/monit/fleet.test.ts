@@ -91,7 +91,8 @@ describe('fleet sampler', () => {
     await h.answer();
     stop();
     expect(h.fleet.watched).toBe(false);
-    expect(h.timers).toHaveLength(0);
+    // No sampling timer: only the one that forgets the samples once they are old.
+    expect(h.timers.map((t) => t.at - h.clock())).toEqual([10_000]);
     await h.advance(10_000);
     expect(h.asked).toHaveLength(0);
     expect(got).toHaveLength(3);
@@ -136,6 +137,42 @@ describe('fleet sampler', () => {
     expect(failing.history()).toHaveLength(0);
     expect(h.timers.some((t) => t.at === 0)).toBe(true);
     stop();
+  });
+
+  it('a last watcher that leaves while given a sample (dropped for falling behind) leaves no timer', async () => {
+    const h = harness();
+    let stop: () => void = () => {};
+    stop = h.fleet.subscribe(() => stop());
+    await h.answer();
+    expect(h.fleet.watched).toBe(false);
+    // Only the timer that forgets the kept sample later; no sampling timer.
+    expect(h.timers).toHaveLength(1);
+    expect(h.timers[0]?.at).toBe(h.clock() + 10_000);
+    // A new watcher within the second: one sampling loop, one sample a second.
+    h.fleet.subscribe(() => {});
+    expect(h.timers).toHaveLength(0);
+    expect(h.asked).toHaveLength(1);
+    for (let i = 0; i < 5; i++) {
+      await h.answer();
+      expect(h.timers).toHaveLength(1);
+      await h.advance(1_000);
+      expect(h.asked).toHaveLength(1);
+    }
+  });
+
+  it('forgets what it kept once it is old, when nobody watches', async () => {
+    const h = harness();
+    const stop = h.fleet.subscribe(() => {});
+    await h.answer();
+    await h.advance(1_000);
+    await h.answer();
+    stop();
+    expect(h.fleet.history()).toHaveLength(2);
+    await h.advance(9_500);
+    expect(h.fleet.history()).toHaveLength(1);
+    await h.advance(1_000);
+    expect(h.fleet.history()).toHaveLength(0);
+    expect(h.timers).toHaveLength(0);
   });
 
   it('one app of a sample', () => {
