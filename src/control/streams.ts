@@ -68,9 +68,15 @@ export function answerMonitor(
   const since = Date.now() - (request.history ?? 120) * 1000;
   const samples = supervisor.fleet.history(since).map((s) => onlyApp(s, app));
   const sample = (s: FleetSample): Reply => ({ v: CONTROL_VERSION, id: id as Id, sample: s });
-  // The newest samples that fit the budget (each about as large as the last).
-  const each = samples.length ? JSON.stringify(samples.at(-1)).length + 64 : 1;
-  const first = samples.slice(-Math.max(1, Math.floor(MONITOR_FIRST_BYTES / each))).map(sample);
+  // The newest samples that fit the budget (at least the newest one).
+  const first: Reply[] = [];
+  let bytes = 0;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const reply = sample(samples[i] as FleetSample);
+    bytes += Buffer.byteLength(JSON.stringify(reply)) + 1;
+    if (bytes > MONITOR_FIRST_BYTES && first.length > 0) break;
+    first.unshift(reply);
+  }
   const mine = (e: { app?: string }) => app === undefined || e.app === app;
   for (const event of events.recent().filter(mine)) first.push({ v: CONTROL_VERSION, id: id as Id, event });
   const subscribe = (send: (reply: Reply) => void) => {

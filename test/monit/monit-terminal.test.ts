@@ -2,6 +2,7 @@
 // shows the workers as `status` knows them, follows a reload the operator asked for with its keys (new
 // pids, the event), filters, redraws at a new size, and gives the terminal back as it was on `q`.
 // Without a terminal it prints `status`.
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
 import { taggedProcesses, until } from '../helpers/processes.js';
@@ -120,6 +121,71 @@ describe('clusterd monit', () => {
       'nothing left',
       5_000,
     );
+  }, 60_000);
+
+  it('quits at once during a long reload (which goes on), and gives the terminal back on SIGTERM', async () => {
+    const root = startRoot({
+      apps: [
+        fixtureApp('slow', 'slow-ready.cjs', {
+          instances: 1,
+          readiness: 'message',
+          env: { READY_AFTER_MS: 4000 },
+          readyTimeout: '20s',
+        }),
+      ],
+    });
+    await root.running('slow', 0);
+    const shell =
+      'stty -a | grep -o -- "-\\?icanon" > stty-before; "$0" "$1" monit; echo "monit exited $?"; stty -a | grep -o -- "-\\?icanon"; sleep 120';
+    tmux = Tmux.start(root.dir, ['sh', '-c', shell, process.execPath, BIN], {
+      columns: 120,
+      rows: 40,
+      env: root.env,
+    });
+    const t = tmux;
+    await t.waitFor((s) => s.includes('1 app, 1 worker'), 'monit');
+    t.keys('r');
+    await t.waitFor((s) => s.includes('reload slow? y'), 'the confirmation');
+    t.keys('y');
+    await t.waitFor((s) => s.includes('reload slow: under way'), 'the reload under way');
+    const quitAt = Date.now();
+    t.keys('q');
+    // Its exit status, then the line discipline's icanon flag as the shell found it after.
+    const exited = (s: string) => /monit exited \d+\n\s*-?icanon/.test(s);
+    const screen = await t.waitFor(exited, 'monit to exit', 3_000);
+    // The new worker needs 4 s to be ready: monit did not wait for it.
+    expect(Date.now() - quitAt).toBeLessThan(2_500);
+    expect(screen).toContain('the reload of slow goes on in clusterd');
+    expect(screen).toMatch(/monit exited 0\n\s*icanon/);
+    await root.waitFor((e) => e.app === 'slow' && e.reload === 'done', 'the reload done', {
+      timeoutMs: 15_000,
+    });
+    t.kill();
+
+    // SIGTERM to monit: the screen, the cursor and the line discipline as they were.
+    tmux = Tmux.start(root.dir, ['sh', '-c', shell, process.execPath, BIN], {
+      columns: 120,
+      rows: 40,
+      env: root.env,
+    });
+    const u = tmux;
+    await u.waitFor((s) => s.includes('1 app, 1 worker'), 'monit again');
+    const pid = Number(u.run(['list-panes', '-t', 't', '-F', '#{pane_pid}']).trim());
+    // The shell's child: monit itself.
+    const monit = Number(
+      execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[0],
+    );
+    process.kill(monit, 'SIGTERM');
+    const after = await u.waitFor(exited, 'monit to exit on SIGTERM', 3_000);
+    expect(after).toMatch(/monit exited 143\n\s*icanon/);
+    expect(u.format('alternate_on')).toBe('0');
+    expect(u.format('cursor_flag')).toBe('1');
+    u.kill();
+    tmux = null;
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
   }, 60_000);
 
   it('prints status when not on a terminal, and refuses an unknown app', async () => {

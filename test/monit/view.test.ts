@@ -16,7 +16,7 @@ import {
 } from '../../src/cli/monit/model.js';
 import { sparkline } from '../../src/cli/monit/sparkline.js';
 import { cut, width } from '../../src/cli/monit/text.js';
-import { render } from '../../src/cli/monit/view.js';
+import { render, series } from '../../src/cli/monit/view.js';
 import type { FleetSample } from '../../src/supervisor/fleet.js';
 
 const ESC = '\x1b';
@@ -133,6 +133,30 @@ describe('monit: keys', () => {
   });
 });
 
+describe('monit: what the keys act on', () => {
+  it('acts on the highlighted app when the filter hides the selected one', () => {
+    const s = press(filled(), { name: 'end' }).state;
+    expect(s.selected).toEqual({ app: 'api', worker: 1 });
+    const filtered = press(s, '/', 'w', 'e', 'b', { name: 'return' }).state;
+    const highlighted = render(filtered, 120, 40, { color: false, now: 0 }).find((l) =>
+      l.includes('\x1b[7m'),
+    );
+    expect(highlighted?.startsWith(`${ESC}[7mweb `)).toBe(true);
+    expect(press(filtered, 'r', 'y').action).toEqual({ type: 'reload', app: 'web' });
+  });
+
+  it('moves the selection when its app leaves the samples', () => {
+    const s = press(filled(), { name: 'end' }).state;
+    const gone = withSample(s, sample(100_000, 1, ['web']));
+    expect(gone.selected).toEqual({ app: 'web', worker: null });
+    expect(press(gone, 'R', 'y').action).toEqual({ type: 'restart', app: 'web' });
+  });
+
+  it('suspends on ctrl-z', () => {
+    expect(press(filled(), { name: 'z', ctrl: true }).suspend).toBe(true);
+  });
+});
+
 describe('monit: screen', () => {
   it('is exactly the terminal size at any size, and shows the table, charts, events and output', () => {
     const s = filled();
@@ -142,6 +166,8 @@ describe('monit: screen', () => {
       [80, 24],
       [40, 12],
       [20, 5],
+      [10, 40],
+      [16, 40],
       [1, 1],
     ] as const) {
       const lines = render(s, w, h, { color: false, now: 0 });
@@ -159,6 +185,28 @@ describe('monit: screen', () => {
     // The selected app's events and output only.
     expect(screen).not.toContain('api only');
     expect(screen).toContain('[1] line 49');
+  });
+
+  it('charts by time: a second without a sample is a gap', () => {
+    let s = initialState();
+    for (const at of [0, 1_000, 2_020, 2_990, 7_000, 8_010]) s = withSample(s, sample(at, at / 1000 + 1));
+    const values = series(s, { app: 'web', worker: 0 }, (f) => f.rate, 10);
+    expect(values).toEqual([null, 1, 2, 3.02, 3.99, null, null, null, 8, 9.01]);
+  });
+
+  it('shows lines that name no app (its own notices) whatever is selected', () => {
+    const s = withLine(press(filled(), { name: 'down' }).state, '(clusterd monit: lines were skipped)');
+    expect(render(s, 120, 40, { color: false, now: 0 }).join('\n')).toContain('lines were skipped');
+  });
+
+  it('keeps the selection in reverse video past a coloured state', () => {
+    const s = withSample(filled(), {
+      ...sample(200_000, 1),
+      apps: [{ ...(sample(1, 1).apps[0] as FleetSample['apps'][0]), state: 'reloading' as never }],
+    });
+    const line = render(s, 120, 40, { color: true, now: 0 }).find((l) => l.includes(`${ESC}[7m`)) ?? '';
+    expect(line).toContain(`${ESC}[33mreloading`);
+    expect(line.slice(line.indexOf('reloading'))).not.toContain(`${ESC}[0m `);
   });
 
   it('colors only when asked, but always shows the selection', () => {
@@ -196,7 +244,8 @@ describe('monit: screen', () => {
 describe('monit: pieces', () => {
   it('reads whom an output line came from', () => {
     expect(parseLine('web[3] hello [x]')).toEqual({ app: 'web', worker: 3, text: 'hello [x]' });
-    expect(parseLine('2026-01-01T00:00:00.000Z web[3] hi')).toEqual({ app: 'web', worker: 3, text: 'hi' });
+    // The app's own text that looks like a tag stays its text.
+    expect(parseLine('web[0] db[5] connected')).toEqual({ app: 'web', worker: 0, text: 'db[5] connected' });
     expect(
       parseLine('{"level":30,"time":1,"app":"web","worker":2,"pid":9,"stream":"stdout","msg":"m"}'),
     ).toEqual({
@@ -205,6 +254,11 @@ describe('monit: pieces', () => {
       text: 'm',
     });
     expect(parseLine('{not json')).toEqual({ app: null, worker: null, text: '{not json' });
+  });
+
+  it('cuts a long output line as it arrives', () => {
+    const s = withLine(initialState(), `web[0] ${'x'.repeat(100_000)}`);
+    expect(s.lines[0]?.text.length).toBeLessThanOrEqual(4_096);
   });
 
   it('takes a flood of output in batches, keeping the last lines', () => {

@@ -5,8 +5,10 @@
 import type { LogEvent } from '../../control/protocol.js';
 import type { FleetApp, FleetSample } from '../../supervisor/fleet.js';
 
-/** Samples kept: ten minutes at one a second (the widest terminal's sparkline). */
-export const KEEP_SAMPLES = 600;
+/** Samples kept: five minutes at one a second, as the root keeps them. */
+export const KEEP_SAMPLES = 300;
+/** An output line is cut to this many characters as it arrives (a pane shows one terminal line of it). */
+export const MAX_LINE = 4_096;
 export const KEEP_EVENTS = 200;
 export const KEEP_LINES = 1_000;
 
@@ -65,18 +67,28 @@ const keepLast = <T>(list: T[], item: T, most: number): T[] => {
   return next;
 };
 
+/**
+ * The selection as the screen shows it: the row highlighted. One whose worker or app is gone, or that the
+ * filter hides, moves to the row shown in its place, so that a key never acts on an app not highlighted.
+ */
+function settled(state: MonitState): MonitState {
+  const list = rows(state);
+  const row = list[selectedIndex(state, list)] ?? null;
+  return same(row, state.selected) || (row === null && state.selected === null)
+    ? state
+    : { ...state, selected: row };
+}
+
 export function withSample(state: MonitState, sample: FleetSample): MonitState {
-  const next = { ...state, samples: keepLast(state.samples, sample, KEEP_SAMPLES) };
-  // The first rows seen: the first app is selected.
-  return next.selected ? next : { ...next, selected: rows(next)[0] ?? null };
+  return settled({ ...state, samples: keepLast(state.samples, sample, KEEP_SAMPLES) });
 }
 
 export function withEvent(state: MonitState, event: LogEvent): MonitState {
   return { ...state, events: keepLast(state.events, event, KEEP_EVENTS) };
 }
 
-// `app[3] text`, after an optional timestamp (logs.timestamp): the pretty form output.ts writes.
-const PRETTY = /^(?:\S+ )?([^\s[\]]+)\[(\d+)\] (.*)$/s;
+// `app[3] text`: the pretty form output.ts writes to the root's output (its timestamps go to files only).
+const PRETTY = /^([^\s[\]]+)\[(\d+)\] (.*)$/s;
 
 /** Whom an output line came from, and its text (a JSON line's `msg`). */
 export function parseLine(line: string): OutputLine {
@@ -97,7 +109,9 @@ export function parseLine(line: string): OutputLine {
 /** Output lines added, oldest first: a flood is taken in batches, once per frame, the last KEEP_LINES kept. */
 export function withLines(state: MonitState, lines: readonly string[]): MonitState {
   if (!lines.length) return state;
-  const added = lines.slice(-KEEP_LINES).map(parseLine);
+  const added = lines
+    .slice(-KEEP_LINES)
+    .map((line) => parseLine(line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line));
   const kept = state.lines.slice(Math.max(0, state.lines.length + added.length - KEEP_LINES));
   return { ...state, lines: [...kept, ...added] };
 }
@@ -142,14 +156,21 @@ export interface Key {
   shift?: boolean | undefined;
 }
 
-export type KeyOutcome = { state: MonitState; action?: Action; quit?: true };
+export type KeyOutcome = { state: MonitState; action?: Action; quit?: true; suspend?: true };
 
 const describe = (a: Action): string =>
   a.type === 'scale' ? `scale ${a.app} to ${a.instances}` : `${a.type} ${a.app}`;
 
 /** What a key does. */
 export function onKey(state: MonitState, key: Key): KeyOutcome {
+  const outcome = keyOutcome(state, key);
+  return { ...outcome, state: settled(outcome.state) };
+}
+
+function keyOutcome(state: MonitState, key: Key): KeyOutcome {
   if (key.ctrl && key.name === 'c') return { state, quit: true };
+  // Ctrl-Z suspends, as in any program (raw mode takes it as a key: the view stops itself).
+  if (key.ctrl && key.name === 'z') return { state, suspend: true };
   const char = key.sequence && key.sequence.length === 1 && !key.ctrl ? key.sequence : '';
   switch (state.mode) {
     case 'confirm': {

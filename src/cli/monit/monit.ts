@@ -118,7 +118,12 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
       state = withLines(state, waiting);
       waiting = [];
     }
-    screen.draw(render(state, screen.columns, screen.rows, { color, now: Date.now() }));
+    // A fault of the view's own ends it with the terminal given back, never a broken screen.
+    try {
+      screen.draw(render(state, screen.columns, screen.rows, { color, now: Date.now() }));
+    } catch (error) {
+      ended({ code: 70, message: `internal error: ${errorMessage(error)}` });
+    }
   };
   const soon = () => {
     timer ??= setTimeout(draw, FRAME_MS);
@@ -139,9 +144,17 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
     const outcome = onKey(state, k);
     state = outcome.state;
     if (outcome.quit) ended({ code: 0 });
+    if (outcome.suspend) {
+      screen.leave();
+      process.kill(process.pid, 'SIGTSTP');
+      return;
+    }
     if (outcome.action) {
       const action = outcome.action;
+      const text = `the ${action.type} of ${action.app}`;
+      pending.add(text);
       void act(client, action).then((notice) => {
+        pending.delete(text);
         state = withNotice(state, notice);
         now();
       });
@@ -154,6 +167,17 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
     () => ended({ code: 128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15) }),
   ]);
   for (const [signal, handler] of signals) process.on(signal, handler);
+  // Back from a suspension: the screen again.
+  const resumed = () => {
+    screen.resume();
+    now();
+  };
+  process.on('SIGCONT', resumed);
+  // The last resort, whatever ends the process: the terminal is given back.
+  const restore = () => screen.leave();
+  process.once('exit', restore);
+  // Actions sent and not answered yet: they go on in clusterd after the view quits.
+  const pending = new Set<string>();
   try {
     screen.enter(key, now);
     now();
@@ -186,9 +210,16 @@ export async function monit(options: MonitOptions, io: Io): Promise<number> {
     const outcome = await done;
     screen.leave();
     if (outcome.message) io.stderr(`clusterd monit: ${outcome.message}\n`);
+    if (pending.size) {
+      io.stderr(`clusterd monit: ${[...pending].join(', ')} goes on in clusterd (see clusterd events)\n`);
+      // Its answer is not waited for: the command's connection would hold the process until it came.
+      setImmediate(() => process.exit(outcome.code));
+    }
     return outcome.code;
   } finally {
     for (const [signal, handler] of signals) process.off(signal, handler);
+    process.off('SIGCONT', resumed);
+    process.off('exit', restore);
     if (timer) clearTimeout(timer);
     screen.leave();
     feed.close();

@@ -59,4 +59,14 @@ export class Screen {
     this.input.pause();
     this.output.write(`${ESC}0m${ESC}?1049l${ESC}?25h`);
   }
+
+  /** Back after a suspension (Ctrl-Z, then `fg`): the screen is taken again and drawn whole. */
+  resume(): void {
+    if (this.entered) return;
+    this.entered = true;
+    this.shown = [];
+    this.input.setRawMode?.(true);
+    this.input.resume();
+    this.output.write(`${ESC}?1049h${ESC}?25l${ESC}2J`);
+  }
 }

@@ -98,11 +98,37 @@ export function figuresAt(sample: FleetSample, row: Row): Figures | null {
   return worker ? workerFigures(worker) : null;
 }
 
-const series = (state: MonitState, row: Row, pick: (f: Figures) => number | null, count: number) =>
-  state.samples.slice(-count).map((s) => {
-    const f = figuresAt(s, row);
-    return f ? pick(f) : null;
-  });
+/**
+ * A row's figure over the last `count` seconds, one value a second (the newest last), placed by each
+ * sample's time: a second with no sample (nobody watched, the root was busy) is a gap, not squeezed out.
+ */
+export function series(
+  state: MonitState,
+  row: Row,
+  pick: (f: Figures) => number | null,
+  count: number,
+): (number | null)[] {
+  const values: (number | null)[] = new Array(Math.max(0, count)).fill(null);
+  const last = state.samples.at(-1);
+  if (!last) return values;
+  const filled = new Set<number>();
+  for (let i = state.samples.length - 1; i >= 0; i--) {
+    const sample = state.samples[i] as FleetSample;
+    const ago = Math.round((last.at - sample.at) / 1000);
+    if (ago >= count) break;
+    if (ago < 0 || filled.has(ago)) continue;
+    filled.add(ago);
+    const f = figuresAt(sample, row);
+    values[count - 1 - ago] = f ? pick(f) : null;
+  }
+  return values;
+}
+
+/** Seconds the kept samples span (at most `count`). */
+const spanSeconds = (state: MonitState, count: number): number => {
+  const [first, last] = [state.samples[0], state.samples.at(-1)];
+  return first && last ? Math.min(count, Math.round((last.at - first.at) / 1000) + 1) : 0;
+};
 
 // The table's columns: title, width, right-aligned, the cell.
 const COLUMNS: [string, number, boolean, (f: Figures) => string][] = [
@@ -157,7 +183,8 @@ function table(state: MonitState, columns: number, height: number, o: ViewOption
     const name = row.worker === null ? safe(row.app) : `  ${row.worker}`;
     const cells = shown.map(([, w, right, cell]) => fitTo(cell(f), w, right));
     const color = o.color ? stateColor(f.state) : null;
-    if (color && cells.length) cells[0] = style(true, color, cells[0] as string);
+    // The colour ends with its own reset (39), not a full one: the selection's reverse video goes on.
+    if (color && cells.length) cells[0] = `${ESC}${color}m${cells[0] as string}${ESC}39m`;
     const spark = trend
       ? [
           sparkline(
@@ -231,14 +258,13 @@ export function render(state: MonitState, columns: number, height: number, o: Vi
   const free = height - 2;
   const row = state.selected;
   const list = rows(state);
-  const chartLines = free >= 18 ? CHARTS.length + 1 : 0;
+  // Charts need room for a label, a few seconds of sparkline and the value.
+  const chartLines = free >= 18 && cols >= 30 ? CHARTS.length + 1 : 0;
   const tableLines = Math.min(list.length + 1, Math.max(3, Math.floor((free - chartLines) * 0.45)));
   lines.push(...table(state, cols, Math.min(tableLines, free), o));
   if (row && chartLines) {
     const f = sample ? figuresAt(sample, row) : null;
-    const title = f
-      ? `${who(row)}  pid ${f.pid ?? '-'}  last ${Math.min(state.samples.length, cols)}s`
-      : who(row);
+    const title = f ? `${who(row)}  pid ${f.pid ?? '-'}  last ${spanSeconds(state, cols - 17)}s` : who(row);
     lines.push(rule(safe(title), cols, o), ...charts(state, row, cols, CHARTS.length));
   }
   const rest = height - 1 - lines.length;
@@ -255,7 +281,9 @@ export function render(state: MonitState, columns: number, height: number, o: Vi
     const logLines = height - 1 - lines.length - 1;
     if (logLines > 0) {
       const mine = state.lines.filter(
-        (l) => !row || (l.app === row.app && (row.worker === null || l.worker === row.worker)),
+        // Lines that name no app (monit's own notices among them) are shown whatever is selected.
+        (l) =>
+          !row || l.app === null || (l.app === row.app && (row.worker === null || l.worker === row.worker)),
       );
       lines.push(rule(`output${row ? `: ${safe(who(row))}` : ''}`, cols, o));
       const shown = mine.slice(-logLines);
