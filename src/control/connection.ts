@@ -64,8 +64,11 @@ export class Connection {
     this.timer = setTimeout(() => this.socket.destroy(), lingerMs);
   }
 
-  private send(message: Reply): void {
-    if (this.socket.writable) this.socket.write(`${JSON.stringify(message)}\n`);
+  private send(message: Reply, written?: () => void): void {
+    if (this.socket.writable)
+      this.socket.write(`${JSON.stringify(message)}\n`, (error) => {
+        if (!error) written?.();
+      });
   }
 
   private read(chunk: Buffer): void {
@@ -151,7 +154,10 @@ export class Connection {
     for (const message of first) this.send(message);
     // The recent lines may be more than the limit on their own; live output may add the limit to them.
     const limit = this.socket.writableLength + MAX_PENDING_OUTPUT;
-    this.unsubscribe = subscribe((message) => {
+    const end = (last: Reply) => {
+      if (this.state === 'following') this.close(last);
+    };
+    this.unsubscribe = subscribe((message, written) => {
       if (this.state !== 'following') return;
       if (this.socket.writableLength > limit) {
         // Closed first: the warning is an event itself, which an events follower would be sent.
@@ -164,8 +170,8 @@ export class Connection {
         );
         return;
       }
-      this.send(message);
-    });
+      this.send(message, written);
+    }, end);
   }
 
   // Closes a connection that has gone IDLE_TIMEOUT_MS without a complete request.
