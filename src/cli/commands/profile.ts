@@ -5,7 +5,7 @@ import { connect } from '../../client/index.js';
 import { formatDuration, parseDuration } from '../../config/units.js';
 import { DEFAULT_PROFILE_MS, MAX_PROFILE_MS, MIN_PROFILE_MS } from '../../control/profile.js';
 import type { Command, ProfileDone, ProfileStart } from '../../control/protocol.js';
-import { ExitCode } from '../../errors.js';
+import { ClusterdError, ExitCode } from '../../errors.js';
 import { usageError } from '../command-line.js';
 import type { Io } from '../io.js';
 import { escapeText } from '../terminal-text.js';
@@ -66,10 +66,28 @@ export function describeProfile(done: ProfileDone, path: string): string {
   return `${what} of ${who}: ${mib(done.bytes)} in ${seconds(done.ms)}, the worker paused ${seconds(done.pauseMs)} -> ${path}\n`;
 }
 
+type Values = { cpu?: string; output?: string; config?: string; json?: boolean };
+
+/** As every control command: with `--json` a failure is printed as JSON on stdout too. */
 export async function profileCommand(
   command: 'profile' | 'heap',
   args: readonly string[],
-  values: { cpu?: string; output?: string; config?: string; json?: boolean },
+  values: Values,
+  io: Io,
+): Promise<number> {
+  try {
+    return await takeProfile(command, args, values, io);
+  } catch (error) {
+    if (values.json && error instanceof ClusterdError)
+      io.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`);
+    throw error;
+  }
+}
+
+async function takeProfile(
+  command: 'profile' | 'heap',
+  args: readonly string[],
+  values: Values,
   io: Io,
 ): Promise<number> {
   const request = profileRequest(command, args, values.cpu);
