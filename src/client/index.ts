@@ -95,6 +95,8 @@ export interface ProfileOptions {
   cwd?: string;
   /** Called once the worker is chosen, before the profile is taken. */
   onStart?: (start: ProfileStart) => void;
+  /** Aborting it stops the profile in the worker and removes the partial file. */
+  signal?: AbortSignal;
 }
 
 /** A profile written: its file, the worker it is of, its size, how long the worker was paused (ms). */
@@ -293,7 +295,7 @@ export class Client {
         options.onStart?.(start);
         return profilePath(options.output, cwd, profileFileName(start, new Date()));
       },
-      this.bounds,
+      { ...this.bounds, ...(options.signal ? { signal: options.signal } : {}) },
     );
     return { path, ...result };
   }

@@ -35,6 +35,8 @@ export class Connection {
   private ended = false;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** A stream whose end, when the client half-closes, is the client's leaving (a profile: it stops it). */
+  private leavesOnEnd = false;
 
   constructor(
     private readonly socket: Socket,
@@ -106,6 +108,8 @@ export class Connection {
   // `printf '{...}' | nc -U`: the last line may lack its newline; the answers still go out, then the end.
   private end(): void {
     this.ended = true;
+    // The socket stays open after the client's end (half-close): a profile would run on for nobody.
+    if (this.state === 'following' && this.leavesOnEnd) this.close();
     if (this.state !== 'reading') return;
     const line = this.partial.toString('utf8', 0, this.partialLength);
     this.partialLength = 0;
@@ -134,6 +138,13 @@ export class Connection {
       this.busy = false;
       if ('follow' in answer) {
         if (this.state === 'reading') this.follow(answer.follow);
+        // Gone meanwhile: subscribed and at once unsubscribed, so that a stream with work behind it (a
+        // profile) stops it.
+        else
+          answer.follow.subscribe(
+            () => {},
+            () => {},
+          )();
         return;
       }
       // A client that left before its answer still had its request carried out (a shutdown, say).
@@ -147,6 +158,7 @@ export class Connection {
 
   private follow({ id, what, first, subscribe }: Extract<Answer, { follow: unknown }>['follow']): void {
     this.state = 'following';
+    this.leavesOnEnd = what === 'profile' || what === 'heap';
     this.lines = [];
     // Input is no longer read as requests, but is read, so that a client that goes away is noticed.
     this.socket.resume();
@@ -172,6 +184,8 @@ export class Connection {
       }
       this.send(message, written);
     }, end);
+    // Gone before its stream began: stopped at once.
+    if (this.ended && this.leavesOnEnd) this.close();
   }
 
   // Closes a connection that has gone IDLE_TIMEOUT_MS without a complete request.

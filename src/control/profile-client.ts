@@ -5,6 +5,7 @@
 // On any failure the partial file is removed. Never waits forever: the first line within `answerMs`,
 // then each line within a bound (a CPU profile's duration more before its first chunk).
 import { writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { formatDuration } from '../config/units.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../errors.js';
 import { type Bounds, connectionError, exchange, replyError, type Target } from './client.js';
@@ -27,17 +28,19 @@ export function downloadProfile(
   target: Target,
   command: Extract<Command, { cmd: 'profile' | 'heap' }>,
   place: (start: ProfileStart) => string,
-  bounds: Bounds & { silenceMs?: number } = {},
+  bounds: Bounds & { silenceMs?: number; signal?: AbortSignal } = {},
 ): Promise<ProfileFile> {
   const silenceMs = bounds.silenceMs ?? PROFILE_SILENCE_MS;
   return new Promise((resolve, reject) => {
     let file: { path: string; fd: number; close(): void; remove(): void } | null = null;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    let socket: Socket | undefined;
     const settle = (error: ClusterdError | null, result?: ProfileDone) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      bounds.signal?.removeEventListener('abort', abort);
       socket?.destroy();
       if (error || !file || !result) {
         file?.remove();
@@ -57,7 +60,12 @@ export function downloadProfile(
       `clusterd did not answer ${command.cmd} within ${formatDuration(answerMs)} (control socket ${target.socket}): it may be stopped or overloaded`,
     );
     const silent = `the ${command.cmd} stream was silent for ${formatDuration(silenceMs)}: the worker may be stuck; nothing was written`;
-    const socket = exchange(target, command, {
+    // Interrupted (Ctrl-C in the CLI): the connection closes, which cancels it in the worker.
+    const abort = () =>
+      settle(new ClusterdError(ErrorCode.PROFILE_FAILED, `${command.cmd} interrupted; nothing was written`));
+    if (bounds.signal?.aborted) return abort();
+    bounds.signal?.addEventListener('abort', abort, { once: true });
+    socket = exchange(target, command, {
       line(reply) {
         if (settled) return;
         const lost = connectionError(reply);

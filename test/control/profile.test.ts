@@ -2,12 +2,22 @@
 // a known function names it, a heap snapshot parses and holds the fixture's marker class, the files are
 // 0600 and never written over a file or through a link, the refusals say why with their codes, and the
 // profiled workers go on as they were (same pid, no restart). Nothing is left behind (helpers/root.ts).
-import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../../src/control/protocol.js';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { until } from '../helpers/processes.js';
 import { fixtureApp, type Root, startRoot } from '../helpers/root.js';
 
 function get(address: string, path: string): Promise<void> {
@@ -162,4 +172,61 @@ describe('clusterd profile and clusterd heap', () => {
     root.signal('SIGTERM');
     expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
   }, 30_000);
+
+  it('removes the partial file when the worker exits during its profile, or the CLI is interrupted', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('web', 'profile-app.cjs', { instances: 1, env: { PORT: '0' } })],
+    });
+    await root.running('web');
+    const [worker] = workersOf(await status(root), 'web') ?? [];
+    const file = join(root.dir, 'cut.cpuprofile');
+    // A CLI under way: resolves with its exit code and stderr, once the file exists (the worker is chosen).
+    const profiling = async () => {
+      const cli = spawn(
+        process.execPath,
+        [BIN, 'profile', 'web', '0', '--cpu', '5s', '-o', 'cut.cpuprofile'],
+        {
+          cwd: root.dir,
+          env: root.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      cli.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+        cli.on('close', (code) => resolve({ code, stderr })),
+      );
+      await until(() => existsSync(file), 'the profile file to be created', 10_000);
+      return { cli, exited };
+    };
+
+    // Ctrl-C: the file goes, the worker stops profiling (another profile of it is taken at once).
+    const first = await profiling();
+    first.cli.kill('SIGINT');
+    expect(await first.exited).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/clusterd: profile interrupted; nothing was written\n$/),
+    });
+    expect(existsSync(file)).toBe(false);
+    const again = await runCli(['profile', 'web', '0', '--cpu', '100ms', '-o', 'again.cpuprofile'], {
+      cwd: root.dir,
+      env: root.env,
+    });
+    expect(again.code, again.stderr).toBe(0);
+
+    // The worker killed meanwhile: the file goes, and the reason is said.
+    const second = await profiling();
+    process.kill(worker?.pid as number, 'SIGKILL');
+    expect(await second.exited).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(
+        /clusterd: web: profile failed: worker 0 \(pid \d+\): it exited before its CPU profile was written\n$/,
+      ),
+    });
+    expect(existsSync(file)).toBe(false);
+    root.signal('SIGTERM');
+    expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
+  }, 20_000);
 });

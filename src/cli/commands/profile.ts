@@ -75,12 +75,20 @@ export async function profileCommand(
   values: Values,
   io: Io,
 ): Promise<number> {
+  // Ctrl-C (or a SIGTERM) stops the profile in the worker and leaves no partial file behind.
+  const interrupt = new AbortController();
+  const stop = () => interrupt.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
-    return await takeProfile(command, args, values, io);
+    return await takeProfile(command, args, values, io, interrupt.signal);
   } catch (error) {
     if (values.json && error instanceof ClusterdError)
       io.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`);
     throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
 }
 
@@ -89,6 +97,7 @@ async function takeProfile(
   args: readonly string[],
   values: Values,
   io: Io,
+  signal: AbortSignal,
 ): Promise<number> {
   const request = profileRequest(command, args, values.cpu);
   if (values.output === '') throw usageError('--output needs a path');
@@ -108,6 +117,7 @@ async function takeProfile(
     ...(request.worker === undefined ? {} : { worker: request.worker }),
     ...(values.output === undefined ? {} : { output: values.output }),
     onStart,
+    signal,
   };
   const result =
     request.cmd === 'heap'
