@@ -80,7 +80,8 @@ const logFiles = new AppLogFiles((file, logs, owner) =>
 // `clusterd profile` and `clusterd heap` (primary/profile/): a Node.js app's workers only.
 const profiles = new Profiles({
   workers: () => {
-    if (!pool || isProgram) return null;
+    if (isProgram) return 'program';
+    if (!pool) return null;
     const p = pool;
     const { slots, workers } = p.view();
     return {

@@ -27,8 +27,8 @@ export interface ProfiledWorker {
 }
 
 export interface ProfileHost {
-  /** The app's slots and live workers (none for a program, or before the app started). */
-  workers(): { slots: readonly number[]; workers: readonly ProfiledWorker[] } | null;
+  /** The app's slots and live workers; 'program' for a program, null before the app started. */
+  workers(): { slots: readonly number[]; workers: readonly ProfiledWorker[] } | 'program' | null;
   /** The node:cluster worker of `pid`. */
   channel(pid: number): Worker | undefined;
   send(message: PrimaryMessage): void;
@@ -50,8 +50,12 @@ export class Profiles {
 
   start(id: number, request: Extract<PrimaryRequest, { op: 'profile' }>, answer: Answer): void {
     const pool = this.host.workers();
+    if (pool === 'program') {
+      answer(failed(ErrorCode.NOT_PROFILABLE, 'the app runs a program, not Node.js cluster workers'));
+      return;
+    }
     if (!pool) {
-      answer(failed(ErrorCode.NOT_PROFILABLE, 'the app runs no Node.js cluster workers'));
+      answer(failed(ErrorCode.WORKER_NOT_READY, 'the app has not started its workers yet'));
       return;
     }
     const busy = new Set([...this.active.values()].map((a) => a.pid));
