@@ -229,4 +229,26 @@ describe('clusterd profile and clusterd heap', () => {
     root.signal('SIGTERM');
     expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
   }, 20_000);
+
+  it('refuses a draining worker, saying so', async () => {
+    const root = startRoot({
+      apps: [fixtureApp('web', 'profile-app.cjs', { instances: 2, env: { PORT: '0' } })],
+    });
+    await root.running('web');
+    const address = await root.address('web');
+    // A request held by each worker (round-robin hands the two connections one each): slot 1's worker,
+    // scaled away, drains until its request is answered.
+    const held = Promise.all([get(address, '/hold?ms=2500'), get(address, '/hold?ms=2500')]);
+    const scaled = runCli(['scale', 'web', '1'], { cwd: root.dir, env: root.env });
+    await root.waitFor((e) => e.app === 'web' && e.worker === 1 && e.to === 'draining', 'worker 1 draining');
+    const heap = await runCli(['heap', 'web', '1', '--json'], { cwd: root.dir, env: root.env });
+    expect(heap.code, heap.stderr).toBe(1);
+    expect(JSON.parse(heap.stdout).error.code).toBe('CLUSTERD_ERR_WORKER_NOT_READY');
+    expect(heap.stderr).toMatch(/web: heap snapshot failed: worker 1 \(pid \d+\) is draining\n$/);
+    await held;
+    expect((await scaled).code).toBe(0);
+    expect(readdirSync(root.dir).filter((f) => f.endsWith('.heapsnapshot'))).toEqual([]);
+    root.signal('SIGTERM');
+    expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
+  }, 20_000);
 });
