@@ -239,7 +239,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: [
       "A CPU profile of one of the app's workers (by default the first ready one) over",
       '--cpu DURATION (10s; at most 5m), written as a .cpuprofile in this directory or',
-      'at --output PATH (mode 0600, never over a file); no port opened, no restart',
+      'at -o PATH (mode 0600, never over a file); no port opened, no restart',
     ],
   },
   {
@@ -249,7 +249,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     values: { output: 'PATH' },
     section: 'Control',
     help: [
-      "A heap snapshot of the app's worker N, written as a .heapsnapshot as profile",
+      "A heap snapshot of the app's worker <worker>, written as a .heapsnapshot as profile",
       'writes; the worker pauses while it is taken (its heartbeat guard with it)',
     ],
   },
