@@ -79,6 +79,8 @@ try {
   const done: { at: number; ms: number; pid: number }[] = [];
   let running = true;
   const failed: string[] = [];
+  /** How long each failed request waited before it failed. */
+  const stalls: number[] = [];
   async function client(): Promise<void> {
     while (running) {
       const at = performance.now();
@@ -93,7 +95,9 @@ try {
         req.on('error', reject);
         req.end();
       }).catch((error) => {
-        failed.push(`${(error as Error).message} after ${Math.round(performance.now() - at)} ms`);
+        const ms = performance.now() - at;
+        failed.push(`${(error as Error).message} after ${Math.round(ms)} ms`);
+        stalls.push(ms);
         return 0;
       });
       if (pid) done.push({ at, ms: performance.now() - at, pid });
@@ -135,6 +139,8 @@ try {
     workerTookMs: taken.ms,
     workerPausedMs: taken.pauseMs,
     longestRequestMs: Math.round(Math.max(0, ...snapshotted.map((r) => r.ms))),
+    // Answered or not: how long a request waited at most.
+    longestStallMs: Math.round(Math.max(0, ...snapshotted.map((r) => r.ms), ...stalls)),
     baselineP99Ms: +(baseline[Math.floor(baseline.length * 0.99)] ?? 0).toFixed(2),
     otherWorkerServedDuring: others.length,
     // Requests that failed: a keep-alive connection idle when the pause began is closed by the server's
