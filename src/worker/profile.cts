@@ -94,7 +94,12 @@ function fileSource(fd: number, size: number): Source {
 }
 
 async function takeHeap(): Promise<{ source: Source; pauseMs: number }> {
-  const file = spool();
+  let file: ReturnType<typeof spool>;
+  try {
+    file = spool();
+  } catch (error) {
+    throw new Error(`cannot spool the snapshot in ${os.tmpdir()}: ${(error as Error).message}`);
+  }
   let failure: unknown = null;
   const chunk = (message: { params: { chunk: string } }) => {
     if (failure) return;
@@ -200,7 +205,10 @@ async function start(id: number, kind: 'cpu' | 'heap', durationMs: number): Prom
     send(messages.profileBegin({ id, bytes: source.size, pauseMs: Math.round(pauseMs * 10) / 10, ms }));
     pump(run);
   } catch (error) {
-    finish(run, `the inspector failed: ${(error as Error)?.message ?? String(error)}`);
+    finish(
+      run,
+      `${kind === 'heap' ? 'heap snapshot' : 'CPU profile'} failed: ${(error as Error)?.message ?? String(error)}`,
+    );
   }
 }
 
