@@ -76,6 +76,11 @@ export const ErrorCode = {
   PRIMARY_EXITED: 'CLUSTERD_ERR_PRIMARY_EXITED',
   PRIMARY_HUNG: 'CLUSTERD_ERR_PRIMARY_HUNG',
   CONFLICT: 'CLUSTERD_ERR_CONFLICT',
+  // `clusterd profile` and `clusterd heap` (docs/monitoring.md#profiles-on-demand).
+  NOT_PROFILABLE: 'CLUSTERD_ERR_NOT_PROFILABLE',
+  WORKER_NOT_READY: 'CLUSTERD_ERR_WORKER_NOT_READY',
+  PROFILE_FAILED: 'CLUSTERD_ERR_PROFILE_FAILED',
+  OUTPUT_FILE: 'CLUSTERD_ERR_OUTPUT_FILE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -130,6 +135,10 @@ export const EXIT_OF: Readonly<Record<ErrorCode, ExitCode>> = {
   CLUSTERD_ERR_PRIMARY_EXITED: ExitCode.FAILURE,
   CLUSTERD_ERR_PRIMARY_HUNG: ExitCode.FAILURE,
   CLUSTERD_ERR_CONFLICT: ExitCode.FAILURE,
+  CLUSTERD_ERR_NOT_PROFILABLE: ExitCode.FAILURE,
+  CLUSTERD_ERR_WORKER_NOT_READY: ExitCode.FAILURE,
+  CLUSTERD_ERR_PROFILE_FAILED: ExitCode.FAILURE,
+  CLUSTERD_ERR_OUTPUT_FILE: ExitCode.FAILURE,
 };
 
 const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));

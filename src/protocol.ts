@@ -14,7 +14,7 @@ import type { CanaryReport } from './primary/reload/canary-judge.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -49,7 +49,25 @@ export type PrimaryRequest =
    * `clusterd send`: `topic` and `data` to the onMessage handlers of every live worker of the app, or of
    * slot `worker`'s (primary/messages/).
    */
-  | { op: 'send'; topic: string; data: unknown; worker: number | null };
+  | { op: 'send'; topic: string; data: unknown; worker: number | null }
+  /**
+   * `clusterd profile` (`kind: 'cpu'`, for `durationMs`) or `clusterd heap`: of slot `worker`'s ready
+   * worker, or the first ready one (null). Answered once its last chunk was sent: first `profiling`
+   * (which worker), then `chunk`s, each acknowledged by the root's `ack` (primary/profile/).
+   */
+  | { op: 'profile'; kind: ProfileKind; worker: number | null; durationMs: number };
+
+export type ProfileKind = 'cpu' | 'heap';
+
+/** What a profile was: of which worker, its size, how long its event loop was blocked, and taking it. */
+export interface ProfileResult {
+  kind: ProfileKind;
+  worker: number;
+  pid: number;
+  bytes: number;
+  pauseMs: number;
+  ms: number;
+}
 
 export type Op = PrimaryRequest['op'];
 
@@ -90,6 +108,7 @@ export interface OpResults {
   requests: { workers: (RequestFigures & { worker: number; pid: number })[]; app: RequestFigures | null };
   /** The workers the message was handed to (slot and pid). */
   send: { workers: { worker: number; pid: number }[] };
+  profile: ProfileResult;
 }
 
 /** Request figures over a window; each null when nothing is known of it. */
@@ -116,7 +135,12 @@ export type Outcome<T = unknown> = { ok: true; result: T } | ({ ok: false; canar
 
 export const failed = (code: ErrorCode, reason: string) => ({ ok: false as const, code, reason });
 
-export type RootMessage = { type: 'request'; id: number; request: PrimaryRequest };
+export type RootMessage =
+  | { type: 'request'; id: number; request: PrimaryRequest }
+  /** A `profile` request's chunks up to `seq` were passed on: send more. */
+  | { type: 'ack'; id: number; seq: number }
+  /** Nobody reads a `profile` request's chunks any more (its client left): stop. */
+  | { type: 'cancel'; id: number };
 
 export interface WorkerTransition {
   /** Slot id: NODE_APP_INSTANCE, 0..instances-1, reused across restarts. */
@@ -150,6 +174,10 @@ export interface ExitRecord {
 export type PrimaryMessage =
   | { type: 'hello'; version: number; pid: number }
   | { type: 'reply'; id: number; outcome: Outcome }
+  /** A `profile` request is under way on this worker; its chunks follow, then its reply. */
+  | { type: 'profiling'; id: number; worker: number; pid: number }
+  /** A piece of a `profile` request's file, base64; `seq` 1, 2, 3... each acknowledged by an `ack`. */
+  | { type: 'chunk'; id: number; seq: number; data: string }
   | { type: 'worker'; transition: WorkerTransition }
   | { type: 'slot'; slot: number; from: SlotState; to: SlotState; reason?: string }
   | {
@@ -301,7 +329,7 @@ export const isMalformedWorkerMessage: typeof workerMessages.isMalformed = worke
 export const describeWorkerMessage: typeof workerMessages.describe = workerMessages.describe;
 
 // Records with every type as a key: adding a message type without listing it here fails to compile.
-const ROOT_TYPES: Record<RootMessage['type'], true> = { request: true };
+const ROOT_TYPES: Record<RootMessage['type'], true> = { request: true, ack: true, cancel: true };
 const OPS: Record<Op, true> = {
   start: true,
   reload: true,
@@ -312,10 +340,13 @@ const OPS: Record<Op, true> = {
   metrics: true,
   requests: true,
   send: true,
+  profile: true,
 };
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
   hello: true,
   reply: true,
+  profiling: true,
+  chunk: true,
   worker: true,
   slot: true,
   app: true,
@@ -344,7 +375,14 @@ const typeIn = (types: Record<string, true>, value: unknown) =>
 
 export function isRootMessage(value: unknown): value is RootMessage {
   if (!typeIn(ROOT_TYPES, value)) return false;
-  const { id, request } = value as { id?: unknown; request?: { op?: unknown } };
+  const { type, id, request, seq } = value as {
+    type: string;
+    id?: unknown;
+    request?: { op?: unknown };
+    seq?: unknown;
+  };
+  if (type === 'cancel') return Number.isSafeInteger(id);
+  if (type === 'ack') return Number.isSafeInteger(id) && Number.isSafeInteger(seq);
   return (
     Number.isSafeInteger(id) &&
     typeof request === 'object' &&

@@ -26,6 +26,7 @@ export const OPTIONS = {
   lines: { type: 'string', value: 'N' },
   follow: { type: 'boolean', short: 'f' },
   worker: { type: 'string', value: 'N' },
+  cpu: { type: 'string', value: 'DURATION' },
   name: { type: 'string', value: 'NAME' },
   output: { type: 'string', short: 'o', value: 'FILE' },
   force: { type: 'boolean' },
@@ -237,6 +238,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     help: [
       "A message to the app's workers' onMessage(topic) handlers (clusterd/worker):",
       'every live worker, or --worker N; prints the workers it was handed to',
+    ],
+  },
+  {
+    name: 'profile',
+    args: '<app> [worker]',
+    options: ['cpu', 'output', ...CONTROL],
+    values: { output: 'PATH' },
+    section: 'Control',
+    help: [
+      "A CPU profile of one of the app's workers (by default the first ready one) over",
+      '--cpu DURATION (10s; at most 5m), written as a .cpuprofile in this directory or',
+      'at -o PATH (mode 0600, never over a file); no port opened, no restart',
+    ],
+  },
+  {
+    name: 'heap',
+    args: '<app> <worker>',
+    options: ['output', ...CONTROL],
+    values: { output: 'PATH' },
+    section: 'Control',
+    help: [
+      "A heap snapshot of the app's worker <worker>, written as a .heapsnapshot as profile",
+      'writes; the worker pauses while it is taken (its heartbeat guard with it)',
     ],
   },
   {

@@ -178,6 +178,11 @@ async function run(argv: string[], io: Io): Promise<number> {
         throw usageError(`--worker must be a worker number (0, 1, 2...), got "${values.worker}"`);
       return control({ cmd: 'send', app, topic, data, ...(worker === undefined ? {} : { worker }) });
     }
+    case 'profile':
+    case 'heap': {
+      const { profileCommand } = await import('./commands/profile.js');
+      return profileCommand(command, rest, values, io);
+    }
     case 'logs': {
       if (rest.length > 1) throw usageError('logs takes at most one app name');
       const lines = values.lines === undefined ? 50 : Number(values.lines);

@@ -1,15 +1,31 @@
 // The programmatic client (`import { connect } from 'clusterd'`): the control commands as typed methods
 // over the control socket, the same ones the CLI uses (docs/control.md, "From Node.js").
+
+import { parseDuration } from '../config/units.js';
 import { type Bounds, notRunningError, ReplyStream, sendCommand, type Target } from '../control/client.js';
 import { listening, locateSocket } from '../control/locate.js';
 import { verifySocket } from '../control/private-dir.js';
-import type { Command, LogEvent, Reply, SendResult, Status, UpReport } from '../control/protocol.js';
+import { DEFAULT_PROFILE_MS } from '../control/profile.js';
+import { downloadProfile } from '../control/profile-client.js';
+import { checkProfileOutput, profileFileName, profilePath } from '../control/profile-file.js';
+import type {
+  Command,
+  LogEvent,
+  ProfileDone,
+  ProfileStart,
+  Reply,
+  SendResult,
+  Status,
+  UpReport,
+} from '../control/protocol.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import type { FleetSample } from '../supervisor/fleet.js';
 
 export type {
   AppStatus,
   LogEvent,
+  ProfileDone,
+  ProfileStart,
   RequestFigures,
   SendResult,
   Status,
@@ -73,6 +89,23 @@ export interface LogsOptions {
 
 /** What a `monitor` stream gives: a sample of every app, or an event. */
 export type MonitorItem = { sample: FleetSample } | { event: LogEvent };
+
+/** Where `profile` and `heap` write their file. */
+export interface ProfileOptions {
+  app: string;
+  worker?: number;
+  /** A file, or a directory to write the default name in. */
+  output?: string;
+  /** Where the default name, or a relative `output`, is (default: `process.cwd()`). */
+  cwd?: string;
+  /** Called once the worker is chosen, before the profile is taken. */
+  onStart?: (start: ProfileStart) => void;
+  /** Aborting it stops the profile in the worker and removes the partial file. */
+  signal?: AbortSignal;
+}
+
+/** A profile written: its file, the worker it is of, its size, how long the worker was paused (ms). */
+export type ProfileFileResult = ProfileDone & { path: string };
 
 /** Lines or events, read as they come; `close()` (or leaving a `for await` loop) ends it. */
 export interface Stream<T> extends AsyncIterableIterator<T> {
@@ -245,6 +278,47 @@ export class Client {
       data: data === undefined ? null : data,
       ...(options.worker === undefined ? {} : { worker: options.worker }),
     });
+  }
+
+  /**
+   * A CPU profile of one of `app`'s workers (slot `worker`, else the first ready one) over `cpu` (ms, or
+   * a duration such as `'30s'`; default 10 s, at most 5 min), written as a `.cpuprofile` (Chrome
+   * DevTools, speedscope): to `output` (a directory: the default name in it), else as
+   * `<app>-<slot>-<pid>-<YYYYMMDDTHHMMSS>.cpuprofile` in `cwd` (default `process.cwd()`). The file is
+   * created 0600, never over an existing one (docs/monitoring.md#profiles-on-demand). Resolves with its
+   * path and what was taken.
+   */
+  profile(options: ProfileOptions & { cpu?: number | string }): Promise<ProfileFileResult> {
+    const durationMs = options.cpu === undefined ? DEFAULT_PROFILE_MS : parseDuration(options.cpu);
+    const { app, worker } = options;
+    return this.download(
+      { cmd: 'profile', app, durationMs, ...(worker === undefined ? {} : { worker }) },
+      options,
+    );
+  }
+
+  /** A heap snapshot of slot `worker`'s worker of `app`, written as a `.heapsnapshot` as `profile` writes. */
+  heap(options: ProfileOptions & { worker: number }): Promise<ProfileFileResult> {
+    return this.download({ cmd: 'heap', app: options.app, worker: options.worker }, options);
+  }
+
+  private async download(
+    command: Extract<Command, { cmd: 'profile' | 'heap' }>,
+    options: ProfileOptions,
+  ): Promise<ProfileFileResult> {
+    const cwd = options.cwd ?? process.cwd();
+    // A file in the way is refused before the worker is asked for anything.
+    checkProfileOutput(options.output, cwd);
+    const { path, result } = await downloadProfile(
+      this.target,
+      command,
+      (start) => {
+        options.onStart?.(start);
+        return profilePath(options.output, cwd, profileFileName(start, new Date()));
+      },
+      { ...this.bounds, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    return { path, ...result };
   }
 
   /** Closes every stream this client opened. */

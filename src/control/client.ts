@@ -64,7 +64,7 @@ export function replyError(error: ReplyError): ClusterdError {
   return new ClusterdError(ErrorCode.COMMAND_FAILED, `${error.message} [${String(error.code)}]`);
 }
 
-interface Handlers {
+export interface Handlers {
   /** Each line answering the request (its id), and errors about the connection (id null). */
   line(reply: Reply): void;
   /** The connection failed or ended; `error` when it failed. */
@@ -73,7 +73,7 @@ interface Handlers {
 
 // Checks the socket, connects, sends `command` and hands over each line of the answer. Lines that are
 // not JSON are an error about the connection.
-function exchange(target: Target, command: Command, handlers: Handlers): Socket | undefined {
+export function exchange(target: Target, command: Command, handlers: Handlers): Socket | undefined {
   // Checked before connecting: a socket another user could have put there is never talked to.
   const path = verifySocket(target.socket);
   if (path === undefined) {
@@ -122,7 +122,7 @@ function exchange(target: Target, command: Command, handlers: Handlers): Socket 
 }
 
 /** An error line about no request in particular is about the connection: too many clients, say. */
-function connectionError(reply: Reply): ClusterdError | undefined {
+export function connectionError(reply: Reply): ClusterdError | undefined {
   if (reply.id !== null || !('ok' in reply) || reply.ok) return undefined;
   return new ClusterdError(ErrorCode.CONTROL, `control socket: ${reply.error.message}`, ExitCode.FAILURE);
 }

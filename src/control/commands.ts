@@ -8,6 +8,7 @@ import { logFileFaults } from '../log/faults.js';
 import type { Logger } from '../log/logger.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import { answerProfile, profileProblem } from './profile.js';
 import { COMMANDS, CONTROL_VERSION, type Reply, type Request } from './protocol.js';
 import { type Answer, failure, withDeadline } from './replies.js';
 import { sendMessage, sendProblem } from './send.js';
@@ -56,6 +57,7 @@ function fieldProblem(r: Record<string, unknown>): string | undefined {
       return `"history" must be a whole number of seconds between 0 and ${MAX_HISTORY_S}`;
   }
   if (r.cmd === 'send') return sendProblem(r);
+  if (r.cmd === 'profile' || r.cmd === 'heap') return profileProblem(r);
   return undefined;
 }
 
@@ -193,6 +195,9 @@ export async function answer(
         return answerMonitor(request, supervisor, events);
       case 'send':
         return ok(await sendMessage(request, supervisor));
+      case 'profile':
+      case 'heap':
+        return await answerProfile(request, supervisor);
       default:
         throw new Error(`unhandled command ${request.cmd}`);
     }

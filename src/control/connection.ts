@@ -35,6 +35,8 @@ export class Connection {
   private ended = false;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** A stream whose end, when the client half-closes, is the client's leaving (a profile: it stops it). */
+  private leavesOnEnd = false;
 
   constructor(
     private readonly socket: Socket,
@@ -64,8 +66,11 @@ export class Connection {
     this.timer = setTimeout(() => this.socket.destroy(), lingerMs);
   }
 
-  private send(message: Reply): void {
-    if (this.socket.writable) this.socket.write(`${JSON.stringify(message)}\n`);
+  private send(message: Reply, written?: () => void): void {
+    if (this.socket.writable)
+      this.socket.write(`${JSON.stringify(message)}\n`, (error) => {
+        if (!error) written?.();
+      });
   }
 
   private read(chunk: Buffer): void {
@@ -103,6 +108,8 @@ export class Connection {
   // `printf '{...}' | nc -U`: the last line may lack its newline; the answers still go out, then the end.
   private end(): void {
     this.ended = true;
+    // The socket stays open after the client's end (half-close): a profile would run on for nobody.
+    if (this.state === 'following' && this.leavesOnEnd) this.close();
     if (this.state !== 'reading') return;
     const line = this.partial.toString('utf8', 0, this.partialLength);
     this.partialLength = 0;
@@ -131,6 +138,13 @@ export class Connection {
       this.busy = false;
       if ('follow' in answer) {
         if (this.state === 'reading') this.follow(answer.follow);
+        // Gone meanwhile: subscribed and at once unsubscribed, so that a stream with work behind it (a
+        // profile) stops it.
+        else
+          answer.follow.subscribe(
+            () => {},
+            () => {},
+          )();
         return;
       }
       // A client that left before its answer still had its request carried out (a shutdown, say).
@@ -144,6 +158,7 @@ export class Connection {
 
   private follow({ id, what, first, subscribe }: Extract<Answer, { follow: unknown }>['follow']): void {
     this.state = 'following';
+    this.leavesOnEnd = what === 'profile' || what === 'heap';
     this.lines = [];
     // Input is no longer read as requests, but is read, so that a client that goes away is noticed.
     this.socket.resume();
@@ -151,7 +166,10 @@ export class Connection {
     for (const message of first) this.send(message);
     // The recent lines may be more than the limit on their own; live output may add the limit to them.
     const limit = this.socket.writableLength + MAX_PENDING_OUTPUT;
-    this.unsubscribe = subscribe((message) => {
+    const end = (last: Reply) => {
+      if (this.state === 'following') this.close(last);
+    };
+    this.unsubscribe = subscribe((message, written) => {
       if (this.state !== 'following') return;
       if (this.socket.writableLength > limit) {
         // Closed first: the warning is an event itself, which an events follower would be sent.
@@ -164,8 +182,10 @@ export class Connection {
         );
         return;
       }
-      this.send(message);
-    });
+      this.send(message, written);
+    }, end);
+    // Gone before its stream began: stopped at once.
+    if (this.ended && this.leavesOnEnd) this.close();
   }
 
   // Closes a connection that has gone IDLE_TIMEOUT_MS without a complete request.

@@ -4,7 +4,7 @@
 import type { ConfigIssue, ErrorCode } from '../errors.js';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import type { CanaryReport } from '../primary/reload/canary-judge.js';
-import type { GuardCause, RequestFigures } from '../protocol.js';
+import type { GuardCause, ProfileKind, ProfileResult, RequestFigures } from '../protocol.js';
 
 export type { RequestFigures } from '../protocol.js';
 
@@ -55,7 +55,14 @@ export type Command =
    * Re-read the config file, apply its changes, then reload every app the change did not roll or restart;
    * answered once all of it settled. `environment` must be the running one (absent: whichever it is).
    */
-  | { cmd: 'up'; environment?: string; timeout?: number; canary?: boolean };
+  | { cmd: 'up'; environment?: string; timeout?: number; canary?: boolean }
+  /**
+   * `clusterd profile`: a CPU profile of slot `worker`'s worker (absent: the first ready one) over
+   * `durationMs`; `clusterd heap`: a heap snapshot of slot `worker`'s. Streamed: `profiling`, then
+   * `chunk` lines (base64), then the result (control/profile.ts).
+   */
+  | { cmd: 'profile'; app: string; worker?: number; durationMs: number }
+  | { cmd: 'heap'; app: string; worker: number };
 
 export type Request = Command & { v: number; id: string | number };
 
@@ -212,7 +219,24 @@ export type Reply =
   | { v: number; id: string | number; following: true }
   | { v: number; id: string | number; output: string }
   | { v: number; id: string | number; event: LogEvent }
-  | { v: number; id: string | number; sample: FleetSample };
+  | { v: number; id: string | number; sample: FleetSample }
+  /** First line of a `profile` or `heap` stream after `following`: which worker; `chunk` lines follow. */
+  | { v: number; id: string | number; profiling: ProfileStart }
+  /** A piece of a profile's file, base64; the stream ends with its result (`ProfileDone`) or an error. */
+  | { v: number; id: string | number; chunk: string };
+
+/** Which worker a `profile` or `heap` is taken of. */
+export interface ProfileStart {
+  app: string;
+  kind: ProfileKind;
+  worker: number;
+  pid: number;
+  /** A CPU profile's duration (ms); 0 for a heap snapshot. */
+  durationMs: number;
+}
+
+/** The result of a `profile` or `heap`: its size, and how long the worker's event loop was blocked. */
+export type ProfileDone = ProfileResult & { app: string };
 
 export const COMMANDS: Record<Command['cmd'], true> = {
   status: true,
@@ -227,4 +251,6 @@ export const COMMANDS: Record<Command['cmd'], true> = {
   monitor: true,
   send: true,
   up: true,
+  profile: true,
+  heap: true,
 };

@@ -13,11 +13,17 @@ export type Answer =
       follow: {
         id: string | number;
         /** The stream's name, in the message of a client that falls behind. */
-        what: 'logs --follow' | 'events' | 'monitor';
+        what: 'logs --follow' | 'events' | 'monitor' | 'profile' | 'heap';
         /** Sent at once (the recent lines of `logs`). */
         first: Reply[];
-        /** Calls `send` with each message as it comes; returns how to stop. */
-        subscribe: (send: (reply: Reply) => void) => () => void;
+        /**
+         * Calls `send` with each message as it comes (`written`: once the socket took it, for a stream
+         * paced by its reader); `end` with the last one, which closes the connection. Returns how to stop.
+         */
+        subscribe: (
+          send: (reply: Reply, written?: () => void) => void,
+          end: (last: Reply) => void,
+        ) => () => void;
       };
     };
 

@@ -29,6 +29,7 @@ import { pinRelease } from './process/release.js';
 import { type Scraped, scrapeWorkers } from './process/scrape.js';
 import { scrapeCounts } from './process/scrape-counts.js';
 import { workerChannel } from './process/worker-channel.js';
+import { Profiles } from './profile/profiles.js';
 import { relaySocketIo } from './relay/socketio.js';
 import type { AppWatcher } from './reload/watch.js';
 import { RequestHistory } from './requests/history.js';
@@ -76,6 +77,27 @@ const trees = new ProcessTrees({
 const logFiles = new AppLogFiles((file, logs, owner) =>
   openLogFile(file, logs.maxSize, logs.maxFiles, (report) => send({ type: 'logfile', ...report }), owner),
 );
+// `clusterd profile` and `clusterd heap` (primary/profile/): a Node.js app's workers only.
+const profiles = new Profiles({
+  workers: () => {
+    if (isProgram) return 'program';
+    if (!pool) return null;
+    const p = pool;
+    const { slots, workers } = p.view();
+    return {
+      slots: slots.map((s) => s.id),
+      workers: workers.map((w) => ({
+        slot: w.slot,
+        pid: w.pid,
+        state: w.lifecycle.state,
+        pauseHeartbeat: () => p.pauseHeartbeat(w),
+      })),
+    };
+  },
+  channel: (pid) => Object.values(cluster.workers ?? {}).find((w) => w?.process.pid === pid),
+  send: (message) => send(message),
+});
+let isProgram = false;
 let watcher: AppWatcher | null = null;
 let watching = '';
 // A program's listening sockets (`listen`): opened before the instances that use them start.
@@ -150,6 +172,7 @@ let starting = false;
 function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
   logFiles.update(app);
   sockets.settings(app);
+  isProgram = app.program !== null;
   const sinks = { stdout: process.stdout, stderr: process.stderr };
   pool = new Pool(
     app,
@@ -206,7 +229,7 @@ function cannotStart(reason: string, answer: Answer): void {
 }
 
 /** Handles one request; a promise while what it needs first (a listen socket) is being opened. */
-function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefined {
+function handle(id: number, request: PrimaryRequest, answer: Answer): Promise<void> | undefined {
   // The root asks in order (start first, once): anything else is a fault of the root's.
   const notStarted = () => answer(failed(ErrorCode.INTERNAL, 'the primary has not started its app'));
   switch (request.op) {
@@ -266,6 +289,10 @@ function handle(request: PrimaryRequest, answer: Answer): Promise<void> | undefi
         scrapeCounts(clusterWorkers(), SCRAPE_MS, timer),
       ]).then(([samples, requests]) => answer({ ok: true, result: { ...samples, requests } }));
       return;
+    case 'profile':
+      // Answered once its last chunk went out; the requests after it do not wait for it.
+      profiles.start(id, request, answer);
+      return;
     case 'requests':
       answer({ ok: true, result: history ? history.report(request.windowMs) : { workers: [], app: null } });
       return;
@@ -322,6 +349,9 @@ process.on('message', (message: unknown) => {
     else send({ type: 'error', message: text });
     return;
   }
+  // A profile's acknowledgements and cancel go at once: they wait for nothing.
+  if (message.type === 'ack') return profiles.ack(message.id, message.seq);
+  if (message.type === 'cancel') return profiles.cancel(message.id);
   const { id } = message;
   let answered = false;
   const answer: Answer = (outcome, then) => {
@@ -331,7 +361,7 @@ process.on('message', (message: unknown) => {
   };
   // In the order they came: a request that waits for a socket to open holds back those after it (a
   // reload's scale must not run first on the old settings).
-  gate = gate.then(() => handle(message.request, answer)).catch(fatal);
+  gate = gate.then(() => handle(id, message.request, answer)).catch(fatal);
 });
 
 process.on('disconnect', () => {

@@ -17,6 +17,7 @@ import {
   type Outcome,
   type PrimaryMessage,
   type PrimaryRequest,
+  type RootMessage,
 } from '../protocol.js';
 import { appStateOf, refusalOf } from './app-view.js';
 import { canaryRefusalOf } from './canary-refusal.js';
@@ -40,6 +41,9 @@ import { WorkersView } from './workers-view.js';
 
 type Request = Exclude<PrimaryRequest, { op: 'start' }>;
 
+/** A piece of a `stream` request's answer, before its reply. */
+export type StreamPiece = Extract<PrimaryMessage, { type: 'profiling' | 'chunk' }>;
+
 /** The failures of a reload after which the old workers still serve, on what they ran before. */
 const ROLLED_BACK: ReadonlySet<string> = new Set([
   ErrorCode.RELOAD_FAILED,
@@ -62,6 +66,8 @@ export class AppRunner {
   private generation = 0;
   private readonly timers = new Map<PrimaryTimer, () => void>();
   private readonly requests = new Requests();
+  /** Where the pieces of the answers under way to `stream` requests go, by request id. */
+  private readonly streams = new Map<number, (piece: StreamPiece) => void>();
   /** The ping on its way to the primary: every caller (health, watchdog, hang watch) shares it. */
   private pinging: Promise<Outcome<OpResults['ping']>> | null = null;
   private answerStart: (outcome: Outcome<OpResults['start']>) => void = () => {};
@@ -121,6 +127,39 @@ export class AppRunner {
       if (this.s.state === 'spawning') this.requests.hold(message);
       else this.child?.send(message);
     });
+  }
+
+  /**
+   * A request answered in pieces before its reply (`profile`): each `profiling` and `chunk` message of
+   * the primary goes to `piece`, `ack(seq)` lets it send more, `cancel()` stops it (the outcome then
+   * says so). The outcome as `request`'s: never rejects.
+   */
+  stream<O extends Request['op']>(
+    request: Extract<Request, { op: O }>,
+    piece: (piece: StreamPiece) => void,
+  ): { outcome: Promise<Outcome<OpResults[O]>>; ack(seq: number): void; cancel(): void } {
+    const refusal = this.refusal();
+    if (refusal)
+      return { outcome: Promise.resolve({ ok: false, ...refusal }), ack: () => {}, cancel: () => {} };
+    let id = 0;
+    const outcome = new Promise<Outcome<OpResults[O]>>((resolve) => {
+      const message = this.requests.track(request, (outcome) => {
+        this.streams.delete(id);
+        resolve(outcome as Outcome<OpResults[O]>);
+      });
+      id = message.id;
+      this.streams.set(id, piece);
+      if (this.s.state === 'spawning') this.requests.hold(message);
+      else this.child?.send(message);
+    });
+    const tell = (message: RootMessage) => {
+      if (this.streams.has(id)) this.child?.send(message);
+    };
+    return {
+      outcome,
+      ack: (seq) => tell({ type: 'ack', id, seq }),
+      cancel: () => tell({ type: 'cancel', id }),
+    };
   }
 
   /**
@@ -398,6 +437,10 @@ export class AppRunner {
       case 'reply':
         if (!this.requests.answer(message.id, message.outcome))
           this.log.warn({ app: this.app.name, id: message.id }, 'a reply to no pending request');
+        return;
+      case 'profiling':
+      case 'chunk':
+        this.streams.get(message.id)?.(message);
         return;
       case 'app':
         this.run({ type: 'report', to: message.to, reason: message.reason });

@@ -15,6 +15,7 @@ const OP_NAMES: Record<Op, string> = {
   metrics: 'metrics scrape',
   requests: 'request figures',
   send: 'send',
+  profile: 'profile',
 };
 
 /** The answer to a request whose primary exited first: "the primary exited (how) before the reload was done; after". */

@@ -176,3 +176,45 @@ export interface MsgResult {
   missing: { worker: number; pid: number; reason: 'no-handler' | 'exited' | 'timeout' }[];
   dropped?: 'size' | 'rate';
 }
+// `clusterd profile` and `clusterd heap` (worker/profile.cts): `id` is the root's request id.
+export interface Profile {
+  clusterd: 'profile';
+  id: number;
+  kind: 'cpu' | 'heap';
+  /** How long a CPU profile runs (ms); 0 for a heap snapshot. */
+  durationMs: number;
+}
+/** The chunks up to `seq` were passed on: the worker may send more. */
+export interface ProfileAck {
+  clusterd: 'profile-ack';
+  id: number;
+  seq: number;
+}
+export interface ProfileCancel {
+  clusterd: 'profile-cancel';
+  id: number;
+}
+/** The profile is taken: its size in bytes, how long the worker's event loop was blocked, and taking it. */
+export interface ProfileBegin {
+  clusterd: 'profile-begin';
+  id: number;
+  bytes: number;
+  pauseMs: number;
+  ms: number;
+}
+/** A piece of the file, base64, `seq` 1, 2, 3... */
+export interface ProfileChunk {
+  clusterd: 'profile-chunk';
+  id: number;
+  seq: number;
+  data: string;
+}
+export interface ProfileEnd {
+  clusterd: 'profile-end';
+  id: number;
+}
+export interface ProfileError {
+  clusterd: 'profile-error';
+  id: number;
+  error: string;
+}

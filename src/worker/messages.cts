@@ -23,6 +23,9 @@
 //   `pid`: who sent it) or from outside (`clusterd send`: both null);
 // - `msg-ask`: a sibling's `request`/`requestAll` to answer, under the primary's `ask` id (`msg-reply`);
 // - `msg-result` to a `msg-request`, with its `id`: the `answers`, who is `missing` and why, or `dropped`.
+// - `profile` (`clusterd profile`, `clusterd heap`): take a CPU profile for `durationMs`, or a heap
+//   snapshot, under the root's request `id`; `profile-ack` with a chunk's `seq`: it was passed on, send
+//   more; `profile-cancel`: stop, nobody reads it any more (worker/profile.cts).
 // Worker -> primary:
 // - `'ready'` (PM2's `process.send('ready')`) or `ready` (clusterd/worker's `ready()`);
 // - `loaded`: with `readiness: "loaded"`, its entry module has run;
@@ -40,6 +43,8 @@
 // - `msg-request`: a `topic` and `data` for the others to answer (`all`: every one, else the first), its
 //   own `id`, and how long it waits (`timeout`, ms); `msg-reply`: this worker's answer to a `msg-ask`;
 // - `msg-publish`: a `topic` and `data` for `clusterd events` (the root's log).
+// - `profile-begin` (taken: `bytes`, the loop's `pauseMs`, `ms`), `profile-chunk` (`seq`, base64 `data`,
+//   at most a few unacknowledged), `profile-end`, or `profile-error` with why.
 // A `topic` is 1 to 128 characters of A-Z a-z 0-9 . _ : / - (starting with a letter or digit); `data` is
 // the app's own, whatever the channel carried (its size is bounded by the primary: primary/messages/).
 
@@ -72,6 +77,13 @@ import type {
   MsgRequest,
   MsgResult,
   Open,
+  Profile,
+  ProfileAck,
+  ProfileBegin,
+  ProfileCancel,
+  ProfileChunk,
+  ProfileEnd,
+  ProfileError,
   Ready,
   Sample,
   Sockname,
@@ -254,6 +266,15 @@ const fromWorker = {
     { data: payload, error: errorText },
   ),
   'msg-publish': tagged<MsgPublish>('msg-publish', { topic }, { data: payload }),
+  'profile-begin': tagged<ProfileBegin>('profile-begin', {
+    id: serial,
+    bytes: count,
+    pauseMs: amount,
+    ms: amount,
+  }),
+  'profile-chunk': tagged<ProfileChunk>('profile-chunk', { id: serial, seq: serial, data: str }),
+  'profile-end': tagged<ProfileEnd>('profile-end', { id: serial }),
+  'profile-error': tagged<ProfileError>('profile-error', { id: serial, error: errorText }),
 };
 
 type FromWorker = typeof fromWorker;
@@ -319,6 +340,30 @@ const messages = {
   msg: (fields: Omit<Msg, 'clusterd'>): Msg => ({ clusterd: 'msg', ...fields }),
   msgAsk: (fields: Omit<MsgAsk, 'clusterd'>): MsgAsk => ({ clusterd: 'msg-ask', ...fields }),
   msgResult: (fields: Omit<MsgResult, 'clusterd'>): MsgResult => ({ clusterd: 'msg-result', ...fields }),
+  profile: (id: number, kind: Profile['kind'], durationMs: number): Profile => ({
+    clusterd: 'profile',
+    id,
+    kind,
+    durationMs,
+  }),
+  profileAck: (id: number, seq: number): ProfileAck => ({ clusterd: 'profile-ack', id, seq }),
+  profileCancel: (id: number): ProfileCancel => ({ clusterd: 'profile-cancel', id }),
+  profileBegin: (fields: Omit<ProfileBegin, 'clusterd'>): ProfileBegin => ({
+    clusterd: 'profile-begin',
+    ...fields,
+  }),
+  profileChunk: (id: number, seq: number, data: string): ProfileChunk => ({
+    clusterd: 'profile-chunk',
+    id,
+    seq,
+    data,
+  }),
+  profileEnd: (id: number): ProfileEnd => ({ clusterd: 'profile-end', id }),
+  profileError: (id: number, error: string): ProfileError => ({
+    clusterd: 'profile-error',
+    id,
+    error: error.slice(0, MAX_ERROR_TEXT),
+  }),
   /** Whether `value` is a topic a message may carry. */
   isTopic: (value: unknown): value is string => topic(value),
   MAX_REQUEST_TIMEOUT,
@@ -337,6 +382,9 @@ const messages = {
   isMsg: tagged<Msg>('msg', { topic, worker: nullable(count), pid: nullable(serial) }, { data: payload }),
   isMsgAsk: tagged<MsgAsk>('msg-ask', { ask: serial, topic, worker: count, pid: serial }, { data: payload }),
   isMsgResult,
+  isProfile: tagged<Profile>('profile', { id: serial, kind: oneOf('cpu', 'heap'), durationMs: count }),
+  isProfileAck: tagged<ProfileAck>('profile-ack', { id: serial, seq: serial }),
+  isProfileCancel: tagged<ProfileCancel>('profile-cancel', { id: serial }),
 
   // Guards, worker -> primary (the primary's side).
   isReady: ((m: unknown) => m === 'ready' || fromWorker.ready(m)) as Guard<'ready' | Ready>,
@@ -358,6 +406,10 @@ const messages = {
   isMsgRequest: fromWorker['msg-request'],
   isMsgReply: fromWorker['msg-reply'],
   isMsgPublish: fromWorker['msg-publish'],
+  isProfileBegin: fromWorker['profile-begin'],
+  isProfileChunk: fromWorker['profile-chunk'],
+  isProfileEnd: fromWorker['profile-end'],
+  isProfileError: fromWorker['profile-error'],
   isMalformed,
   describe,
 };

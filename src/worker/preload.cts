@@ -67,6 +67,13 @@ function setUpWorker(): void {
   // The heartbeat is answered here, on the main thread: an answer says its event loop turns.
   process.on('message', (message: unknown) => {
     if (messages.isBeat(message) && process.connected) process.send?.(messages.alive);
+    // `clusterd profile`, `clusterd heap`: the inspector is loaded only by the first of them.
+    else if (
+      messages.isProfile(message) ||
+      messages.isProfileAck(message) ||
+      messages.isProfileCancel(message)
+    )
+      (require('./profile.cjs') as typeof import('./profile.cjs')).onMessage(message);
   });
 
   const shutdownTimeout = Number(process.env.CLUSTERD_SHUTDOWN_TIMEOUT);

@@ -62,7 +62,7 @@ describe('parseCommandLine', () => {
     );
     expect(usage(['schema', '--json']).message).toMatch(/not to schema; schema takes no options\n/);
     expect(usage(['init', '-o', 'x.json']).message).toMatch(
-      /^-o applies to export systemd, export kubernetes, import pm2, not to init; init takes --format json\|yaml\|ts, --name NAME, --script FILE, --force\n/,
+      /^-o applies to export systemd, export kubernetes, import pm2, profile, heap, not to init; init takes --format json\|yaml\|ts, --name NAME, --script FILE, --force\n/,
     );
     expect(usage(['status', '--timeout', '3s']).message).toMatch(
       /^--timeout applies to reload, restart, scale, stop, start, up, not to status;/,

@@ -23,13 +23,14 @@ let nextPid = 5000;
 
 class FakePrimary implements PrimaryChild {
   readonly pid = nextPid++;
-  readonly sent: RootMessage[] = [];
+  /** The requests sent so far (a profile's acks and cancels are not requests). */
+  readonly sent: Extract<RootMessage, { type: 'request' }>[] = [];
   readonly signals: NodeJS.Signals[] = [];
 
   constructor(private readonly handlers: PrimaryHandlers) {}
 
   send(message: RootMessage): void {
-    this.sent.push(message);
+    if (message.type === 'request') this.sent.push(message);
   }
 
   kill(signal: NodeJS.Signals): void {

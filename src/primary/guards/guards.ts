@@ -78,6 +78,8 @@ interface Watch {
   replacing: boolean;
   killed: boolean;
   held: boolean;
+  /** Pauses of its heartbeat under way (a heap snapshot stops its event loop on purpose). */
+  paused: number;
 }
 
 export class Guards<W extends Guarded> {
@@ -131,6 +133,26 @@ export class Guards<W extends Guarded> {
     worker.stuckSince = null;
   }
 
+  /**
+   * Pauses the heartbeat of `worker` (a heap snapshot blocks its event loop on purpose): no beat is sent
+   * to it, and one already sent is not held against it, until the function returned is called; then its
+   * next beat starts afresh. Pauses may overlap: the heartbeat resumes with the last of them.
+   */
+  pause(worker: W): () => void {
+    const watch = this.watch(worker);
+    watch.paused += 1;
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      watch.paused -= 1;
+      if (watch.paused > 0) return;
+      watch.pending?.();
+      watch.pending = null;
+      watch.sent = null;
+    };
+  }
+
   private every(ms: number, fn: () => void): void {
     let cancel = () => {};
     const arm = () => {
@@ -155,6 +177,7 @@ export class Guards<W extends Guarded> {
         replacing: false,
         killed: false,
         held: false,
+        paused: 0,
       };
       this.watched.set(worker, watch);
     }
@@ -264,7 +287,7 @@ export class Guards<W extends Guarded> {
     for (const { worker, role } of this.host.workers()) {
       if (role === 'starting' || worker.readyAt === null) continue;
       const watch = this.watch(worker);
-      if (watch.pending || watch.killed || !worker.beat()) continue;
+      if (watch.pending || watch.killed || watch.paused > 0 || !worker.beat()) continue;
       watch.sent = { at: this.host.now(), thread: worker.mainThread() };
       watch.pending = this.host.timer(timeout, () => {
         watch.pending = null;
@@ -277,7 +300,9 @@ export class Guards<W extends Guarded> {
   private unanswered(worker: W): void {
     const watch = this.watch(worker);
     const sent = watch.sent;
-    if (!sent) return;
+    // Paused since this beat was sent: its silence is the pause's.
+    if (watch.paused > 0) watch.sent = null;
+    if (!sent || watch.paused > 0) return;
     const role = this.host.workers().find((w) => w.worker === worker)?.role;
     if (!role) return;
     const silent = this.host.now() - sent.at;

@@ -108,6 +108,11 @@ export class Pool {
     });
   }
 
+  /** Pauses `worker`'s heartbeat guard until the function returned is called (guards.ts, `pause`). */
+  pauseHeartbeat(worker: TrackedWorker): () => void {
+    return this.guards.pause(worker);
+  }
+
   get appState(): AppState {
     return this.state.state;
   }
