@@ -45,9 +45,11 @@ describe('the packed package', () => {
     const paths = files.map((f) => f.path);
     expect(paths).toContain('dist/cli/bin.js');
     expect(paths).toContain('schemas/cluster.config.schema.json');
-    expect(paths.filter((p) => !/^(dist|schemas)\/|^[^/]+$/.test(p) || p.endsWith('.tsbuildinfo'))).toEqual(
-      [],
-    );
+    // The dashboard's page ships as it is served (health.dashboard).
+    expect(paths).toContain('dashboard/index.html');
+    expect(
+      paths.filter((p) => !/^(dist|schemas|dashboard)\/|^[^/]+$/.test(p) || p.endsWith('.tsbuildinfo')),
+    ).toEqual([]);
 
     const port = await freePort();
     const dir = writeFiles(tempDir(), {
