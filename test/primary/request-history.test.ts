@@ -205,10 +205,20 @@ describe('request history: figures', () => {
     feed(T0, [w.sample(T0)]);
     feed(T0 + 2_000, [w.serve(4, 200, 1).sample(T0 + 2_000)]);
     const report = history.report();
-    expect(report.workers).toEqual([
-      { worker: 2, pid: 9, rate: 2, serverErrors: 0, p99: expect.any(Number) },
-    ]);
-    expect(report.app).toEqual({ rate: 2, serverErrors: 0, p99: expect.any(Number) });
+    // The median latency and the event loop's delay (none sampled here) for the live views.
+    const figures = {
+      rate: 2,
+      serverErrors: 0,
+      p99: expect.any(Number),
+      p50: expect.any(Number),
+      loopDelay: null,
+    };
+    expect(report.workers).toEqual([{ worker: 2, pid: 9, ...figures }]);
+    expect(report.app).toEqual(figures);
+    expect(report.workers[0]?.p50).toBeLessThanOrEqual(report.workers[0]?.p99 ?? 0);
+    // A window is kept between one sampling interval and what is kept.
+    expect(history.report(1).workers[0]?.rate).toBe(2);
+    expect(history.report(Number.NaN).workers[0]?.rate).toBe(2);
     expect(JSON.stringify(report)).not.toContain('counts');
   });
 });
