@@ -87,6 +87,9 @@ export class Dashboard {
   /**
    * The dashboard of `health` (which has one). Refused with EX_CONFIG, before any app starts, where it
    * would be open to others (`--health 0.0.0.0:9100` without a token), or when the token cannot be read.
+   * A token read from the environment is taken out of it (deps.env is the root's process.env, which its
+   * primaries and their workers inherit); this instance keeps the only copy. The health settings are not
+   * re-read on a config reload (`up`, SIGHUP), so the token is never needed from the environment again.
    */
   static create(health: ResolvedHealth, deps: DashboardDeps): Dashboard {
     const dashboard = health.dashboard;
@@ -95,6 +98,7 @@ export class Dashboard {
     if (refusal)
       throw new ClusterdError(ErrorCode.HEALTH, `${refusal.message}; ${refusal.hint}`, ExitCode.CONFIG);
     const token = dashboard.token ? readToken(dashboard.token, deps.env) : null;
+    if (dashboard.token && 'env' in dashboard.token) delete deps.env[dashboard.token.env];
     return new Dashboard(token, dashboard.actions, deps);
   }
 

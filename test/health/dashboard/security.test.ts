@@ -1,9 +1,12 @@
 // The dashboard's defences on a real root over real HTTP: sign-ins sent in parallel are limited as they
 // are decided, the env token is taken out of the apps' environment (also after a config reload), the
 // Host rule against DNS rebinding, HEAD on streams, oversized bodies, and unchecked app names in logs.
+import { writeFileSync } from 'node:fs';
 import { type ClientRequest, request } from 'node:http';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { call, dashboardAddress } from '../../helpers/dashboard.js';
+import { getJson } from '../../helpers/http.js';
 import { fixtureApp, startRoot } from '../../helpers/root.js';
 
 const TOKEN = 'dashboard-security-token-4c8e2a9f17';
@@ -69,5 +72,33 @@ describe('dashboard defences', () => {
     // The right token from another address still signs in.
     expect((await signIn(address, '127.0.0.2')).status).toBe(303);
     expect(root.output.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('takes the env token out of the apps, also of one a config reload adds; sign-in still works', async () => {
+    const root = guarded();
+    const address = await dashboardAddress(root);
+    await root.running('web');
+    const env = await getJson<Record<string, string>>(await root.address('web'), '/env');
+    expect(env.CLUSTERD_APP).toBe('web');
+    expect(env.DASH_TOKEN).toBeUndefined();
+    expect(JSON.stringify(env)).not.toContain(TOKEN);
+
+    const mark = root.events.length;
+    writeFileSync(
+      join(root.dir, 'cluster.config.json'),
+      JSON.stringify({
+        health: { port: 0, host: '0.0.0.0', dashboard: { actions: true, token: { env: 'DASH_TOKEN' } } },
+        apps: [web(), web('added')],
+      }),
+    );
+    root.signal('SIGHUP');
+    await root.waitFor((e) => String(e.msg).startsWith('config reloaded'), 'the config reload', {
+      from: mark,
+    });
+    await root.running('added', mark);
+    const added = await getJson<Record<string, string>>(await root.address('added'), '/env');
+    expect(added.CLUSTERD_APP).toBe('added');
+    expect(added.DASH_TOKEN).toBeUndefined();
+    expect((await signIn(address, '127.0.0.1')).status).toBe(303);
   });
 });
