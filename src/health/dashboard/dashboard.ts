@@ -2,7 +2,7 @@
 // Loaded only when the config asks for it. Who may do what is decided by auth.ts (pure); this file reads
 // requests, keeps the sessions, and answers. Every answer has the security headers (headers.ts).
 import type http from 'node:http';
-import { dashboardRefusal } from '../../config/dashboard.js';
+import { dashboardRefusal, isLoopback } from '../../config/dashboard.js';
 import type { ResolvedHealth } from '../../config/resolved.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
 import type { LogEvents } from '../../log/events.js';
@@ -78,9 +78,10 @@ export class Dashboard {
   private constructor(
     private readonly token: string | null,
     actions: boolean,
+    loopbackHost: boolean,
     private readonly deps: DashboardDeps,
   ) {
-    this.settings = { token: token !== null, actions: actions && token !== null };
+    this.settings = { token: token !== null, actions: actions && token !== null, loopbackHost };
     this.streams = new Streams(deps.supervisor, deps.events, deps.log);
   }
 
@@ -99,7 +100,7 @@ export class Dashboard {
       throw new ClusterdError(ErrorCode.HEALTH, `${refusal.message}; ${refusal.hint}`, ExitCode.CONFIG);
     const token = dashboard.token ? readToken(dashboard.token, deps.env) : null;
     if (dashboard.token && 'env' in dashboard.token) delete deps.env[dashboard.token.env];
-    return new Dashboard(token, dashboard.actions, deps);
+    return new Dashboard(token, dashboard.actions, isLoopback(health.host), deps);
   }
 
   handles(path: string): boolean {

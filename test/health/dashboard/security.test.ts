@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { type ClientRequest, request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { call, dashboardAddress } from '../../helpers/dashboard.js';
+import { call, dashboardAddress, SseStream } from '../../helpers/dashboard.js';
 import { getJson } from '../../helpers/http.js';
 import { fixtureApp, startRoot } from '../../helpers/root.js';
 
@@ -100,5 +100,35 @@ describe('dashboard defences', () => {
     expect(added.CLUSTERD_APP).toBe('added');
     expect(added.DASH_TOKEN).toBeUndefined();
     expect((await signIn(address, '127.0.0.1')).status).toBe(303);
+  });
+
+  it('without a token, answers only a Host of this machine (DNS rebinding); with one on 0.0.0.0, any', async () => {
+    const root = startRoot({ health: { port: 0, dashboard: true }, apps: [web()] });
+    const address = await dashboardAddress(root);
+    await root.running('web');
+    const port = address.split(':').pop() as string;
+    // A page whose name rebinds to 127.0.0.1 sends its own name as Host.
+    for (const path of ['/dashboard/', '/dashboard/api/stream', '/dashboard/api/logs?app=web']) {
+      const rebound = await call(address, 'GET', path, { headers: { host: `evil.example:${port}` } });
+      expect(rebound.status, path).toBe(403);
+      expect(rebound.body).not.toContain('evil');
+    }
+    expect((await call(address, 'GET', '/dashboard/', { headers: { host: 'evil.example' } })).status).toBe(
+      403,
+    );
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
+      expect((await call(address, 'GET', '/dashboard/', { headers: { host } })).status, host).toBe(200);
+      const stream = new SseStream(address, '/dashboard/api/logs?app=web', { host });
+      await stream.next((m) => m.event === 'lines', `the lines for Host ${host}`);
+      expect(stream.status).toBe(200);
+      stream.close();
+    }
+
+    // Bound to 0.0.0.0 with a token, any Host is legitimate (a pod IP, a service name).
+    const other = guarded();
+    const otherAddress = await dashboardAddress(other);
+    const named = await call(otherAddress, 'GET', '/dashboard/', { headers: { host: 'clusterd.svc:9100' } });
+    expect(named.status).toBe(200);
+    expect(named.body).toContain('name="token"');
   });
 });
