@@ -163,6 +163,12 @@ export class Dashboard {
       void this.action(req, res, target.app, target.action);
       return;
     }
+    // HEAD of a stream: its headers, and no subscription (nothing held open, nothing sampled).
+    if (target.route === 'stream' && req.method === 'HEAD') {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      res.end();
+      return;
+    }
     switch (target.kind) {
       case 'page':
         this.page(res, 'index.html', '');

@@ -131,4 +131,24 @@ describe('dashboard defences', () => {
     expect(named.status).toBe(200);
     expect(named.body).toContain('name="token"');
   });
+
+  it('answers HEAD of a stream at once, holding no stream open', async () => {
+    const root = startRoot({ health: { port: 0, dashboard: true }, apps: [web()] });
+    const address = await dashboardAddress(root);
+    await root.running('web');
+    // 20 HEADs of each: more than either stream limit, so GETs after them show nothing was held.
+    for (let i = 0; i < 20; i++) {
+      for (const path of ['/dashboard/api/stream', '/dashboard/api/logs?app=web']) {
+        const head = await call(address, 'HEAD', path, { timeoutMs: 1_000 });
+        expect(head.status, path).toBe(200);
+        expect(head.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+      }
+    }
+    const fleet = new SseStream(address, '/dashboard/api/stream');
+    await fleet.next((m) => m.event === 'hello', 'hello after the HEADs');
+    const logs = new SseStream(address, '/dashboard/api/logs?app=web');
+    await logs.next((m) => m.event === 'lines', 'lines after the HEADs');
+    fleet.close();
+    logs.close();
+  });
 });
