@@ -33,8 +33,8 @@ export interface DashboardDeps {
   env: NodeJS.ProcessEnv;
 }
 
-/** Request bodies read at most (a sign-in form, an action's JSON). */
-const MAX_BODY_BYTES = 4096;
+/** Request bodies read at most (a sign-in form, an action's JSON); a longer one is answered 413. */
+export const MAX_BODY_BYTES = 4096;
 
 type Target =
   | { route: Exclude<Route, 'asset' | 'action'>; kind: 'page' | 'login' | 'logout' | 'fleet' | 'logs' }
@@ -220,8 +220,13 @@ export class Dashboard {
     // in parallel are counted as they are decided, not all let through while their bodies arrive.
     if (this.limited(res, client)) return;
     const body = await readBody(req);
+    if (body === 'broken') return;
+    if (body === 'too large') {
+      this.page(res, 'login.html', 'That is too long for a token.', 413);
+      return;
+    }
     if (this.limited(res, client)) return;
-    const given = body === null ? '' : (new URLSearchParams(body).get('token') ?? '');
+    const given = new URLSearchParams(body.text).get('token') ?? '';
     if (this.token === null || !tokenMatches(this.token, given)) {
       this.limit.failed(client);
       this.deps.log.warn({ client }, `dashboard: a failed sign-in from ${client}`);
@@ -246,9 +251,14 @@ export class Dashboard {
       return;
     }
     const text = await readBody(req);
+    if (text === 'broken') return;
+    if (text === 'too large') {
+      this.json(res, 413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` });
+      return;
+    }
     let body: unknown = null;
     try {
-      body = text ? JSON.parse(text) : null;
+      body = text.text ? JSON.parse(text.text) : null;
     } catch {
       this.json(res, 400, { error: 'the body is not JSON' });
       return;
@@ -299,22 +309,31 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The request's body as text; null if it is larger than MAX_BODY_BYTES (the rest is not read). */
-function readBody(req: http.IncomingMessage): Promise<string | null> {
+/**
+ * The request's body as text; 'too large' beyond MAX_BODY_BYTES (by its Content-Length or as it came:
+ * the rest is drained, not kept), 'broken' if the request failed (there is no one to answer).
+ */
+function readBody(req: http.IncomingMessage): Promise<{ text: string } | 'too large' | 'broken'> {
   return new Promise((resolve) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      req.resume();
+      resolve('too large');
+      return;
+    }
     const chunks: Buffer[] = [];
     let length = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
+        req.off('data', onData);
         req.resume();
-        resolve(null);
+        resolve('too large');
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(null));
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8') }));
+    req.on('error', () => resolve('broken'));
   });
 }

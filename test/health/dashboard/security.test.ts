@@ -151,4 +151,33 @@ describe('dashboard defences', () => {
     fleet.close();
     logs.close();
   });
+
+  it('refuses oversized bodies (413) before anything is run', async () => {
+    const root = guarded();
+    const address = await dashboardAddress(root);
+    await root.running('web');
+    const huge = await call(address, 'POST', '/dashboard/login', {
+      headers: form,
+      body: `token=${'x'.repeat(5 * 1024)}`,
+    });
+    expect(huge.status).toBe(413);
+    const good = await signIn(address, '127.0.0.1');
+    expect(good.status).toBe(303);
+    const cookie = String(good.headers['set-cookie']).split(';')[0] as string;
+    const headers = {
+      cookie,
+      origin: `http://${address}`,
+      'x-clusterd-dashboard': '1',
+      'content-type': 'application/json',
+    };
+    const act = (path: string, body = '{}') => call(address, 'POST', path, { headers, body });
+
+    // An action with a 5 KiB body is refused, not run without its body.
+    const big = await act('/dashboard/api/apps/web/restart', JSON.stringify({ pad: 'x'.repeat(5 * 1024) }));
+    expect(big.status).toBe(413);
+    // A real action after it: its log line comes after any it would have written.
+    expect((await act('/dashboard/api/apps/web/reload')).status).toBe(200);
+    await root.waitFor((e) => /dashboard: reload of web asked/.test(e.msg), 'the reload logged');
+    expect(root.events.filter((e) => /dashboard: restart/.test(e.msg))).toEqual([]);
+  });
 });
