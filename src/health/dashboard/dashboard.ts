@@ -250,6 +250,15 @@ export class Dashboard {
       this.json(res, 404, { error: `no action "${action}"` });
       return;
     }
+    // The app is resolved first: only a name the config has is ever logged (the path's is the client's).
+    let name: string | undefined;
+    try {
+      name = this.deps.supervisor.select(app)[0]?.app.name;
+    } catch (error) {
+      this.json(res, 404, { error: errorMessage(error) });
+      return;
+    }
+    if (name === undefined) throw new TypeError('Supervisor.select gave no app');
     const text = await readBody(req);
     if (text === 'broken') return;
     if (text === 'too large') {
@@ -264,8 +273,8 @@ export class Dashboard {
       return;
     }
     const client = req.socket.remoteAddress ?? 'unknown';
-    this.deps.log.info({ app, action, client }, `dashboard: ${action} of ${app} asked from ${client}`);
-    const answer = await runAction(this.deps.supervisor, app, action, body);
+    this.deps.log.info({ app: name, action, client }, `dashboard: ${action} of ${name} asked from ${client}`);
+    const answer = await runAction(this.deps.supervisor, name, action, body);
     this.json(res, answer.status, answer.body);
   }
 

@@ -152,7 +152,7 @@ describe('dashboard defences', () => {
     logs.close();
   });
 
-  it('refuses oversized bodies (413) before anything is run', async () => {
+  it('refuses oversized bodies (413) and unknown apps (404) before anything is run or logged', async () => {
     const root = guarded();
     const address = await dashboardAddress(root);
     await root.running('web');
@@ -175,9 +175,12 @@ describe('dashboard defences', () => {
     // An action with a 5 KiB body is refused, not run without its body.
     const big = await act('/dashboard/api/apps/web/restart', JSON.stringify({ pad: 'x'.repeat(5 * 1024) }));
     expect(big.status).toBe(413);
-    // A real action after it: its log line comes after any it would have written.
+    // An unknown app named with control characters: 404, and the name never reaches the log.
+    expect((await act('/dashboard/api/apps/%1B%5B2J%0Afake/restart')).status).toBe(404);
+    // A real action after them: its log line comes after any they would have written.
     expect((await act('/dashboard/api/apps/web/reload')).status).toBe(200);
     await root.waitFor((e) => /dashboard: reload of web asked/.test(e.msg), 'the reload logged');
     expect(root.events.filter((e) => /dashboard: restart/.test(e.msg))).toEqual([]);
+    expect(root.output.join('\n')).not.toMatch(/\[2J|fake/);
   });
 });
