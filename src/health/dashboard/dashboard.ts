@@ -160,7 +160,7 @@ export class Dashboard {
       return;
     }
     if (target.route === 'action') {
-      void this.action(req, res, target.app, target.action);
+      this.action(req, res, target.app, target.action).catch((error: unknown) => this.fail(res, error));
       return;
     }
     // HEAD of a stream: its headers, and no subscription (nothing held open, nothing sampled).
@@ -174,7 +174,7 @@ export class Dashboard {
         this.page(res, 'index.html', '');
         return;
       case 'login':
-        void this.signIn(req, res);
+        this.signIn(req, res).catch((error: unknown) => this.fail(res, error));
         return;
       case 'logout':
         this.sessions.close(session);
@@ -202,6 +202,13 @@ export class Dashboard {
     } catch (error) {
       this.json(res, 404, { error: errorMessage(error) });
     }
+  }
+
+  /** An answer to a fault of this file's own (a bug): logged as internal, answered 500, never a crash. */
+  private fail(res: http.ServerResponse, error: unknown): void {
+    this.deps.log.error({ code: ErrorCode.INTERNAL, err: error }, `dashboard: ${errorMessage(error)}`);
+    if (res.headersSent) res.destroy();
+    else this.json(res, 500, { error: 'internal error (see clusterd log)' });
   }
 
   /** 429 with Retry-After if `client` must wait; true when it was answered so. */
