@@ -29,6 +29,8 @@ const ANY_OF_EXPECTED: Record<string, string> = {
   '$defs/duration': 'a duration: milliseconds, or a string like "500ms", "5s", "1m", "2h"',
   '$defs/size': 'a size: bytes, or a string like "512KB", "10MB", "1GB"',
 };
+const TOKEN_HINT =
+  'the token is never written in the config (it is checked in): put it in an environment variable and write "dashboard": { "token": { "env": "CLUSTERD_DASHBOARD_TOKEN" } }, or in a file only clusterd\'s user can read and write "dashboard": { "token": { "file": "/run/secrets/clusterd-dashboard" } }';
 const PATTERN_MESSAGE: Record<string, string> = {
   '$defs/duration/anyOf/1': 'must be a duration like "500ms", "1.5s", "1m" or "2h" (units: ms, s, m, h)',
   '$defs/size/anyOf/1': 'must be a size like "512KB", "10MB" or "1GB" (units: B, KB, MB, GB)',
@@ -226,11 +228,7 @@ function translate(e: ErrorObject): SchemaIssue {
         code: ErrorCode.CONFIG_TYPE,
         pointer,
         message: `must be ${listOr(types.map((t) => ARTICLE[t] ?? t))}, ${got(e.data)}`,
-        ...(pointer === '/health/dashboard/token'
-          ? {
-              hint: 'the token is never written in the config (it is checked in): put it in an environment variable and write { "env": "CLUSTERD_DASHBOARD_TOKEN" }, or in a file only clusterd\'s user can read and write { "file": "/run/secrets/clusterd-dashboard" }',
-            }
-          : {}),
+        ...(pointer === '/health/dashboard/token' ? { hint: TOKEN_HINT } : {}),
         ...(line
           ? {
               hint: `write it as its arguments, one string each (no shell splits it): ${JSON.stringify((e.data as string).trim().split(/\s+/))}`,
@@ -239,6 +237,13 @@ function translate(e: ErrorObject): SchemaIssue {
       };
     }
     case 'anyOf':
+      if (pointer === '/health/dashboard')
+        return {
+          code: ErrorCode.CONFIG_TYPE,
+          pointer,
+          message: `must be true, false or an object ({ "actions": ..., "token": ... }), ${got(e.data)}`,
+          hint: TOKEN_HINT,
+        };
       return {
         code: ErrorCode.CONFIG_TYPE,
         pointer,

@@ -3,10 +3,11 @@
 // where the bad character sits, which is enough to find it in the file the issue already points at.
 // Variable names are not secrets: they are shown, as they are part of the issue's JSON pointer anyway.
 
-// `/apps/3/env`, `/defaults/environments` and everything below them; `/health/dashboard/token` (where a
-// token written in the config by mistake would be).
+// `/apps/3/env`, `/defaults/environments` and everything below them; `/health/dashboard/token` and
+// `/health/dashboard` itself (where a token written in the config by mistake would be: its value is
+// true, false or an object, so what it holds is described, never quoted).
 const SECRET_POINTER =
-  /^\/(?:apps\/\d+|defaults)\/(?:env|environments)(?:\/|$)|^\/health\/dashboard\/token(?:\/|$)/;
+  /^\/(?:apps\/\d+|defaults)\/(?:env|environments)(?:\/|$)|^\/health\/dashboard(?:\/token(?:\/|$)|$)/;
 
 /** Whether the JSON pointer names an env value (or an env map) whose content must never be shown. */
 export function isSecretPointer(pointer: string): boolean {

@@ -89,7 +89,14 @@ export class HealthServer {
     const path = (req.url ?? '/').split('?')[0] as (typeof ROUTES)[number];
     res.setHeader('cache-control', 'no-store');
     if (this.extra?.handles(path)) {
-      this.extra.handle(req, res);
+      try {
+        this.extra.handle(req, res);
+      } catch (error) {
+        // A fault in the extra routes ends that request (500), never the root.
+        this.log.error({ code: ErrorCode.INTERNAL, err: error }, `health dashboard: ${errorMessage(error)}`);
+        if (res.headersSent) res.destroy();
+        else this.send(res, 500, 'application/json', `${JSON.stringify({ error: 'internal error' })}\n`);
+      }
       return;
     }
     if (!ROUTES.includes(path)) {

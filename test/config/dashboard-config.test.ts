@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { dashboardRefusal, isLoopback } from '../../src/config/dashboard.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError, ErrorCode, ExitCode } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
 async function load(health: unknown) {
@@ -79,6 +80,27 @@ describe('health.dashboard', () => {
     expect(issue?.hint).toMatch(/never written in the config.*"env".*"file"/);
     expect(JSON.stringify(error.issues)).not.toContain('hunter2');
     expect(error.message).not.toContain('hunter2');
+  });
+
+  it('validate never prints a token written as the dashboard itself, and says what goes there', async () => {
+    const secret = 'SUPERSECRETTOKEN123456';
+    const dir = writeFiles(tempDir(), {
+      'cluster.config.json': JSON.stringify({
+        health: { port: 0, dashboard: secret },
+        apps: [{ name: 'web', script: 'server.js' }],
+      }),
+      'server.js': '',
+    });
+    for (const args of [['validate'], ['validate', '--json']]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(ExitCode.CONFIG);
+      const output = result.stdout + result.stderr;
+      expect(output).not.toContain(secret);
+      expect(output).not.toContain('SUPERSECRET');
+      expect(output).toContain('/health/dashboard');
+      expect(output).toMatch(/must be true, false or an object.*got a string of length 22/);
+      expect(output).toMatch(/token\\?": \{ \\?"env\\?": \\?"CLUSTERD_DASHBOARD_TOKEN/);
+    }
   });
 
   it('refuses a token object with both sources or neither', async () => {

@@ -26,11 +26,24 @@ export function call(
   address: string,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: string } = {},
+  options: {
+    headers?: Record<string, string>;
+    body?: string;
+    timeoutMs?: number;
+    localAddress?: string;
+  } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { ...split(address), method, path, agent: false, headers: options.headers ?? {}, timeout: 30_000 },
+      {
+        ...split(address),
+        method,
+        path,
+        agent: false,
+        headers: options.headers ?? {},
+        timeout: options.timeoutMs ?? 30_000,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => {

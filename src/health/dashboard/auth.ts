@@ -5,7 +5,9 @@
 //   an HttpOnly, SameSite=Strict cookie that expires, and every page, stream and action needs it;
 // - an action is a POST with the header X-Clusterd-Dashboard (a page elsewhere cannot send it without
 //   a CORS preflight, which this server never grants), from this very origin (Sec-Fetch-Site, Origin);
-// - tokens are compared in constant time; failed sign-ins are limited per client address.
+// - tokens are compared in constant time; failed sign-ins are limited per client address and in all;
+// - served on a loopback address, only a Host of this machine (localhost, 127.x.y.z, [::1]) is answered:
+//   a page whose domain rebinds to 127.0.0.1 is same-origin to the browser, but its Host is its own name.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const SESSION_COOKIE = 'clusterd_dashboard';
@@ -45,6 +47,19 @@ export interface AuthSettings {
   /** A token is set: sign-in required. */
   token: boolean;
   actions: boolean;
+  /** The server binds a loopback address: a request's Host must name this machine (DNS rebinding). */
+  loopbackHost?: boolean;
+}
+
+/**
+ * Whether a Host header names this machine: `localhost`, an IPv4 127.x.y.z or `[::1]`, with an optional
+ * port. Anything else (a name that may rebind to 127.0.0.1, no Host at all) is not.
+ */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  const match = /^(\[[^\]]*\]|[^:[\]]*)(?::\d{1,5})?$/.exec(host ?? '');
+  if (!match) return false;
+  const name = (match[1] as string).toLowerCase();
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 export type Decision =
@@ -79,6 +94,9 @@ export function sameOrigin(
 
 /** What to do with a dashboard request, before anything is read or done. */
 export function decide(facts: RequestFacts, settings: AuthSettings): Decision {
+  // Before anything else: a rebinding page may not even try the sign-in (the Host is not echoed).
+  if (settings.loopbackHost && !isLoopbackHostHeader(facts.host))
+    return deny(403, 'this dashboard answers only to Host localhost, 127.0.0.1 or [::1]');
   const post = facts.route === 'login' || facts.route === 'logout' || facts.route === 'action';
   if (post ? facts.method !== 'POST' : facts.method !== 'GET' && facts.method !== 'HEAD')
     return deny(405, `${post ? 'POST' : 'GET'} only`);

@@ -2,7 +2,7 @@
 // Loaded only when the config asks for it. Who may do what is decided by auth.ts (pure); this file reads
 // requests, keeps the sessions, and answers. Every answer has the security headers (headers.ts).
 import type http from 'node:http';
-import { dashboardRefusal } from '../../config/dashboard.js';
+import { dashboardRefusal, isLoopback } from '../../config/dashboard.js';
 import type { ResolvedHealth } from '../../config/resolved.js';
 import { ClusterdError, ErrorCode, ExitCode, errorMessage } from '../../errors.js';
 import type { LogEvents } from '../../log/events.js';
@@ -33,8 +33,8 @@ export interface DashboardDeps {
   env: NodeJS.ProcessEnv;
 }
 
-/** Request bodies read at most (a sign-in form, an action's JSON). */
-const MAX_BODY_BYTES = 4096;
+/** Request bodies read at most (a sign-in form, an action's JSON); a longer one is answered 413. */
+export const MAX_BODY_BYTES = 4096;
 
 type Target =
   | { route: Exclude<Route, 'asset' | 'action'>; kind: 'page' | 'login' | 'logout' | 'fleet' | 'logs' }
@@ -78,15 +78,19 @@ export class Dashboard {
   private constructor(
     private readonly token: string | null,
     actions: boolean,
+    loopbackHost: boolean,
     private readonly deps: DashboardDeps,
   ) {
-    this.settings = { token: token !== null, actions: actions && token !== null };
+    this.settings = { token: token !== null, actions: actions && token !== null, loopbackHost };
     this.streams = new Streams(deps.supervisor, deps.events, deps.log);
   }
 
   /**
    * The dashboard of `health` (which has one). Refused with EX_CONFIG, before any app starts, where it
    * would be open to others (`--health 0.0.0.0:9100` without a token), or when the token cannot be read.
+   * A token read from the environment is taken out of it (deps.env is the root's process.env, which its
+   * primaries and their workers inherit); this instance keeps the only copy. The health settings are not
+   * re-read on a config reload (`up`, SIGHUP), so the token is never needed from the environment again.
    */
   static create(health: ResolvedHealth, deps: DashboardDeps): Dashboard {
     const dashboard = health.dashboard;
@@ -95,7 +99,8 @@ export class Dashboard {
     if (refusal)
       throw new ClusterdError(ErrorCode.HEALTH, `${refusal.message}; ${refusal.hint}`, ExitCode.CONFIG);
     const token = dashboard.token ? readToken(dashboard.token, deps.env) : null;
-    return new Dashboard(token, dashboard.actions, deps);
+    if (dashboard.token && 'env' in dashboard.token) delete deps.env[dashboard.token.env];
+    return new Dashboard(token, dashboard.actions, isLoopback(health.host), deps);
   }
 
   handles(path: string): boolean {
@@ -155,7 +160,13 @@ export class Dashboard {
       return;
     }
     if (target.route === 'action') {
-      void this.action(req, res, target.app, target.action);
+      this.action(req, res, target.app, target.action).catch((error: unknown) => this.fail(res, error));
+      return;
+    }
+    // HEAD of a stream: its headers, and no subscription (nothing held open, nothing sampled).
+    if (target.route === 'stream' && req.method === 'HEAD') {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      res.end();
       return;
     }
     switch (target.kind) {
@@ -163,7 +174,7 @@ export class Dashboard {
         this.page(res, 'index.html', '');
         return;
       case 'login':
-        void this.signIn(req, res);
+        this.signIn(req, res).catch((error: unknown) => this.fail(res, error));
         return;
       case 'logout':
         this.sessions.close(session);
@@ -193,16 +204,36 @@ export class Dashboard {
     }
   }
 
+  /** An answer to a fault of this file's own (a bug): logged as internal, answered 500, never a crash. */
+  private fail(res: http.ServerResponse, error: unknown): void {
+    this.deps.log.error({ code: ErrorCode.INTERNAL, err: error }, `dashboard: ${errorMessage(error)}`);
+    if (res.headersSent) res.destroy();
+    else this.json(res, 500, { error: 'internal error (see clusterd log)' });
+  }
+
+  /** 429 with Retry-After if `client` must wait; true when it was answered so. */
+  private limited(res: http.ServerResponse, client: string): boolean {
+    const wait = this.limit.wait(client);
+    if (wait <= 0) return false;
+    res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
+    this.page(res, 'login.html', 'Too many failed sign-ins: wait a minute.', 429);
+    return true;
+  }
+
   private async signIn(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const client = req.socket.remoteAddress ?? 'unknown';
-    const wait = this.limit.wait(client);
-    if (wait > 0) {
-      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
-      this.page(res, 'login.html', 'Too many failed sign-ins: wait a minute.', 429);
+    // Checked before the body is read (a limited client's body is not waited for) and again after it:
+    // the check, the comparison and the record of a failure are one synchronous step, so sign-ins sent
+    // in parallel are counted as they are decided, not all let through while their bodies arrive.
+    if (this.limited(res, client)) return;
+    const body = await readBody(req);
+    if (body === 'broken') return;
+    if (body === 'too large') {
+      this.page(res, 'login.html', 'That is too long for a token.', 413);
       return;
     }
-    const body = await readBody(req);
-    const given = body === null ? '' : (new URLSearchParams(body).get('token') ?? '');
+    if (this.limited(res, client)) return;
+    const given = new URLSearchParams(body.text).get('token') ?? '';
     if (this.token === null || !tokenMatches(this.token, given)) {
       this.limit.failed(client);
       this.deps.log.warn({ client }, `dashboard: a failed sign-in from ${client}`);
@@ -226,17 +257,31 @@ export class Dashboard {
       this.json(res, 404, { error: `no action "${action}"` });
       return;
     }
+    // The app is resolved first: only a name the config has is ever logged (the path's is the client's).
+    let name: string | undefined;
+    try {
+      name = this.deps.supervisor.select(app)[0]?.app.name;
+    } catch (error) {
+      this.json(res, 404, { error: errorMessage(error) });
+      return;
+    }
+    if (name === undefined) throw new TypeError('Supervisor.select gave no app');
     const text = await readBody(req);
+    if (text === 'broken') return;
+    if (text === 'too large') {
+      this.json(res, 413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` });
+      return;
+    }
     let body: unknown = null;
     try {
-      body = text ? JSON.parse(text) : null;
+      body = text.text ? JSON.parse(text.text) : null;
     } catch {
       this.json(res, 400, { error: 'the body is not JSON' });
       return;
     }
     const client = req.socket.remoteAddress ?? 'unknown';
-    this.deps.log.info({ app, action, client }, `dashboard: ${action} of ${app} asked from ${client}`);
-    const answer = await runAction(this.deps.supervisor, app, action, body);
+    this.deps.log.info({ app: name, action, client }, `dashboard: ${action} of ${name} asked from ${client}`);
+    const answer = await runAction(this.deps.supervisor, name, action, body);
     this.json(res, answer.status, answer.body);
   }
 
@@ -280,22 +325,31 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The request's body as text; null if it is larger than MAX_BODY_BYTES (the rest is not read). */
-function readBody(req: http.IncomingMessage): Promise<string | null> {
+/**
+ * The request's body as text; 'too large' beyond MAX_BODY_BYTES (by its Content-Length or as it came:
+ * the rest is drained, not kept), 'broken' if the request failed (there is no one to answer).
+ */
+function readBody(req: http.IncomingMessage): Promise<{ text: string } | 'too large' | 'broken'> {
   return new Promise((resolve) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      req.resume();
+      resolve('too large');
+      return;
+    }
     const chunks: Buffer[] = [];
     let length = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
+        req.off('data', onData);
         req.resume();
-        resolve(null);
+        resolve('too large');
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(null));
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8') }));
+    req.on('error', () => resolve('broken'));
   });
 }

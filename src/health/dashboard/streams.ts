@@ -92,10 +92,11 @@ export class Streams {
   /** false: too many streams of this kind already (the caller answers 503). */
   fleet(res: http.ServerResponse, hello: object): boolean {
     if (this.fleetStreams.size >= MAX_FLEET_STREAMS) return false;
-    const stream = this.open(res, this.fleetStreams, 'fleet');
+    // What is sent first is gathered before the headers go out: a fault there is still a clean 500.
     const samples = this.supervisor.fleet.history();
     const each = samples.length ? JSON.stringify(samples.at(-1)).length + 16 : 1;
     const kept = samples.slice(-Math.max(1, Math.floor(HISTORY_BYTES / each)));
+    const stream = this.open(res, this.fleetStreams, 'fleet');
     stream.first(
       sseEvent('hello', JSON.stringify(hello)) +
         sseEvent('history', JSON.stringify({ samples: kept, events: this.events.recent() })),

@@ -10,6 +10,7 @@ import {
   FAILURE_WINDOW_MS,
   FAILURES_IN_ALL,
   FAILURES_PER_CLIENT,
+  isLoopbackHostHeader,
   MAX_SESSIONS,
   parseCookies,
   type RequestFacts,
@@ -102,6 +103,44 @@ describe('decide', () => {
     expect(decide(action({ fetchSite: 'same-site' }), acting)).toMatchObject({ status: 403 });
     expect(decide(action({ host: undefined }), acting)).toMatchObject({ status: 403 });
     expect(decide(action({ method: 'GET' }), acting)).toMatchObject({ status: 405 });
+  });
+
+  it('on a loopback server, answers only a Host of this machine (DNS rebinding), with a token or not', () => {
+    for (const host of [
+      'localhost',
+      'localhost:9100',
+      'LocalHost:1',
+      '127.0.0.1:9100',
+      '127.1.2.3',
+      '[::1]:9100',
+      '[::1]',
+    ])
+      expect(isLoopbackHostHeader(host), host).toBe(true);
+    for (const host of [
+      undefined,
+      '',
+      'evil.example',
+      'evil.example:9100',
+      'localhost.evil.example',
+      '127.0.0.1.evil.example',
+      '[::2]:1',
+      '127.0.0.1:9100:1',
+      'localhost:x',
+      '0.0.0.0:9100',
+    ])
+      expect(isLoopbackHostHeader(host), String(host)).toBe(false);
+    const rebound = { host: 'evil.example:9100' };
+    for (const settings of [open, guarded, acting]) {
+      const loopback = { ...settings, loopbackHost: true };
+      expect(decide(facts(rebound), loopback)).toMatchObject({ status: 403, reason: /Host localhost/ });
+      expect(decide(facts({ ...rebound, route: 'login', method: 'POST' }), loopback)).toMatchObject({
+        status: 403,
+      });
+      expect(decide(facts({ ...rebound, route: 'stream' }), loopback)).toMatchObject({ status: 403 });
+      expect(decide(facts({ route: 'asset', host: 'localhost:9100' }), loopback)).toEqual({ allow: true });
+      // Served on 0.0.0.0 (a token is required there), any Host is legitimate: a pod IP, a service name.
+      expect(decide(facts({ ...rebound, route: 'asset' }), settings)).toEqual({ allow: true });
+    }
   });
 
   it('takes sign-ins only with a token, and not from another site', () => {
