@@ -35,6 +35,21 @@ export function mainThreadCpuNs(pid: number): number {
   }
 }
 
+/** The direct children of a process (Linux: /proc/PID/task/PID/children), none once it is gone. */
+export function children(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return text ? text.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Every process under `pid`, depth first. */
+export function descendants(pid: number): number[] {
+  return children(pid).flatMap((child) => [child, ...descendants(child)]);
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

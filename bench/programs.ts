@@ -21,6 +21,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  descendants,
   freePort,
   launchClusterd,
   median,
@@ -101,19 +102,6 @@ async function ensureGone(pids: number[], who: string, ms = 5_000): Promise<void
       process.kill(pid, 'SIGKILL');
     } catch {}
   }
-}
-
-function children(pid: number): number[] {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text ? text.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
-
-function descendants(pid: number): number[] {
-  return children(pid).flatMap((child) => [child, ...descendants(child)]);
 }
 
 const memory = (pids: number[]) => ({ rss: pids.map(rssKiB), pss: pids.map(pssKiB) });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CLUSTERD,
+  descendants,
   freePort,
   launchClusterd,
   median,
@@ -29,15 +30,7 @@ const APP = join(ROOT, 'bench/apps/hello.cjs');
 const SETTLE_MS = 1_500;
 const REPEAT = 5;
 
-function children(pid: number): number[] {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text ? text.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
-const tree = (pid: number): number[] => [pid, ...children(pid).flatMap(tree)];
+const tree = (pid: number): number[] => [pid, ...descendants(pid)];
 const memory = (pid: number) => {
   const pids = tree(pid);
   const sum = (f: (p: number) => number) => +(pids.reduce((a, p) => a + f(p), 0) / 1024).toFixed(1);
