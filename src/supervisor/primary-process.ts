@@ -3,6 +3,7 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { compileCacheInUse } from '../compile-cache.js';
 import { relayLines } from '../log/relay.js';
 import { killGroup, linuxProc } from '../primary/stop/descendants-proc.js';
 import type { RootMessage } from '../protocol.js';
@@ -37,7 +38,9 @@ export interface RunnerEffects {
   killGroup(group: number): number[];
 }
 
-const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
+// primary/entry.js enables the compile cache the root uses (its directory the one argument), then loads
+// primary/main.js.
+const PRIMARY_ENTRY = new URL('../primary/entry.js', import.meta.url);
 
 /** Whether `pid` runs with `CLUSTERD_APP=app` in its environment (as clusterd started its workers). */
 function isAppInstance(pid: number, app: string): boolean {
@@ -65,7 +68,8 @@ export function primaryEffects(
 ): RunnerEffects {
   return {
     spawn: (handlers) => {
-      const child = fork(PRIMARY_ENTRY, [], {
+      const cache = compileCacheInUse();
+      const child = fork(PRIMARY_ENTRY, cache ? [cache] : [], {
         // The primary gets the supervisor's plain environment; each worker's is built from it, per fork.
         env: process.env,
         // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { flushCompileCache } from '../../compile-cache.js';
 import { loadConfig } from '../../config/index.js';
 import { runtimeDir, socketPath } from '../../control/paths.js';
 import { ControlServer } from '../../control/server.js';
@@ -180,6 +181,8 @@ export async function startCommand(options: StartOptions): Promise<number> {
     },
     `clusterd started (pid ${process.pid}): ${config.apps.map((a) => `${a.name} x${a.instances}`).join(', ')}${healthServer ? `; health on http://${healthServer.address} (/livez, /readyz, /metrics${health?.dashboard ? ', /dashboard/' : ''})` : ''}`,
   );
+  // What the root compiled to get here goes to the compile cache now, not only at a clean exit.
+  setImmediate(flushCompileCache);
   try {
     const code = await supervisor.run();
     log.info({ exitCode: code }, 'clusterd stopped');
