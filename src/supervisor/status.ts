@@ -1,5 +1,5 @@
 // What `clusterd status` shows: every app and worker as the root sees them, with each worker's CPU and
-// memory read at the time of asking (pidusage, loaded only then). A program's instance counts its whole
+// memory read at the time of asking (from /proc, usage.ts; pidusage, loaded only then, where there is none). A program's instance counts its whole
 // process group (a shell wrapper holds little itself), as its memory guard does. The request figures
 // (req/s, 5xx share, p99 over the last 10 s) are the primary's (its request history), asked with a
 // bound: a primary that does not answer in time leaves them unknown, not the status waiting.
@@ -9,6 +9,10 @@ import { groupMembers } from '../primary/stop/descendants.js';
 import { linuxProc } from '../primary/stop/descendants-proc.js';
 import type { OpResults } from '../protocol.js';
 import type { AppRunner } from './app-runner.js';
+import { ProcUsage, type Usage } from './usage.js';
+
+/** Every status of this root samples through one reader: CPU is measured since its previous sample. */
+const procUsage = new ProcUsage();
 
 /** How long a primary gets to give its request figures before `status` goes on without them. */
 export const FIGURES_ANSWER_MS = 1_000;
@@ -34,14 +38,28 @@ export async function statusOf(
   /** The request figures' window (ms): 10 s unless told (`monitor` asks for less). */
   windowMs?: number,
 ): Promise<Status> {
-  const { default: pidusage } = await import('pidusage');
+  // Without /proc (macOS, for development): pidusage, as before.
+  const fallback = procUsage.available() ? null : (await import('pidusage')).default;
   let table: ReturnType<ReturnType<typeof linuxProc>['table']> | undefined;
   const group = (pid: number): number[] => {
     table ??= linuxProc().table();
     return [pid, ...groupMembers(table ?? [], pid).map((e) => e.pid)];
   };
-  const usage = async (pid: number | null, program: boolean) => {
+  const usage = async (pid: number | null, program: boolean): Promise<Usage | null> => {
     if (pid === null) return null;
+    if (!fallback) {
+      const pids = program ? group(pid) : [pid];
+      const sampled = procUsage.sample(pids);
+      if (!sampled?.has(pid)) return null;
+      let cpu = 0;
+      let memory = 0;
+      for (const u of sampled.values()) {
+        cpu += u.cpu;
+        memory += u.memory;
+      }
+      return { cpu, memory };
+    }
+    const pidusage = fallback;
     try {
       if (!program) return await pidusage(pid);
       const all = Object.values(await pidusage(group(pid)).catch(() => pidusage([pid])));
