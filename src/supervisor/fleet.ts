@@ -115,7 +115,8 @@ export class Fleet {
     if (!this.sampling || loop !== this.loop) return;
     const began = this.options.now();
     this.options.sample().then(
-      (status) => this.next(loop, began, fleetSample(status, this.options.now())),
+      // Stamped when it began: samples are `everyMs` apart however long each status took.
+      (status) => this.next(loop, began, fleetSample(status, began)),
       () => this.next(loop, began, null),
     );
   }

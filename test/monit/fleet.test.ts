@@ -98,6 +98,19 @@ describe('fleet sampler', () => {
     expect(got).toHaveLength(3);
   });
 
+  it('stamps each sample when it began: a slow status does not bring the next sample closer', async () => {
+    const h = harness();
+    const got: FleetSample[] = [];
+    h.fleet.subscribe((s) => got.push(s));
+    const began = h.clock();
+    // The first status takes 300 ms, the next answers at once: still a second apart.
+    await h.advance(300);
+    await h.answer();
+    await h.advance(700);
+    await h.answer();
+    expect(got.map((s) => s.at - began)).toEqual([0, 1_000]);
+  });
+
   it('a sample under way when the last watcher left does not start a second loop when one returns', async () => {
     const h = harness();
     const stop = h.fleet.subscribe(() => {});
