@@ -14,7 +14,7 @@ import type { CanaryReport } from './primary/reload/canary-judge.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -216,6 +216,12 @@ export type PrimaryMessage =
   /** A draining worker's connections still open (WebSockets and the like), each time the count changes. */
   | { type: 'connections'; worker: number; pid: number; open: number }
   /**
+   * The app's request figures over the status window (OpResults['requests'] with `windowMs` unset), sent
+   * after each sample of its request history (every 2 s): `status` reads the root's copy, with no round
+   * trip to each primary (primary/requests/history.ts).
+   */
+  | ({ type: 'figures' } & OpResults['requests'])
+  /**
    * A guard acts on a worker: `replace` (a rolling reload of its slot follows), `kill` (at once: over the
    * hard limit, or stuck while it drains), `hold` (it would be replaced, but not yet: see the message).
    */
@@ -343,6 +349,7 @@ const OPS: Record<Op, true> = {
   profile: true,
 };
 const PRIMARY_TYPES: Record<PrimaryMessage['type'], true> = {
+  figures: true,
   hello: true,
   reply: true,
   profiling: true,

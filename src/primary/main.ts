@@ -212,6 +212,8 @@ function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
     });
     history.start();
     const h = history;
+    // `status` reads these from the root, with no round trip to this primary (protocol.ts, `figures`).
+    h.onSample(() => send({ type: 'figures', ...h.report() }));
     cluster.on('exit', (worker) => {
       if (worker.process.pid !== undefined) h.exited(worker.process.pid);
     });

@@ -55,6 +55,8 @@ export class AppRunner {
   readonly workers: WorkersView;
   /** The app's recent output, and its `logs --follow` listeners. */
   readonly output = new RecentOutput();
+  /** The primary's latest request figures over the status window, and when they came (`figures`). */
+  figures: { at: number; value: OpResults['requests'] } | null = null;
   /** The answer to the app's first start: every slot served, or why not. */
   readonly started: Promise<Outcome<OpResults['start']>>;
   /** Resolves once the primary has ended for good (stopped, or errored). */
@@ -432,6 +434,8 @@ export class AppRunner {
     const message: PrimaryMessage = raw;
     switch (message.type) {
       case 'hello':
+        // A new primary: the figures of the one before describe workers that are gone.
+        this.figures = null;
         this.run({ type: 'hello', version: message.version });
         return;
       case 'reply':
@@ -455,6 +459,9 @@ export class AppRunner {
       case 'recycled':
         this.workers.guarded(message);
         break;
+      case 'figures':
+        this.figures = { at: this.fx.now(), value: { workers: message.workers, app: message.app } };
+        return;
       case 'connections':
         // Shown by status; a count every second of a long drain is not news for the log.
         this.workers.connections(message.pid, message.open);

@@ -187,6 +187,21 @@ describe('request metrics', () => {
     expect(offStatus?.requests).toBeNull();
     expect(offStatus?.workers[0]?.requests).toBeNull();
 
+    // Each primary sends its figures after each sample: `status` reads the root's copy. With web's
+    // primary stopped (SIGSTOP), they are still there at once, not left out after the 1 s it would
+    // have been given to answer (the hang watch allows it 10 s).
+    const webPrimary = root.events.find((e) => e.app === 'web' && typeof e.primary === 'number')
+      ?.primary as number;
+    process.kill(webPrimary, 'SIGSTOP');
+    try {
+      const asked = Date.now();
+      const s = JSON.parse((await cli(root, ['status', '--json'])).stdout) as Status;
+      expect(s.apps.find((a) => a.name === 'web')?.requests?.serverErrors).toBe(6 / 34);
+      expect(Date.now() - asked).toBeLessThan(5_000);
+    } finally {
+      process.kill(webPrimary, 'SIGCONT');
+    }
+
     const table = (await cli(root, ['status'])).stdout.split('\n');
     expect(table[1]).toMatch(/ MEMORY +REQ\/S +5XX +P99 +SCRIPT$/);
     const rows = (app: string) => table.filter((line) => line.startsWith(`${app} `));
