@@ -28,6 +28,7 @@ export const BUILTIN_DEFAULTS = {
   incrementVar: null,
   serialization: 'json',
   requestMetrics: true,
+  compileCache: false,
   logs: { file: null, errorFile: null, timestamp: false, maxSize: '10MB', maxFiles: 5 },
   guards: {
     memory: { limit: null, hardLimit: null, interval: '1s' },

@@ -308,6 +308,7 @@ class AppNormalizer {
       serialization: s.serialization,
       // A program has no preload to count its requests (from `defaults`: ignored, as for the others).
       requestMetrics: kind.program ? false : s.requestMetrics,
+      compileCache: kind.program ? false : s.compileCache,
       // A program's instances accept connections themselves: node:cluster's balancing is not theirs.
       ...(kind.program
         ? { balancing: 'round-robin' as const, stickyHeader: null }

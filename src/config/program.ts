@@ -26,6 +26,7 @@ const NODE_ONLY: Record<string, string> = {
     "balancing is node:cluster's; a program's instances accept connections themselves (on the `listen` socket they share, the kernel spreads them)",
   stickyHeader: "balancing is node:cluster's; a program's instances accept connections themselves",
   serialization: 'it encodes the IPC channel of Node.js workers; a program has none',
+  compileCache: "it is Node.js's module compile cache; a program compiles (or not) by itself",
   requestMetrics:
     "they are counted by clusterd's code inside a Node.js worker, which a program does not run; count them in the program, or in a proxy in front of it",
 };

@@ -184,6 +184,8 @@ export interface ResolvedApp {
    * reloads; false for a program.
    */
   readonly requestMetrics: boolean;
+  /** Whether the workers get the compile cache (`CLUSTERD_COMPILE_CACHE`, worker/preload.cts); false for a program. */
+  readonly compileCache: boolean;
   readonly logs: ResolvedLogs;
   readonly guards: ResolvedGuards;
   /** `primary`: how long a running primary may leave the root's pings unanswered (ms); null: not watched. */

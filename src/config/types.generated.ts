@@ -59,6 +59,10 @@ export type Serialization = 'json' | 'advanced';
  */
 export type RequestMetrics = boolean;
 /**
+ * Give the workers Node.js's module compile cache (`module.enableCompileCache`, enabled by clusterd's preload before the app loads), in the private directory clusterd's own processes use (`$XDG_CACHE_HOME/clusterd/compile-cache`, else `~/.cache/clusterd/compile-cache`, mode 0700): a worker then loads the app's modules from V8's code cache, and a TypeScript app's stripped source from the cache, instead of compiling them again. For an app run as TypeScript through Node.js's type stripping it also saves the memory of the type stripper, which a worker then never loads (about 16 MiB of RSS per worker, docs/benchmarks.md#typescript-apps); a file changed since is compiled (and stripped) again and cached. Not used when the app runs as another user (`user`) than clusterd, who could not read clusterd's private directory, or when clusterd has no cache (`NODE_DISABLE_COMPILE_CACHE`, no home directory). Node.js apps only.
+ */
+export type CompileCache = boolean;
+/**
  * Bytes as an integer, or a string such as `"512KB"`, `"10MB"`, `"1GB"` (binary units: 1KB = 1024 bytes).
  */
 export type Size = number | string;
@@ -136,6 +140,7 @@ export interface App {
   incrementVar?: IncrementVar;
   serialization?: Serialization;
   requestMetrics?: RequestMetrics;
+  compileCache?: CompileCache;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;
@@ -429,6 +434,7 @@ export interface Defaults {
   incrementVar?: IncrementVar;
   serialization?: Serialization;
   requestMetrics?: RequestMetrics;
+  compileCache?: CompileCache;
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;

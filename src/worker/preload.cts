@@ -46,6 +46,16 @@ function answerMessages(): void {
 }
 
 function setUpWorker(): void {
+  // `compileCache`: the app's modules (and a TypeScript app's stripped source) from the cache in
+  // clusterd's private directory, checked by the root (src/compile-cache.ts); the app's own children
+  // do not inherit the variable. A cache that cannot be used changes nothing.
+  const cache = process.env.CLUSTERD_COMPILE_CACHE;
+  delete process.env.CLUSTERD_COMPILE_CACHE;
+  if (cache) {
+    try {
+      (require('node:module') as typeof import('node:module')).enableCompileCache?.(cache);
+    } catch {}
+  }
   // Servers the worker closes itself at drain time: node:cluster does not know of their listens. The
   // handoff's `_getServer` goes first, so that lifetime's wraps it.
   const balancing = process.env.CLUSTERD_BALANCING;

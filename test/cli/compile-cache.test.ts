@@ -85,6 +85,40 @@ describe('compile cache', () => {
     expect(taggedProcesses(root.tag), 'processes left after the stop').toEqual([]);
   });
 
+  it("is given to an app's workers with compileCache: true, a TypeScript app's included, and to no other", async () => {
+    const cache = tempDir();
+    // Answers with the compile cache its worker runs with, and whether the variable reached the app.
+    const app = [
+      "import http from 'node:http';",
+      "import module from 'node:module';",
+      'interface Answer { dir: string | null; variable: string | null }',
+      'http',
+      '  .createServer((_req, res) => {',
+      '    const answer: Answer = { dir: module.getCompileCacheDir() ?? null, variable: process.env.CLUSTERD_COMPILE_CACHE ?? null };',
+      '    res.end(JSON.stringify(answer));',
+      '  })',
+      "  .listen(Number(process.env.PORT), '127.0.0.1');",
+      '',
+    ].join('\n');
+    const root = startRoot(
+      {
+        apps: [
+          { name: 'cached', script: 'app.ts', compileCache: true, env: { PORT: 0 } },
+          { name: 'plain', script: 'app.ts', env: { PORT: 0 } },
+        ],
+      },
+      { env: { XDG_CACHE_HOME: cache }, files: { 'app.ts': app } },
+    );
+    await Promise.all([root.running('cached'), root.running('plain')]);
+    const dir = join(cache, 'clusterd', 'compile-cache');
+    const ask = async (name: string) => (await fetch(`http://${await root.address(name)}/`)).json();
+    expect(await ask('cached')).toEqual({ dir: expect.stringContaining(dir), variable: null });
+    expect(await ask('plain')).toEqual({ dir: null, variable: null });
+    root.signal('SIGTERM');
+    expect((await root.waitForExit()).code).toBe(0);
+    expect(taggedProcesses(root.tag), 'processes left after the stop').toEqual([]);
+  });
+
   it('is not used with NODE_DISABLE_COMPILE_CACHE', async () => {
     const cache = tempDir();
     const root = startRoot(

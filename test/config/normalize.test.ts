@@ -60,6 +60,7 @@ describe('normalization', () => {
       incrementVar: null,
       serialization: 'json',
       requestMetrics: true,
+      compileCache: false,
       logs: { file: null, errorFile: null, timestamp: false, maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       guards: {
         memory: { limit: null, hardLimit: null, interval: 1_000 },

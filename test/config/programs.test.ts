@@ -147,6 +147,7 @@ describe('programs in the config', () => {
       { name: 'e', command: ['serve'], readiness: 'port' },
       { name: 'f', command: ['serve'], serialization: 'advanced' },
       { name: 'g', command: ['serve'], requestMetrics: false },
+      { name: 'h', command: ['serve'], compileCache: true },
     ]);
     expect(issues).toEqual([
       issue('/apps/0/nodeArgs', '"nodeArgs" is for Node.js apps'),
@@ -156,6 +157,7 @@ describe('programs in the config', () => {
       issue('/apps/4/readiness', 'readiness "port" needs "listen"'),
       issue('/apps/5/serialization', '"serialization" is for Node.js apps'),
       issue('/apps/6/requestMetrics', '"requestMetrics" is for Node.js apps'),
+      issue('/apps/7/compileCache', '"compileCache" is for Node.js apps'),
     ]);
   });
 
@@ -173,6 +175,7 @@ describe('programs in the config', () => {
           balancing: 'least-connections',
           guards: { heartbeat: { timeout: '10s' } },
           requestMetrics: true,
+          compileCache: true,
         },
       },
     );
@@ -183,14 +186,16 @@ describe('programs in the config', () => {
       nodeArgs: [],
       balancing: 'round-robin',
       guards: { heartbeat: { timeout: null } },
-      // A program runs no preload: nothing would count its requests.
+      // A program runs no preload: nothing would count its requests, nor enable a compile cache.
       requestMetrics: false,
+      compileCache: false,
     });
     expect(config?.apps[1]).toMatchObject({
       instances: 4,
       readiness: 'message',
       balancing: 'least-connections',
       requestMetrics: true,
+      compileCache: true,
     });
   });
 

@@ -76,6 +76,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
     incrementVar: null,
     serialization: 'json',
     requestMetrics: true,
+    compileCache: false,
     logs: { file: null, errorFile: null, timestamp: false, maxSize: 1024, maxFiles: 1 },
     guards: {
       memory: { limit: null, hardLimit: null, interval: 1_000 },

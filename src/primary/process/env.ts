@@ -2,6 +2,7 @@
 // primary's own, which it never changes), the app's env files over it, the app's `env` over those
 // (`null` removes a variable), `incrementVar` counted up for the slot, and the variables clusterd sets
 // for the worker.
+import { compileCacheInUse } from '../../compile-cache.js';
 import { readEnvFiles } from '../../config/env-file.js';
 import type { ResolvedApp } from '../../config/resolved.js';
 import { incrementedValue, ownValue } from '../../config/slot-vars.js';
@@ -61,5 +62,11 @@ export function workerEnv(
   env.CLUSTERD_READINESS = app.readiness;
   // Read by the preload: '0' leaves the requests uncounted (worker/requests.cts).
   env.CLUSTERD_REQUEST_METRICS = app.requestMetrics ? '1' : '0';
+  // Read (and removed) by the preload, which enables the cache there before the app loads. Only for a
+  // worker of clusterd's own user: the directory is private to it (compile-cache.ts).
+  delete env.CLUSTERD_COMPILE_CACHE;
+  const cache = compileCacheInUse();
+  const ownUser = !app.runAs || app.runAs.uid === process.geteuid?.();
+  if (app.compileCache && cache && ownUser) env.CLUSTERD_COMPILE_CACHE = cache;
   return env;
 }
