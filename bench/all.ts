@@ -12,7 +12,8 @@ import { ROOT, table, writeResult } from './lib.ts';
 // Not here: `npm run bench:canary` (bench/canary.ts). It takes about 3.5 minutes, nearly all of it the
 // fixed warmup and observation windows it waits through (12 s a deploy) and the 15 s span it counts a bad
 // release's failures over, so it measures the canary's design more than this build's speed: run it when
-// the canary or the reload changes, not with every full run.
+// the canary or the reload changes, not with every full run. Nor `npm run bench:soak` (minutes of
+// compressed uptime, run on its own), `bench:dashboard` (a browser) and `bench:heap-pause`.
 const SCENARIOS = [
   'throughput',
   'cold-start',
@@ -29,6 +30,8 @@ const SCENARIOS = [
   'programs-reload',
   'messages',
   'monit',
+  'scale',
+  'compile-cache',
 ];
 
 const started = Date.now();
@@ -59,6 +62,14 @@ const stopFirst = programsReload['clusterd, fixed port, stop-first'] ?? {};
 const pm2Reload = programsReload['PM2 fork mode, fixed port, pm2 reload'] ?? {};
 const messages = read('messages').ratios ?? {};
 const monit = read('monit').w16 ?? {};
+const scale = read('scale');
+// biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
+const shape = (apps: number, workers: number): any =>
+  (scale.results ?? []).find(
+    (x: { shape: { apps: number; workers: number } }) => x.shape.apps === apps && x.shape.workers === workers,
+  ) ?? {};
+const twenty = shape(20, 2);
+const compileCache = read('compile-cache').results ?? {};
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const leak = (target: string): any =>
   (guards.leaks ?? []).find((l: { target: string }) => l.target === target) ?? {};
@@ -90,7 +101,7 @@ const rows: [string, number, string, string][] = [
     '>= 1',
     'npm run bench:throughput',
   ],
-  ['cold start, clusterd / PM2', r(coldStart.clusterd, coldStart.PM2), '<= 0.5', 'npm run bench:cold-start'],
+  ['cold start, clusterd / PM2', r(coldStart.clusterd, coldStart.PM2), '<= 0.35', 'npm run bench:cold-start'],
   [
     'supervisor RSS, clusterd / PM2 daemon',
     r(memory.rss?.clusterd.supervisorMiB, memory.rss?.pm2.supervisorMiB),
@@ -128,6 +139,12 @@ const rows: [string, number, string, string][] = [
     r(cli.clusterdStatusMs, cli.pm2ListMs),
     '(lower is better)',
     'npm run bench:cli',
+  ],
+  [
+    'log lines/s, clusterd JSON / bare app',
+    r(logs.linesPerSecond?.json, logs.linesPerSecond?.bare),
+    '>= 0.9',
+    'npm run bench:logs',
   ],
   [
     'log lines/s, clusterd JSON / PM2',
@@ -198,7 +215,7 @@ const rows: [string, number, string, string][] = [
   [
     '/metrics p99 at 16 workers, clusterd / prom-client cluster mode',
     r(scraped['clusterd /metrics']?.p99, scraped['bare node:cluster + prom-client clusterMetrics()']?.p99),
-    '(lower is better)',
+    '<= 1',
     'npm run bench:health',
   ],
   [
@@ -266,6 +283,33 @@ const rows: [string, number, string, string][] = [
     monit.pm2?.view > 0 ? +(monit.clusterd.view / monit.pm2.view).toFixed(3) : Number.NaN,
     'monit < 2 % of a core',
     'npm run bench:monit',
+  ],
+  [
+    '20 apps x 2 workers, tree PSS, clusterd / PM2',
+    r(twenty.clusterd?.pssMiB, twenty.pm2?.pssMiB),
+    '<= 0.8',
+    'npm run bench:scale',
+  ],
+  [
+    '20 apps x 2 workers, clusterd status / pm2 list',
+    r(twenty.clusterd?.statusMs, twenty.pm2?.statusMs),
+    '<= 0.5',
+    'npm run bench:scale',
+  ],
+  [
+    '20 apps x 2 workers, reload of all, clusterd / PM2',
+    r(twenty.clusterd?.reloadMs, twenty.pm2?.reloadMs),
+    '(lower is better)',
+    'npm run bench:scale',
+  ],
+  [
+    'TypeScript worker RSS, compileCache / without',
+    r(
+      compileCache['hello, TypeScript, compileCache']?.rssMiB,
+      compileCache['hello, TypeScript (type stripping)']?.rssMiB,
+    ),
+    '(lower is better)',
+    'npm run bench:compile-cache',
   ],
 ];
 console.log(`\n== summary (${Math.round((Date.now() - started) / 1000)} s)`);
