@@ -292,6 +292,10 @@ describe('control socket abuse', () => {
     expect(parse(answered.lines[0])).toMatchObject({ id: 2, ok: true });
     // The deaf client is dropped too; it got at most a few answers, not 200.
     expect(rss(pid) - rssBefore).toBeLessThan(32 * 1024 * 1024);
+    // Read only once the root has given up on it (its own idle time, plus the linger a closing connection
+    // gets, passed): read earlier, it would be a client that reads, and get all 200. A fixed wait, to
+    // prove the answers were NOT all sent.
+    await new Promise((r) => setTimeout(r, Math.max(0, deaf.openedAt + IDLE_MS + 3_000 - Date.now())));
     deaf.socket.resume();
     await deaf.closed;
     expect(deaf.lines.length).toBeLessThan(10);
