@@ -114,12 +114,19 @@ export class SharedHost {
       stdout: new IpcSink(post, app, 'stdout'),
       stderr: new IpcSink(post, app, 'stderr'),
     };
+    // Once its context ended, what is left of it (a killed pool's last reports) is not sent: the root may
+    // have attached the app again already, and those would read as the new primary's.
+    let ended = false;
     const context: AppContext = new AppContext({
       baseEnv: this.p.baseEnv,
-      send: (message, then) => post({ type: 'from', app, message }, then),
+      send: (message, then) => {
+        if (ended) then?.();
+        else post({ type: 'from', app, message }, then);
+      },
       sinks,
       flush: () => Promise.all([sinks.stdout.flushed(), sinks.stderr.flushed()]),
       end: (code, signal) => {
+        ended = true;
         if (this.byApp.get(app) === context) this.byApp.delete(app);
         post({ type: 'ended', app, code: signal ? null : code, signal: signal ?? null });
         if (this.closing && this.byApp.size === 0) this.p.exit(0);
