@@ -22,7 +22,7 @@ import { clusterChannel } from './leader/cluster-channel.js';
 import { withLeadership } from './leader/leadership.js';
 import { WorkerMessaging } from './messages/relay.js';
 import { Pool } from './pool/pool.js';
-import { ClusterView } from './process/cluster-view.js';
+import { ClusterViews } from './process/cluster-view.js';
 import { clusterEffects } from './process/cluster-worker.js';
 import { ListenSockets } from './process/listen-sockets.js';
 import { AppLogFiles } from './process/log-files.js';
@@ -36,6 +36,9 @@ import { relaySocketIo } from './relay/socketio.js';
 import type { AppWatcher } from './reload/watch.js';
 import { RequestHistory } from './requests/history.js';
 import { linuxProc, ProcessTrees } from './stop/descendants-proc.js';
+
+/** node:cluster is one per process: each app's context sees it through a view of its own. */
+const views = new ClusterViews(cluster);
 
 /** How long a worker gets to answer a metrics scrape before it is left out of it. */
 const SCRAPE_MS = 1_000;
@@ -65,7 +68,7 @@ export interface ContextHost {
 
 export class AppContext {
   /** The app's workers in node:cluster: only those its own pool forked. */
-  readonly view = new ClusterView(cluster);
+  readonly view = views.view();
   private pool: Pool | null = null;
   private starting = false;
   private ended = false;

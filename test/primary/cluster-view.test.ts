@@ -3,7 +3,7 @@
 import type { Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ClusterView } from '../../src/primary/process/cluster-view.js';
+import { ClusterViews } from '../../src/primary/process/cluster-view.js';
 
 class FakeCluster extends EventEmitter {
   workers: Record<string, Worker> = {};
@@ -23,8 +23,9 @@ class FakeCluster extends EventEmitter {
 describe('ClusterView', () => {
   it('shows each app only the workers it forked, and only their events', () => {
     const cluster = new FakeCluster();
-    const a = new ClusterView(cluster);
-    const b = new ClusterView(cluster);
+    const views = new ClusterViews(cluster);
+    const a = views.view();
+    const b = views.view();
     const a1 = cluster.fork();
     a.own(a1);
     const b1 = cluster.fork();
@@ -52,13 +53,17 @@ describe('ClusterView', () => {
     expect(a.list()).toEqual([a2]);
   });
 
-  it('removes its listeners from node:cluster with off() and close()', () => {
+  it('shares one listener per event on node:cluster, and stops delivering with off() and close()', () => {
     const cluster = new FakeCluster();
-    const view = new ClusterView(cluster);
+    const views = new ClusterViews(cluster);
+    const view = views.view();
+    const others = Array.from({ length: 20 }, () => views.view());
     const heard: unknown[] = [];
     const listener = (_w: Worker, m: unknown) => heard.push(m);
     view.on('message', listener);
     view.on('message', listener);
+    for (const other of others) other.on('message', () => heard.push('other'));
+    // 21 apps: still one listener on node:cluster (no MaxListenersExceededWarning, one lookup per event).
     expect(cluster.listenerCount('message')).toBe(1);
     const worker = cluster.fork();
     view.own(worker);
@@ -66,9 +71,9 @@ describe('ClusterView', () => {
     view.off('message', listener);
     cluster.emit('message', worker, 2);
     expect(heard).toEqual([1]);
-    view.on('exit', () => {});
-    view.on('disconnect', () => {});
+    view.on('exit', () => heard.push('exit'));
     view.close();
-    expect(cluster.eventNames()).toEqual([]);
+    cluster.exit(worker);
+    expect(heard).toEqual([1]);
   });
 });

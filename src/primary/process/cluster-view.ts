@@ -4,16 +4,18 @@
 // node:cluster through a view that holds only the workers its own pool forked (registered at the fork:
 // `cluster.fork()` returns the Worker synchronously, before any of its events). A primary of its own
 // runs one view that owns every worker: the same code path.
+//
+// The views of a process share one listener per event on node:cluster, which hands each event to the
+// view that owns its worker: a worker's message costs one lookup, not one call per app and listener.
 import type { Worker } from 'node:cluster';
 
 type Listener = (worker: Worker, ...args: any[]) => void;
 type Event = 'message' | 'exit' | 'disconnect' | 'online' | 'listening' | 'fork';
 
-/** What a view needs of node:cluster (the real module, or a fake in the tests). */
+/** What the views need of node:cluster (the real module, or a fake in the tests). */
 export interface ClusterSource {
   readonly workers?: NodeJS.Dict<Worker> | undefined;
   on(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** What the primary's parts use of node:cluster: its workers and their events. */
@@ -23,27 +25,56 @@ export interface ClusterEvents {
   off(event: Event, listener: Listener): unknown;
 }
 
-export class ClusterView implements ClusterEvents {
-  /** The workers this view forked: by object, so an ended worker is forgotten with it. */
-  private readonly owned = new WeakSet<Worker>();
-  private readonly wrappers = new Map<Listener, Map<Event, Listener>>();
+/** The views of one process's node:cluster. */
+export class ClusterViews {
+  private readonly owners = new WeakMap<Worker, ClusterView>();
+  private readonly dispatching = new Set<Event>();
 
-  constructor(private readonly cluster: ClusterSource) {}
+  constructor(readonly cluster: ClusterSource) {}
+
+  view(): ClusterView {
+    return new ClusterView(this);
+  }
+
+  /** @internal */
+  own(worker: Worker, view: ClusterView): void {
+    this.owners.set(worker, view);
+  }
+
+  /** @internal */
+  ownerOf(worker: Worker): ClusterView | undefined {
+    return this.owners.get(worker);
+  }
+
+  /** @internal: the one listener of `event` on node:cluster, added when a view first needs it. */
+  dispatch(event: Event): void {
+    if (this.dispatching.has(event)) return;
+    this.dispatching.add(event);
+    this.cluster.on(event, (worker: Worker, ...args: unknown[]) =>
+      this.owners.get(worker)?.deliver(event, worker, args),
+    );
+  }
+}
+
+export class ClusterView implements ClusterEvents {
+  private readonly listeners = new Map<Event, Listener[]>();
+
+  constructor(private readonly views: ClusterViews) {}
 
   /** A worker forked for this view's app: registered right after `cluster.fork()` returns it. */
   own(worker: Worker): void {
-    this.owned.add(worker);
+    this.views.own(worker, this);
   }
 
   owns(worker: Worker): boolean {
-    return this.owned.has(worker);
+    return this.views.ownerOf(worker) === this;
   }
 
   /** This app's live workers, by node:cluster id (as `cluster.workers`). */
   get workers(): NodeJS.Dict<Worker> {
     const mine: NodeJS.Dict<Worker> = {};
-    for (const [id, worker] of Object.entries(this.cluster.workers ?? {}))
-      if (worker && this.owned.has(worker)) mine[id] = worker;
+    for (const [id, worker] of Object.entries(this.views.cluster.workers ?? {}))
+      if (worker && this.owns(worker)) mine[id] = worker;
     return mine;
   }
 
@@ -54,33 +85,31 @@ export class ClusterView implements ClusterEvents {
 
   /** `listener` hears the event of this app's workers only. */
   on(event: Event, listener: Listener): this {
-    let byEvent = this.wrappers.get(listener);
-    if (!byEvent) {
-      byEvent = new Map();
-      this.wrappers.set(listener, byEvent);
-    }
-    if (byEvent.has(event)) return this;
-    const wrapper: Listener = (worker, ...args) => {
-      if (this.owned.has(worker)) listener(worker, ...args);
-    };
-    byEvent.set(event, wrapper);
-    this.cluster.on(event, wrapper);
+    const list = this.listeners.get(event) ?? [];
+    if (!list.includes(listener)) list.push(listener);
+    this.listeners.set(event, list);
+    this.views.dispatch(event);
     return this;
   }
 
   off(event: Event, listener: Listener): this {
-    const byEvent = this.wrappers.get(listener);
-    const wrapper = byEvent?.get(event);
-    if (!byEvent || !wrapper) return this;
-    byEvent.delete(event);
-    if (byEvent.size === 0) this.wrappers.delete(listener);
-    this.cluster.off(event, wrapper);
+    const list = this.listeners.get(event);
+    if (list)
+      this.listeners.set(
+        event,
+        list.filter((l) => l !== listener),
+      );
     return this;
   }
 
-  /** Stops listening to node:cluster altogether (the app's context ended). */
+  /** Hears nothing more (the app's context ended). */
   close(): void {
-    for (const [listener, byEvent] of this.wrappers)
-      for (const event of [...byEvent.keys()]) this.off(event, listener);
+    this.listeners.clear();
+  }
+
+  /** @internal */
+  deliver(event: Event, worker: Worker, args: unknown[]): void {
+    // A copy: a listener may remove itself (or another) while the event is delivered.
+    for (const listener of [...(this.listeners.get(event) ?? [])]) listener(worker, ...args);
   }
 }
