@@ -4,14 +4,28 @@
 // - throughput of app0 (autocannon, keep-alive, 50 connections), the 19 others idle ("alone");
 // - throughput of app0 while app1 takes the same load at the same time ("busy neighbour"): with a shared
 //   primary both loads cross one event loop;
+// - start (the command until every app is running) and a reload of every app (`clusterd reload`): one
+//   process does the work of 20 primaries, and on a busy machine it gets one process's share of the CPU;
 // - the blast radius: SIGKILL app0's primary and time until every app whose workers it took along
 //   answers again (its own primary: app0; the shared one: all 20 apps, 40 workers).
 // Ratios are shared / own, per round; medians and the spread (min-max) over the rounds.
 // Run: npm run build && node bench/shared-primary.ts [rounds] [seconds]
+
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { freePort, median, ROOT, startClusterd, stop, table, tempConfig, writeResult } from './lib.ts';
+import {
+  CLUSTERD,
+  freePort,
+  median,
+  ROOT,
+  startClusterd,
+  stop,
+  table,
+  tempConfig,
+  writeResult,
+} from './lib.ts';
 import { answering } from './targets.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -36,6 +50,7 @@ async function round(mode: Mode) {
     })),
   });
   const running = new Set<string>();
+  const launched = performance.now();
   const { child, events } = await startClusterd(
     file,
     (e) => {
@@ -44,9 +59,13 @@ async function round(mode: Mode) {
     },
     120_000,
   );
+  const startMs = performance.now() - launched;
   try {
     await Promise.all(ports.map((port) => answering(port, 2, 60_000)));
     await sleep(1_000);
+    const reloading = performance.now();
+    execFileSync(process.execPath, [CLUSTERD, 'reload', '--config', file], { stdio: 'ignore' });
+    const reloadMs = performance.now() - reloading;
     const alone = await load(ports[0] as number);
     const [busy] = await Promise.all([load(ports[0] as number), load(ports[1] as number)]);
     // The blast radius: app0's primary SIGKILLed; how long until the apps it took along answer again.
@@ -66,6 +85,8 @@ async function round(mode: Mode) {
       busyP99: busy.latency.p99,
       errors: alone.errors + alone.non2xx + busy.errors + busy.non2xx,
       appsRestarted: hit.length,
+      startMs,
+      reloadMs,
       recoverMs,
     };
   } finally {
@@ -93,6 +114,8 @@ const rows: [string, (x: (typeof results.own)[number]) => number][] = [
   ['app0 p99 ms, others idle', (x) => x.aloneP99],
   ['app0 p99 ms, app1 loaded too', (x) => x.busyP99],
   ["SIGKILL app0's primary: ms until its apps answer", (x) => x.recoverMs],
+  ['start: ms until every app runs', (x) => x.startMs],
+  ['clusterd reload (every app): ms', (x) => x.reloadMs],
 ];
 console.log(
   table([

@@ -161,4 +161,26 @@ describe('shared primaries (primaryGroup)', () => {
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   }, 120_000);
+
+  it("leaves nothing behind when the root is SIGKILLed: the shared primary kills every app's workers", async () => {
+    const ports = [await freePort(), await freePort()];
+    const root = startRoot(
+      {
+        apps: ports.map((port, i) => ({
+          name: `app${i}`,
+          script: 'app.cjs',
+          instances: 2,
+          primaryGroup: 'g',
+          env: { PORT: String(port) },
+        })),
+      },
+      { files: { 'app.cjs': APP } },
+    );
+    await Promise.all([root.running('app0'), root.running('app1')]);
+    const host = appOf(await status(root), 'app0').primary as number;
+    root.signal('SIGKILL');
+    await root.waitForExit();
+    await until(() => !isAlive(host), 'the shared primary to exit', 5_000);
+    // root.ts's afterEach asserts that no process of this test is left.
+  }, 60_000);
 });
