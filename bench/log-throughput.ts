@@ -2,7 +2,8 @@
 // clusterd (JSON and pretty output, stdout to a pipe; then also to `logs.file`, without and with
 // `logs.timestamp`) and under PM2 cluster mode (its log file, PM2's only output). Timed from the app's
 // first line to its last (with a log file, to its last line in the file too), so start-up is not
-// counted. Rounds are interleaved; medians are reported.
+// counted. Rounds are interleaved; medians are reported. `json-shared`: the app under a shared primary
+// (`primaryGroup`), whose workers' lines reach the root over its IPC channel instead of a pipe.
 // Run: npm run build && node bench/log-throughput.ts [rounds] [lines] [modes, comma-separated]
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
@@ -24,7 +25,9 @@ const CLUSTERD_MODES = {
   'stamped-format': { format: 'json', logs: { timestamp: 'YYYY-MM-DD HH:mm:ss.SSS Z' } },
   'pretty-file': { format: 'pretty', logs: {} },
   'pretty-stamped': { format: 'pretty', logs: { timestamp: true } },
-} as const;
+  // The app under a shared primary (`primaryGroup`): its lines reach the root as IPC messages.
+  'json-shared': { format: 'json', logs: null, group: 'g' },
+} as const satisfies Record<string, { format: string; logs: object | null; group?: string }>;
 const MODES = ['bare', ...Object.keys(CLUSTERD_MODES), 'pm2'] as Mode[];
 type Mode = 'bare' | keyof typeof CLUSTERD_MODES | 'pm2';
 const chosen = (process.argv[4]?.split(',') ?? MODES) as Mode[];
@@ -103,8 +106,16 @@ function run(mode: Mode): Promise<number> {
   let child: ReturnType<typeof spawn>;
   if (mode === 'bare') child = spawn(process.execPath, [APP], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   else {
-    const { format, logs } = CLUSTERD_MODES[mode];
-    const app = { name: 'chatty', script: APP, instances: 1, env: { LINES }, restart: { policy: 'never' } };
+    const settings: { format: string; logs: object | null; group?: string } = CLUSTERD_MODES[mode];
+    const { format, logs } = settings;
+    const app = {
+      name: 'chatty',
+      script: APP,
+      instances: 1,
+      env: { LINES },
+      restart: { policy: 'never' },
+      ...(settings.group ? { primaryGroup: settings.group } : {}),
+    };
     const config = tempConfig({
       apps: [logs ? { ...app, logs: { file: 'chatty.log', maxSize: '1GB', ...logs } } : app],
     });
@@ -158,6 +169,7 @@ const LABELS: Record<Mode, string> = {
   'stamped-format': 'clusterd, JSON, logs.file, timestamp: "YYYY-MM-DD HH:mm:ss.SSS Z"',
   'pretty-file': 'clusterd, pretty lines, and logs.file',
   'pretty-stamped': 'clusterd, pretty, logs.file, timestamp: true',
+  'json-shared': 'clusterd, JSON lines, a shared primary (primaryGroup)',
   pm2: 'PM2 cluster mode, to its log file',
 };
 const ratio = (a: number, b: number) => (Number.isNaN(a / b) ? '-' : (a / b).toFixed(2));

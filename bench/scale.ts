@@ -3,8 +3,12 @@
 // (the manager and every process under it), the time from the start command until every app answers,
 // `clusterd status` / `pm2 list` (median of 5 CLI runs), a reload of everything (`clusterd reload` /
 // `pm2 reload all`), and for clusterd a `/metrics` scrape (median of 5). Then how each grows: per app
-// (1 -> 20 apps) and per worker (2 -> 32 workers).
-// Run: npm run build && node bench/scale.ts
+// (1 -> 20 apps) and per worker (2 -> 32 workers). The row `20 x 2, one shared primary` runs the same
+// 20 apps with `primaryGroup` (docs/shared-primaries.md): one primary process for all of them; its PM2
+// column is PM2 again, run right after it.
+// Run: npm run build && node bench/scale.ts   (or npm run bench:scale)
+// Some rows only: SCALE_ROWS="20x2,20x2-shared" node bench/scale.ts (the per-app and per-worker growth
+// lines need the 1x2, 20x2 and 1x32 rows).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,14 +63,25 @@ async function metricsMs(port: number): Promise<number> {
 interface Shape {
   apps: number;
   workers: number;
+  /** Every app in one `primaryGroup`: one shared primary. */
+  shared?: boolean;
 }
 
-async function clusterd({ apps, workers }: Shape) {
+const label = (s: Shape) => `${s.apps} x ${s.workers}${s.shared ? ', one shared primary' : ''}`;
+const key = (s: Shape) => `${s.apps}x${s.workers}${s.shared ? '-shared' : ''}`;
+
+async function clusterd({ apps, workers, shared }: Shape) {
   const ports = await Promise.all(Array.from({ length: apps }, () => freePort()));
   const health = await freePort();
   const { file } = tempConfig({
     health: { port: health },
-    apps: ports.map((port, i) => ({ name: `app${i}`, script: APP, instances: workers, env: { PORT: port } })),
+    apps: ports.map((port, i) => ({
+      name: `app${i}`,
+      script: APP,
+      instances: workers,
+      env: { PORT: port },
+      ...(shared ? { primaryGroup: 'all' } : {}),
+    })),
   });
   const started = performance.now();
   const { child, done } = launchClusterd(file, () => false, 60_000);
@@ -125,20 +140,22 @@ async function pm2Run({ apps, workers }: Shape) {
   }
 }
 
+const only = process.env.SCALE_ROWS?.split(',').map((s) => s.trim());
 const shapes: Shape[] = [
   { apps: 1, workers: 2 },
   { apps: 5, workers: 2 },
   { apps: 20, workers: 2 },
+  { apps: 20, workers: 2, shared: true },
   { apps: 1, workers: 8 },
   { apps: 1, workers: 32 },
-];
+].filter((s) => !only || only.includes(key(s)));
 const results: {
   shape: Shape;
   clusterd: Awaited<ReturnType<typeof clusterd>>;
   pm2: Awaited<ReturnType<typeof pm2Run>>;
 }[] = [];
 for (const shape of shapes) {
-  console.error(`${shape.apps} app(s) x ${shape.workers} workers ...`);
+  console.error(`${label(shape)} ...`);
   results.push({ shape, clusterd: await clusterd(shape), pm2: await pm2Run(shape) });
 }
 
@@ -160,7 +177,7 @@ console.log(
       '/metrics ms',
     ],
     ...results.map(({ shape, clusterd: c, pm2: p }) => [
-      `${shape.apps} x ${shape.workers}`,
+      label(shape),
       `${c.processes} / ${p.processes}`,
       `${c.pssMiB} / ${p.pssMiB}`,
       ratio(c.pssMiB, p.pssMiB),
@@ -176,17 +193,25 @@ console.log(
   ]),
 );
 const at = (apps: number, workers: number) =>
-  results.find((r) => r.shape.apps === apps && r.shape.workers === workers) as (typeof results)[number];
+  results.find((r) => r.shape.apps === apps && r.shape.workers === workers && !r.shape.shared);
 const growth = (from: (typeof results)[number], to: (typeof results)[number], by: number) => ({
   clusterdPssMiB: +((to.clusterd.pssMiB - from.clusterd.pssMiB) / by).toFixed(1),
   pm2PssMiB: +((to.pm2.pssMiB - from.pm2.pssMiB) / by).toFixed(1),
 });
-const perApp = growth(at(1, 2), at(20, 2), 19);
-const perWorker = growth(at(1, 2), at(1, 32), 30);
-console.log(
-  `\nPSS per app added (1 -> 20 apps of 2 workers): clusterd ${perApp.clusterdPssMiB} MiB, PM2 ${perApp.pm2PssMiB} MiB`,
-);
-console.log(
-  `PSS per worker added (2 -> 32 workers of one app): clusterd ${perWorker.clusterdPssMiB} MiB, PM2 ${perWorker.pm2PssMiB} MiB`,
-);
+const [one, twenty, wide] = [at(1, 2), at(20, 2), at(1, 32)];
+const perApp = one && twenty ? growth(one, twenty, 19) : null;
+const perWorker = one && wide ? growth(one, wide, 30) : null;
+if (perApp)
+  console.log(
+    `\nPSS per app added (1 -> 20 apps of 2 workers): clusterd ${perApp.clusterdPssMiB} MiB, PM2 ${perApp.pm2PssMiB} MiB`,
+  );
+if (perWorker)
+  console.log(
+    `PSS per worker added (2 -> 32 workers of one app): clusterd ${perWorker.clusterdPssMiB} MiB, PM2 ${perWorker.pm2PssMiB} MiB`,
+  );
+const sharedRow = results.find((r) => r.shape.shared);
+if (sharedRow && twenty)
+  console.log(
+    `20 x 2 tree PSS: one shared primary ${ratio(sharedRow.clusterd.pssMiB, sharedRow.pm2.pssMiB)}x PM2, a primary per app ${ratio(twenty.clusterd.pssMiB, twenty.pm2.pssMiB)}x PM2`,
+  );
 console.log(`\nwritten to ${writeResult('scale', { results, perApp, perWorker })}`);

@@ -401,3 +401,51 @@ export function isRootMessage(value: unknown): value is RootMessage {
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
   return typeIn(PRIMARY_TYPES, value);
 }
+
+// A shared primary (`primaryGroup`, docs/shared-primaries.md): one process, the host, runs the primary of
+// several apps, one context each. Each app's messages go through it wrapped with the app's name; the
+// rest is the host's own.
+
+/** Root -> a shared primary's host. */
+export type HostRootMessage =
+  /** Run a primary for this app in the host: its context says `hello` (wrapped) as a primary would. */
+  | { type: 'attach'; app: string }
+  /** A message to the app's primary. */
+  | { type: 'to'; app: string; message: RootMessage }
+  /**
+   * What a signal to the app's own primary would do: SIGTERM (or SIGINT) stops its workers gracefully,
+   * SIGKILL kills them now; either way its context ends (`ended`).
+   */
+  | { type: 'signal'; app: string; signal: NodeJS.Signals }
+  /** No app is attached any more: the host exits (once it has no context left). */
+  | { type: 'close' };
+
+/** A shared primary's host -> root. */
+export type HostMessage =
+  | { type: 'host'; version: number; pid: number }
+  /** A message from the app's primary. */
+  | { type: 'from'; app: string; message: PrimaryMessage }
+  /** Whole lines of the app's workers' output, as a primary of its own writes them to its stdout/stderr. */
+  | { type: 'output'; app: string; stream: 'stdout' | 'stderr'; text: string }
+  /** The app's primary ended (as a primary of its own exits: with its code, or the signal that ended it). */
+  | { type: 'ended'; app: string; code: number | null; signal: NodeJS.Signals | null };
+
+const HOST_ROOT_TYPES: Record<HostRootMessage['type'], true> = {
+  attach: true,
+  to: true,
+  signal: true,
+  close: true,
+};
+const HOST_TYPES: Record<HostMessage['type'], true> = { host: true, from: true, output: true, ended: true };
+
+export function isHostRootMessage(value: unknown): value is HostRootMessage {
+  if (!typeIn(HOST_ROOT_TYPES, value)) return false;
+  const { type, app } = value as { type: string; app?: unknown };
+  return type === 'close' || typeof app === 'string';
+}
+
+export function isHostMessage(value: unknown): value is HostMessage {
+  if (!typeIn(HOST_TYPES, value)) return false;
+  const { type, app } = value as { type: string; app?: unknown };
+  return type === 'host' || typeof app === 'string';
+}

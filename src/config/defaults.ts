@@ -36,6 +36,7 @@ export const BUILTIN_DEFAULTS = {
     recycle: { maxAge: null, cron: null, timezone: null, jitter: '0s' },
   },
   primary: { hangTimeout: '10s' },
+  primaryGroup: null,
   user: null,
   group: null,
 } as const satisfies Required<Defaults>;

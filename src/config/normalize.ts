@@ -13,6 +13,7 @@ import { clip } from './display.js';
 import { envFilePaths } from './env-file.js';
 import { type GuardSettings, resolveGuards } from './guards.js';
 import { appCwd, isPlain, type Plain, preflightIssues } from './preflight.js';
+import { groupPortClashes, groupRefusal } from './primary-group.js';
 import { appKind, type Runnable, runnable, settleWithinTimeout } from './program.js';
 import type { ResolvedApp, ResolvedConfig, ResolvedRestart, ResolvedRunAs, StopSignal } from './resolved.js';
 import {
@@ -340,8 +341,22 @@ class AppNormalizer {
             ? null
             : this.duration(['primary', 'hangTimeout'], { positive: true }),
       },
+      primaryGroup: this.primaryGroup(s.primaryGroup, kind.program !== null),
       runAs,
     };
+  }
+
+  private primaryGroup(group: string | null, program: boolean): string | null {
+    const refusal = groupRefusal(this.app.name, group, program);
+    if (refusal === null) return group;
+    const own = this.app.primaryGroup !== undefined;
+    this.report(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      this.origin(['primaryGroup']),
+      own ? refusal : `${refusal} (from defaults)`,
+      own ? 'remove primaryGroup from this app' : 'set "primaryGroup": null on this app',
+    );
+    return null;
   }
 
   // With `user`, the supervisor reads the env files for workers that run as someone else: each must be
@@ -402,6 +417,7 @@ export function normalizeConfig(
         dashboard: resolveDashboard(raw.health.dashboard, dirname(opts.file)),
       }
     : null;
+  issues.push(...groupPortClashes(apps));
   const refusal = health && dashboardRefusal(health.host, health.dashboard);
   if (refusal) issues.push(refusal);
   // A bad value in `defaults` is reported once, not once per app that inherits it.

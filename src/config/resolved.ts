@@ -191,6 +191,11 @@ export interface ResolvedApp {
   /** `primary`: how long a running primary may leave the root's pings unanswered (ms); null: not watched. */
   readonly primary: { readonly hangTimeout: number | null };
   /**
+   * The shared primary this app's workers run under, with the other apps of the same group
+   * (docs/shared-primaries.md); null: a primary of its own.
+   */
+  readonly primaryGroup: string | null;
+  /**
    * The uid and gid the workers run as, or null: they run as the supervisor. Files made for the app's
    * workers (its log file) belong to these ids.
    */

@@ -67,6 +67,10 @@ export type CompileCache = boolean;
  */
 export type Size = number | string;
 /**
+ * Opt-in: apps with the same `primaryGroup` share ONE primary process (a shared primary) instead of one each, which saves the memory of a primary per app (about 14 MiB PSS each: a Node.js process of its own). The trade-off: the apps share that primary's event loop, which is on the connection path with `round-robin`, `least-connections` and `sticky` balancing (a busy app slows the others' connections), and a fault of the shared primary (a crash, a hang, SIGKILL) restarts the workers of every app of the group. Node.js apps only (`script`, not `command`). Each app of a group needs a port of its own: node:cluster shares a port between every worker of one primary that listens on it, so two apps on the same `PORT` are refused, and two apps listening on port 0 would get one port between them. Changing it on a config reload restarts the app under its new primary. Same characters as an app's name; `null`: a primary of the app's own (the default). See docs/shared-primaries.md.
+ */
+export type PrimaryGroup = string | null;
+/**
  * User the workers run as: a name from the user database, or a numeric uid (taken as is, for containers whose uids have no name). Needs a root supervisor unless it is the supervisor's own user. `null`: the supervisor's user. The primary stays the supervisor's user.
  */
 export type User = string | number | null;
@@ -144,6 +148,7 @@ export interface App {
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;
+  primaryGroup?: PrimaryGroup;
   user?: User;
   group?: Group;
   listen?: Listen;
@@ -438,6 +443,7 @@ export interface Defaults {
   logs?: Logs;
   guards?: Guards;
   primary?: Primary;
+  primaryGroup?: PrimaryGroup;
   user?: User;
   group?: Group;
 }

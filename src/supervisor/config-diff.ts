@@ -39,7 +39,12 @@ export function diffApps(current: readonly ResolvedApp[], next: readonly Resolve
     }
     const changed = changedKeys(old, app);
     if (!changed.length) changes.push({ action: 'keep', name: app.name });
-    else if (LISTENER[old.balancing] !== LISTENER[app.balancing]) {
+    else if (old.primaryGroup !== app.primaryGroup) {
+      // The workers are node:cluster's children of one primary: another primary cannot take them over.
+      const shown = (g: string | null) => (g === null ? 'its own' : `group ${g}`);
+      const why = `primaryGroup ${shown(old.primaryGroup)} -> ${shown(app.primaryGroup)} moves the app to another primary process`;
+      changes.push({ action: 'restart', app, changed, why });
+    } else if (LISTENER[old.balancing] !== LISTENER[app.balancing]) {
       const why = `balancing ${old.balancing} -> ${app.balancing} changes who listens on the app's ports, which old and new workers cannot share`;
       changes.push({ action: 'restart', app, changed, why });
     } else if (changed.length === 1 && changed[0] === 'instances') {

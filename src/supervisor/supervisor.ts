@@ -20,6 +20,7 @@ import { FLEET_WINDOW_MS, Fleet } from './fleet.js';
 import { primaryEffects, type RunnerEffects } from './primary-process.js';
 import type { RunnerObserver } from './reports.js';
 import { runsAsRoot, scaleCount } from './scale-count.js';
+import { hostEffects, SharedPrimaries } from './shared-primary.js';
 import { statusOf } from './status.js';
 import { stopEveryApp } from './stop-apps.js';
 import {
@@ -70,6 +71,8 @@ export class Supervisor {
   private busy = 0;
   private readonly startedAt = Date.now();
   private readonly effects: RunnerEffects;
+  /** The hosts of shared primaries (`primaryGroup`), one per group in use. */
+  private readonly shared: SharedPrimaries | null;
   /** Apps already warned about running as root: once per app for the supervisor's life. */
   private readonly warnedRoot = new Set<string>();
   /** Lifecycle events (`SupervisorEvents`); a listener that throws is logged, never the supervisor's fault. */
@@ -93,6 +96,14 @@ export class Supervisor {
     private readonly options: SupervisorOptions = {},
   ) {
     this.effects = options.effects ?? primaryEffects(options.output);
+    // Fake primaries (the tests' effects) have no shared ones: each grouped app gets its own fake.
+    this.shared = options.effects
+      ? null
+      : new SharedPrimaries(
+          hostEffects(options.output ?? { out: process.stdout, err: process.stderr }, (group, message) =>
+            this.log.error({ group, code: ErrorCode.INTERNAL }, message),
+          ),
+        );
     // One config reload more for those asked during one: the latest file, and a deploy's canary choice.
     const merge = (queued: ConfigRequest, next: ConfigRequest): ConfigRequest => ({
       next: next.next,
@@ -166,7 +177,9 @@ export class Supervisor {
       this.settings(app),
       this.log,
       this.logFormat,
-      this.effects,
+      app.primaryGroup !== null && this.shared
+        ? this.shared.effectsFor(this.effects, app.primaryGroup, app.name)
+        : this.effects,
       this.options.observer,
     );
     if (runsAsRoot(app, process.getuid?.()) && !this.warnedRoot.has(app.name)) {

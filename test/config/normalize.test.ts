@@ -68,6 +68,7 @@ describe('normalization', () => {
         recycle: { maxAge: null, cron: null, timezone: null, jitter: 0 },
       },
       primary: { hangTimeout: 10_000 },
+      primaryGroup: null,
       runAs: null,
     });
   });

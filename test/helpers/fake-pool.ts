@@ -84,6 +84,7 @@ export function resolvedApp(overrides: Partial<ResolvedApp> = {}): ResolvedApp {
       recycle: { maxAge: null, cron: null, timezone: null, jitter: 0 },
     },
     primary: { hangTimeout: null },
+    primaryGroup: null,
     runAs: null,
     ...overrides,
   };

@@ -2,13 +2,14 @@
 // route.ts, requests kept by request-book.ts, bounded by limits.ts; `clusterd send` delivered; a
 // `publish` reported to the root, which logs it as an event (`clusterd events`). A worker's slot and
 // channel encoding are learnt from the pool's forks (`wrap`), as the leader's driver learns them.
-import type { Cluster, Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import { serialize } from 'node:v8';
 import type { ResolvedApp } from '../../config/resolved.js';
 import { ErrorCode } from '../../errors.js';
 import { failed, type OpResults, type Outcome, type PrimaryMessage } from '../../protocol.js';
 import workerMessages from '../../worker/messages.cjs';
 import type { PoolEffects } from '../pool/tracked-worker.js';
+import type { ClusterEvents } from '../process/cluster-view.js';
 import type { ChannelTally } from '../process/worker-channel.js';
 import { admit, type DropReason, MESSAGE_LIMITS, type MessageLimits, RateBucket } from './limits.js';
 import { RequestBook, type Timer } from './request-book.js';
@@ -67,7 +68,7 @@ export class WorkerMessaging {
   private readonly book: RequestBook;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly cluster: ClusterEvents,
     private readonly options: {
       tally: ChannelTally;
       /** To the root. */

@@ -24,6 +24,7 @@ import type { PoolEffects, ThreadSample, WorkerEvents, WorkerProcess } from '../
 import { linuxProc, type ProcessTrees, type ProcSystem } from '../stop/descendants-proc.js';
 import { stopWorker } from '../stop/stop.js';
 import { accessProblem } from './access.js';
+import type { ClusterView } from './cluster-view.js';
 import { envFileVars, workerEnv } from './env.js';
 import { keepAliveWarning } from './keep-alive-warning.js';
 import { readinessListen } from './listen-readiness.js';
@@ -87,6 +88,8 @@ export class ClusterWorkerProcess implements WorkerProcess {
       handoff?: Handoff;
       /** Where malformed messages from the worker are counted (the primary's own by default). */
       tally?: ChannelTally;
+      /** The app's view of node:cluster: the worker is its own from its fork on. */
+      view?: ClusterView;
     },
     private readonly events: WorkerEvents,
   ) {
@@ -109,6 +112,7 @@ export class ClusterWorkerProcess implements WorkerProcess {
     } as ClusterSettings);
     const env = workerEnv(options.baseEnv, app, slot, fileVars);
     const worker = forkWith(env);
+    options.view?.own(worker);
     this.worker = worker;
     this.trees = options.trees;
     this.handoff = options.handoff;
@@ -285,6 +289,10 @@ export function clusterEffects(options: {
   sys?: ProcSystem;
   /** Every live worker's request counts (primary/process/scrape-counts.ts); none without. */
   measure?: PoolEffects['measure'];
+  /** Where malformed messages from the workers are counted (the app's). */
+  tally?: ChannelTally;
+  /** The app's view of node:cluster (cluster-view.ts): each worker forked is registered in it. */
+  view?: ClusterView;
 }): PoolEffects {
   const sys = options.sys ?? linuxProc();
   // A warning about the app's settings is logged once per primary (once per app), not per worker.

@@ -13,7 +13,10 @@ export const MAX_LINE = 64 * 1024;
 const TAIL_LINES = 40;
 
 /** Where forwarded lines go: a writable such as process.stdout, whose backpressure pauses the worker's stream. */
-export type Sink = Pick<Writable, 'write' | 'once'>;
+export interface Sink {
+  write(text: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
 
 /** An app's log file for one stream (logs.file, or logs.errorFile for stderr). */
 /** The app's log file of each stream, asked per chunk (primary/process/log-files.ts). */

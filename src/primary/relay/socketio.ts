@@ -15,7 +15,8 @@
 // 0.2 told them the same with a message of its own; 0.3 leaves it to the heartbeats.)
 //
 // The decision is `routeAdapterMessage`, pure; `relaySocketIo` wires it to node:cluster's workers.
-import type { Cluster, Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import type { ClusterEvents } from '../process/cluster-view.js';
 
 export const ADAPTER_SOURCE = '_sio_adapter';
 /** socket.io-adapter's `MessageType.ADAPTER_CLOSE` (2.5). */
@@ -73,7 +74,7 @@ export function routeAdapterMessage(
 
 /** Relays the adapter's messages between the workers of `cluster`; returns how to stop. */
 export function relaySocketIo(
-  cluster: Cluster,
+  cluster: ClusterEvents,
   counts: { relayed: number; relayDropped: number },
 ): () => void {
   /** Each worker's adapters: uid -> namespace. */

@@ -1,0 +1,155 @@
+// A shared primary (`primaryGroup`, docs/shared-primaries.md): one process that is the primary of
+// several apps, one AppContext each. The root attaches an app (`attach`: its context says hello), talks
+// to it wrapped with its name (`to` / `from`), and the context's end is reported as that app's primary's
+// exit (`ended`). The apps' workers' output comes to the root as `output` messages tagged with the app
+// (whole lines, from primary/process/output.ts), so the root still writes and keeps each app's own lines.
+// The process exits when the root says no app is left (`close`), when the root is gone (after killing
+// every worker), or on a fault of its own: then the root restarts every app of the group.
+import { EventEmitter } from 'node:events';
+import type { HostMessage, HostRootMessage, PrimaryMessage } from '../protocol.js';
+import { PROTOCOL_VERSION } from '../protocol.js';
+import { AppContext } from './app-context.js';
+import type { Sink } from './process/output.js';
+
+/** Output messages on their way to the root above which a worker's stream is paused (backpressure). */
+const OUTPUT_BACKLOG = 64;
+
+/** An app's stdout or stderr in a shared primary: whole lines to the root over IPC, tagged with the app. */
+export class IpcSink extends EventEmitter implements Sink {
+  private pending = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly post: (message: HostMessage, then: () => void) => void,
+    private readonly app: string,
+    private readonly stream: 'stdout' | 'stderr',
+  ) {
+    super();
+  }
+
+  write(text: string): boolean {
+    this.pending += 1;
+    this.post({ type: 'output', app: this.app, stream: this.stream, text }, () => {
+      this.pending -= 1;
+      if (this.pending === OUTPUT_BACKLOG - 1) this.emit('drain');
+      if (this.pending === 0) for (const resolve of this.waiters.splice(0)) resolve();
+    });
+    return this.pending < OUTPUT_BACKLOG;
+  }
+
+  /** Resolves once everything written has left. */
+  flushed(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+export interface HostProcess {
+  readonly baseEnv: Readonly<NodeJS.ProcessEnv>;
+  post(message: HostMessage, then?: () => void): void;
+  /** The host's own stdout and stderr written out (Node.js's warnings, not the apps'). */
+  flushStdio(): Promise<unknown>;
+  fatal(error: unknown): void;
+  exit(code: number): void;
+}
+
+export class SharedHost {
+  private readonly byApp = new Map<string, AppContext>();
+  /** The root has no app here any more: exit once the last context ended. */
+  private closing = false;
+  private abandoned = false;
+
+  constructor(private readonly p: HostProcess) {}
+
+  hello(): void {
+    this.p.post({ type: 'host', version: PROTOCOL_VERSION, pid: process.pid });
+  }
+
+  contexts(): Iterable<AppContext> {
+    return this.byApp.values();
+  }
+
+  /** A message to every app's root side (a fault of the host's); `then` once all have left. */
+  tellAll(message: PrimaryMessage, then: () => void): void {
+    let left = this.byApp.size;
+    if (left === 0) {
+      then();
+      return;
+    }
+    for (const app of this.byApp.keys())
+      this.p.post({ type: 'from', app, message }, () => {
+        left -= 1;
+        if (left === 0) then();
+      });
+  }
+
+  receive(message: HostRootMessage): void {
+    switch (message.type) {
+      case 'attach':
+        this.attach(message.app);
+        return;
+      case 'to':
+        this.byApp.get(message.app)?.receive(message.message);
+        return;
+      case 'signal': {
+        const context = this.byApp.get(message.app);
+        if (!context) return;
+        if (message.signal === 'SIGKILL') context.killNow();
+        else context.stopGracefully();
+        return;
+      }
+      case 'close':
+        this.closing = true;
+        if (this.byApp.size === 0) this.p.exit(0);
+        return;
+    }
+  }
+
+  private attach(app: string): void {
+    // An app attached twice without ending (the root's fault): the old context's workers go first.
+    this.byApp.get(app)?.killNow();
+    this.closing = false;
+    const post = (message: HostMessage, then?: () => void) => this.p.post(message, then);
+    const sinks = {
+      stdout: new IpcSink(post, app, 'stdout'),
+      stderr: new IpcSink(post, app, 'stderr'),
+    };
+    // Once its context ended, what is left of it (a killed pool's last reports) is not sent: the root may
+    // have attached the app again already, and those would read as the new primary's.
+    let ended = false;
+    const context: AppContext = new AppContext({
+      baseEnv: this.p.baseEnv,
+      send: (message, then) => {
+        if (ended) then?.();
+        else post({ type: 'from', app, message }, then);
+      },
+      sinks,
+      flush: () => Promise.all([sinks.stdout.flushed(), sinks.stderr.flushed()]),
+      end: (code, signal) => {
+        ended = true;
+        if (this.byApp.get(app) === context) this.byApp.delete(app);
+        post({ type: 'ended', app, code: signal ? null : code, signal: signal ?? null });
+        if (this.closing && this.byApp.size === 0) this.p.exit(0);
+      },
+      fatal: (error) => this.p.fatal(error),
+    });
+    this.byApp.set(app, context);
+    context.hello();
+  }
+
+  /** A signal to the host itself (SIGTERM, SIGINT): every app stops gracefully, as its own primary would. */
+  stopAll(): void {
+    this.closing = true;
+    if (this.byApp.size === 0) this.p.exit(0);
+    for (const context of [...this.byApp.values()]) context.stopGracefully();
+  }
+
+  /** The root is gone: nothing may outlive it. */
+  async abandon(): Promise<void> {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    await Promise.all([...this.byApp.values()].map((context) => context.abandon()));
+    await this.p.flushStdio();
+    this.p.exit(0);
+  }
+}

@@ -1,0 +1,241 @@
+// The root's side of shared primaries (`primaryGroup`, docs/shared-primaries.md). The runner of a grouped
+// app talks to its primary through a PrimaryChild as for any app (primary-process.ts); here that child is
+// backed by the group's host process (primary/host.ts), forked on the first app that needs it, one per
+// group:
+// - messages go both ways tagged with the app's name; the host's hello comes first, what is sent before
+//   it waits;
+// - `kill(signal)` is a request to the host about that app only (SIGKILL: its workers die now and its
+//   context ends). A host that does not end the app's context within KILL_HOST_MS is not answering
+//   anyone (its event loop is blocked): it is SIGKILLed, which is every app's exit;
+// - the app's context ending is that app's exit; the host's own exit is the exit of every app attached;
+// - the apps' workers' output comes as messages tagged with the app: written out whole, and handed to
+//   that app's `output` (its `clusterd logs`);
+// - once no app is attached the host is told to exit; an app attached after that gets a new host.
+// The process itself is behind `HostFork`, so all of this is unit-tested with fakes.
+import { fork } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { relayLines } from '../log/relay.js';
+import { type HostMessage, type HostRootMessage, isHostMessage, PROTOCOL_VERSION } from '../protocol.js';
+import type { PrimaryChild, PrimaryHandlers, RunnerEffects } from './primary-process.js';
+
+/** How long a host has to end an app's context after a SIGKILL for it before the host itself is killed. */
+export const KILL_HOST_MS = 2_000;
+
+/** A host process, as the root drives it. */
+export interface HostChild {
+  readonly pid: number | null;
+  send(message: HostRootMessage): void;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface HostHandlers {
+  message(message: unknown): void;
+  exit(code: number | null, signal: NodeJS.Signals | null, failure?: string): void;
+  error(error: Error): void;
+}
+
+export interface HostEffects {
+  /** Forks the group's host process. May throw: every app attached gets that as a failed start. */
+  fork(group: string, handlers: HostHandlers): HostChild;
+  timer(ms: number, fn: () => void): () => void;
+  /** Where the apps' output is written (the root's stdout and stderr), whole lines at a time. */
+  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** Something of the host's own to report (a protocol mismatch). */
+  warn(group: string, message: string): void;
+}
+
+interface Host {
+  readonly group: string;
+  child: HostChild | null;
+  ready: boolean;
+  queue: HostRootMessage[];
+  /** The apps attached, each with its runner's handlers. */
+  readonly apps: Map<string, PrimaryHandlers>;
+  closing: boolean;
+  dead: boolean;
+}
+
+export class SharedPrimaries {
+  private readonly hosts = new Map<string, Host>();
+
+  constructor(private readonly fx: HostEffects) {}
+
+  /** The runner effects of an app of `group`: its primary is the group's host. */
+  effectsFor(base: RunnerEffects, group: string, app: string): RunnerEffects {
+    return { ...base, spawn: (handlers) => this.attach(group, app, handlers) };
+  }
+
+  /** The pid of the group's host, while it runs. */
+  hostPid(group: string): number | null {
+    const host = this.hosts.get(group);
+    return host && !host.dead ? (host.child?.pid ?? null) : null;
+  }
+
+  private send(host: Host, message: HostRootMessage): void {
+    if (host.dead) return;
+    if (host.ready) host.child?.send(message);
+    else host.queue.push(message);
+  }
+
+  private start(group: string): Host {
+    const host: Host = {
+      group,
+      child: null,
+      ready: false,
+      queue: [],
+      apps: new Map(),
+      closing: false,
+      dead: false,
+    };
+    this.hosts.set(group, host);
+    try {
+      host.child = this.fx.fork(group, {
+        message: (message) => this.onMessage(host, message),
+        exit: (code, signal, failure) => this.onExit(host, code, signal, failure),
+        error: (error) => {
+          for (const handlers of host.apps.values()) handlers.error(error);
+        },
+      });
+    } catch (error) {
+      host.dead = true;
+      this.hosts.delete(group);
+      throw error;
+    }
+    return host;
+  }
+
+  private attach(group: string, app: string, handlers: PrimaryHandlers): PrimaryChild {
+    const existing = this.hosts.get(group);
+    const host = existing && !existing.dead && !existing.closing ? existing : this.start(group);
+    host.apps.set(app, handlers);
+    this.send(host, { type: 'attach', app });
+    const current = () => !host.dead && host.apps.get(app) === handlers;
+    return {
+      get pid() {
+        return host.child?.pid ?? null;
+      },
+      send: (message) => {
+        if (current()) this.send(host, { type: 'to', app, message });
+      },
+      kill: (signal) => {
+        if (!current()) return;
+        this.send(host, { type: 'signal', app, signal });
+        if (signal !== 'SIGKILL') return;
+        this.fx.timer(KILL_HOST_MS, () => {
+          if (!current()) return;
+          this.fx.warn(
+            group,
+            `the shared primary of group ${group} did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it: killing it (every app of the group restarts)`,
+          );
+          host.child?.kill('SIGKILL');
+        });
+      },
+    };
+  }
+
+  private onMessage(host: Host, raw: unknown): void {
+    if (!isHostMessage(raw)) return;
+    const message: HostMessage = raw;
+    switch (message.type) {
+      case 'host': {
+        if (message.version !== PROTOCOL_VERSION) {
+          this.fx.warn(
+            host.group,
+            `the shared primary of group ${host.group} speaks protocol ${message.version}, expected ${PROTOCOL_VERSION}`,
+          );
+          host.child?.kill('SIGKILL');
+          return;
+        }
+        host.ready = true;
+        for (const queued of host.queue.splice(0)) host.child?.send(queued);
+        return;
+      }
+      case 'from':
+        host.apps.get(message.app)?.message(message.message);
+        return;
+      case 'output': {
+        this.fx.write(message.stream, message.text);
+        host.apps.get(message.app)?.output(Buffer.from(message.text));
+        return;
+      }
+      case 'ended': {
+        const handlers = host.apps.get(message.app);
+        if (!handlers) return;
+        host.apps.delete(message.app);
+        handlers.exit(message.code, message.signal);
+        if (host.apps.size === 0 && !host.dead) {
+          host.closing = true;
+          this.send(host, { type: 'close' });
+        }
+        return;
+      }
+    }
+  }
+
+  private onExit(
+    host: Host,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    failure: string | undefined,
+  ): void {
+    if (host.dead) return;
+    host.dead = true;
+    if (this.hosts.get(host.group) === host) this.hosts.delete(host.group);
+    const apps = [...host.apps.values()];
+    host.apps.clear();
+    for (const handlers of apps) handlers.exit(code, signal, failure);
+  }
+}
+
+const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
+
+/** The real host processes: primary/main.js with `--group`, forked as an app's own primary is. */
+export function hostEffects(
+  output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream },
+  warn: (group: string, message: string) => void,
+): HostEffects {
+  return {
+    fork: (group, handlers) => {
+      // The same settings as an app's own primary (primary-process.ts): its own process group, the
+      // supervisor's environment, a small young generation. The group's name is an argument of its own,
+      // never a shell's.
+      const child = fork(PRIMARY_ENTRY, ['--group', group], {
+        env: process.env,
+        execArgv: ['--max-semi-space-size=1'],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        detached: true,
+        serialization: 'json',
+      });
+      // The host's own output (Node.js's warnings): whole lines, as a primary's. The apps' come as messages.
+      if (child.stdout) relayLines(child.stdout, output.out as Writable);
+      if (child.stderr) relayLines(child.stderr, output.err as Writable);
+      child.on('message', handlers.message);
+      child.on('exit', (code, signal) => handlers.exit(code, signal));
+      child.on('error', (error) => {
+        if (child.pid === undefined) handlers.exit(null, null, `could not start: ${error.message}`);
+        else handlers.error(error);
+      });
+      return {
+        get pid() {
+          return child.pid ?? null;
+        },
+        send: (message) => {
+          if (child.connected) child.send(message);
+        },
+        kill: (signal) => {
+          child.kill(signal);
+        },
+      };
+    },
+    timer: (ms, fn) => {
+      const timer = setTimeout(fn, ms);
+      return () => clearTimeout(timer);
+    },
+    write: (stream, text) => {
+      const target = stream === 'stdout' ? output.out : output.err;
+      // Nobody reads our output any more (a closed pipe): dropped, as relayLines does.
+      if (!(target as Writable).destroyed) target.write(text);
+    },
+    warn,
+  };
+}

@@ -1,0 +1,93 @@
+// A shared primary's process side (primary/host.ts) with its IPC faked: each app attached gets a context
+// that says hello and answers under its own name, a signal for one app ends that app's context only, an
+// empty host exits when the root closes it, and an app's output is whole lines tagged with the app, with
+// backpressure once too much is on its way.
+import { describe, expect, it } from 'vitest';
+import { IpcSink, SharedHost } from '../../src/primary/host.js';
+import { type HostMessage, PROTOCOL_VERSION } from '../../src/protocol.js';
+
+function host() {
+  const posted: HostMessage[] = [];
+  const exits: number[] = [];
+  const h = new SharedHost({
+    baseEnv: {},
+    post: (message, then) => {
+      posted.push(message);
+      then?.();
+    },
+    flushStdio: () => Promise.resolve(),
+    fatal: (error) => {
+      throw error;
+    },
+    exit: (code) => exits.push(code),
+  });
+  return { h, posted, exits };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SharedHost', () => {
+  it('runs a context per app, each answering under its own name', async () => {
+    const { h, posted } = host();
+    h.hello();
+    h.receive({ type: 'attach', app: 'a' });
+    h.receive({ type: 'attach', app: 'b' });
+    expect(posted).toEqual([
+      { type: 'host', version: PROTOCOL_VERSION, pid: process.pid },
+      { type: 'from', app: 'a', message: { type: 'hello', version: PROTOCOL_VERSION, pid: process.pid } },
+      { type: 'from', app: 'b', message: { type: 'hello', version: PROTOCOL_VERSION, pid: process.pid } },
+    ]);
+    posted.length = 0;
+    h.receive({ type: 'to', app: 'b', message: { type: 'request', id: 7, request: { op: 'ping' } } });
+    // A message for an app not attached goes nowhere.
+    h.receive({ type: 'to', app: 'zz', message: { type: 'request', id: 8, request: { op: 'ping' } } });
+    await tick();
+    expect(posted).toEqual([
+      { type: 'from', app: 'b', message: { type: 'reply', id: 7, outcome: { ok: true, result: {} } } },
+    ]);
+  });
+
+  it('ends one app on its SIGKILL, and exits once closed with no app left', async () => {
+    const { h, posted, exits } = host();
+    h.receive({ type: 'attach', app: 'a' });
+    h.receive({ type: 'attach', app: 'b' });
+    posted.length = 0;
+    h.receive({ type: 'signal', app: 'a', signal: 'SIGKILL' });
+    expect(posted).toEqual([{ type: 'ended', app: 'a', code: null, signal: 'SIGKILL' }]);
+    expect([...h.contexts()]).toHaveLength(1);
+    // Its context is gone: nothing more is sent for it.
+    h.receive({ type: 'to', app: 'a', message: { type: 'request', id: 1, request: { op: 'ping' } } });
+    await tick();
+    expect(posted).toHaveLength(1);
+    h.receive({ type: 'signal', app: 'b', signal: 'SIGTERM' });
+    expect(posted.at(-1)).toEqual({ type: 'ended', app: 'b', code: 0, signal: null });
+    expect(exits).toEqual([]);
+    h.receive({ type: 'close' });
+    expect(exits).toEqual([0]);
+  });
+});
+
+describe('IpcSink', () => {
+  it('sends whole chunks tagged with the app, and asks to pause while too many are on their way', async () => {
+    const sent: { message: HostMessage; then: () => void }[] = [];
+    const sink = new IpcSink((message, then) => sent.push({ message, then }), 'a', 'stderr');
+    expect(sink.write('a[0] one\na[0] two\n')).toBe(true);
+    expect(sent[0]?.message).toEqual({
+      type: 'output',
+      app: 'a',
+      stream: 'stderr',
+      text: 'a[0] one\na[0] two\n',
+    });
+    let full = false;
+    for (let i = 1; i < 64; i++) full = !sink.write(`line ${i}\n`);
+    expect(full).toBe(true);
+    let drained = false;
+    sink.once('drain', () => {
+      drained = true;
+    });
+    const flushed = sink.flushed();
+    for (const { then } of sent) then();
+    expect(drained).toBe(true);
+    await flushed;
+  });
+});
