@@ -4,6 +4,7 @@
 // killed and the primary exits. A fault of its own (an uncaught exception) is reported to the root,
 // which restarts this primary: other apps are not touched.
 import cluster from 'node:cluster';
+import { getHeapStatistics } from 'node:v8';
 import type { ResolvedApp } from '../config/resolved.js';
 import { MEASURE_MS } from '../control/timeouts.js';
 import { ErrorCode, ExitCode } from '../errors.js';
@@ -48,6 +49,8 @@ const timer = (ms: number, fn: () => void) => {
   return () => clearTimeout(t);
 };
 /** The app's node:cluster workers (a program has none). */
+/** The primary's own memory for a scrape: two cheap reads (no GC, no snapshot), done as it answers. */
+const ownMemory = () => ({ rss: process.memoryUsage.rss(), heapUsed: getHeapStatistics().used_heap_size });
 const clusterWorkers = (): Scraped[] => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
 // Every worker's request counts every 2 s, kept for a minute (`status`, reloads); a Node.js app's only.
 let history: RequestHistory | null = null;
@@ -287,7 +290,9 @@ function handle(id: number, request: PrimaryRequest, answer: Answer): Promise<vo
       void Promise.all([
         scrapeWorkers(clusterWorkers(), SCRAPE_MS, timer),
         scrapeCounts(clusterWorkers(), SCRAPE_MS, timer),
-      ]).then(([samples, requests]) => answer({ ok: true, result: { ...samples, requests } }));
+      ]).then(([samples, requests]) =>
+        answer({ ok: true, result: { ...samples, requests, primary: ownMemory() } }),
+      );
       return;
     case 'profile':
       // Answered once its last chunk went out; the requests after it do not wait for it.
