@@ -19,13 +19,13 @@
 // FLAT below for the bound and why).
 // Defaults: 10,000 churn operations (50 % reloads, 25 % crashes, 25 % restarts), 10,000,000 log lines,
 // 100,000 commands and scrapes, in 100 rounds: about 80 minutes on this 2-core machine as it is shared
-// (2,000 / 2 M / 20,000 in 50 rounds took 16 to 20 minutes; the churn is the long pole, each reload,
+// (extrapolated: 2,000 / 2 M / 20,000 in 50 rounds took 16 to 20 minutes; the churn is the long pole, each reload,
 // crash or restart waiting for its new worker to be ready). `--quick`: 400 / 400,000 / 4,000 in 20
 // rounds, about 3 minutes. `--snapshots`: heap snapshots half-way and at the end (a debug run: each is a
 // full GC and a pause), and the kinds of objects that grew. Not in CI, not in bench/all.ts.
 // Run: npm run bench:soak [-- --quick] [-- --churn N --lines N --commands N --rounds N] [-- --snapshots]
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -489,4 +489,6 @@ try {
   console.log(`written to ${out}`);
 } finally {
   await stop(root, 'SIGTERM', 30_000);
+  // The config, and the heap snapshots (tens of MiB each) once read.
+  rmSync(dir, { recursive: true, force: true });
 }
