@@ -100,6 +100,11 @@ export interface OpResults {
     messagesDropped: { size: number; rate: number };
     /** Each worker's request counts since it started (worker/requests.cts); those that answered in time. */
     requests: CountsSample[];
+    /**
+     * The primary's own memory as it answers (bytes): its resident set and V8's heap in use, so that a
+     * primary that grows over weeks shows on /metrics (bench/soak.ts reads it).
+     */
+    primary?: { rss: number; heapUsed: number };
   };
   /**
    * Per worker process, and for the app (null: no worker has figures), over the last 10 s of the

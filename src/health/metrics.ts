@@ -43,6 +43,8 @@ export interface AppScrape {
     messagesDropped?: { size: number; rate: number };
     /** The workers' request counts; absent with `requestMetrics: false` (nothing is counted). */
     requests?: CountsSample[];
+    /** The primary's own memory (bytes), as it answered. */
+    primary?: { rss: number; heapUsed: number };
   } | null;
 }
 
@@ -221,6 +223,16 @@ export class Metrics {
       labelNames: ['app', 'reason'],
       registers: [now],
     });
+    const primaryRss = gauge(
+      'clusterd_primary_resident_memory_bytes',
+      "The resident set size of the app's primary process.",
+      ['app'],
+    );
+    const primaryHeap = gauge(
+      'clusterd_primary_heap_used_bytes',
+      "V8 heap in use in the app's primary process.",
+      ['app'],
+    );
     const perWorker = ['app', 'worker', 'pid'];
     const rss = gauge('clusterd_worker_resident_memory_bytes', "A worker's resident set size.", perWorker);
     const cpu = new client.Counter({
@@ -249,6 +261,10 @@ export class Metrics {
       }
       if (!app.samples) continue;
       unanswered.set({ app: app.name }, app.samples.unanswered);
+      if (app.samples.primary) {
+        primaryRss.set({ app: app.name }, app.samples.primary.rss);
+        primaryHeap.set({ app: app.name }, app.samples.primary.heapUsed);
+      }
       if (app.samples.malformedMessages !== undefined)
         malformed.inc({ app: app.name }, app.samples.malformedMessages);
       if (app.samples.relayedMessages !== undefined)

@@ -95,6 +95,9 @@ describe('health server', () => {
     // The apps' default metrics are summed too: web's three workers' CPU, not one's.
     expect(text.types.get('process_cpu_user_seconds_total')).toBe('counter');
     expect(text.find('process_cpu_user_seconds_total', { app: 'web' })).toHaveLength(1);
+    // The primary's own memory, read as it answered (bench/soak.ts samples it).
+    expect(text.value('clusterd_primary_resident_memory_bytes', { app: 'web' })).toBeGreaterThan(10e6);
+    expect(text.value('clusterd_primary_heap_used_bytes', { app: 'web' })).toBeGreaterThan(1e6);
     for (const pid of readyPids(root, 'web')) {
       const labels = { app: 'web', pid };
       expect(text.value('clusterd_worker_resident_memory_bytes', labels)).toBeGreaterThan(10e6);

@@ -168,6 +168,7 @@ describe('metrics', () => {
           unanswered: 1,
           relayedMessages: 42,
           relayDropped: 3,
+          primary: { rss: 60_000_000, heapUsed: 8_000_000 },
         },
       },
       { name: 'jobs', state: 'backoff', instances: 1, workers: [], samples: null },
@@ -191,6 +192,10 @@ describe('metrics', () => {
     expect(text.value('clusterd_worker_event_loop_delay_seconds', { ...w0, quantile: '0.99' })).toBe(0.02);
     expect(text.value('clusterd_worker_event_loop_delay_seconds', { ...w0, quantile: '1' })).toBe(0.05);
     expect(text.find('clusterd_worker_event_loop_delay_seconds', { pid: '101' })).toEqual([]);
+    // The primary's own memory, as it answered the scrape; none for a primary that did not answer.
+    expect(text.value('clusterd_primary_resident_memory_bytes', { app: 'web' })).toBe(60_000_000);
+    expect(text.value('clusterd_primary_heap_used_bytes', { app: 'web' })).toBe(8_000_000);
+    expect(text.find('clusterd_primary_heap_used_bytes', { app: 'jobs' })).toEqual([]);
   });
 
   it("sums the apps' own metrics over each app's workers, labelled by app, by prom-client's aggregators", async () => {

@@ -1,6 +1,8 @@
 // The root's side of an app, against fake primaries and fake time: requests by id, every pending request
 // answered when a primary dies, restarts with backoff, and faults contained to the app they happen in.
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResolvedConfig } from '../../src/config/resolved.js';
@@ -563,6 +565,47 @@ describe('supervisor commands over fake primaries', () => {
     expect(primaries).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(await finished).toBe(0);
+  });
+
+  // Found by the soak benchmark (bench/soak.ts --snapshots): every restart left a RecentOutput in the
+  // root's heap, because run() kept the first runners for the root's life and each runner's output
+  // points to its successor's (recent-output.ts), so the first one held every one since.
+  it('forgets the runners a restart replaced, and their recent output', async () => {
+    const { fx, primaries } = fakeEffects();
+    const supervisor = new Supervisor(config(['web']), memoryLog().log, 'json', { effects: fx });
+    void supervisor.run();
+    // In a function of its own, so that nothing of the restarts stays on this test's stack.
+    const restarts = async () => {
+      const replaced: WeakRef<object>[] = [];
+      for (let i = 0; i < 3; i++) {
+        const old = primaries.at(-1) as FakePrimary;
+        old.hello();
+        if (i === 0) old.reply(1, { ok: true, result: { instances: 1 } });
+        const runner = supervisor.runner('web') as AppRunner;
+        replaced.push(new WeakRef(runner), new WeakRef(runner.output));
+        const restart = supervisor.restartApps('web');
+        old.report({ type: 'bye' });
+        old.exit(0);
+        // The fake keeps its handlers (the runner's): gone with the process, as a real one's are.
+        primaries.splice(primaries.indexOf(old), 1);
+        await vi.advanceTimersByTimeAsync(0);
+        const next = primaries.at(-1) as FakePrimary;
+        next.hello();
+        next.reply(1, { ok: true, result: { instances: 1 } });
+        expect(await restart).toEqual([{ app: 'web', ok: true, result: { instances: 1 } }]);
+      }
+      return replaced;
+    };
+    const replaced = await restarts();
+    expect(primaries).toHaveLength(1);
+    vi.useRealTimers();
+    await new Promise((resolve) => setImmediate(resolve));
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    expect(replaced.map((ref) => ref.deref()?.constructor.name ?? null)).toEqual(replaced.map(() => null));
+    // The app's output still reaches `clusterd logs` through the runner of now.
+    (supervisor.runner('web') as AppRunner).output.add(Buffer.from('still here\n'));
+    expect((supervisor.runner('web') as AppRunner).output.lines(1)).toEqual(['still here']);
   });
 
   it('leaves an app stopped by command out of a reload of every app', async () => {

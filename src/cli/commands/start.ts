@@ -12,6 +12,7 @@ import { openLogFile } from '../../log/file.js';
 import { createLogger, defaultLogFormat, stderrLogger } from '../../log/logger.js';
 import type { LogFormat } from '../../protocol.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
+import { capYoungGeneration } from '../../supervisor/young-generation.js';
 import { takeNotifyEnv } from '../../systemd/notify.js';
 import { notifySystemd } from '../../systemd/wire.js';
 
@@ -57,6 +58,8 @@ function logFormat(value: string | undefined): LogFormat {
 /** `clusterd start`: runs every app in the foreground until a signal stops it or nothing is left. */
 export async function startCommand(options: StartOptions): Promise<number> {
   const format = logFormat(options.logFormat);
+  // This process is the root from here on: a young generation that would grow and stay (issue 33's soak).
+  capYoungGeneration();
   // Read and removed before anything forks: only the root talks to systemd (docs/deploy.md#systemd).
   const notifyEnv = takeNotifyEnv(process.env, process.pid);
   const config = await loadConfig({
