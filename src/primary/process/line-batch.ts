@@ -123,6 +123,9 @@ export class LineBatch {
     let start = this.from;
     let next = slow.length ? (slow[0] as number) : -1;
     let s = 0;
+    const short = tail.length === 1 || tail.length === 2;
+    const t0 = tail[0] as number;
+    const t1 = tail.length === 2 ? (tail[1] as number) : -1;
     if (this.first) {
       out.set(first, at);
       at += first.length;
@@ -157,8 +160,14 @@ export class LineBatch {
         at += chunk.copy(out, at, start, end);
         out[at++] = 0x22;
       } else at += chunk.copy(out, at, start, end);
-      out.set(tail, at);
-      at += tail.length;
+      // The tails are a byte or two ("\n", "}\n"): stored, not copied.
+      if (short) {
+        out[at++] = t0;
+        if (t1 !== -1) out[at++] = t1;
+      } else {
+        out.set(tail, at);
+        at += tail.length;
+      }
       start = end + 1;
     }
     return out;
