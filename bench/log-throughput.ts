@@ -2,8 +2,11 @@
 // clusterd (JSON and pretty output, stdout to a pipe; then also to `logs.file`, without and with
 // `logs.timestamp`) and under PM2 cluster mode (its log file, PM2's only output). Timed from the app's
 // first line to its last (with a log file, to its last line in the file too), so start-up is not
-// counted. Rounds are interleaved; medians are reported.
+// counted. Rounds are interleaved; medians are reported. Not run by default: `relay1` and `relay2`, the
+// bare app behind one or two trivial Node.js relays (bench/apps/relay.cjs: chunks copied as they come, no
+// lines, no tags), the cost of clusterd's two hops alone, a lower bound for its rate.
 // Run: npm run build && node bench/log-throughput.ts [rounds] [lines] [modes, comma-separated]
+//      e.g. node bench/log-throughput.ts 5 200000 bare,relay1,relay2,json,pretty
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,11 +28,14 @@ const CLUSTERD_MODES = {
   'pretty-file': { format: 'pretty', logs: {} },
   'pretty-stamped': { format: 'pretty', logs: { timestamp: true } },
 } as const;
+const RELAY = join(ROOT, 'bench/apps/relay.cjs');
 const MODES = ['bare', ...Object.keys(CLUSTERD_MODES), 'pm2'] as Mode[];
-type Mode = 'bare' | keyof typeof CLUSTERD_MODES | 'pm2';
+const OPTIONAL = ['relay1', 'relay2'] as Mode[];
+type Mode = 'bare' | 'relay1' | 'relay2' | keyof typeof CLUSTERD_MODES | 'pm2';
 const chosen = (process.argv[4]?.split(',') ?? MODES) as Mode[];
 for (const mode of chosen)
-  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: ${MODES.join(', ')}`);
+  if (!MODES.includes(mode) && !OPTIONAL.includes(mode))
+    throw new Error(`unknown mode ${mode}: ${[...MODES, ...OPTIONAL].join(', ')}`);
 
 /** The last `bytes` bytes of a file. */
 function tail(file: string, size: number, bytes: number): string {
@@ -102,7 +108,13 @@ function run(mode: Mode): Promise<number> {
   let file: string | null = null;
   let child: ReturnType<typeof spawn>;
   if (mode === 'bare') child = spawn(process.execPath, [APP], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  else {
+  else if (mode === 'relay1' || mode === 'relay2') {
+    const hops = mode === 'relay1' ? [RELAY] : [RELAY, process.execPath, RELAY];
+    child = spawn(process.execPath, [...hops, process.execPath, APP], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  } else {
     const { format, logs } = CLUSTERD_MODES[mode];
     const app = { name: 'chatty', script: APP, instances: 1, env: { LINES }, restart: { policy: 'never' } };
     const config = tempConfig({
@@ -151,6 +163,8 @@ const result = {
 };
 const LABELS: Record<Mode, string> = {
   bare: 'bare app, stdout to a pipe',
+  relay1: 'bare app behind a trivial Node.js relay',
+  relay2: 'bare app behind two trivial relays',
   json: 'clusterd, JSON lines',
   pretty: 'clusterd, pretty lines',
   file: 'clusterd, JSON lines, and logs.file',
