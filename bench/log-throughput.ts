@@ -3,13 +3,19 @@
 // `logs.timestamp`) and under PM2 cluster mode (its log file, PM2's only output). Timed from the app's
 // first line to its last (with a log file, to its last line in the file too), so start-up is not
 // counted. Rounds are interleaved; medians are reported. `json-shared`: the app under a shared primary
-// (`primaryGroup`), whose workers' lines reach the root over its IPC channel instead of a pipe.
+// (`primaryGroup`), whose workers' lines reach the root over its IPC channel instead of a pipe. Beside
+// lines/s, the CPU each process of the chain spent per line over the same span (all its threads, from
+// /proc/PID/task/*/schedstat; the reader is this process): on a shared machine a steadier figure than
+// lines/s. Not run by default: `relay1` and `relay2`, the bare app behind one or two trivial Node.js
+// relays (bench/apps/relay.cjs: chunks copied as they come, no lines, no tags), the cost of clusterd's
+// two hops alone, a lower bound for its rate.
 // Run: npm run build && node bench/log-throughput.ts [rounds] [lines] [modes, comma-separated]
+//      e.g. node bench/log-throughput.ts 5 200000 bare,relay1,relay2,json,pretty
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLUSTERD, median, ROOT, table, tempConfig, writeResult } from './lib.ts';
+import { CLUSTERD, descendants, median, ROOT, table, tempConfig, writeResult } from './lib.ts';
 import { pm2 } from './pm2.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
@@ -28,11 +34,14 @@ const CLUSTERD_MODES = {
   // The app under a shared primary (`primaryGroup`): its lines reach the root as IPC messages.
   'json-shared': { format: 'json', logs: null, group: 'g' },
 } as const satisfies Record<string, { format: string; logs: object | null; group?: string }>;
+const RELAY = join(ROOT, 'bench/apps/relay.cjs');
 const MODES = ['bare', ...Object.keys(CLUSTERD_MODES), 'pm2'] as Mode[];
-type Mode = 'bare' | keyof typeof CLUSTERD_MODES | 'pm2';
+const OPTIONAL = ['relay1', 'relay2'] as Mode[];
+type Mode = 'bare' | 'relay1' | 'relay2' | keyof typeof CLUSTERD_MODES | 'pm2';
 const chosen = (process.argv[4]?.split(',') ?? MODES) as Mode[];
 for (const mode of chosen)
-  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: ${MODES.join(', ')}`);
+  if (!MODES.includes(mode) && !OPTIONAL.includes(mode))
+    throw new Error(`unknown mode ${mode}: ${[...MODES, ...OPTIONAL].join(', ')}`);
 
 /** The last `bytes` bytes of a file. */
 function tail(file: string, size: number, bytes: number): string {
@@ -99,13 +108,68 @@ async function fileDone(file: string, done: string): Promise<void> {
   throw new Error(`the last line never reached ${file}`);
 }
 
-function run(mode: Mode): Promise<number> {
-  if (mode === 'pm2') return runPm2();
+/** CPU time (ns) of every thread of `pid` so far; 0 once it is gone. */
+function processCpuNs(pid: number): number {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    return ns;
+  } catch {
+    return 0;
+  }
+}
+
+/** The part a process plays in the chain, from its command line. */
+function role(pid: number, root: number): string {
+  try {
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (command.includes('chatty.cjs') && !command.includes('relay.cjs')) return 'app';
+    if (command.includes('relay.cjs')) return 'relays';
+    if (command.includes('primary')) return 'primary';
+    return pid === root ? 'root' : 'other';
+  } catch {
+    return 'other';
+  }
+}
+
+const ROLES = ['app', 'primary', 'root', 'relays', 'reader'] as const;
+type Cpu = Partial<Record<(typeof ROLES)[number], number>>;
+
+/** Starts sampling the CPU of `root`'s tree and of this process; the result is ns per line by role. */
+function cpuSpan(root: number): () => Cpu {
+  const tree = [root, ...descendants(root)].map((pid) => ({
+    pid,
+    role: role(pid, root),
+    ns: processCpuNs(pid),
+  }));
+  const reader = process.threadCpuUsage();
+  return () => {
+    const cpu: Record<string, number> = {};
+    for (const { pid, role, ns } of tree) {
+      const spent = processCpuNs(pid) - ns;
+      // A process gone by now (an app that exited) is left out rather than counted negative.
+      if (spent > 0 && role !== 'other') cpu[role] = (cpu[role] ?? 0) + spent / LINES;
+    }
+    const self = process.threadCpuUsage(reader);
+    cpu.reader = ((self.user + self.system) * 1000) / LINES;
+    return cpu;
+  };
+}
+
+async function run(mode: Mode): Promise<{ rate: number; cpu: Cpu }> {
+  if (mode === 'pm2') return { rate: await runPm2(), cpu: {} };
   const env = { ...process.env, LINES: String(LINES) };
   let file: string | null = null;
   let child: ReturnType<typeof spawn>;
   if (mode === 'bare') child = spawn(process.execPath, [APP], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  else {
+  else if (mode === 'relay1' || mode === 'relay2') {
+    const hops = mode === 'relay1' ? [RELAY] : [RELAY, process.execPath, RELAY];
+    child = spawn(process.execPath, [...hops, process.execPath, APP], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  } else {
     const settings: { format: string; logs: object | null; group?: string } = CLUSTERD_MODES[mode];
     const { format, logs } = settings;
     const app = {
@@ -127,17 +191,22 @@ function run(mode: Mode): Promise<number> {
   }
   // A consumer as cheap as possible (bytes, not strings), so it measures the producer, not itself.
   let first = 0;
+  let span: (() => Cpu) | null = null;
   let bytes = 0;
   const start = Buffer.from('line 0 ');
   const done = Buffer.from(`done ${LINES} lines`);
-  return new Promise((resolve, reject) => {
+  return new Promise<{ rate: number; cpu: Cpu }>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
-      if (!first && chunk.includes(start)) first = performance.now();
+      if (!first && chunk.includes(start)) {
+        first = performance.now();
+        span = child.pid ? cpuSpan(child.pid) : null;
+      }
       bytes += chunk.length;
       if (chunk.includes(done)) {
+        const cpu = span?.() ?? {};
         // Every line arrived: at least ~90 bytes each.
         if (bytes < LINES * 90) reject(new Error(`${mode}: only ${bytes} bytes for ${LINES} lines`));
-        const rate = () => LINES / ((performance.now() - first) / 1000);
+        const rate = () => ({ rate: LINES / ((performance.now() - first) / 1000), cpu });
         // The file is removed once read: rounds of 200,000 lines would fill /tmp.
         if (file)
           fileDone(file, done.toString())
@@ -151,17 +220,32 @@ function run(mode: Mode): Promise<number> {
 }
 
 const results = Object.fromEntries(chosen.map((mode) => [mode, [] as number[]])) as Record<Mode, number[]>;
+const cpus = Object.fromEntries(chosen.map((mode) => [mode, [] as Cpu[]])) as Record<Mode, Cpu[]>;
 for (let round = 0; round < ROUNDS; round++) {
-  for (const mode of chosen) results[mode].push(await run(mode));
+  for (const mode of chosen) {
+    const { rate, cpu } = await run(mode);
+    results[mode].push(rate);
+    cpus[mode].push(cpu);
+  }
 }
+/** Median ns of CPU per line of a role in a mode, over the rounds that measured it. */
+const cpuOf = (mode: Mode, r: (typeof ROLES)[number]) => {
+  const values = cpus[mode].map((c) => c[r]).filter((v): v is number => v !== undefined);
+  return values.length ? Math.round(median(values)) : null;
+};
 const rate = (m: Mode) => (results[m] ? Math.round(median(results[m])) : Number.NaN);
 const result = {
   rounds: ROUNDS,
   lines: LINES,
   linesPerSecond: Object.fromEntries(chosen.map((mode) => [mode, rate(mode)])),
+  cpuNsPerLine: Object.fromEntries(
+    chosen.map((mode) => [mode, Object.fromEntries(ROLES.map((r) => [r, cpuOf(mode, r)]))]),
+  ),
 };
 const LABELS: Record<Mode, string> = {
   bare: 'bare app, stdout to a pipe',
+  relay1: 'bare app behind a trivial Node.js relay',
+  relay2: 'bare app behind two trivial relays',
   json: 'clusterd, JSON lines',
   pretty: 'clusterd, pretty lines',
   file: 'clusterd, JSON lines, and logs.file',
@@ -182,6 +266,15 @@ console.log(
       ratio(rate(mode), rate('bare')),
       ratio(rate('json'), rate(mode)),
     ]),
+  ]),
+);
+console.log('\nCPU per line (ns, all threads, first line to last):');
+console.log(
+  table([
+    ['', ...ROLES],
+    ...chosen
+      .filter((m) => m !== 'pm2')
+      .map((mode) => [LABELS[mode], ...ROLES.map((r) => cpuOf(mode, r) ?? '-')]),
   ]),
 );
 console.log(

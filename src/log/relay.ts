@@ -29,15 +29,27 @@ export function relayLines(source: Readable, target: Writable, tap?: (chunk: Buf
     }
   };
   source.on('data', (chunk: Buffer) => {
-    const data = pending ? Buffer.concat([pending, chunk]) : chunk;
-    const end = data.lastIndexOf(NEWLINE);
-    if (end === -1 && data.length < MAX_PENDING) {
-      pending = data;
+    const end = chunk.lastIndexOf(NEWLINE);
+    if (end === -1) {
+      pending = pending ? Buffer.concat([pending, chunk]) : chunk;
+      if (pending.length >= MAX_PENDING) {
+        write(pending);
+        pending = null;
+      }
       return;
     }
-    const cut = end === -1 ? data.length : end + 1;
-    pending = cut < data.length ? data.subarray(cut) : null;
-    write(data.subarray(0, cut));
+    // The chunk is not copied: the line begun in earlier chunks is finished with the bytes up to the
+    // chunk's first newline, and the whole lines after it are written as they are, in the same turn
+    // (nothing else can write in between), corked into one writev.
+    const whole = chunk.subarray(0, end + 1);
+    if (pending) {
+      const first = chunk.indexOf(NEWLINE) + 1;
+      target.cork();
+      write(Buffer.concat([pending, chunk.subarray(0, first)]));
+      if (first < whole.length) write(whole.subarray(first));
+      target.uncork();
+    } else write(whole);
+    pending = end + 1 < chunk.length ? chunk.subarray(end + 1) : null;
   });
   source.on('end', () => {
     if (pending) write(Buffer.concat([pending, Buffer.from('\n')]));

@@ -27,8 +27,10 @@ export class IpcSink extends EventEmitter implements Sink {
     super();
   }
 
-  write(text: string): boolean {
+  write(chunk: string | Buffer): boolean {
     this.pending += 1;
+    // Messages are JSON: the lines go as text (whole lines, valid UTF-8: nothing is cut or replaced).
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     this.post({ type: 'output', app: this.app, stream: this.stream, text }, () => {
       this.pending -= 1;
       if (this.pending === OUTPUT_BACKLOG - 1) this.emit('drain');
