@@ -42,6 +42,8 @@ const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
 const SCRAPE_MS = 1_000;
 
 let pool: Pool | null = null;
+/** The app's name (its metrics' `app` label), once started. */
+let appName = '';
 
 const timer = (ms: number, fn: () => void) => {
   const t = setTimeout(fn, ms);
@@ -170,6 +172,7 @@ type Answer = (outcome: Outcome, then?: () => void) => void;
 let starting = false;
 
 function start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
+  appName = app.name;
   logFiles.update(app);
   sockets.settings(app);
   isProgram = app.program !== null;
@@ -283,11 +286,10 @@ function handle(id: number, request: PrimaryRequest, answer: Answer): Promise<vo
         .deliver(request.topic, request.data, request.worker)
         .then((outcome) => answer(outcome));
     case 'metrics':
-      // Both asked at once: a scrape waits on its slowest worker once, not twice.
-      void Promise.all([
-        scrapeWorkers(clusterWorkers(), SCRAPE_MS, timer),
-        scrapeCounts(clusterWorkers(), SCRAPE_MS, timer),
-      ]).then(([samples, requests]) => answer({ ok: true, result: { ...samples, requests } }));
+      // One question per worker, its request counts in the answer (worker/metrics.cts).
+      void scrapeWorkers(clusterWorkers(), SCRAPE_MS, timer, appName).then((result) =>
+        answer({ ok: true, result }),
+      );
       return;
     case 'profile':
       // Answered once its last chunk went out; the requests after it do not wait for it.
