@@ -3,7 +3,9 @@
 // 1. Scrape time at 16 workers (on this 2-core machine too): SCRAPES sequential scrapes, p50/p99/max, and
 //    the CPU time they took in every process of the tree (root, primary, workers), for clusterd's
 //    /metrics (the apps' metrics included) and for what users have today, bare node:cluster with
-//    prom-client's cluster mode (AggregatorRegistry.clusterMetrics() in the primary). PM2 has no
+//    prom-client's cluster mode (AggregatorRegistry.clusterMetrics() in the primary). Both trees run at
+//    once and their scrapes take turns in 10 blocks (the first alternating), so that the machine's other
+//    load falls on both alike; the ratio row is clusterd's p50 and p99 over the bare tree's. PM2 has no
 //    Prometheus endpoint: its row is `pm2 jlist` over 16 processes, what PM2's exporters read, which is
 //    not the same thing (no app metrics, a CLI process per call).
 // 2. 4 workers, 50 keep-alive connections (autocannon): req/s, request latency and the CPU time of the
@@ -139,6 +141,9 @@ const stats = (ms: number[]) => ({
 
 // Part 1
 
+/** Part 1's scrapes, in blocks: clusterd's and the bare tree's blocks alternate, the first changing each block. */
+const BLOCKS = 10;
+
 async function scrapeTime() {
   const cases: { name: string; start: (port: number) => Promise<Started> }[] = [
     { name: 'clusterd /metrics', start: (port) => clusterd(port, MANY, true) },
@@ -148,51 +153,80 @@ async function scrapeTime() {
     },
   ];
   const summary: Record<string, object> = {};
-  for (const c of cases) {
-    const port = await freePort();
-    const started = Date.now();
-    const running = await c.start(port);
-    try {
+  const running: {
+    name: string;
+    started: Started;
+    url: string;
+    pids: ReturnType<typeof tree>;
+    body: string;
+    counted: number;
+    idleMsPerS: number;
+    ms: number[];
+    cpu: number;
+    workersCpu: number;
+    wall: number;
+  }[] = [];
+  try {
+    // Both trees run at once, and their scrapes take turns in blocks: the other engineers' load on this
+    // shared machine falls on both alike, and the ratio is taken side by side.
+    for (const c of cases) {
+      const port = await freePort();
+      const startedAt = Date.now();
+      const started = await c.start(port);
+      running.push({ name: c.name, started, url: started.metrics as string } as (typeof running)[number]);
       await answering(port, MANY, 60_000);
       await get(port, '/', COUNTED);
-      const url = running.metrics as string;
+      console.error(`scrape: ${c.name}: started in ${Math.round((Date.now() - startedAt) / 1000)} s`);
+    }
+    for (const r of running) {
       let body = '';
-      for (let i = 0; i < 5; i++) body = (await scrape(url)).body; // warm-up; the first starts clusterd's delay histograms
+      for (let i = 0; i < 5; i++) body = (await scrape(r.url)).body; // warm-up; the first starts clusterd's delay histograms
       // The app's counter, summed over the 16 workers: proof that the apps' metrics are in the scrape.
       const counted = Number(/^http_requests_total\{[^}]*route="\/"[^}]*\} (\d+)/m.exec(body)?.[1]);
-      if (counted !== COUNTED) throw new Error(`${c.name}: http_requests_total{route="/"} is ${counted}`);
-      const pids = tree(running.pid);
-      if (pids.workers.length !== MANY) throw new Error(`${c.name}: ${pids.workers.length} workers`);
+      if (counted !== COUNTED) throw new Error(`${r.name}: http_requests_total{route="/"} is ${counted}`);
+      const pids = tree(r.started.pid);
+      if (pids.workers.length !== MANY) throw new Error(`${r.name}: ${pids.workers.length} workers`);
       // What the tree uses idle (timers: prom-client's event-loop monitor in every worker, clusterd's
-      // delay histogram once scraped), over IDLE_MS, to set the scrapes' CPU time against.
-      let cpu0 = cpuOf(pids.all);
+      // delay timer), over IDLE_MS, to set the scrapes' CPU time against.
+      const cpu0 = cpuOf(pids.all);
       await sleep(IDLE_MS);
       const idleMsPerS = ((cpuOf(pids.all) - cpu0) * 1000) / IDLE_MS;
-      cpu0 = cpuOf(pids.all);
-      const workers0 = cpuOf(pids.workers);
-      const t0 = performance.now();
-      const ms: number[] = [];
-      for (let i = 0; i < SCRAPES; i++) ms.push((await scrape(url)).ms);
-      const wall = performance.now() - t0;
-      const cpu = cpuOf(pids.all) - cpu0;
-      const workersCpu = cpuOf(pids.workers) - workers0;
-      summary[c.name] = {
-        ...stats(ms),
-        cpuMsPerScrape: round1(cpu / SCRAPES),
-        workersCpuMsPerScrape: round1(workersCpu / SCRAPES),
-        idleCpuMsPerScrape: round1((idleMsPerS * wall) / 1000 / SCRAPES),
-        processes: pids.all.length,
-        bytes: Buffer.byteLength(body),
-        samples: body.split('\n').filter((l) => l && !l.startsWith('#')).length,
-        counted,
-      };
-      console.error(
-        `scrape: ${c.name}: p99 ${round1(percentile(ms, 99))} ms, ${Math.round((Date.now() - started) / 1000)} s`,
-      );
-    } finally {
-      await running.stop();
+      Object.assign(r, { body, counted, pids, idleMsPerS, ms: [], cpu: 0, workersCpu: 0, wall: 0 });
     }
+    for (let block = 0; block < BLOCKS; block++) {
+      const turn = block % 2 ? [...running].reverse() : running;
+      for (const r of turn) {
+        const cpu0 = cpuOf(r.pids.all);
+        const workers0 = cpuOf(r.pids.workers);
+        const t0 = performance.now();
+        for (let i = 0; i < SCRAPES / BLOCKS; i++) r.ms.push((await scrape(r.url)).ms);
+        r.wall += performance.now() - t0;
+        r.cpu += cpuOf(r.pids.all) - cpu0;
+        r.workersCpu += cpuOf(r.pids.workers) - workers0;
+      }
+    }
+    for (const r of running) {
+      const n = r.ms.length;
+      summary[r.name] = {
+        ...stats(r.ms),
+        cpuMsPerScrape: round1(r.cpu / n),
+        workersCpuMsPerScrape: round1(r.workersCpu / n),
+        idleCpuMsPerScrape: round1((r.idleMsPerS * r.wall) / 1000 / n),
+        processes: r.pids.all.length,
+        bytes: Buffer.byteLength(r.body),
+        samples: r.body.split('\n').filter((l) => l && !l.startsWith('#')).length,
+        counted: r.counted,
+      };
+      console.error(`scrape: ${r.name}: p99 ${round1(percentile(r.ms, 99))} ms`);
+    }
+  } finally {
+    for (const r of running) await r.started.stop();
   }
+  const [ours, theirs] = running.map((r) => summary[r.name] as ReturnType<typeof stats>);
+  const ratio =
+    ours && theirs
+      ? { p50: +(ours.p50 / theirs.p50).toFixed(2), p99: +(ours.p99 / theirs.p99).toFixed(2) }
+      : null;
   summary['PM2: pm2 jlist (not equivalent)'] = await jlist();
   const rows = Object.entries(summary).map(([name, s]) => {
     const x = s as Record<string, number | string>;
@@ -208,6 +242,7 @@ async function scrapeTime() {
       x.samples ?? '-',
     ];
   });
+  if (ratio) rows.splice(2, 0, ['clusterd / prom-client cluster mode', ratio.p50, ratio.p99, '', '', '', '']);
   console.log(
     table([
       [
@@ -222,7 +257,7 @@ async function scrapeTime() {
       ...rows,
     ]),
   );
-  return summary;
+  return { ...summary, ratio };
 }
 
 /** PM2's row: the wall time of `pm2 jlist` over 16 processes of the app, JLISTS times. */

@@ -158,14 +158,25 @@ export function writeResult(name: string, result: object): string {
   return file;
 }
 
-/** A port free on loopback right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+/** Ports freePort() has given in this process: the kernel may hand a closed one out again at once. */
+const given = new Set<number>();
+
+/**
+ * A port free on loopback right now, and not one this process was given before: two calls in a row
+ * (an app's port, then its health port) could otherwise get the same one, and the second bind fail.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
     });
-  });
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
 }
 
 // clusterd's readiness "port" reads /proc/net/tcp (the whole namespace's table) while it waits: the

@@ -10,6 +10,7 @@ import type { ErrorCode, Failure } from './errors.js';
 import type { CountsSample } from './health/request-stats.js';
 import type { AppState, SlotState, WorkerState } from './lifecycle/states.js';
 import type { LogFileReport } from './log/file.js';
+import type { AppMetricsText } from './primary/process/app-metrics.js';
 import type { CanaryReport } from './primary/reload/canary-judge.js';
 import workerMessages from './worker/messages.cjs';
 
@@ -91,7 +92,10 @@ export interface OpResults {
    * `relayedMessages`, `relayDropped`: messages between workers the primary passed on, or could not.
    */
   metrics: {
-    workers: WorkerSample[];
+    /** Each worker's sample, but its app metrics (in `app`) and request counts (in `requests`). */
+    workers: Omit<WorkerSample, 'app' | 'requests'>[];
+    /** The app's own prom-client metrics summed over its workers, rendered; null: no worker has any. */
+    app: AppMetricsText | null;
     unanswered: number;
     malformedMessages: number;
     relayedMessages: number;

@@ -4,15 +4,20 @@
 // - Gauges (app and worker states, readiness, each worker's memory, CPU and event loop) are read at
 //   scrape time: from the root's picture of its apps, and from a sample each worker takes of itself
 //   (worker/metrics.cts), so that what is said of a worker's event loop is measured on that loop.
-// - An app's own prom-client metrics are summed over its workers with prom-client's own aggregators
+// - An app's own prom-client metrics are summed over its workers by its primary, by prom-client's rules
 //   (AggregatorRegistry.aggregate: what its cluster mode does in a node:cluster primary), labelled with
-//   `app`; an `app` label of the app's own becomes `exported_app`, as Prometheus does with a clash.
+//   `app` (an `app` label of the app's own becomes `exported_app`, as Prometheus does with a clash) and
+//   rendered there once: primary/process/app-metrics.ts. The root writes that text as it is.
+// - What is read at scrape time is written straight into the text, not through prom-client objects made
+//   anew at each scrape; the counters above stay prom-client's, as do the root's own process metrics.
 // - The apps' HTTP requests, counted by clusterd's preload in each worker, read at scrape time:
 //   request-metrics.ts.
 import client from 'prom-client';
 import type { AppState, WorkerState } from '../lifecycle/states.js';
 import { APP_STATES, WORKER_STATES } from '../lifecycle/states.js';
+import type { AppMetricsText } from '../primary/process/app-metrics.js';
 import type { PrimaryMessage, WorkerSample, WorkerTransition } from '../protocol.js';
+import { family, labelValue, valueString } from './exposition.js';
 import type { Readiness } from './readiness.js';
 import { renderRequestMetrics } from './request-metrics.js';
 import type { CountsSample } from './request-stats.js';
@@ -35,7 +40,9 @@ export interface AppScrape {
   workers: readonly { slot: number; state: WorkerState }[];
   /** The workers' samples; null when the primary could not be asked (restarting, stopped, no answer). */
   samples: {
-    workers: WorkerSample[];
+    workers: Omit<WorkerSample, 'app' | 'requests'>[];
+    /** The app's own metrics, summed and rendered by its primary; absent or null: it has none. */
+    app?: AppMetricsText | null;
     unanswered: number;
     malformedMessages?: number;
     relayedMessages?: number;
@@ -47,11 +54,6 @@ export interface AppScrape {
     primary?: { rss: number; heapUsed: number };
   } | null;
 }
-
-type Json = { name: string; help: string; type: string; aggregator?: string; values: JsonValue[] };
-type JsonValue = { value: number; labels: Record<string, string | number>; metricName?: string };
-
-const PREFIX = 'clusterd_';
 
 export class Metrics {
   /** Counted as reports arrive, for the root's life. */
@@ -117,7 +119,7 @@ export class Metrics {
   private readonly lastExit = new Map<string, string>();
   /** Apps with metrics of their own named like ours (`clusterd_`), left out: for the server to log. */
   readonly clashes = new Set<string>();
-  /** Why the apps' metrics could not be summed at the last scrape, if they could not. */
+  /** Why some of the apps' metrics could not be summed at the last scrape (and were left out), if so. */
   aggregateError: string | null = null;
 
   constructor() {
@@ -183,144 +185,178 @@ export class Metrics {
     this.primaryHangs.inc({ app });
   }
 
-  /** The text of a scrape. */
+  /**
+   * The text of a scrape: the counters above (prom-client), then what is read now, the apps' own metrics
+   * (summed and rendered by each app's primary: primary/process/app-metrics.ts) and the requests, each
+   * written once, straight into the text.
+   */
   async render(apps: readonly AppScrape[], ready: Readiness): Promise<string> {
-    const now = new client.Registry();
-    const gauge = (name: string, help: string, labelNames: string[]) =>
-      new client.Gauge({ name, help, labelNames, registers: [now] });
-    const isReady = gauge('clusterd_ready', '1 when /readyz answers 200.', []);
-    isReady.set(ready.ready ? 1 : 0);
-    const appState = gauge('clusterd_app_state', '1 for the state each app is in.', ['app', 'state']);
-    const instances = gauge('clusterd_app_instances', 'The workers each app should run.', ['app']);
-    const workers = gauge('clusterd_workers', 'Worker processes by state.', ['app', 'state']);
-    const unanswered = gauge(
-      'clusterd_scrape_unanswered_workers',
-      'Workers that did not answer this scrape in time (left out of it).',
-      ['app'],
-    );
-    // Counted by the app's primary for its life (a restarted primary starts again from 0: a counter reset).
-    const malformed = new client.Counter({
-      name: 'clusterd_worker_messages_malformed_total',
-      help: "Messages from the app's workers that claimed to be clusterd's and failed its checks (ignored).",
-      labelNames: ['app'],
-      registers: [now],
-    });
-    const relayed = new client.Counter({
-      name: 'clusterd_worker_messages_relayed_total',
-      help: "Messages the app's primary passed from one worker to the others (socket.io's cluster adapter).",
-      labelNames: ['app'],
-      registers: [now],
-    });
-    const relayDropped = new client.Counter({
-      name: 'clusterd_worker_messages_relay_dropped_total',
-      help: 'Messages to relay that reached no worker: its channel had closed, or the requester was gone.',
-      labelNames: ['app'],
-      registers: [now],
-    });
-    const messagesDropped = new client.Counter({
-      name: 'clusterd_worker_messages_dropped_total',
-      help: "Messages of clusterd/worker's messaging API dropped by the limits: over the size (size) or the rate (rate) of one worker.",
-      labelNames: ['app', 'reason'],
-      registers: [now],
-    });
-    const primaryRss = gauge(
-      'clusterd_primary_resident_memory_bytes',
-      "The resident set size of the app's primary process.",
-      ['app'],
-    );
-    const primaryHeap = gauge(
-      'clusterd_primary_heap_used_bytes',
-      "V8 heap in use in the app's primary process.",
-      ['app'],
-    );
-    const perWorker = ['app', 'worker', 'pid'];
-    const rss = gauge('clusterd_worker_resident_memory_bytes', "A worker's resident set size.", perWorker);
-    const cpu = new client.Counter({
-      name: 'clusterd_worker_cpu_seconds_total',
-      help: 'CPU time a worker has used (user and system).',
-      labelNames: perWorker,
-      registers: [now],
-    });
-    const elu = gauge(
-      'clusterd_worker_event_loop_utilization',
-      "Share of the time a worker's event loop was busy since the previous scrape (0..1).",
-      perWorker,
-    );
-    const delay = gauge(
-      'clusterd_worker_event_loop_delay_seconds',
-      "A worker's event-loop delay since the previous scrape (quantile 1: the maximum).",
-      [...perWorker, 'quantile'],
-    );
-    const appMetrics: Json[][] = [];
-    for (const app of apps) {
-      for (const state of APP_STATES) appState.set({ app: app.name, state }, app.state === state ? 1 : 0);
-      instances.set({ app: app.name }, app.instances);
-      for (const state of WORKER_STATES) {
-        if (state === 'stopped' || state === 'exited' || state === 'crashed') continue;
-        workers.set({ app: app.name, state }, app.workers.filter((w) => w.state === state).length);
-      }
-      if (!app.samples) continue;
-      unanswered.set({ app: app.name }, app.samples.unanswered);
-      if (app.samples.primary) {
-        primaryRss.set({ app: app.name }, app.samples.primary.rss);
-        primaryHeap.set({ app: app.name }, app.samples.primary.heapUsed);
-      }
-      if (app.samples.malformedMessages !== undefined)
-        malformed.inc({ app: app.name }, app.samples.malformedMessages);
-      if (app.samples.relayedMessages !== undefined)
-        relayed.inc({ app: app.name }, app.samples.relayedMessages);
-      if (app.samples.relayDropped !== undefined)
-        relayDropped.inc({ app: app.name }, app.samples.relayDropped);
-      for (const [reason, n] of Object.entries(app.samples.messagesDropped ?? {}))
-        messagesDropped.inc({ app: app.name, reason }, n);
-      for (const s of app.samples.workers) {
-        const labels = { app: app.name, worker: s.worker, pid: s.pid };
-        rss.set(labels, s.rss);
-        cpu.inc(labels, (s.cpu.user + s.cpu.system) / 1e6);
-        elu.set(labels, s.elu);
-        if (s.delay) {
-          delay.set({ ...labels, quantile: '0.5' }, s.delay.p50 / 1000);
-          delay.set({ ...labels, quantile: '0.99' }, s.delay.p99 / 1000);
-          delay.set({ ...labels, quantile: '1' }, s.delay.max / 1000);
-        }
-        if (s.app) appMetrics.push(this.labelled(app.name, s.app));
-      }
-    }
-    const parts = [this.counted, now];
-    this.aggregateError = null;
-    if (appMetrics.length) {
-      try {
-        parts.push(client.AggregatorRegistry.aggregate(appMetrics));
-      } catch (error) {
-        // An aggregator the app named that this prom-client does not have: its metrics are left out.
-        this.aggregateError = error instanceof Error ? error.message : String(error);
-      }
-    }
-    const texts = await Promise.all(parts.map((r) => r.metrics()));
+    const texts = [await this.counted.metrics(), this.now(apps, ready), this.appsOwn(apps)];
     texts.push(
       renderRequestMetrics(apps.map((a) => ({ name: a.name, requests: a.samples?.requests ?? [] }))),
     );
     return texts.filter((t) => t.trim()).join('\n');
   }
 
-  // An app's metrics, each value labelled with the app; a metric named like ours is left out.
-  private labelled(app: string, metrics: unknown[]): Json[] {
-    const out: Json[] = [];
-    for (const m of metrics as Json[]) {
-      if (typeof m?.name !== 'string' || !Array.isArray(m.values)) continue;
-      if (m.name.startsWith(PREFIX)) {
-        this.clashes.add(app);
-        continue;
+  // What is read at this scrape, in the order and the form prom-client gave it when it was a registry of
+  // gauges and counters made anew at each scrape.
+  private now(apps: readonly AppScrape[], ready: Readiness): string {
+    const appState: string[] = [];
+    const instances: string[] = [];
+    const workers: string[] = [];
+    const unanswered: string[] = [];
+    const malformed: string[] = [];
+    const relayed: string[] = [];
+    const relayDropped: string[] = [];
+    const messagesDropped: string[] = [];
+    const rss: string[] = [];
+    const primaryRss: string[] = [];
+    const primaryHeap: string[] = [];
+    const cpu: string[] = [];
+    const elu: string[] = [];
+    const delay: string[] = [];
+    for (const app of apps) {
+      const a = `app="${labelValue(app.name)}"`;
+      for (const state of APP_STATES)
+        appState.push(`clusterd_app_state{${a},state="${state}"} ${app.state === state ? 1 : 0}`);
+      instances.push(`clusterd_app_instances{${a}} ${valueString(app.instances)}`);
+      for (const state of WORKER_STATES) {
+        if (state === 'stopped' || state === 'exited' || state === 'crashed') continue;
+        let n = 0;
+        for (const w of app.workers) if (w.state === state) n++;
+        workers.push(`clusterd_workers{${a},state="${state}"} ${n}`);
       }
-      out.push({
-        ...m,
-        values: m.values.map((v) => {
-          const { app: own, ...labels } = v.labels ?? {};
-          return { ...v, labels: { ...labels, ...(own === undefined ? {} : { exported_app: own }), app } };
-        }),
-      });
+      const samples = app.samples;
+      if (!samples) continue;
+      unanswered.push(`clusterd_scrape_unanswered_workers{${a}} ${valueString(samples.unanswered)}`);
+      if (samples.malformedMessages !== undefined)
+        malformed.push(
+          `clusterd_worker_messages_malformed_total{${a}} ${valueString(samples.malformedMessages)}`,
+        );
+      if (samples.relayedMessages !== undefined)
+        relayed.push(`clusterd_worker_messages_relayed_total{${a}} ${valueString(samples.relayedMessages)}`);
+      if (samples.relayDropped !== undefined)
+        relayDropped.push(
+          `clusterd_worker_messages_relay_dropped_total{${a}} ${valueString(samples.relayDropped)}`,
+        );
+      for (const [reason, n] of Object.entries(samples.messagesDropped ?? {}))
+        messagesDropped.push(
+          `clusterd_worker_messages_dropped_total{${a},reason="${labelValue(reason)}"} ${valueString(n)}`,
+        );
+      if (samples.primary) {
+        primaryRss.push(`clusterd_primary_resident_memory_bytes{${a}} ${valueString(samples.primary.rss)}`);
+        primaryHeap.push(`clusterd_primary_heap_used_bytes{${a}} ${valueString(samples.primary.heapUsed)}`);
+      }
+      for (const s of samples.workers) {
+        const w = `${a},worker="${labelValue(s.worker)}",pid="${labelValue(s.pid)}"`;
+        rss.push(`clusterd_worker_resident_memory_bytes{${w}} ${valueString(s.rss)}`);
+        cpu.push(`clusterd_worker_cpu_seconds_total{${w}} ${valueString((s.cpu.user + s.cpu.system) / 1e6)}`);
+        elu.push(`clusterd_worker_event_loop_utilization{${w}} ${valueString(s.elu)}`);
+        if (s.delay) {
+          const d = 'clusterd_worker_event_loop_delay_seconds';
+          delay.push(`${d}{${w},quantile="0.5"} ${valueString(s.delay.p50 / 1000)}`);
+          delay.push(`${d}{${w},quantile="0.99"} ${valueString(s.delay.p99 / 1000)}`);
+          delay.push(`${d}{${w},quantile="1"} ${valueString(s.delay.max / 1000)}`);
+        }
+      }
     }
-    return out;
+    const families = [
+      family('clusterd_ready', '1 when /readyz answers 200.', 'gauge', [
+        `clusterd_ready ${ready.ready ? 1 : 0}`,
+      ]),
+      family('clusterd_app_state', '1 for the state each app is in.', 'gauge', appState),
+      family('clusterd_app_instances', 'The workers each app should run.', 'gauge', instances),
+      family('clusterd_workers', 'Worker processes by state.', 'gauge', workers),
+      family(
+        'clusterd_scrape_unanswered_workers',
+        'Workers that did not answer this scrape in time (left out of it).',
+        'gauge',
+        unanswered,
+      ),
+      // Counted by the app's primary for its life (a restarted primary starts again from 0: a counter reset).
+      family(
+        'clusterd_worker_messages_malformed_total',
+        "Messages from the app's workers that claimed to be clusterd's and failed its checks (ignored).",
+        'counter',
+        malformed,
+      ),
+      family(
+        'clusterd_worker_messages_relayed_total',
+        "Messages the app's primary passed from one worker to the others (socket.io's cluster adapter).",
+        'counter',
+        relayed,
+      ),
+      family(
+        'clusterd_worker_messages_relay_dropped_total',
+        'Messages to relay that reached no worker: its channel had closed, or the requester was gone.',
+        'counter',
+        relayDropped,
+      ),
+      family(
+        'clusterd_worker_messages_dropped_total',
+        "Messages of clusterd/worker's messaging API dropped by the limits: over the size (size) or the rate (rate) of one worker.",
+        'counter',
+        messagesDropped,
+      ),
+      family(
+        'clusterd_primary_resident_memory_bytes',
+        "The resident set size of the app's primary process.",
+        'gauge',
+        primaryRss,
+      ),
+      family(
+        'clusterd_primary_heap_used_bytes',
+        "V8 heap in use in the app's primary process.",
+        'gauge',
+        primaryHeap,
+      ),
+      family('clusterd_worker_resident_memory_bytes', "A worker's resident set size.", 'gauge', rss),
+      family(
+        'clusterd_worker_cpu_seconds_total',
+        'CPU time a worker has used (user and system).',
+        'counter',
+        cpu,
+      ),
+      family(
+        'clusterd_worker_event_loop_utilization',
+        "Share of the time a worker's event loop was busy since the previous scrape (0..1).",
+        'gauge',
+        elu,
+      ),
+      family(
+        'clusterd_worker_event_loop_delay_seconds',
+        "A worker's event-loop delay since the previous scrape (quantile 1: the maximum).",
+        'gauge',
+        delay,
+      ),
+    ];
+    return `${families.join('\n\n')}\n`;
+  }
+
+  // The apps' own metrics as their primaries rendered them: a family several apps have is written once,
+  // HELP and TYPE from the first app that has it, then each app's samples, in the apps' order.
+  private appsOwn(apps: readonly AppScrape[]): string {
+    const families = new Map<string, { head: string; lines: string[] }>();
+    const errors: string[] = [];
+    for (const app of apps) {
+      const own = app.samples?.app;
+      if (!own) continue;
+      if (own.clash) this.clashes.add(app.name);
+      for (const error of own.errors) errors.push(`${app.name}: ${error}`);
+      for (const f of own.families) {
+        const known = families.get(f.name);
+        if (!known) families.set(f.name, { head: f.head, lines: f.lines ? [f.lines] : [] });
+        else if (f.lines) known.lines.push(f.lines);
+      }
+    }
+    this.aggregateError = errors.length ? errors.join('; ') : null;
+    if (!families.size) return '';
+    let text = '';
+    for (const { head, lines } of families.values()) {
+      if (text) text += '\n\n';
+      text += lines.length ? `${head}\n${lines.join('\n')}` : head;
+    }
+    return `${text}\n`;
   }
 }
 

@@ -94,6 +94,8 @@ export class AppContext {
   // `clusterd profile` and `clusterd heap` (primary/profile/): a Node.js app's workers only.
   private readonly profiles: Profiles;
   private isProgram = false;
+  /** The app's name (its metrics' `app` label), once started. */
+  private appName = '';
   private watcher: AppWatcher | null = null;
   private watching = '';
   // A program's listening sockets (`listen`): opened before the instances that use them start.
@@ -210,6 +212,7 @@ export class AppContext {
   }
 
   private start(app: ResolvedApp, logFormat: LogFormat, answer: Answer): void {
+    this.appName = app.name;
     this.logFiles.update(app);
     this.sockets.settings(app);
     this.isProgram = app.program !== null;
@@ -331,13 +334,9 @@ export class AppContext {
           .deliver(request.topic, request.data, request.worker)
           .then((outcome) => answer(outcome));
       case 'metrics': {
-        // Both asked at once: a scrape waits on its slowest worker once, not twice.
-        const workers = this.view.list();
-        void Promise.all([
-          scrapeWorkers(workers, SCRAPE_MS, timer, this.tally),
-          scrapeCounts(workers, SCRAPE_MS, timer),
-        ]).then(([samples, requests]) =>
-          answer({ ok: true, result: { ...samples, requests, primary: ownMemory() } }),
+        // One question per worker, its request counts in the answer (worker/metrics.cts).
+        void scrapeWorkers(this.view.list(), SCRAPE_MS, timer, this.appName, this.tally).then((result) =>
+          answer({ ok: true, result: { ...result, primary: ownMemory() } }),
         );
         return;
       }

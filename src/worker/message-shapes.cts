@@ -74,6 +74,11 @@ export interface WorkerSample {
   cpu: { user: number; system: number };
   /** The app's prom-client metrics (`getMetricsAsJSON()` of each copy's default registry), if it has any. */
   app: unknown[] | null;
+  /**
+   * Its request counts, as `counted` gives them (`at`: Date.now() in the worker; CountsSample's): a
+   * scrape asks each worker once for both.
+   */
+  requests: { at: number; counts: CountsSample['counts'] };
 }
 export interface Sample {
   clusterd: 'sample';

@@ -11,7 +11,8 @@
 // Primary -> worker:
 // - `drain`: stop taking new connections, finish what is in flight;
 // - `beat` (guards.heartbeat), answered at once by the preload with `alive`, from the main thread;
-// - `metrics` with a `seq` (primary/process/scrape.ts), answered by `sample` with the same `seq`;
+// - `metrics` with a `seq` (primary/process/scrape.ts), answered by `sample` with the same `seq` (its
+//   request counts in it: one answer per worker and scrape);
 // - `counts` with a `seq` (primary/process/scrape-counts.ts), answered by `counted` with the same `seq`:
 //   the worker's request counts (requests.cts);
 // - `conn` (least-connections / sticky, primary/balance/handoff.ts) with an accepted connection's handle,
@@ -144,11 +145,6 @@ const tuple =
   (v) =>
     Array.isArray(v) && v.length === length && v.every(check);
 
-/** An object with at least these fields (the app's own metrics: prom-client's JSON varies by version). */
-function atLeast(required: Fields): Check {
-  return (v) => isObject(v) && Object.entries(required).every(([key, check]) => check(v[key]));
-}
-
 /** A message's topic: short, printable, safe in a log line and a metric-free label. */
 const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const topic: Check = (v) => typeof v === 'string' && TOPIC.test(v);
@@ -166,20 +162,23 @@ const bool: Check = (v) => typeof v === 'boolean';
 const tagged = <T,>(tag: string, required: Fields = {}, optional: Fields = {}) =>
   exact({ clusterd: (v) => v === tag, ...required }, optional) as Guard<T>;
 
-// The app's prom-client metrics (`getMetricsAsJSON()`): summed by the root with prom-client's own
-// aggregators, so each must at least be one of prom-client's metrics. A value may be NaN in the app
-// (JSON makes it null): that is the app's figure, not clusterd's.
-const appMetric = atLeast({
-  name: str,
-  help: str,
-  type: str,
-  values: arrayOf(
-    atLeast({
-      value: (v) => v === null || typeof v === 'number',
-      labels: (v) => v === undefined || (isObject(v) && Object.values(v).every((l) => str(l) || amount(l))),
-    }),
-  ),
-});
+// The app's prom-client metrics (`getMetricsAsJSON()`): summed by the primary by prom-client's rules
+// (primary/process/app-metrics.ts), so each must at least be one of prom-client's metrics: a name, HELP
+// and TYPE, and values of a number (or null: a value may be NaN in the app, which JSON makes null; that
+// is the app's figure, not clusterd's) and labels of strings and amounts; other fields are let through
+// (prom-client's JSON varies by version). A loop, as a scrape checks every value of every worker's metrics.
+function appMetric(v: unknown): boolean {
+  if (!isObject(v) || !str(v.name) || !str(v.help) || !str(v.type) || !Array.isArray(v.values)) return false;
+  for (const value of v.values as unknown[]) {
+    if (!isObject(value)) return false;
+    if (value.value !== null && typeof value.value !== 'number') return false;
+    const labels = value.labels;
+    if (labels === undefined) continue;
+    if (!isObject(labels)) return false;
+    for (const l of Object.values(labels)) if (!str(l) && !amount(l)) return false;
+  }
+  return true;
+}
 
 const isMsgResult = tagged<MsgResult>(
   'msg-result',
@@ -199,6 +198,14 @@ const isMsgResult = tagged<MsgResult>(
 const HISTOGRAM_BUCKETS = 60;
 const histogram = exact({ counts: tuple(HISTOGRAM_BUCKETS, count), sum: amount });
 
+const requestCounts = exact({
+  started: count,
+  classes: tuple(5, count),
+  aborted: count,
+  latency: histogram,
+  loopDelay: histogram,
+});
+
 const isCounted = tagged<Counted>('counted', {
   seq: serial,
   sample: exact({
@@ -206,17 +213,11 @@ const isCounted = tagged<Counted>('counted', {
     pid: serial,
     at: count,
     rss: amount,
-    counts: exact({
-      started: count,
-      classes: tuple(5, count),
-      aborted: count,
-      latency: histogram,
-      loopDelay: histogram,
-    }),
+    counts: requestCounts,
   }),
 });
 
-const isSample = tagged<Sample>('sample', {
+const isSampleChecked = tagged<Sample>('sample', {
   seq: serial,
   sample: exact({
     worker: count,
@@ -226,8 +227,20 @@ const isSample = tagged<Sample>('sample', {
     rss: amount,
     cpu: exact({ user: amount, system: amount }),
     app: nullable(arrayOf(appMetric)),
+    requests: exact({ at: count, counts: requestCounts }),
   }),
 });
+
+// A sample is checked twice in the primary: by the channel, for the malformed count (isMalformed), and by
+// the scrape that takes it (isSample); it is the largest message there is (the app's metrics), so the
+// second time is the first's answer. Only what passed is remembered, by the object (nothing is kept).
+const checkedSamples = new WeakSet<object>();
+const isSample = ((message: unknown) => {
+  if (isObject(message) && checkedSamples.has(message)) return true;
+  if (!isSampleChecked(message)) return false;
+  checkedSamples.add(message as object);
+  return true;
+}) as Guard<Sample>;
 
 /** Worker -> primary, by tag: a message with one of these tags that fails its guard is malformed. */
 const fromWorker = {

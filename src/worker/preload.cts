@@ -69,11 +69,11 @@ function setUpWorker(): void {
   const drainHandlers = require('./drain-handlers.cjs') as typeof import('./drain-handlers.cjs');
   if (process.env.CLUSTERD_READINESS === 'loaded') require('./loaded.cjs');
   answerMessages();
-  (require('./metrics.cjs') as typeof import('./metrics.cjs'))();
   // Null with `requestMetrics: false`: the primary's `counts` are still answered (RSS, loop delay).
-  const recorder = (require('./requests.cjs') as typeof import('./requests.cjs'))(
+  const { recorder, counting } = (require('./requests.cjs') as typeof import('./requests.cjs'))(
     process.env.CLUSTERD_REQUEST_METRICS !== '0',
   );
+  (require('./metrics.cjs') as typeof import('./metrics.cjs'))(counting);
   // The heartbeat is answered here, on the main thread: an answer says its event loop turns.
   process.on('message', (message: unknown) => {
     if (messages.isBeat(message) && process.connected) process.send?.(messages.alive);

@@ -61,11 +61,20 @@ interface Recorder {
 
 type CountsSample = Parameters<typeof messages.counted>[1];
 
+/** What the worker's metrics answer (metrics.cts) takes of this module. */
+interface Counting {
+  /** The counts now, with the worker's RSS and the time. */
+  sample(): CountsSample;
+  /** Called with how late (ms, 0 or more) each tick of the delay timer fired, from now on. */
+  onDelay(listener: (lateMs: number) => void): void;
+}
+
 /**
  * Answers the primary's `counts`; with `countRequests`, the recorder the preload calls per request
- * (without, null: the answer has zero request counts, and still the RSS and the loop's delay).
+ * (without, null: the answer has zero request counts, and still the RSS and the loop's delay); and what
+ * metrics.cts takes: the counts for its answer, and the ticks of the one delay timer a worker runs.
  */
-function installRequests(countRequests: boolean): Recorder | null {
+function installRequests(countRequests: boolean): { recorder: Recorder | null; counting: Counting } {
   const { bucketOf } = requestBuckets;
   const now = () => perfHooks.performance.now();
   const classes: [number, number, number, number, number] = [0, 0, 0, 0, 0];
@@ -78,8 +87,10 @@ function installRequests(countRequests: boolean): Recorder | null {
   const worker = Number(process.env.NODE_APP_INSTANCE);
 
   // How late a 20 ms timer fires, each time, from the worker's start and never reset (unlike
-  // metrics.cts's, which a scrape starts and resets): a reload compares windows of it between workers.
+  // metrics.cts's histogram, which a scrape starts and resets): a reload compares windows of it between
+  // workers. The one timer of the worker: metrics.cts's histogram records its ticks too (`onDelay`).
   let last = now();
+  let onDelay: ((lateMs: number) => void) | null = null;
   setInterval(() => {
     const t = now();
     const late = Math.max(0, t - last - RESOLUTION_MS);
@@ -87,6 +98,7 @@ function installRequests(countRequests: boolean): Recorder | null {
     const i = bucketOf(late);
     delay[i] = (delay[i] as number) + 1;
     delaySum += late;
+    onDelay?.(late);
   }, RESOLUTION_MS).unref();
 
   // Rounded to the µs: the answer stays short, and no clock is that exact anyway.
@@ -112,8 +124,14 @@ function installRequests(countRequests: boolean): Recorder | null {
       process.send?.(messages.counted(message.seq, sample()));
   });
 
-  if (!countRequests) return null;
-  return {
+  const counting: Counting = {
+    sample,
+    onDelay: (listener) => {
+      onDelay = listener;
+    },
+  };
+  if (!countRequests) return { recorder: null, counting };
+  const recorder: Recorder = {
     started(res) {
       started += 1;
       (res as Response)[START] = now();
@@ -135,6 +153,7 @@ function installRequests(countRequests: boolean): Recorder | null {
       latencySum += ms;
     },
   };
+  return { recorder, counting };
 }
 
 export = installRequests;

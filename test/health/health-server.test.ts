@@ -89,6 +89,10 @@ describe('health server', () => {
     let text = await scrape(health);
     expect(text.value('app_requests_total', { app: 'web', route: '/' })).toBe(30);
     expect(text.value('esm_requests_total', { app: 'esm' })).toBe(5);
+    // The workers' request counts come in the same answer as their samples (one question per worker).
+    const ok = text.find('clusterd_http_requests_total', { app: 'web', code: '2xx' });
+    expect(ok).toHaveLength(3);
+    expect(ok.reduce((sum, s) => sum + s.value, 0)).toBe(30);
     expect(text.value('clusterd_workers', { app: 'web', state: 'ready' })).toBe(3);
     expect(text.value('clusterd_app_state', { app: 'esm', state: 'running' })).toBe(1);
     expect(text.value('clusterd_ready')).toBe(1);

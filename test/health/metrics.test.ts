@@ -4,12 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { type AppScrape, exitReason, Metrics } from '../../src/health/metrics.js';
 import { PROMETHEUS_BUCKETS_S } from '../../src/health/request-metrics.js';
 import { BOUNDS_MS, bucketOf, type CountsSample, emptyCounts } from '../../src/health/request-stats.js';
+import { type AppMetricsText, sumAppMetrics } from '../../src/primary/process/app-metrics.js';
 import type { WorkerSample } from '../../src/protocol.js';
 import { parseExposition } from '../helpers/prometheus.js';
 
 const ready = { ready: true, apps: [] };
 
-function sample(worker: number, pid: number, extra: Partial<WorkerSample> = {}): WorkerSample {
+function sample(
+  worker: number,
+  pid: number,
+  extra: Partial<WorkerSample> = {},
+): Omit<WorkerSample, 'app' | 'requests'> {
   return {
     worker,
     pid,
@@ -17,7 +22,6 @@ function sample(worker: number, pid: number, extra: Partial<WorkerSample> = {}):
     delay: { p50: 10, p99: 20, max: 50 },
     rss: 50_000_000,
     cpu: { user: 1_500_000, system: 500_000 },
-    app: null,
     ...extra,
   };
 }
@@ -198,57 +202,77 @@ describe('metrics', () => {
     expect(text.find('clusterd_primary_heap_used_bytes', { app: 'jobs' })).toEqual([]);
   });
 
-  it("sums the apps' own metrics over each app's workers, labelled by app, by prom-client's aggregators", async () => {
+  it("writes the apps' own metrics as their primaries summed them: a family of several apps once, each app's samples in it", async () => {
     const m = new Metrics();
-    const web = [await appRegistry(3), await appRegistry(4)];
-    const api = [await appRegistry(10)];
+    // What each app's primary sends (primary/process/app-metrics.ts; its own tests hold it to prom-client).
+    const web = sumAppMetrics('web', [await appRegistry(3), await appRegistry(4)]);
+    const api = sumAppMetrics('api', [await appRegistry(10)]);
     const apps: AppScrape[] = [
       {
         name: 'web',
         state: 'running',
         instances: 2,
         workers: [],
-        samples: { workers: web.map((app, i) => sample(i, 100 + i, { app })), unanswered: 0 },
+        samples: { workers: [sample(0, 100), sample(1, 101)], app: web, unanswered: 0 },
       },
       {
         name: 'api',
         state: 'running',
         instances: 1,
         workers: [],
-        samples: { workers: [sample(0, 200, { app: api[0] as unknown[] })], unanswered: 0 },
+        samples: { workers: [], app: api, unanswered: 0 },
+      },
+      {
+        name: 'none',
+        state: 'running',
+        instances: 1,
+        workers: [],
+        samples: { workers: [], app: null, unanswered: 0 },
       },
     ];
-    const text = parseExposition(await m.render(apps, ready));
+    const rendered = await m.render(apps, ready);
+    const text = parseExposition(rendered); // one TYPE per family, or it throws
     // The app's own `app` label is kept as exported_app.
     expect(text.value('http_hits_total', { app: 'web', exported_app: 'mine', route: '/' })).toBe(7);
     expect(text.value('http_hits_total', { app: 'api' })).toBe(10);
     // aggregator: 'first' is honoured: not 14.
     expect(text.value('build_info', { app: 'web' })).toBe(7);
     expect(text.types.get('http_hits_total')).toBe('counter');
+    expect(rendered).toContain(
+      '# HELP http_hits_total hits\n# TYPE http_hits_total counter\nhttp_hits_total{route="/",exported_app="mine",app="web"} 7\nhttp_hits_total{route="/",exported_app="mine",app="api"} 10\n\n# HELP build_info',
+    );
+    expect(m.aggregateError).toBeNull();
   });
 
-  it('leaves out an app metric named like ours, and says which app', async () => {
+  it("says which apps' metrics were left out: a clash with ours, an aggregator prom-client does not have", async () => {
     const m = new Metrics();
     const own = await appRegistry(1, (r) => {
       new client.Gauge({ name: 'clusterd_ready', help: 'mine', registers: [r] }).set(5);
     });
+    const odd = (await appRegistry(2)).map((x) =>
+      x.name === 'build_info' ? { ...x, aggregator: 'median' } : x,
+    );
+    const scrape = (name: string, app: AppMetricsText): AppScrape => ({
+      name,
+      state: 'running',
+      instances: 1,
+      workers: [],
+      samples: { workers: [], app, unanswered: 0 },
+    });
     const text = parseExposition(
       await m.render(
-        [
-          {
-            name: 'web',
-            state: 'running',
-            instances: 1,
-            workers: [],
-            samples: { workers: [sample(0, 1, { app: own })], unanswered: 0 },
-          },
-        ],
+        [scrape('web', sumAppMetrics('web', [own])), scrape('api', sumAppMetrics('api', [odd]))],
         ready,
       ),
     );
     expect(text.value('clusterd_ready')).toBe(1);
     expect(text.value('http_hits_total', { app: 'web' })).toBe(1);
     expect([...m.clashes]).toEqual(['web']);
+    // Only the metric with the unknown aggregator is left out, not the app's others nor other apps'.
+    expect(text.value('http_hits_total', { app: 'api' })).toBe(2);
+    expect(text.find('build_info', { app: 'api' })).toEqual([]);
+    expect(text.value('build_info', { app: 'web' })).toBe(7);
+    expect(m.aggregateError).toBe("api: 'median' is not a defined aggregator.");
   });
 
   it("exposes the workers' requests per app and slot: a counter by code, a histogram on Prometheus's default buckets", async () => {

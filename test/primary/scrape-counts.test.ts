@@ -72,6 +72,7 @@ describe('scrapeCounts', () => {
         rss: 1,
         cpu: { user: 0, system: 0 },
         app: null,
+        requests: { at: 1_000, counts: emptyCounts() },
       }),
       messages.counted(seq, sampleOf(0, 11)),
       // A second answer to the same scrape is not taken twice.

@@ -15,6 +15,7 @@ const sample = {
   rss: 50_000_000,
   cpu: { user: 1000, system: 200 },
   app: null,
+  requests: { at: 1_765_000_000_000, counts: emptyCounts() },
 };
 const countsSample: CountsSample = {
   worker: 1,
@@ -236,6 +237,30 @@ const table: GuardRow[] = [
         messages.sample(1, { ...sample, app: [{ name: 'x', help: 'h', type: 'gauge' }] }),
       ],
       ['app value null entry', messages.sample(1, { ...sample, app: [{ ...promMetric, values: [null] }] })],
+      [
+        'app value a string',
+        messages.sample(1, { ...sample, app: [{ ...promMetric, values: [{ value: '1', labels: {} }] }] }),
+      ],
+      [
+        'app label negative',
+        messages.sample(1, {
+          ...sample,
+          app: [{ ...promMetric, values: [{ value: 1, labels: { a: -1 } }] }],
+        }),
+      ],
+      ['app help missing', messages.sample(1, { ...sample, app: [without(promMetric, 'help')] as never })],
+      ['requests missing', messages.sample(1, without(sample, 'requests') as typeof sample)],
+      [
+        'requests with junk',
+        messages.sample(1, { ...sample, requests: { ...sample.requests, junk } as never }),
+      ],
+      [
+        'request counts short',
+        messages.sample(1, {
+          ...sample,
+          requests: { ...sample.requests, counts: { ...sample.requests.counts, classes: [1, 2] } as never },
+        }),
+      ],
       [
         'app labels nested',
         messages.sample(1, { ...sample, app: [{ ...promMetric, values: [{ value: 1, labels: junk }] }] }),

@@ -1,10 +1,13 @@
-// A metrics scrape of the app's workers: each connected worker is asked for a sample (worker/metrics.cts)
-// and gets `timeoutMs` to answer; one that does not (a blocked event loop, a worker exiting) is left out
-// and counted, so that a scrape never waits on a stuck worker longer than that. The answer also carries
-// the count of malformed messages the app's workers have sent (worker-channel.ts). `askWorkers` is the
-// asking and waiting, shared with the request counts' scrape (scrape-counts.ts).
+// A metrics scrape of the app's workers: each connected worker is asked once for a sample, its request
+// counts in it (worker/metrics.cts), and gets `timeoutMs` to answer; one that does not (a blocked event
+// loop, a worker exiting) is left out and counted, so that a scrape never waits on a stuck worker longer than that. The answer also carries
+// the count of malformed messages the app's workers have sent (worker-channel.ts), and the app's own
+// prom-client metrics summed over the workers that answered, rendered once (app-metrics.ts). `askWorkers`
+// is the asking and waiting, shared with the request counts' scrape (scrape-counts.ts).
+import type { CountsSample } from '../../health/request-stats.js';
 import type { OpResults, WorkerSample } from '../../protocol.js';
 import { isWorkerSample, workerMetricsRequest } from '../../protocol.js';
+import { sumAppMetrics } from './app-metrics.js';
 import { type ChannelTally, workerChannel } from './worker-channel.js';
 
 /** What the scrape needs of a node:cluster worker. */
@@ -64,9 +67,11 @@ export async function scrapeWorkers(
   workers: Iterable<Scraped>,
   timeoutMs: number,
   timer: (ms: number, fn: () => void) => () => void,
+  /** The app's name, the `app` label of its own metrics. */
+  app: string,
   /** The count of malformed messages reported with the samples (the primary's own by default). */
   tally: ChannelTally = workerChannel,
-): Promise<Omit<OpResults['metrics'], 'requests'>> {
+): Promise<OpResults['metrics']> {
   const { answers, unanswered } = await askWorkers<WorkerSample>(
     workers,
     timeoutMs,
@@ -74,8 +79,19 @@ export async function scrapeWorkers(
     workerMetricsRequest,
     (message, id) => (isWorkerSample(message) && message.seq === id ? message.sample : undefined),
   );
+  answers.sort((a, b) => a.worker - b.worker || a.pid - b.pid);
+  const own: unknown[][] = [];
+  const requests: CountsSample[] = [];
+  const samples = answers.map(({ app: metrics, requests: counted, ...sample }) => {
+    if (metrics) own.push(metrics);
+    const { worker, pid, rss } = sample;
+    requests.push({ worker, pid, at: counted.at, rss, counts: counted.counts });
+    return sample;
+  });
   return {
-    workers: answers.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
+    workers: samples,
+    requests,
+    app: own.length ? sumAppMetrics(app, own) : null,
     unanswered,
     malformedMessages: tally.malformed,
     relayedMessages: tally.relayed,
