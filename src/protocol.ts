@@ -455,6 +455,12 @@ export function isHostRootMessage(value: unknown): value is HostRootMessage {
 
 export function isHostMessage(value: unknown): value is HostMessage {
   if (!typeIn(HOST_TYPES, value)) return false;
-  const { type, app } = value as { type: string; app?: unknown };
-  return type === 'host' || typeof app === 'string';
+  const m = value as { type: string; app?: unknown; stream?: unknown; text?: unknown; code?: unknown };
+  if (m.type === 'host') return true;
+  if (typeof m.app !== 'string') return false;
+  // The fields the root uses at once (writes, exits) are checked here, not trusted to the types.
+  if (m.type === 'output')
+    return (m.stream === 'stdout' || m.stream === 'stderr') && typeof m.text === 'string';
+  if (m.type === 'ended') return m.code === null || typeof m.code === 'number';
+  return true;
 }
