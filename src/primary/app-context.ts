@@ -411,6 +411,10 @@ export class AppContext {
     this.killWorkers();
     this.pool?.kill();
     this.end(0, 'SIGKILL');
+    // Its log files are closed once its killed workers' last lines are in (finish() no longer runs once
+    // ended): in a shared primary that lives on, they would stay open, and the app's next context would
+    // rotate the same files beside them.
+    void (this.pool?.done ?? Promise.resolve()).then(() => this.closeLogFiles());
   }
 
   /** The root is gone: nothing of the app may outlive it. Resolves once its workers are gone. */
