@@ -66,9 +66,15 @@ const scale = read('scale');
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const shape = (apps: number, workers: number): any =>
   (scale.results ?? []).find(
-    (x: { shape: { apps: number; workers: number } }) => x.shape.apps === apps && x.shape.workers === workers,
+    (x: { shape: { apps: number; workers: number; shared?: boolean } }) =>
+      x.shape.apps === apps && x.shape.workers === workers && !x.shape.shared,
   ) ?? {};
 const twenty = shape(20, 2);
+const twentyShared =
+  (scale.results ?? []).find(
+    (x: { shape: { apps: number; workers: number; shared?: boolean } }) =>
+      x.shape.apps === 20 && x.shape.workers === 2 && x.shape.shared,
+  ) ?? {};
 const compileCache = read('compile-cache').results ?? {};
 // biome-ignore lint/suspicious/noExplicitAny: results are read back as written by each scenario.
 const leak = (target: string): any =>
@@ -287,6 +293,12 @@ const rows: [string, number, string, string][] = [
   [
     '20 apps x 2 workers, tree PSS, clusterd / PM2',
     r(twenty.clusterd?.pssMiB, twenty.pm2?.pssMiB),
+    '<= 0.8',
+    'npm run bench:scale',
+  ],
+  [
+    '20 apps x 2 workers, tree PSS, one shared primary (primaryGroup, opt-in) / PM2',
+    r(twentyShared.clusterd?.pssMiB, twentyShared.pm2?.pssMiB),
     '<= 0.8',
     'npm run bench:scale',
   ],
