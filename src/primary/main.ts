@@ -15,7 +15,8 @@ import { killPrograms } from './process/program.js';
 // The supervisor's environment, as the root gave it: each worker's is built from it, per fork.
 const baseEnv: Readonly<NodeJS.ProcessEnv> = Object.freeze({ ...process.env });
 
-const group = process.argv[2] === '--group' ? (process.argv[3] ?? null) : null;
+const groupAt = process.argv.indexOf('--group');
+const group = groupAt >= 2 ? (process.argv[groupAt + 1] ?? null) : null;
 
 /** Sends to the root; `then` once it has left, or at once when the root is gone. */
 function post(message: object, then?: () => void): void {

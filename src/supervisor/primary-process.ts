@@ -40,7 +40,13 @@ export interface RunnerEffects {
 
 // primary/entry.js enables the compile cache the root uses (its directory the one argument), then loads
 // primary/main.js.
-const PRIMARY_ENTRY = new URL('../primary/entry.js', import.meta.url);
+export const PRIMARY_ENTRY = new URL('../primary/entry.js', import.meta.url);
+
+/** The arguments that hand a primary (an app's own or a shared one) the root's compile cache. */
+export const compileCacheArgs = (): string[] => {
+  const cache = compileCacheInUse();
+  return cache ? ['--compile-cache', cache] : [];
+};
 
 /** Whether `pid` runs with `CLUSTERD_APP=app` in its environment (as clusterd started its workers). */
 function isAppInstance(pid: number, app: string): boolean {
@@ -68,8 +74,7 @@ export function primaryEffects(
 ): RunnerEffects {
   return {
     spawn: (handlers) => {
-      const cache = compileCacheInUse();
-      const child = fork(PRIMARY_ENTRY, cache ? [cache] : [], {
+      const child = fork(PRIMARY_ENTRY, compileCacheArgs(), {
         // The primary gets the supervisor's plain environment; each worker's is built from it, per fork.
         env: process.env,
         // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow

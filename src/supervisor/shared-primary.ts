@@ -16,7 +16,13 @@ import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { relayLines } from '../log/relay.js';
 import { type HostMessage, type HostRootMessage, isHostMessage, PROTOCOL_VERSION } from '../protocol.js';
-import type { PrimaryChild, PrimaryHandlers, RunnerEffects } from './primary-process.js';
+import {
+  compileCacheArgs,
+  PRIMARY_ENTRY,
+  type PrimaryChild,
+  type PrimaryHandlers,
+  type RunnerEffects,
+} from './primary-process.js';
 
 /** How long a host has to end an app's context after a SIGKILL for it before the host itself is killed. */
 export const KILL_HOST_MS = 2_000;
@@ -187,9 +193,7 @@ export class SharedPrimaries {
   }
 }
 
-const PRIMARY_ENTRY = new URL('../primary/main.js', import.meta.url);
-
-/** The real host processes: primary/main.js with `--group`, forked as an app's own primary is. */
+/** The real host processes: primary/entry.js with `--group`, forked as an app's own primary is. */
 export function hostEffects(
   output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream },
   warn: (group: string, message: string) => void,
@@ -199,7 +203,7 @@ export function hostEffects(
       // The same settings as an app's own primary (primary-process.ts): its own process group, the
       // supervisor's environment, a small young generation. The group's name is an argument of its own,
       // never a shell's.
-      const child = fork(PRIMARY_ENTRY, ['--group', group], {
+      const child = fork(PRIMARY_ENTRY, [...compileCacheArgs(), '--group', group], {
         env: process.env,
         execArgv: ['--max-semi-space-size=1'],
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -105,15 +105,18 @@ describe('compile cache', () => {
         apps: [
           { name: 'cached', script: 'app.ts', compileCache: true, env: { PORT: 0 } },
           { name: 'plain', script: 'app.ts', env: { PORT: 0 } },
+          // A shared primary is handed the cache as an app's own is.
+          { name: 'grouped', script: 'app.ts', compileCache: true, primaryGroup: 'g', env: { PORT: 0 } },
         ],
       },
       { env: { XDG_CACHE_HOME: cache }, files: { 'app.ts': app } },
     );
-    await Promise.all([root.running('cached'), root.running('plain')]);
+    await Promise.all([root.running('cached'), root.running('plain'), root.running('grouped')]);
     const dir = join(cache, 'clusterd', 'compile-cache');
     const ask = async (name: string) => (await fetch(`http://${await root.address(name)}/`)).json();
     expect(await ask('cached')).toEqual({ dir: expect.stringContaining(dir), variable: null });
     expect(await ask('plain')).toEqual({ dir: null, variable: null });
+    expect(await ask('grouped')).toEqual({ dir: expect.stringContaining(dir), variable: null });
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
     expect(taggedProcesses(root.tag), 'processes left after the stop').toEqual([]);
