@@ -114,7 +114,11 @@ describe('incrementVar at load', () => {
     expect(found[0]?.message).toBe(
       `incrementVar PORT: the app's PORT is not an integer (decimal digits, an optional "-", no leading zero)`,
     );
-    if (value.trim()) expect(formatIssue(found[0] as ConfigIssue)).not.toContain(value.trim());
+    // What follows the file's location: the temporary directory's random name may hold "-0" or "3e3".
+    const printed = formatIssue(found[0] as ConfigIssue);
+    const afterLocation = printed.slice(printed.indexOf(' /apps/0/incrementVar'));
+    expect(afterLocation.startsWith(' /apps/0/incrementVar (app "api"): ')).toBe(true);
+    if (value.trim()) expect(afterLocation).not.toContain(value.trim());
   });
 
   it('refuses a value from an env file that is not an integer, without quoting it', async () => {
