@@ -77,7 +77,9 @@ describe('compile cache', () => {
       ?.primary as number;
     expect(readFileSync(`/proc/${primary}/cmdline`, 'utf8').split('\0')).toContain(dir);
     // Flushed once started (the root's and the primary's modules), not only at a clean exit.
-    await until(() => files(dir).length > 100, 'the cache written', 10_000);
+    // A file per module compiled: the bundled root's chunks and the primary's (24 here; `clusterd
+    // validate` alone writes 13), and some of node_modules.
+    await until(() => files(dir).length >= 20, 'the cache written', 10_000);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(running.app).toBe('web');
     root.signal('SIGTERM');
