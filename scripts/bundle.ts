@@ -9,6 +9,7 @@
 // (the schema, the preload, package.json, the dashboard's assets) is the same bundled or not: every
 // output file sits one directory below dist/, and `../` from there is dist/.
 // Packages from node_modules stay imports (they resolve from dist/ as before), but for the logger (pino).
+import { statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,21 +78,29 @@ async function bundle(entry: string, prefix: string, codeSplitting: CodeSplittin
   });
 }
 
-await rm(join(DIST, CHUNKS), { recursive: true, force: true });
-// The CLI loads each command on demand (status must not load the supervisor, nor start the live view).
-await bundle('cli/bin', 'cli', true);
-// A primary needs all of its code at once: one chunk, loaded once the entry has opened the compile cache
-// (what the entry imports statically, the compile cache and what it needs, is a chunk of its own), but
-// the file watcher (chokidar) still loads only for an app that watches.
-const opensCache =
-  /[/\\](primary[/\\]entry|compile-cache|control[/\\]private-dir|control[/\\]owners|config[/\\]accounts|errors)\.ts$/;
-const onDemand = /[/\\]primary[/\\]reload[/\\]watch\.ts$/;
-await bundle('primary/entry', 'primary', {
-  includeDependenciesRecursively: false,
-  groups: [
-    {
-      name: 'primary',
-      test: (id: string) => id.startsWith(SRC) && !opensCache.test(id) && !onDemand.test(id),
-    },
-  ],
-});
+// Up to date when bundled after tsc last built (its build info changes whenever src/ does), after this
+// script and the lockfile last changed: `npm start` and `npm test` build first, every time.
+const STAMP = join(DIST, CHUNKS, '.bundled');
+const mtime = (file: string): number => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Number.NaN;
+const inputs = [join(DIST, '.tsbuildinfo'), fileURLToPath(import.meta.url), join(ROOT, 'package-lock.json')];
+if (process.argv.includes('--force') || !inputs.every((file) => mtime(file) <= mtime(STAMP))) {
+  await rm(join(DIST, CHUNKS), { recursive: true, force: true });
+  // The CLI loads each command on demand (status must not load the supervisor, nor start the live view).
+  await bundle('cli/bin', 'cli', true);
+  // A primary needs all of its code at once: one chunk, loaded once the entry has opened the compile cache
+  // (what the entry imports statically, the compile cache and what it needs, is a chunk of its own), but
+  // the file watcher (chokidar) still loads only for an app that watches.
+  const opensCache =
+    /[/\\](primary[/\\]entry|compile-cache|control[/\\]private-dir|control[/\\]owners|config[/\\]accounts|errors)\.ts$/;
+  const onDemand = /[/\\]primary[/\\]reload[/\\]watch\.ts$/;
+  await bundle('primary/entry', 'primary', {
+    includeDependenciesRecursively: false,
+    groups: [
+      {
+        name: 'primary',
+        test: (id: string) => id.startsWith(SRC) && !opensCache.test(id) && !onDemand.test(id),
+      },
+    ],
+  });
+  writeFileSync(STAMP, '');
+}
