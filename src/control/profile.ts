@@ -5,7 +5,7 @@
 // more than the worker's few unacknowledged chunks (docs/monitoring.md#profiles-on-demand).
 import { formatDuration } from '../config/units.js';
 import { ClusterdError, ErrorCode } from '../errors.js';
-import type { StreamPiece } from '../supervisor/app-runner.js';
+import type { StreamPiece } from '../supervisor/primary-link.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { CONTROL_VERSION, type ProfileDone, type Reply, type Request } from './protocol.js';
 import { type Answer, failure } from './replies.js';

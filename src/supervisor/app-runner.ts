@@ -1,27 +1,22 @@
 // The root's side of one app: it turns what its primary process does (forked, hello, reports, exit),
 // its timers and the commands into events of the primary's step (primary-step.ts, pure: the lifecycle,
-// the restart policy, the hang watch), and carries out the effects the step returns. It also keeps the
-// requests sent to the primary, each with an id and answered exactly once (requests.ts), and what the
-// primary reports: its workers, logged. The process itself is behind `RunnerEffects`, so all of this runs
-// against a fake primary in the tests; primary-process.ts forks the real one (app-view.ts says what it
-// all looks like from outside). A fault in any handler here is contained: it is logged and restarts this
-// app's primary only.
+// the restart policy, the hang watch), and carries out the effects the step returns. The requests sent
+// to the primary, each with an id and answered exactly once, are primary-link.ts's; the sorting of what
+// the primary says (its workers, its reports, logged) runner-messages.ts's; what a restarted primary
+// runs after a failed reload deployed-settings.ts's. The process itself is behind `RunnerEffects`, so all
+// of this runs against a fake primary in the tests; primary-process.ts forks the real one (app-view.ts
+// says what it all looks like from outside). A fault in any handler here is contained: it is logged and
+// restarts this app's primary only.
 import type { ResolvedApp } from '../config/resolved.js';
-import { ErrorCode, errorMessage, type Failure } from '../errors.js';
+import { errorMessage, type Failure } from '../errors.js';
 import type { AppState, PrimaryState } from '../lifecycle/states.js';
 import type { Logger } from '../log/logger.js';
-import {
-  isPrimaryMessage,
-  type LogFormat,
-  type OpResults,
-  type Outcome,
-  type PrimaryMessage,
-  type PrimaryRequest,
-  type RootMessage,
-} from '../protocol.js';
+import type { LogFormat, OpResults, Outcome } from '../protocol.js';
 import { appStateOf, refusalOf } from './app-view.js';
 import { canaryRefusalOf } from './canary-refusal.js';
+import { DeployedSettings } from './deployed-settings.js';
 import { killLeftovers } from './leftovers.js';
+import { PrimaryLink, type Request, type StreamPiece } from './primary-link.js';
 import {
   faultWhere,
   initialPrimary,
@@ -35,21 +30,9 @@ import {
 import type { PrimaryChild, RunnerEffects } from './primary-process.js';
 import { primaryStep } from './primary-step.js';
 import { RecentOutput } from './recent-output.js';
-import { logReport, type RunnerObserver } from './reports.js';
-import { exitedBefore, Requests } from './requests.js';
+import type { RunnerObserver } from './reports.js';
+import { type MessageTarget, takeMessage } from './runner-messages.js';
 import { WorkersView } from './workers-view.js';
-
-type Request = Exclude<PrimaryRequest, { op: 'start' }>;
-
-/** A piece of a `stream` request's answer, before its reply. */
-export type StreamPiece = Extract<PrimaryMessage, { type: 'profiling' | 'chunk' }>;
-
-/** The failures of a reload after which the old workers still serve, on what they ran before. */
-const ROLLED_BACK: ReadonlySet<string> = new Set([
-  ErrorCode.RELOAD_FAILED,
-  ErrorCode.CANARY_FAILED,
-  ErrorCode.CANARY_INCONCLUSIVE,
-]);
 
 export class AppRunner {
   readonly workers: WorkersView;
@@ -67,11 +50,18 @@ export class AppRunner {
   /** Which spawn the events belong to: those of an older primary are ignored. */
   private generation = 0;
   private readonly timers = new Map<PrimaryTimer, () => void>();
-  private readonly requests = new Requests();
-  /** Where the pieces of the answers under way to `stream` requests go, by request id. */
-  private readonly streams = new Map<number, (piece: StreamPiece) => void>();
-  /** The ping on its way to the primary: every caller (health, watchdog, hang watch) shares it. */
-  private pinging: Promise<Outcome<OpResults['ping']>> | null = null;
+  /** The requests to the primary, each answered once: held, sent, streamed, refused; the shared ping. */
+  private readonly link = new PrimaryLink({
+    refusal: () => this.refusal(),
+    spawning: () => this.s.state === 'spawning',
+    send: (message) => this.child?.send(message),
+    generation: () => this.generation,
+    step: (event) => this.dispatch(event),
+  });
+  /** What the workers run, for a restarted primary after a failed reload. */
+  private readonly deployed = new DeployedSettings();
+  /** Where what the primary says goes. */
+  private readonly messages: MessageTarget;
   private answerStart: (outcome: Outcome<OpResults['start']>) => void = () => {};
   private settleDone: () => void = () => {};
 
@@ -84,6 +74,19 @@ export class AppRunner {
   ) {
     this.workers = new WorkersView(fx.now);
     this.s = initialPrimary(fx.now());
+    this.messages = {
+      app: () => this.app.name,
+      log,
+      workers: this.workers,
+      observer,
+      step: (event) => this.run(event),
+      answer: (id, outcome) => this.link.answer(id, outcome),
+      piece: (piece) => this.link.piece(piece),
+      figures: (value) => {
+        this.figures = value === null ? null : { at: this.fx.now(), value };
+      },
+      released: (release) => this.deployed.released(release),
+    };
     this.started = new Promise((resolve) => {
       this.answerStart = resolve;
     });
@@ -122,13 +125,7 @@ export class AppRunner {
    * take it, and failed with the reason if the primary exits before it answers.
    */
   request<O extends Request['op']>(request: Extract<Request, { op: O }>): Promise<Outcome<OpResults[O]>> {
-    const refusal = this.refusal();
-    if (refusal) return Promise.resolve({ ok: false, ...refusal });
-    return new Promise((resolve) => {
-      const message = this.requests.track(request, resolve as (outcome: Outcome) => void);
-      if (this.s.state === 'spawning') this.requests.hold(message);
-      else this.child?.send(message);
-    });
+    return this.link.request(request);
   }
 
   /**
@@ -140,28 +137,7 @@ export class AppRunner {
     request: Extract<Request, { op: O }>,
     piece: (piece: StreamPiece) => void,
   ): { outcome: Promise<Outcome<OpResults[O]>>; ack(seq: number): void; cancel(): void } {
-    const refusal = this.refusal();
-    if (refusal)
-      return { outcome: Promise.resolve({ ok: false, ...refusal }), ack: () => {}, cancel: () => {} };
-    let id = 0;
-    const outcome = new Promise<Outcome<OpResults[O]>>((resolve) => {
-      const message = this.requests.track(request, (outcome) => {
-        this.streams.delete(id);
-        resolve(outcome as Outcome<OpResults[O]>);
-      });
-      id = message.id;
-      this.streams.set(id, piece);
-      if (this.s.state === 'spawning') this.requests.hold(message);
-      else this.child?.send(message);
-    });
-    const tell = (message: RootMessage) => {
-      if (this.streams.has(id)) this.child?.send(message);
-    };
-    return {
-      outcome,
-      ack: (seq) => tell({ type: 'ack', id, seq }),
-      cancel: () => tell({ type: 'cancel', id }),
-    };
+    return this.link.stream(request, piece);
   }
 
   /**
@@ -170,25 +146,8 @@ export class AppRunner {
    * more, and the hang watch sees the pings of /livez and the watchdog too.
    */
   ping(): Promise<Outcome<OpResults['ping']>> {
-    if (this.pinging) return this.pinging;
-    if (this.refusal()) return this.request({ op: 'ping' });
-    const generation = this.generation;
-    const ping = this.request({ op: 'ping' }).then((outcome) => {
-      if (this.pinging === ping) this.pinging = null;
-      if (outcome.ok && generation === this.generation) this.dispatch({ type: 'ping answered' });
-      return outcome;
-    });
-    this.pinging = ping;
-    this.dispatch({ type: 'ping sent' });
-    return ping;
+    return this.link.ping();
   }
-
-  /** The settings and release the workers run after a failed reload, for a restarted primary; null: `app`. */
-  private runs: ResolvedApp | null = null;
-  /** The settings the workers were last started or reloaded onto. */
-  private deployed: ResolvedApp | null = null;
-  /** The release the primary last said its workers run. */
-  private release: { script: string; cwd: string } | null = null;
 
   /**
    * Rolling reload onto the current settings; `canary` decides its canary phase (absent: the settings).
@@ -203,26 +162,9 @@ export class AppRunner {
     return outcome.ok ? { ok: true, result: { ...outcome.result, noCanary: why } } : outcome;
   }
 
-  // A reload onto `app`. Failed, the workers run what they ran (the primary restored it): a restarted
-  // primary starts on that too, with the release they run, until a reload succeeds.
-  private async deploy(
-    app: ResolvedApp,
-    canary: { canary?: boolean },
-  ): Promise<Outcome<OpResults['reload']>> {
-    const before = this.runs ?? this.deployed;
-    const outcome = await this.request({ op: 'reload', app, ...canary });
-    if (outcome.ok) {
-      this.deployed = app;
-      this.runs = null;
-    } else if (ROLLED_BACK.has(outcome.code) && before && this.release) {
-      this.runs = { ...before, release: this.release };
-    }
-    return outcome;
-  }
-
-  /** What a (re)started primary runs: the settings, or after a failed reload what the workers ran. */
-  private startSettings(): ResolvedApp {
-    return this.runs ? { ...this.runs, instances: this.app.instances } : this.app;
+  // A reload onto `app`; failed and rolled back, a restarted primary runs what the workers run.
+  private deploy(app: ResolvedApp, canary: { canary?: boolean }): Promise<Outcome<OpResults['reload']>> {
+    return this.deployed.reload(app, () => this.request({ op: 'reload', app, ...canary }));
   }
 
   /**
@@ -318,16 +260,14 @@ export class AppRunner {
         this.send(effect.op);
         return;
       case 'release held':
-        for (const message of this.requests.release()) this.child?.send(message);
+        this.link.releaseHeld();
         return;
       case 'refuse held':
-        this.requests.refuseHeld(effect.failure.code, effect.failure.reason);
+        this.link.refuseHeld(effect.failure);
         return;
-      case 'refuse pending': {
-        const { reason, exited } = effect;
-        this.requests.refuseAll(effect.code, exited ? exitedBefore(exited.how, exited.after) : () => reason);
+      case 'refuse pending':
+        this.link.refusePending(effect);
         return;
-      }
       case 'answer start':
         this.answerStart(effect.outcome as Outcome<OpResults['start']>);
         return;
@@ -379,21 +319,19 @@ export class AppRunner {
   }
 
   private send(op: 'start' | 'stop' | 'kill'): void {
-    const child = this.child;
-    if (!child) return;
+    if (!this.child) return;
     if (op !== 'start') {
-      child.send(this.requests.track({ op }, () => {}));
+      this.link.sendNow({ op }, () => {});
       return;
     }
-    const app = this.startSettings();
-    if (!this.runs) this.deployed = app;
+    const app = this.deployed.forStart(this.app);
     const start = { op: 'start' as const, app, logFormat: this.logFormat };
-    child.send(this.requests.track(start, (outcome) => this.dispatch({ type: 'start answered', outcome })));
+    this.link.sendNow(start, (outcome) => this.dispatch({ type: 'start answered', outcome }));
   }
 
   private spawn(): void {
     const generation = ++this.generation;
-    this.pinging = null;
+    this.link.respawned();
     const mine = (event: () => PrimaryEvent, where: string) => {
       if (generation === this.generation) this.dispatch(event(), where);
     };
@@ -401,7 +339,7 @@ export class AppRunner {
       this.child = this.fx.spawn({
         message: (message) => {
           if (generation === this.generation)
-            this.contain('a message from its primary', () => this.onMessage(message));
+            this.contain('a message from its primary', () => takeMessage(this.messages, message));
         },
         exit: (code, signal, failure) =>
           mine(() => ({ type: 'exited', code, signal, failure }), 'the exit of its primary'),
@@ -424,58 +362,5 @@ export class AppRunner {
       return;
     }
     this.run({ type: 'spawned', pid: this.child.pid });
-  }
-
-  private onMessage(raw: unknown): void {
-    if (!isPrimaryMessage(raw)) {
-      this.log.warn({ app: this.app.name }, 'ignored an unknown message from the primary');
-      return;
-    }
-    const message: PrimaryMessage = raw;
-    switch (message.type) {
-      case 'hello':
-        // A new primary: the figures of the one before describe workers that are gone.
-        this.figures = null;
-        this.run({ type: 'hello', version: message.version });
-        return;
-      case 'reply':
-        if (!this.requests.answer(message.id, message.outcome))
-          this.log.warn({ app: this.app.name, id: message.id }, 'a reply to no pending request');
-        return;
-      case 'profiling':
-      case 'chunk':
-        this.streams.get(message.id)?.(message);
-        return;
-      case 'app':
-        this.run({ type: 'report', to: message.to, reason: message.reason });
-        break;
-      case 'worker':
-        this.workers.transition(message.transition);
-        break;
-      case 'backoff':
-        this.workers.restarted(message.worker);
-        break;
-      case 'guard':
-      case 'recycled':
-        this.workers.guarded(message);
-        break;
-      case 'figures':
-        this.figures = { at: this.fx.now(), value: { workers: message.workers, app: message.app } };
-        return;
-      case 'connections':
-        // Shown by status; a count every second of a long drain is not news for the log.
-        this.workers.connections(message.pid, message.open);
-        return;
-      case 'release':
-        this.release = { script: message.script, cwd: message.cwd };
-        return;
-      case 'bye':
-        this.run({ type: 'bye' });
-        return;
-      default:
-        break;
-    }
-    logReport(this.log, this.app.name, message);
-    this.observer?.report(this.app.name, message);
   }
 }

@@ -1,26 +1,24 @@
 // The root supervisor: one per config. It runs one primary per app, never forks workers and never
 // accepts connections, applies config changes app by app, and decides how the whole thing ends. A fault
 // in the handling of one app is contained to that app (see AppRunner); a config reload that fails for
-// any reason changes nothing and never takes the root down.
+// any reason changes nothing and never takes the root down. Here are its lifecycle (supervisor-step.ts's
+// effects carried out) and its commands; which runners there are is app-runners.ts's, and how a config
+// reload is carried out config-reload.ts's.
 
 import { EventEmitter } from 'node:events';
 import { loadConfig } from '../config/index.js';
-import type { ResolvedApp, ResolvedConfig } from '../config/resolved.js';
+import type { ResolvedConfig } from '../config/resolved.js';
 import type { Status } from '../control/protocol.js';
 import { ClusterdError, ErrorCode, errorMessage } from '../errors.js';
-import { Coalescer } from '../lifecycle/coalescer.js';
 import type { Logger } from '../log/logger.js';
 import { failed, type LogFormat, type OpResults } from '../protocol.js';
-import { AppRunner } from './app-runner.js';
-import { unknownApp } from './app-view.js';
-import { applyChanges, type ConfigApplied, readNextConfig } from './apply-changes.js';
+import type { AppRunner } from './app-runner.js';
+import { AppRunners, type RunnerOptions } from './app-runners.js';
+import type { ConfigApplied } from './apply-changes.js';
 import { canaryRefusalOf } from './canary-refusal.js';
-import { diffApps } from './config-diff.js';
+import { ConfigReloads, type ConfigRequest } from './config-reload.js';
 import { FLEET_WINDOW_MS, Fleet } from './fleet.js';
-import { primaryEffects, type RunnerEffects } from './primary-process.js';
-import type { RunnerObserver } from './reports.js';
-import { runsAsRoot, scaleCount } from './scale-count.js';
-import { hostEffects, SharedPrimaries } from './shared-primary.js';
+import { scaleCount } from './scale-count.js';
 import { statusOf } from './status.js';
 import { stopEveryApp } from './stop-apps.js';
 import {
@@ -39,46 +37,24 @@ import {
 
 export type { AppOutcome, ReloadKind, StopKind, SupervisorEvents };
 
-export interface SupervisorOptions {
-  /** `start --watch`: watch every app, whatever its config says. */
-  watchAll?: boolean;
-  /** Where the apps' output goes (default: this process's stdout/stderr). */
-  output?: { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
-  /** The primaries' effects (default: real processes). */
-  effects?: RunnerEffects;
-  /** Hears every primary's reports too (the health server's metrics). */
-  observer?: RunnerObserver;
-}
-
-/** A config reload: the config read already (`up`) or null to read the file, and a deploy's canary choice. */
-type ConfigRequest = { next: ResolvedConfig | null; canary?: boolean };
+/** `--watch`, where the apps' output goes, fake primaries for the tests, who else hears the reports. */
+export type SupervisorOptions = RunnerOptions;
 
 export class Supervisor {
-  /** The runner of each app of the config, by name. */
-  private readonly current = new Map<string, AppRunner>();
-  /** Every runner whose primary may still run: the current ones, and those removed or replaced. */
-  private readonly runners = new Set<AppRunner>();
-  /** Stopped by `clusterd stop <app>`: the supervisor keeps running without them. */
-  private readonly stoppedByCommand = new Set<AppRunner>();
+  /** The runners: of each app by name, those still running, those stopped by command. */
+  private readonly runners: AppRunners;
   /** The supervisor's own lifecycle (supervisor-step.ts); written by `dispatch` only. */
   private s: SupervisorSnapshot = initialSupervisor;
   /** The shutdown.delay timers of a stop under way. */
   private readonly delays = new Set<() => void>();
   private finished: (() => void) | null = null;
   /** Config reloads: a config already read and checked (`up`), or null to read the file. */
-  private readonly configReloads: Coalescer<ConfigRequest, ConfigApplied | null>;
+  private readonly configReloads: ConfigReloads;
   /** Restarts in progress: their old runner has settled, the new one is not added yet. */
   private busy = 0;
   private readonly startedAt = Date.now();
-  private readonly effects: RunnerEffects;
-  /** The hosts of shared primaries (`primaryGroup`), one per group in use. */
-  private readonly shared: SharedPrimaries | null;
-  /** Apps already warned about running as root: once per app for the supervisor's life. */
-  private readonly warnedRoot = new Set<string>();
   /** Lifecycle events (`SupervisorEvents`); a listener that throws is logged, never the supervisor's fault. */
   readonly lifecycle = new EventEmitter<SupervisorEvents>();
-  /** What the last config reload set going (rolls, scales, restarts): `reloaded` waits for it. */
-  private applied: Promise<unknown> = Promise.resolve();
   /** Samples of every app each second while a live view watches (`monitor`, the dashboard). */
   readonly fleet = new Fleet({
     sample: () => this.status(FLEET_WINDOW_MS),
@@ -92,32 +68,24 @@ export class Supervisor {
   constructor(
     public config: ResolvedConfig,
     private readonly log: Logger,
-    private readonly logFormat: LogFormat,
-    private readonly options: SupervisorOptions = {},
+    logFormat: LogFormat,
+    options: SupervisorOptions = {},
   ) {
-    this.effects = options.effects ?? primaryEffects(options.output);
-    // Fake primaries (the tests' effects) have no shared ones: each grouped app gets its own fake.
-    this.shared = options.effects
-      ? null
-      : new SharedPrimaries(
-          hostEffects(options.output ?? { out: process.stdout, err: process.stderr }, (group, message) =>
-            this.log.error({ group, code: ErrorCode.INTERNAL }, message),
-          ),
-        );
-    // One config reload more for those asked during one: the latest file, and a deploy's canary choice.
-    const merge = (queued: ConfigRequest, next: ConfigRequest): ConfigRequest => ({
-      next: next.next,
-      ...((next.canary ?? queued.canary) === undefined ? {} : { canary: next.canary ?? queued.canary }),
+    this.runners = new AppRunners(log, logFormat, options, () => this.checkFinished());
+    this.configReloads = new ConfigReloads({
+      log,
+      config: () => this.config,
+      adopt: (next) => {
+        this.config = next;
+      },
+      readConfig: () => this.readConfig(),
+      stopping: () => this.s.stop !== null,
+      settings: (app) => this.runners.settings(app),
+      runner: (name) => this.runners.get(name),
+      add: (app) => this.runners.add(app),
+      retire: (runner) => this.runners.retire(runner),
+      restartApps: (name) => this.restartApps(name),
     });
-    this.configReloads = new Coalescer((given, finish) => {
-      this.applyConfig(given.next, given.canary).then(finish, (error: unknown) => {
-        this.log.error(
-          { config: this.config.file, code: ErrorCode.INTERNAL, err: error },
-          `internal error in a config reload: ${errorMessage(error)}; still running the previous config`,
-        );
-        finish(null);
-      });
-    }, merge);
   }
 
   // Steps the supervisor's machine and carries out its effects.
@@ -136,9 +104,9 @@ export class Supervisor {
         return;
       case 'stop apps':
         for (const cancel of stopEveryApp(
-          this.runners,
-          (r) => this.stoppedByCommand.has(r),
-          this.effects,
+          this.runners.running,
+          (r) => this.runners.isStoppedByCommand(r),
+          this.runners.effects,
           this.log,
         ))
           this.delays.add(cancel);
@@ -147,7 +115,7 @@ export class Supervisor {
       case 'kill apps':
         for (const cancel of this.delays) cancel();
         this.delays.clear();
-        for (const runner of this.runners) void runner.kill();
+        for (const runner of this.runners.running) void runner.kill();
         return;
       case 'finish':
         // After the answers already on their way (a `clusterd restart` of the last app, which errored).
@@ -167,61 +135,21 @@ export class Supervisor {
     }
   }
 
-  private settings(app: ResolvedApp): ResolvedApp {
-    return this.options.watchAll ? { ...app, watch: { ...app.watch, enabled: true } } : app;
-  }
-
-  /** Starts a runner for `app`; one that replaces `previous` (a restart) takes over its recent output. */
-  private add(app: ResolvedApp, previous?: AppRunner): AppRunner {
-    const runner = new AppRunner(
-      this.settings(app),
-      this.log,
-      this.logFormat,
-      app.primaryGroup !== null && this.shared
-        ? this.shared.effectsFor(this.effects, app.primaryGroup, app.name)
-        : this.effects,
-      this.options.observer,
-    );
-    if (runsAsRoot(app, process.getuid?.()) && !this.warnedRoot.has(app.name)) {
-      this.warnedRoot.add(app.name);
-      this.log.warn({ app: app.name }, `app ${app.name} runs as root; set user to drop privileges`);
-    }
-    // `clusterd logs` still shows what the app printed before, and its followers go on following it.
-    previous?.output.passTo(runner.output);
-    this.current.set(app.name, runner);
-    this.runners.add(runner);
-    void runner.done.then(() => {
-      if (this.current.get(runner.app.name) !== runner) this.runners.delete(runner);
-      this.checkFinished();
-    });
-    runner.start();
-    return runner;
-  }
-
-  // Retires a runner (removed from the config, or replaced by a restart): it stops, and is forgotten
-  // once its primary is gone.
-  private retire(runner: AppRunner): Promise<void> {
-    if (this.current.get(runner.app.name) === runner) this.current.delete(runner.app.name);
-    this.stoppedByCommand.delete(runner);
-    void runner.done.then(() => this.runners.delete(runner));
-    return runner.stop();
-  }
-
   // Ends `run` once nothing is left running, except that apps stopped by command keep the supervisor up
   // (so `clusterd start <app>` can bring them back) until it is told to stop.
   private checkFinished(): void {
-    if (this.busy > 0 || ![...this.runners].every((r) => r.settled)) return;
-    this.dispatch({ type: 'apps ended', held: this.stoppedByCommand.size > 0 });
+    if (this.busy > 0 || !this.runners.settled) return;
+    this.dispatch({ type: 'apps ended', held: this.runners.held });
   }
 
   /** The runners of the config's apps. */
   get apps(): AppRunner[] {
-    return [...this.current.values()];
+    return this.runners.apps;
   }
 
   /** The running app called `name`. */
   runner(name: string): AppRunner | undefined {
-    return this.current.get(name);
+    return this.runners.get(name);
   }
 
   /** True once a stop of everything has begun (readiness turns 503 then, before any drain). */
@@ -231,27 +159,17 @@ export class Supervisor {
 
   /** Stopped by `clusterd stop <app>`: the operator took it out. */
   isStoppedByCommand(runner: AppRunner): boolean {
-    return this.stoppedByCommand.has(runner);
+    return this.runners.isStoppedByCommand(runner);
   }
 
   /** The runners a command is about: one app, or all. */
   select(name: string | undefined): AppRunner[] {
-    if (name === undefined) return this.apps;
-    const runner = this.runner(name);
-    if (!runner) throw unknownApp(name, [...this.current.keys()]);
-    return [runner];
+    return this.runners.select(name);
   }
 
   /** The state of every app and worker, with CPU and memory of each worker. */
   status(windowMs?: number): Promise<Status> {
     return statusOf(this.apps, this.config, this.startedAt, windowMs);
-  }
-
-  // One app, or all of them but those stopped by `clusterd stop <app>`: a reload or restart of "all"
-  // does not bring back an app an operator stopped.
-  private targets(name: string | undefined): AppRunner[] {
-    const runners = this.select(name);
-    return name === undefined ? runners.filter((r) => !this.stoppedByCommand.has(r)) : runners;
   }
 
   /**
@@ -260,7 +178,7 @@ export class Supervisor {
    */
   reloadApps(name?: string, canary?: boolean): Promise<AppOutcome<OpResults['reload']>[]> {
     return Promise.all(
-      this.targets(name).map(async (r) => {
+      this.runners.targets(name).map(async (r) => {
         // Named, an app that cannot have a canary is refused; among all, it is reloaded without one.
         const refusal = canary && name !== undefined ? canaryRefusalOf(r.app) : null;
         if (refusal) return { app: r.app.name, ...failed(ErrorCode.USAGE, `reload --canary: ${refusal}`) };
@@ -271,7 +189,7 @@ export class Supervisor {
 
   /** Hard restart: stop the app's primary and all its workers, then start it anew; resolves once it runs. */
   async restartApps(name?: string): Promise<AppOutcome<OpResults['start']>[]> {
-    const runners = this.targets(name);
+    const runners = this.runners.targets(name);
     this.busy += 1;
     try {
       return await Promise.all(runners.map((old) => this.restart(old)));
@@ -283,29 +201,29 @@ export class Supervisor {
 
   private async restart(old: AppRunner): Promise<AppOutcome<OpResults['start']>> {
     const name = old.app.name;
-    this.stoppedByCommand.delete(old);
+    this.runners.resumed(old);
     // The old runner stays the app's until the new one replaces it: a config reload meanwhile updates
     // its settings (kept for the new start), and one that removes the app cancels the restart.
     await old.stop();
     if (this.s.stop) return { app: name, ...failed(ErrorCode.APP_STOPPING, 'the supervisor is stopping') };
-    if (this.current.get(name) !== old)
+    if (this.runners.get(name) !== old)
       return { app: name, ...failed(ErrorCode.CONFLICT, 'the app left the config meanwhile') };
-    this.runners.delete(old);
-    const runner = this.add(old.app, old);
+    this.runners.forget(old);
+    const runner = this.runners.add(old.app, old);
     return { app: name, ...(await runner.started) };
   }
 
   /** The worker count `N`, `+N` or `-N` asks of one app; throws if it is not a count clusterd runs. */
   scaleTarget(name: string, spec: string): number {
     const [runner] = this.select(name);
-    if (!runner) throw unknownApp(name, [...this.current.keys()]);
+    if (!runner) throw this.runners.unknown(name);
     return scaleCount(runner.app.instances, spec);
   }
 
   /** Runs `to` workers of one app; resolves once the new ones serve (or the removed ones have stopped). */
   async scaleApp(name: string, to: number): Promise<AppOutcome<OpResults['scale']>> {
     const [runner] = this.select(name);
-    if (!runner) throw unknownApp(name, [...this.current.keys()]);
+    if (!runner) throw this.runners.unknown(name);
     return { app: name, ...(await runner.scale(to)) };
   }
 
@@ -318,7 +236,7 @@ export class Supervisor {
     }
     const [runner] = this.select(name);
     if (runner) {
-      this.stoppedByCommand.add(runner);
+      this.runners.stoppedBy(runner);
       await runner.stop();
     }
     return [name];
@@ -336,11 +254,11 @@ export class Supervisor {
         `app "${name}" is ${runner?.state ?? 'unknown'}, not stopped`,
       );
     return async () => {
-      if (!runner.settled || this.current.get(name) !== runner)
+      if (!runner.settled || this.runners.get(name) !== runner)
         return { app: name, ...failed(ErrorCode.CONFLICT, 'the app was started meanwhile') };
-      this.stoppedByCommand.delete(runner);
-      this.runners.delete(runner);
-      const started = this.add(runner.app, runner);
+      this.runners.resumed(runner);
+      this.runners.forget(runner);
+      const started = this.runners.add(runner.app, runner);
       return { app: name, ...(await started.started) };
     };
   }
@@ -349,7 +267,7 @@ export class Supervisor {
   // the first runners kept there for the root's life held every restart's recent output since (each
   // runner's output points to its successor's; found by bench/soak.ts --snapshots).
   private startAll(): void {
-    const first = this.config.apps.map((app) => this.add(app));
+    const first = this.config.apps.map((app) => this.runners.add(app));
     void Promise.all(first.map(async (r) => ({ app: r.app.name, ...(await r.started) }))).then((outcomes) => {
       this.dispatch({ type: 'started', failed: outcomes.filter((o) => !o.ok) });
     });
@@ -380,49 +298,16 @@ export class Supervisor {
     if (!acceptsReload(this.s)) return Promise.resolve(null);
     this.dispatch({ type: 'reload asked', kind: 'config' });
     const request: ConfigRequest = { next, ...(canary === undefined ? {} : { canary }) };
-    const done = new Promise<ConfigApplied | null>((resolve) => this.configReloads.request(request, resolve));
-    void done.then(() => this.applied).then(() => this.dispatch({ type: 'reload done', kind: 'config' }));
+    const done = this.configReloads.request(request);
+    void done
+      .then(() => this.configReloads.applied)
+      .then(() => this.dispatch({ type: 'reload done', kind: 'config' }));
     return done;
   }
 
   /** The config file as it is now, with the running environment; throws a ConfigError if invalid. */
   readConfig(): Promise<ResolvedConfig> {
     return loadConfig({ path: this.config.file, environment: this.config.environment });
-  }
-
-  private async applyConfig(given: ResolvedConfig | null, canary?: boolean): Promise<ConfigApplied | null> {
-    const next = given ?? (await readNextConfig(this.log, this.config.file, () => this.readConfig()));
-    if ('ok' in next) return next;
-    if (this.s.stop) return null;
-    // The health server was set up at start (`--health` may override it): not moved under its probes.
-    if (JSON.stringify(next.health) !== JSON.stringify(this.config.health))
-      this.log.warn(
-        { config: this.config.file },
-        'health changed in the config file: it applies when clusterd is restarted; the health server keeps its address',
-      );
-    this.applied = Promise.resolve();
-    const { summary, work, applied } = applyChanges(
-      {
-        log: this.log,
-        settings: (app) => this.settings(app),
-        runner: (name) => this.current.get(name),
-        add: (app) => this.add(app),
-        retire: (runner) => this.retire(runner),
-        restartApps: (name) => this.restartApps(name),
-        ...(canary === undefined ? {} : { canary }),
-      },
-      diffApps(
-        this.config.apps.map((a) => this.settings(a)),
-        next.apps.map((a) => this.settings(a)),
-      ),
-    );
-    this.config = next;
-    this.applied = Promise.allSettled(work);
-    this.log.info(
-      { config: next.file, changes: summary },
-      `config reloaded: ${summary.join('; ') || 'nothing changed'}`,
-    );
-    return { ok: true, changes: applied };
   }
 
   /** Rolling reload of every app. */

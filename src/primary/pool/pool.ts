@@ -3,18 +3,16 @@
 // together), scaled (scale.ts), stopped. A slot is decided by its step function (slot-step.ts): the pool
 // turns worker events into slot events (`dispatch`, the one place a slot changes) and carries out the
 // effects, all through `PoolEffects` (fakes in pool.test.ts and pool-fuzz.test.ts, node:cluster in
-// process/cluster-worker.ts).
+// process/cluster-worker.ts). Here are the slots, their workers' forks and exits, and the app's state;
+// how reloads and scales are run over the slots, one at a time, is pool-changes.ts's.
 import type { ResolvedApp } from '../../config/resolved.js';
 import { ErrorCode, type Failure } from '../../errors.js';
-import { Coalescer } from '../../lifecycle/coalescer.js';
 import { Lifecycle } from '../../lifecycle/machine.js';
 import { APP_TRANSITIONS, type AppState, deriveAppState } from '../../lifecycle/states.js';
-import { type ExitRecord, failed, type OpResults, type Outcome } from '../../protocol.js';
+import { type ExitRecord, failed, type OpResults } from '../../protocol.js';
 import type { Guards } from '../guards/guards.js';
 import { poolGuards } from '../guards/pool-guards.js';
-import { Recycle, type RecycleTarget } from '../reload/recycle.js';
-import { RollingReload, type Run } from '../reload/rolling-reload.js';
-import { scaleSlots } from './scale.js';
+import { PoolChanges, type Reply } from './pool-changes.js';
 import type { SlotEffect, SlotEvent, SlotSnapshot } from './slot-step.js';
 import { SlotTable } from './slot-table.js';
 import { type PoolEffects, TrackedWorker, type WorkerExit } from './tracked-worker.js';
@@ -24,23 +22,7 @@ type Slot = SlotSnapshot<TrackedWorker>;
 const LAST_EXITS = 5;
 const isReady = (worker: TrackedWorker) => worker.lifecycle.is('ready');
 
-export type Reply<T> = (outcome: Outcome<T>) => void;
 const STOPPING = 'the app is stopping';
-
-/**
- * New settings to reload onto, or none (a watched file changed): those of the latest request. With
- * `targets`, only those workers are replaced (the guards'); null: every worker.
- */
-/**
- * `canary`: a deploy's explicit choice; `watch`: only watched files' changes asked for it (development:
- * never a canary, unless a deploy folded into it says so).
- */
-type ReloadRequest = {
-  app: ResolvedApp | null;
-  targets: RecycleTarget[] | null;
-  canary?: boolean;
-  watch?: boolean;
-};
 
 export class Pool {
   /** The app's settings: a scale-up's and the restart policy's; a failed reload's are never kept. */
@@ -55,8 +37,8 @@ export class Pool {
   /** Why the app is in its state, for the answers that refuse or fail because of it. */
   private reason: string | undefined;
   private readonly lastExits: ExitRecord[] = [];
-  private readonly reloads: Coalescer<ReloadRequest, Outcome<OpResults['reload']>>;
-  private run: Run | null = null;
+  /** Reloads, a guard's replacements and scales, one at a time. */
+  private readonly changes: PoolChanges;
   private readonly guards: Guards<TrackedWorker>;
   /** Requests waiting for a condition: each answers and returns true once it holds. */
   private readonly waiting = new Set<() => boolean>();
@@ -80,18 +62,31 @@ export class Pool {
         ...(to === 'errored' ? { lastExits: [...this.lastExits] } : {}),
       }),
     );
-    // Latest wins: a watched file's reload (no settings) keeps the settings a queued request brought.
-    this.reloads = new Coalescer(
-      (request, finish) => this.startReload(request, finish),
-      (queued, next) => ({
-        app: next.app ?? queued.app,
-        targets: queued.targets && next.targets ? [...queued.targets, ...next.targets] : null,
-        // A deploy folded with a watched file's change is still a deploy: the latest deploy's choice
-        // stands, and the settings' when none chose.
-        ...((next.canary ?? queued.canary) !== undefined ? { canary: next.canary ?? queued.canary } : {}),
-        ...(queued.watch && next.watch ? { watch: true } : {}),
-      }),
-    );
+    this.changes = new PoolChanges({
+      fx,
+      app: () => this.app,
+      setSettings: (app) => this.setSettings(app),
+      setInstances: (instances) => {
+        this.app = { ...this.app, instances };
+      },
+      slots: () => this.slots.all,
+      dispatch: (id, event) => this.dispatch(id, event),
+      refused: (reply) => this.refused(reply),
+      errored: () => this.state.is('errored'),
+      recover: () => this.recover(),
+      settle: () => this.settle(),
+      // What scaling needs (scale.ts).
+      count: () => this.slots.size,
+      slot: (id) => this.slots.get(id),
+      addSlot: (id) => this.addSlot(id),
+      removeFrom: (count) => {
+        for (const slot of this.slots.all.slice(count))
+          this.dispatch(slot.id, { type: 'remove', reason: 'scaled down' });
+        this.slots.truncate(count);
+      },
+      when: (answered) => this.when(answered),
+      stopping: () => this.state.is('stopping', 'stopped'),
+    });
     this.guards = poolGuards(
       app,
       {
@@ -99,7 +94,7 @@ export class Pool {
         slotHolding: (worker) => this.slots.holding(worker),
         refusal: () => this.refusal()?.reason ?? null,
         request: (target, done) =>
-          this.reloads.request({ app: null, targets: [target] }, (outcome) => done(outcome.ok)),
+          this.changes.reload({ app: null, targets: [target] }, (outcome) => done(outcome.ok)),
       },
       fx,
     );
@@ -126,7 +121,7 @@ export class Pool {
   // or queued may still give an errored app a new start, so the pool is not finished while one is.
   private get finished(): boolean {
     const over = this.state.is('stopped') || (this.state.is('errored') && this.workers.size === 0);
-    return over && !this.reloads.busy;
+    return over && !this.changes.busy;
   }
 
   // Why a request can no longer be taken, if it cannot.
@@ -170,19 +165,19 @@ export class Pool {
    */
   reload(app: ResolvedApp | null, reply: Reply<OpResults['reload']>, canary?: boolean): void {
     if (this.refused(reply)) return;
-    this.reloads.request({ app, targets: null, ...(canary === undefined ? {} : { canary }) }, reply);
+    this.changes.reload({ app, targets: null, ...(canary === undefined ? {} : { canary }) }, reply);
   }
 
   /** A watched file's reload (development): onto the settings in force, never with a canary of its own. */
   watchReload(reply: Reply<OpResults['reload']>): void {
     if (this.refused(reply)) return;
-    this.reloads.request({ app: null, targets: null, watch: true }, reply);
+    this.changes.reload({ app: null, targets: null, watch: true }, reply);
   }
 
   /** Runs `instances` workers, once the reloads in progress and queued are over (they never interleave). */
   scale(instances: number, reply: Reply<OpResults['scale']>): void {
     if (this.refused(reply)) return;
-    this.reloads.whenIdle(() => this.applyScale(instances, reply));
+    this.changes.scale(instances, reply);
   }
 
   /** Drains and stops every worker; answers once all have exited. Idempotent. */
@@ -199,8 +194,8 @@ export class Pool {
     this.setApp('stopping', 'stop requested');
     this.guards.stop();
     for (const slot of this.slots.all) this.dispatch(slot.id, { type: 'remove', reason: 'stop requested' });
-    this.reloads.dropQueued(failed(ErrorCode.APP_STOPPING, STOPPING));
-    this.run?.abort(STOPPING);
+    this.changes.dropQueued(failed(ErrorCode.APP_STOPPING, STOPPING));
+    this.changes.run?.abort(STOPPING);
     for (const worker of [...this.workers]) worker.drain('stop requested');
     this.settle('stop requested');
   }
@@ -255,13 +250,13 @@ export class Pool {
         for (const slot of this.slots.all) this.dispatch(slot.id, { type: 'app-errored' });
         return;
       case 'took-over':
-        this.run?.tookOver(effect.worker);
+        this.changes.run?.tookOver(effect.worker);
         return;
       case 'recreated':
-        this.run?.recreated(id, effect.worker);
+        this.changes.run?.recreated(id, effect.worker);
         return;
       case 'lost':
-        this.run?.failed(effect.worker, effect.reason);
+        this.changes.run?.failed(effect.worker, effect.reason);
         return;
     }
   }
@@ -282,7 +277,7 @@ export class Pool {
     worker.ready(address);
     const slot = this.slots.holding(worker);
     if (slot) this.dispatch(slot.id, { type: 'ready', worker });
-    this.run?.ready(worker);
+    this.changes.run?.ready(worker);
     this.settle();
   }
 
@@ -321,80 +316,6 @@ export class Pool {
     if (!answered()) this.waiting.add(answered);
   }
 
-  private startReload(request: ReloadRequest, finish: Reply<OpResults['reload']>): void {
-    if (this.refused(finish)) return;
-    const host = {
-      slot: (id: number) => this.slots.get(id),
-      dispatch: (id: number, event: SlotEvent<TrackedWorker>) => this.dispatch(id, event),
-      now: this.fx.now,
-    };
-    if (request.targets) {
-      // A guard's replacements: no reload is reported, and an errored app is not given a new start.
-      const recycle = new Recycle({ ...host, send: this.fx.send }, request.targets, (outcome) => {
-        this.run = null;
-        finish(outcome);
-        this.settle();
-      });
-      this.run = recycle;
-      recycle.start();
-      this.settle();
-      return;
-    }
-    const previous = this.app;
-    if (request.app) this.setSettings(request.app);
-    this.fx.send({ type: 'reload', phase: 'started' });
-    if (this.state.is('errored')) this.recover();
-    // Slots that finished (crash-loop limit, a clean exit) serve nothing: they start again at once, as the
-    // reload's first group, instead of waiting for their turn.
-    const revived = this.slots.all.filter((s) => s.state === 'finished').map((s) => s.id);
-    const order = this.slots.all.map((s) => s.id).filter((id) => !revived.includes(id));
-    const reload = new RollingReload(
-      host,
-      order,
-      this.app.reload.parallel,
-      (outcome) => this.endReload(outcome, finish, previous),
-      'a rolling reload',
-      this.app,
-      ...this.canaryFor(request, revived.length, previous),
-    );
-    this.run = reload;
-    reload.start(revived);
-    this.settle();
-  }
-
-  // The canary phase a deploy gets: asked for (or by the settings), and possible: every slot serving
-  // something to compare with. One that cannot be had is said (a warning, and `noCanary` in the
-  // reload's result), and the reload goes on without it.
-  private canaryFor(
-    request: ReloadRequest,
-    revived: number,
-    previous: ResolvedApp,
-  ): [ConstructorParameters<typeof RollingReload>[6], string | null] {
-    const settings = this.app.reload.canary;
-    if (!(request.canary ?? (request.watch ? false : settings.enabled))) return [null, null];
-    const serving = this.slots.all.filter((s) => s.state === 'serving').length;
-    if (revived > 0 || serving === 0) {
-      const why = `${serving === 0 ? 'no worker serves' : `${revived} worker slot(s) serve nothing`}, so there is nothing to compare a canary with`;
-      this.fx.send({
-        type: 'warning',
-        message: `canary skipped: ${why}; the reload replaces every worker without one`,
-      });
-      return [null, why];
-    }
-    const run = {
-      settings,
-      previous,
-      fx: {
-        timer: this.fx.timer,
-        now: this.fx.now,
-        measure: this.fx.measure,
-        weigh: this.fx.weigh,
-        send: this.fx.send,
-      },
-    };
-    return [run, null];
-  }
-
   private setSettings(app: ResolvedApp): void {
     this.app = { ...app, instances: this.slots.size };
     this.guards.update(this.app.guards, this.app.restart);
@@ -406,50 +327,5 @@ export class Pool {
   private recover(): void {
     for (const slot of this.slots.all) this.dispatch(slot.id, { type: 'new-budget' });
     this.setApp('starting', 'reload');
-  }
-
-  private endReload(
-    outcome: Outcome<OpResults['reload']>,
-    finish: Reply<OpResults['reload']>,
-    previous: ResolvedApp,
-  ): void {
-    this.run = null;
-    this.fx.send(
-      outcome.ok
-        ? { type: 'reload', phase: 'done', ...outcome.result }
-        : { type: 'reload', phase: 'failed', reason: outcome.reason },
-    );
-    // Failed: the app's settings are those it had (restarts of old workers, scale-ups: never the failed
-    // reload's). Slots it already promoted keep the new ones their workers run, until the next reload.
-    if (!outcome.ok && this.app !== previous) this.setSettings(previous);
-    if (outcome.ok && this.state.is('errored')) this.recover();
-    // Answered before the app settles: a reload queued behind this one starts here, and the pool is not
-    // finished while it runs.
-    finish(outcome);
-    this.settle();
-  }
-
-  private applyScale(instances: number, reply: Reply<OpResults['scale']>): void {
-    // Asked again: the reloads it waited for may have ended the app (stopped, or errored with no worker).
-    if (this.refused(reply)) return;
-    this.app = { ...this.app, instances };
-    const from = scaleSlots(
-      {
-        count: () => this.slots.size,
-        slot: (id) => this.slots.get(id),
-        addSlot: (id) => this.addSlot(id),
-        removeFrom: (count) => {
-          for (const slot of this.slots.all.slice(count))
-            this.dispatch(slot.id, { type: 'remove', reason: 'scaled down' });
-          this.slots.truncate(count);
-        },
-        when: (answered) => this.when(answered),
-        stopping: () => this.state.is('stopping', 'stopped'),
-      },
-      instances,
-      reply,
-    );
-    this.fx.send({ type: 'scaled', from, to: instances });
-    this.settle();
   }
 }
