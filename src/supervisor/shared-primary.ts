@@ -9,7 +9,11 @@
 //   anyone (its event loop is blocked): it is SIGKILLed, which is every app's exit;
 // - the app's context ending is that app's exit; the host's own exit is the exit of every app attached;
 // - the apps' workers' output comes as messages tagged with the app: written out whole, and handed to
-//   that app's `output` (its `clusterd logs`);
+//   that app's `output` (its `clusterd logs`). Each message is acknowledged (`ack`, counts per app and
+//   stream, one message per app for a turn's worth) once the root's stdout/stderr accepted its write, at
+//   once or after 'drain': the host keeps a window of unacknowledged output per app and stream
+//   (primary/host.ts), so a slow stdout pauses that app's workers as the pipe of a primary of its own
+//   does (log/relay.ts), and the root's buffer stays bounded;
 // - once no app is attached the host is told to exit; an app attached after that gets a new host.
 // The process itself is behind `HostFork`, so all of this is unit-tested with fakes.
 import { fork } from 'node:child_process';
@@ -44,11 +48,20 @@ export interface HostEffects {
   /** Forks the group's host process. May throw: every app attached gets that as a failed start. */
   fork(group: string, handlers: HostHandlers): HostChild;
   timer(ms: number, fn: () => void): () => void;
-  /** Where the apps' output is written (the root's stdout and stderr), whole lines at a time. */
-  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** Calls `fn` once, after what is being handled now (a turn's acknowledgements go together). */
+  soon(fn: () => void): void;
+  /**
+   * Writes the apps' output to the root's stdout or stderr, whole lines at a time. False: the stream is
+   * backed up (the write is buffered), until `drained`.
+   */
+  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  /** Calls `fn` once `stream` takes writes again ('drain'), or will never (closed). */
+  drained(stream: 'stdout' | 'stderr', fn: () => void): void;
   /** Something of the host's own to report (a protocol mismatch). */
   warn(group: string, message: string): void;
 }
+
+type Stream = 'stdout' | 'stderr';
 
 interface Host {
   readonly group: string;
@@ -57,12 +70,20 @@ interface Host {
   queue: HostRootMessage[];
   /** The apps attached, each with its runner's handlers. */
   readonly apps: Map<string, PrimaryHandlers>;
+  /**
+   * Each attached app's output messages written and not yet acknowledged, per stream. A new object per
+   * attachment: what is taken after the app's context ended is not counted for its next one.
+   */
+  readonly credit: Map<string, Record<Stream, number>>;
+  acking: boolean;
   closing: boolean;
   dead: boolean;
 }
 
 export class SharedPrimaries {
   private readonly hosts = new Map<string, Host>();
+  /** Per stream of the root, while it is backed up: what to do once it drained (acknowledgements). */
+  private readonly backedUp: Record<Stream, (() => void)[] | null> = { stdout: null, stderr: null };
 
   constructor(private readonly fx: HostEffects) {}
 
@@ -90,6 +111,8 @@ export class SharedPrimaries {
       ready: false,
       queue: [],
       apps: new Map(),
+      credit: new Map(),
+      acking: false,
       closing: false,
       dead: false,
     };
@@ -114,6 +137,7 @@ export class SharedPrimaries {
     const existing = this.hosts.get(group);
     const host = existing && !existing.dead && !existing.closing ? existing : this.start(group);
     host.apps.set(app, handlers);
+    host.credit.set(app, { stdout: 0, stderr: 0 });
     this.send(host, { type: 'attach', app });
     const current = () => !host.dead && host.apps.get(app) === handlers;
     return {
@@ -160,7 +184,13 @@ export class SharedPrimaries {
         host.apps.get(message.app)?.message(message.message);
         return;
       case 'output': {
-        this.fx.write(message.stream, message.text);
+        const credit = host.credit.get(message.app);
+        const { stream } = message;
+        this.write(stream, message.text, () => {
+          if (!credit) return;
+          credit[stream] += 1;
+          this.ackSoon(host);
+        });
         host.apps.get(message.app)?.output(Buffer.from(message.text));
         return;
       }
@@ -168,6 +198,7 @@ export class SharedPrimaries {
         const handlers = host.apps.get(message.app);
         if (!handlers) return;
         host.apps.delete(message.app);
+        host.credit.delete(message.app);
         handlers.exit(message.code, message.signal);
         if (host.apps.size === 0 && !host.dead) {
           host.closing = true;
@@ -189,7 +220,45 @@ export class SharedPrimaries {
     if (this.hosts.get(host.group) === host) this.hosts.delete(host.group);
     const apps = [...host.apps.values()];
     host.apps.clear();
+    host.credit.clear();
     for (const handlers of apps) handlers.exit(code, signal, failure);
+  }
+
+  /**
+   * Writes an app's output; `taken` once the stream accepted it. While a stream is backed up, what is
+   * written to it is taken when it drains, in order.
+   */
+  private write(stream: Stream, text: string, taken: () => void): void {
+    const waiting = this.backedUp[stream];
+    if (this.fx.write(stream, text) && !waiting) {
+      taken();
+      return;
+    }
+    if (waiting) {
+      waiting.push(taken);
+      return;
+    }
+    const queue = [taken];
+    this.backedUp[stream] = queue;
+    this.fx.drained(stream, () => {
+      this.backedUp[stream] = null;
+      for (const fn of queue) fn();
+    });
+  }
+
+  /** The acknowledgements of this turn, one message per app (both streams' counts). */
+  private ackSoon(host: Host): void {
+    if (host.acking) return;
+    host.acking = true;
+    this.fx.soon(() => {
+      host.acking = false;
+      for (const [app, credit] of host.credit) {
+        if (credit.stdout === 0 && credit.stderr === 0) continue;
+        this.send(host, { type: 'ack', app, stdout: credit.stdout, stderr: credit.stderr });
+        credit.stdout = 0;
+        credit.stderr = 0;
+      }
+    });
   }
 }
 
@@ -198,6 +267,7 @@ export function hostEffects(
   output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream },
   warn: (group: string, message: string) => void,
 ): HostEffects {
+  const target = (stream: Stream) => (stream === 'stdout' ? output.out : output.err) as Writable;
   return {
     fork: (group, handlers) => {
       // The same settings as an app's own primary (primary-process.ts): its own process group, the
@@ -235,10 +305,28 @@ export function hostEffects(
       const timer = setTimeout(fn, ms);
       return () => clearTimeout(timer);
     },
+    soon: (fn) => {
+      setImmediate(fn);
+    },
     write: (stream, text) => {
-      const target = stream === 'stdout' ? output.out : output.err;
-      // Nobody reads our output any more (a closed pipe): dropped, as relayLines does.
-      if (!(target as Writable).destroyed) target.write(text);
+      const to = target(stream);
+      // Nobody reads our output any more (a closed pipe): dropped, as relayLines does, and taken.
+      if (to.destroyed) return true;
+      return to.write(text);
+    },
+    drained: (stream, fn) => {
+      const to = target(stream);
+      if (to.destroyed) {
+        fn();
+        return;
+      }
+      const done = () => {
+        to.off('drain', done);
+        to.off('close', done);
+        fn();
+      };
+      to.once('drain', done);
+      to.once('close', done);
     },
     warn,
   };
