@@ -14,11 +14,15 @@
 //   once or after 'drain': the host keeps a window of unacknowledged output per app and stream
 //   (primary/host.ts), so a slow stdout pauses that app's workers as the pipe of a primary of its own
 //   does (log/relay.ts), and the root's buffer stays bounded;
-// - once no app is attached the host is told to exit; an app attached after that gets a new host.
+// - once no app is attached the host is told to exit; an app attached after that gets a new host. A host
+//   that exits with no app attached has its process group swept (what an app's descendants left there),
+//   as each app's runner sweeps its primary's group when it exits with apps attached (leftovers.ts).
 // The process itself is behind `HostFork`, so all of this is unit-tested with fakes.
 import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import type { Logger } from '../log/logger.js';
 import { relayLines } from '../log/relay.js';
+import { killGroup, linuxProc } from '../primary/stop/descendants-proc.js';
 import { type HostMessage, type HostRootMessage, isHostMessage, PROTOCOL_VERSION } from '../protocol.js';
 import {
   compileCacheArgs,
@@ -57,6 +61,8 @@ export interface HostEffects {
   write(stream: 'stdout' | 'stderr', text: string): boolean;
   /** Calls `fn` once `stream` takes writes again ('drain'), or will never (closed). */
   drained(stream: 'stdout' | 'stderr', fn: () => void): void;
+  /** Kills what is left in the process group of a host that exited (`pid`, its leader), and says so. */
+  sweep(group: string, pid: number): void;
   /** Something of the host's own to report (a protocol mismatch). */
   warn(group: string, message: string): void;
 }
@@ -222,6 +228,9 @@ export class SharedPrimaries {
     host.apps.clear();
     host.credit.clear();
     for (const handlers of apps) handlers.exit(code, signal, failure);
+    // With apps attached, each one's runner sweeps the group (leftovers.ts); without, nobody else would.
+    const pid = host.child?.pid ?? null;
+    if (apps.length === 0 && pid !== null) this.fx.sweep(host.group, pid);
   }
 
   /**
@@ -265,6 +274,7 @@ export class SharedPrimaries {
 /** The real host processes: primary/entry.js with `--group`, forked as an app's own primary is. */
 export function hostEffects(
   output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream },
+  log: Pick<Logger, 'warn'>,
   warn: (group: string, message: string) => void,
 ): HostEffects {
   const target = (stream: Stream) => (stream === 'stdout' ? output.out : output.err) as Writable;
@@ -327,6 +337,10 @@ export function hostEffects(
       };
       to.once('drain', done);
       to.once('close', done);
+    },
+    sweep: (group, pid) => {
+      const pids = killGroup(linuxProc(), pid);
+      if (pids.length > 0) log.warn({ group, pids }, "killed processes left in the shared primary's group");
     },
     warn,
   };

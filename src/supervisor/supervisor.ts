@@ -100,8 +100,10 @@ export class Supervisor {
     this.shared = options.effects
       ? null
       : new SharedPrimaries(
-          hostEffects(options.output ?? { out: process.stdout, err: process.stderr }, (group, message) =>
-            this.log.error({ group, code: ErrorCode.INTERNAL }, message),
+          hostEffects(
+            options.output ?? { out: process.stdout, err: process.stderr },
+            this.log,
+            (group, message) => this.log.error({ group, code: ErrorCode.INTERNAL }, message),
           ),
         );
     // One config reload more for those asked during one: the latest file, and a deploy's canary choice.

@@ -1,7 +1,7 @@
 // The root's side of a shared primary (supervisor/shared-primary.ts) against a fake host process: one
 // host per group, messages tagged with the app both ways, a per-app kill, the host's exit as every
-// attached app's exit, a new host once the last app has left, and the apps' output acknowledged once the
-// root's stream took it.
+// attached app's exit (and its group swept when it had none), a new host once the last app has left, and
+// the apps' output acknowledged once the root's stream took it.
 import { describe, expect, it } from 'vitest';
 import { IpcSink, OUTPUT_WINDOW } from '../../src/primary/host.js';
 import type { HostMessage, HostRootMessage } from '../../src/protocol.js';
@@ -47,6 +47,7 @@ function setup() {
   const timers: { ms: number; fn: () => void }[] = [];
   const written: string[] = [];
   const warnings: string[] = [];
+  const sweeps: [string, number][] = [];
   const soon: (() => void)[] = [];
   const targets = { stdout: new FakeTarget(), stderr: new FakeTarget() };
   /** What the root does once the messages being handled now are done (its acknowledgements). */
@@ -69,6 +70,7 @@ function setup() {
       return !targets[stream].full;
     },
     drained: (stream, fn) => targets[stream].waiting.push(fn),
+    sweep: (group, pid) => sweeps.push([group, pid]),
     warn: (_group, message) => warnings.push(message),
   });
   const base = { spawn: () => null } as unknown as RunnerEffects;
@@ -83,7 +85,7 @@ function setup() {
     const child = shared.effectsFor(base, group, app).spawn(handlers);
     return { child, seen };
   };
-  return { shared, hosts, timers, written, warnings, targets, turn, attach };
+  return { shared, hosts, timers, written, warnings, sweeps, targets, turn, attach };
 }
 
 const hello = { type: 'host', version: PROTOCOL_VERSION, pid: 100 } as const;
@@ -259,6 +261,41 @@ describe('SharedPrimaries', () => {
     expect(b.seen.exits).toEqual([[null, 'SIGKILL', undefined]]);
     // a had ended before: the host's death is not its exit again.
     expect(a.seen.exits).toHaveLength(1);
+  });
+
+  it("sweeps the group of a host that exits with no app attached, and leaves it to the apps' runners otherwise", () => {
+    const { hosts, attach, sweeps } = setup();
+    attach('g', 'a');
+    const empty = hosts[0] as FakeHost;
+    empty.tell(hello);
+    empty.tell({ type: 'ended', app: 'a', code: 0, signal: null });
+    expect(sweeps).toEqual([]);
+    empty.handlers.exit(0, null);
+    empty.handlers.exit(0, null);
+    expect(sweeps).toEqual([['g', 100]]);
+    // A host that dies with apps attached: each app's runner sweeps its primary's group (leftovers.ts).
+    const b = attach('g', 'b');
+    const busy = hosts[1] as FakeHost;
+    busy.tell(hello);
+    busy.handlers.exit(null, 'SIGKILL');
+    expect(b.seen.exits).toEqual([[null, 'SIGKILL', undefined]]);
+    expect(sweeps).toEqual([['g', 100]]);
+  });
+
+  it("makes the host's death every attached app's exit, and forks a new host for the next attach", () => {
+    const { hosts, attach } = setup();
+    const a = attach('g', 'a');
+    const b = attach('g', 'b');
+    hosts[0]?.tell(hello);
+    hosts[0]?.handlers.exit(null, 'SIGKILL');
+    expect(a.seen.exits).toEqual([[null, 'SIGKILL', undefined]]);
+    expect(b.seen.exits).toEqual([[null, 'SIGKILL', undefined]]);
+    // A message to a dead host's app goes nowhere.
+    a.child.send({ type: 'cancel', id: 1 });
+    expect(hosts[0]?.sent).toHaveLength(2);
+    const again = attach('g', 'a');
+    expect(hosts).toHaveLength(2);
+    expect(again.child.pid).toBe(101);
   });
 
   it('tells an empty host to close, and attaches a later app to a new host', () => {
