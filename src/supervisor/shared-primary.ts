@@ -5,8 +5,9 @@
 // - messages go both ways tagged with the app's name; the host's hello comes first, what is sent before
 //   it waits;
 // - `kill(signal)` is a request to the host about that app only (SIGKILL: its workers die now and its
-//   context ends). A host that does not end the app's context within KILL_HOST_MS is not answering
-//   anyone (its event loop is blocked): it is SIGKILLed, which is every app's exit;
+//   context ends). A host that does not end the app's context within KILL_HOST_MS of receiving the
+//   request (counted from when it was sent to a host that said hello, not while it waited for that) is
+//   not answering anyone (its event loop is blocked): it is SIGKILLed, which is every app's exit;
 // - the app's context ending is that app's exit; the host's own exit is the exit of every app attached;
 // - the apps' workers' output comes as messages tagged with the app: written out whole, and handed to
 //   that app's `output` (its `clusterd logs`). Each message is acknowledged (`ack`, counts per app and
@@ -73,7 +74,8 @@ interface Host {
   readonly group: string;
   child: HostChild | null;
   ready: boolean;
-  queue: HostRootMessage[];
+  /** What waits for the host's hello; `sent` once it went. */
+  queue: { message: HostRootMessage; sent: (() => void) | undefined }[];
   /** The apps attached, each with its runner's handlers. */
   readonly apps: Map<string, PrimaryHandlers>;
   /**
@@ -104,10 +106,14 @@ export class SharedPrimaries {
     return host && !host.dead ? (host.child?.pid ?? null) : null;
   }
 
-  private send(host: Host, message: HostRootMessage): void {
+  private send(host: Host, message: HostRootMessage, sent?: () => void): void {
     if (host.dead) return;
-    if (host.ready) host.child?.send(message);
-    else host.queue.push(message);
+    if (!host.ready) {
+      host.queue.push({ message, sent });
+      return;
+    }
+    host.child?.send(message);
+    sent?.();
   }
 
   private start(group: string): Host {
@@ -155,16 +161,18 @@ export class SharedPrimaries {
       },
       kill: (signal) => {
         if (!current()) return;
-        this.send(host, { type: 'signal', app, signal });
-        if (signal !== 'SIGKILL') return;
-        this.fx.timer(KILL_HOST_MS, () => {
-          if (!current()) return;
-          this.fx.warn(
-            group,
-            `the shared primary of group ${group} did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it: killing it (every app of the group restarts)`,
-          );
-          host.child?.kill('SIGKILL');
-        });
+        // The host is judged from when it can act on the request: a host still starting (no hello yet)
+        // has not got it.
+        const judge = () =>
+          this.fx.timer(KILL_HOST_MS, () => {
+            if (!current()) return;
+            this.fx.warn(
+              group,
+              `the shared primary of group ${group} did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it: killing it (every app of the group restarts)`,
+            );
+            host.child?.kill('SIGKILL');
+          });
+        this.send(host, { type: 'signal', app, signal }, signal === 'SIGKILL' ? judge : undefined);
       },
     };
   }
@@ -183,7 +191,10 @@ export class SharedPrimaries {
           return;
         }
         host.ready = true;
-        for (const queued of host.queue.splice(0)) host.child?.send(queued);
+        for (const { message: queued, sent } of host.queue.splice(0)) {
+          host.child?.send(queued);
+          sent?.();
+        }
         return;
       }
       case 'from':

@@ -1,7 +1,7 @@
 // The root's side of a shared primary (supervisor/shared-primary.ts) against a fake host process: one
-// host per group, messages tagged with the app both ways, a per-app kill, the host's exit as every
-// attached app's exit (and its group swept when it had none), a new host once the last app has left, and
-// the apps' output acknowledged once the root's stream took it.
+// host per group, messages tagged with the app both ways, a per-app kill judged from when the host got
+// it, the host's exit as every attached app's exit (and its group swept when it had none), a new host once
+// the last app has left, and the apps' output acknowledged once the root's stream took it.
 import { describe, expect, it } from 'vitest';
 import { IpcSink, OUTPUT_WINDOW } from '../../src/primary/host.js';
 import type { HostMessage, HostRootMessage } from '../../src/protocol.js';
@@ -236,6 +236,24 @@ describe('SharedPrimaries', () => {
     expect(sink.inFlight).toBe(0);
     // Nothing lost, nothing out of order.
     expect(written).toEqual(Array.from({ length: OUTPUT_WINDOW }, (_, i) => `stdout:a[0] ${i}\n`));
+  });
+
+  it('judges a SIGKILL from when the host got it, not while it was starting', () => {
+    const { hosts, attach, timers } = setup();
+    const a = attach('g', 'a');
+    const host = hosts[0] as FakeHost;
+    a.child.kill('SIGKILL');
+    // Queued behind the host's hello: it cannot act on it yet, so it is not judged yet.
+    expect(host.sent).toEqual([]);
+    expect(timers).toEqual([]);
+    host.tell(hello);
+    expect(host.sent).toEqual([
+      { type: 'attach', app: 'a' },
+      { type: 'signal', app: 'a', signal: 'SIGKILL' },
+    ]);
+    expect(timers.map((t) => t.ms)).toEqual([KILL_HOST_MS]);
+    timers[0]?.fn();
+    expect(host.signals).toEqual(['SIGKILL']);
   });
 
   it('turns a kill into a request for that app only; a host that does not end it in time is killed', () => {
