@@ -15,7 +15,7 @@ import type { CanaryReport } from './primary/reload/canary-judge.js';
 import workerMessages from './worker/messages.cjs';
 
 /** Bumped on any incompatible change; a primary of another version is refused by the root. */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -427,7 +427,12 @@ export type HostRootMessage =
    */
   | { type: 'signal'; app: string; signal: NodeJS.Signals }
   /** No app is attached any more: the host exits (once it has no context left). */
-  | { type: 'close' };
+  | { type: 'close' }
+  /**
+   * The root's stdout/stderr took this many more of the app's `output` messages (its write was accepted,
+   * at once or after 'drain'), in the order sent: the host's window of output in flight moves on.
+   */
+  | { type: 'ack'; app: string; stdout: number; stderr: number };
 
 /** A shared primary's host -> root. */
 export type HostMessage =
@@ -444,14 +449,26 @@ const HOST_ROOT_TYPES: Record<HostRootMessage['type'], true> = {
   to: true,
   signal: true,
   close: true,
+  ack: true,
 };
 const HOST_TYPES: Record<HostMessage['type'], true> = { host: true, from: true, output: true, ended: true };
 
 export function isHostRootMessage(value: unknown): value is HostRootMessage {
   if (!typeIn(HOST_ROOT_TYPES, value)) return false;
-  const { type, app } = value as { type: string; app?: unknown };
-  return type === 'close' || typeof app === 'string';
+  const { type, app, stdout, stderr } = value as {
+    type: string;
+    app?: unknown;
+    stdout?: unknown;
+    stderr?: unknown;
+  };
+  if (type === 'close') return true;
+  if (typeof app !== 'string') return false;
+  // A count the host subtracts at once: a whole number, never negative.
+  if (type === 'ack') return isCount(stdout) && isCount(stderr);
+  return true;
 }
+
+const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
 
 export function isHostMessage(value: unknown): value is HostMessage {
   if (!typeIn(HOST_TYPES, value)) return false;

@@ -11,13 +11,25 @@ import { PROTOCOL_VERSION } from '../protocol.js';
 import { AppContext } from './app-context.js';
 import type { Sink } from './process/output.js';
 
-/** Output messages on their way to the root above which a worker's stream is paused (backpressure). */
-const OUTPUT_BACKLOG = 64;
+/**
+ * The window of an app's output stream: messages (and bytes) sent to the root and not yet acknowledged
+ * by it (`ack`: its own stdout/stderr took them), above which the app's workers' streams are paused. The
+ * root acknowledges only what its target stream accepted, so a slow stdout pauses the workers here as
+ * the pipe of a primary of its own does, and the root holds at most this much of the app's output.
+ */
+export const OUTPUT_WINDOW = 64;
+export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
 
 /** An app's stdout or stderr in a shared primary: whole lines to the root over IPC, tagged with the app. */
 export class IpcSink extends EventEmitter implements Sink {
-  private pending = 0;
+  /** Posted, not yet handed to the IPC channel: what `flushed` waits for. */
+  private posting = 0;
   private waiters: (() => void)[] = [];
+  /** The sizes of the messages the root has not acknowledged yet, oldest first (it acknowledges in order). */
+  private readonly unacked: number[] = [];
+  private bytes = 0;
+  /** A write said "pause": 'drain' is owed once the window has room again. */
+  private full = false;
 
   constructor(
     private readonly post: (message: HostMessage, then: () => void) => void,
@@ -28,21 +40,46 @@ export class IpcSink extends EventEmitter implements Sink {
   }
 
   write(chunk: string | Buffer): boolean {
-    this.pending += 1;
+    this.posting += 1;
     // Messages are JSON: the lines go as text (whole lines, valid UTF-8: nothing is cut or replaced).
     const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    const size = chunk.length;
+    this.unacked.push(size);
+    this.bytes += size;
     this.post({ type: 'output', app: this.app, stream: this.stream, text }, () => {
-      this.pending -= 1;
-      if (this.pending === OUTPUT_BACKLOG - 1) this.emit('drain');
-      if (this.pending === 0) for (const resolve of this.waiters.splice(0)) resolve();
+      this.posting -= 1;
+      if (this.posting === 0) for (const resolve of this.waiters.splice(0)) resolve();
     });
-    return this.pending < OUTPUT_BACKLOG;
+    if (this.open()) return true;
+    this.full = true;
+    return false;
   }
 
-  /** Resolves once everything written has left. */
+  /** The root took the oldest `count` messages; more than were sent (a stale ack) is taken as all. */
+  ack(count: number): void {
+    for (let i = 0; i < count && this.unacked.length > 0; i++) this.bytes -= this.unacked.shift() as number;
+    if (this.full && this.open()) {
+      this.full = false;
+      this.emit('drain');
+    }
+  }
+
+  /** Messages sent and not yet acknowledged by the root. */
+  get inFlight(): number {
+    return this.unacked.length;
+  }
+
+  /**
+   * Resolves once everything written has left for the root (handed to the IPC channel): not once the
+   * root wrote it, so an app's stop does not wait on a stdout nobody reads (the root writes what it got).
+   */
   flushed(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
+    if (this.posting === 0) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private open(): boolean {
+    return this.unacked.length < OUTPUT_WINDOW && this.bytes < OUTPUT_WINDOW_BYTES;
   }
 }
 
@@ -57,6 +94,8 @@ export interface HostProcess {
 
 export class SharedHost {
   private readonly byApp = new Map<string, AppContext>();
+  /** Each attached app's output streams, for the root's acknowledgements. */
+  private readonly sinks = new Map<string, Record<'stdout' | 'stderr', IpcSink>>();
   /** The root has no app here any more: exit once the last context ended. */
   private closing = false;
   private abandoned = false;
@@ -104,6 +143,13 @@ export class SharedHost {
         this.closing = true;
         if (this.byApp.size === 0) this.p.exit(0);
         return;
+      case 'ack': {
+        // An app no longer attached (its context ended while its output was being written): nothing to move.
+        const sinks = this.sinks.get(message.app);
+        if (message.stdout > 0) sinks?.stdout.ack(message.stdout);
+        if (message.stderr > 0) sinks?.stderr.ack(message.stderr);
+        return;
+      }
     }
   }
 
@@ -129,13 +175,17 @@ export class SharedHost {
       flush: () => Promise.all([sinks.stdout.flushed(), sinks.stderr.flushed()]),
       end: (code, signal) => {
         ended = true;
-        if (this.byApp.get(app) === context) this.byApp.delete(app);
+        if (this.byApp.get(app) === context) {
+          this.byApp.delete(app);
+          this.sinks.delete(app);
+        }
         post({ type: 'ended', app, code: signal ? null : code, signal: signal ?? null });
         if (this.closing && this.byApp.size === 0) this.p.exit(0);
       },
       fatal: (error) => this.p.fatal(error),
     });
     this.byApp.set(app, context);
+    this.sinks.set(app, sinks);
     context.hello();
   }
 

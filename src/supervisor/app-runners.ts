@@ -54,8 +54,10 @@ export class AppRunners {
     this.shared = options.effects
       ? null
       : new SharedPrimaries(
-          hostEffects(options.output ?? { out: process.stdout, err: process.stderr }, (group, message) =>
-            this.log.error({ group, code: ErrorCode.INTERNAL }, message),
+          hostEffects(
+            options.output ?? { out: process.stdout, err: process.stderr },
+            this.log,
+            (group, message) => this.log.error({ group, code: ErrorCode.INTERNAL }, message),
           ),
         );
   }

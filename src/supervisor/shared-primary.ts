@@ -5,16 +5,25 @@
 // - messages go both ways tagged with the app's name; the host's hello comes first, what is sent before
 //   it waits;
 // - `kill(signal)` is a request to the host about that app only (SIGKILL: its workers die now and its
-//   context ends). A host that does not end the app's context within KILL_HOST_MS is not answering
-//   anyone (its event loop is blocked): it is SIGKILLed, which is every app's exit;
+//   context ends). A host that does not end the app's context within KILL_HOST_MS of receiving the
+//   request (counted from when it was sent to a host that said hello, not while it waited for that) is
+//   not answering anyone (its event loop is blocked): it is SIGKILLed, which is every app's exit;
 // - the app's context ending is that app's exit; the host's own exit is the exit of every app attached;
 // - the apps' workers' output comes as messages tagged with the app: written out whole, and handed to
-//   that app's `output` (its `clusterd logs`);
-// - once no app is attached the host is told to exit; an app attached after that gets a new host.
+//   that app's `output` (its `clusterd logs`). Each message is acknowledged (`ack`, counts per app and
+//   stream, one message per app for a turn's worth) once the root's stdout/stderr accepted its write, at
+//   once or after 'drain': the host keeps a window of unacknowledged output per app and stream
+//   (primary/host.ts), so a slow stdout pauses that app's workers as the pipe of a primary of its own
+//   does (log/relay.ts), and the root's buffer stays bounded;
+// - once no app is attached the host is told to exit; an app attached after that gets a new host. A host
+//   that exits with no app attached has its process group swept (what an app's descendants left there),
+//   as each app's runner sweeps its primary's group when it exits with apps attached (leftovers.ts).
 // The process itself is behind `HostFork`, so all of this is unit-tested with fakes.
 import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import type { Logger } from '../log/logger.js';
 import { relayLines } from '../log/relay.js';
+import { killGroup, linuxProc } from '../primary/stop/descendants-proc.js';
 import { type HostMessage, type HostRootMessage, isHostMessage, PROTOCOL_VERSION } from '../protocol.js';
 import {
   compileCacheArgs,
@@ -44,25 +53,45 @@ export interface HostEffects {
   /** Forks the group's host process. May throw: every app attached gets that as a failed start. */
   fork(group: string, handlers: HostHandlers): HostChild;
   timer(ms: number, fn: () => void): () => void;
-  /** Where the apps' output is written (the root's stdout and stderr), whole lines at a time. */
-  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** Calls `fn` once, after what is being handled now (a turn's acknowledgements go together). */
+  soon(fn: () => void): void;
+  /**
+   * Writes the apps' output to the root's stdout or stderr, whole lines at a time. False: the stream is
+   * backed up (the write is buffered), until `drained`.
+   */
+  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  /** Calls `fn` once `stream` takes writes again ('drain'), or will never (closed). */
+  drained(stream: 'stdout' | 'stderr', fn: () => void): void;
+  /** Kills what is left in the process group of a host that exited (`pid`, its leader), and says so. */
+  sweep(group: string, pid: number): void;
   /** Something of the host's own to report (a protocol mismatch). */
   warn(group: string, message: string): void;
 }
+
+type Stream = 'stdout' | 'stderr';
 
 interface Host {
   readonly group: string;
   child: HostChild | null;
   ready: boolean;
-  queue: HostRootMessage[];
+  /** What waits for the host's hello; `sent` once it went. */
+  queue: { message: HostRootMessage; sent: (() => void) | undefined }[];
   /** The apps attached, each with its runner's handlers. */
   readonly apps: Map<string, PrimaryHandlers>;
+  /**
+   * Each attached app's output messages written and not yet acknowledged, per stream. A new object per
+   * attachment: what is taken after the app's context ended is not counted for its next one.
+   */
+  readonly credit: Map<string, Record<Stream, number>>;
+  acking: boolean;
   closing: boolean;
   dead: boolean;
 }
 
 export class SharedPrimaries {
   private readonly hosts = new Map<string, Host>();
+  /** Per stream of the root, while it is backed up: what to do once it drained (acknowledgements). */
+  private readonly backedUp: Record<Stream, (() => void)[] | null> = { stdout: null, stderr: null };
 
   constructor(private readonly fx: HostEffects) {}
 
@@ -77,10 +106,14 @@ export class SharedPrimaries {
     return host && !host.dead ? (host.child?.pid ?? null) : null;
   }
 
-  private send(host: Host, message: HostRootMessage): void {
+  private send(host: Host, message: HostRootMessage, sent?: () => void): void {
     if (host.dead) return;
-    if (host.ready) host.child?.send(message);
-    else host.queue.push(message);
+    if (!host.ready) {
+      host.queue.push({ message, sent });
+      return;
+    }
+    host.child?.send(message);
+    sent?.();
   }
 
   private start(group: string): Host {
@@ -90,6 +123,8 @@ export class SharedPrimaries {
       ready: false,
       queue: [],
       apps: new Map(),
+      credit: new Map(),
+      acking: false,
       closing: false,
       dead: false,
     };
@@ -114,6 +149,7 @@ export class SharedPrimaries {
     const existing = this.hosts.get(group);
     const host = existing && !existing.dead && !existing.closing ? existing : this.start(group);
     host.apps.set(app, handlers);
+    host.credit.set(app, { stdout: 0, stderr: 0 });
     this.send(host, { type: 'attach', app });
     const current = () => !host.dead && host.apps.get(app) === handlers;
     return {
@@ -125,16 +161,18 @@ export class SharedPrimaries {
       },
       kill: (signal) => {
         if (!current()) return;
-        this.send(host, { type: 'signal', app, signal });
-        if (signal !== 'SIGKILL') return;
-        this.fx.timer(KILL_HOST_MS, () => {
-          if (!current()) return;
-          this.fx.warn(
-            group,
-            `the shared primary of group ${group} did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it: killing it (every app of the group restarts)`,
-          );
-          host.child?.kill('SIGKILL');
-        });
+        // The host is judged from when it can act on the request: a host still starting (no hello yet)
+        // has not got it.
+        const judge = () =>
+          this.fx.timer(KILL_HOST_MS, () => {
+            if (!current()) return;
+            this.fx.warn(
+              group,
+              `the shared primary of group ${group} did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it: killing it (every app of the group restarts)`,
+            );
+            host.child?.kill('SIGKILL');
+          });
+        this.send(host, { type: 'signal', app, signal }, signal === 'SIGKILL' ? judge : undefined);
       },
     };
   }
@@ -153,14 +191,23 @@ export class SharedPrimaries {
           return;
         }
         host.ready = true;
-        for (const queued of host.queue.splice(0)) host.child?.send(queued);
+        for (const { message: queued, sent } of host.queue.splice(0)) {
+          host.child?.send(queued);
+          sent?.();
+        }
         return;
       }
       case 'from':
         host.apps.get(message.app)?.message(message.message);
         return;
       case 'output': {
-        this.fx.write(message.stream, message.text);
+        const credit = host.credit.get(message.app);
+        const { stream } = message;
+        this.write(stream, message.text, () => {
+          if (!credit) return;
+          credit[stream] += 1;
+          this.ackSoon(host);
+        });
         host.apps.get(message.app)?.output(Buffer.from(message.text));
         return;
       }
@@ -168,6 +215,7 @@ export class SharedPrimaries {
         const handlers = host.apps.get(message.app);
         if (!handlers) return;
         host.apps.delete(message.app);
+        host.credit.delete(message.app);
         handlers.exit(message.code, message.signal);
         if (host.apps.size === 0 && !host.dead) {
           host.closing = true;
@@ -189,15 +237,58 @@ export class SharedPrimaries {
     if (this.hosts.get(host.group) === host) this.hosts.delete(host.group);
     const apps = [...host.apps.values()];
     host.apps.clear();
+    host.credit.clear();
     for (const handlers of apps) handlers.exit(code, signal, failure);
+    // With apps attached, each one's runner sweeps the group (leftovers.ts); without, nobody else would.
+    const pid = host.child?.pid ?? null;
+    if (apps.length === 0 && pid !== null) this.fx.sweep(host.group, pid);
+  }
+
+  /**
+   * Writes an app's output; `taken` once the stream accepted it. While a stream is backed up, what is
+   * written to it is taken when it drains, in order.
+   */
+  private write(stream: Stream, text: string, taken: () => void): void {
+    const waiting = this.backedUp[stream];
+    if (this.fx.write(stream, text) && !waiting) {
+      taken();
+      return;
+    }
+    if (waiting) {
+      waiting.push(taken);
+      return;
+    }
+    const queue = [taken];
+    this.backedUp[stream] = queue;
+    this.fx.drained(stream, () => {
+      this.backedUp[stream] = null;
+      for (const fn of queue) fn();
+    });
+  }
+
+  /** The acknowledgements of this turn, one message per app (both streams' counts). */
+  private ackSoon(host: Host): void {
+    if (host.acking) return;
+    host.acking = true;
+    this.fx.soon(() => {
+      host.acking = false;
+      for (const [app, credit] of host.credit) {
+        if (credit.stdout === 0 && credit.stderr === 0) continue;
+        this.send(host, { type: 'ack', app, stdout: credit.stdout, stderr: credit.stderr });
+        credit.stdout = 0;
+        credit.stderr = 0;
+      }
+    });
   }
 }
 
 /** The real host processes: primary/entry.js with `--group`, forked as an app's own primary is. */
 export function hostEffects(
   output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream },
+  log: Pick<Logger, 'warn'>,
   warn: (group: string, message: string) => void,
 ): HostEffects {
+  const target = (stream: Stream) => (stream === 'stdout' ? output.out : output.err) as Writable;
   return {
     fork: (group, handlers) => {
       // The same settings as an app's own primary (primary-process.ts): its own process group, the
@@ -235,10 +326,32 @@ export function hostEffects(
       const timer = setTimeout(fn, ms);
       return () => clearTimeout(timer);
     },
+    soon: (fn) => {
+      setImmediate(fn);
+    },
     write: (stream, text) => {
-      const target = stream === 'stdout' ? output.out : output.err;
-      // Nobody reads our output any more (a closed pipe): dropped, as relayLines does.
-      if (!(target as Writable).destroyed) target.write(text);
+      const to = target(stream);
+      // Nobody reads our output any more (a closed pipe): dropped, as relayLines does, and taken.
+      if (to.destroyed) return true;
+      return to.write(text);
+    },
+    drained: (stream, fn) => {
+      const to = target(stream);
+      if (to.destroyed) {
+        fn();
+        return;
+      }
+      const done = () => {
+        to.off('drain', done);
+        to.off('close', done);
+        fn();
+      };
+      to.once('drain', done);
+      to.once('close', done);
+    },
+    sweep: (group, pid) => {
+      const pids = killGroup(linuxProc(), pid);
+      if (pids.length > 0) log.warn({ group, pids }, "killed processes left in the shared primary's group");
     },
     warn,
   };

@@ -1,9 +1,9 @@
 // A shared primary's process side (primary/host.ts) with its IPC faked: each app attached gets a context
 // that says hello and answers under its own name, a signal for one app ends that app's context only, an
 // empty host exits when the root closes it, and an app's output is whole lines tagged with the app, with
-// backpressure once too much is on its way.
+// backpressure while too much of it is not acknowledged by the root (its stdout has not taken it).
 import { describe, expect, it } from 'vitest';
-import { IpcSink, SharedHost } from '../../src/primary/host.js';
+import { IpcSink, OUTPUT_WINDOW, OUTPUT_WINDOW_BYTES, SharedHost } from '../../src/primary/host.js';
 import { type HostMessage, PROTOCOL_VERSION } from '../../src/protocol.js';
 
 function host() {
@@ -68,7 +68,7 @@ describe('SharedHost', () => {
 });
 
 describe('IpcSink', () => {
-  it('sends whole chunks tagged with the app, and asks to pause while too many are on their way', async () => {
+  it('sends whole chunks tagged with the app, and pauses until the root acknowledged enough', async () => {
     const sent: { message: HostMessage; then: () => void }[] = [];
     const sink = new IpcSink((message, then) => sent.push({ message, then }), 'a', 'stderr');
     expect(sink.write('a[0] one\na[0] two\n')).toBe(true);
@@ -79,15 +79,55 @@ describe('IpcSink', () => {
       text: 'a[0] one\na[0] two\n',
     });
     let full = false;
-    for (let i = 1; i < 64; i++) full = !sink.write(`line ${i}\n`);
+    for (let i = 1; i < OUTPUT_WINDOW; i++) full = !sink.write(`line ${i}\n`);
     expect(full).toBe(true);
+    let drained = 0;
+    sink.on('drain', () => {
+      drained += 1;
+    });
+    // Sent over IPC is not taken by the root: still paused, but flushed (an app's stop waits for the
+    // IPC channel, not for the root's stdout).
+    for (const { then } of sent) then();
+    await sink.flushed();
+    expect(drained).toBe(0);
+    expect(sink.inFlight).toBe(OUTPUT_WINDOW);
+    sink.ack(1);
+    expect(drained).toBe(1);
+    expect(sink.write('more\n')).toBe(false);
+    // An acknowledgement of more than is on its way (a stale one) empties it; nothing goes negative.
+    sink.ack(1000);
+    expect(drained).toBe(2);
+    expect(sink.inFlight).toBe(0);
+    expect(sink.write('again\n')).toBe(true);
+    sink.ack(5);
+    expect(drained).toBe(2);
+  });
+
+  it('counts bytes too: a few large chunks fill the window', () => {
+    const sink = new IpcSink((_message, then) => then(), 'a', 'stdout');
+    const chunk = Buffer.alloc(OUTPUT_WINDOW_BYTES / 4, 'x');
+    expect(sink.write(chunk)).toBe(true);
+    expect(sink.write(chunk)).toBe(true);
+    expect(sink.write(chunk)).toBe(true);
+    expect(sink.write(chunk)).toBe(false);
     let drained = false;
     sink.once('drain', () => {
       drained = true;
     });
-    const flushed = sink.flushed();
-    for (const { then } of sent) then();
+    sink.ack(1);
     expect(drained).toBe(true);
-    await flushed;
+  });
+});
+
+describe('SharedHost acknowledgements', () => {
+  it("moves the app's window on, and ignores those of an app not attached", async () => {
+    const { h, posted } = host();
+    h.receive({ type: 'attach', app: 'a' });
+    h.receive({ type: 'ack', app: 'zz', stdout: 3, stderr: 1 });
+    h.receive({ type: 'signal', app: 'a', signal: 'SIGKILL' });
+    // Its context ended while the root was still writing its output: the late ack goes nowhere.
+    h.receive({ type: 'ack', app: 'a', stdout: 2, stderr: 0 });
+    await tick();
+    expect(posted.at(-1)).toEqual({ type: 'ended', app: 'a', code: null, signal: 'SIGKILL' });
   });
 });

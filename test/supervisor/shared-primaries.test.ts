@@ -1,15 +1,17 @@
 // Shared primaries (`primaryGroup`) with real processes: three apps in one group share one primary
 // process beside an app with its own. Each app keeps its own workers, output, reloads and stops; the
 // shared primary's death restarts its three apps (a new one) and leaves the lone app alone; a live
-// config reload moves apps into and out of the group. Nothing is left behind (root.ts's afterEach).
-import { writeFileSync } from 'node:fs';
+// config reload moves apps into and out of the group. An app flooding output to a root whose stdout nobody
+// reads is held back as with a primary of its own, and loses nothing. Nothing is left behind (root.ts's
+// afterEach).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../../src/control/protocol.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort, get } from '../helpers/http.js';
 import { isAlive, until } from '../helpers/processes.js';
-import { type Root, startRoot } from '../helpers/root.js';
+import { type LogEvent, type Root, startRoot } from '../helpers/root.js';
 
 const APP = `console.log('boot ' + process.env.CLUSTERD_APP + ' ' + process.pid);
 require('node:http')
@@ -161,6 +163,100 @@ describe('shared primaries (primaryGroup)', () => {
     root.signal('SIGTERM');
     expect((await root.waitForExit()).code).toBe(0);
   }, 120_000);
+
+  // Backpressure end to end: the root writes an app's output only as fast as its stdout takes it, and the
+  // workers wait, instead of the root buffering the flood (which it did for a shared primary before).
+  it.each([
+    ['a shared primary', 'g'],
+    ['a primary of its own', null],
+  ])(
+    "holds back a flood while the root's stdout is not read, and loses no line (%s)",
+    async (_, group) => {
+      const LINES = 20_000;
+      const FLOOD = `const { existsSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const pad = 'x'.repeat(1000);
+let i = 0;
+const flood = () => {
+  while (i < ${LINES}) {
+    const ok = process.stdout.write('line ' + i + ' ' + pad + '\\n');
+    i++;
+    if (i % 200 === 0) writeFileSync(join(__dirname, 'progress'), String(i));
+    if (!ok) return void process.stdout.once('drain', flood);
+  }
+  writeFileSync(join(__dirname, 'progress'), String(i));
+};
+// Served: the app runs on after its flood, until the root stops it.
+setInterval(() => {}, 60_000);
+const wait = setInterval(() => {
+  if (existsSync(join(__dirname, 'go'))) {
+    clearInterval(wait);
+    flood();
+  }
+}, 20);
+`;
+      const root = startRoot(
+        {
+          apps: [
+            {
+              name: 'flood',
+              script: 'flood.cjs',
+              instances: 1,
+              readiness: 'loaded',
+              ...(group ? { primaryGroup: group } : {}),
+            },
+          ],
+        },
+        { files: { 'flood.cjs': FLOOD } },
+      );
+      await root.running('flood');
+      const rss = () => {
+        const status = readFileSync(`/proc/${root.child.pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) * 1024;
+      };
+      const progress = () => {
+        const file = join(root.dir, 'progress');
+        return existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
+      };
+      // Nobody reads the root's stdout: the pipe fills, then the root's stream says "wait".
+      root.child.stdout?.pause();
+      const before = rss();
+      writeFileSync(join(root.dir, 'go'), '');
+      // The worker writes until it is held back: its progress stops moving, far short of the flood.
+      let last = -1;
+      let peak = before;
+      let stable = 0;
+      const deadline = Date.now() + 20_000;
+      while (stable < 10) {
+        expect(Date.now(), 'the worker to be held back').toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        peak = Math.max(peak, rss());
+        const now = progress();
+        stable = now === last && now > 0 ? stable + 1 : 0;
+        last = now;
+      }
+      expect(last).toBeLessThan(LINES / 2);
+      // The root holds a bounded window of it, not the flood (20 MB of lines, more as JSON).
+      expect(peak - before).toBeLessThan(12 * 1024 * 1024);
+
+      // The reader comes back: every line arrives, whole, once and in order.
+      root.child.stdout?.resume();
+      const mine = (e: LogEvent) => e.app === 'flood' && e.stream === 'stdout' && e.msg.startsWith('line ');
+      await root.waitFor((e) => mine(e) && e.msg.startsWith(`line ${LINES - 1} `), 'the last line', {
+        timeoutMs: 60_000,
+      });
+      const pad = 'x'.repeat(1000);
+      const got = root.events.filter(mine).map((e) => e.msg);
+      expect(got.length).toBe(LINES);
+      for (let i = 0; i < LINES; i++)
+        if (got[i] !== `line ${i} ${pad}`) expect(got[i]).toBe(`line ${i} ${pad}`);
+      // Nothing torn: every line the root wrote is one JSON object.
+      expect(root.output.filter((line) => line.includes(pad))).toHaveLength(LINES);
+      root.signal('SIGTERM');
+      expect(await root.waitForExit()).toEqual({ code: 0, signal: null });
+    },
+    120_000,
+  );
 
   it("leaves nothing behind when the root is SIGKILLed: the shared primary kills every app's workers", async () => {
     const ports = [await freePort(), await freePort()];

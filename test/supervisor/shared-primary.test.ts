@@ -1,7 +1,9 @@
 // The root's side of a shared primary (supervisor/shared-primary.ts) against a fake host process: one
-// host per group, messages tagged with the app both ways, a per-app kill, the host's exit as every
-// attached app's exit, and a new host once the last app has left.
+// host per group, messages tagged with the app both ways, a per-app kill judged from when the host got
+// it, the host's exit as every attached app's exit (and its group swept when it had none), a new host once
+// the last app has left, and the apps' output acknowledged once the root's stream took it.
 import { describe, expect, it } from 'vitest';
+import { IpcSink, OUTPUT_WINDOW } from '../../src/primary/host.js';
 import type { HostMessage, HostRootMessage } from '../../src/protocol.js';
 import { PROTOCOL_VERSION } from '../../src/protocol.js';
 import type { PrimaryHandlers, RunnerEffects } from '../../src/supervisor/primary-process.js';
@@ -30,11 +32,28 @@ class FakeHost implements HostChild {
   }
 }
 
+/** A stream of the root's: takes writes (buffering them) but says "wait" while `full`, until drained. */
+class FakeTarget {
+  full = false;
+  readonly waiting: (() => void)[] = [];
+  drain(): void {
+    this.full = false;
+    for (const fn of this.waiting.splice(0)) fn();
+  }
+}
+
 function setup() {
   const hosts: FakeHost[] = [];
   const timers: { ms: number; fn: () => void }[] = [];
   const written: string[] = [];
   const warnings: string[] = [];
+  const sweeps: [string, number][] = [];
+  const soon: (() => void)[] = [];
+  const targets = { stdout: new FakeTarget(), stderr: new FakeTarget() };
+  /** What the root does once the messages being handled now are done (its acknowledgements). */
+  const turn = () => {
+    for (const fn of soon.splice(0)) fn();
+  };
   const shared = new SharedPrimaries({
     fork: (_group, handlers) => {
       const host = new FakeHost(100 + hosts.length, handlers);
@@ -45,7 +64,13 @@ function setup() {
       timers.push({ ms, fn });
       return () => {};
     },
-    write: (stream, text) => written.push(`${stream}:${text}`),
+    soon: (fn) => soon.push(fn),
+    write: (stream, text) => {
+      written.push(`${stream}:${text}`);
+      return !targets[stream].full;
+    },
+    drained: (stream, fn) => targets[stream].waiting.push(fn),
+    sweep: (group, pid) => sweeps.push([group, pid]),
     warn: (_group, message) => warnings.push(message),
   });
   const base = { spawn: () => null } as unknown as RunnerEffects;
@@ -60,7 +85,7 @@ function setup() {
     const child = shared.effectsFor(base, group, app).spawn(handlers);
     return { child, seen };
   };
-  return { shared, hosts, timers, written, warnings, attach };
+  return { shared, hosts, timers, written, warnings, sweeps, targets, turn, attach };
 }
 
 const hello = { type: 'host', version: PROTOCOL_VERSION, pid: 100 } as const;
@@ -102,6 +127,135 @@ describe('SharedPrimaries', () => {
     expect(written).toEqual(['stdout:a[0] one\n', 'stderr:b[1] two\n']);
   });
 
+  it('acknowledges output once written, in one message per app for a turn', () => {
+    const { hosts, attach, turn } = setup();
+    attach('g', 'a');
+    attach('g', 'b');
+    const host = hosts[0] as FakeHost;
+    host.tell(hello);
+    const sent = host.sent.length;
+    host.tell({ type: 'output', app: 'a', stream: 'stdout', text: 'a[0] 1\n' });
+    host.tell({ type: 'output', app: 'a', stream: 'stdout', text: 'a[0] 2\n' });
+    host.tell({ type: 'output', app: 'a', stream: 'stderr', text: 'a[0] 3\n' });
+    host.tell({ type: 'output', app: 'b', stream: 'stdout', text: 'b[0] 1\n' });
+    // Not one message per line: the turn's counts go together.
+    expect(host.sent).toHaveLength(sent);
+    turn();
+    expect(host.sent.slice(sent)).toEqual([
+      { type: 'ack', app: 'a', stdout: 2, stderr: 1 },
+      { type: 'ack', app: 'b', stdout: 1, stderr: 0 },
+    ]);
+    turn();
+    expect(host.sent).toHaveLength(sent + 2);
+  });
+
+  it('acknowledges what a backed-up stream took only once it drained, in order', () => {
+    const { hosts, attach, turn, targets, written } = setup();
+    attach('g', 'a');
+    const host = hosts[0] as FakeHost;
+    host.tell(hello);
+    const sent = host.sent.length;
+    targets.stdout.full = true;
+    for (let i = 0; i < 3; i++)
+      host.tell({ type: 'output', app: 'a', stream: 'stdout', text: `a[0] ${i}\n` });
+    // The other stream is not held up by this one.
+    host.tell({ type: 'output', app: 'a', stream: 'stderr', text: 'a[0] e\n' });
+    turn();
+    // Written (the stream buffers them), not acknowledged; one wait for the drain, not one per message.
+    expect(written).toHaveLength(4);
+    expect(targets.stdout.waiting).toHaveLength(1);
+    expect(host.sent.slice(sent)).toEqual([{ type: 'ack', app: 'a', stdout: 0, stderr: 1 }]);
+    // The stream said "go on" again, but what came after a refused write waits behind it.
+    targets.stdout.full = false;
+    host.tell({ type: 'output', app: 'a', stream: 'stdout', text: 'a[0] 3\n' });
+    turn();
+    expect(host.sent).toHaveLength(sent + 1);
+    targets.stdout.drain();
+    turn();
+    expect(host.sent.slice(sent + 1)).toEqual([{ type: 'ack', app: 'a', stdout: 4, stderr: 0 }]);
+  });
+
+  it("does not count what an ended app's context sent for its next one", () => {
+    const { hosts, attach, turn, targets } = setup();
+    attach('g', 'a');
+    attach('g', 'b');
+    const host = hosts[0] as FakeHost;
+    host.tell(hello);
+    targets.stdout.full = true;
+    host.tell({ type: 'output', app: 'a', stream: 'stdout', text: 'a[0] last\n' });
+    host.tell({ type: 'ended', app: 'a', code: 0, signal: null });
+    attach('g', 'a');
+    const sent = host.sent.length;
+    targets.stdout.drain();
+    turn();
+    expect(host.sent).toHaveLength(sent);
+    host.tell({ type: 'output', app: 'a', stream: 'stdout', text: 'a[0] first\n' });
+    turn();
+    expect(host.sent.slice(sent)).toEqual([{ type: 'ack', app: 'a', stdout: 1, stderr: 0 }]);
+  });
+
+  it("pauses the host's sink at its window while the root's stdout is backed up, and resumes it after", () => {
+    const { hosts, attach, turn, targets, written } = setup();
+    attach('g', 'a');
+    const host = hosts[0] as FakeHost;
+    host.tell(hello);
+    // The host's side of app a's stdout, its messages delivered to the root at once; the root's
+    // acknowledgements delivered back to it.
+    const sink = new IpcSink(
+      (message, then) => {
+        host.tell(message);
+        then();
+      },
+      'a',
+      'stdout',
+    );
+    let acked = host.sent.length;
+    const deliverAcks = () => {
+      turn();
+      for (const m of host.sent.slice(acked)) if (m.type === 'ack') sink.ack(m.stdout);
+      acked = host.sent.length;
+    };
+    targets.stdout.full = true;
+    let writes = 0;
+    // A worker's stream writes until told to pause, as forwardLines does.
+    while (sink.write(`a[0] ${writes}\n`)) writes++;
+    writes++;
+    deliverAcks();
+    expect(writes).toBe(OUTPUT_WINDOW);
+    expect(written).toHaveLength(OUTPUT_WINDOW);
+    expect(sink.inFlight).toBe(OUTPUT_WINDOW);
+    let resumed = false;
+    sink.once('drain', () => {
+      resumed = true;
+    });
+    deliverAcks();
+    expect(resumed).toBe(false);
+    targets.stdout.drain();
+    deliverAcks();
+    expect(resumed).toBe(true);
+    expect(sink.inFlight).toBe(0);
+    // Nothing lost, nothing out of order.
+    expect(written).toEqual(Array.from({ length: OUTPUT_WINDOW }, (_, i) => `stdout:a[0] ${i}\n`));
+  });
+
+  it('judges a SIGKILL from when the host got it, not while it was starting', () => {
+    const { hosts, attach, timers } = setup();
+    const a = attach('g', 'a');
+    const host = hosts[0] as FakeHost;
+    a.child.kill('SIGKILL');
+    // Queued behind the host's hello: it cannot act on it yet, so it is not judged yet.
+    expect(host.sent).toEqual([]);
+    expect(timers).toEqual([]);
+    host.tell(hello);
+    expect(host.sent).toEqual([
+      { type: 'attach', app: 'a' },
+      { type: 'signal', app: 'a', signal: 'SIGKILL' },
+    ]);
+    expect(timers.map((t) => t.ms)).toEqual([KILL_HOST_MS]);
+    timers[0]?.fn();
+    expect(host.signals).toEqual(['SIGKILL']);
+  });
+
   it('turns a kill into a request for that app only; a host that does not end it in time is killed', () => {
     const { hosts, attach, timers, warnings } = setup();
     const a = attach('g', 'a');
@@ -125,6 +279,25 @@ describe('SharedPrimaries', () => {
     expect(b.seen.exits).toEqual([[null, 'SIGKILL', undefined]]);
     // a had ended before: the host's death is not its exit again.
     expect(a.seen.exits).toHaveLength(1);
+  });
+
+  it("sweeps the group of a host that exits with no app attached, and leaves it to the apps' runners otherwise", () => {
+    const { hosts, attach, sweeps } = setup();
+    attach('g', 'a');
+    const empty = hosts[0] as FakeHost;
+    empty.tell(hello);
+    empty.tell({ type: 'ended', app: 'a', code: 0, signal: null });
+    expect(sweeps).toEqual([]);
+    empty.handlers.exit(0, null);
+    empty.handlers.exit(0, null);
+    expect(sweeps).toEqual([['g', 100]]);
+    // A host that dies with apps attached: each app's runner sweeps its primary's group (leftovers.ts).
+    const b = attach('g', 'b');
+    const busy = hosts[1] as FakeHost;
+    busy.tell(hello);
+    busy.handlers.exit(null, 'SIGKILL');
+    expect(b.seen.exits).toEqual([[null, 'SIGKILL', undefined]]);
+    expect(sweeps).toEqual([['g', 100]]);
   });
 
   it("makes the host's death every attached app's exit, and forks a new host for the next attach", () => {
