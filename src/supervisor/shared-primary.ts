@@ -35,6 +35,8 @@ import {
 
 /** How long a host has to end an app's context after a SIGKILL for it before the host itself is killed. */
 export const KILL_HOST_MS = 2_000;
+/** How long a host that has not said hello yet may take to start, when a SIGKILL for an app of it waits. */
+export const HOST_START_MS = 10_000;
 
 /** A host process, as the root drives it. */
 export interface HostChild {
@@ -161,18 +163,37 @@ export class SharedPrimaries {
       },
       kill: (signal) => {
         if (!current()) return;
+        const message: HostRootMessage = { type: 'signal', app, signal };
+        if (signal !== 'SIGKILL') {
+          this.send(host, message);
+          return;
+        }
+        const killHost = (why: string) => () => {
+          if (!current()) return;
+          this.fx.warn(
+            group,
+            `the shared primary of group ${group} ${why}: killing it (every app of the group restarts)`,
+          );
+          host.child?.kill('SIGKILL');
+        };
         // The host is judged from when it can act on the request: a host still starting (no hello yet)
-        // has not got it.
-        const judge = () =>
-          this.fx.timer(KILL_HOST_MS, () => {
-            if (!current()) return;
-            this.fx.warn(
-              group,
-              `the shared primary of group ${group} did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it: killing it (every app of the group restarts)`,
+        // has not got it. One that never says hello (stuck as it loads) would never get it: it has the
+        // time a host takes to start on top, counted from the request.
+        let cancel = host.ready
+          ? null
+          : this.fx.timer(
+              HOST_START_MS + KILL_HOST_MS,
+              killHost(
+                `had not started (no hello) ${HOST_START_MS + KILL_HOST_MS} ms after a SIGKILL for app ${app}`,
+              ),
             );
-            host.child?.kill('SIGKILL');
-          });
-        this.send(host, { type: 'signal', app, signal }, signal === 'SIGKILL' ? judge : undefined);
+        this.send(host, message, () => {
+          cancel?.();
+          cancel = this.fx.timer(
+            KILL_HOST_MS,
+            killHost(`did not end app ${app} within ${KILL_HOST_MS} ms of a SIGKILL for it`),
+          );
+        });
       },
     };
   }

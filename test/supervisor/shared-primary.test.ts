@@ -8,6 +8,7 @@ import type { HostMessage, HostRootMessage } from '../../src/protocol.js';
 import { PROTOCOL_VERSION } from '../../src/protocol.js';
 import type { PrimaryHandlers, RunnerEffects } from '../../src/supervisor/primary-process.js';
 import {
+  HOST_START_MS,
   type HostChild,
   type HostHandlers,
   KILL_HOST_MS,
@@ -44,7 +45,7 @@ class FakeTarget {
 
 function setup() {
   const hosts: FakeHost[] = [];
-  const timers: { ms: number; fn: () => void }[] = [];
+  const timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
   const written: string[] = [];
   const warnings: string[] = [];
   const sweeps: [string, number][] = [];
@@ -61,8 +62,11 @@ function setup() {
       return host;
     },
     timer: (ms, fn) => {
-      timers.push({ ms, fn });
-      return () => {};
+      const timer = { ms, fn, cancelled: false };
+      timers.push(timer);
+      return () => {
+        timer.cancelled = true;
+      };
     },
     soon: (fn) => soon.push(fn),
     write: (stream, text) => {
@@ -243,17 +247,33 @@ describe('SharedPrimaries', () => {
     const a = attach('g', 'a');
     const host = hosts[0] as FakeHost;
     a.child.kill('SIGKILL');
-    // Queued behind the host's hello: it cannot act on it yet, so it is not judged yet.
+    // Queued behind the host's hello: it cannot act on it yet, so it is judged only once it starts late.
     expect(host.sent).toEqual([]);
-    expect(timers).toEqual([]);
+    expect(timers.map((t) => [t.ms, t.cancelled])).toEqual([[HOST_START_MS + KILL_HOST_MS, false]]);
     host.tell(hello);
     expect(host.sent).toEqual([
       { type: 'attach', app: 'a' },
       { type: 'signal', app: 'a', signal: 'SIGKILL' },
     ]);
-    expect(timers.map((t) => t.ms)).toEqual([KILL_HOST_MS]);
-    timers[0]?.fn();
+    expect(timers.map((t) => [t.ms, t.cancelled])).toEqual([
+      [HOST_START_MS + KILL_HOST_MS, true],
+      [KILL_HOST_MS, false],
+    ]);
+    timers[1]?.fn();
     expect(host.signals).toEqual(['SIGKILL']);
+  });
+
+  it('kills a host that never says hello once a SIGKILL for one of its apps has waited its start and more', () => {
+    const { hosts, attach, timers, warnings } = setup();
+    const a = attach('g', 'a');
+    const host = hosts[0] as FakeHost;
+    a.child.kill('SIGKILL');
+    expect(timers.map((t) => t.ms)).toEqual([HOST_START_MS + KILL_HOST_MS]);
+    timers[0]?.fn();
+    // Nothing was ever sent to it (still no hello), and it is gone: its exit is each app's.
+    expect(host.sent).toEqual([]);
+    expect(host.signals).toEqual(['SIGKILL']);
+    expect(warnings.at(-1)).toMatch(/group g had not started \(no hello\) 12000 ms after a SIGKILL for app a/);
   });
 
   it('turns a kill into a request for that app only; a host that does not end it in time is killed', () => {
