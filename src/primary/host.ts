@@ -30,6 +30,8 @@ export class IpcSink extends EventEmitter implements Sink {
   private bytes = 0;
   /** A write said "pause": 'drain' is owed once the window has room again. */
   private full = false;
+  /** Its context ended (`release`): nothing counted, nothing held back. */
+  private released = false;
 
   constructor(
     private readonly post: (message: HostMessage, then: () => void) => void,
@@ -44,8 +46,10 @@ export class IpcSink extends EventEmitter implements Sink {
     // Messages are JSON: the lines go as text (whole lines, valid UTF-8: nothing is cut or replaced).
     const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     const size = chunk.length;
-    this.unacked.push(size);
-    this.bytes += size;
+    if (!this.released) {
+      this.unacked.push(size);
+      this.bytes += size;
+    }
     this.post({ type: 'output', app: this.app, stream: this.stream, text }, () => {
       this.posting -= 1;
       if (this.posting === 0) for (const resolve of this.waiters.splice(0)) resolve();
@@ -59,6 +63,21 @@ export class IpcSink extends EventEmitter implements Sink {
   ack(count: number): void {
     for (let i = 0; i < count && this.unacked.length > 0; i++) this.bytes -= this.unacked.shift() as number;
     if (this.full && this.open()) {
+      this.full = false;
+      this.emit('drain');
+    }
+  }
+
+  /**
+   * Its app's context ended: the root forgets its count of this attachment, so no acknowledgement comes
+   * for what is in flight. Nothing is held back any more: a worker's stream paused on this sink resumes
+   * (its last lines still go out), else it stayed paused with its pipe open in the host for good.
+   */
+  release(): void {
+    this.released = true;
+    this.unacked.length = 0;
+    this.bytes = 0;
+    if (this.full) {
       this.full = false;
       this.emit('drain');
     }
@@ -175,6 +194,8 @@ export class SharedHost {
       flush: () => Promise.all([sinks.stdout.flushed(), sinks.stderr.flushed()]),
       end: (code, signal) => {
         ended = true;
+        sinks.stdout.release();
+        sinks.stderr.release();
         if (this.byApp.get(app) === context) {
           this.byApp.delete(app);
           this.sinks.delete(app);

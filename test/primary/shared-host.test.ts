@@ -52,8 +52,18 @@ describe('SharedHost', () => {
     h.receive({ type: 'attach', app: 'a' });
     h.receive({ type: 'attach', app: 'b' });
     posted.length = 0;
+    // a's stdout is full (the root's stdout is slow): its end lets its paused streams go.
+    const sinks = (h as unknown as { sinks: Map<string, { stdout: IpcSink }> }).sinks;
+    const stdout = sinks.get('a')?.stdout as IpcSink;
+    for (let i = 0; i < OUTPUT_WINDOW; i++) stdout.write(`line ${i}\n`);
+    let drained = false;
+    stdout.once('drain', () => {
+      drained = true;
+    });
+    posted.length = 0;
     h.receive({ type: 'signal', app: 'a', signal: 'SIGKILL' });
     expect(posted).toEqual([{ type: 'ended', app: 'a', code: null, signal: 'SIGKILL' }]);
+    expect(drained).toBe(true);
     expect([...h.contexts()]).toHaveLength(1);
     // Its context is gone: nothing more is sent for it.
     h.receive({ type: 'to', app: 'a', message: { type: 'request', id: 1, request: { op: 'ping' } } });
@@ -101,6 +111,21 @@ describe('IpcSink', () => {
     expect(sink.write('again\n')).toBe(true);
     sink.ack(5);
     expect(drained).toBe(2);
+  });
+
+  it("lets go once its app's context ended: a stream paused on it resumes, and nothing is held back", () => {
+    const sink = new IpcSink((_message, then) => then(), 'a', 'stdout');
+    for (let i = 0; i < OUTPUT_WINDOW; i++) sink.write(`line ${i}\n`);
+    let drained = 0;
+    sink.on('drain', () => {
+      drained += 1;
+    });
+    // No acknowledgement comes for an ended attachment: without this, 'drain' never would.
+    sink.release();
+    expect(drained).toBe(1);
+    expect(sink.inFlight).toBe(0);
+    for (let i = 0; i < 2 * OUTPUT_WINDOW; i++) expect(sink.write(`last ${i}\n`)).toBe(true);
+    expect(sink.inFlight).toBe(0);
   });
 
   it('counts bytes too: a few large chunks fill the window', () => {
