@@ -273,7 +273,9 @@ describe('SharedPrimaries', () => {
     // Nothing was ever sent to it (still no hello), and it is gone: its exit is each app's.
     expect(host.sent).toEqual([]);
     expect(host.signals).toEqual(['SIGKILL']);
-    expect(warnings.at(-1)).toMatch(/group g had not started \(no hello\) 12000 ms after a SIGKILL for app a/);
+    expect(warnings.at(-1)).toMatch(
+      /group g had not started \(no hello\) 12000 ms after a SIGKILL for app a/,
+    );
   });
 
   it('turns a kill into a request for that app only; a host that does not end it in time is killed', () => {
