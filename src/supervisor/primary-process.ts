@@ -66,6 +66,62 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A forked primary process: a PrimaryChild (an app's own) or a HostChild (a shared one). */
+export interface ForkedPrimary {
+  readonly pid: number | null;
+  send(message: object): void;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Forks primary/entry.js: an app's own primary, or with `--group <name>` a shared one (`extra`, never a
+ * shell's words). Its own output (Node.js's warnings; for an app's own primary, its workers' too) is
+ * written out whole lines at a time and handed to `onOutput`.
+ */
+export function forkPrimary(
+  extra: string[],
+  output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream },
+  handlers: Pick<PrimaryHandlers, 'message' | 'exit' | 'error'>,
+  onOutput?: (chunk: Buffer) => void,
+): ForkedPrimary {
+  const child = fork(PRIMARY_ENTRY, [...compileCacheArgs(), ...extra], {
+    // The primary gets the supervisor's plain environment; each worker's is built from it, per fork.
+    env: process.env,
+    // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow
+    // its young generation to 16 MiB per semi-space and keep it; 1 MiB keeps its RSS flat (measured
+    // in test/reliability/crash-loop.test.ts and bench/supervisor-memory.ts).
+    execArgv: ['--max-semi-space-size=1'],
+    // Its output comes back through the root, which writes whole lines (see log/relay.ts).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // Its own session and process group (setsid): a terminal's Ctrl-C reaches the root only, which then
+    // stops gracefully; its workers and what they start inherit the group, so whatever is left of
+    // the app once the primary is gone is found by the group (see killGroup).
+    detached: true,
+    serialization: 'json',
+  });
+  if (child.stdout) relayLines(child.stdout, output.out as Writable, onOutput);
+  if (child.stderr) relayLines(child.stderr, output.err as Writable, onOutput);
+  child.on('message', handlers.message);
+  child.on('exit', (code, signal) => handlers.exit(code, signal));
+  child.on('error', (error) => {
+    // A spawn that failed (EAGAIN, ...) emits this and never an exit.
+    if (child.pid === undefined) handlers.exit(null, null, `could not start: ${error.message}`);
+    else handlers.error(error);
+  });
+  return {
+    get pid() {
+      return child.pid ?? null;
+    },
+    // A message to a primary that is gone is dropped: its exit answers what is pending on it.
+    send: (message) => {
+      if (child.connected) child.send(message);
+    },
+    kill: (signal) => {
+      child.kill(signal);
+    },
+  };
+}
+
 export function primaryEffects(
   output: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = {
     out: process.stdout,
@@ -73,44 +129,7 @@ export function primaryEffects(
   },
 ): RunnerEffects {
   return {
-    spawn: (handlers) => {
-      const child = fork(PRIMARY_ENTRY, compileCacheArgs(), {
-        // The primary gets the supervisor's plain environment; each worker's is built from it, per fork.
-        env: process.env,
-        // A primary holds little but allocates steadily (every line of its workers' output): V8 would grow
-        // its young generation to 16 MiB per semi-space and keep it; 1 MiB keeps its RSS flat (measured
-        // in test/reliability/crash-loop.test.ts and bench/supervisor-memory.ts).
-        execArgv: ['--max-semi-space-size=1'],
-        // Its output comes back through the root, which writes whole lines (see log/relay.ts).
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        // Its own session and process group (setsid): a terminal's Ctrl-C reaches the root only, which then
-        // stops gracefully; its workers and what they start inherit the group, so whatever is left of
-        // the app once the primary is gone is found by the group (see killGroup).
-        detached: true,
-        serialization: 'json',
-      });
-      if (child.stdout) relayLines(child.stdout, output.out as Writable, handlers.output);
-      if (child.stderr) relayLines(child.stderr, output.err as Writable, handlers.output);
-      child.on('message', handlers.message);
-      child.on('exit', (code, signal) => handlers.exit(code, signal));
-      child.on('error', (error) => {
-        // A spawn that failed (EAGAIN, ...) emits this and never an exit.
-        if (child.pid === undefined) handlers.exit(null, null, `could not start: ${error.message}`);
-        else handlers.error(error);
-      });
-      return {
-        get pid() {
-          return child.pid ?? null;
-        },
-        // A message to a primary that is gone is dropped: its exit answers what is pending on it.
-        send: (message) => {
-          if (child.connected) child.send(message);
-        },
-        kill: (signal) => {
-          child.kill(signal);
-        },
-      };
-    },
+    spawn: (handlers) => forkPrimary([], output, handlers, handlers.output),
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);
       return () => clearTimeout(timer);

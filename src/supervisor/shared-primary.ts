@@ -19,15 +19,12 @@
 //   that exits with no app attached has its process group swept (what an app's descendants left there),
 //   as each app's runner sweeps its primary's group when it exits with apps attached (leftovers.ts).
 // The process itself is behind `HostFork`, so all of this is unit-tested with fakes.
-import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
-import { relayLines } from '../log/relay.js';
 import { killGroup, linuxProc } from '../primary/stop/descendants-proc.js';
 import { type HostMessage, type HostRootMessage, isHostMessage, PROTOCOL_VERSION } from '../protocol.js';
 import {
-  compileCacheArgs,
-  PRIMARY_ENTRY,
+  forkPrimary,
   type PrimaryChild,
   type PrimaryHandlers,
   type RunnerEffects,
@@ -312,36 +309,10 @@ export function hostEffects(
   const target = (stream: Stream) => (stream === 'stdout' ? output.out : output.err) as Writable;
   return {
     fork: (group, handlers) => {
-      // The same settings as an app's own primary (primary-process.ts): its own process group, the
-      // supervisor's environment, a small young generation. The group's name is an argument of its own,
-      // never a shell's.
-      const child = fork(PRIMARY_ENTRY, [...compileCacheArgs(), '--group', group], {
-        env: process.env,
-        execArgv: ['--max-semi-space-size=1'],
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        detached: true,
-        serialization: 'json',
-      });
-      // The host's own output (Node.js's warnings): whole lines, as a primary's. The apps' come as messages.
-      if (child.stdout) relayLines(child.stdout, output.out as Writable);
-      if (child.stderr) relayLines(child.stderr, output.err as Writable);
-      child.on('message', handlers.message);
-      child.on('exit', (code, signal) => handlers.exit(code, signal));
-      child.on('error', (error) => {
-        if (child.pid === undefined) handlers.exit(null, null, `could not start: ${error.message}`);
-        else handlers.error(error);
-      });
-      return {
-        get pid() {
-          return child.pid ?? null;
-        },
-        send: (message) => {
-          if (child.connected) child.send(message);
-        },
-        kill: (signal) => {
-          child.kill(signal);
-        },
-      };
+      // Forked as an app's own primary is (its own process group, the supervisor's environment, a small
+      // young generation), the group's name an argument of its own, never a shell's. The host's own
+      // output (Node.js's warnings) is written whole lines at a time; the apps' come as messages.
+      return forkPrimary(['--group', group], output, handlers);
     },
     timer: (ms, fn) => {
       const timer = setTimeout(fn, ms);
