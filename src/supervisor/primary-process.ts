@@ -1,5 +1,5 @@
-// The runner's effects: what it asks of a primary process, and the real one in the root (child_process.fork of primary/main.js),
-// its output relayed whole lines at a time, real timers.
+// The runner's effects: what it asks of a primary process, and the real one in the root (forkPrimary:
+// child_process.fork of primary/entry.js), its output relayed whole lines at a time, real timers.
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
